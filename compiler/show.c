@@ -1,1 +1,332 @@
-/* placeholder: being written */
+#include "show.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#define F(type, field, nm, kind, desc, derived) \
+  {nm, kind, offsetof(type, field), sizeof(((type *)0)->field), desc, derived}
+
+#define S(field, nm, kind) F(struct qcc_tbl_settings, field, nm, kind, NULL, false)
+#define SE(field, nm, desc) F(struct qcc_tbl_settings, field, nm, QCC_FIELD_ENUM, &desc, false)
+const struct qcc_field qcc_settings_fields[] = {
+    S(host, "proxy.host", QCC_FIELD_STR),
+    S(port, "proxy.port", QCC_FIELD_UINT),
+    S(ssl_enabled, "proxy.ssl_enabled", QCC_FIELD_BOOL),
+    S(tls_cert, "proxy.cert", QCC_FIELD_STR),
+    S(tls_key, "proxy.key", QCC_FIELD_STR),
+    SE(log_level, "proxy.log_level", qcc_log_desc),
+    S(access_log, "proxy.access_log", QCC_FIELD_BOOL),
+    S(max_connections, "proxy.max_connections", QCC_FIELD_UINT),
+    S(max_header_bytes, "proxy.max_header_bytes", QCC_FIELD_UINT),
+    S(max_body_bytes, "proxy.max_body_bytes", QCC_FIELD_UINT),
+    S(header_timeout_ms, "proxy.header_timeout", QCC_FIELD_MS),
+    S(idle_timeout_ms, "proxy.idle_timeout", QCC_FIELD_MS),
+    S(drain_timeout_ms, "proxy.drain_timeout", QCC_FIELD_MS),
+    SE(journal_fsync, "proxy.journal_fsync", qcc_fsync_desc),
+    S(health_enabled, "health.enabled", QCC_FIELD_BOOL),
+    SE(health_check, "health.check", qcc_check_desc),
+    S(check_interval_ms, "health.check_interval", QCC_FIELD_MS),
+    S(health_timeout_ms, "health.timeout", QCC_FIELD_MS),
+    S(retry_count, "health.retry_count", QCC_FIELD_UINT),
+    S(alert_enabled, "health.alert_enabled", QCC_FIELD_BOOL),
+    S(alert_threshold, "health.alert_threshold", QCC_FIELD_UINT),
+    S(queue_enabled, "queue.enabled", QCC_FIELD_BOOL),
+    S(queue_max_size, "queue.max_size", QCC_FIELD_UINT),
+    SE(retry_strategy, "queue.retry_strategy", qcc_retry_desc),
+    S(max_retries, "queue.max_retries", QCC_FIELD_UINT),
+    S(max_wait_ms, "queue.max_wait", QCC_FIELD_MS),
+    S(persistence_enabled, "queue.persistence_enabled", QCC_FIELD_BOOL),
+    SE(lb_strategy, "loadbalancer.strategy", qcc_lb_desc),
+    S(health_aware, "loadbalancer.health_aware", QCC_FIELD_BOOL),
+    S(sticky_session, "loadbalancer.sticky_session", QCC_FIELD_BOOL),
+    S(auto_switch, "switching_policy.auto_switch", QCC_FIELD_BOOL),
+    S(auto_recovery, "switching_policy.auto_recovery", QCC_FIELD_BOOL),
+    S(switch_threshold, "switching_policy.switch_threshold", QCC_FIELD_UINT),
+    S(cooldown_ms, "switching_policy.cooldown_period", QCC_FIELD_MS),
+    S(fallback_enabled, "switching_policy.fallback_enabled", QCC_FIELD_BOOL),
+};
+const size_t qcc_settings_field_count = sizeof qcc_settings_fields / sizeof qcc_settings_fields[0];
+
+#define P(field, nm, kind) F(struct qcc_tbl_profile, field, nm, kind, NULL, false)
+const struct qcc_field qcc_profile_fields[] = {
+    P(name, "name", QCC_FIELD_STR),
+    P(description, "description", QCC_FIELD_STR),
+    F(struct qcc_tbl_profile, group, "priority", QCC_FIELD_ENUM, &qcc_group_desc, false),
+    P(enabled, "enabled", QCC_FIELD_BOOL),
+    P(lb_override, "load_balancing_override", QCC_FIELD_BOOL),
+    F(struct qcc_tbl_profile, lb_strategy, "strategy", QCC_FIELD_ENUM, &qcc_lb_desc, false),
+    P(health_aware, "health_aware", QCC_FIELD_BOOL),
+    P(sticky_session, "sticky_session", QCC_FIELD_BOOL),
+};
+const size_t qcc_profile_field_count = sizeof qcc_profile_fields / sizeof qcc_profile_fields[0];
+
+#define E(field, nm, kind) F(struct qcc_tbl_endpoint, field, nm, kind, NULL, false)
+const struct qcc_field qcc_endpoint_fields[] = {
+    E(id, "id", QCC_FIELD_STR),
+    E(base_url, "base_url", QCC_FIELD_STR),
+    E(key, "key", QCC_FIELD_KEY),
+    F(struct qcc_tbl_endpoint, auth, "auth", QCC_FIELD_ENUM, &qcc_auth_desc, false),
+    E(weight, "weight", QCC_FIELD_UINT),
+    E(priority, "priority", QCC_FIELD_UINT),
+    E(enabled, "enabled", QCC_FIELD_BOOL),
+    E(max_failures, "max_failures", QCC_FIELD_UINT),
+    E(timeout_ms, "timeout", QCC_FIELD_MS),
+    E(rate_limit, "rate_limit", QCC_FIELD_UINT),
+    E(max_concurrency, "max_concurrency", QCC_FIELD_UINT),
+    E(allow_insecure, "allow_insecure", QCC_FIELD_BOOL),
+    F(struct qcc_tbl_endpoint, stable_id, "stable_id", QCC_FIELD_HEX, NULL, true),
+    F(struct qcc_tbl_endpoint, identity_hash, "identity_hash", QCC_FIELD_HEX, NULL, true),
+};
+const size_t qcc_endpoint_field_count = sizeof qcc_endpoint_fields / sizeof qcc_endpoint_fields[0];
+
+const struct qcc_field qcc_token_fields[] = {
+    F(struct qcc_tbl_token, name, "name", QCC_FIELD_STR, NULL, false),
+    F(struct qcc_tbl_token, key, "key", QCC_FIELD_KEY, NULL, false),
+    F(struct qcc_tbl_token, priority, "priority", QCC_FIELD_UINT, NULL, false),
+};
+const size_t qcc_token_field_count = sizeof qcc_token_fields / sizeof qcc_token_fields[0];
+
+static uint64_t field_uint(const void *rec, const struct qcc_field *f) {
+  const uint8_t *p = (const uint8_t *)rec + f->offset;
+  uint64_t v = 0;
+  for (unsigned i = 0; i < f->size && i < 8; i++) v |= (uint64_t)p[i] << (8 * i); /* little-endian */
+  return v;
+}
+
+static struct qcc_tbl_str field_str(const void *rec, const struct qcc_field *f) {
+  struct qcc_tbl_str s;
+  memcpy(&s, (const uint8_t *)rec + f->offset, sizeof s);
+  return s;
+}
+
+static struct qcc_tbl_keyref field_key(const void *rec, const struct qcc_field *f) {
+  struct qcc_tbl_keyref k;
+  memcpy(&k, (const uint8_t *)rec + f->offset, sizeof k);
+  return k;
+}
+
+void qcc_ms_text(uint32_t ms, char *buf, size_t cap) {
+  if (ms != 0 && ms % 3600000 == 0)
+    snprintf(buf, cap, "%" PRIu32 "h", ms / 3600000);
+  else if (ms != 0 && ms % 60000 == 0)
+    snprintf(buf, cap, "%" PRIu32 "m", ms / 60000);
+  else if (ms % 1000 == 0)
+    snprintf(buf, cap, "%" PRIu32 "s", ms / 1000);
+  else
+    snprintf(buf, cap, "%" PRIu32 "ms", ms);
+}
+
+void qcc_digest_hex(const uint8_t digest[16], char out[33]) {
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; i++) {
+    out[2 * i] = hex[digest[i] >> 4];
+    out[2 * i + 1] = hex[digest[i] & 15];
+  }
+  out[32] = '\0';
+}
+
+/* Never the literal value itself: that is the whole point. */
+static void key_text(const struct qcc_table *t, struct qcc_tbl_keyref k, char *buf, size_t cap) {
+  switch (k.kind) {
+  case QCC_KEY_NONE: snprintf(buf, cap, "none"); break;
+  case QCC_KEY_LITERAL: snprintf(buf, cap, "literal:<redacted>"); break;
+  default: snprintf(buf, cap, "%s:%s", qcc_enum_name(&qcc_key_desc, k.kind), qcc_table_str(t, k.value));
+  }
+}
+
+void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc_field *f, char *buf,
+                    size_t cap) {
+  switch (f->kind) {
+  case QCC_FIELD_BOOL: snprintf(buf, cap, "%s", field_uint(rec, f) ? "true" : "false"); break;
+  case QCC_FIELD_UINT: snprintf(buf, cap, "%" PRIu64, field_uint(rec, f)); break;
+  case QCC_FIELD_MS: qcc_ms_text((uint32_t)field_uint(rec, f), buf, cap); break;
+  case QCC_FIELD_HEX: snprintf(buf, cap, "%016" PRIx64, field_uint(rec, f)); break;
+  case QCC_FIELD_STR: snprintf(buf, cap, "%s", qcc_table_str(t, field_str(rec, f))); break;
+  case QCC_FIELD_ENUM: snprintf(buf, cap, "%s", qcc_enum_name(f->desc, (unsigned)field_uint(rec, f))); break;
+  case QCC_FIELD_KEY: key_text(t, field_key(rec, f), buf, cap); break;
+  }
+}
+
+json_t *qcc_field_json(const struct qcc_table *t, const void *rec, const struct qcc_field *f) {
+  char buf[1024];
+  switch (f->kind) {
+  case QCC_FIELD_BOOL: return json_boolean(field_uint(rec, f) != 0);
+  case QCC_FIELD_UINT:
+  case QCC_FIELD_MS: return json_integer((json_int_t)field_uint(rec, f));
+  case QCC_FIELD_HEX:
+  case QCC_FIELD_ENUM:
+  case QCC_FIELD_KEY: qcc_field_text(t, rec, f, buf, sizeof buf); return json_string(buf);
+  case QCC_FIELD_STR: return json_string(qcc_table_str(t, field_str(rec, f)));
+  }
+  return json_null();
+}
+
+bool qcc_field_equal(const struct qcc_table *ta, const void *ra, const struct qcc_table *tb,
+                     const void *rb, const struct qcc_field *f) {
+  if (f->kind == QCC_FIELD_STR)
+    return strcmp(qcc_table_str(ta, field_str(ra, f)), qcc_table_str(tb, field_str(rb, f))) == 0;
+  if (f->kind == QCC_FIELD_KEY) {
+    struct qcc_tbl_keyref a = field_key(ra, f), b = field_key(rb, f);
+    return a.kind == b.kind && strcmp(qcc_table_str(ta, a.value), qcc_table_str(tb, b.value)) == 0;
+  }
+  return field_uint(ra, f) == field_uint(rb, f);
+}
+
+void qcc_pairs_text(const struct qcc_table *t, bool models, uint32_t first, uint32_t count, char *buf,
+                    size_t cap) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (uint32_t i = 0; i < count && used < cap; i++) {
+    const struct qcc_tbl_pair *p = models ? qcc_table_model_map(t, first + i) : qcc_table_metadata(t, first + i);
+    if (p == NULL) break;
+    int n = snprintf(buf + used, cap - used, "%s%s%s%s", i ? ", " : "", qcc_table_str(t, p->key),
+                     models ? " -> " : "=", qcc_table_str(t, p->value));
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+}
+
+/* JSON field name: durations carry their unit. */
+static void json_name(const struct qcc_field *f, const char *name, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s%s", name, f->kind == QCC_FIELD_MS ? "_ms" : "");
+}
+
+static void time_text(int64_t t, char *buf, size_t cap) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    snprintf(buf, cap, "%" PRId64, t);
+}
+
+static void print_fields(const struct qcc_table *t, const void *rec, const struct qcc_field *fs, size_t n,
+                         const char *indent, FILE *out, size_t skip) {
+  char buf[1024];
+  for (size_t i = skip; i < n; i++) {
+    qcc_field_text(t, rec, &fs[i], buf, sizeof buf);
+    fprintf(out, "%s%s: %s\n", indent, fs[i].name, buf);
+  }
+}
+
+void qcc_show_text(const struct qcc_table *t, const char *name, FILE *out) {
+  const struct qcc_tbl_header *h = qcc_table_header(t);
+  char digest[33], when[64], buf[4096];
+  qcc_digest_hex(h->source_digest, digest);
+  time_text(h->build_time, when, sizeof when);
+  fprintf(out, "table %s\n", name);
+  fprintf(out, "  format: %u.%u\n", h->version_major, h->version_minor);
+  fprintf(out, "  generation: %" PRIu64 "\n", h->generation);
+  fprintf(out, "  built: %s\n", when);
+  fprintf(out, "  digest: %s\n", digest);
+  fprintf(out, "  size: %" PRIu64 " bytes\n", h->file_size);
+  fprintf(out, "  literal keys: %s\n", (h->flags & QCC_TABLE_FLAG_LITERAL_KEYS) ? "yes (file is 0600)" : "no");
+  fprintf(out, "\nsettings\n");
+  print_fields(t, qcc_table_settings(t), qcc_settings_fields, qcc_settings_field_count, "  ", out, 0);
+  for (uint32_t i = 0; i < qcc_table_profile_count(t); i++) {
+    const struct qcc_tbl_profile *p = qcc_table_profile(t, i);
+    fprintf(out, "\nprofile %s (%s, %u endpoint%s)\n", qcc_table_str(t, p->name),
+            qcc_enum_name(&qcc_group_desc, p->group), p->endpoint_count, p->endpoint_count == 1 ? "" : "s");
+    print_fields(t, p, qcc_profile_fields, qcc_profile_field_count, "  ", out, 1);
+    for (uint32_t j = 0; j < p->endpoint_count; j++) {
+      const struct qcc_tbl_endpoint *e = qcc_table_endpoint(t, p->endpoint_first + j);
+      fprintf(out, "  endpoint %s\n", qcc_table_str(t, e->id));
+      print_fields(t, e, qcc_endpoint_fields, qcc_endpoint_field_count, "    ", out, 1);
+      if (e->model_map_count > 0) {
+        qcc_pairs_text(t, true, e->model_map_first, e->model_map_count, buf, sizeof buf);
+        fprintf(out, "    models: %s\n", buf);
+      }
+      if (e->metadata_count > 0) {
+        qcc_pairs_text(t, false, e->metadata_first, e->metadata_count, buf, sizeof buf);
+        fprintf(out, "    metadata: %s\n", buf);
+      }
+    }
+  }
+  if (qcc_table_token_count(t) > 0) fprintf(out, "\nauth_tokens\n");
+  for (uint32_t i = 0; i < qcc_table_token_count(t); i++) {
+    const struct qcc_tbl_token *k = qcc_table_token(t, i);
+    char kb[1024];
+    qcc_field_text(t, k, &qcc_token_fields[1], kb, sizeof kb);
+    fprintf(out, "  - name: %s, key: %s, priority: %u\n", qcc_table_str(t, k->name), kb, k->priority);
+  }
+}
+
+static json_t *fields_json(const struct qcc_table *t, const void *rec, const struct qcc_field *fs, size_t n) {
+  json_t *o = json_object();
+  char key[128];
+  for (size_t i = 0; i < n; i++) {
+    json_name(&fs[i], fs[i].name, key, sizeof key);
+    json_object_set_new(o, key, qcc_field_json(t, rec, &fs[i]));
+  }
+  return o;
+}
+
+static json_t *pairs_json(const struct qcc_table *t, bool models, uint32_t first, uint32_t count) {
+  json_t *o = json_object();
+  for (uint32_t i = 0; i < count; i++) {
+    const struct qcc_tbl_pair *p = models ? qcc_table_model_map(t, first + i) : qcc_table_metadata(t, first + i);
+    json_object_set_new(o, qcc_table_str(t, p->key), json_string(qcc_table_str(t, p->value)));
+  }
+  return o;
+}
+
+json_t *qcc_show_json(const struct qcc_table *t, const char *name) {
+  const struct qcc_tbl_header *h = qcc_table_header(t);
+  char digest[33], when[64], ver[32], key[128];
+  qcc_digest_hex(h->source_digest, digest);
+  time_text(h->build_time, when, sizeof when);
+  snprintf(ver, sizeof ver, "%u.%u", h->version_major, h->version_minor);
+  json_t *root = json_object();
+  json_t *hj = json_object();
+  json_object_set_new(hj, "path", json_string(name));
+  json_object_set_new(hj, "format", json_string(ver));
+  json_object_set_new(hj, "generation", json_integer((json_int_t)h->generation));
+  json_object_set_new(hj, "build_time", json_integer((json_int_t)h->build_time));
+  json_object_set_new(hj, "built", json_string(when));
+  json_object_set_new(hj, "digest", json_string(digest));
+  json_object_set_new(hj, "size", json_integer((json_int_t)h->file_size));
+  json_object_set_new(hj, "literal_keys", json_boolean(h->flags & QCC_TABLE_FLAG_LITERAL_KEYS));
+  json_object_set_new(root, "header", hj);
+
+  /* settings nested by section: {"proxy": {"host": ...}, ...} */
+  json_t *sj = json_object();
+  const struct qcc_tbl_settings *st = qcc_table_settings(t);
+  for (size_t i = 0; i < qcc_settings_field_count; i++) {
+    const struct qcc_field *f = &qcc_settings_fields[i];
+    const char *dot = strchr(f->name, '.');
+    char section[64];
+    size_t sl = (size_t)(dot - f->name);
+    if (sl >= sizeof section) sl = sizeof section - 1;
+    memcpy(section, f->name, sl);
+    section[sl] = '\0';
+    json_t *sec = json_object_get(sj, section);
+    if (sec == NULL) {
+      sec = json_object();
+      json_object_set_new(sj, section, sec);
+    }
+    json_name(f, dot + 1, key, sizeof key);
+    json_object_set_new(sec, key, qcc_field_json(t, st, f));
+  }
+  json_object_set_new(root, "settings", sj);
+
+  json_t *pa = json_array();
+  for (uint32_t i = 0; i < qcc_table_profile_count(t); i++) {
+    const struct qcc_tbl_profile *p = qcc_table_profile(t, i);
+    json_t *pj = fields_json(t, p, qcc_profile_fields, qcc_profile_field_count);
+    json_t *ea = json_array();
+    for (uint32_t j = 0; j < p->endpoint_count; j++) {
+      const struct qcc_tbl_endpoint *e = qcc_table_endpoint(t, p->endpoint_first + j);
+      json_t *ej = fields_json(t, e, qcc_endpoint_fields, qcc_endpoint_field_count);
+      json_object_set_new(ej, "models", pairs_json(t, true, e->model_map_first, e->model_map_count));
+      json_object_set_new(ej, "metadata", pairs_json(t, false, e->metadata_first, e->metadata_count));
+      json_array_append_new(ea, ej);
+    }
+    json_object_set_new(pj, "endpoints", ea);
+    json_array_append_new(pa, pj);
+  }
+  json_object_set_new(root, "profiles", pa);
+  json_t *ta = json_array();
+  for (uint32_t i = 0; i < qcc_table_token_count(t); i++)
+    json_array_append_new(ta, fields_json(t, qcc_table_token(t, i), qcc_token_fields, qcc_token_field_count));
+  json_object_set_new(root, "auth_tokens", ta);
+  return root;
+}

@@ -1,1 +1,1017 @@
-/* placeholder: being written */
+#include "client.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+#include "exchange.h"
+#include "keystore.h"
+#include "log.h"
+#include "tableset.h"
+
+/* Defaults for settings a table leaves at 0. */
+#define DEF_MAX_HEADER (64u * 1024)
+#define DEF_MAX_BODY (32ull * 1024 * 1024)
+#define DEF_HEADER_TIMEOUT_MS 10000u
+#define DEF_IDLE_TIMEOUT_MS 60000u
+
+#define READ_CHUNK (16u * 1024)
+#define IN_CAP (64u * 1024)            /* unparsed input held while a request is served */
+#define OUT_PAUSE (256u * 1024)        /* sink asks the exchange to pause beyond this */
+#define OUT_RESUME (64u * 1024)        /* ... and resumes it below this */
+#define OUT_HARD (8u * 1024 * 1024)    /* never buffer more than this for one client */
+#define MAX_HEADERS 256u
+#define LINGER_SECONDS 2.0             /* discard input after an error reply, then close */
+#define LINGER_DISCARD (4u * 1024 * 1024)
+
+enum cstate {
+  CS_READING, /* waiting for or parsing a request */
+  CS_BUSY,    /* a request is being answered (ours or an exchange) */
+  CS_LINGER,  /* error reply sent, write side shut, draining input before close */
+  CS_DEAD,    /* closing at the next kick */
+};
+
+struct buf {
+  char *p;
+  size_t len, cap;
+};
+
+struct hdr_ref {
+  size_t name_off, name_len, value_off, value_len;
+};
+
+struct qcc_client {
+  struct qcc_client_env *env;
+  void *tag;
+  int fd;
+  enum cstate state;
+  ev_io rio, wio;
+  ev_timer timer; /* head / idle / write-stall / linger timeout */
+  ev_timer kick;  /* zero-delay: continue outside any exchange callback */
+  http_parser parser;
+
+  struct buf in, out;
+  size_t out_off;
+  struct buf head; /* url and header names/values, each NUL-terminated */
+  struct hdr_ref *hdrs;
+  size_t nhdrs, hdr_cap;
+  int hdr_state; /* 0 url, 1 header name, 2 header value */
+  size_t url_len;
+  struct buf body;
+
+  /* The current request. */
+  bool in_msg, headers_done, msg_done, keep_alive, is_head;
+  int early_status; /* limit or method error found while parsing */
+  const char *early_msg;
+  uint64_t bytes_in, bytes_out, linger_discarded;
+  struct timespec t0;
+  char rid[17];
+  struct qcc_request req;
+  struct qcc_header *xhdrs;
+  struct qcc_generation *gen; /* pinned while the exchange runs */
+  struct qcc_exchange *x;
+  bool x_active;
+
+  /* The response. */
+  bool resp_head_sent, resp_chunked, resp_done, resp_close, paused, peer_eof;
+  int resp_status;
+  size_t max_header;
+  uint64_t max_body;
+  double header_timeout, idle_timeout;
+};
+
+static const http_parser_settings parser_settings;
+
+/* ---- request ids ---------------------------------------------------------- */
+
+static uint64_t rid_seed, rid_counter;
+static bool rid_ready;
+
+/* splitmix64's finalizer is a bijection on 64 bits: distinct counters give
+ * distinct ids, and a random seed keeps them from being guessable in order. */
+static uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void qcc_request_id_next(char out[17]) {
+  if (!rid_ready) {
+    if (getrandom(&rid_seed, sizeof rid_seed, GRND_NONBLOCK) != (ssize_t)sizeof rid_seed) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      rid_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
+    }
+    rid_ready = true;
+  }
+  snprintf(out, 17, "%016llx", (unsigned long long)mix64(rid_seed + rid_counter++));
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int buf_reserve(struct buf *b, size_t extra, size_t cap) {
+  if (extra > cap || b->len > cap - extra) return -1;
+  size_t need = b->len + extra;
+  if (need <= b->cap) return 0;
+  size_t ncap = b->cap != 0 ? b->cap : 1024;
+  while (ncap < need) ncap = ncap > cap / 2 ? cap : ncap * 2;
+  char *p = realloc(b->p, ncap);
+  if (p == NULL) return -1;
+  b->p = p;
+  b->cap = ncap;
+  return 0;
+}
+
+static int buf_add(struct buf *b, const void *data, size_t len, size_t cap) {
+  if (len == 0) return 0;
+  if (buf_reserve(b, len, cap) != 0) return -1;
+  memcpy(b->p + b->len, data, len);
+  b->len += len;
+  return 0;
+}
+
+static void buf_free(struct buf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+static double now_ms_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void load_limits(struct qcc_client *c) {
+  const struct qcc_tbl_settings *s = qcc_table_settings(qcc_tableset_current(c->env->tables)->table);
+  c->max_header = s->max_header_bytes != 0 ? s->max_header_bytes : DEF_MAX_HEADER;
+  c->max_body = s->max_body_bytes != 0 ? s->max_body_bytes : DEF_MAX_BODY;
+  c->header_timeout = (s->header_timeout_ms != 0 ? s->header_timeout_ms : DEF_HEADER_TIMEOUT_MS) / 1e3;
+  c->idle_timeout = (s->idle_timeout_ms != 0 ? s->idle_timeout_ms : DEF_IDLE_TIMEOUT_MS) / 1e3;
+}
+
+static void set_timer(struct qcc_client *c, double secs) {
+  c->timer.repeat = secs;
+  ev_timer_again(c->env->loop, &c->timer);
+}
+
+static void stop_timer(struct qcc_client *c) { ev_timer_stop(c->env->loop, &c->timer); }
+
+static void kick(struct qcc_client *c) {
+  if (!ev_is_active(&c->kick)) {
+    ev_timer_set(&c->kick, 0., 0.);
+    ev_timer_start(c->env->loop, &c->kick);
+  }
+}
+
+static bool method_allowed(unsigned m) {
+  switch (m) {
+  case HTTP_GET: case HTTP_HEAD: case HTTP_POST: case HTTP_PUT:
+  case HTTP_DELETE: case HTTP_PATCH: case HTTP_OPTIONS:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static const char *error_type_for(int status) {
+  switch (status) {
+  case 401: return "authentication_error";
+  case 403: return "permission_error";
+  case 404: return "not_found_error";
+  case 413: return "request_too_large";
+  case 429: return "rate_limit_error";
+  case 503: case 529: return "overloaded_error";
+  default: return status >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+static const char *reason(int status) {
+  const char *r = http_status_str((enum http_status)status);
+  return (r != NULL && strcmp(r, "<unknown>") != 0) ? r : "Status";
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void mark_dead(struct qcc_client *c) {
+  c->state = CS_DEAD;
+  ev_io_stop(c->env->loop, &c->rio);
+  ev_io_stop(c->env->loop, &c->wio);
+  stop_timer(c);
+  kick(c);
+}
+
+static int out_add(struct qcc_client *c, const void *data, size_t len) {
+  if (c->out_off > 0 && c->out_off == c->out.len) {
+    c->out.len = c->out_off = 0;
+  } else if (c->out_off > 0 && len > c->out.cap - c->out.len) {
+    memmove(c->out.p, c->out.p + c->out_off, c->out.len - c->out_off);
+    c->out.len -= c->out_off;
+    c->out_off = 0;
+  }
+  if (buf_add(&c->out, data, len, OUT_HARD) != 0) return -1;
+  c->bytes_out += len;
+  return 0;
+}
+
+static int out_printf(struct qcc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int out_printf(struct qcc_client *c, const char *fmt, ...) {
+  char tmp[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof tmp) return -1;
+  return out_add(c, tmp, (size_t)n);
+}
+
+static size_t out_pending(const struct qcc_client *c) { return c->out.len - c->out_off; }
+
+static void response_flushed(struct qcc_client *c);
+
+/* Write what we can now; the rest waits for the writable watcher. Returns -1
+ * when the peer is gone (the connection is then marked dead). */
+static int flush_out(struct qcc_client *c) {
+  while (out_pending(c) > 0) {
+    ssize_t n = send(c->fd, c->out.p + c->out_off, out_pending(c), MSG_NOSIGNAL);
+    if (n > 0) {
+      c->out_off += (size_t)n;
+      if (ev_is_active(&c->wio) && c->state == CS_BUSY) set_timer(c, c->idle_timeout); /* progress */
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!ev_is_active(&c->wio)) {
+        ev_io_start(c->env->loop, &c->wio);
+        /* A client that never reads is cut off (while reading a request,
+         * the head/body timers already bound it). */
+        if (c->state == CS_BUSY) set_timer(c, c->idle_timeout);
+      }
+      return 0;
+    }
+    mark_dead(c);
+    return -1;
+  }
+  c->out.len = c->out_off = 0;
+  if (ev_is_active(&c->wio)) {
+    ev_io_stop(c->env->loop, &c->wio);
+    if (c->state == CS_BUSY) stop_timer(c);
+  }
+  return 0;
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_client *c = w->data;
+  if (flush_out(c) != 0) return;
+  if (c->paused && c->x_active && out_pending(c) < OUT_RESUME) {
+    c->paused = false;
+    qcc_exchange_resume(c->x);
+  }
+  if (out_pending(c) == 0 && c->resp_done) response_flushed(c);
+}
+
+/* ---- access log ------------------------------------------------------------ */
+
+static void log_access(struct qcc_client *c, const struct qcc_exchange_result *res, int status,
+                       uint64_t gen_number) {
+  if (c->env->alog == NULL) return;
+  const struct qcc_tbl_settings *s = qcc_table_settings(qcc_tableset_current(c->env->tables)->table);
+  if (!s->access_log) return;
+  const char *url = c->head.p != NULL && c->url_len > 0 ? c->head.p : NULL;
+  size_t plen = 0;
+  if (url != NULL) {
+    const char *q = memchr(url, '?', c->url_len);
+    plen = q != NULL ? (size_t)(q - url) : c->url_len;
+  }
+  struct qcc_access_entry e = {
+      .request_id = c->rid,
+      .method = c->headers_done || c->url_len > 0 ? http_method_str((enum http_method)c->parser.method) : "-",
+      .path = url,
+      .path_len = plen,
+      .endpoint = res != NULL ? res->endpoint_id : NULL,
+      .status = status,
+      .upstream_status = res != NULL ? res->upstream_status : 0,
+      .ttfb_ms = res != NULL && res->upstream_status != 0 ? (double)res->ttfb_us / 1e3 : -1.0,
+      .total_ms = now_ms_since(&c->t0),
+      .bytes_in = c->bytes_in,
+      .bytes_out = c->bytes_out,
+      .generation = gen_number,
+      .failed = res != NULL ? res->failed != 0 : status >= 500,
+  };
+  qcc_accesslog_write(c->env->alog, &e);
+}
+
+/* ---- our own responses ---------------------------------------------------- */
+
+static void ensure_rid(struct qcc_client *c) {
+  if (c->rid[0] == '\0') qcc_request_id_next(c->rid);
+}
+
+/* A complete response we produce ourselves (healthz, errors). */
+static int respond(struct qcc_client *c, int status, const char *body, size_t len, bool close_after) {
+  ensure_rid(c);
+  if (c->env->draining || !c->keep_alive) close_after = true;
+  c->resp_close = close_after;
+  c->resp_status = status;
+  c->bytes_out = 0;
+  int rc = out_printf(c,
+                      "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
+                      "x-request-id: %s\r\nconnection: %s\r\n\r\n",
+                      status, reason(status), len, c->rid, close_after ? "close" : "keep-alive");
+  if (rc == 0 && !c->is_head) rc = out_add(c, body, len);
+  c->resp_head_sent = true;
+  c->resp_done = true;
+  return rc;
+}
+
+static char *error_json(const char *type, const char *message) {
+  json_t *o = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "type", type, "message",
+                        message != NULL ? message : "error");
+  if (o == NULL) return NULL;
+  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  return s;
+}
+
+static void respond_error(struct qcc_client *c, int status, const char *type, const char *msg,
+                          bool close_after) {
+  char *j = error_json(type != NULL ? type : error_type_for(status), msg);
+  static const char fallback[] = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"out of memory\"}}";
+  if (j == NULL) {
+    respond(c, status, fallback, sizeof fallback - 1, true);
+  } else {
+    respond(c, status, j, strlen(j), close_after);
+    free(j);
+  }
+}
+
+/* ---- request lifecycle ------------------------------------------------------ */
+
+static void reset_request(struct qcc_client *c) {
+  c->in_msg = c->headers_done = c->msg_done = c->is_head = false;
+  c->keep_alive = true;
+  c->early_status = 0;
+  c->early_msg = NULL;
+  c->bytes_in = c->bytes_out = 0;
+  c->rid[0] = '\0';
+  c->head.len = 0;
+  if (c->head.cap > 16 * 1024) buf_free(&c->head); /* a one-off big head does not stay */
+  c->nhdrs = 0;
+  c->hdr_state = 0;
+  c->url_len = 0;
+  buf_free(&c->body);
+  free(c->xhdrs);
+  c->xhdrs = NULL;
+  memset(&c->req, 0, sizeof c->req);
+  c->resp_head_sent = c->resp_chunked = c->resp_done = c->resp_close = c->paused = false;
+  c->resp_status = 0;
+}
+
+/* Start waiting for the next request on a kept-alive connection. */
+static void next_request(struct qcc_client *c) {
+  reset_request(c);
+  load_limits(c);
+  c->state = CS_READING;
+  http_parser_pause(&c->parser, 0);
+  set_timer(c, c->idle_timeout);
+  if (!ev_is_active(&c->rio)) ev_io_start(c->env->loop, &c->rio);
+  if (c->in.len > 0) kick(c); /* a pipelined request is already buffered */
+}
+
+static void start_linger(struct qcc_client *c) {
+  /* Closing with unread input makes the kernel send RST, which can destroy
+   * the error reply in flight; shut the write side and drain for a while. */
+  shutdown(c->fd, SHUT_WR);
+  c->state = CS_LINGER;
+  c->in.len = 0;
+  c->linger_discarded = 0;
+  set_timer(c, LINGER_SECONDS);
+  if (!ev_is_active(&c->rio)) ev_io_start(c->env->loop, &c->rio);
+}
+
+/* Every byte of the current response has reached the socket. */
+static void response_flushed(struct qcc_client *c) {
+  if (c->state != CS_BUSY) return;
+  if (c->resp_close || c->env->draining || c->peer_eof) {
+    if (c->peer_eof) mark_dead(c);
+    else start_linger(c);
+    return;
+  }
+  next_request(c);
+}
+
+/* The response is fully queued: flush, and continue once it is out. */
+static void finish_queued(struct qcc_client *c) {
+  c->resp_done = true;
+  if (flush_out(c) != 0) return;
+  if (out_pending(c) == 0) response_flushed(c);
+}
+
+/* Errors found while parsing: answer and close. */
+static void fail_parse(struct qcc_client *c, int status, const char *msg) {
+  c->state = CS_BUSY;
+  stop_timer(c);
+  c->keep_alive = false;
+  respond_error(c, status, NULL, msg, true);
+  log_access(c, NULL, status, qcc_tableset_current(c->env->tables)->number);
+  finish_queued(c);
+}
+
+/* ---- the sink (exchange.h) ---------------------------------------------------- */
+
+static bool skip_response_header(const struct qcc_header *h) {
+  static const char *const names[] = {"content-length", "transfer-encoding", "connection",
+                                      "keep-alive", "x-request-id"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (h->name_len == strlen(names[i]) && strncasecmp(h->name, names[i], h->name_len) == 0)
+      return true;
+  return false;
+}
+
+static void sink_head(void *ctx, int status, const struct qcc_header *h, size_t n, int64_t clen) {
+  struct qcc_client *c = ctx;
+  if (c->state == CS_DEAD || c->resp_head_sent) return;
+  c->resp_status = status;
+  c->resp_head_sent = true;
+  bool http11 = c->parser.http_major == 1 && c->parser.http_minor >= 1;
+  bool no_body = c->is_head || status == 204 || status == 304;
+  c->resp_chunked = clen < 0 && !no_body && http11;
+  /* HTTP/1.0 without a length: the end of the body is the end of the connection. */
+  if ((clen < 0 && !no_body && !http11) || !c->keep_alive || c->env->draining) c->resp_close = true;
+  int rc = out_printf(c, "HTTP/1.1 %d %s\r\n", status, reason(status));
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (skip_response_header(&h[i])) continue;
+    rc = out_add(c, h[i].name, h[i].name_len);
+    if (rc == 0) rc = out_add(c, ": ", 2);
+    if (rc == 0) rc = out_add(c, h[i].value, h[i].value_len);
+    if (rc == 0) rc = out_add(c, "\r\n", 2);
+  }
+  if (rc == 0) rc = out_printf(c, "x-request-id: %s\r\n", c->rid);
+  if (rc == 0 && clen >= 0) rc = out_printf(c, "content-length: %lld\r\n", (long long)clen);
+  if (rc == 0 && c->resp_chunked) rc = out_printf(c, "transfer-encoding: chunked\r\n");
+  if (rc == 0) rc = out_printf(c, "connection: %s\r\n\r\n", c->resp_close ? "close" : "keep-alive");
+  if (rc != 0) {
+    mark_dead(c);
+    return;
+  }
+  flush_out(c);
+}
+
+static int sink_body(void *ctx, const char *data, size_t len) {
+  struct qcc_client *c = ctx;
+  if (c->state == CS_DEAD) return 1;
+  if (c->is_head || len == 0) return 0;
+  int rc = 0;
+  if (c->resp_chunked) {
+    rc = out_printf(c, "%zx\r\n", len);
+    if (rc == 0) rc = out_add(c, data, len);
+    if (rc == 0) rc = out_add(c, "\r\n", 2);
+  } else {
+    rc = out_add(c, data, len);
+  }
+  if (rc != 0) {
+    mark_dead(c); /* over the hard cap: this client is not keeping up */
+    return 1;
+  }
+  /* SSE must not wait for the loop: write now. */
+  if (flush_out(c) != 0) return 1;
+  if (out_pending(c) > OUT_PAUSE) {
+    c->paused = true;
+    return 1;
+  }
+  return 0;
+}
+
+static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
+  struct qcc_client *c = ctx;
+  c->x_active = false;
+  c->x = NULL;
+  uint64_t gen_number = c->gen != NULL ? c->gen->number : 0;
+  int status = res->status != 0 ? res->status : 502;
+  if (c->state != CS_DEAD) {
+    if (!c->resp_head_sent) {
+      respond_error(c, status, res->error_type, res->error_message != NULL ? res->error_message : "upstream request failed", false);
+    } else {
+      status = c->resp_status;
+      if (c->resp_chunked) {
+        int rc = 0;
+        if (res->failed) {
+          static const char ev[] =
+              "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\","
+              "\"message\":\"upstream stream broken\"}}\n\n";
+          rc = out_printf(c, "%zx\r\n", sizeof ev - 1);
+          if (rc == 0) rc = out_add(c, ev, sizeof ev - 1);
+          if (rc == 0) rc = out_add(c, "\r\n", 2);
+          c->resp_close = true;
+        }
+        if (rc == 0) rc = out_add(c, "0\r\n\r\n", 5);
+        if (rc != 0) mark_dead(c);
+      } else if (res->failed) {
+        c->resp_close = true; /* a short Content-Length body: only closing tells the client */
+      }
+    }
+  }
+  log_access(c, res, status, gen_number);
+  qcc_generation_unref(&c->gen);
+  if (c->state == CS_DEAD) return;
+  /* Do not start the next request from inside the exchange's callback. */
+  c->resp_done = true;
+  kick(c);
+}
+
+static const struct qcc_sink_ops sink_ops = {
+    .head = sink_head,
+    .body = sink_body,
+    .done = sink_done,
+};
+
+/* ---- routing ---------------------------------------------------------------- */
+
+static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
+  if (qcc_keystore_token_count(g->keys) == 0) return true;
+  for (size_t i = 0; i < c->nhdrs; i++) {
+    const struct hdr_ref *h = &c->hdrs[i];
+    const char *name = c->head.p + h->name_off;
+    const char *val = c->head.p + h->value_off;
+    size_t vlen = h->value_len;
+    if (h->name_len == 9 && strncasecmp(name, "x-api-key", 9) == 0) {
+      if (qcc_keystore_token_ok(g->keys, val, vlen, NULL)) return true;
+    } else if (h->name_len == 13 && strncasecmp(name, "authorization", 13) == 0 && vlen > 7 &&
+               strncasecmp(val, "bearer ", 7) == 0) {
+      val += 7;
+      vlen -= 7;
+      while (vlen > 0 && *val == ' ') {
+        val++;
+        vlen--;
+      }
+      if (qcc_keystore_token_ok(g->keys, val, vlen, NULL)) return true;
+    }
+  }
+  return false;
+}
+
+static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
+  c->xhdrs = calloc(c->nhdrs != 0 ? c->nhdrs : 1, sizeof *c->xhdrs);
+  if (c->xhdrs == NULL) {
+    respond_error(c, 500, "api_error", "out of memory", true);
+    log_access(c, NULL, 500, g->number);
+    finish_queued(c);
+    return;
+  }
+  for (size_t i = 0; i < c->nhdrs; i++) {
+    c->xhdrs[i].name = c->head.p + c->hdrs[i].name_off;
+    c->xhdrs[i].name_len = c->hdrs[i].name_len;
+    c->xhdrs[i].value = c->head.p + c->hdrs[i].value_off;
+    c->xhdrs[i].value_len = c->hdrs[i].value_len;
+  }
+  c->gen = qcc_generation_ref(g);
+  c->req = (struct qcc_request){
+      .method = http_method_str((enum http_method)c->parser.method),
+      .target = c->head.p,
+      .headers = c->xhdrs,
+      .header_count = c->nhdrs,
+      .body = c->body.len > 0 ? c->body.p : NULL,
+      .body_len = c->body.len,
+      .request_id = c->rid,
+      .gen = c->gen,
+  };
+  c->x_active = true;
+  struct qcc_exchange *x = qcc_exchange_start(c->env->proxy, &c->req, &sink_ops, c);
+  if (!c->x_active) return; /* done() already ran inside start */
+  if (x == NULL) {
+    c->x_active = false;
+    qcc_generation_unref(&c->gen);
+    respond_error(c, 500, "api_error", "out of memory", true);
+    log_access(c, NULL, 500, g->number);
+    finish_queued(c);
+    return;
+  }
+  c->x = x;
+}
+
+static void dispatch(struct qcc_client *c) {
+  c->state = CS_BUSY;
+  stop_timer(c);
+  ensure_rid(c);
+  struct qcc_generation *g = qcc_tableset_current(c->env->tables);
+  const char *url = c->head.p;
+  size_t plen = c->url_len;
+  const char *q = memchr(url, '?', c->url_len);
+  if (q != NULL) plen = (size_t)(q - url);
+  unsigned m = c->parser.method;
+  if (c->parser.upgrade) c->keep_alive = false; /* we never switch protocols */
+
+  if (plen == 8 && memcmp(url, "/healthz", 8) == 0) {
+    if (m != HTTP_GET && m != HTTP_HEAD) {
+      respond_error(c, 405, NULL, "/healthz answers GET only", false);
+    } else {
+      char body[96];
+      int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"generation\":%llu}",
+                       (unsigned long long)g->number);
+      respond(c, 200, body, (size_t)n, false);
+    }
+    log_access(c, NULL, c->resp_status, g->number);
+    finish_queued(c);
+    return;
+  }
+  if (plen >= 4 && memcmp(url, "/v1/", 4) == 0) {
+    if (!token_ok(c, g)) {
+      respond_error(c, 401, NULL,
+                    "missing or invalid client token: send it as x-api-key or Authorization: Bearer",
+                    false);
+      log_access(c, NULL, 401, g->number);
+      finish_queued(c);
+      return;
+    }
+    start_exchange(c, g);
+    return;
+  }
+  respond_error(c, 404, NULL, "not found: qcc-run forwards paths under /v1/ and answers /healthz",
+                false);
+  log_access(c, NULL, 404, g->number);
+  finish_queued(c);
+}
+
+/* ---- parser callbacks --------------------------------------------------------- */
+
+/* Stored head bytes plus the separators they stood for: close to the raw size. */
+static bool head_too_big(struct qcc_client *c, size_t more) {
+  return c->head.len + more + 4 * c->nhdrs + 16 > c->max_header;
+}
+
+static int head_add(struct qcc_client *c, const char *at, size_t len) {
+  if (head_too_big(c, len) || buf_add(&c->head, at, len, c->max_header + 1024) != 0) {
+    c->early_status = 431;
+    c->early_msg = "request head too large";
+    return -1;
+  }
+  return 0;
+}
+
+static int head_nul(struct qcc_client *c) { return head_add(c, "", 1); }
+
+static int on_message_begin(http_parser *p) {
+  struct qcc_client *c = p->data;
+  c->in_msg = true;
+  clock_gettime(CLOCK_MONOTONIC, &c->t0);
+  qcc_request_id_next(c->rid);
+  set_timer(c, c->header_timeout); /* the whole head must arrive within this */
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  struct qcc_client *c = p->data;
+  if (!method_allowed(p->method)) {
+    c->early_status = 501;
+    c->early_msg = "method not implemented";
+    return -1;
+  }
+  if (head_add(c, at, len) != 0) return -1;
+  c->url_len += len;
+  return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  struct qcc_client *c = p->data;
+  if (c->hdr_state != 1) {
+    if (head_nul(c) != 0) return -1; /* ends the url or the previous value */
+    if (c->nhdrs == MAX_HEADERS) {
+      c->early_status = 431;
+      c->early_msg = "too many request headers";
+      return -1;
+    }
+    if (c->nhdrs == c->hdr_cap) {
+      /* Grow by doubling up to MAX_HEADERS: most requests carry about 10-20. */
+      size_t ncap = c->hdr_cap != 0 ? c->hdr_cap * 2 : 32;
+      if (ncap > MAX_HEADERS) ncap = MAX_HEADERS;
+      struct hdr_ref *nh = realloc(c->hdrs, ncap * sizeof *nh);
+      if (nh == NULL) {
+        c->early_status = 500;
+        c->early_msg = "out of memory";
+        return -1;
+      }
+      c->hdrs = nh;
+      c->hdr_cap = ncap;
+    }
+    c->hdrs[c->nhdrs] = (struct hdr_ref){.name_off = c->head.len};
+    c->nhdrs++;
+    c->hdr_state = 1;
+  }
+  if (head_add(c, at, len) != 0) return -1;
+  c->hdrs[c->nhdrs - 1].name_len += len;
+  return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  struct qcc_client *c = p->data;
+  if (c->hdr_state != 2) {
+    if (head_nul(c) != 0) return -1;
+    c->hdrs[c->nhdrs - 1].value_off = c->head.len;
+    c->hdr_state = 2;
+  }
+  if (head_add(c, at, len) != 0) return -1;
+  c->hdrs[c->nhdrs - 1].value_len += len;
+  return 0;
+}
+
+static bool header_is(const struct qcc_client *c, const struct hdr_ref *h, const char *name,
+                      const char *value) {
+  size_t nl = strlen(name), vl = strlen(value);
+  return h->name_len == nl && strncasecmp(c->head.p + h->name_off, name, nl) == 0 &&
+         h->value_len == vl && strncasecmp(c->head.p + h->value_off, value, vl) == 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  struct qcc_client *c = p->data;
+  if (head_nul(c) != 0) return -1; /* ends the url or the last value */
+  c->headers_done = true;
+  c->is_head = p->method == HTTP_HEAD;
+  if (!method_allowed(p->method)) {
+    c->early_status = 501;
+    c->early_msg = "method not implemented";
+    return -1;
+  }
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->max_body) {
+    /* Refuse from the declared length, before reading any of the body. */
+    c->early_status = 413;
+    c->early_msg = "request body too large";
+    return -1;
+  }
+  if (p->http_major == 1 && p->http_minor >= 1) {
+    for (size_t i = 0; i < c->nhdrs; i++) {
+      if (header_is(c, &c->hdrs[i], "expect", "100-continue")) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (out_add(c, cont, sizeof cont - 1) != 0) return -1;
+        c->bytes_out = 0; /* the interim reply is not part of the response */
+        flush_out(c);
+        break;
+      }
+    }
+  }
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0) {
+    if (buf_reserve(&c->body, (size_t)p->content_length, (size_t)c->max_body) != 0) {
+      c->early_status = 500;
+      c->early_msg = "out of memory";
+      return -1;
+    }
+  }
+  set_timer(c, c->idle_timeout); /* body: progress keeps it alive */
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  struct qcc_client *c = p->data;
+  if (len > c->max_body || c->body.len > c->max_body - len) {
+    c->early_status = 413;
+    c->early_msg = "request body too large";
+    return -1;
+  }
+  if (buf_add(&c->body, at, len, (size_t)c->max_body) != 0) {
+    c->early_status = 500;
+    c->early_msg = "out of memory";
+    return -1;
+  }
+  set_timer(c, c->idle_timeout);
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  struct qcc_client *c = p->data;
+  c->msg_done = true;
+  c->keep_alive = http_should_keep_alive(p) != 0;
+  http_parser_pause(p, 1); /* one request at a time; the rest stays buffered */
+  return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* A method token the parser does not know (501) versus plain garbage (400). */
+static bool looks_like_method(const char *p, size_t len) {
+  size_t i = 0;
+  while (i < len && i < 24 && p[i] >= 'A' && p[i] <= 'Z') i++;
+  return i > 0 && i < len && p[i] == ' ';
+}
+
+static void parse_failed(struct qcc_client *c, enum http_errno e, const char *start, size_t len) {
+  if (c->early_status != 0) {
+    fail_parse(c, c->early_status, c->early_msg);
+  } else if (e == HPE_HEADER_OVERFLOW) {
+    fail_parse(c, 431, "request head too large");
+  } else if (e == HPE_INVALID_METHOD && looks_like_method(start, len)) {
+    fail_parse(c, 501, "method not implemented");
+  } else {
+    fail_parse(c, 400, http_errno_description(e));
+  }
+}
+
+/* Feed buffered input to the parser until it pauses on a complete request. */
+static void process_input(struct qcc_client *c) {
+  while (c->state == CS_READING && c->in.len > 0) {
+    http_parser_set_max_header_size((uint32_t)c->max_header);
+    size_t n = http_parser_execute(&c->parser, &parser_settings, c->in.p, c->in.len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e != HPE_OK && e != HPE_PAUSED) {
+      parse_failed(c, e, c->in.p, c->in.len);
+      return;
+    }
+    if (n > c->in.len) n = c->in.len;
+    c->bytes_in += n;
+    memmove(c->in.p, c->in.p + n, c->in.len - n);
+    c->in.len -= n;
+    if (c->msg_done) {
+      dispatch(c);
+      return;
+    }
+    if (e == HPE_OK && n == 0) break; /* nothing consumed: wait for more */
+  }
+}
+
+static void close_quietly(struct qcc_client *c) { mark_dead(c); }
+
+static void on_eof(struct qcc_client *c) {
+  c->peer_eof = true;
+  switch (c->state) {
+  case CS_READING:
+    if (c->in_msg) {
+      http_parser_execute(&c->parser, &parser_settings, NULL, 0); /* lets it see the end */
+      if (c->msg_done) {
+        dispatch(c); /* a body delimited by EOF is not valid for requests, but be safe */
+        return;
+      }
+    }
+    close_quietly(c);
+    return;
+  case CS_BUSY:
+    if (c->x_active) {
+      close_quietly(c); /* the kick cancels the exchange at once */
+      return;
+    }
+    ev_io_stop(c->env->loop, &c->rio); /* finish writing our reply, then close */
+    return;
+  case CS_LINGER:
+  case CS_DEAD:
+    close_quietly(c);
+    return;
+  }
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_client *c = w->data;
+  char tmp[READ_CHUNK];
+  for (int rounds = 0; rounds < 4; rounds++) {
+    if (c->state == CS_LINGER) {
+      ssize_t n = recv(c->fd, tmp, sizeof tmp, 0);
+      if (n > 0) {
+        c->linger_discarded += (uint64_t)n;
+        if (c->linger_discarded > LINGER_DISCARD) close_quietly(c);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+      close_quietly(c);
+      return;
+    }
+    if (c->state == CS_DEAD) return;
+    size_t room = IN_CAP + READ_CHUNK - c->in.len;
+    if (c->state == CS_BUSY && c->in.len >= IN_CAP) {
+      ev_io_stop(c->env->loop, &c->rio); /* pipelined input waits until we are done */
+      return;
+    }
+    if (room > READ_CHUNK) room = READ_CHUNK;
+    if (buf_reserve(&c->in, room, IN_CAP + READ_CHUNK) != 0) {
+      close_quietly(c);
+      return;
+    }
+    ssize_t n = recv(c->fd, c->in.p + c->in.len, room, 0);
+    if (n == 0) {
+      on_eof(c);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      close_quietly(c);
+      return;
+    }
+    c->in.len += (size_t)n;
+    if (c->state == CS_READING) process_input(c);
+    if ((size_t)n < room) return; /* socket drained */
+  }
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_client *c = w->data;
+  ev_timer_stop(c->env->loop, &c->timer);
+  if (c->state == CS_READING && c->in_msg) {
+    fail_parse(c, 408, "request timed out: the client sent too slowly");
+    return;
+  }
+  close_quietly(c); /* idle keep-alive, write stall or end of linger */
+}
+
+static void teardown(struct qcc_client *c) {
+  struct ev_loop *loop = c->env->loop;
+  if (c->x_active) {
+    qcc_exchange_cancel(&c->x);
+    c->x_active = false;
+    /* 499 as nginx logs it: the client closed before the response ended. */
+    struct qcc_exchange_result res = {.status = 499, .failed = 1,
+                                      .upstream_status = c->resp_head_sent ? c->resp_status : 0};
+    log_access(c, &res, 499, c->gen != NULL ? c->gen->number : 0);
+  }
+  qcc_generation_unref(&c->gen);
+  ev_io_stop(loop, &c->rio);
+  ev_io_stop(loop, &c->wio);
+  ev_timer_stop(loop, &c->timer);
+  ev_timer_stop(loop, &c->kick);
+  if (c->fd >= 0) close(c->fd);
+  c->fd = -1;
+}
+
+static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_client *c = w->data;
+  if (c->state == CS_DEAD) {
+    teardown(c);
+    c->env->closed(c->env->ctx, c); /* the owner frees us: touch nothing after */
+    return;
+  }
+  if (c->state == CS_BUSY && c->resp_done && !c->x_active) {
+    if (flush_out(c) != 0) return;
+    if (out_pending(c) == 0) response_flushed(c);
+    return;
+  }
+  if (c->state == CS_READING) process_input(c);
+}
+
+int qcc_client_new(struct qcc_client_env *env, int fd, struct qcc_client **out) {
+  *out = NULL;
+  struct qcc_client *c = calloc(1, sizeof *c);
+  if (c == NULL) return -1;
+  c->env = env;
+  c->fd = fd;
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  ev_io_init(&c->rio, read_cb, fd, EV_READ);
+  ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
+  ev_init(&c->timer, timer_cb);
+  ev_init(&c->kick, kick_cb);
+  c->rio.data = c->wio.data = c->timer.data = c->kick.data = c;
+  reset_request(c);
+  load_limits(c);
+  c->state = CS_READING;
+  ev_io_start(env->loop, &c->rio);
+  set_timer(c, c->header_timeout); /* a new connection must start its request promptly */
+  *out = c;
+  return 0;
+}
+
+void qcc_client_free(struct qcc_client **pc) {
+  if (pc == NULL || *pc == NULL) return;
+  struct qcc_client *c = *pc;
+  teardown(c);
+  buf_free(&c->in);
+  buf_free(&c->out);
+  buf_free(&c->head);
+  buf_free(&c->body);
+  free(c->hdrs);
+  free(c->xhdrs);
+  free(c);
+  *pc = NULL;
+}
+
+void qcc_client_drain(struct qcc_client *c) {
+  if (c->state == CS_READING && !c->in_msg && c->in.len == 0) close_quietly(c);
+  /* Otherwise env->draining makes the current response the last one. */
+}
+
+bool qcc_client_busy(const struct qcc_client *c) { return c->x_active; }
+
+void qcc_client_set_tag(struct qcc_client *c, void *tag) { c->tag = tag; }
+void *qcc_client_tag(const struct qcc_client *c) { return c->tag; }

@@ -1,1 +1,51 @@
-/* placeholder: being written */
+#include "generation.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "keystore.h"
+
+int qcc_generation_load(const char *path, struct qcc_generation **out, struct qcc_err *err) {
+  *out = NULL;
+  struct qcc_table_error terr = {0};
+  struct qcc_table *t = NULL;
+  if (qcc_table_open(path, &t, &terr) != 0)
+    return qcc_err_set(err, (int)terr.status, "%s: %s: %s", path,
+                       qcc_table_status_name(terr.status), terr.message);
+  struct qcc_keystore *ks = NULL;
+  if (qcc_keystore_new(t, &ks, err) != 0) {
+    qcc_table_close(&t);
+    return qcc_err_wrap(err, "%s", path);
+  }
+  struct qcc_generation *g = calloc(1, sizeof *g);
+  if (g == NULL) {
+    qcc_keystore_free(&ks);
+    qcc_table_close(&t);
+    return qcc_err_set(err, ENOMEM, "%s: out of memory", path);
+  }
+  g->table = t;
+  g->keys = ks;
+  g->number = qcc_table_header(t)->generation;
+  g->refs = 1;
+  *out = g;
+  return 0;
+}
+
+struct qcc_generation *qcc_generation_ref(struct qcc_generation *g) {
+  if (g != NULL) g->refs++;
+  return g;
+}
+
+void qcc_generation_unref(struct qcc_generation **g) {
+  if (g == NULL || *g == NULL) return;
+  struct qcc_generation *gen = *g;
+  *g = NULL;
+  if (gen->refs > 1) {
+    gen->refs--;
+    return;
+  }
+  /* Last holder: the mapping goes away with the table. */
+  qcc_keystore_free(&gen->keys);
+  qcc_table_close(&gen->table);
+  free(gen);
+}

@@ -1,1 +1,144 @@
-/* placeholder: being written */
+#include "headers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+bool qcc_hdr_name_is(const char *name, size_t len, const char *name2) {
+  size_t n2 = strlen(name2);
+  return len == n2 && strncasecmp(name, name2, len) == 0;
+}
+
+bool qcc_hdr_is_hop_by_hop(const char *name, size_t len) {
+  static const char *const hop[] = {"connection", "keep-alive",        "te",
+                                    "trailer",    "transfer-encoding", "upgrade",
+                                    "http2-settings"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (qcc_hdr_name_is(name, len, hop[i])) return true;
+  /* Proxy-Connection, Proxy-Authorization, Proxy-Authenticate, ... */
+  return len >= 6 && strncasecmp(name, "proxy-", 6) == 0;
+}
+
+static bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+/* Does the comma-separated token list V contain NAME? */
+static bool list_has(const char *v, size_t vlen, const char *name, size_t len) {
+  size_t i = 0;
+  while (i < vlen) {
+    while (i < vlen && (is_ows(v[i]) || v[i] == ',')) i++;
+    size_t start = i;
+    while (i < vlen && v[i] != ',') i++;
+    size_t end = i;
+    while (end > start && is_ows(v[end - 1])) end--;
+    if (end - start == len && len > 0 && strncasecmp(v + start, name, len) == 0) return true;
+  }
+  return false;
+}
+
+bool qcc_hdr_named_by_connection(const struct qcc_header *h, size_t n, const char *name,
+                                 size_t len) {
+  for (size_t i = 0; i < n; i++)
+    if (qcc_hdr_name_is(h[i].name, h[i].name_len, "connection") &&
+        list_has(h[i].value, h[i].value_len, name, len))
+      return true;
+  return false;
+}
+
+bool qcc_hdr_is_unsafe(const struct qcc_header *h) {
+  if (h->name == NULL || h->name_len == 0) return true;
+  for (size_t i = 0; i < h->name_len; i++) {
+    unsigned char c = (unsigned char)h->name[i];
+    if (c <= ' ' || c == ':' || c == 0x7f) return true;
+  }
+  if (h->value == NULL && h->value_len > 0) return true;
+  for (size_t i = 0; i < h->value_len; i++) {
+    char c = h->value[i];
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
+}
+
+static bool hop(const struct qcc_header *all, size_t n, const struct qcc_header *h) {
+  return qcc_hdr_is_hop_by_hop(h->name, h->name_len) ||
+         qcc_hdr_named_by_connection(all, n, h->name, h->name_len);
+}
+
+bool qcc_hdr_drop_request(const struct qcc_header *all, size_t n, const struct qcc_header *h) {
+  static const char *const own[] = {"x-api-key", "authorization", "host", "content-length",
+                                    "expect"};
+  if (qcc_hdr_is_unsafe(h)) return true;
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    if (qcc_hdr_name_is(h->name, h->name_len, own[i])) return true;
+  return hop(all, n, h);
+}
+
+bool qcc_hdr_drop_response(const struct qcc_header *all, size_t n, const struct qcc_header *h) {
+  if (qcc_hdr_is_unsafe(h)) return true;
+  if (qcc_hdr_name_is(h->name, h->name_len, "content-length")) return true;
+  return hop(all, n, h);
+}
+
+int qcc_hdr_auth_line(enum qcc_auth_style style, const char *key, char *buf, size_t cap) {
+  int n;
+  switch (style) {
+  case QCC_AUTH_X_API_KEY: n = snprintf(buf, cap, "x-api-key: %s", key); break;
+  case QCC_AUTH_BEARER: n = snprintf(buf, cap, "Authorization: Bearer %s", key); break;
+  default: return -1;
+  }
+  if (n < 0 || (size_t)n >= cap) return -1;
+  return n;
+}
+
+int qcc_hdr_line(const struct qcc_header *h, char *buf, size_t cap) {
+  /* name + ": " + value + NUL */
+  size_t need = h->name_len + 2 + h->value_len + 1;
+  if (need > cap) return -1;
+  memcpy(buf, h->name, h->name_len);
+  size_t at = h->name_len;
+  if (h->value_len == 0) {
+    buf[at++] = ';';
+  } else {
+    buf[at++] = ':';
+    buf[at++] = ' ';
+    memcpy(buf + at, h->value, h->value_len);
+    at += h->value_len;
+  }
+  buf[at] = '\0';
+  return (int)at;
+}
+
+int qcc_hdr_parse_line(const char *line, size_t len, struct qcc_header *out) {
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  if (len == 0) return 0;
+  const char *colon = memchr(line, ':', len);
+  if (colon == NULL || colon == line || is_ows(line[0])) return -1;
+  size_t nlen = (size_t)(colon - line);
+  for (size_t i = 0; i < nlen; i++)
+    if (is_ows(line[i])) return -1;
+  size_t v = nlen + 1;
+  while (v < len && is_ows(line[v])) v++;
+  size_t end = len;
+  while (end > v && is_ows(line[end - 1])) end--;
+  out->name = line;
+  out->name_len = nlen;
+  out->value = line + v;
+  out->value_len = end - v;
+  return 1;
+}
+
+int qcc_hdr_parse_status(const char *line, size_t len) {
+  if (len < 5 || memcmp(line, "HTTP/", 5) != 0) return -1;
+  size_t i = 5;
+  while (i < len && line[i] != ' ') i++;
+  while (i < len && line[i] == ' ') i++;
+  if (len - i < 3) return -1;
+  int st = 0;
+  for (size_t k = 0; k < 3; k++) {
+    char c = line[i + k];
+    if (c < '0' || c > '9') return -1;
+    st = st * 10 + (c - '0');
+  }
+  if (i + 3 < len && line[i + 3] != ' ' && line[i + 3] != '\r' && line[i + 3] != '\n') return -1;
+  if (st < 100) return -1;
+  return st;
+}

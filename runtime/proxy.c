@@ -1,1 +1,820 @@
-/* placeholder: being written */
+/* The upstream side of an exchange: one CURLM per process, driven by the
+ * libev loop through libcurl's multi-socket API (curl_multi_socket_action):
+ * curl tells us which sockets to watch (socket callback -> one ev_io each,
+ * state attached with curl_multi_assign) and when to wake it (timer callback
+ * -> ONE ev_timer); we hand readiness back with curl_multi_socket_action and
+ * then drain curl_multi_info_read for finished transfers.
+ *
+ * Sink calls (head/body) happen inside curl callbacks, so a sink that cancels
+ * or resumes from there must not re-enter curl: such requests are queued and
+ * applied right after the curl call returns (see run_pending). done() is
+ * only ever called from the loop, never from inside curl or from
+ * qcc_exchange_start. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <ev.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exchange.h"
+#include "headers.h"
+#include "keystore.h"
+#include "log.h"
+#include "modelmap.h"
+#include "select.h"
+
+#define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
+#define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
+#define DEFAULT_TIMEOUT_MS 30000u      /* when an endpoint says 0 */
+#define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
+#define MAX_TRIED 16
+#define LINE_STACK 1024
+
+struct sock {
+  ev_io io;
+  struct qcc_proxy *p;
+  struct sock *prev, *next;
+};
+
+struct qcc_proxy {
+  struct ev_loop *loop;
+  CURLM *multi;
+  ev_timer timer;           /* the one timer curl asks for */
+  size_t active;
+  unsigned in_curl;         /* > 0 while inside a curl call that may call the sink */
+  struct qcc_exchange *all; /* every live exchange, for qcc_proxy_free */
+  struct qcc_exchange *pending; /* cancel/resume asked for from inside curl */
+  struct sock *socks;
+  CURL *pool[EASY_POOL_MAX];
+  size_t pool_len;
+};
+
+/* One try at one endpoint. The request itself stays on the exchange, so a
+ * retry (next issue) is a new attempt on the same exchange. */
+struct attempt {
+  struct qcc_exchange *x;
+  CURL *easy;
+  struct curl_slist *hdrs;
+  struct curl_slist *auth_node; /* wiped before the list is freed */
+  char *url;
+  char *body;                   /* model-rewritten body, or NULL */
+  uint32_t endpoint;
+  const char *endpoint_id;
+  uint32_t timeout_ms;
+  int status;                   /* of the current header block */
+  bool headers_done;            /* final (non-1xx) head complete */
+  char *hbuf;                   /* raw header lines of the current block */
+  size_t hlen, hcap;
+  char errbuf[CURL_ERROR_SIZE]; /* curl's message */
+  char why[96];                 /* ours, when a callback of ours aborted */
+};
+
+enum pending_op { PEND_NONE = 0, PEND_RESUME = 1, PEND_CANCEL = 2 };
+
+struct qcc_exchange {
+  struct qcc_proxy *p;
+  struct qcc_exchange *prev, *next; /* p->all */
+  struct qcc_exchange *pend_next;   /* p->pending */
+  int pend;                         /* enum pending_op bits */
+  const struct qcc_request *req;
+  const struct qcc_sink_ops *ops;
+  void *ctx;
+  struct attempt *att;
+  ev_timer timer;                   /* header timeout, or a deferred finish */
+  bool finish_deferred;             /* timer delivers a prepared error */
+  bool start_deferred;              /* timer starts the first attempt */
+  bool head_sent;
+  bool paused;
+  bool cancelled;
+  uint64_t t0_us;
+  uint32_t tried[MAX_TRIED];
+  size_t tried_count;
+  struct qcc_exchange_result res;
+  char msg[320];
+};
+
+/* Length of TARGET's path: logs leave out the query string, which is the
+ * client's business and could carry anything. */
+static int path_len(const char *target) {
+  const char *q = strchr(target, '?');
+  return (int)(q != NULL ? (size_t)(q - target) : strlen(target));
+}
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- the multi handle on the loop ------------------------------------- */
+
+static void check_info(struct qcc_proxy *p);
+static void run_pending(struct qcc_proxy *p);
+
+static void socket_action(struct qcc_proxy *p, curl_socket_t fd, int ev_bitmask) {
+  int running = 0;
+  p->in_curl++;
+  curl_multi_socket_action(p->multi, fd, ev_bitmask, &running);
+  p->in_curl--;
+  check_info(p);
+  run_pending(p);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)loop;
+  struct sock *s = w->data;
+  int action = 0;
+  if (revents & EV_READ) action |= CURL_CSELECT_IN;
+  if (revents & EV_WRITE) action |= CURL_CSELECT_OUT;
+  if (revents & EV_ERROR) action |= CURL_CSELECT_ERR;
+  socket_action(s->p, w->fd, action);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)revents;
+  socket_action(w->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* CURLMOPT_TIMERFUNCTION: timeout_ms is milliseconds; -1 stops the timer and
+ * 0 means "as soon as possible", which we leave to the loop (a 0 s timer
+ * fires on the next iteration) rather than calling curl back recursively. */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+  (void)multi;
+  struct qcc_proxy *p = userp;
+  ev_timer_stop(p->loop, &p->timer);
+  if (timeout_ms >= 0) {
+    ev_timer_set(&p->timer, (double)timeout_ms / 1000.0, 0.);
+    ev_timer_start(p->loop, &p->timer);
+  }
+  return 0;
+}
+
+static void sock_free(struct qcc_proxy *p, struct sock *s) {
+  ev_io_stop(p->loop, &s->io);
+  if (s->prev != NULL) s->prev->next = s->next;
+  else p->socks = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+  free(s);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: one ev_io per socket, its state attached to the
+ * socket with curl_multi_assign so curl hands it back as SOCKP. */
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp) {
+  (void)easy;
+  struct qcc_proxy *p = userp;
+  struct sock *s = sockp;
+  if (what == CURL_POLL_REMOVE) {
+    if (s != NULL) {
+      curl_multi_assign(p->multi, fd, NULL);
+      sock_free(p, s);
+    }
+    return 0;
+  }
+  if (s == NULL) {
+    s = calloc(1, sizeof *s);
+    /* -1 makes curl fail the transfers on this socket: one request lost,
+     * not the process */
+    if (s == NULL) return -1;
+    s->p = p;
+    s->next = p->socks;
+    if (p->socks != NULL) p->socks->prev = s;
+    p->socks = s;
+    ev_init(&s->io, io_cb);
+    s->io.data = s;
+    curl_multi_assign(p->multi, fd, s);
+  }
+  int events = 0;
+  if (what & CURL_POLL_IN) events |= EV_READ;
+  if (what & CURL_POLL_OUT) events |= EV_WRITE;
+  if (ev_is_active(&s->io) && s->io.fd == fd && (s->io.events & (EV_READ | EV_WRITE)) == events)
+    return 0;
+  ev_io_stop(p->loop, &s->io);
+  ev_io_set(&s->io, fd, events);
+  if (events != 0) ev_io_start(p->loop, &s->io);
+  return 0;
+}
+
+int qcc_proxy_new(struct ev_loop *loop, struct qcc_proxy **out, struct qcc_err *err) {
+  *out = NULL;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return qcc_err_set(err, EIO, "libcurl cannot be initialised");
+  struct qcc_proxy *p = calloc(1, sizeof *p);
+  if (p == NULL) {
+    curl_global_cleanup();
+    return qcc_err_set(err, ENOMEM, "out of memory creating the upstream client");
+  }
+  p->loop = loop;
+  p->multi = curl_multi_init();
+  if (p->multi == NULL) {
+    free(p);
+    curl_global_cleanup();
+    return qcc_err_set(err, ENOMEM, "libcurl multi handle cannot be created");
+  }
+  ev_init(&p->timer, timer_cb);
+  p->timer.data = p;
+  curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+  curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+  curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+  curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+  /* keep idle upstream connections for reuse across exchanges */
+  curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, 512L);
+  curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  *out = p;
+  return 0;
+}
+
+size_t qcc_proxy_active(const struct qcc_proxy *p) { return p == NULL ? 0 : p->active; }
+
+/* ---- attempts ----------------------------------------------------------- */
+
+static void easy_release(struct qcc_proxy *p, CURL *easy) {
+  if (easy == NULL) return;
+  if (p->pool_len < EASY_POOL_MAX) {
+    curl_easy_reset(easy);
+    p->pool[p->pool_len++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
+static CURL *easy_get(struct qcc_proxy *p) {
+  if (p->pool_len > 0) return p->pool[--p->pool_len];
+  return curl_easy_init();
+}
+
+/* Remove the attempt's transfer from the multi (if added) and free it. */
+static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
+  struct attempt *a = *pa;
+  if (a == NULL) return;
+  if (a->easy != NULL) {
+    curl_multi_remove_handle(p->multi, a->easy);
+    easy_release(p, a->easy);
+  }
+  if (a->auth_node != NULL && a->auth_node->data != NULL)
+    OPENSSL_cleanse(a->auth_node->data, strlen(a->auth_node->data));
+  curl_slist_free_all(a->hdrs);
+  free(a->url);
+  free(a->body);
+  free(a->hbuf);
+  free(a);
+  *pa = NULL;
+}
+
+static int append_line(struct attempt *a, const char *line) {
+  struct curl_slist *n = curl_slist_append(a->hdrs, line);
+  if (n == NULL) return -1;
+  a->hdrs = n;
+  return 0;
+}
+
+static bool has_header(const struct qcc_request *r, const char *name) {
+  for (size_t i = 0; i < r->header_count; i++)
+    if (qcc_hdr_name_is(r->headers[i].name, r->headers[i].name_len, name)) return true;
+  return false;
+}
+
+/* The upstream request headers: the client's minus what qcc_hdr_drop_request
+ * removes, plus the endpoint's credential; curl's own Expect/Accept (and the
+ * form Content-Type it would add to a POST) are suppressed so only the
+ * client's headers go. */
+static int build_headers(struct attempt *a, const struct qcc_request *r, enum qcc_auth_style auth,
+                         const char *key, bool has_body) {
+  char stackbuf[LINE_STACK];
+  for (size_t i = 0; i < r->header_count; i++) {
+    const struct qcc_header *h = &r->headers[i];
+    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
+    size_t need = h->name_len + h->value_len + 3;
+    char *buf = need <= sizeof stackbuf ? stackbuf : malloc(need);
+    if (buf == NULL) return -1;
+    int rc = qcc_hdr_line(h, buf, need) < 0 ? -1 : append_line(a, buf);
+    if (buf != stackbuf) free(buf);
+    if (rc != 0) return -1;
+  }
+  if (append_line(a, "Expect:") != 0) return -1;
+  if (!has_header(r, "accept") && append_line(a, "Accept:") != 0) return -1;
+  if (has_body && !has_header(r, "content-type") && append_line(a, "Content-Type:") != 0)
+    return -1;
+  if (key[0] != '\0') {
+    size_t need = strlen(key) + 32;
+    char *line = malloc(need);
+    if (line == NULL) return -1;
+    int n = qcc_hdr_auth_line(auth, key, line, need);
+    int rc = n < 0 ? -1 : append_line(a, line);
+    OPENSSL_cleanse(line, need);
+    free(line);
+    if (rc != 0) return -1;
+    struct curl_slist *last = a->hdrs;
+    while (last->next != NULL) last = last->next;
+    a->auth_node = last;
+  }
+  return 0;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud);
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud);
+static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+#define SETOPT(opt, val)                                                 \
+  do {                                                                   \
+    if (curl_easy_setopt(e, opt, val) != CURLE_OK) return -1;            \
+  } while (0)
+
+static int configure(struct attempt *a, const struct qcc_request *r, const char *body,
+                     size_t body_len) {
+  CURL *e = a->easy;
+  SETOPT(CURLOPT_URL, a->url);
+  SETOPT(CURLOPT_PRIVATE, a);
+  SETOPT(CURLOPT_HTTPHEADER, a->hdrs);
+  SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT(CURLOPT_HEADERDATA, a);
+  SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(CURLOPT_WRITEDATA, a);
+  SETOPT(CURLOPT_ERRORBUFFER, a->errbuf);
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  SETOPT(CURLOPT_TCP_NODELAY, 1L);
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  SETOPT(CURLOPT_PIPEWAIT, 1L);
+  /* bytes pass through as the upstream sent them */
+  SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  /* forward the client's path as it is (no dot-segment squashing) */
+  SETOPT(CURLOPT_PATH_AS_IS, 1L);
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+  SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)a->timeout_ms);
+  /* no total timeout: a long live stream must survive; a dead one is cut */
+  SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+  SETOPT(CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+  const char *m = r->method;
+  if (strcmp(m, "GET") == 0) {
+    SETOPT(CURLOPT_HTTPGET, 1L);
+  } else if (strcmp(m, "HEAD") == 0) {
+    SETOPT(CURLOPT_NOBODY, 1L);
+  } else {
+    if (strcmp(m, "POST") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, m);
+    if (strcmp(m, "POST") == 0 || body_len > 0 || strcmp(m, "PUT") == 0 ||
+        strcmp(m, "PATCH") == 0) {
+      SETOPT(CURLOPT_POSTFIELDS, body != NULL ? body : "");
+      SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+  }
+  return 0;
+}
+#undef SETOPT
+
+static void set_error(struct qcc_exchange *x, int status, const char *type, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+static void set_error(struct qcc_exchange *x, int status, const char *type, const char *fmt,
+                      ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(x->msg, sizeof x->msg, fmt, ap);
+  va_end(ap);
+  x->res.status = status;
+  x->res.failed = 1;
+  x->res.error_type = type;
+  x->res.error_message = x->msg;
+}
+
+/* Pick an endpoint and start a transfer to it. Returns 0 when started, 1
+ * when no endpoint is available (x->res holds the error), -1 on allocation
+ * failure. */
+static int attempt_start(struct qcc_exchange *x) {
+  struct qcc_proxy *p = x->p;
+  const struct qcc_request *r = x->req;
+  struct qcc_select_in in = {r->gen, r, x->tried, x->tried_count};
+  struct qcc_select_out sel;
+  if (qcc_select_endpoint(&in, &sel) != 0) {
+    set_error(x, 503, "overloaded_error", "%s", sel.reason);
+    qcc_log_warn("%s (%s %.*s)", x->msg, r->method, r->target != NULL ? path_len(r->target) : 0,
+                 r->target != NULL ? r->target : "");
+    return 1;
+  }
+  const struct qcc_table *t = r->gen->table;
+  struct attempt *a = calloc(1, sizeof *a);
+  if (a == NULL) return -1;
+  a->x = x;
+  a->endpoint = sel.endpoint;
+  a->endpoint_id = qcc_table_str(t, sel.ep->id);
+  a->timeout_ms = sel.ep->timeout_ms != 0 ? sel.ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+  if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel.endpoint;
+  x->res.endpoint_id = a->endpoint_id;
+  if (r->target == NULL || r->target[0] != '/') {
+    free(a);
+    set_error(x, 400, "invalid_request_error", "request target must start with /");
+    return 1;
+  }
+  const char *base = qcc_table_str(t, sel.ep->base_url);
+  size_t bl = strlen(base);
+  size_t tl = strlen(r->target);
+  a->url = malloc(bl + tl + 1);
+  if (a->url == NULL) goto oom;
+  memcpy(a->url, base, bl);
+  memcpy(a->url + bl, r->target, tl + 1);
+
+  const char *body = r->body;
+  size_t body_len = r->body_len;
+  size_t new_len = 0;
+  int mm = qcc_modelmap_rewrite(t, sel.ep, r->body, r->body_len, &a->body, &new_len);
+  if (mm < 0) goto oom;
+  if (mm == 1) {
+    body = a->body;
+    body_len = new_len;
+  }
+  bool has_body = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+  if (build_headers(a, r, (enum qcc_auth_style)sel.ep->auth, sel.key, has_body) != 0) goto oom;
+  a->easy = easy_get(p);
+  if (a->easy == NULL) goto oom;
+  if (configure(a, r, body, body_len) != 0) goto oom;
+  x->res.bytes_up = has_body ? body_len : 0;
+  if (curl_multi_add_handle(p->multi, a->easy) != CURLM_OK) goto oom;
+  x->att = a;
+  /* no response head within the endpoint timeout -> 504 */
+  ev_timer_set(&x->timer, (double)a->timeout_ms / 1000.0, 0.);
+  ev_timer_start(p->loop, &x->timer);
+  return 0;
+oom:
+  if (a->easy != NULL) {
+    easy_release(p, a->easy);
+    a->easy = NULL;
+  }
+  attempt_free(p, &a);
+  return -1;
+}
+
+/* ---- exchange lifecycle ------------------------------------------------- */
+
+static void pending_remove(struct qcc_exchange *x) {
+  if (x->pend == PEND_NONE) return;
+  struct qcc_exchange **pp = &x->p->pending;
+  while (*pp != NULL && *pp != x) pp = &(*pp)->pend_next;
+  if (*pp == x) *pp = x->pend_next;
+  x->pend_next = NULL;
+  x->pend = PEND_NONE;
+}
+
+static void x_unlink(struct qcc_exchange *x) {
+  struct qcc_proxy *p = x->p;
+  pending_remove(x);
+  if (x->prev != NULL) x->prev->next = x->next;
+  else p->all = x->next;
+  if (x->next != NULL) x->next->prev = x->prev;
+  x->prev = x->next = NULL;
+  p->active--;
+}
+
+static void x_destroy(struct qcc_exchange *x) {
+  ev_timer_stop(x->p->loop, &x->timer);
+  attempt_free(x->p, &x->att);
+  free(x);
+}
+
+/* The end: one done(), then the exchange is gone. Called from the loop
+ * only (never inside a curl callback), so done() may start new exchanges. */
+static void complete(struct qcc_exchange *x) {
+  struct qcc_proxy *p = x->p;
+  ev_timer_stop(p->loop, &x->timer);
+  attempt_free(p, &x->att);
+  x_unlink(x);
+  x->ops->done(x->ctx, &x->res);
+  free(x);
+}
+
+/* Build the filtered header list from the stored head and call head(). */
+static int send_head(struct qcc_exchange *x) {
+  struct attempt *a = x->att;
+  size_t lines = 0;
+  for (size_t i = 0; i < a->hlen; i++)
+    if (a->hbuf[i] == '\n') lines++;
+  struct qcc_header *all = calloc(lines + 1, sizeof *all);
+  if (all == NULL) return -1;
+  size_t n = 0;
+  int64_t clen = -1;
+  bool chunked = false;
+  size_t at = 0;
+  while (at < a->hlen) {
+    const char *line = a->hbuf + at;
+    const char *nl = memchr(line, '\n', a->hlen - at);
+    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
+    at += len;
+    struct qcc_header h;
+    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
+    all[n++] = h;
+    if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding")) chunked = true;
+    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) {
+      int64_t v = 0;
+      bool ok = h.value_len > 0 && h.value_len <= 18;
+      for (size_t k = 0; ok && k < h.value_len; k++) {
+        if (h.value[k] < '0' || h.value[k] > '9') ok = false;
+        else v = v * 10 + (h.value[k] - '0');
+      }
+      clen = ok ? v : -1;
+    }
+  }
+  struct qcc_header *keep = calloc(n + 1, sizeof *keep);
+  if (keep == NULL) {
+    free(all);
+    return -1;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!qcc_hdr_drop_response(all, n, &all[i])) keep[k++] = all[i];
+  const char *m = x->req->method;
+  bool no_body = strcmp(m, "HEAD") == 0 || a->status == 204 || a->status == 304;
+  if (no_body) clen = 0;
+  else if (chunked) clen = -1;
+  x->head_sent = true;
+  x->res.upstream_status = a->status;
+  x->res.status = a->status;
+  x->ops->head(x->ctx, a->status, keep, k, clen);
+  free(keep);
+  free(all);
+  return 0;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
+  struct attempt *a = ud;
+  struct qcc_exchange *x = a->x;
+  size_t len = size * nmemb;
+  if (x->cancelled) return 0;
+  if (x->res.ttfb_us == 0) x->res.ttfb_us = now_us() - x->t0_us;
+  /* after the final head: trailers (or noise) are not forwarded */
+  if (a->headers_done) return len;
+  int st = qcc_hdr_parse_status(ptr, len);
+  if (st > 0) {
+    a->status = st;
+    a->hlen = 0; /* a new block (after 1xx) replaces the old */
+    return len;
+  }
+  struct qcc_header h;
+  int kind = qcc_hdr_parse_line(ptr, len, &h);
+  if (kind == 0) {
+    if (a->status >= 200) {
+      a->headers_done = true;
+      ev_timer_stop(x->p->loop, &x->timer);
+    }
+    return len;
+  }
+  if (kind < 0) return len; /* a malformed line is dropped, not fatal */
+  if (a->hlen + len > RESP_HEAD_MAX) {
+    snprintf(a->why, sizeof a->why, "response head larger than %d bytes", RESP_HEAD_MAX);
+    return 0;
+  }
+  if (a->hlen + len + 1 > a->hcap) {
+    size_t cap = a->hcap == 0 ? 1024 : a->hcap;
+    while (cap < a->hlen + len + 1) cap *= 2;
+    char *nb = realloc(a->hbuf, cap);
+    if (nb == NULL) {
+      snprintf(a->why, sizeof a->why, "out of memory");
+      return 0;
+    }
+    a->hbuf = nb;
+    a->hcap = cap;
+  }
+  memcpy(a->hbuf + a->hlen, ptr, len);
+  a->hlen += len;
+  if (ptr[len - 1] != '\n') a->hbuf[a->hlen++] = '\n';
+  return len;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+  struct attempt *a = ud;
+  struct qcc_exchange *x = a->x;
+  size_t len = size * nmemb;
+  if (x->cancelled) return CURL_WRITEFUNC_ERROR;
+  if (!x->head_sent) {
+    if (send_head(x) != 0) {
+      snprintf(a->why, sizeof a->why, "out of memory");
+      return CURL_WRITEFUNC_ERROR;
+    }
+    if (x->cancelled) return CURL_WRITEFUNC_ERROR;
+  }
+  if (len == 0) return 0;
+  x->res.bytes_down += len;
+  int full = x->ops->body(x->ctx, ptr, len);
+  if (x->cancelled) return CURL_WRITEFUNC_ERROR;
+  /* The sink took these bytes; stop reading until it drains. Pausing here
+   * (rather than returning CURL_WRITEFUNC_PAUSE, which would hand the same
+   * bytes over again) keeps delivery exactly-once. */
+  if (full && !x->paused) {
+    x->paused = true;
+    curl_easy_pause(a->easy, CURLPAUSE_RECV);
+  }
+  return len;
+}
+
+static const char *curl_status_type(CURLcode rc, int *status) {
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT:
+    *status = 504;
+    return "timeout_error";
+  case CURLE_URL_MALFORMAT:
+    *status = 400;
+    return "invalid_request_error";
+  case CURLE_OUT_OF_MEMORY:
+    *status = 500;
+    return "api_error";
+  default:
+    *status = 502;
+    return "api_error";
+  }
+}
+
+/* A transfer ended (from curl_multi_info_read). */
+static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
+  struct attempt *a = x->att;
+  if (rc == CURLE_OK && !x->head_sent) {
+    if (a->status < 200) {
+      set_error(x, 502, "api_error", "upstream %s sent no response head", a->endpoint_id);
+    } else {
+      /* head() may cancel (the client's socket broke): treat it like a
+       * callback, so the cancel is queued for run_pending, not done here */
+      x->p->in_curl++;
+      int hrc = send_head(x);
+      x->p->in_curl--;
+      if (x->cancelled) return;
+      if (hrc != 0) set_error(x, 500, "api_error", "out of memory forwarding the response");
+    }
+  } else if (rc != CURLE_OK) {
+    const char *why = a->why[0] != '\0'      ? a->why
+                      : a->errbuf[0] != '\0' ? a->errbuf
+                                             : curl_easy_strerror(rc);
+    if (x->head_sent) {
+      int st = x->res.status;
+      set_error(x, st, "api_error", "upstream %s: stream broken: %s", a->endpoint_id, why);
+    } else {
+      int st = 502;
+      const char *type = curl_status_type(rc, &st);
+      /* retry/failover across endpoints hooks in here (next issue) */
+      set_error(x, st, type, "upstream %s: %s", a->endpoint_id, why);
+    }
+    qcc_log_warn("upstream %s: %s (%s %.*s)", a->endpoint_id, why, x->req->method,
+                 path_len(x->req->target), x->req->target);
+  }
+  if (rc == CURLE_OK && x->head_sent) {
+    x->res.failed = 0;
+    x->res.status = a->status;
+  }
+  complete(x);
+}
+
+static void check_info(struct qcc_proxy *p) {
+  CURLMsg *msg;
+  int left = 0;
+  while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    struct attempt *a = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+    CURLcode rc = msg->data.result;
+    /* cancelled from inside a callback: run_pending frees it silently */
+    if (a == NULL || a->x->cancelled) continue;
+    attempt_done(a->x, rc);
+  }
+}
+
+static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_exchange *x = w->data;
+  if (x->start_deferred) {
+    x->start_deferred = false;
+    int rc = attempt_start(x);
+    if (rc == 0) return;
+    if (rc < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
+    complete(x);
+    return;
+  }
+  if (!x->finish_deferred && x->att != NULL) {
+    set_error(x, 504, "timeout_error", "upstream %s sent no response head within %u ms",
+              x->att->endpoint_id, x->att->timeout_ms);
+    qcc_log_warn("upstream %s: no response head within %u ms (%s %.*s)", x->att->endpoint_id,
+                 x->att->timeout_ms, x->req->method, path_len(x->req->target), x->req->target);
+  }
+  complete(x);
+}
+
+static void run_pending(struct qcc_proxy *p) {
+  while (p->pending != NULL) {
+    struct qcc_exchange *x = p->pending;
+    p->pending = x->pend_next;
+    x->pend_next = NULL;
+    int op = x->pend;
+    x->pend = PEND_NONE;
+    if (op & PEND_CANCEL) {
+      x_unlink(x);
+      x_destroy(x);
+    } else if ((op & PEND_RESUME) && x->att != NULL) {
+      qcc_exchange_resume(x);
+    }
+  }
+}
+
+static void add_pending(struct qcc_exchange *x, int op) {
+  if (x->pend == PEND_NONE) {
+    x->pend_next = x->p->pending;
+    x->p->pending = x;
+  }
+  x->pend |= op;
+}
+
+struct qcc_exchange *qcc_exchange_start(struct qcc_proxy *p, const struct qcc_request *req,
+                                        const struct qcc_sink_ops *ops, void *ctx) {
+  struct qcc_exchange *x = calloc(1, sizeof *x);
+  if (x == NULL) return NULL;
+  x->p = p;
+  x->req = req;
+  x->ops = ops;
+  x->ctx = ctx;
+  x->t0_us = now_us();
+  ev_init(&x->timer, x_timer_cb);
+  x->timer.data = x;
+  if (p->in_curl > 0) {
+    /* started from inside a sink callback: curl refuses to add handles
+     * there (CURLM_RECURSIVE_API_CALL), so start from the loop */
+    x->start_deferred = true;
+    x->next = p->all;
+    if (p->all != NULL) p->all->prev = x;
+    p->all = x;
+    p->active++;
+    ev_timer_set(&x->timer, 0., 0.);
+    ev_timer_start(p->loop, &x->timer);
+    return x;
+  }
+  int rc = attempt_start(x);
+  if (rc < 0) {
+    free(x);
+    return NULL;
+  }
+  x->next = p->all;
+  if (p->all != NULL) p->all->prev = x;
+  p->all = x;
+  p->active++;
+  if (rc == 1) {
+    /* no endpoint: report from the loop, never from inside this call */
+    x->finish_deferred = true;
+    ev_timer_set(&x->timer, 0., 0.);
+    ev_timer_start(p->loop, &x->timer);
+  }
+  return x;
+}
+
+void qcc_exchange_resume(struct qcc_exchange *x) {
+  if (x == NULL || x->cancelled || x->att == NULL) return;
+  struct qcc_proxy *p = x->p;
+  if (p->in_curl > 0) {
+    /* queued even when not paused yet: the pause may be decided later in
+     * the same callback, and must not then outlive this resume */
+    add_pending(x, PEND_RESUME);
+    return;
+  }
+  if (!x->paused) return;
+  x->paused = false;
+  p->in_curl++;
+  /* may deliver buffered body at once, i.e. call body() before returning */
+  curl_easy_pause(x->att->easy, CURLPAUSE_CONT);
+  p->in_curl--;
+  run_pending(p);
+}
+
+void qcc_exchange_cancel(struct qcc_exchange **px) {
+  if (px == NULL || *px == NULL) return;
+  struct qcc_exchange *x = *px;
+  *px = NULL;
+  if (x->cancelled) return;
+  x->cancelled = true;
+  struct qcc_proxy *p = x->p;
+  if (p->in_curl > 0) {
+    /* removing a handle from inside its own callback is not allowed */
+    ev_timer_stop(p->loop, &x->timer);
+    add_pending(x, PEND_CANCEL);
+    return;
+  }
+  x_unlink(x);
+  x_destroy(x);
+}
+
+void qcc_proxy_free(struct qcc_proxy **pp) {
+  if (pp == NULL || *pp == NULL) return;
+  struct qcc_proxy *p = *pp;
+  while (p->all != NULL) {
+    struct qcc_exchange *x = p->all;
+    x_unlink(x);
+    x_destroy(x);
+  }
+  p->pending = NULL;
+  ev_timer_stop(p->loop, &p->timer);
+  for (size_t i = 0; i < p->pool_len; i++) curl_easy_cleanup(p->pool[i]);
+  p->pool_len = 0;
+  curl_multi_cleanup(p->multi);
+  while (p->socks != NULL) sock_free(p, p->socks);
+  free(p);
+  curl_global_cleanup();
+  *pp = NULL;
+}

@@ -1,1 +1,546 @@
-/* placeholder: being written */
+/* The one table reader/verifier (docs/table-format.md).
+ *
+ * Everything is checked before a table is handed out, in a fixed order so a
+ * damaged file gets the most useful status: not ours -> version -> header
+ * checksum -> length -> payload checksum -> structure. A good checksum does not
+ * make the body trustworthy (a hostile file can carry a correct checksum), so
+ * the structural checks run on every open. */
+#include "table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "enums.h"
+
+/* One section's records, strided by the record_size found in the file (a newer
+ * minor version may append fields). */
+struct qcc_view {
+  const uint8_t *base;
+  uint64_t offset; /* file offset of record 0, for messages */
+  uint32_t stride;
+  uint32_t count;
+};
+
+struct qcc_table {
+  const uint8_t *bytes;
+  size_t size;
+  void *map; /* non-NULL when we own an mmap of map_len bytes */
+  size_t map_len;
+  const struct qcc_tbl_header *header;
+  const struct qcc_tbl_settings *settings;
+  struct qcc_view profiles, endpoints, model_maps, metadata, tokens;
+  const char *pool;
+  uint64_t pool_size;
+  /* stable_id -> index, open addressing; slot holds index + 1 (0 = empty). */
+  uint32_t *id_slots;
+  uint32_t id_mask;
+};
+
+static const char *const status_names[] = {
+    [QCC_TABLE_OK] = "ok",
+    [QCC_TABLE_ERR_IO] = "I/O error",
+    [QCC_TABLE_ERR_NOT_TABLE] = "not a qcc table",
+    [QCC_TABLE_ERR_VERSION] = "unsupported format version",
+    [QCC_TABLE_ERR_TRUNCATED] = "truncated",
+    [QCC_TABLE_ERR_CHECKSUM] = "checksum mismatch",
+    [QCC_TABLE_ERR_MALFORMED] = "malformed",
+};
+
+const char *qcc_table_status_name(enum qcc_table_status s) {
+  if ((unsigned)s >= sizeof status_names / sizeof status_names[0]) return "?";
+  return status_names[s];
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct qcc_table_error *err,
+                                                      enum qcc_table_status st,
+                                                      uint64_t offset, const char *fmt, ...) {
+  if (err != NULL) {
+    va_list ap;
+    err->status = st;
+    err->offset = offset;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* Overflow-safe: is [off, off+len) inside [0, size)? */
+static bool in_bounds(uint64_t off, uint64_t len, uint64_t size) {
+  return !(off > size || size - off < len);
+}
+
+static int check_str(const struct qcc_table *t, struct qcc_tbl_str s, uint64_t at,
+                     const char *what, uint32_t index, struct qcc_table_error *err) {
+  /* pool[off + len] must exist and be the terminator, so off + len < pool_size. */
+  if (!in_bounds(s.off, (uint64_t)s.len + 1, t->pool_size))
+    return fail(err, QCC_TABLE_ERR_MALFORMED, at,
+                "%s %u: string (off %u, len %u) outside the string pool (%llu bytes)", what,
+                index, s.off, s.len, (unsigned long long)t->pool_size);
+  if (t->pool[(uint64_t)s.off + s.len] != '\0')
+    return fail(err, QCC_TABLE_ERR_MALFORMED, at, "%s %u: string at pool offset %u is not NUL-terminated",
+                what, index, s.off);
+  if (s.len > 0 && memchr(t->pool + s.off, '\0', s.len) != NULL)
+    return fail(err, QCC_TABLE_ERR_MALFORMED, at, "%s %u: string at pool offset %u contains a NUL byte",
+                what, index, s.off);
+  return 0;
+}
+
+static int check_enum(unsigned v, unsigned count, uint64_t at, const char *what, uint32_t index,
+                      const char *field, struct qcc_table_error *err) {
+  if (v >= count)
+    return fail(err, QCC_TABLE_ERR_MALFORMED, at, "%s %u: %s value %u out of range (< %u)", what,
+                index, field, v, count);
+  return 0;
+}
+
+static int check_bool(unsigned v, uint64_t at, const char *what, uint32_t index, const char *field,
+                      struct qcc_table_error *err) {
+  return check_enum(v, 2, at, what, index, field, err);
+}
+
+static const uint8_t *rec(const struct qcc_view *v, uint32_t i) {
+  return v->base + (size_t)i * v->stride;
+}
+
+static uint64_t rec_off(const struct qcc_view *v, uint32_t i) {
+  return v->offset + (uint64_t)i * v->stride;
+}
+
+/* Known record sizes and alignments, by section id. */
+static const struct {
+  uint32_t size, align;
+  const char *name;
+} known[] = {
+    [QCC_SEC_SETTINGS] = {sizeof(struct qcc_tbl_settings), _Alignof(struct qcc_tbl_settings), "settings"},
+    [QCC_SEC_PROFILES] = {sizeof(struct qcc_tbl_profile), _Alignof(struct qcc_tbl_profile), "profiles"},
+    [QCC_SEC_ENDPOINTS] = {sizeof(struct qcc_tbl_endpoint), _Alignof(struct qcc_tbl_endpoint), "endpoints"},
+    [QCC_SEC_MODEL_MAPS] = {sizeof(struct qcc_tbl_pair), _Alignof(struct qcc_tbl_pair), "model_maps"},
+    [QCC_SEC_METADATA] = {sizeof(struct qcc_tbl_pair), _Alignof(struct qcc_tbl_pair), "metadata"},
+    [QCC_SEC_AUTH_TOKENS] = {sizeof(struct qcc_tbl_token), _Alignof(struct qcc_tbl_token), "auth_tokens"},
+    [QCC_SEC_STRINGS] = {1, 1, "strings"},
+};
+#define KNOWN_MAX QCC_SEC_STRINGS
+
+static int verify_header(struct qcc_table *t, struct qcc_table_error *err) {
+  const uint8_t *b = t->bytes;
+  size_t size = t->size;
+  bool magic_ok = size >= QCC_TABLE_MAGIC_LEN && memcmp(b, QCC_TABLE_MAGIC, QCC_TABLE_MAGIC_LEN) == 0;
+  if (size < QCC_TABLE_HEADER_SIZE) {
+    /* A prefix of one of our files is more usefully called truncated. */
+    if (magic_ok)
+      return fail(err, QCC_TABLE_ERR_TRUNCATED, size, "file is %zu bytes, shorter than the %d-byte header",
+                  size, QCC_TABLE_HEADER_SIZE);
+    return fail(err, QCC_TABLE_ERR_NOT_TABLE, 0, "file is %zu bytes, too short for a table header", size);
+  }
+  if (!magic_ok) return fail(err, QCC_TABLE_ERR_NOT_TABLE, 0, "bad magic: not a qcc table");
+  const struct qcc_tbl_header *h = (const struct qcc_tbl_header *)b;
+  if (h->byte_order != QCC_TABLE_BYTE_ORDER)
+    return fail(err, QCC_TABLE_ERR_NOT_TABLE, 8, "byte order mark 0x%08x: written for another byte order",
+                h->byte_order);
+  if (h->version_major != QCC_TABLE_MAJOR)
+    return fail(err, QCC_TABLE_ERR_VERSION, 12, "format version %u.%u, this reader reads %d.x",
+                h->version_major, h->version_minor, QCC_TABLE_MAJOR);
+  uint64_t hsum = XXH3_64bits(b, offsetof(struct qcc_tbl_header, header_checksum));
+  if (hsum != h->header_checksum)
+    return fail(err, QCC_TABLE_ERR_CHECKSUM, 120, "header checksum mismatch");
+  if (h->file_size > size)
+    return fail(err, QCC_TABLE_ERR_TRUNCATED, size, "file is %zu bytes, header says %llu", size,
+                (unsigned long long)h->file_size);
+  if (h->file_size < size)
+    return fail(err, QCC_TABLE_ERR_MALFORMED, h->file_size, "file is %zu bytes, header says %llu", size,
+                (unsigned long long)h->file_size);
+  uint64_t psum = XXH3_64bits(b + QCC_TABLE_HEADER_SIZE, size - QCC_TABLE_HEADER_SIZE);
+  if (psum != h->payload_checksum)
+    return fail(err, QCC_TABLE_ERR_CHECKSUM, QCC_TABLE_HEADER_SIZE, "payload checksum mismatch");
+  if (h->header_size != QCC_TABLE_HEADER_SIZE)
+    return fail(err, QCC_TABLE_ERR_MALFORMED, 16, "header_size %u, expected %d", h->header_size,
+                QCC_TABLE_HEADER_SIZE);
+  t->header = h;
+  return 0;
+}
+
+static int verify_directory(struct qcc_table *t, struct qcc_table_error *err) {
+  const struct qcc_tbl_header *h = t->header;
+  uint64_t size = t->size;
+  uint64_t dir_len = (uint64_t)h->section_count * sizeof(struct qcc_tbl_section);
+  if (!in_bounds(QCC_TABLE_HEADER_SIZE, dir_len, size))
+    return fail(err, QCC_TABLE_ERR_MALFORMED, 20, "section directory (%u entries) runs past the end",
+                h->section_count);
+  uint64_t data_start = QCC_TABLE_HEADER_SIZE + dir_len;
+  const struct qcc_tbl_section *dir = (const struct qcc_tbl_section *)(t->bytes + QCC_TABLE_HEADER_SIZE);
+  const struct qcc_tbl_section *found[KNOWN_MAX + 1] = {0};
+  for (uint32_t i = 0; i < h->section_count; i++) {
+    const struct qcc_tbl_section *s = &dir[i];
+    uint64_t at = QCC_TABLE_HEADER_SIZE + (uint64_t)i * sizeof *s;
+    if (s->offset % QCC_TABLE_ALIGN != 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "section %u (id %u): offset %llu not %d-byte aligned", i,
+                  s->id, (unsigned long long)s->offset, QCC_TABLE_ALIGN);
+    if (s->record_size == 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "section %u (id %u): record_size 0", i, s->id);
+    if (s->count > UINT64_MAX / s->record_size)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "section %u (id %u): count * record_size overflows", i,
+                  s->id);
+    uint64_t len = s->count * s->record_size;
+    if (s->offset < data_start || !in_bounds(s->offset, len, size))
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at,
+                  "section %u (id %u): bytes [%llu, +%llu) outside the data area [%llu, %llu)", i, s->id,
+                  (unsigned long long)s->offset, (unsigned long long)len, (unsigned long long)data_start,
+                  (unsigned long long)size);
+    if (s->id == 0 || s->id > KNOWN_MAX) continue; /* a newer minor's section: skip */
+    if (found[s->id] != NULL)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "section %s appears twice", known[s->id].name);
+    if (s->record_size < known[s->id].size || s->record_size % known[s->id].align != 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "section %s: record_size %u (this reader needs >= %u, multiple of %u)",
+                  known[s->id].name, s->record_size, known[s->id].size, known[s->id].align);
+    if (s->id != QCC_SEC_STRINGS && s->count > UINT32_MAX)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "section %s: %llu records, at most 2^32-1",
+                  known[s->id].name, (unsigned long long)s->count);
+    found[s->id] = s;
+  }
+  static const uint32_t required[] = {QCC_SEC_SETTINGS, QCC_SEC_PROFILES, QCC_SEC_ENDPOINTS,
+                                      QCC_SEC_STRINGS};
+  for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+    if (found[required[i]] == NULL)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, QCC_TABLE_HEADER_SIZE, "required section %s missing",
+                  known[required[i]].name);
+  }
+  const struct qcc_tbl_section *st = found[QCC_SEC_SETTINGS];
+  if (st->count != 1)
+    return fail(err, QCC_TABLE_ERR_MALFORMED, st->offset, "settings section has %llu records, expected 1",
+                (unsigned long long)st->count);
+  t->settings = (const struct qcc_tbl_settings *)(t->bytes + st->offset);
+
+  const struct qcc_tbl_section *sp = found[QCC_SEC_STRINGS];
+  if (sp->count < 1 || t->bytes[sp->offset] != '\0')
+    return fail(err, QCC_TABLE_ERR_MALFORMED, sp->offset, "string pool must start with a NUL byte");
+  t->pool = (const char *)t->bytes + sp->offset;
+  t->pool_size = sp->count;
+
+  struct {
+    uint32_t id;
+    struct qcc_view *v;
+  } views[] = {{QCC_SEC_PROFILES, &t->profiles},     {QCC_SEC_ENDPOINTS, &t->endpoints},
+               {QCC_SEC_MODEL_MAPS, &t->model_maps}, {QCC_SEC_METADATA, &t->metadata},
+               {QCC_SEC_AUTH_TOKENS, &t->tokens}};
+  for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
+    const struct qcc_tbl_section *s = found[views[i].id];
+    if (s == NULL) continue; /* optional, empty */
+    views[i].v->base = t->bytes + s->offset;
+    views[i].v->offset = s->offset;
+    views[i].v->stride = s->record_size;
+    views[i].v->count = (uint32_t)s->count;
+  }
+  return 0;
+}
+
+static int verify_settings(struct qcc_table *t, struct qcc_table_error *err) {
+  const struct qcc_tbl_settings *s = t->settings;
+  uint64_t at = (uint64_t)((const uint8_t *)s - t->bytes);
+  const char *w = "settings";
+  if (check_str(t, s->host, at + offsetof(struct qcc_tbl_settings, host), w, 0, err) ||
+      check_str(t, s->tls_cert, at + offsetof(struct qcc_tbl_settings, tls_cert), w, 0, err) ||
+      check_str(t, s->tls_key, at + offsetof(struct qcc_tbl_settings, tls_key), w, 0, err))
+    return -1;
+#define E(field, count) \
+  check_enum(s->field, count, at + offsetof(struct qcc_tbl_settings, field), w, 0, #field, err)
+#define B(field) check_bool(s->field, at + offsetof(struct qcc_tbl_settings, field), w, 0, #field, err)
+  if (E(log_level, QCC_LOG_COUNT) || E(journal_fsync, QCC_FSYNC_COUNT) ||
+      E(health_check, QCC_CHECK_COUNT) || E(retry_strategy, QCC_RETRY_COUNT) ||
+      E(lb_strategy, QCC_LB_COUNT) || B(ssl_enabled) || B(access_log) || B(health_enabled) ||
+      B(alert_enabled) || B(queue_enabled) || B(persistence_enabled) || B(health_aware) ||
+      B(sticky_session) || B(auto_switch) || B(auto_recovery) || B(fallback_enabled))
+    return -1;
+#undef E
+#undef B
+  return 0;
+}
+
+static int verify_profiles(struct qcc_table *t, struct qcc_table_error *err) {
+  uint64_t next = 0; /* profiles cover the endpoints in order, without gaps */
+  const char *w = "profile";
+  for (uint32_t i = 0; i < t->profiles.count; i++) {
+    const struct qcc_tbl_profile *p = (const struct qcc_tbl_profile *)rec(&t->profiles, i);
+    uint64_t at = rec_off(&t->profiles, i);
+#define E(field, count) \
+  check_enum(p->field, count, at + offsetof(struct qcc_tbl_profile, field), w, i, #field, err)
+#define B(field) check_bool(p->field, at + offsetof(struct qcc_tbl_profile, field), w, i, #field, err)
+    if (check_str(t, p->name, at, w, i, err) ||
+        check_str(t, p->description, at + offsetof(struct qcc_tbl_profile, description), w, i, err) ||
+        E(group, QCC_GROUP_COUNT) || E(lb_strategy, QCC_LB_COUNT) || B(enabled) || B(lb_override) ||
+        B(health_aware) || B(sticky_session))
+      return -1;
+#undef E
+#undef B
+    if (p->endpoint_first != next || !in_bounds(p->endpoint_first, p->endpoint_count, t->endpoints.count))
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_profile, endpoint_first),
+                  "profile %u: endpoint range [%u, +%u) does not continue at %llu within %u endpoints", i,
+                  p->endpoint_first, p->endpoint_count, (unsigned long long)next, t->endpoints.count);
+    next += p->endpoint_count;
+  }
+  if (next != t->endpoints.count)
+    return fail(err, QCC_TABLE_ERR_MALFORMED, t->endpoints.offset,
+                "profiles cover %llu endpoints, the table has %u", (unsigned long long)next,
+                t->endpoints.count);
+  return 0;
+}
+
+static int check_keyref(const struct qcc_table *t, const struct qcc_tbl_keyref *k, uint64_t at,
+                        const char *what, uint32_t i, struct qcc_table_error *err) {
+  if (check_enum(k->kind, QCC_KEY_COUNT, at, what, i, "key kind", err) ||
+      check_str(t, k->value, at + offsetof(struct qcc_tbl_keyref, value), what, i, err))
+    return -1;
+  return 0;
+}
+
+static int index_insert(struct qcc_table *t, uint64_t id, uint32_t i) {
+  uint32_t slot = (uint32_t)id & t->id_mask;
+  for (;;) {
+    uint32_t v = t->id_slots[slot];
+    if (v == 0) {
+      t->id_slots[slot] = i + 1;
+      return 0;
+    }
+    const struct qcc_tbl_endpoint *o = (const struct qcc_tbl_endpoint *)rec(&t->endpoints, v - 1);
+    if (o->stable_id == id) return -1;
+    slot = (slot + 1) & t->id_mask;
+  }
+}
+
+static int verify_endpoints(struct qcc_table *t, struct qcc_table_error *err) {
+  uint32_t n = t->endpoints.count;
+  uint64_t slots = 16;
+  while (slots < (uint64_t)n * 2) slots *= 2;
+  t->id_slots = calloc(slots, sizeof *t->id_slots);
+  if (t->id_slots == NULL)
+    return fail(err, QCC_TABLE_ERR_IO, 0, "out of memory indexing %u endpoints", n);
+  t->id_mask = (uint32_t)(slots - 1);
+
+  const char *w = "endpoint";
+  uint32_t prof = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct qcc_tbl_endpoint *e = (const struct qcc_tbl_endpoint *)rec(&t->endpoints, i);
+    uint64_t at = rec_off(&t->endpoints, i);
+    /* Profiles were verified to cover endpoints in order: find i's owner. */
+    while (prof < t->profiles.count) {
+      const struct qcc_tbl_profile *p = (const struct qcc_tbl_profile *)rec(&t->profiles, prof);
+      if (i < (uint64_t)p->endpoint_first + p->endpoint_count) break;
+      prof++;
+    }
+    if (e->profile_index != prof)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, profile_index),
+                  "endpoint %u: profile_index %u, but profile %u holds it", i, e->profile_index, prof);
+#define E(field, count) \
+  check_enum(e->field, count, at + offsetof(struct qcc_tbl_endpoint, field), w, i, #field, err)
+    if (check_str(t, e->id, at + offsetof(struct qcc_tbl_endpoint, id), w, i, err) ||
+        check_str(t, e->base_url, at + offsetof(struct qcc_tbl_endpoint, base_url), w, i, err) ||
+        check_keyref(t, &e->key, at + offsetof(struct qcc_tbl_endpoint, key), w, i, err) ||
+        E(enabled, 2) || E(auth, QCC_AUTH_COUNT) || E(allow_insecure, 2))
+      return -1;
+#undef E
+    if (e->id.len == 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, id),
+                  "endpoint %u: empty id", i);
+    if (!in_bounds(e->model_map_first, e->model_map_count, t->model_maps.count))
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, model_map_first),
+                  "endpoint %u: model map range [%u, +%u) outside %u entries", i, e->model_map_first,
+                  e->model_map_count, t->model_maps.count);
+    if (!in_bounds(e->metadata_first, e->metadata_count, t->metadata.count))
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, metadata_first),
+                  "endpoint %u: metadata range [%u, +%u) outside %u entries", i, e->metadata_first,
+                  e->metadata_count, t->metadata.count);
+    /* stable_id is the hash of id, so unique stable_ids also mean unique ids. */
+    if (e->stable_id != XXH3_64bits(t->pool + e->id.off, e->id.len))
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "endpoint %u: stable_id does not match its id", i);
+    if (index_insert(t, e->stable_id, i) != 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "endpoint %u: duplicate endpoint id \"%s\"", i,
+                  t->pool + e->id.off);
+  }
+  return 0;
+}
+
+static int verify_pairs(struct qcc_table *t, const struct qcc_view *v, const char *what,
+                        struct qcc_table_error *err) {
+  for (uint32_t i = 0; i < v->count; i++) {
+    const struct qcc_tbl_pair *p = (const struct qcc_tbl_pair *)rec(v, i);
+    uint64_t at = rec_off(v, i);
+    if (check_str(t, p->key, at, what, i, err) ||
+        check_str(t, p->value, at + offsetof(struct qcc_tbl_pair, value), what, i, err))
+      return -1;
+  }
+  return 0;
+}
+
+static int verify_tokens(struct qcc_table *t, struct qcc_table_error *err) {
+  for (uint32_t i = 0; i < t->tokens.count; i++) {
+    const struct qcc_tbl_token *k = (const struct qcc_tbl_token *)rec(&t->tokens, i);
+    uint64_t at = rec_off(&t->tokens, i);
+    if (check_str(t, k->name, at, "auth token", i, err) ||
+        check_keyref(t, &k->key, at + offsetof(struct qcc_tbl_token, key), "auth token", i, err))
+      return -1;
+  }
+  return 0;
+}
+
+static int verify(struct qcc_table *t, struct qcc_table_error *err) {
+  if (verify_header(t, err) || verify_directory(t, err) || verify_settings(t, err) ||
+      verify_profiles(t, err) || verify_endpoints(t, err) ||
+      verify_pairs(t, &t->model_maps, "model map", err) ||
+      verify_pairs(t, &t->metadata, "metadata", err) || verify_tokens(t, err))
+    return -1;
+  return 0;
+}
+
+static void table_free(struct qcc_table *t) {
+  if (t == NULL) return;
+  if (t->map != NULL) munmap(t->map, t->map_len);
+  free(t->id_slots);
+  free(t);
+}
+
+int qcc_table_open_buffer(const void *buf, size_t len, struct qcc_table **out,
+                          struct qcc_table_error *err) {
+  *out = NULL;
+  if (buf == NULL && len > 0) return fail(err, QCC_TABLE_ERR_IO, 0, "no buffer");
+  /* Records are read in place; the mapping/allocation must keep them aligned. */
+  if ((uintptr_t)buf % QCC_TABLE_ALIGN != 0)
+    return fail(err, QCC_TABLE_ERR_IO, 0, "buffer is not %d-byte aligned", QCC_TABLE_ALIGN);
+  if (len > QCC_TABLE_MAX_SIZE)
+    return fail(err, QCC_TABLE_ERR_NOT_TABLE, 0, "%zu bytes: larger than any table", len);
+  struct qcc_table *t = calloc(1, sizeof *t);
+  if (t == NULL) return fail(err, QCC_TABLE_ERR_IO, 0, "out of memory");
+  t->bytes = buf;
+  t->size = len;
+  if (verify(t, err) != 0) {
+    table_free(t);
+    return -1;
+  }
+  if (err != NULL) {
+    err->status = QCC_TABLE_OK;
+    err->offset = 0;
+    err->message[0] = '\0';
+  }
+  *out = t;
+  return 0;
+}
+
+int qcc_table_open(const char *path, struct qcc_table **out, struct qcc_table_error *err) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(err, QCC_TABLE_ERR_IO, 0, "cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return fail(err, QCC_TABLE_ERR_IO, 0, "cannot stat: %s", strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(err, QCC_TABLE_ERR_IO, 0, "not a regular file");
+  }
+  if (st.st_size < QCC_TABLE_HEADER_SIZE || (uint64_t)st.st_size > QCC_TABLE_MAX_SIZE) {
+    /* Too small to map usefully: read what is there for a precise status. */
+    uint8_t small[QCC_TABLE_HEADER_SIZE] __attribute__((aligned(8)));
+    ssize_t n = 0;
+    if (st.st_size < QCC_TABLE_HEADER_SIZE) n = pread(fd, small, sizeof small, 0);
+    close(fd);
+    if (n < 0) return fail(err, QCC_TABLE_ERR_IO, 0, "cannot read: %s", strerror(errno));
+    if ((uint64_t)st.st_size > QCC_TABLE_MAX_SIZE)
+      return fail(err, QCC_TABLE_ERR_NOT_TABLE, 0, "%lld bytes: larger than any table",
+                  (long long)st.st_size);
+    struct qcc_table *t = NULL;
+    qcc_table_open_buffer(small, (size_t)n, &t, err); /* always fails: too short */
+    table_free(t);
+    return -1;
+  }
+  size_t len = (size_t)st.st_size;
+  /* The writer never modifies a file in place (it renames a new one over it),
+   * so the mapping cannot shrink under us. */
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  int e = errno;
+  close(fd);
+  if (map == MAP_FAILED) return fail(err, QCC_TABLE_ERR_IO, 0, "cannot mmap: %s", strerror(e));
+  if (qcc_table_open_buffer(map, len, out, err) != 0) {
+    munmap(map, len);
+    return -1;
+  }
+  (*out)->map = map;
+  (*out)->map_len = len;
+  return 0;
+}
+
+void qcc_table_close(struct qcc_table **t) {
+  if (t == NULL || *t == NULL) return;
+  table_free(*t);
+  *t = NULL;
+}
+
+const struct qcc_tbl_header *qcc_table_header(const struct qcc_table *t) { return t->header; }
+const struct qcc_tbl_settings *qcc_table_settings(const struct qcc_table *t) { return t->settings; }
+
+const void *qcc_table_bytes(const struct qcc_table *t, size_t *len) {
+  if (len != NULL) *len = t->size;
+  return t->bytes;
+}
+
+uint32_t qcc_table_profile_count(const struct qcc_table *t) { return t->profiles.count; }
+const struct qcc_tbl_profile *qcc_table_profile(const struct qcc_table *t, uint32_t i) {
+  if (i >= t->profiles.count) return NULL;
+  return (const struct qcc_tbl_profile *)rec(&t->profiles, i);
+}
+uint32_t qcc_table_endpoint_count(const struct qcc_table *t) { return t->endpoints.count; }
+const struct qcc_tbl_endpoint *qcc_table_endpoint(const struct qcc_table *t, uint32_t i) {
+  if (i >= t->endpoints.count) return NULL;
+  return (const struct qcc_tbl_endpoint *)rec(&t->endpoints, i);
+}
+uint32_t qcc_table_model_map_count(const struct qcc_table *t) { return t->model_maps.count; }
+const struct qcc_tbl_pair *qcc_table_model_map(const struct qcc_table *t, uint32_t i) {
+  if (i >= t->model_maps.count) return NULL;
+  return (const struct qcc_tbl_pair *)rec(&t->model_maps, i);
+}
+uint32_t qcc_table_metadata_count(const struct qcc_table *t) { return t->metadata.count; }
+const struct qcc_tbl_pair *qcc_table_metadata(const struct qcc_table *t, uint32_t i) {
+  if (i >= t->metadata.count) return NULL;
+  return (const struct qcc_tbl_pair *)rec(&t->metadata, i);
+}
+uint32_t qcc_table_token_count(const struct qcc_table *t) { return t->tokens.count; }
+const struct qcc_tbl_token *qcc_table_token(const struct qcc_table *t, uint32_t i) {
+  if (i >= t->tokens.count) return NULL;
+  return (const struct qcc_tbl_token *)rec(&t->tokens, i);
+}
+
+const char *qcc_table_str(const struct qcc_table *t, struct qcc_tbl_str s) {
+  /* Verified at open for every string the table holds; a string value made
+   * up by the caller still must not read outside the pool. */
+  if (!in_bounds(s.off, (uint64_t)s.len + 1, t->pool_size) || t->pool[(uint64_t)s.off + s.len] != '\0')
+    return "";
+  return t->pool + s.off;
+}
+
+int64_t qcc_table_find_endpoint(const struct qcc_table *t, uint64_t stable_id) {
+  uint32_t slot = (uint32_t)stable_id & t->id_mask;
+  for (;;) {
+    uint32_t v = t->id_slots[slot];
+    if (v == 0) return -1;
+    if (((const struct qcc_tbl_endpoint *)rec(&t->endpoints, v - 1))->stable_id == stable_id)
+      return (int64_t)v - 1;
+    slot = (slot + 1) & t->id_mask;
+  }
+}
+
+int64_t qcc_table_find_profile(const struct qcc_table *t, const char *name) {
+  for (uint32_t i = 0; i < t->profiles.count; i++) {
+    const struct qcc_tbl_profile *p = qcc_table_profile(t, i);
+    if (strcmp(t->pool + p->name.off, name) == 0) return i;
+  }
+  return -1;
+}

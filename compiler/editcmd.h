@@ -1,0 +1,48 @@
+/* The config-editing commands of qccc (issue 7). The YAML file stays the
+ * single source of truth: each command edits it in place (yamledit: keeps
+ * comments, order, formatting), validates the result with the frontend (same
+ * rules and messages as `qccc validate`), and only then replaces the file
+ * atomically, keeping the previous one as FILE.bak.
+ *
+ *   endpoint add PROFILE [--from ID | --base-url URL | --preset NAME]
+ *                        [--key-env NAME | --key-file PATH] [--auth STYLE]
+ *                        [--id ID] [--weight N] [--priority N] [--timeout D]
+ *   endpoint remove ID | endpoint list [PROFILE]
+ *   profile add NAME [--description TEXT] [--priority GROUP] | profile remove NAME
+ *   priority set PROFILE GROUP
+ *   policy [--auto-failover|--no-auto-failover] [--auto-recovery|--no-auto-recovery]
+ *          [--failure-threshold N] [--cooldown D]
+ *   config get KEY | set KEY VALUE | list | reset [KEY] | export FILE | import FILE
+ *          | validate
+ * Every command also takes -c/--config FILE (default $QCC_CONFIG, else
+ * qcc.yaml) and -y/--yes (no confirmation questions).
+ *
+ * On a terminal (isatty(in)) missing values are asked; otherwise never:
+ * a missing value is an error that names its flag. */
+#ifndef QCC_COMPILER_EDITCMD_H
+#define QCC_COMPILER_EDITCMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes of qccc_edit_cmd. */
+enum {
+  QCCC_EDIT_OK = 0,
+  QCCC_EDIT_INVALID = 1,   /* the result (or the file) does not validate; file untouched */
+  QCCC_EDIT_USAGE = 2,     /* bad arguments, unknown name, missing value, I/O error */
+  QCCC_EDIT_CANCELLED = 3, /* the user cancelled a question; file untouched */
+};
+
+/* CMD is "endpoint", "profile", "priority", "policy" or "config"; ARGV holds
+ * the words after it (ARGV[0] is the subcommand, except for policy). IN is
+ * where answers come from, OUT gets results and questions, ERR messages. */
+int qccc_edit_cmd(const char *cmd, int argc, char **argv, FILE *in, FILE *out, FILE *err);
+
+/* True when qccc_edit_cmd handles CMD ARGV[0] (so main can route to it;
+ * "endpoint enable" etc. stay runtime commands). */
+bool qccc_edit_handles(const char *cmd, int argc, char **argv);
+
+/* One-line usage of the editing commands, for qccc --help. */
+void qccc_edit_usage(FILE *out);
+
+#endif

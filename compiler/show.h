@@ -1,0 +1,65 @@
+/* `qccc show`: a table as readable text or JSON. Secrets never appear: a key
+ * is shown as env:NAME, file:PATH or literal:<redacted>.
+ *
+ * The record fields are described once (struct qcc_field tables) and drive
+ * the text output, the JSON output and `qccc diff`, so the three cannot
+ * disagree about names, units or redaction. */
+#ifndef QCC_COMPILER_SHOW_H
+#define QCC_COMPILER_SHOW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "schema/enums.h"
+#include "schema/table.h"
+
+enum qcc_field_kind {
+  QCC_FIELD_BOOL,
+  QCC_FIELD_UINT, /* 1, 2, 4 or 8 bytes */
+  QCC_FIELD_MS,   /* uint32 milliseconds: text "30s", JSON NAME_ms */
+  QCC_FIELD_HEX,  /* uint64 shown in hex (hashes) */
+  QCC_FIELD_STR,  /* struct qcc_tbl_str */
+  QCC_FIELD_ENUM, /* uint8 with desc */
+  QCC_FIELD_KEY,  /* struct qcc_tbl_keyref, redacted */
+};
+
+struct qcc_field {
+  const char *name; /* config spelling; settings use "section.key" */
+  enum qcc_field_kind kind;
+  uint16_t offset, size;
+  const struct qcc_enum_desc *desc; /* QCC_FIELD_ENUM */
+  bool derived;                     /* computed from other fields: diff skips it */
+};
+
+extern const struct qcc_field qcc_settings_fields[], qcc_profile_fields[], qcc_endpoint_fields[],
+    qcc_token_fields[];
+extern const size_t qcc_settings_field_count, qcc_profile_field_count, qcc_endpoint_field_count,
+    qcc_token_field_count;
+
+/* The value of field F of record REC as text (redacted). */
+void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc_field *f, char *buf,
+                    size_t cap);
+/* The value as JSON (redacted); new reference. */
+json_t *qcc_field_json(const struct qcc_table *t, const void *rec, const struct qcc_field *f);
+/* Semantic equality of a field across two tables (strings by content, keys
+ * by kind and value even though neither is shown). */
+bool qcc_field_equal(const struct qcc_table *ta, const void *ra, const struct qcc_table *tb,
+                     const void *rb, const struct qcc_field *f);
+
+/* "a -> b, c -> d" of a model map or metadata range. */
+void qcc_pairs_text(const struct qcc_table *t, bool models, uint32_t first, uint32_t count, char *buf,
+                    size_t cap);
+
+/* 32 lowercase hex digits + NUL. */
+void qcc_digest_hex(const uint8_t digest[16], char out[33]);
+/* "30s", "5m", "1h", "1500ms". */
+void qcc_ms_text(uint32_t ms, char *buf, size_t cap);
+
+/* Everything compiled in T. NAME labels it (the path). */
+void qcc_show_text(const struct qcc_table *t, const char *name, FILE *out);
+json_t *qcc_show_json(const struct qcc_table *t, const char *name);
+
+#endif

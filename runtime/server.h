@@ -1,0 +1,41 @@
+/* The listener: accepts connections on one address (IPv4 or IPv6), enforces
+ * max_connections, survives EMFILE, tracks every open connection and drains
+ * them on shutdown. Connections themselves are runtime/client.c. */
+#ifndef QCC_RUNTIME_SERVER_H
+#define QCC_RUNTIME_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema/error.h"
+
+struct ev_loop;
+struct qcc_tableset;
+struct qcc_proxy;
+struct qcc_accesslog;
+struct qcc_server;
+
+struct qcc_server_opts {
+  struct qcc_tableset *tables;
+  struct qcc_proxy *proxy;
+  struct qcc_accesslog *alog; /* NULL = no access log */
+};
+
+/* "HOST:PORT", "[V6]:PORT" -> host (brackets removed) and port. */
+int qcc_parse_hostport(const char *s, char *host, size_t cap, uint16_t *port, struct qcc_err *err);
+
+int qcc_server_new(struct ev_loop *loop, const struct qcc_server_opts *o, struct qcc_server **out,
+                   struct qcc_err *err);
+/* Bind and listen (port 0 = any free port), then start accepting. */
+int qcc_server_listen(struct qcc_server *s, const char *host, uint16_t port, struct qcc_err *err);
+/* The bound address: loopback or not, and "HOST:PORT" text for logs. */
+bool qcc_server_is_loopback(const struct qcc_server *s);
+const char *qcc_server_address(const struct qcc_server *s);
+size_t qcc_server_connections(const struct qcc_server *s);
+/* Stop accepting, close idle connections, let busy ones finish; DONE runs
+ * once all are closed or after TIMEOUT seconds (then the rest are cut). */
+void qcc_server_drain(struct qcc_server *s, double timeout, void (*done)(void *ctx), void *ctx);
+void qcc_server_free(struct qcc_server **s);
+
+#endif

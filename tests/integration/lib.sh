@@ -1,0 +1,353 @@
+# Integration test harness, sourced by every tests/integration/t*.sh (bash).
+# Starts real processes on 127.0.0.1 (mock upstreams, qcc-run), waits for them
+# with bounded loops, kills everything it started on exit, and prints TAP-ish
+# lines: `ok N - name` / `not ok N - name`. Exit status: 0 all passed,
+# 1 something failed, 77 skipped (meson's skip code).
+#
+# Environment: QCC_BUILD_ROOT / QCC_SOURCE_ROOT (set by meson's test_env),
+# QCC_IT_KEEP=1 keeps the temp dir for post-mortems.
+
+set -u
+set -o pipefail
+
+QCC_SOURCE_ROOT=${QCC_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+QCC_BUILD_ROOT=${QCC_BUILD_ROOT:-$QCC_SOURCE_ROOT/build}
+MOCK_BIN=$QCC_BUILD_ROOT/tools/mock-upstream/mock-upstream
+QCCC_BIN=$QCC_BUILD_ROOT/compiler/qccc
+QCC_RUN_BIN=$QCC_BUILD_ROOT/runtime/qcc-run
+IT_DIR=$QCC_SOURCE_ROOT/tests/integration
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/qcc-it.XXXXXX")
+chmod 700 "$T"
+IT_PIDS=()
+IT_N=0
+IT_FAILS=0
+declare -A MOCK_PORT=() MOCK_PID=() MOCK_LOG=()
+QCC_PORT=""
+QCC_PID=""
+QCC_TABLE=""
+QCC_STATE=""
+QCC_ACCESS_LOG=""
+QCC_ERR_LOG=""
+
+# ---- reporting -------------------------------------------------------------
+
+diag() { printf '# %s\n' "$*"; }
+
+ok() {
+	IT_N=$((IT_N + 1))
+	printf 'ok %d - %s\n' "$IT_N" "$1"
+}
+
+not_ok() {
+	IT_N=$((IT_N + 1))
+	IT_FAILS=$((IT_FAILS + 1))
+	printf 'not ok %d - %s\n' "$IT_N" "$1"
+	shift
+	local line
+	for line in "$@"; do
+		printf '#   %s\n' "$line"
+	done
+}
+
+# check NAME CMD... : ok when CMD succeeds.
+check() {
+	local name=$1
+	shift
+	local out
+	if out=$("$@" 2>&1); then
+		ok "$name"
+	else
+		not_ok "$name" "command failed: $*" "${out:0:600}"
+	fi
+}
+
+assert_eq() { # NAME EXPECTED ACTUAL
+	if [ "$2" == "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected: ${2:0:300}" "actual:   ${3:0:300}"
+	fi
+}
+
+assert_ne() { # NAME UNEXPECTED ACTUAL
+	if [ "$2" != "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "did not expect: ${2:0:300}"
+	fi
+}
+
+assert_contains() { # NAME HAYSTACK NEEDLE
+	if [[ "$2" == *"$3"* ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected to find: ${3:0:300}" "in: ${2:0:600}"
+	fi
+}
+
+assert_not_contains() { # NAME HAYSTACK NEEDLE (the needle is never printed: it may be a secret)
+	if [[ "$2" != *"$3"* ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "found a string that must not be there (value withheld)"
+	fi
+}
+
+assert_le() { # NAME A B  (integers: A <= B)
+	if [ "$2" -le "$3" ] 2>/dev/null; then
+		ok "$1"
+	else
+		not_ok "$1" "expected $2 <= $3"
+	fi
+}
+
+# A whole-test skip (prerequisite missing). Must be called before any ok/not ok.
+skip_all() {
+	printf '1..0 # SKIP %s\n' "$*"
+	exit 77
+}
+
+# Last line of every script.
+done_testing() {
+	printf '1..%d\n' "$IT_N"
+	if [ "$IT_FAILS" -gt 0 ]; then
+		diag "$IT_FAILS of $IT_N failed; temp dir: $T"
+		exit 1
+	fi
+	exit 0
+}
+
+# Stops at the first failure when going on would only cascade.
+bail_out() {
+	printf 'Bail out! %s\n' "$*"
+	IT_FAILS=$((IT_FAILS + 1))
+	done_testing
+}
+
+# ---- processes -------------------------------------------------------------
+
+it_cleanup() {
+	local rc=$?
+	local p i
+	for p in "${IT_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${IT_PIDS[@]}"; do
+		for i in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ "${QCC_IT_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 -a "$rc" -ne 77 -a "${QCC_IT_KEEP_ON_FAIL:-0}" = 1 ]; then
+		echo "# kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap it_cleanup EXIT
+trap 'exit 130' INT TERM
+
+track_pid() { IT_PIDS+=("$1"); }
+
+# wait_until TRIES SLEEP CMD... : bounded retry loop.
+wait_until() {
+	local tries=$1 pause=$2 i
+	shift 2
+	for ((i = 0; i < tries; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep "$pause"
+	done
+	return 1
+}
+
+# A free loopback port (bind 0, read it back, release). Used for qcc-run;
+# the mock upstream writes its own port file instead.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+require_bins() {
+	local b
+	for b in "$@"; do
+		[ -x "$b" ] || bail_out "missing executable $b (build first: ninja -C $QCC_BUILD_ROOT)"
+	done
+}
+
+# start_mock NAME [mock-upstream args...]  -> MOCK_PORT[NAME], MOCK_PID[NAME], MOCK_LOG[NAME]
+start_mock() {
+	local name=$1
+	shift
+	local pf=$T/mock-$name.port
+	rm -f "$pf"
+	MOCK_LOG[$name]=$T/mock-$name.log
+	: >"${MOCK_LOG[$name]}"
+	"$MOCK_BIN" --listen 127.0.0.1:0 --name "$name" --port-file "$pf" \
+		--log "${MOCK_LOG[$name]}" "$@" 2>>"$T/mock-$name.err" &
+	local pid=$!
+	track_pid "$pid"
+	MOCK_PID[$name]=$pid
+	if ! wait_until 100 0.05 test -s "$pf"; then
+		bail_out "mock upstream $name did not start: $(head -c 400 "$T/mock-$name.err")"
+	fi
+	MOCK_PORT[$name]=$(cat "$pf")
+}
+
+mock_url() { printf 'http://127.0.0.1:%s' "${MOCK_PORT[$1]}"; }
+
+# mock_fault NAME SPEC  (e.g. status=529&count=2, hang, ok)
+mock_fault() {
+	curl -sS -m 5 -o /dev/null -w '%{http_code}' --data-raw "$2" "$(mock_url "$1")/_control/fault" |
+		grep -q '^200$'
+}
+
+# mock_stat NAME FIELD -> number
+mock_stat() {
+	curl -sS -m 5 "$(mock_url "$1")/_control/stats" | jq -r ".$2"
+}
+
+mock_reset() {
+	curl -sS -m 5 -o /dev/null -X POST "$(mock_url "$1")/_control/reset"
+	: >"${MOCK_LOG[$1]}"
+}
+
+# mock_requests NAME [jq filter] : request log entries (JSON lines)
+mock_requests() {
+	jq -c "select(.event == \"request\")${2:+ | $2}" "${MOCK_LOG[$1]}"
+}
+
+# render TEMPLATE OUT KEY=VALUE... : replaces @KEY@ in a config template.
+render() {
+	local tmpl=$1 out=$2
+	shift 2
+	local text kv
+	text=$(cat "$tmpl") || return 1
+	for kv in "$@"; do
+		text=${text//@${kv%%=*}@/${kv#*=}}
+	done
+	if grep -q '@[A-Z_0-9]*@' <<<"$text"; then
+		echo "render: unreplaced placeholder in $tmpl: $(grep -o '@[A-Z_0-9]*@' <<<"$text" | head -1)" >&2
+		return 1
+	fi
+	printf '%s\n' "$text" >"$out"
+}
+
+# build_table CONFIG OUT : qccc build; output in $T/qccc.out
+build_table() {
+	"$QCCC_BIN" build -c "$1" -o "$2" >"$T/qccc.out" 2>&1
+}
+
+healthz() {
+	curl -sS -m 2 "http://127.0.0.1:$QCC_PORT/healthz"
+}
+
+# The generation number qcc-run reports (empty when it does not answer).
+healthz_generation() {
+	healthz 2>/dev/null | jq -r '.generation // empty' 2>/dev/null
+}
+
+# start_qcc TABLE [extra qcc-run args...] -> QCC_PORT, QCC_PID
+start_qcc() {
+	QCC_TABLE=$1
+	shift
+	QCC_PORT=${QCC_LISTEN_PORT:-$(free_port)}
+	QCC_STATE=$T/state
+	QCC_ACCESS_LOG=$T/access.log
+	QCC_ERR_LOG=$T/qcc-run.err
+	mkdir -p "$QCC_STATE"
+	"$QCC_RUN_BIN" --state-dir "$QCC_STATE" --listen "127.0.0.1:$QCC_PORT" \
+		--access-log "$QCC_ACCESS_LOG" "$@" "$QCC_TABLE" >"$T/qcc-run.out" 2>>"$QCC_ERR_LOG" &
+	QCC_PID=$!
+	track_pid "$QCC_PID"
+	local i
+	for i in $(seq 100); do
+		if [ -n "$(healthz_generation)" ]; then
+			return 0
+		fi
+		if ! kill -0 "$QCC_PID" 2>/dev/null; then
+			bail_out "qcc-run exited at start: $(tail -c 600 "$QCC_ERR_LOG")"
+		fi
+		sleep 0.1
+	done
+	bail_out "qcc-run not ready on 127.0.0.1:$QCC_PORT after 10 s: $(tail -c 600 "$QCC_ERR_LOG")"
+}
+
+qcc_url() { printf 'http://127.0.0.1:%s' "$QCC_PORT"; }
+
+# wait_generation_above N : until /healthz reports a generation > N (5 s).
+wait_generation_above() {
+	local i g
+	for i in $(seq 100); do
+		g=$(healthz_generation)
+		if [ -n "$g" ] && [ "$g" -gt "$1" ]; then
+			echo "$g"
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "${g:-none}"
+	return 1
+}
+
+# A random-looking secret for this run (never printed by the harness).
+make_secret() {
+	printf '%s-%s' "$1" "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+}
+
+# The standard request bodies.
+body_json() { # MODEL
+	printf '{"model":"%s","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}' "$1"
+}
+body_stream() { # MODEL
+	printf '{"model":"%s","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}' "$1"
+}
+
+# Common config: one primary profile with the given mocks, keys from env.
+# std_config OUT NAME...  (each NAME must be a started mock; key env QCC_IT_KEY_<NAME>)
+# QCC_IT_AUTH=bearer: endpoint auth style; QCC_IT_TOKEN_ENV=VAR: proxy.auth_tokens.
+std_config() {
+	local out=$1
+	shift
+	{
+		cat <<EOF
+version: 1
+proxy:
+  host: 127.0.0.1
+  port: ${QCC_PORT:-7860}
+  access_log: true
+EOF
+		if [ -n "${QCC_IT_TOKEN_ENV:-}" ]; then
+			printf '  auth_tokens:\n    - env: %s\n' "$QCC_IT_TOKEN_ENV"
+		fi
+		cat <<EOF
+health:
+  enabled: false
+queue:
+  enabled: false
+profiles:
+  - name: it-main
+    description: integration test profile
+    priority: primary
+    endpoints:
+EOF
+		local n
+		for n in "$@"; do
+			cat <<EOF
+      - id: $n
+        base_url: $(mock_url "$n")
+        api_key_env: QCC_IT_KEY_${n^^}
+        auth: ${QCC_IT_AUTH:-x-api-key}
+        weight: 100
+EOF
+		done
+	} >"$out"
+}

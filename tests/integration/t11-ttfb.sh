@@ -1,0 +1,44 @@
+#!/bin/bash
+# Time to first SSE event through qcc-run is not delayed by buffering: with a
+# paced stream (16 events, 100 ms apart) the first event arrives long before
+# the last, as it does on a direct connection.
+. "$(dirname "$0")/lib.sh"
+require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
+
+export QCC_IT_KEY_UP1=$(make_secret sk-it-up1)
+start_mock up1 --key-env QCC_IT_KEY_UP1 --events 16 --event-delay-ms 100
+QCC_PORT=$(free_port)
+std_config "$T/qcc.yaml" up1
+build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+
+# timed_stream URL KEY -> "first_event_ms total_ms events"
+timed_stream() {
+	local t0
+	t0=$(date +%s%N)
+	curl -sS -N -m 10 "$1/v1/messages" -H "x-api-key: $2" -d "$(body_stream ttfb)" |
+		{
+			local first t1 t2 n=1 line
+			IFS= read -r first
+			t1=$(date +%s%N)
+			while IFS= read -r line; do
+				[[ "$line" == event:* ]] && n=$((n + 1))
+			done
+			t2=$(date +%s%N)
+			echo "$(((t1 - t0) / 1000000)) $(((t2 - t0) / 1000000)) $n"
+		}
+}
+
+read -r dfirst dtotal dn < <(timed_stream "$(mock_url up1)" "$QCC_IT_KEY_UP1")
+read -r pfirst ptotal pn < <(timed_stream "$(qcc_url)" "client-token")
+diag "direct: first ${dfirst} ms, total ${dtotal} ms, ${dn} events"
+diag "proxy:  first ${pfirst} ms, total ${ptotal} ms, ${pn} events"
+assert_eq "direct: all 16 events" "16" "$dn"
+assert_eq "proxy: all 16 events" "16" "$pn"
+assert_le "direct: stream is paced (total >= 1400 ms)" 1400 "$dtotal"
+assert_le "proxy: stream is paced (total >= 1400 ms)" 1400 "$ptotal"
+assert_le "proxy: first event within 400 ms" "$pfirst" 400
+assert_le "proxy: first event no later than direct + 150 ms" "$pfirst" $((dfirst + 150))
+assert_le "proxy: total no later than direct + 300 ms" "$ptotal" $((dtotal + 300))
+
+done_testing

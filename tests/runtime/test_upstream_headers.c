@@ -1,0 +1,129 @@
+/* runtime/headers.c: what goes upstream, what comes back, how keys are set. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "runtime/headers.h"
+
+#define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+
+static bool drop_req(const struct qcc_header *all, size_t n, size_t i) {
+  return qcc_hdr_drop_request(all, n, &all[i]);
+}
+
+Test(upstream_headers, hop_by_hop_list_case_insensitive) {
+  const char *hop[] = {"Connection", "keep-alive", "TE", "Trailer", "transfer-ENCODING",
+                       "Upgrade", "Proxy-Authorization", "proxy-connection", "HTTP2-Settings"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    cr_expect(qcc_hdr_is_hop_by_hop(hop[i], strlen(hop[i])), "%s is hop-by-hop", hop[i]);
+  const char *e2e[] = {"anthropic-version", "content-type", "Accept-Encoding", "TEX", "Proxy",
+                       "x-connection"};
+  for (size_t i = 0; i < sizeof e2e / sizeof e2e[0]; i++)
+    cr_expect(!qcc_hdr_is_hop_by_hop(e2e[i], strlen(e2e[i])), "%s is end-to-end", e2e[i]);
+}
+
+Test(upstream_headers, request_drops_client_credentials_and_framing) {
+  struct qcc_header h[] = {
+      H("X-Api-Key", "client-secret"), H("authorization", "Bearer client"),
+      H("Host", "127.0.0.1:7860"),     H("Content-Length", "12"),
+      H("Expect", "100-continue"),     H("anthropic-version", "2023-06-01"),
+      H("anthropic-beta", "x,y"),      H("Accept-Encoding", "gzip"),
+      H("User-Agent", "claude-cli"),   H("content-type", "application/json"),
+  };
+  size_t n = sizeof h / sizeof h[0];
+  for (size_t i = 0; i < 5; i++) cr_expect(drop_req(h, n, i), "%.*s dropped", (int)h[i].name_len, h[i].name);
+  for (size_t i = 5; i < n; i++) cr_expect(!drop_req(h, n, i), "%.*s kept", (int)h[i].name_len, h[i].name);
+}
+
+Test(upstream_headers, connection_named_headers_are_hop_by_hop) {
+  struct qcc_header h[] = {
+      H("Connection", "keep-alive, X-Private ,x-other"),
+      H("x-private", "1"),
+      H("X-Other", "2"),
+      H("X-Kept", "3"),
+      H("connection", "close"),
+  };
+  size_t n = sizeof h / sizeof h[0];
+  cr_expect(drop_req(h, n, 0));
+  cr_expect(drop_req(h, n, 1));
+  cr_expect(drop_req(h, n, 2));
+  cr_expect(!drop_req(h, n, 3));
+  cr_expect(qcc_hdr_drop_response(h, n, &h[1]));
+  cr_expect(!qcc_hdr_drop_response(h, n, &h[3]));
+  cr_expect(qcc_hdr_named_by_connection(h, n, "X-PRIVATE", 9));
+  cr_expect(!qcc_hdr_named_by_connection(h, n, "X-Priv", 6));
+}
+
+Test(upstream_headers, response_keeps_end_to_end_drops_length_and_hops) {
+  struct qcc_header h[] = {
+      H("Content-Type", "text/event-stream"), H("Content-Encoding", "gzip"),
+      H("request-id", "req_1"),               H("Content-Length", "10"),
+      H("Transfer-Encoding", "chunked"),      H("Keep-Alive", "timeout=5"),
+  };
+  size_t n = sizeof h / sizeof h[0];
+  for (size_t i = 0; i < 3; i++) cr_expect(!qcc_hdr_drop_response(h, n, &h[i]));
+  for (size_t i = 3; i < n; i++) cr_expect(qcc_hdr_drop_response(h, n, &h[i]));
+}
+
+Test(upstream_headers, unsafe_names_and_values_dropped) {
+  struct qcc_header h[] = {
+      H("X-Evil", "a\r\nx-api-key: stolen"), H("Bad Name", "v"), H("", "v"), H("Ok", ""),
+  };
+  size_t n = sizeof h / sizeof h[0];
+  cr_expect(drop_req(h, n, 0));
+  cr_expect(drop_req(h, n, 1));
+  cr_expect(drop_req(h, n, 2));
+  cr_expect(!drop_req(h, n, 3));
+}
+
+Test(upstream_headers, auth_line_per_style) {
+  char buf[128];
+  int n = qcc_hdr_auth_line(QCC_AUTH_X_API_KEY, "sk-ant-1", buf, sizeof buf);
+  cr_assert_eq(n, (int)strlen("x-api-key: sk-ant-1"));
+  cr_expect_str_eq(buf, "x-api-key: sk-ant-1");
+  n = qcc_hdr_auth_line(QCC_AUTH_BEARER, "tok", buf, sizeof buf);
+  cr_expect_str_eq(buf, "Authorization: Bearer tok");
+  cr_expect_eq(n, 25);
+  cr_expect_eq(qcc_hdr_auth_line(QCC_AUTH_BEARER, "tok", buf, 10), -1);
+  cr_expect_eq(qcc_hdr_auth_line((enum qcc_auth_style)7, "tok", buf, sizeof buf), -1);
+}
+
+Test(upstream_headers, header_line_forms) {
+  char buf[64];
+  struct qcc_header a = H("anthropic-beta", "tools-1");
+  cr_expect_eq(qcc_hdr_line(&a, buf, sizeof buf), 23);
+  cr_expect_str_eq(buf, "anthropic-beta: tools-1");
+  struct qcc_header e = H("X-Empty", "");
+  qcc_hdr_line(&e, buf, sizeof buf);
+  cr_expect_str_eq(buf, "X-Empty;");
+  cr_expect_eq(qcc_hdr_line(&a, buf, 10), -1);
+}
+
+Test(upstream_headers, parse_response_lines) {
+  struct qcc_header h;
+  const char *l = "Content-Type:  text/event-stream \r\n";
+  cr_assert_eq(qcc_hdr_parse_line(l, strlen(l), &h), 1);
+  cr_expect_eq(h.name_len, 12);
+  cr_expect(strncmp(h.name, "Content-Type", 12) == 0);
+  cr_expect_eq(h.value_len, strlen("text/event-stream"));
+  cr_expect(strncmp(h.value, "text/event-stream", h.value_len) == 0);
+  cr_expect_eq(qcc_hdr_parse_line("\r\n", 2, &h), 0);
+  cr_expect_eq(qcc_hdr_parse_line("no colon\r\n", 10, &h), -1);
+  cr_expect_eq(qcc_hdr_parse_line(" folded: x\r\n", 12, &h), -1);
+  cr_expect_eq(qcc_hdr_parse_line("X-E:\r\n", 6, &h), 1);
+  cr_expect_eq(h.value_len, 0);
+}
+
+Test(upstream_headers, parse_status_lines) {
+  const char *a = "HTTP/1.1 200 OK\r\n";
+  cr_expect_eq(qcc_hdr_parse_status(a, strlen(a)), 200);
+  const char *b = "HTTP/2 529 \r\n";
+  cr_expect_eq(qcc_hdr_parse_status(b, strlen(b)), 529);
+  const char *c = "HTTP/1.1 100 Continue\r\n";
+  cr_expect_eq(qcc_hdr_parse_status(c, strlen(c)), 100);
+  const char *d = "Http-Thing: 200\r\n";
+  cr_expect_eq(qcc_hdr_parse_status(d, strlen(d)), -1);
+  const char *e = "HTTP/1.1 20x\r\n";
+  cr_expect_eq(qcc_hdr_parse_status(e, strlen(e)), -1);
+  const char *f = "HTTP/1.1 2000\r\n";
+  cr_expect_eq(qcc_hdr_parse_status(f, strlen(f)), -1);
+}

@@ -1,0 +1,1058 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "reply.h"
+
+#define MAX_BODY ((size_t)32 << 20)
+#define MAX_HEADERS 96
+#define HDR_ARENA 16384
+#define URL_MAX 8192
+#define READ_CHUNK 65536
+
+enum conn_phase {
+	PHASE_IDLE,      /* parsing requests */
+	PHASE_STREAMING, /* SSE events being paced out */
+	PHASE_DELAYED,   /* a slow non-streaming answer waits on the timer */
+	PHASE_HANG,      /* never answers */
+};
+
+struct hdr {
+	uint32_t name_off, name_len, val_off, val_len;
+};
+
+struct mock_conn {
+	struct mock_server *srv;
+	struct mock_conn *prev, *next;
+	int fd;
+	unsigned long id;
+	unsigned long nreq;
+	bool dead;
+	bool close_after_flush;
+	bool reset_after_flush;
+	ev_io rio, wio;
+	ev_timer timer;
+	http_parser parser;
+	struct mock_buf in;
+	size_t in_off;
+	struct mock_buf out;
+	struct mock_buf body;
+	/* request being parsed */
+	char url[URL_MAX];
+	size_t url_len;
+	char arena[HDR_ARENA];
+	size_t arena_len;
+	struct hdr hv[MAX_HEADERS];
+	int nh;
+	int hstate; /* 0 none, 1 in field, 2 in value */
+	bool head_overflow;
+	bool body_overflow;
+	bool have_request;
+	bool keep_alive;
+	/* response in progress */
+	enum conn_phase phase;
+	int ev_next, ev_total, ev_stop_at;
+	int delay_ms;
+	char model[256];
+	char msg_id[64];
+	long input_tokens;
+	char path[URL_MAX];
+	double t_start;
+};
+
+struct mock_stats {
+	unsigned long requests, messages, streams, count_tokens, models, other, control;
+	unsigned long auth_failures, faults_applied, client_aborts, streams_completed;
+	unsigned long conns_accepted, conns_open;
+};
+
+struct mock_server {
+	struct ev_loop *loop;
+	struct mock_opts opts;
+	int lfd;
+	int port;
+	ev_io accept_w;
+	ev_timer accept_retry;
+	struct mock_conn *conns;
+	unsigned long next_conn_id;
+	unsigned long next_msg;
+	struct mock_stats st;
+	struct mock_fault fault;
+	FILE *log;
+	struct mock_buf scratch;
+	http_parser_settings settings;
+};
+
+static double now_s(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* ---- headers ---------------------------------------------------------- */
+
+static const char *hdr_name(const struct mock_conn *c, int i)
+{
+	return c->arena + c->hv[i].name_off;
+}
+
+static const char *hdr_val(const struct mock_conn *c, int i)
+{
+	return c->arena + c->hv[i].val_off;
+}
+
+/* Returns the index of header `name` (case-insensitive), or -1. */
+static int hdr_find(const struct mock_conn *c, const char *name)
+{
+	size_t n = strlen(name);
+	for (int i = 0; i < c->nh; i++) {
+		if (c->hv[i].name_len == n && strncasecmp(hdr_name(c, i), name, n) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static bool hdr_val_is(const struct mock_conn *c, int i, const char *v, size_t vn)
+{
+	return i >= 0 && c->hv[i].val_len == vn && memcmp(hdr_val(c, i), v, vn) == 0;
+}
+
+static int arena_add(struct mock_conn *c, const char *at, size_t len)
+{
+	if (len > HDR_ARENA - c->arena_len) {
+		c->head_overflow = true;
+		return -1;
+	}
+	memcpy(c->arena + c->arena_len, at, len);
+	c->arena_len += len;
+	return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct mock_conn *c = p->data;
+	c->url_len = 0;
+	c->arena_len = 0;
+	c->nh = 0;
+	c->hstate = 0;
+	c->head_overflow = false;
+	c->body_overflow = false;
+	c->body.len = 0;
+	c->t_start = now_s();
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct mock_conn *c = p->data;
+	if (len >= URL_MAX - c->url_len) {
+		c->head_overflow = true;
+		return 0;
+	}
+	memcpy(c->url + c->url_len, at, len);
+	c->url_len += len;
+	return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct mock_conn *c = p->data;
+	if (c->head_overflow)
+		return 0;
+	if (c->hstate != 1) {
+		if (c->nh >= MAX_HEADERS) {
+			c->head_overflow = true;
+			return 0;
+		}
+		c->hv[c->nh].name_off = (uint32_t)c->arena_len;
+		c->hv[c->nh].name_len = 0;
+		c->hv[c->nh].val_off = (uint32_t)c->arena_len;
+		c->hv[c->nh].val_len = 0;
+		c->nh++;
+		c->hstate = 1;
+	}
+	if (arena_add(c, at, len) == 0)
+		c->hv[c->nh - 1].name_len += (uint32_t)len;
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct mock_conn *c = p->data;
+	if (c->head_overflow || c->nh == 0)
+		return 0;
+	if (c->hstate != 2) {
+		c->hv[c->nh - 1].val_off = (uint32_t)c->arena_len;
+		c->hstate = 2;
+	}
+	if (arena_add(c, at, len) == 0)
+		c->hv[c->nh - 1].val_len += (uint32_t)len;
+	return 0;
+}
+
+static void conn_flush(struct mock_conn *c);
+static void log_event(struct mock_conn *c, const char *event);
+
+static int on_headers_complete(http_parser *p)
+{
+	struct mock_conn *c = p->data;
+	int e = hdr_find(c, "expect");
+	if (e >= 0 && c->hv[e].val_len == 12 && strncasecmp(hdr_val(c, e), "100-continue", 12) == 0) {
+		mock_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		conn_flush(c);
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct mock_conn *c = p->data;
+	if (c->body_overflow)
+		return 0;
+	if (len > MAX_BODY - c->body.len || mock_buf_append(&c->body, at, len) != 0)
+		c->body_overflow = true;
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct mock_conn *c = p->data;
+	c->have_request = true;
+	c->keep_alive = http_should_keep_alive(p) != 0;
+	/* One request at a time: the rest of the input waits for the answer. */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/* ---- connection lifecycle --------------------------------------------- */
+
+static void conn_destroy(struct mock_conn *c)
+{
+	struct mock_server *s = c->srv;
+	ev_io_stop(s->loop, &c->rio);
+	ev_io_stop(s->loop, &c->wio);
+	ev_timer_stop(s->loop, &c->timer);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	mock_buf_release(&c->in);
+	mock_buf_release(&c->out);
+	mock_buf_release(&c->body);
+	s->st.conns_open--;
+	free(c);
+}
+
+/* An RST instead of a FIN: the peer sees ECONNRESET. */
+static void conn_reset(struct mock_conn *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	c->dead = true;
+}
+
+static void conn_flush(struct mock_conn *c)
+{
+	if (c->dead)
+		return;
+	size_t off = 0;
+	while (off < c->out.len) {
+		ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (c->phase != PHASE_IDLE) {
+			c->srv->st.client_aborts++;
+			log_event(c, "client_closed");
+		}
+		c->dead = true;
+		return;
+	}
+	mock_buf_consume(&c->out, off);
+	if (c->out.len > 0) {
+		ev_io_start(c->srv->loop, &c->wio);
+		return;
+	}
+	ev_io_stop(c->srv->loop, &c->wio);
+	if (c->reset_after_flush)
+		conn_reset(c);
+	else if (c->close_after_flush && c->phase == PHASE_IDLE)
+		c->dead = true; /* only once the whole response is out */
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+static void head_common(struct mock_conn *c, int status, const char *ctype)
+{
+	struct mock_server *s = c->srv;
+	mock_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			"request-id: req_mock%08lx%06lx\r\nx-mock-upstream: %s\r\n",
+			status, mock_reply_reason(status), ctype, c->id, c->nreq, s->opts.name);
+	if (s->opts.echo_headers) {
+		json_t *o = json_object();
+		for (int i = 0; i < c->nh && o != NULL; i++) {
+			char name[256];
+			size_t nl = c->hv[i].name_len < sizeof name - 1 ? c->hv[i].name_len : sizeof name - 1;
+			for (size_t k = 0; k < nl; k++) {
+				char ch = hdr_name(c, i)[k];
+				name[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+			}
+			name[nl] = '\0';
+			json_t *v;
+			if (strcmp(name, "x-api-key") == 0 || strcmp(name, "authorization") == 0)
+				v = json_string("present");
+			else
+				v = json_stringn(hdr_val(c, i), c->hv[i].val_len);
+			if (v != NULL)
+				json_object_set_new(o, name, v);
+		}
+		char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		if (txt != NULL)
+			mock_buf_printf(&c->out, "x-mock-received: %s\r\n", txt);
+		free(txt);
+		json_decref(o);
+	}
+	if (!c->keep_alive) {
+		mock_buf_puts(&c->out, "Connection: close\r\n");
+		c->close_after_flush = true;
+	}
+}
+
+static void respond(struct mock_conn *c, int status, const char *ctype,
+		    const char *extra_headers, const char *body, size_t blen)
+{
+	head_common(c, status, ctype);
+	if (extra_headers != NULL)
+		mock_buf_puts(&c->out, extra_headers);
+	mock_buf_printf(&c->out, "Content-Length: %zu\r\n\r\n", blen);
+	if (c->parser.method != HTTP_HEAD)
+		mock_buf_append(&c->out, body, blen);
+}
+
+/* Answers with the body in srv->scratch. */
+static void respond_scratch(struct mock_conn *c, int status, const char *extra_headers)
+{
+	struct mock_server *s = c->srv;
+	respond(c, status, "application/json", extra_headers,
+		s->scratch.data ? s->scratch.data : "", s->scratch.len);
+}
+
+static void respond_error(struct mock_conn *c, int status, const char *message,
+			  const char *extra_headers)
+{
+	struct mock_server *s = c->srv;
+	s->scratch.len = 0;
+	mock_reply_error(&s->scratch, status, message);
+	respond_scratch(c, status, extra_headers);
+}
+
+static void fill_ctx(const struct mock_conn *c, struct mock_reply_ctx *x)
+{
+	int ev = c->srv->opts.events;
+	x->name = c->srv->opts.name;
+	x->model = c->model;
+	x->id = c->msg_id;
+	x->input_tokens = c->input_tokens;
+	x->deltas = ev - 6 > 0 ? ev - 6 : 1;
+}
+
+/* Appends SSE event k as one chunk of the chunked response body. */
+static void emit_event(struct mock_conn *c, int k)
+{
+	struct mock_server *s = c->srv;
+	struct mock_reply_ctx x;
+	fill_ctx(c, &x);
+	s->scratch.len = 0;
+	if (mock_reply_event(&s->scratch, &x, k) != 0)
+		return;
+	mock_buf_printf(&c->out, "%zx\r\n", s->scratch.len);
+	mock_buf_append(&c->out, s->scratch.data, s->scratch.len);
+	mock_buf_puts(&c->out, "\r\n");
+}
+
+static void log_event(struct mock_conn *c, const char *event);
+static void process_input(struct mock_conn *c);
+
+static void finish_response(struct mock_conn *c)
+{
+	c->phase = PHASE_IDLE;
+	ev_timer_stop(c->srv->loop, &c->timer);
+	conn_flush(c);
+	if (!c->dead && !c->close_after_flush)
+		process_input(c);
+}
+
+/* Emits events until the stream ends, must pause, or must be cut. */
+static void stream_step(struct mock_conn *c)
+{
+	while (!c->dead && c->ev_next < c->ev_total) {
+		if (c->ev_stop_at >= 0 && c->ev_next >= c->ev_stop_at) {
+			c->reset_after_flush = true;
+			log_event(c, "reset_mid_stream");
+			conn_flush(c);
+			return;
+		}
+		emit_event(c, c->ev_next++);
+		if (c->delay_ms > 0 && c->ev_next < c->ev_total) {
+			conn_flush(c);
+			double d = c->delay_ms / 1000.0;
+			ev_timer_set(&c->timer, d, 0.);
+			ev_timer_start(c->srv->loop, &c->timer);
+			return;
+		}
+	}
+	if (c->dead)
+		return;
+	mock_buf_puts(&c->out, "0\r\n\r\n");
+	c->srv->st.streams_completed++;
+	finish_response(c);
+}
+
+static void start_stream(struct mock_conn *c, int delay_ms, int stop_at)
+{
+	struct mock_reply_ctx x;
+	fill_ctx(c, &x);
+	head_common(c, 200, "text/event-stream; charset=utf-8");
+	mock_buf_puts(&c->out, "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
+	c->phase = PHASE_STREAMING;
+	c->ev_next = 0;
+	c->ev_total = mock_reply_event_count(x.deltas);
+	c->ev_stop_at = stop_at;
+	c->delay_ms = delay_ms;
+	stream_step(c);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct mock_conn *c = w->data;
+	if (c->phase == PHASE_STREAMING) {
+		stream_step(c);
+	} else if (c->phase == PHASE_DELAYED) {
+		struct mock_server *s = c->srv;
+		struct mock_reply_ctx x;
+		fill_ctx(c, &x);
+		s->scratch.len = 0;
+		mock_reply_message(&s->scratch, &x);
+		respond_scratch(c, 200, NULL);
+		finish_response(c);
+	}
+	if (c->dead)
+		conn_destroy(c);
+}
+
+/* ---- request log ------------------------------------------------------ */
+
+static void json_set_hdr(json_t *o, const struct mock_conn *c, const char *key, const char *hname)
+{
+	int i = hdr_find(c, hname);
+	if (i >= 0)
+		json_object_set_new(o, key, json_stringn(hdr_val(c, i), c->hv[i].val_len));
+	else
+		json_object_set_new(o, key, json_null());
+}
+
+static void log_event(struct mock_conn *c, const char *event)
+{
+	struct mock_server *s = c->srv;
+	if (s->log == NULL)
+		return;
+	json_t *o = json_object();
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "ts", json_real(now_s()));
+	json_object_set_new(o, "name", json_string(s->opts.name));
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "conn", json_integer((json_int_t)c->id));
+	json_object_set_new(o, "path", json_string(c->path));
+	json_object_set_new(o, "events_sent", json_integer(c->ev_next));
+	json_object_set_new(o, "events_total", json_integer(c->ev_total));
+	json_object_set_new(o, "elapsed_ms", json_real((now_s() - c->t_start) * 1000.0));
+	json_dumpf(o, s->log, JSON_COMPACT);
+	fputc('\n', s->log);
+	json_decref(o);
+}
+
+struct auth_info {
+	const char *x_api_key;     /* absent | present | match | mismatch */
+	const char *authorization; /* absent | present | bearer-match | bearer-mismatch | other */
+	const char *style;         /* none | x-api-key | bearer | both */
+	bool matched;
+};
+
+static void log_request(struct mock_conn *c, const char *method, const struct auth_info *a,
+			const json_t *model, bool stream, int status, const char *fault)
+{
+	struct mock_server *s = c->srv;
+	if (s->log == NULL)
+		return;
+	json_t *o = json_object();
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "ts", json_real(now_s()));
+	json_object_set_new(o, "name", json_string(s->opts.name));
+	json_object_set_new(o, "event", json_string("request"));
+	json_object_set_new(o, "conn", json_integer((json_int_t)c->id));
+	json_object_set_new(o, "req_on_conn", json_integer((json_int_t)c->nreq));
+	json_object_set_new(o, "method", json_string(method));
+	json_object_set_new(o, "path", json_stringn(c->url, c->url_len));
+	json_object_set_new(o, "auth", json_string(a->style));
+	json_object_set_new(o, "x_api_key", json_string(a->x_api_key));
+	json_object_set_new(o, "authorization", json_string(a->authorization));
+	json_object_set_new(o, "key_match", s->opts.key ? json_boolean(a->matched) : json_null());
+	json_set_hdr(o, c, "anthropic_version", "anthropic-version");
+	json_set_hdr(o, c, "anthropic_beta", "anthropic-beta");
+	json_set_hdr(o, c, "user_agent", "user-agent");
+	json_set_hdr(o, c, "content_type", "content-type");
+	json_set_hdr(o, c, "x_session", "x-claude-code-session-id");
+	json_t *names = json_array();
+	for (int i = 0; i < c->nh && names != NULL; i++) {
+		char name[256];
+		size_t nl = c->hv[i].name_len < sizeof name - 1 ? c->hv[i].name_len : sizeof name - 1;
+		for (size_t k = 0; k < nl; k++) {
+			char ch = hdr_name(c, i)[k];
+			name[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+		}
+		name[nl] = '\0';
+		json_array_append_new(names, json_string(name));
+	}
+	json_object_set_new(o, "header_names", names ? names : json_null());
+	json_object_set_new(o, "body_len", json_integer((json_int_t)c->body.len));
+	json_object_set(o, "model", model ? (json_t *)model : json_null());
+	json_object_set_new(o, "stream", json_boolean(stream));
+	json_object_set_new(o, "status", json_integer(status));
+	json_object_set_new(o, "fault", json_string(fault));
+	json_dumpf(o, s->log, JSON_COMPACT);
+	fputc('\n', s->log);
+	json_decref(o);
+}
+
+/* ---- request handling ------------------------------------------------- */
+
+/* Constant time is not needed in a mock; equality is. */
+static void check_auth(const struct mock_conn *c, const char *key, struct auth_info *a)
+{
+	int xi = hdr_find(c, "x-api-key");
+	int ai = hdr_find(c, "authorization");
+	size_t kl = key ? strlen(key) : 0;
+	a->matched = false;
+	if (xi < 0) {
+		a->x_api_key = "absent";
+	} else if (key == NULL) {
+		a->x_api_key = "present";
+	} else if (hdr_val_is(c, xi, key, kl)) {
+		a->x_api_key = "match";
+		a->matched = true;
+	} else {
+		a->x_api_key = "mismatch";
+	}
+	if (ai < 0) {
+		a->authorization = "absent";
+	} else if (c->hv[ai].val_len < 7 || strncasecmp(hdr_val(c, ai), "Bearer ", 7) != 0) {
+		a->authorization = "other";
+	} else if (key == NULL) {
+		a->authorization = "bearer";
+	} else if (c->hv[ai].val_len - 7 == kl && memcmp(hdr_val(c, ai) + 7, key, kl) == 0) {
+		a->authorization = "bearer-match";
+		a->matched = true;
+	} else {
+		a->authorization = "bearer-mismatch";
+	}
+	bool bx = xi >= 0, bb = ai >= 0;
+	a->style = bx && bb ? "both" : bx ? "x-api-key" : bb ? "bearer" : "none";
+}
+
+/* Takes the active fault for one request (counting it down). */
+static struct mock_fault take_fault(struct mock_server *s)
+{
+	struct mock_fault f = s->fault;
+	if (f.kind == MOCK_FAULT_OK)
+		return f;
+	s->st.faults_applied++;
+	if (s->fault.count > 0) {
+		s->fault.count--;
+		if (s->fault.count == 0)
+			mock_fault_clear(&s->fault);
+	}
+	return f;
+}
+
+static void handle_control(struct mock_conn *c, const char *path)
+{
+	struct mock_server *s = c->srv;
+	s->st.control++;
+	s->scratch.len = 0;
+	if (strcmp(path, "/_control/fault") == 0 && c->parser.method == HTTP_POST) {
+		char err[256];
+		struct mock_fault f;
+		if (mock_fault_parse(c->body.data ? c->body.data : "", c->body.len, &f, err,
+				     sizeof err) != 0) {
+			respond_error(c, 400, err, NULL);
+			return;
+		}
+		s->fault = f;
+		char d[64];
+		mock_fault_describe(&f, d, sizeof d);
+		mock_buf_printf(&s->scratch, "{\"ok\":true,\"fault\":\"%s\",\"count\":%ld}", d, f.count);
+		respond_scratch(c, 200, NULL);
+		return;
+	}
+	if (strcmp(path, "/_control/stats") == 0) {
+		char d[64];
+		mock_fault_describe(&s->fault, d, sizeof d);
+		const struct mock_stats *t = &s->st;
+		mock_buf_printf(&s->scratch,
+				"{\"name\":\"%s\",\"requests\":%lu,\"messages\":%lu,\"streams\":%lu,"
+				"\"count_tokens\":%lu,\"models\":%lu,\"other\":%lu,\"control\":%lu,"
+				"\"auth_failures\":%lu,\"faults_applied\":%lu,\"client_aborts\":%lu,"
+				"\"streams_completed\":%lu,\"connections_accepted\":%lu,"
+				"\"connections_open\":%lu,\"fault\":\"%s\"}",
+				s->opts.name, t->requests, t->messages, t->streams, t->count_tokens,
+				t->models, t->other, t->control, t->auth_failures, t->faults_applied,
+				t->client_aborts, t->streams_completed, t->conns_accepted,
+				t->conns_open, d);
+		respond_scratch(c, 200, NULL);
+		return;
+	}
+	if (strcmp(path, "/_control/reset") == 0 && c->parser.method == HTTP_POST) {
+		unsigned long acc = s->st.conns_accepted, open = s->st.conns_open;
+		memset(&s->st, 0, sizeof s->st);
+		s->st.conns_accepted = acc;
+		s->st.conns_open = open;
+		s->st.control = 1;
+		mock_fault_clear(&s->fault);
+		mock_buf_puts(&s->scratch, "{\"ok\":true}");
+		respond_scratch(c, 200, NULL);
+		return;
+	}
+	respond_error(c, 404, "unknown control path", NULL);
+}
+
+static unsigned long fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return (unsigned long)h;
+}
+
+static void handle_request(struct mock_conn *c)
+{
+	struct mock_server *s = c->srv;
+	c->nreq++;
+	s->st.requests++;
+	const char *method = http_method_str((enum http_method)c->parser.method);
+	size_t plen = c->url_len;
+	const char *q = memchr(c->url, '?', c->url_len);
+	if (q != NULL)
+		plen = (size_t)(q - c->url);
+	memcpy(c->path, c->url, plen);
+	c->path[plen] = '\0';
+	c->ev_next = 0;
+	c->ev_total = 0;
+
+	if (strncmp(c->path, "/_control/", 10) == 0) {
+		handle_control(c, c->path);
+		return;
+	}
+
+	struct auth_info a;
+	check_auth(c, s->opts.key, &a);
+	json_t *root = NULL;
+	const json_t *model = NULL;
+	bool stream = false;
+	if (c->body.len > 0 && !c->body_overflow) {
+		root = json_loadb(c->body.data, c->body.len, 0, NULL);
+		model = json_object_get(root, "model");
+		if (!json_is_string(model))
+			model = NULL;
+		stream = json_is_true(json_object_get(root, "stream"));
+	}
+	snprintf(c->model, sizeof c->model, "%s",
+		 model ? json_string_value(model) : "claude-sonnet-4-5-20250929");
+	c->input_tokens = (long)(c->body.len / 4) + 1;
+	if (s->opts.deterministic)
+		snprintf(c->msg_id, sizeof c->msg_id, "msg_01mock%016lx",
+			 fnv1a(c->body.data ? c->body.data : "", c->body.len));
+	else
+		snprintf(c->msg_id, sizeof c->msg_id, "msg_01%08lx%012lx", (unsigned long)time(NULL),
+			 ++s->next_msg);
+
+	bool is_messages = strcmp(c->path, "/v1/messages") == 0;
+	bool is_count = strcmp(c->path, "/v1/messages/count_tokens") == 0;
+	bool is_models = strcmp(c->path, "/v1/models") == 0;
+	bool is_model = strncmp(c->path, "/v1/models/", 11) == 0;
+	bool is_post = c->parser.method == HTTP_POST;
+	bool is_get = c->parser.method == HTTP_GET || c->parser.method == HTTP_HEAD;
+	if (is_messages && is_post) {
+		s->st.messages++;
+		if (stream)
+			s->st.streams++;
+	} else if (is_count) {
+		s->st.count_tokens++;
+	} else if (is_models || is_model) {
+		s->st.models++;
+	} else {
+		s->st.other++;
+	}
+
+	int status = 200;
+	char fdesc[64] = "none";
+	struct mock_fault f;
+	mock_fault_clear(&f);
+	if (c->head_overflow) {
+		status = 431;
+	} else if (c->body_overflow) {
+		status = 413;
+	} else if (s->opts.key != NULL && !a.matched) {
+		status = 401;
+		s->st.auth_failures++;
+	} else {
+		f = take_fault(s);
+		mock_fault_describe(&f, fdesc, sizeof fdesc);
+		if (f.kind == MOCK_FAULT_STATUS)
+			status = f.status;
+		else if ((is_messages || is_count) && is_post && root == NULL)
+			status = 400;
+		else if (!((is_messages && is_post) || (is_count && is_post) ||
+			   (is_models && is_get) || (is_model && is_get) ||
+			   (is_get && strcmp(c->path, "/") == 0)))
+			status = 404;
+	}
+	log_request(c, method, &a, model, stream, status, fdesc);
+	json_decref(root);
+
+	if (status == 431) {
+		respond_error(c, 431, "request header too large", NULL);
+		c->keep_alive = false;
+		return;
+	}
+	if (status == 413) {
+		respond_error(c, 413, "request too large", NULL);
+		return;
+	}
+	if (status == 401) {
+		respond_error(c, 401, "invalid x-api-key", NULL);
+		return;
+	}
+	switch (f.kind) {
+	case MOCK_FAULT_STATUS: {
+		char extra[64] = "";
+		if (f.retry_after >= 0)
+			snprintf(extra, sizeof extra, "retry-after: %d\r\n", f.retry_after);
+		const char *msg = status == 529 ? "Overloaded"
+				  : status == 429 ? "Number of request tokens has exceeded your "
+						    "per-minute rate limit (mock)"
+						  : "Internal server error (mock fault)";
+		respond_error(c, status, msg, extra);
+		return;
+	}
+	case MOCK_FAULT_HANG:
+		c->phase = PHASE_HANG;
+		return;
+	case MOCK_FAULT_CLOSE_BEFORE_HEADERS:
+		c->dead = true;
+		return;
+	default:
+		break;
+	}
+	if (status == 400) {
+		respond_error(c, 400, "request body is not valid JSON", NULL);
+		return;
+	}
+	if (status == 404) {
+		respond_error(c, 404, "Not found", NULL);
+		return;
+	}
+
+	s->scratch.len = 0;
+	if (is_messages) {
+		int delay = s->opts.event_delay_ms;
+		if (f.kind == MOCK_FAULT_SLOW)
+			delay = f.delay_ms;
+		if (stream || f.kind == MOCK_FAULT_RESET_MID_STREAM) {
+			int stop = -1;
+			if (f.kind == MOCK_FAULT_RESET_MID_STREAM) {
+				struct mock_reply_ctx x;
+				fill_ctx(c, &x);
+				int total = mock_reply_event_count(x.deltas);
+				stop = f.after >= 0 ? f.after : total / 2;
+				if (stop >= total)
+					stop = total - 1;
+			}
+			start_stream(c, delay, stop);
+			return;
+		}
+		if (f.kind == MOCK_FAULT_SLOW) {
+			c->phase = PHASE_DELAYED;
+			ev_timer_set(&c->timer, f.delay_ms / 1000.0, 0.);
+			ev_timer_start(s->loop, &c->timer);
+			return;
+		}
+		struct mock_reply_ctx x;
+		fill_ctx(c, &x);
+		mock_reply_message(&s->scratch, &x);
+	} else if (is_count) {
+		mock_reply_count_tokens(&s->scratch, c->input_tokens);
+	} else if (is_models) {
+		mock_reply_models(&s->scratch);
+	} else if (is_model) {
+		if (mock_reply_model(&s->scratch, c->path + 11, strlen(c->path + 11)) != 0) {
+			respond_error(c, 404, "model not found", NULL);
+			return;
+		}
+	} else {
+		mock_buf_puts(&s->scratch, "{\"ok\":true}");
+	}
+	respond_scratch(c, 200, NULL);
+}
+
+static void process_input(struct mock_conn *c)
+{
+	while (!c->dead && c->phase == PHASE_IDLE && !c->close_after_flush &&
+	       c->in_off < c->in.len) {
+		size_t avail = c->in.len - c->in_off;
+		size_t n = http_parser_execute(&c->parser, &c->srv->settings,
+					       c->in.data + c->in_off, avail);
+		c->in_off += n;
+		enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+		if (e == HPE_PAUSED) {
+			http_parser_pause(&c->parser, 0);
+		} else if (e != HPE_OK) {
+			c->keep_alive = false;
+			respond_error(c, 400, http_errno_description(e), NULL);
+			break;
+		}
+		if (c->have_request) {
+			c->have_request = false;
+			handle_request(c);
+			conn_flush(c);
+		} else if (n == 0) {
+			break;
+		}
+	}
+	if (c->in_off == c->in.len) {
+		c->in.len = 0;
+		c->in_off = 0;
+	} else if (c->in_off > 0 && c->in_off >= c->in.len / 2) {
+		mock_buf_consume(&c->in, c->in_off);
+		c->in_off = 0;
+	}
+	conn_flush(c);
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct mock_conn *c = w->data;
+	if (mock_buf_reserve(&c->in, READ_CHUNK) != 0) {
+		/* pipelined input beyond the cap: stop reading until answered */
+		ev_io_stop(c->srv->loop, &c->rio);
+		return;
+	}
+	ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (c->phase == PHASE_STREAMING || c->phase == PHASE_HANG ||
+		    c->phase == PHASE_DELAYED) {
+			c->srv->st.client_aborts++;
+			log_event(c, "client_closed");
+		}
+		c->dead = true;
+		conn_destroy(c);
+		return;
+	}
+	c->in.len += (size_t)n;
+	if (c->phase == PHASE_IDLE)
+		process_input(c);
+	if (c->dead)
+		conn_destroy(c);
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct mock_conn *c = w->data;
+	conn_flush(c);
+	if (!c->dead && c->out.len == 0 && c->phase == PHASE_IDLE && !c->close_after_flush)
+		process_input(c);
+	if (c->dead)
+		conn_destroy(c);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	struct mock_server *s = w->data;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				/* back off instead of spinning on a full fd table */
+				ev_io_stop(loop, &s->accept_w);
+				ev_timer_set(&s->accept_retry, 0.1, 0.);
+				ev_timer_start(loop, &s->accept_retry);
+			}
+			return;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct mock_conn *c = calloc(1, sizeof *c);
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->srv = s;
+		c->fd = fd;
+		c->id = ++s->next_conn_id;
+		c->in.max = MAX_BODY + (1 << 20);
+		c->body.max = MAX_BODY + 1;
+		c->phase = PHASE_IDLE;
+		http_parser_init(&c->parser, HTTP_REQUEST);
+		c->parser.data = c;
+		ev_io_init(&c->rio, read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
+		ev_timer_init(&c->timer, timer_cb, 0., 0.);
+		c->rio.data = c;
+		c->wio.data = c;
+		c->timer.data = c;
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		s->st.conns_accepted++;
+		s->st.conns_open++;
+		ev_io_start(loop, &c->rio);
+	}
+}
+
+static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct mock_server *s = w->data;
+	ev_io_start(loop, &s->accept_w);
+}
+
+struct mock_server *mock_server_new(struct ev_loop *loop, const struct mock_opts *opts,
+				    char *err, size_t errlen)
+{
+	struct mock_server *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->opts = *opts;
+	s->fault = opts->fault;
+	s->lfd = -1;
+	s->settings.on_message_begin = on_message_begin;
+	s->settings.on_url = on_url;
+	s->settings.on_header_field = on_header_field;
+	s->settings.on_header_value = on_header_value;
+	s->settings.on_headers_complete = on_headers_complete;
+	s->settings.on_body = on_body;
+	s->settings.on_message_complete = on_message_complete;
+	if (opts->log_path != NULL) {
+		if (strcmp(opts->log_path, "-") == 0) {
+			s->log = stderr;
+		} else {
+			s->log = fopen(opts->log_path, "a");
+			if (s->log == NULL) {
+				snprintf(err, errlen, "cannot open log %s: %s", opts->log_path,
+					 strerror(errno));
+				goto fail;
+			}
+		}
+		/* tests read the log while we run */
+		setvbuf(s->log, NULL, _IOLBF, 0);
+	}
+	s->lfd = socket(opts->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	int one = 1;
+	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(s->lfd, (const struct sockaddr *)&opts->addr, opts->addrlen) != 0) {
+		snprintf(err, errlen, "bind: %s", strerror(errno));
+		goto fail;
+	}
+	if (listen(s->lfd, 4096) != 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
+		goto fail;
+	}
+	struct sockaddr_storage bound;
+	socklen_t bl = sizeof bound;
+	if (getsockname(s->lfd, (struct sockaddr *)&bound, &bl) != 0) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		goto fail;
+	}
+	if (bound.ss_family == AF_INET6)
+		s->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+	else
+		s->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	ev_io_init(&s->accept_w, accept_cb, s->lfd, EV_READ);
+	s->accept_w.data = s;
+	ev_timer_init(&s->accept_retry, accept_retry_cb, 0., 0.);
+	s->accept_retry.data = s;
+	ev_io_start(loop, &s->accept_w);
+	return s;
+fail:
+	mock_server_free(&s);
+	return NULL;
+}
+
+int mock_server_port(const struct mock_server *s)
+{
+	return s->port;
+}
+
+void mock_server_free(struct mock_server **sp)
+{
+	struct mock_server *s = *sp;
+	if (s == NULL)
+		return;
+	while (s->conns != NULL)
+		conn_destroy(s->conns);
+	if (s->lfd >= 0) {
+		ev_io_stop(s->loop, &s->accept_w);
+		ev_timer_stop(s->loop, &s->accept_retry);
+		close(s->lfd);
+	}
+	if (s->log != NULL && s->log != stderr)
+		fclose(s->log);
+	mock_buf_release(&s->scratch);
+	free(s);
+	*sp = NULL;
+}
