@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "schema/config_schema.h"
+
 struct named {
   const char *name;
   size_t seq;
@@ -277,6 +279,24 @@ static void check_primary(const struct qcc_config *cfg, struct qcc_diags *d) {
   }
 }
 
+/* Listener settings that qcc-run would refuse at start: say so now. */
+static void check_listener(const struct qcc_loaded *l, struct qcc_diags *d) {
+  const struct qcc_settings *s = &l->cfg->settings;
+  const struct qcc_pos *at = l->setting_pos;
+  if (s->ssl_enabled && (s->tls_cert == NULL || s->tls_key == NULL)) {
+    qcc_diag_add(d, QCC_DIAG_ERROR, at[QCC_K_PROXY_SSL], 11,
+                 "add proxy.cert and proxy.key (PEM files), or set ssl_enabled: false",
+                 "ssl_enabled needs both cert and key");
+  }
+  if (!is_loopback(s->host) && l->cfg->token_count == 0) {
+    qcc_diag_add(d, QCC_DIAG_WARNING, at[QCC_K_PROXY_HOST], 4,
+                 "add proxy.auth_tokens, or listen on 127.0.0.1",
+                 "host '%s' is not loopback and there are no auth_tokens: qcc-run will "
+                 "refuse to start",
+                 s->host);
+  }
+}
+
 int qcc_check(const struct qcc_loaded *l, const struct qcc_frontend_opts *opts,
               struct qcc_diags *d) {
   static const struct qcc_frontend_opts defaults = {false, false};
@@ -291,6 +311,7 @@ int qcc_check(const struct qcc_loaded *l, const struct qcc_frontend_opts *opts,
     }
   }
   check_tokens(cfg, opts, d);
+  check_listener(l, d);
   check_primary(cfg, d);
   return qcc_diags_errors(d) == before ? 0 : -1;
 }

@@ -121,6 +121,8 @@ static int parse_opts(struct ctx *c, unsigned cmd, int argc, char **argv, int fi
       o->yes = true;
       continue;
     }
+    if (strcmp(a, "--build") == 0)
+      continue; /* main builds after a successful edit: qccc_edit_wants_build */
     if (cmd == C_POLICY) {
       int *b = NULL, v = 1;
       if (strcmp(a, "--auto-failover") == 0 || strcmp(a, "--no-auto-failover") == 0)
@@ -166,8 +168,7 @@ static int parse_opts(struct ctx *c, unsigned cmd, int argc, char **argv, int fi
 
 /* ---- files ---- */
 
-static int read_file(const char *path, char **out, size_t *len, mode_t *mode,
-                     struct qcc_err *err) {
+static int read_file(const char *path, char **out, size_t *len, mode_t *mode, struct qcc_err *err) {
   *out = NULL;
   *len = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -176,8 +177,7 @@ static int read_file(const char *path, char **out, size_t *len, mode_t *mode,
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_FILE) {
     close(fd);
-    return qcc_err_set(err, EINVAL, "%s is not a regular file of at most %u bytes", path,
-                       MAX_FILE);
+    return qcc_err_set(err, EINVAL, "%s is not a regular file of at most %u bytes", path, MAX_FILE);
   }
   if (mode)
     *mode = st.st_mode & 07777;
@@ -374,8 +374,8 @@ static int load(struct ctx *c, bool must_exist) {
   }
   c->exists = true;
   if (qcc_yamldoc_parse(c->orig, c->orig_len, &c->doc, &e) != 0)
-    return fail(c, QCCC_EDIT_INVALID, "%s:%s (fix the YAML first; nothing was changed)",
-                c->path, e.msg);
+    return fail(c, QCCC_EDIT_INVALID, "%s:%s (fix the YAML first; nothing was changed)", c->path,
+                e.msg);
   return 0;
 }
 
@@ -446,8 +446,7 @@ static int commit(struct ctx *c, const char *what) {
   if (c->secret) {
     if (write_keyfile(c, &e) != 0) {
       unlink(tmp);
-      return fail(c, QCCC_EDIT_USAGE, "cannot write the key file: %s; nothing was changed",
-                  e.msg);
+      return fail(c, QCCC_EDIT_USAGE, "cannot write the key file: %s; nothing was changed", e.msg);
     }
     wrote_key = true;
   }
@@ -521,6 +520,11 @@ static bool has_profile(struct ctx *c, const char *name) {
 }
 
 static int no_profile(struct ctx *c, const char *name) {
+  const struct qcc_config *cfg = current(c, false);
+  for (size_t i = 0; cfg && i < cfg->profile_count; i++)
+    if (strcmp(cfg->profiles[i].name, name) == 0 && cfg->profiles[i].pos.file)
+      return fail(c, QCCC_EDIT_USAGE, "profile %s is defined in %s; edit it there (-c %s)", name,
+                  cfg->profiles[i].pos.file, cfg->profiles[i].pos.file);
   const char **names = calloc(MAX_NAMES, sizeof *names);
   size_t n = names ? profile_names(c, names) : 0;
   const char *hint = closest(name, names, n);
@@ -529,8 +533,9 @@ static int no_profile(struct ctx *c, const char *name) {
     rc = fail(c, QCCC_EDIT_USAGE, "no profile named \"%s\" in %s; did you mean \"%s\"?", name,
               c->path, hint);
   else
-    rc = fail(c, QCCC_EDIT_USAGE, "no profile named \"%s\" in %s (`qccc profile add %s` creates it)",
-              name, c->path, name);
+    rc =
+        fail(c, QCCC_EDIT_USAGE, "no profile named \"%s\" in %s (`qccc profile add %s` creates it)",
+             name, c->path, name);
   free(names);
   return rc;
 }
@@ -615,8 +620,8 @@ struct keyref {
 };
 
 static bool scalar_kind(enum qcc_knob_kind k) {
-  return k == QCC_KNOB_BOOL || k == QCC_KNOB_INT || k == QCC_KNOB_DURATION ||
-         k == QCC_KNOB_SIZE || k == QCC_KNOB_STRING || k == QCC_KNOB_ENUM;
+  return k == QCC_KNOB_BOOL || k == QCC_KNOB_INT || k == QCC_KNOB_DURATION || k == QCC_KNOB_SIZE ||
+         k == QCC_KNOB_STRING || k == QCC_KNOB_ENUM;
 }
 
 /* Map a dotted path with item names ("profiles.prod.endpoints.e1.weight")
@@ -673,8 +678,8 @@ static int need_scalar(struct ctx *c, const struct keyref *r, const char *dotted
   if (r->map_entry || (r->knob && scalar_kind(r->knob->kind) && !r->on_item))
     return 0;
   return fail(c, QCCC_EDIT_USAGE,
-              "%s is a %s, not a single value; name one of its keys (`qccc config list`)",
-              dotted, r->on_item ? "list item" : "section or list");
+              "%s is a %s, not a single value; name one of its keys (`qccc config list`)", dotted,
+              r->on_item ? "list item" : "section or list");
 }
 
 static int config_get(struct ctx *c) {
@@ -725,8 +730,8 @@ static int config_set(struct ctx *c) {
                 "refusing to write a secret into the config: use api_key_env (an environment "
                 "variable) or api_key_file (a file, mode 0600) instead");
   if (r.knob && r.knob->kind != QCC_KNOB_STRING && val[0] == '\0')
-    return fail(c, QCCC_EDIT_USAGE, "%s needs a value (`qccc config reset %s` restores the default)",
-                key, key);
+    return fail(c, QCCC_EDIT_USAGE,
+                "%s needs a value (`qccc config reset %s` restores the default)", key, key);
   rc = load(c, true);
   if (rc != 0)
     return rc;
@@ -810,11 +815,11 @@ static int config_reset(struct ctx *c) {
     return rc;
   if (!c->o.yes) {
     if (!c->tty)
-      return fail(c, QCCC_EDIT_USAGE,
-                  "resetting every setting needs --yes when not on a terminal");
+      return fail(c, QCCC_EDIT_USAGE, "resetting every setting needs --yes when not on a terminal");
     bool ok = false;
-    rc = qcc_prompt_yesno(c->pr, "Reset every setting (proxy, health, queue, loadbalancer, "
-                                 "switching_policy, journal) to its default? Profiles stay",
+    rc = qcc_prompt_yesno(c->pr,
+                          "Reset every setting (proxy, health, queue, loadbalancer, "
+                          "switching_policy, journal) to its default? Profiles stay",
                           false, &ok);
     if (rc != 0 || !ok) {
       fprintf(c->out, "cancelled; %s unchanged\n", c->path);
@@ -908,8 +913,10 @@ static int config_export(struct ctx *c) {
         free(ids);
         return fail(c, QCCC_EDIT_USAGE, "%s: %s", id, e.msg);
       }
-      fprintf(c->err, "qccc config export: endpoint %s has a literal api_key; exported as "
-                      "api_key_env: %s (set that variable)\n", id, var);
+      fprintf(c->err,
+              "qccc config export: endpoint %s has a literal api_key; exported as "
+              "api_key_env: %s (set that variable)\n",
+              id, var);
       /* the profile/endpoint names point into the old tree: refresh */
       np = profile_names(c, names);
       ne = qcc_yamldoc_items(c->doc, ep, 3, "id", ids, MAX_NAMES);
@@ -932,8 +939,7 @@ static int config_export(struct ctx *c) {
     if (qcc_yamldoc_remove(c->doc, lit, 4, &e) != 0 ||
         qcc_yamldoc_set(c->doc, env, 4, var, &e) != 0)
       return fail(c, QCCC_EDIT_USAGE, "auth_tokens: %s", e.msg);
-    fprintf(c->err, "qccc config export: auth token %u is literal; exported as env: %s\n", t,
-            var);
+    fprintf(c->err, "qccc config export: auth token %u is literal; exported as env: %s\n", t, var);
   }
   size_t len;
   const char *text = qcc_yamldoc_text(c->doc, &len);
@@ -1099,8 +1105,8 @@ static int profile_add(struct ctx *c) {
       sync_groups(c, name, group ? group : "primary", &e) != 0)
     return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
   char what[512];
-  snprintf(what, sizeof what, "profile %s added (add endpoints with `qccc endpoint add %s`)",
-           name, name);
+  snprintf(what, sizeof what, "profile %s added (add endpoints with `qccc endpoint add %s`)", name,
+           name);
   return commit(c, what);
 }
 
@@ -1181,9 +1187,10 @@ static int set_knob(struct ctx *c, enum qcc_knob_id id, const char *val, struct 
 static int policy(struct ctx *c) {
   struct opts *o = &c->o;
   if (o->npos != 0)
-    return fail(c, QCCC_EDIT_USAGE, "usage: qccc policy [--auto-failover|--no-auto-failover] "
-                                    "[--auto-recovery|--no-auto-recovery] "
-                                    "[--failure-threshold N] [--cooldown D]");
+    return fail(c, QCCC_EDIT_USAGE,
+                "usage: qccc policy [--auto-failover|--no-auto-failover] "
+                "[--auto-recovery|--no-auto-recovery] "
+                "[--failure-threshold N] [--cooldown D]");
   int rc = 0;
   if (o->threshold)
     rc = flag_value(c, "--failure-threshold", o->threshold, QCC_K_SWITCH_THRESHOLD);
@@ -1213,10 +1220,10 @@ static int policy(struct ctx *c) {
           c->pr, "Recover back to primary automatically",
           strcmp(current_value(c, QCC_K_SWITCH_RECOVERY, b2, sizeof b2), "false") != 0, &ar);
     if (rc == 0)
-      rc = qcc_prompt_uint(c->pr, "Consecutive failures before failing over",
-                           (uint32_t)strtoul(current_value(c, QCC_K_SWITCH_THRESHOLD, b3, sizeof b3),
-                                             NULL, 10),
-                           (uint32_t)kt->min, (uint32_t)kt->max, &thr);
+      rc = qcc_prompt_uint(
+          c->pr, "Consecutive failures before failing over",
+          (uint32_t)strtoul(current_value(c, QCC_K_SWITCH_THRESHOLD, b3, sizeof b3), NULL, 10),
+          (uint32_t)kt->min, (uint32_t)kt->max, &thr);
     if (rc == 0)
       rc = qcc_prompt_text(c->pr, "Cooldown between switches",
                            current_value(c, QCC_K_SWITCH_COOLDOWN, b4, sizeof b4), check_duration,
@@ -1342,16 +1349,24 @@ static int endpoint_remove(struct ctx *c) {
   if (rc != 0)
     return rc;
   const char *prof = profile_of(c, id);
+  const struct qcc_config *cfg = prof ? NULL : current(c, false);
+  for (size_t i = 0; cfg && i < cfg->profile_count; i++)
+    for (size_t j = 0; j < cfg->profiles[i].endpoint_count; j++)
+      if (strcmp(cfg->profiles[i].endpoints[j].id, id) == 0 && cfg->profiles[i].pos.file)
+        return fail(c, QCCC_EDIT_USAGE, "endpoint %s is defined in %s; edit it there (-c %s)", id,
+                    cfg->profiles[i].pos.file, cfg->profiles[i].pos.file);
   if (!prof) {
     const char **ids = calloc(MAX_NAMES, sizeof *ids);
     size_t n = ids ? all_ids(c, ids, MAX_NAMES) : 0;
     const char *hint = closest(id, ids, n);
     if (hint)
-      rc = fail(c, QCCC_EDIT_USAGE, "no endpoint \"%s\" in %s; did you mean \"%s\"?", id,
-                c->path, hint);
+      rc = fail(c, QCCC_EDIT_USAGE, "no endpoint \"%s\" in %s; did you mean \"%s\"?", id, c->path,
+                hint);
     else
-      rc = fail(c, QCCC_EDIT_USAGE, "no endpoint \"%s\" in %s (an included file's endpoints are "
-                                    "edited in that file)", id, c->path);
+      rc = fail(c, QCCC_EDIT_USAGE,
+                "no endpoint \"%s\" in %s (an included file's endpoints are "
+                "edited in that file)",
+                id, c->path);
     free(ids);
     return rc;
   }
@@ -1443,11 +1458,11 @@ static char *expand_home(const char *p) {
   return strdup(p);
 }
 
-#define ASK(call)                                                                              \
-  do {                                                                                         \
-    int ask_rc_ = (call);                                                                      \
-    if (ask_rc_ != 0)                                                                          \
-      return ask_rc_ < 0 ? QCCC_EDIT_USAGE : QCCC_EDIT_CANCELLED;                              \
+#define ASK(call)                                                                                  \
+  do {                                                                                             \
+    int ask_rc_ = (call);                                                                          \
+    if (ask_rc_ != 0)                                                                              \
+      return ask_rc_ < 0 ? QCCC_EDIT_USAGE : QCCC_EDIT_CANCELLED;                                  \
   } while (0)
 
 /* How the new endpoint gets its key (asks on a terminal). */
@@ -1524,13 +1539,240 @@ static int ask_key(struct ctx *c, struct newep *n, const char *suggest_env) {
   return c->keyfile_path ? 0 : QCCC_EDIT_USAGE;
 }
 
-static int endpoint_add(struct ctx *c) {
-  struct opts *o = &c->o;
+/* A prompt's result as an exit code: 0, CANCELLED or USAGE (I/O error). */
+static int answered(int rc) { return rc == 0 ? 0 : rc < 0 ? QCCC_EDIT_USAGE : QCCC_EDIT_CANCELLED; }
+
+/* "Reuse an existing endpoint": both kept -> from: ID; else an explicit
+ * base_url with the source's key reference unless the key changes (then the
+ * key is asked later, after the id). */
+static int pick_reuse(struct ctx *c, const struct qcc_config *cfg, size_t existing,
+                      struct newep *n) {
+  const struct qcc_endpoint_cfg **eps = calloc(existing, sizeof *eps);
+  char **lines = calloc(existing, sizeof *lines);
+  size_t k = 0;
+  for (size_t i = 0; eps && lines && i < cfg->profile_count; i++)
+    for (size_t j = 0; j < cfg->profiles[i].endpoint_count && k < existing; j++) {
+      const struct qcc_endpoint_cfg *ep = &cfg->profiles[i].endpoints[j];
+      char key[400], line[1024];
+      describe_key(&ep->key, key, sizeof key);
+      snprintf(line, sizeof line, "%s (%s)  %s  key: %s", ep->id, cfg->profiles[i].name,
+               ep->base_url ? ep->base_url : "-", key);
+      eps[k] = ep;
+      lines[k++] = strdup(line);
+    }
+  size_t pick = 0;
+  int rc = -1;
+  fprintf(c->out, "Existing endpoints:\n");
+  if (k == existing)
+    rc = qcc_prompt_choice(c->pr, "Reuse which endpoint", (const char *const *)lines, k, 0, &pick);
+  for (size_t i = 0; lines && i < k; i++)
+    free(lines[i]);
+  free(lines);
+  const struct qcc_endpoint_cfg *src = rc == 0 ? eps[pick] : NULL;
+  free(eps);
+  if (rc != 0)
+    return answered(rc);
+  char key[400];
+  describe_key(&src->key, key, sizeof key);
+  fprintf(c->out, "Selected %s\n  base_url: %s\n  key:      %s\n", src->id,
+          src->base_url ? src->base_url : "-", key);
+  bool chg_url = false, chg_key = false;
+  rc = qcc_prompt_yesno(c->pr, "Change the base URL?", false, &chg_url);
+  if (rc == 0)
+    rc = qcc_prompt_yesno(c->pr, "Change the key?", false, &chg_key);
+  if (rc != 0)
+    return answered(rc);
+  if (!chg_url && !chg_key) {
+    n->from = strdup(src->id);
+    return n->from ? 0 : QCCC_EDIT_USAGE;
+  }
+  if (chg_url)
+    rc = qcc_prompt_text(c->pr, "Base URL", src->base_url, check_url, NULL, &n->base_url);
+  else
+    n->base_url = strdup(src->base_url ? src->base_url : "");
+  if (rc != 0)
+    return answered(rc);
+  n->auth_set = true;
+  n->auth = src->auth;
+  if (!chg_key && (src->key.kind == QCC_KEY_ENV || src->key.kind == QCC_KEY_FILE)) {
+    n->key_kind = src->key.kind;
+    n->key_value = strdup(src->key.value);
+  } else if (!chg_key) {
+    fprintf(c->out, "%s has no key reference to copy; give one below.\n", src->id);
+  }
+  return 0;
+}
+
+/* "Type a new base URL and key": the URL and how the key is sent. */
+static int pick_new(struct ctx *c, struct newep *n) {
+  int rc = qcc_prompt_text(c->pr, "Base URL", "https://api.anthropic.com", check_url, NULL,
+                           &n->base_url);
+  if (rc != 0)
+    return answered(rc);
+  const char *auths[] = {"x-api-key header (Anthropic style)",
+                         "Authorization: Bearer (ANTHROPIC_AUTH_TOKEN style)"};
+  size_t a;
+  rc = qcc_prompt_choice(c->pr, "How is the key sent", auths, 2, 0, &a);
+  if (rc != 0)
+    return answered(rc);
+  n->auth_set = true;
+  n->auth = a == 0 ? QCC_AUTH_X_API_KEY : QCC_AUTH_BEARER;
+  return 0;
+}
+
+/* "Quick setup from a provider preset". */
+static int pick_preset(struct ctx *c, struct newep *n) {
+  size_t np = qcc_preset_count();
+  char **lines = calloc(np, sizeof *lines);
+  for (size_t i = 0; lines && i < np; i++) {
+    char line[512];
+    snprintf(line, sizeof line, "%-44s %s", qcc_preset_at(i)->title, qcc_preset_at(i)->base_url);
+    lines[i] = strdup(line);
+  }
+  size_t pick = 0;
+  fprintf(c->out, "Providers with an Anthropic-compatible endpoint:\n");
+  int rc =
+      lines ? qcc_prompt_choice(c->pr, "Provider", (const char *const *)lines, np, 0, &pick) : -1;
+  for (size_t i = 0; lines && i < np; i++)
+    free(lines[i]);
+  free(lines);
+  if (rc != 0)
+    return answered(rc);
+  n->preset = qcc_preset_at(pick);
+  n->base_url = strdup(n->preset->base_url);
+  return n->base_url ? 0 : QCCC_EDIT_USAGE;
+}
+
+/* The seed plan's first question and the details of the chosen way. */
+static int ask_source(struct ctx *c, struct newep *n) {
+  const struct qcc_config *cfg = current(c, false);
+  size_t existing = 0;
+  for (size_t i = 0; cfg && i < cfg->profile_count; i++)
+    existing += cfg->profiles[i].endpoint_count;
+  const char *methods[] = {
+      "Reuse an existing endpoint (recommended)",
+      "Type a new base URL and key",
+      "Quick setup from a provider preset",
+  };
+  size_t method;
+  fprintf(c->out, "How do you want to add the endpoint?\n");
+  int rc = qcc_prompt_choice(c->pr, "Choose", existing ? methods : methods + 1, existing ? 3 : 2, 0,
+                             &method);
+  if (rc != 0)
+    return answered(rc);
+  if (!existing)
+    method++;
+  if (method == 0)
+    return pick_reuse(c, cfg, existing, n);
+  if (method == 1)
+    return pick_new(c, n);
+  return pick_preset(c, n);
+}
+
+/* Weight, priority, timeout: from flags, else asked on a terminal, else
+ * left out (the documented defaults apply). */
+static int ask_numbers(struct ctx *c, struct newep *n) {
+  const struct opts *o = &c->o;
+  const struct qcc_knob *kw = &qcc_knobs[QCC_K_EP_WEIGHT], *kp = &qcc_knobs[QCC_K_EP_PRIORITY];
+  int rc = 0;
+  if (o->weight) {
+    n->weight_set = true;
+    n->weight = (uint32_t)strtoul(o->weight, NULL, 10);
+  } else if (c->tty) {
+    rc = qcc_prompt_uint(c->pr, "Weight", 100, (uint32_t)kw->min, (uint32_t)kw->max, &n->weight);
+    n->weight_set = rc == 0;
+  }
+  if (rc == 0 && o->priority) {
+    n->prio_set = true;
+    n->prio = (uint32_t)strtoul(o->priority, NULL, 10);
+  } else if (rc == 0 && c->tty) {
+    rc = qcc_prompt_uint(c->pr, "Priority (1 = first)", 1, (uint32_t)kp->min, (uint32_t)kp->max,
+                         &n->prio);
+    n->prio_set = rc == 0;
+  }
+  if (rc == 0 && o->timeout)
+    n->timeout = strdup(o->timeout);
+  else if (rc == 0 && c->tty)
+    rc = qcc_prompt_text(c->pr, "Timeout", "30s", check_duration,
+                         (void *)&qcc_knobs[QCC_K_EP_TIMEOUT], &n->timeout);
+  return answered(rc);
+}
+
+/* The new list item as block YAML at column 0; -1 when it does not fit. */
+static int render_item(const struct newep *n, char *item, size_t cap) {
+  size_t len = 0;
+#define ADD(...) len += (size_t)snprintf(item + len, len < cap ? cap - len : 0, __VA_ARGS__)
+#define ADDQ(fmt, val, as_string)                                                                  \
+  do {                                                                                             \
+    char *q_ = qcc_yaml_scalar((val), (as_string));                                                \
+    ADD(fmt, q_ ? q_ : "\"\"");                                                                    \
+    free(q_);                                                                                      \
+  } while (0)
+  ADDQ("id: %s\n", n->id, true);
+  if (n->from)
+    ADDQ("from: %s\n", n->from, true);
+  if (n->base_url)
+    ADDQ("base_url: %s\n", n->base_url, true);
+  if (n->key_kind == QCC_KEY_ENV)
+    ADDQ("api_key_env: %s\n", n->key_value ? n->key_value : "", true);
+  else if (n->key_kind == QCC_KEY_FILE)
+    ADDQ("api_key_file: %s\n", n->key_value ? n->key_value : "", true);
+  /* x-api-key is the default; write it only where it is a decision */
+  if (n->auth_set && (n->auth != QCC_AUTH_X_API_KEY || n->preset || n->from))
+    ADD("auth: %s\n", qcc_enum_name(&qcc_auth_desc, n->auth));
+  if (n->weight_set)
+    ADD("weight: %u\n", n->weight);
+  if (n->prio_set)
+    ADD("priority: %u\n", n->prio);
+  if (n->timeout)
+    ADDQ("timeout: %s\n", n->timeout, false);
+  if (n->preset && n->preset->model_count) {
+    ADD("models:\n");
+    for (size_t i = 0; i < n->preset->model_count; i++) {
+      char *a = qcc_yaml_scalar(n->preset->models[i].requested, true);
+      char *b = qcc_yaml_scalar(n->preset->models[i].upstream, true);
+      ADD("  %s: %s\n", a ? a : "\"\"", b ? b : "\"\"");
+      free(a);
+      free(b);
+    }
+  }
+  if (n->preset)
+    ADD("metadata:\n  provider: %s\n", n->preset->provider);
+#undef ADDQ
+#undef ADD
+  return len < cap ? 0 : -1;
+}
+
+/* Show the item and ask before writing (terminal, no --yes). */
+static int confirm_item(struct ctx *c, const struct newep *n, const char *item) {
+  if (!c->tty || c->o.yes)
+    return 0;
+  fprintf(c->out, "\nNew endpoint in profile %s:\n", n->profile);
+  for (const char *p = item; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t l = nl ? (size_t)(nl - p) : strlen(p);
+    fprintf(c->out, "    %.*s\n", (int)l, p);
+    p += l + (nl ? 1 : 0);
+  }
+  if (c->secret)
+    fprintf(c->out, "  (the key you typed goes to %s, mode 0600; never into %s)\n", c->keyfile_path,
+            c->path);
+  bool ok = false;
+  char q[PATH_MAX + 32];
+  snprintf(q, sizeof q, "Write it to %s?", c->path);
+  int rc = qcc_prompt_yesno(c->pr, q, true, &ok);
+  if (rc != 0)
+    return answered(rc);
+  return ok ? 0 : QCCC_EDIT_CANCELLED;
+}
+
+/* Flags that are wrong whatever the config says. */
+static int check_add_flags(struct ctx *c, struct newep *n) {
+  const struct opts *o = &c->o;
   char why[256];
   if (o->npos > 2)
     return fail(c, QCCC_EDIT_USAGE, "usage: qccc endpoint add PROFILE [options]");
-  int sources = !!o->from + !!o->base_url + !!o->preset;
-  if (sources > 1)
+  if (!!o->from + !!o->base_url + !!o->preset > 1)
     return fail(c, QCCC_EDIT_USAGE, "give only one of --from, --base-url and --preset");
   if (o->key_env && o->key_file)
     return fail(c, QCCC_EDIT_USAGE, "give only one of --key-env and --key-file");
@@ -1543,375 +1785,147 @@ static int endpoint_add(struct ctx *c) {
   if (o->base_url && !check_url(o->base_url, why, sizeof why, NULL))
     return fail(c, QCCC_EDIT_USAGE, "--base-url %s: expected https://host[:port][/path]",
                 o->base_url);
-  struct newep n = {0};
-  int rc = 0;
   unsigned v;
   if (o->auth) {
     if (!qcc_enum_parse(&qcc_auth_desc, o->auth, &v))
       return fail(c, QCCC_EDIT_USAGE, "--auth %s: expected x-api-key or bearer", o->auth);
-    n.auth_set = true;
-    n.auth = (enum qcc_auth_style)v;
+    n->auth_set = true;
+    n->auth = (enum qcc_auth_style)v;
   }
   if (o->preset) {
-    n.preset = qcc_preset_find(o->preset);
-    if (!n.preset) {
+    n->preset = qcc_preset_find(o->preset);
+    if (!n->preset) {
       const char *names[64];
+      char known[512] = "";
       size_t np = qcc_preset_count();
-      for (size_t i = 0; i < np && i < 64; i++)
+      for (size_t i = 0; i < np && i < 64; i++) {
         names[i] = qcc_preset_at(i)->name;
-      const char *hint = closest(o->preset, names, np);
-      return fail(c, QCCC_EDIT_USAGE, "unknown preset \"%s\"%s%s%s (known: anthropic, zai, zhipu, "
-                  "moonshot, moonshot-cn, deepseek, dashscope, dashscope-cn, minimax, "
-                  "minimax-cn, openrouter)", o->preset, hint ? "; did you mean \"" : "",
-                  hint ? hint : "", hint ? "\"?" : "");
+        size_t kl = strlen(known);
+        snprintf(known + kl, sizeof known - kl, "%s%s", i ? ", " : "", names[i]);
+      }
+      const char *hint = closest(o->preset, names, np < 64 ? np : 64);
+      if (hint)
+        return fail(c, QCCC_EDIT_USAGE, "unknown preset \"%s\"; did you mean \"%s\"? (known: %s)",
+                    o->preset, hint, known);
+      return fail(c, QCCC_EDIT_USAGE, "unknown preset \"%s\" (known: %s)", o->preset, known);
     }
   }
+  int rc = 0;
   if (o->weight)
     rc = flag_value(c, "--weight", o->weight, QCC_K_EP_WEIGHT);
   if (rc == 0 && o->priority)
     rc = flag_value(c, "--priority", o->priority, QCC_K_EP_PRIORITY);
   if (rc == 0 && o->timeout)
     rc = flag_value(c, "--timeout", o->timeout, QCC_K_EP_TIMEOUT);
+  return rc;
+}
+
+/* The profile to add to: the argument, or chosen from a list on a terminal. */
+static int pick_profile(struct ctx *c, struct newep *n) {
+  if (c->o.npos == 2) {
+    if (!has_profile(c, c->o.pos[1]))
+      return no_profile(c, c->o.pos[1]);
+    n->profile = strdup(c->o.pos[1]);
+    return n->profile ? 0 : QCCC_EDIT_USAGE;
+  }
+  if (!c->tty)
+    return fail(c, QCCC_EDIT_USAGE, "missing PROFILE: qccc endpoint add PROFILE [options]");
+  const char **names = calloc(MAX_NAMES, sizeof *names);
+  size_t np = names ? profile_names(c, names) : 0;
+  if (np == 0) {
+    free(names);
+    return fail(c, QCCC_EDIT_USAGE, "%s has no profile yet: `qccc profile add NAME` first",
+                c->path);
+  }
+  size_t pick;
+  int rc = qcc_prompt_choice(c->pr, "Add the endpoint to which profile", names, np, 0, &pick);
+  if (rc == 0)
+    n->profile = strdup(names[pick]);
+  free(names);
+  return answered(rc);
+}
+
+/* The endpoint id: --id, else asked on a terminal (default PROFILE-N), else
+ * PROFILE-N. */
+static int pick_id(struct ctx *c, struct newep *n) {
+  if (c->o.id) {
+    if (id_taken(c, c->o.id))
+      return fail(c, QCCC_EDIT_USAGE, "--id %s: that endpoint id is already used", c->o.id);
+    n->id = strdup(c->o.id);
+    return n->id ? 0 : QCCC_EDIT_USAGE;
+  }
+  char def[300];
+  for (unsigned i = 1; i < 100000; i++) {
+    snprintf(def, sizeof def, "%s-%u", n->profile, i);
+    if (!id_taken(c, def))
+      break;
+  }
+  if (!c->tty) {
+    n->id = strdup(def);
+    return n->id ? 0 : QCCC_EDIT_USAGE;
+  }
+  return answered(qcc_prompt_text(c->pr, "Endpoint id", def, check_id, c, &n->id));
+}
+
+static int endpoint_add(struct ctx *c) {
+  const struct opts *o = &c->o;
+  struct newep n = {0};
+  bool sourced = o->from || o->base_url || o->preset;
+  int rc = check_add_flags(c, &n);
   if (rc == 0)
     rc = load(c, true);
-  if (rc != 0)
-    return rc;
-
-  /* profile */
-  if (o->npos == 2) {
-    if (!has_profile(c, o->pos[1]))
-      return no_profile(c, o->pos[1]);
-    n.profile = strdup(o->pos[1]);
-  } else if (!c->tty) {
-    return fail(c, QCCC_EDIT_USAGE, "missing PROFILE: qccc endpoint add PROFILE [options]");
-  } else {
-    const char **names = calloc(MAX_NAMES, sizeof *names);
-    size_t np = names ? profile_names(c, names) : 0;
-    if (np == 0) {
-      free(names);
-      return fail(c, QCCC_EDIT_USAGE, "%s has no profile yet: `qccc profile add NAME` first",
-                  c->path);
-    }
-    size_t pick;
-    rc = qcc_prompt_choice(c->pr, "Add the endpoint to which profile", names, np, 0, &pick);
-    if (rc == 0)
-      n.profile = strdup(names[pick]);
-    free(names);
-    if (rc != 0) {
-      fprintf(c->out, "cancelled; %s unchanged\n", c->path);
-      return rc < 0 ? QCCC_EDIT_USAGE : QCCC_EDIT_CANCELLED;
-    }
-  }
-  if (!n.profile)
-    return fail(c, QCCC_EDIT_USAGE, "out of memory");
-
-  rc = 0;
-  if (sources == 0 && !c->tty) {
+  if (rc == 0)
+    rc = pick_profile(c, &n);
+  if (rc == 0 && !sourced && !c->tty)
     rc = fail(c, QCCC_EDIT_USAGE,
               "missing --from ID, --base-url URL or --preset NAME (not on a terminal, so "
               "nothing is asked)");
-    goto out;
-  }
-  if ((o->base_url || o->preset) && !o->key_env && !o->key_file && !c->tty) {
+  if (rc == 0 && (o->base_url || o->preset) && !o->key_env && !o->key_file && !c->tty)
     rc = fail(c, QCCC_EDIT_USAGE,
               "missing --key-env NAME or --key-file PATH (keys are never written into the "
               "config; not on a terminal, so nothing is asked)");
-    goto out;
-  }
-  if (o->from) {
+  if (rc == 0 && o->from)
     n.from = strdup(o->from);
-  } else if (o->base_url) {
+  else if (rc == 0 && o->base_url)
     n.base_url = strdup(o->base_url);
-  } else if (o->preset) {
+  else if (rc == 0 && o->preset)
     n.base_url = strdup(n.preset->base_url);
-  }
-
-  /* id (needed before a key file name can be suggested) */
-  if (o->id) {
-    if (id_taken(c, o->id)) {
-      rc = fail(c, QCCC_EDIT_USAGE, "--id %s: that endpoint id is already used", o->id);
-      goto out;
-    }
-    n.id = strdup(o->id);
-  } else {
-    char def[300];
-    for (unsigned i = 1; i < 100000; i++) {
-      snprintf(def, sizeof def, "%s-%u", n.profile, i);
-      if (!id_taken(c, def))
-        break;
-    }
-    if (c->tty && sources == 0) {
-      /* asked below, after the source */
-      n.id = strdup(def);
-    } else if (c->tty) {
-      rc = qcc_prompt_text(c->pr, "Endpoint id", def, check_id, c, &n.id);
-      if (rc != 0)
-        goto cancel;
-    } else {
-      n.id = strdup(def);
-    }
-  }
-
-  if (sources == 0) {
-    /* the seed plan's flow: reuse / new / preset */
-    const struct qcc_config *cfg = current(c, false);
-    size_t existing = 0;
-    for (size_t i = 0; cfg && i < cfg->profile_count; i++)
-      existing += cfg->profiles[i].endpoint_count;
-    const char *methods[] = {
-        "Reuse an existing endpoint (recommended)",
-        "Type a new base URL and key",
-        "Quick setup from a provider preset",
-    };
-    size_t method;
-    fprintf(c->out, "How do you want to add the endpoint?\n");
-    rc = qcc_prompt_choice(c->pr, "Choose", existing ? methods : methods + 1, existing ? 3 : 2, 0,
-                           &method);
-    if (rc != 0)
-      goto cancel;
-    if (!existing)
-      method++;
-    if (method == 0) {
-      const struct qcc_endpoint_cfg **eps = calloc(existing, sizeof *eps);
-      char **lines = calloc(existing, sizeof *lines);
-      size_t k = 0;
-      for (size_t i = 0; eps && lines && i < cfg->profile_count; i++)
-        for (size_t j = 0; j < cfg->profiles[i].endpoint_count; j++) {
-          const struct qcc_endpoint_cfg *ep = &cfg->profiles[i].endpoints[j];
-          char key[400], line[1024];
-          describe_key(&ep->key, key, sizeof key);
-          snprintf(line, sizeof line, "%s (%s)  %s  key: %s", ep->id, cfg->profiles[i].name,
-                   ep->base_url ? ep->base_url : "-", key);
-          eps[k] = ep;
-          lines[k++] = strdup(line);
-        }
-      size_t pick = 0;
-      fprintf(c->out, "Existing endpoints:\n");
-      rc = k == existing ? qcc_prompt_choice(c->pr, "Reuse which endpoint",
-                                             (const char *const *)lines, k, 0, &pick)
-                         : -1;
-      for (size_t i = 0; lines && i < k; i++)
-        free(lines[i]);
-      free(lines);
-      const struct qcc_endpoint_cfg *src = rc == 0 ? eps[pick] : NULL;
-      free(eps);
-      if (rc != 0)
-        goto cancel;
-      char key[400];
-      describe_key(&src->key, key, sizeof key);
-      fprintf(c->out, "Selected %s\n  base_url: %s\n  key:      %s\n", src->id,
-              src->base_url ? src->base_url : "-", key);
-      bool chg_url = false, chg_key = false;
-      rc = qcc_prompt_yesno(c->pr, "Change the base URL?", false, &chg_url);
-      if (rc == 0)
-        rc = qcc_prompt_yesno(c->pr, "Change the key?", false, &chg_key);
-      if (rc != 0)
-        goto cancel;
-      if (!chg_url && !chg_key) {
-        n.from = strdup(src->id);
-      } else {
-        if (chg_url)
-          rc = qcc_prompt_text(c->pr, "Base URL", src->base_url, check_url, NULL, &n.base_url);
-        else
-          n.base_url = strdup(src->base_url ? src->base_url : "");
-        if (rc != 0)
-          goto cancel;
-        n.auth_set = true;
-        n.auth = src->auth;
-        if (chg_key) {
-          rc = ask_key(c, &n, "ANTHROPIC_API_KEY");
-          if (rc != 0)
-            goto out_cancelled;
-        } else if (src->key.kind == QCC_KEY_ENV || src->key.kind == QCC_KEY_FILE) {
-          n.key_kind = src->key.kind;
-          n.key_value = strdup(src->key.value);
-        } else {
-          fprintf(c->out, "%s has no key reference to copy; give one now.\n", src->id);
-          rc = ask_key(c, &n, "ANTHROPIC_API_KEY");
-          if (rc != 0)
-            goto out_cancelled;
-        }
-      }
-    } else if (method == 1) {
-      rc = qcc_prompt_text(c->pr, "Base URL", "https://api.anthropic.com", check_url, NULL,
-                           &n.base_url);
-      if (rc != 0)
-        goto cancel;
-      const char *auths[] = {"x-api-key header (Anthropic style)",
-                             "Authorization: Bearer (ANTHROPIC_AUTH_TOKEN style)"};
-      size_t a;
-      rc = qcc_prompt_choice(c->pr, "How is the key sent", auths, 2, 0, &a);
-      if (rc != 0)
-        goto cancel;
-      n.auth_set = true;
-      n.auth = a == 0 ? QCC_AUTH_X_API_KEY : QCC_AUTH_BEARER;
-    } else {
-      size_t np = qcc_preset_count();
-      char **lines = calloc(np, sizeof *lines);
-      for (size_t i = 0; lines && i < np; i++) {
-        char line[512];
-        snprintf(line, sizeof line, "%-44s %s", qcc_preset_at(i)->title,
-                 qcc_preset_at(i)->base_url);
-        lines[i] = strdup(line);
-      }
-      size_t pick = 0;
-      fprintf(c->out, "Providers with an Anthropic-compatible endpoint:\n");
-      rc = lines ? qcc_prompt_choice(c->pr, "Provider", (const char *const *)lines, np, 0, &pick)
-                 : -1;
-      for (size_t i = 0; lines && i < np; i++)
-        free(lines[i]);
-      free(lines);
-      if (rc != 0)
-        goto cancel;
-      n.preset = qcc_preset_at(pick);
-      n.base_url = strdup(n.preset->base_url);
-    }
-    if (!o->id) {
-      char *def = n.id;
-      n.id = NULL;
-      rc = qcc_prompt_text(c->pr, "Endpoint id", def, check_id, c, &n.id);
-      free(def);
-      if (rc != 0)
-        goto cancel;
-    }
-  }
-  if (n.preset && !n.auth_set) {
+  else if (rc == 0)
+    rc = ask_source(c, &n);
+  if (rc == 0)
+    rc = pick_id(c, &n);
+  if (rc == 0 && n.preset && !n.auth_set) {
     n.auth_set = true;
     n.auth = n.preset->auth;
   }
-
-  /* key */
-  if (o->key_env) {
-    n.key_kind = QCC_KEY_ENV;
+  /* the key reference: flags win over what a reused endpoint had */
+  if (rc == 0 && (o->key_env || o->key_file)) {
     free(n.key_value);
-    n.key_value = strdup(o->key_env);
-  } else if (o->key_file) {
-    n.key_kind = QCC_KEY_FILE;
-    free(n.key_value);
-    n.key_value = expand_home(o->key_file);
-  } else if (!n.from && n.key_kind == QCC_KEY_NONE) {
+    n.key_kind = o->key_env ? QCC_KEY_ENV : QCC_KEY_FILE;
+    n.key_value = o->key_env ? strdup(o->key_env) : expand_home(o->key_file);
+  } else if (rc == 0 && !n.from && n.key_kind == QCC_KEY_NONE) {
     rc = ask_key(c, &n, n.preset ? n.preset->key_env : "ANTHROPIC_API_KEY");
-    if (rc != 0)
-      goto out_cancelled;
   }
-
-  /* weight, priority, timeout */
-  const struct qcc_knob *kw = &qcc_knobs[QCC_K_EP_WEIGHT], *kp = &qcc_knobs[QCC_K_EP_PRIORITY];
-  if (o->weight) {
-    n.weight_set = true;
-    n.weight = (uint32_t)strtoul(o->weight, NULL, 10);
-  } else if (c->tty) {
-    rc = qcc_prompt_uint(c->pr, "Weight", 100, (uint32_t)kw->min, (uint32_t)kw->max, &n.weight);
-    if (rc != 0)
-      goto cancel;
-    n.weight_set = true;
-  }
-  if (o->priority) {
-    n.prio_set = true;
-    n.prio = (uint32_t)strtoul(o->priority, NULL, 10);
-  } else if (c->tty) {
-    rc = qcc_prompt_uint(c->pr, "Priority (1 = first)", 1, (uint32_t)kp->min, (uint32_t)kp->max,
-                         &n.prio);
-    if (rc != 0)
-      goto cancel;
-    n.prio_set = true;
-  }
-  if (o->timeout) {
-    n.timeout = strdup(o->timeout);
-  } else if (c->tty) {
-    rc = qcc_prompt_text(c->pr, "Timeout", "30s", check_duration,
-                         (void *)&qcc_knobs[QCC_K_EP_TIMEOUT], &n.timeout);
-    if (rc != 0)
-      goto cancel;
-  }
-
-  /* the item */
-  {
-    char item[16384];
-    size_t len = 0;
-#define ADD(...) \
-  len += (size_t)snprintf(item + len, len < sizeof item ? sizeof item - len : 0, __VA_ARGS__)
-    char *q = qcc_yaml_scalar(n.id, true);
-    ADD("id: %s\n", q ? q : "");
-    free(q);
-    if (n.from) {
-      q = qcc_yaml_scalar(n.from, true);
-      ADD("from: %s\n", q ? q : "");
-      free(q);
-    }
-    if (n.base_url) {
-      q = qcc_yaml_scalar(n.base_url, true);
-      ADD("base_url: %s\n", q ? q : "");
-      free(q);
-    }
-    if (n.key_kind == QCC_KEY_ENV || n.key_kind == QCC_KEY_FILE) {
-      q = qcc_yaml_scalar(n.key_value ? n.key_value : "", true);
-      ADD("%s: %s\n", n.key_kind == QCC_KEY_ENV ? "api_key_env" : "api_key_file", q ? q : "");
-      free(q);
-    }
-    if (n.auth_set && (n.auth != QCC_AUTH_X_API_KEY || n.preset || n.from))
-      ADD("auth: %s\n", qcc_enum_name(&qcc_auth_desc, n.auth));
-    if (n.weight_set)
-      ADD("weight: %u\n", n.weight);
-    if (n.prio_set)
-      ADD("priority: %u\n", n.prio);
-    if (n.timeout) {
-      q = qcc_yaml_scalar(n.timeout, false);
-      ADD("timeout: %s\n", q ? q : "");
-      free(q);
-    }
-    if (n.preset && n.preset->model_count) {
-      ADD("models:\n");
-      for (size_t i = 0; i < n.preset->model_count; i++) {
-        char *a = qcc_yaml_scalar(n.preset->models[i].requested, true);
-        char *b = qcc_yaml_scalar(n.preset->models[i].upstream, true);
-        ADD("  %s: %s\n", a ? a : "", b ? b : "");
-        free(a);
-        free(b);
-      }
-    }
-    if (n.preset)
-      ADD("metadata:\n  provider: %s\n", n.preset->provider);
-#undef ADD
-    if (len >= sizeof item) {
-      rc = fail(c, QCCC_EDIT_USAGE, "endpoint too large");
-      goto out;
-    }
-    if (c->tty && !o->yes) {
-      fprintf(c->out, "\nNew endpoint in profile %s:\n", n.profile);
-      for (const char *p = item; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        fprintf(c->out, "    %.*s\n", (int)l, p);
-        p += l + (nl ? 1 : 0);
-      }
-      if (c->secret)
-        fprintf(c->out, "  (the key you typed goes to %s, mode 0600; never into %s)\n",
-                c->keyfile_path, c->path);
-      bool ok = false;
-      char qbuf[PATH_MAX + 32];
-      snprintf(qbuf, sizeof qbuf, "Write it to %s?", c->path);
-      rc = qcc_prompt_yesno(c->pr, qbuf, true, &ok);
-      if (rc != 0 || !ok)
-        goto cancel;
-    }
+  if (rc == 0)
+    rc = ask_numbers(c, &n);
+  char item[16384];
+  if (rc == 0 && render_item(&n, item, sizeof item) != 0)
+    rc = fail(c, QCCC_EDIT_USAGE, "endpoint too large");
+  if (rc == 0)
+    rc = confirm_item(c, &n, item);
+  if (rc == 0) {
     const char *path[] = {"profiles", n.profile, "endpoints"};
     struct qcc_err e = {0};
     if (qcc_yamldoc_append(c->doc, path, 3, item, &e) != 0) {
       rc = fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
-      goto out;
+    } else {
+      char what[600];
+      snprintf(what, sizeof what, "endpoint %s added to profile %s", n.id, n.profile);
+      rc = commit(c, what);
     }
-    char what[600];
-    snprintf(what, sizeof what, "endpoint %s added to profile %s", n.id, n.profile);
-    rc = commit(c, what);
   }
-  goto out;
-cancel:
-  rc = rc < 0 ? QCCC_EDIT_USAGE : QCCC_EDIT_CANCELLED;
-out_cancelled:
   if (rc == QCCC_EDIT_CANCELLED)
     fprintf(c->out, "cancelled; %s unchanged\n", c->path);
-out:
   newep_free(&n);
   return rc;
 }
@@ -1957,6 +1971,13 @@ bool qccc_edit_handles(const char *cmd, int argc, char **argv) {
   return cmd && find_sub(cmd, argc, argv) != NULL;
 }
 
+bool qccc_edit_wants_build(int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (strcmp(argv[i], "--build") == 0)
+      return true;
+  return false;
+}
+
 void qccc_edit_usage(FILE *out) {
   fputs("  endpoint add PROFILE [--from ID | --base-url URL | --preset NAME]\n"
         "               [--key-env NAME | --key-file PATH] [--auth x-api-key|bearer]\n"
@@ -1968,7 +1989,8 @@ void qccc_edit_usage(FILE *out) {
         "         [--cooldown D]\n"
         "  config get KEY | set KEY VALUE | list | reset [KEY] | export FILE | import FILE\n"
         "         | validate\n"
-        "  (each takes -c FILE to name the config, -y to skip confirmations)\n",
+        "  (each takes -c FILE to name the config, -y to skip confirmations,\n"
+        "   --build to compile the table after a successful edit)\n",
         out);
 }
 

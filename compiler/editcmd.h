@@ -15,7 +15,8 @@
  *   config get KEY | set KEY VALUE | list | reset [KEY] | export FILE | import FILE
  *          | validate
  * Every command also takes -c/--config FILE (default $QCC_CONFIG, else
- * qcc.yaml) and -y/--yes (no confirmation questions).
+ * qcc.yaml), -y/--yes (no confirmation questions) and --build (see
+ * qccc_edit_wants_build).
  *
  * On a terminal (isatty(in)) missing values are asked; otherwise never:
  * a missing value is an error that names its flag. */
@@ -42,7 +43,12 @@ int qccc_edit_cmd(const char *cmd, int argc, char **argv, FILE *in, FILE *out, F
  * "endpoint enable" etc. stay runtime commands). */
 bool qccc_edit_handles(const char *cmd, int argc, char **argv);
 
-/* One-line usage of the editing commands, for qccc --help. */
+/* True when ARGV holds --build: main then runs `qccc build` (same -c
+ * config) after qccc_edit_cmd returned QCCC_EDIT_OK. qccc_edit_cmd itself
+ * accepts and ignores the flag. */
+bool qccc_edit_wants_build(int argc, char **argv);
+
+/* Usage lines of the editing commands, for qccc --help. */
 void qccc_edit_usage(FILE *out);
 
 #endif

@@ -253,6 +253,19 @@ static int cmd_check(struct opts *o, FILE *out, FILE *errout) {
 }
 
 /* ---- rendering records ---- */
+/* json_string() refuses invalid UTF-8 (journal text may come from upstream
+ * error bodies): fall back to a copy with non-ASCII bytes replaced. */
+static json_t *jstr(const char *s) {
+  if (s == NULL) s = "";
+  json_t *v = json_string(s);
+  if (v != NULL) return v;
+  char clean[QCC_JOURNAL_MAX_TEXT * 4 + 1];
+  size_t n = 0;
+  for (; s[n] != '\0' && n + 1 < sizeof clean; n++) clean[n] = (unsigned char)s[n] < 0x80 ? s[n] : '?';
+  clean[n] = '\0';
+  return json_string(clean);
+}
+
 static json_t *field_json(const struct qcc_jrec *r, const struct qcc_jfield *f) {
   const void *v = qcc_journal_field_ptr(r, f);
   char buf[64];
@@ -273,20 +286,22 @@ static json_t *field_json(const struct qcc_jrec *r, const struct qcc_jfield *f) 
     if (f->kind == QCC_JK_TIME && *(const int64_t *)v == 0) return json_null();
     qcc_journal_format_field(r, f, buf, sizeof buf);
     return json_string(buf);
-  case QCC_JK_STR: return json_string(*(const char *const *)v);
+  case QCC_JK_STR: return jstr(*(const char *const *)v);
   case QCC_JK_EP: {
     const struct qcc_jep *e = v;
+    char ident[24];
     snprintf(buf, sizeof buf, "%016" PRIx64, e->sid);
-    return json_pack("{s:s, s:s}", "id", e->id, "sid", buf);
+    snprintf(ident, sizeof ident, "%016" PRIx64, e->identity);
+    return json_pack("{s:o, s:s, s:s}", "id", jstr(e->id), "sid", buf, "identity", ident);
   }
   case QCC_JK_ATTEMPTS: {
     const struct qcc_jattempts *a = v;
     json_t *arr = json_array();
     for (unsigned i = 0; i < a->count && i < QCC_JOURNAL_MAX_ATTEMPTS; i++) {
       snprintf(buf, sizeof buf, "%016" PRIx64, a->item[i].endpoint.sid);
-      json_array_append_new(arr, json_pack("{s:{s:s, s:s}, s:i, s:s}", "endpoint", "id",
-                                           a->item[i].endpoint.id, "sid", buf, "http_status",
-                                           a->item[i].http_status, "reason", a->item[i].reason));
+      json_array_append_new(arr, json_pack("{s:{s:o, s:s}, s:i, s:o}", "endpoint", "id",
+                                           jstr(a->item[i].endpoint.id), "sid", buf, "http_status",
+                                           a->item[i].http_status, "reason", jstr(a->item[i].reason)));
     }
     return arr;
   }
@@ -353,21 +368,24 @@ static const char *health_ep_field(const struct qcc_jrec *r, const char *want) {
 
 /* priority history rows: event, from, to, reason. */
 static bool priority_row(const struct qcc_jrec *r, const char **ev, char *from, char *to,
-                         size_t cap, const char **reason) {
+                         size_t cap, char *reason) {
+  char a[QCC_JOURNAL_MAX_TEXT + 1], b[QCC_JOURNAL_MAX_TEXT + 1];
   if (r->type == QCC_JT_GROUP_SWITCH) {
     const struct qcc_jrec_group_switch *g = &r->u.group_switch;
     *ev = "switch";
-    snprintf(from, cap, "%s (%s)", g->from, qcc_enum_name(&qcc_group_desc, g->from_group));
-    snprintf(to, cap, "%s (%s)", g->to, qcc_enum_name(&qcc_group_desc, g->to_group));
-    *reason = g->reason;
+    qcc_journal_printable(a, sizeof a, g->from);
+    qcc_journal_printable(b, sizeof b, g->to);
+    snprintf(from, cap, "%s (%s)", a, qcc_enum_name(&qcc_group_desc, g->from_group));
+    snprintf(to, cap, "%s (%s)", b, qcc_enum_name(&qcc_group_desc, g->to_group));
+    qcc_journal_printable(reason, cap, g->reason);
     return true;
   }
   if (r->type == QCC_JT_OVERRIDE &&
       (r->u.override.kind == QCC_JOVERRIDE_PIN || r->u.override.kind == QCC_JOVERRIDE_UNPIN)) {
     *ev = qcc_enum_name(&qcc_joverride_desc, r->u.override.kind);
     snprintf(from, cap, "-");
-    snprintf(to, cap, "%s", r->u.override.kind == QCC_JOVERRIDE_PIN ? r->u.override.target.id : "auto");
-    *reason = r->u.override.reason;
+    qcc_journal_printable(to, cap, r->u.override.kind == QCC_JOVERRIDE_PIN ? r->u.override.target.id : "auto");
+    qcc_journal_printable(reason, cap, r->u.override.reason);
     return true;
   }
   return false;
@@ -431,9 +449,9 @@ static int walk_cb(const struct qcc_jraw *raw, void *ud) {
     w->rows++;
     return 0;
   }
-  const char *ev, *reason;
-  char from[600], to[600];
-  if (!priority_row(&r, &ev, from, to, sizeof from, &reason)) return 0;
+  const char *ev;
+  char from[600], to[600], reason[600];
+  if (!priority_row(&r, &ev, from, to, sizeof from, reason)) return 0;
   if (o->json) {
     if (w->pass == 1) json_row(w, record_json(&r, raw->offset, NULL));
     return 0;

@@ -32,7 +32,6 @@ struct ld {
   unsigned *lb_set;     /* per profile */
   size_t lb_cap;
   struct qcc_pos section_at[QCC_KNOB_COUNT]; /* top-level sections seen, per file set */
-  const char *section_file[QCC_KNOB_COUNT];
   struct include_frame stack[LOAD_MAX_DEPTH + 1];
   size_t depth;
   char **seen; /* realpaths of every file read */
@@ -295,6 +294,7 @@ static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_kno
   struct qcc_endpoint_cfg *e = cur_endpoint(ld);
   struct qcc_token_cfg *t = ld->tok == SIZE_MAX ? NULL : &ld->cfg->tokens[ld->tok];
   uint32_t n32 = (uint32_t)v->num;
+  if (p == NULL && t == NULL) ld->out->setting_pos[kn->id] = pos_of(ld, k);
   switch (kn->id) {
     case QCC_K_VERSION: ld->cfg->version = n32; break;
     case QCC_K_PROXY_HOST: set_str(&s->host, v->str); break;
@@ -495,7 +495,8 @@ static bool check_scalar(struct ld *ld, const struct qcc_knob *kn, const yaml_no
   }
   const char *text = scalar(val);
   if (strlen(text) != val->data.scalar.length) {
-    qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, span, NULL, "'%s' contains a NUL character", key);
+    qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, span, "remove the \\0 escape from the value",
+                 "'%s' contains a NUL character", key);
     return false;
   }
   enum qcc_knob_status st = qcc_knob_parse(kn, text, out);
@@ -567,7 +568,9 @@ static void unknown_key(struct ld *ld, const yaml_node_t *k, const char *prefix)
   }
   size_t len = strlen(name);
   unsigned limit = len <= 4 ? 1 : (len <= 8 ? 2 : 3);
-  if (best != NULL && best_d <= limit) {
+  if (strcmp(name, "<<") == 0) {
+    snprintf(hint, sizeof hint, "YAML merge keys are not supported; 'from: ID' reuses an endpoint");
+  } else if (best != NULL && best_d <= limit) {
     snprintf(hint, sizeof hint, "did you mean '%s'?", qcc_knob_key(best));
   } else {
     snprintf(hint, sizeof hint, "legal keys here: %s", legal);
@@ -599,7 +602,7 @@ static void walk_free_map(struct ld *ld, yaml_document_t *doc, const struct qcc_
     const yaml_node_t *v = yaml_document_get_node(doc, pr->value);
     if (k == NULL || v == NULL || !budget(ld)) return;
     if (k->type != YAML_SCALAR_NODE || is_null(k)) {
-      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, k), span_of(k), NULL,
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, k), span_of(k), "write 'name: value' lines",
                    "keys of '%s' must be single values", qcc_knob_key(kn));
       continue;
     }
@@ -650,8 +653,6 @@ static void walk_value(struct ld *ld, yaml_document_t *doc, const struct qcc_kno
         const yaml_node_t *item = yaml_document_get_node(doc, *it);
         if (item == NULL || !budget(ld)) return;
         if (item->type != YAML_MAPPING_NODE) {
-          char hint[160];
-          type_hint(kn, hint, sizeof hint);
           qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, item), span_of(item),
                        "write the item's keys ('key: value') after its '-'",
                        "each item of '%s' must be a mapping, not %s", qcc_knob_key(kn),
@@ -903,7 +904,8 @@ static void load_includes(struct ld *ld, char **incs, struct qcc_pos *pos, size_
     if (incs[i][0] == '/' || strcmp(dir, ".") == 0) w = snprintf(path, sizeof path, "%s", incs[i]);
     else w = snprintf(path, sizeof path, "%s/%s", dir, incs[i]);
     if (w < 0 || (size_t)w >= sizeof path) {
-      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos[i], 1, NULL, "include path is too long");
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos[i], 1, "use a shorter relative path",
+                   "include path is too long");
       continue;
     }
     normalize_path(path);
@@ -958,7 +960,7 @@ static void load_file(struct ld *ld, const char *shown, const struct qcc_pos *fr
       }
     }
     if (ld->depth >= LOAD_MAX_DEPTH) {
-      qcc_diag_add(ld->d, QCC_DIAG_ERROR, *from, span, NULL,
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, *from, span, "include the files from one place instead",
                    "includes nested more than %d deep", LOAD_MAX_DEPTH);
       return;
     }
@@ -969,11 +971,13 @@ static void load_file(struct ld *ld, const char *shown, const struct qcc_pos *fr
     int e = errno;
     if (from == NULL) {
       struct qcc_pos at = {keep_file(ld, shown), 0, 0};
-      qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, 1, NULL, "cannot read config: %s", strerror(e));
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, 1, "check the file's permissions and size",
+                   "cannot read config: %s", strerror(e));
       ld->out->io_error = true;
       ld->out->fatal = true;
     } else {
-      qcc_diag_add(ld->d, QCC_DIAG_ERROR, *from, span, NULL, "cannot read include '%s': %s",
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, *from, span, "check the file's permissions and size",
+                   "cannot read include '%s': %s",
                    shown, strerror(e));
     }
     return;
@@ -1073,6 +1077,8 @@ int qcc_load(const char *path, struct qcc_loaded *l, struct qcc_diags *d) {
   ld->cfg = calloc(1, sizeof *ld->cfg);
   if (ld->cfg == NULL) abort();
   l->cfg = ld->cfg;
+  l->setting_pos = calloc(QCC_KNOB_COUNT, sizeof *l->setting_pos);
+  if (l->setting_pos == NULL) abort();
   settings_defaults(ld->cfg);
   size_t errors_before = qcc_diags_errors(d);
 
@@ -1100,5 +1106,6 @@ void qcc_loaded_release(struct qcc_loaded *l) {
   qcc_config_free(&l->cfg);
   for (size_t i = 0; i < l->group_count; i++) free(l->groups[i].name);
   free(l->groups);
+  free(l->setting_pos);
   memset(l, 0, sizeof *l);
 }

@@ -33,6 +33,9 @@ struct qcc_loaded {
   struct qcc_config *cfg;          /* NULL only when nothing could be read */
   struct qcc_group_ref *groups;    /* profile_groups, in source order */
   size_t group_count;
+  /* Where each top-level setting (proxy.port ...) was given; line 0 = not
+   * given. Indexed by enum qcc_knob_id (schema/config_schema.h). */
+  struct qcc_pos *setting_pos;
   bool fatal;     /* going on would cascade (YAML syntax, unreadable root) */
   bool io_error;  /* the root file could not be read */
 };

@@ -19,7 +19,9 @@
 
 #include "compiler/diag.h"
 #include "compiler/diff.h"
+#include "compiler/editcmd.h"
 #include "compiler/frontend.h"
+#include "compiler/journalcmd.h"
 #include "compiler/layout.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
@@ -598,6 +600,20 @@ static const struct command commands[] = {
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];
 
+/* `--build` on an editing command: compile the same -c config to ./table.bin. */
+static int build_after_edit(int argc, char **argv) {
+  const char *config = DEFAULT_CONFIG;
+  for (int i = 0; i < argc; i++) {
+    if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+      config = argv[i + 1];
+    else if (strncmp(argv[i], "--config=", 9) == 0)
+      config = argv[i] + 9;
+  }
+  char *bargv[] = {"build", "-c", (char *)config, NULL};
+  optind = 0;
+  return cmd_build(3, bargv);
+}
+
 static const struct command *find_command(const char *name) {
   for (size_t i = 0; i < command_count; i++)
     if (strcmp(commands[i].name, name) == 0) return &commands[i];
@@ -607,6 +623,10 @@ static const struct command *find_command(const char *name) {
 static void main_usage(FILE *out) {
   fprintf(out, "usage: qccc COMMAND [OPTIONS]   (qccc COMMAND --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nediting qcc.yaml in place (validated before writing, previous file kept as .bak):\n");
+  qccc_edit_usage(out);
+  fprintf(out, "\nreading the journal (works while qcc-run is down):\n");
+  fprintf(out, "  journal check [--fix] | journal show | health history ENDPOINT | priority history\n");
 }
 
 int main(int argc, char **argv) {
@@ -627,6 +647,15 @@ int main(int argc, char **argv) {
     if (argc > 2 && find_command(argv[2]) != NULL) return print_help(argv[2]);
     main_usage(stdout);
     return EXIT_OK;
+  }
+  /* Command families owned by their own modules (journal readers, config
+   * editing) claim their subcommands first; the table below has the rest. */
+  if (qccc_journal_cmd_handles(argc - 1, argv + 1))
+    return qccc_journal_cmd(argc - 1, argv + 1, stdout, stderr);
+  if (qccc_edit_handles(name, argc - 2, argv + 2)) {
+    int rc = qccc_edit_cmd(name, argc - 2, argv + 2, stdin, stdout, stderr);
+    if (rc != EXIT_OK || !qccc_edit_wants_build(argc - 2, argv + 2)) return rc;
+    return build_after_edit(argc - 2, argv + 2);
   }
   const struct command *c = find_command(name);
   if (c == NULL) {

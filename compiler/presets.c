@@ -60,27 +60,27 @@ static const struct qcc_preset presets[] = {
      QCC_AUTH_BEARER, "MOONSHOT_API_KEY", "moonshot", kimi_models, N(kimi_models),
      "https://kimi-k25.com/blog/kimi-k2-5-claude-code"},
     /* Same source: the China domain is api.moonshot.cn. */
-    {"moonshot-cn", "Moonshot Kimi (China)", "https://api.moonshot.cn/anthropic",
-     QCC_AUTH_BEARER, "MOONSHOT_API_KEY", "moonshot", kimi_models, N(kimi_models),
+    {"moonshot-cn", "Moonshot Kimi (China)", "https://api.moonshot.cn/anthropic", QCC_AUTH_BEARER,
+     "MOONSHOT_API_KEY", "moonshot", kimi_models, N(kimi_models),
      "https://kimi-k25.com/blog/kimi-k2-5-claude-code"},
     /* https://api-docs.deepseek.com/guides/anthropic_api: x-api-key; the API
      * maps claude-opus* -> deepseek-v4-pro and other claude* names itself. */
     {"deepseek", "DeepSeek", "https://api.deepseek.com/anthropic", QCC_AUTH_X_API_KEY,
-     "DEEPSEEK_API_KEY", "deepseek", NULL, 0,
-     "https://api-docs.deepseek.com/guides/anthropic_api"},
+     "DEEPSEEK_API_KEY", "deepseek", NULL, 0, "https://api-docs.deepseek.com/guides/anthropic_api"},
     /* https://www.alibabacloud.com/help/en/model-studio/claude-code (Singapore,
      * pay-as-you-go): ANTHROPIC_API_KEY + .../apps/anthropic. */
     {"dashscope", "Alibaba Qwen / Model Studio (international)",
-     "https://dashscope-intl.aliyuncs.com/apps/anthropic", QCC_AUTH_X_API_KEY,
-     "DASHSCOPE_API_KEY", "dashscope", qwen_models, N(qwen_models),
+     "https://dashscope-intl.aliyuncs.com/apps/anthropic", QCC_AUTH_X_API_KEY, "DASHSCOPE_API_KEY",
+     "dashscope", qwen_models, N(qwen_models),
      "https://www.alibabacloud.com/help/en/model-studio/claude-code"},
     /* https://help.aliyun.com/zh/model-studio/claude-code (Beijing). */
-    {"dashscope-cn", "Alibaba Qwen / Bailian (China)", "https://dashscope.aliyuncs.com/apps/anthropic",
-     QCC_AUTH_X_API_KEY, "DASHSCOPE_API_KEY", "dashscope", qwen_models, N(qwen_models),
+    {"dashscope-cn", "Alibaba Qwen / Bailian (China)",
+     "https://dashscope.aliyuncs.com/apps/anthropic", QCC_AUTH_X_API_KEY, "DASHSCOPE_API_KEY",
+     "dashscope", qwen_models, N(qwen_models),
      "https://help.aliyun.com/zh/model-studio/claude-code"},
     /* https://platform.minimax.io/docs/api-reference/text-anthropic-api: ANTHROPIC_API_KEY. */
-    {"minimax", "MiniMax (international)", "https://api.minimax.io/anthropic",
-     QCC_AUTH_X_API_KEY, "MINIMAX_API_KEY", "minimax", minimax_models, N(minimax_models),
+    {"minimax", "MiniMax (international)", "https://api.minimax.io/anthropic", QCC_AUTH_X_API_KEY,
+     "MINIMAX_API_KEY", "minimax", minimax_models, N(minimax_models),
      "https://platform.minimax.io/docs/api-reference/text-anthropic-api"},
     /* https://platform.minimaxi.com/docs/api-reference/text-anthropic-api (China). */
     {"minimax-cn", "MiniMax (China)", "https://api.minimaxi.com/anthropic", QCC_AUTH_X_API_KEY,
@@ -88,16 +88,14 @@ static const struct qcc_preset presets[] = {
      "https://platform.minimaxi.com/docs/api-reference/text-anthropic-api"},
     /* https://openrouter.ai/docs/guides/coding-agents/claude-code-integration:
      * ANTHROPIC_BASE_URL=https://openrouter.ai/api, key as ANTHROPIC_AUTH_TOKEN. */
-    {"openrouter", "OpenRouter", "https://openrouter.ai/api", QCC_AUTH_BEARER,
-     "OPENROUTER_API_KEY", "openrouter", NULL, 0,
+    {"openrouter", "OpenRouter", "https://openrouter.ai/api", QCC_AUTH_BEARER, "OPENROUTER_API_KEY",
+     "openrouter", NULL, 0,
      "https://openrouter.ai/docs/guides/coding-agents/claude-code-integration"},
 };
 
 size_t qcc_preset_count(void) { return N(presets); }
 
-const struct qcc_preset *qcc_preset_at(size_t i) {
-  return i < N(presets) ? &presets[i] : NULL;
-}
+const struct qcc_preset *qcc_preset_at(size_t i) { return i < N(presets) ? &presets[i] : NULL; }
 
 const struct qcc_preset *qcc_preset_find(const char *name) {
   for (size_t i = 0; i < N(presets); i++)

@@ -16,15 +16,15 @@ struct qcc_preset_model {
 };
 
 struct qcc_preset {
-  const char *name;     /* --preset spelling */
-  const char *title;    /* shown in the menu */
+  const char *name;  /* --preset spelling */
+  const char *title; /* shown in the menu */
   const char *base_url;
   enum qcc_auth_style auth;
-  const char *key_env;  /* suggested environment variable for the key */
-  const char *provider; /* metadata.provider */
+  const char *key_env;                   /* suggested environment variable for the key */
+  const char *provider;                  /* metadata.provider */
   const struct qcc_preset_model *models; /* may be NULL */
   size_t model_count;
-  const char *source;   /* documentation URL the values come from */
+  const char *source; /* documentation URL the values come from */
 };
 
 size_t qcc_preset_count(void);

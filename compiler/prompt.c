@@ -32,9 +32,7 @@ void qcc_prompt_free(struct qcc_prompt **p) {
   *p = NULL;
 }
 
-bool qcc_prompt_interactive(const struct qcc_prompt *p) {
-  return p && isatty(fileno(p->in)) == 1;
-}
+bool qcc_prompt_interactive(const struct qcc_prompt *p) { return p && isatty(fileno(p->in)) == 1; }
 
 /* Read one line without its newline. 0, CANCEL on end of input, -1 on error
  * or a line longer than MAX_LINE. */
@@ -176,8 +174,7 @@ int qcc_prompt_uint(struct qcc_prompt *p, const char *question, uint32_t def, ui
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(ans, &end, 10);
-    bool ok = ans[0] >= '0' && ans[0] <= '9' && *end == '\0' && errno == 0 && v >= min &&
-              v <= max;
+    bool ok = ans[0] >= '0' && ans[0] <= '9' && *end == '\0' && errno == 0 && v >= min && v <= max;
     free(ans);
     if (ok) {
       *out = (uint32_t)v;

@@ -23,12 +23,12 @@
 struct ynode {
   enum qcc_ynode_kind kind;
   bool flow;
-  bool empty;         /* plain scalar with no text: a null value */
-  size_t start, end;  /* byte offsets from libyaml marks */
+  bool empty;        /* plain scalar with no text: a null value */
+  size_t start, end; /* byte offsets from libyaml marks */
   size_t parent;
-  size_t *kids;       /* map: key0, value0, key1, value1 ...; seq: items */
+  size_t *kids; /* map: key0, value0, key1, value1 ...; seq: items */
   size_t nkids, capkids;
-  char *value;        /* scalar value (NULL for aliases) */
+  char *value; /* scalar value (NULL for aliases) */
 };
 
 struct qcc_yamldoc {
@@ -175,8 +175,7 @@ out:
   return rc;
 }
 
-int qcc_yamldoc_parse(const char *text, size_t len, struct qcc_yamldoc **out,
-                      struct qcc_err *err) {
+int qcc_yamldoc_parse(const char *text, size_t len, struct qcc_yamldoc **out, struct qcc_err *err) {
   *out = NULL;
   struct qcc_yamldoc *d = calloc(1, sizeof *d);
   if (!d)
@@ -235,13 +234,19 @@ static size_t line_after(const struct qcc_yamldoc *d, size_t pos) {
 static size_t line_stop(const struct qcc_yamldoc *d, size_t pos) {
   size_t a = line_after(d, pos);
   if (a > 0 && a <= d->len && d->text[a - 1] == '\n')
-    return a - 1;
+    a--;
+  if (a > pos && a > 0 && d->text[a - 1] == '\r')
+    a--; /* CRLF: stop before the CR */
   return a;
 }
 
-static size_t col_of(const struct qcc_yamldoc *d, size_t pos) {
-  return pos - line_start(d, pos);
+/* A file written with CRLF line ends gets CRLF in what we insert too. */
+static bool uses_crlf(const struct qcc_yamldoc *d) {
+  const char *nl = memchr(d->text, '\n', d->len);
+  return nl && nl > d->text && nl[-1] == '\r';
 }
+
+static size_t col_of(const struct qcc_yamldoc *d, size_t pos) { return pos - line_start(d, pos); }
 
 static bool only_space_before(const struct qcc_yamldoc *d, size_t pos) {
   for (size_t i = line_start(d, pos); i < pos; i++)
@@ -423,10 +428,36 @@ static void sb_item(struct sbuf *b, size_t dash, const char *item) {
   }
 }
 
+static int splice_raw(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins,
+                      struct qcc_err *err);
+
 /* Replace [a, b) with INS and rebuild the tree; the old text is kept when
  * the result does not parse. */
-static int splice(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins,
-                  struct qcc_err *err) {
+static int splice(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins, struct qcc_err *err) {
+  char *conv = NULL;
+  if (uses_crlf(d) && strchr(ins, '\n')) {
+    size_t nl = 0, n = strlen(ins);
+    for (size_t i = 0; i < n; i++)
+      nl += ins[i] == '\n' && (i == 0 || ins[i - 1] != '\r');
+    conv = malloc(n + nl + 1);
+    if (!conv)
+      return qcc_err_set(err, ENOMEM, "out of memory");
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (ins[i] == '\n' && (i == 0 || ins[i - 1] != '\r'))
+        conv[o++] = '\r';
+      conv[o++] = ins[i];
+    }
+    conv[o] = '\0';
+    ins = conv;
+  }
+  int rc = splice_raw(d, a, b, ins, err);
+  free(conv);
+  return rc;
+}
+
+static int splice_raw(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins,
+                      struct qcc_err *err) {
   size_t il = strlen(ins);
   size_t nlen = d->len - (b - a) + il;
   char *nt = malloc(nlen + 1);
@@ -457,8 +488,8 @@ static int splice(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins,
  * sequence holding ITEM) at POS with the first key at column IND. LEAD is
  * put before it (a newline when inserting after a key with no value). */
 static int insert_chain(struct qcc_yamldoc *d, size_t pos, size_t ind, const char *lead,
-                        const char *const *segs, size_t k, const char *scalar,
-                        const char *item, bool trailing_nl, struct qcc_err *err) {
+                        const char *const *segs, size_t k, const char *scalar, const char *item,
+                        bool trailing_nl, struct qcc_err *err) {
   struct sbuf b = {0};
   if (pos == d->len && d->len > 0 && d->text[d->len - 1] != '\n' && !lead[0])
     sb_str(&b, "\n");
@@ -493,8 +524,7 @@ static int insert_chain(struct qcc_yamldoc *d, size_t pos, size_t ind, const cha
 static int insert_flow_chain(struct qcc_yamldoc *d, size_t map, const char *const *segs, size_t k,
                              const char *scalar, const char *item, struct qcc_err *err) {
   if (item)
-    return qcc_err_set(err, EINVAL, "%s is written in flow style {...}; edit it by hand",
-                       segs[0]);
+    return qcc_err_set(err, EINVAL, "%s is written in flow style {...}; edit it by hand", segs[0]);
   struct ynode *m = &d->nodes[map];
   struct sbuf b = {0};
   size_t pos;
@@ -555,9 +585,8 @@ static const char *kind_name(enum qcc_ynode_kind k) {
 
 /* Walk PATH; on the first missing segment create the rest. FOUND gets the
  * node at PATH when it exists. */
-static int walk_create(struct qcc_yamldoc *d, const char *const *path, size_t n,
-                       const char *scalar, const char *item, size_t *found,
-                       struct qcc_err *err) {
+static int walk_create(struct qcc_yamldoc *d, const char *const *path, size_t n, const char *scalar,
+                       const char *item, size_t *found, struct qcc_err *err) {
   *found = NO_NODE;
   size_t cur = d->root;
   if (cur == NO_NODE) /* empty document */
@@ -583,8 +612,8 @@ static int walk_create(struct qcc_yamldoc *d, const char *const *path, size_t n,
   return 0;
 }
 
-int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n,
-                    const char *scalar, struct qcc_err *err) {
+int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *scalar,
+                    struct qcc_err *err) {
   if (n == 0)
     return qcc_err_set(err, EINVAL, "empty key");
   size_t at;
@@ -635,8 +664,7 @@ static int remove_node(struct qcc_yamldoc *d, size_t idx, struct qcc_err *err) {
       return splice(d, line_start(d, ks), line_after(d, content_end(d, idx)), "", err);
     if (j + 2 < p->nkids) /* first key of a "- key: v" item */
       return splice(d, ks, d->nodes[p->kids[j + 2]].start, "", err);
-    return qcc_err_set(err, EINVAL, "cannot remove %s here; edit it by hand",
-                       d->nodes[key].value);
+    return qcc_err_set(err, EINVAL, "cannot remove %s here; edit it by hand", d->nodes[key].value);
   }
   /* sequence item */
   size_t j = 0;
@@ -653,8 +681,8 @@ static int remove_node(struct qcc_yamldoc *d, size_t idx, struct qcc_err *err) {
     const struct ynode *gp = &d->nodes[p->parent];
     for (size_t i = 1; i < gp->nkids; i += 2)
       if (gp->kids[i] == pi)
-        return splice(d, after_colon(d, gp->kids[i - 1]), line_stop(d, content_end(d, idx)),
-                      " []", err);
+        return splice(d, after_colon(d, gp->kids[i - 1]), line_stop(d, content_end(d, idx)), " []",
+                      err);
   }
   size_t dash = d->nodes[idx].start;
   while (dash > 0 && d->text[dash] != '-')
@@ -674,8 +702,8 @@ int qcc_yamldoc_remove(struct qcc_yamldoc *doc, const char *const *path, size_t 
   return remove_node(doc, at, err);
 }
 
-int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t n,
-                       const char *item, struct qcc_err *err) {
+int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *item,
+                       struct qcc_err *err) {
   if (n == 0)
     return qcc_err_set(err, EINVAL, "empty key");
   size_t at;
@@ -706,8 +734,8 @@ int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t 
     if (a == doc->len && doc->len > 0 && doc->text[doc->len - 1] != '\n')
       sb_str(&b, "\n");
     sb_item(&b, col_of(doc, x->start), item);
-  } else if (x->nkids == 0 && x->parent != NO_NODE &&
-             doc->nodes[x->parent].kind == QCC_YNODE_MAP && !doc->nodes[x->parent].flow) {
+  } else if (x->nkids == 0 && x->parent != NO_NODE && doc->nodes[x->parent].kind == QCC_YNODE_MAP &&
+             !doc->nodes[x->parent].flow) {
     /* "key: []" becomes a block list */
     const struct ynode *p = &doc->nodes[x->parent];
     size_t key = NO_NODE;
@@ -720,6 +748,11 @@ int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t 
     sb_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
     if (b.len > 0)
       b.p[--b.len] = '\0';
+  } else if (x->nkids > 0 && !strchr(item, '\n') && !strchr(item, ':')) {
+    /* "[a, b]" + c -> "[a, b, c]": only single scalars fit a flow list */
+    a = e = content_end(doc, x->kids[x->nkids - 1]);
+    sb_str(&b, ", ");
+    sb_str(&b, item);
   } else {
     return qcc_err_set(err, EINVAL, "%s is written in flow style [...]; edit it by hand",
                        path[n - 1]);
@@ -736,8 +769,8 @@ int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t 
 /* ---- scalars and paths ---- */
 
 static bool looks_typed(const char *s) {
-  static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "y", "n",
-                                      "null", "~"};
+  static const char *const words[] = {"true", "false", "yes", "no",   "on",
+                                      "off",  "y",     "n",   "null", "~"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (strcasecmp(s, words[i]) == 0)
       return true;
@@ -746,8 +779,7 @@ static bool looks_typed(const char *s) {
     p++;
   if (*p == '.')
     p++;
-  return isdigit((unsigned char)*p) != 0 || strcasecmp(p, "inf") == 0 ||
-         strcasecmp(p, "nan") == 0;
+  return isdigit((unsigned char)*p) != 0 || strcasecmp(p, "inf") == 0 || strcasecmp(p, "nan") == 0;
 }
 
 static bool plain_safe(const char *s) {

@@ -18,8 +18,7 @@
 struct qcc_yamldoc;
 
 /* Parse TEXT (copied). 0, or -1 with "LINE:COL: what" in err. */
-int qcc_yamldoc_parse(const char *text, size_t len, struct qcc_yamldoc **out,
-                      struct qcc_err *err);
+int qcc_yamldoc_parse(const char *text, size_t len, struct qcc_yamldoc **out, struct qcc_err *err);
 void qcc_yamldoc_free(struct qcc_yamldoc **doc);
 
 /* The current text (NUL-terminated, valid until the next edit). */
@@ -42,8 +41,8 @@ size_t qcc_yamldoc_line(const struct qcc_yamldoc *doc, const char *const *path, 
 /* Set the scalar at PATH to SCALAR (already YAML text: see qcc_yaml_scalar).
  * Missing mapping keys along the path are created, at the end of their
  * mapping. A sequence item that does not exist is an error. */
-int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n,
-                    const char *scalar, struct qcc_err *err);
+int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *scalar,
+                    struct qcc_err *err);
 
 /* Remove the mapping key or sequence item at PATH, with its whole value and
  * the comment on its last line. A mapping left empty is removed with its key;
@@ -54,8 +53,8 @@ int qcc_yamldoc_remove(struct qcc_yamldoc *doc, const char *const *path, size_t 
 /* Append ITEM to the sequence at PATH (created when absent). ITEM is block
  * YAML at column 0 ("id: x\nweight: 5\nmodels:\n  a: b\n"); it is indented to
  * match the sequence. */
-int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t n,
-                       const char *item, struct qcc_err *err);
+int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *item,
+                       struct qcc_err *err);
 
 /* Render S as a YAML scalar: plain when that reads back as the same string,
  * else double-quoted. AS_STRING also quotes what would read back as a bool,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct syncer {
   pthread_cond_t cv;
   int fd;
   bool dirty, busy, stop, running;
-  uint64_t fsyncs;
+  _Atomic uint64_t fsyncs; /* read by stats without the lock */
   int error; /* errno of the last failed background fsync, 0 = none */
 };
 
@@ -357,11 +358,7 @@ void qcc_journal_get_stats(const struct qcc_journal *j, struct qcc_journal_stats
   *out = j->st;
   out->buffered = j->buf_len;
   out->size = j->size;
-  if (j->sync.running) {
-    pthread_mutex_lock((pthread_mutex_t *)&j->sync.mu);
-    out->fsyncs += j->sync.fsyncs;
-    pthread_mutex_unlock((pthread_mutex_t *)&j->sync.mu);
-  }
+  out->fsyncs += atomic_load(&j->sync.fsyncs);
 }
 
 void qcc_journal_set_buffer_cap(struct qcc_journal *j, size_t cap) {

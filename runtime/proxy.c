@@ -340,7 +340,9 @@ static int configure(struct attempt *a, const struct qcc_request *r, const char 
   SETOPT(CURLOPT_TCP_NODELAY, 1L);
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
   SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  SETOPT(CURLOPT_PIPEWAIT, 1L);
+  /* over TLS, wait to multiplex on an HTTP/2 connection being set up rather
+   * than open another; plain http is HTTP/1.1 and waiting only serialises */
+  SETOPT(CURLOPT_PIPEWAIT, strncmp(a->url, "https:", 6) == 0 ? 1L : 0L);
   /* bytes pass through as the upstream sent them */
   SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
@@ -666,12 +668,14 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
 }
 
 static void check_info(struct qcc_proxy *p) {
-  CURLMsg *msg;
   int left = 0;
-  while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+  for (;;) {
+    CURLMsg *msg = curl_multi_info_read(p->multi, &left);
+    if (msg == NULL) break;
     if (msg->msg != CURLMSG_DONE) continue;
-    struct attempt *a = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+    char *priv = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    struct attempt *a = (struct attempt *)(void *)priv;
     CURLcode rc = msg->data.result;
     /* cancelled from inside a callback: run_pending frees it silently */
     if (a == NULL || a->x->cancelled) continue;

@@ -287,12 +287,25 @@ static void json_scalar(FILE *out, const struct qcc_knob *k, int depth) {
               k->min, k->max);
       break;
     case QCC_KNOB_ENUM:
-      fputs("\"enum\": [", out);
+      /* Editors complete from the enum; the pattern accepts exactly the
+       * other spellings qccc accepts (any case, '-' for '_'). */
+      fputs("\"anyOf\": [{\"enum\": [", out);
       for (size_t i = 0; i < k->enum_desc->count; i++) {
         if (i > 0) fputs(", ", out);
         json_str(out, k->enum_desc->names[i]);
       }
-      fputc(']', out);
+      fputs("]}, {\"type\": \"string\", \"pattern\": \"^(", out);
+      for (size_t i = 0; i < k->enum_desc->count; i++) {
+        if (i > 0) fputc('|', out);
+        for (const char *c = k->enum_desc->names[i]; *c != '\0'; c++) {
+          if (*c == '-' || *c == '_') fputs("[-_]", out);
+          else if (isalpha((unsigned char)*c)) {
+            fprintf(out, "[%c%c]", tolower((unsigned char)*c), toupper((unsigned char)*c));
+          }
+          else fputc(*c, out);
+        }
+      }
+      fputs(")$\"}]", out);
       break;
     default:
       break;
@@ -448,23 +461,66 @@ static void md_legal(FILE *out, const struct qcc_knob *k) {
   }
 }
 
+static const char md_intro[] =
+    "# qcc.yaml reference\n\n"
+    "<!-- Generated from schema/config_keys.h by qcc_config_reference_md; do not edit.\n"
+    "     Regenerate: frontend-tool reference-md > docs/config-reference.md\n"
+    "     (tests/frontend checks that this file matches the table). -->\n\n"
+    "qcc reads one YAML file (default `./qcc.yaml`), plus the files it `include`s, and\n"
+    "`qccc validate` checks it; `qccc build` compiles it into `table.bin`. Editors with a\n"
+    "YAML language server can check and complete it with `schema/qcc.schema.json`, which is\n"
+    "generated from the same table as this page.\n\n"
+    "## Values\n\n"
+    "- **duration**: `500ms`, `30s`, `5m`, `1h`, or a plain integer = seconds.\n"
+    "- **size**: plain integer bytes, or with `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.\n"
+    "- **enum**: case-insensitive, and `-` equals `_` (`round-robin`, `INFO`).\n"
+    "- **bool**: `true` / `false` (also `True`, `TRUE` ...; not `yes` / `no`).\n"
+    "- A key with an empty value (`cert:`) is an error: remove the key instead.\n"
+    "- A key given twice in one mapping is an error.\n\n"
+    "## Files and includes\n\n"
+    "`include:` lists files relative to the including file. Their profiles are appended\n"
+    "after the including file's, in order; their `profile_groups` are merged. Any other\n"
+    "section (`proxy`, `health` ...) may appear in one file only. `version` is required in\n"
+    "the root file and optional (but must be 1) in included files. A missing include, a file\n"
+    "that includes itself, include cycles and a file included twice are errors.\n\n"
+    "## Profiles, groups and endpoints\n\n"
+    "- Profile names are unique; endpoint ids are unique across the whole config (live\n"
+    "  state follows the id across reloads).\n"
+    "- A profile's group is its `priority` (default `primary`). `profile_groups` may place\n"
+    "  profiles instead; it must name existing profiles, each once, and agree with a\n"
+    "  `priority` the profile gives itself.\n"
+    "- At least one enabled endpoint must exist in an enabled primary profile.\n"
+    "- `from: ID` reuses `base_url`, the key source and `auth` of endpoint ID (chains are\n"
+    "  followed; a missing ID or a cycle is an error). Every other field is the\n"
+    "  endpoint's own or its default, and fields it gives itself win.\n"
+    "- `base_url` is `http://` or `https://` with a host (trailing `/` removed), no\n"
+    "  `user:password@`. Plain `http://` is allowed only to loopback (`127.x`, `::1`,\n"
+    "  `localhost`) unless the endpoint sets `allow_insecure: true`.\n"
+    "- An endpoint without `from:` needs exactly one of `api_key_env`, `api_key_file`,\n"
+    "  `api_key`; two key sources on one endpoint are an error.\n\n"
+    "## Secrets\n\n"
+    "The table stores key references (variable name or file path), never the key;\n"
+    "qcc-run reads them at load and at every reload. A literal `api_key` (or auth token\n"
+    "`value`) is a warning, and an error under `--strict`; qccc never prints it.\n"
+    "`--check-secrets` also checks that every `api_key_env` / `env` is set and non-empty\n"
+    "and every `api_key_file` / `file` is readable, on this machine.\n\n"
+    "## Listener\n\n"
+    "`ssl_enabled: true` needs `cert` and `key`. A `host` that is not loopback without\n"
+    "`auth_tokens` is a warning: qcc-run refuses to start that way.\n\n"
+    "## Every key\n\n"
+    "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`.\n"
+    "A key not listed here is an error, with a \"did you mean\" hint.\n\n"
+    "| key | type | default | legal values | meaning |\n"
+    "|---|---|---|---|---|\n";
+
 int qcc_config_reference_md(FILE *out) {
-  fputs("# qcc.yaml reference\n\n"
-        "<!-- Generated from schema/config_keys.h by qcc_config_reference_md; do not edit.\n"
-        "     tests/frontend checks that this file matches the table. -->\n\n"
-        "Every key qccc accepts. A key not listed here is an error (with a \"did you mean\").\n"
-        "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`.\n\n"
-        "- **duration**: `500ms`, `30s`, `5m`, `1h`, or a plain integer = seconds.\n"
-        "- **size**: plain integer bytes, or `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.\n"
-        "- **enum**: case-insensitive, and `-` equals `_` (`round-robin`, `INFO`).\n"
-        "- **bool**: `true` / `false`.\n"
-        "- A key with an empty value (`cert:`) is an error: remove the key instead.\n\n"
-        "| key | type | default | legal values | meaning |\n"
-        "|---|---|---|---|---|\n",
-        out);
+  fputs(md_intro, out);
   for (size_t i = 0; i < QCC_KNOB_COUNT; i++) {
     const struct qcc_knob *k = &qcc_knobs[i];
-    fprintf(out, "| `%s` | %s%s | ", k->path, kind_name(k),
+    /* Durations and sizes show their written forms; other units are named. */
+    bool unit = k->unit[0] != '\0' && k->kind != QCC_KNOB_DURATION && k->kind != QCC_KNOB_SIZE;
+    fprintf(out, "| `%s` | %s%s%s%s%s | ", k->path, kind_name(k), unit ? " (" : "",
+            unit ? k->unit : "", unit ? ")" : "",
             (k->flags & QCC_KF_REQUIRED) != 0 ? ", required" : "");
     if (k->def != NULL) fprintf(out, "`%s`", k->def);
     fputs(" | ", out);

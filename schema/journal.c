@@ -190,6 +190,7 @@ static void w_str(struct wbuf *w, const char *s) {
 
 static void w_ep(struct wbuf *w, const struct qcc_jep *e) {
   w_u64(w, e->sid);
+  w_u64(w, e->identity);
   w_str(w, e->id);
 }
 
@@ -487,6 +488,7 @@ static const char *r_str(struct rbuf *r) {
 }
 static void r_ep(struct rbuf *r, struct qcc_jep *e) {
   e->sid = r_u64(r);
+  e->identity = r_u64(r);
   e->id = r_str(r);
 }
 
@@ -580,6 +582,18 @@ void qcc_journal_iso_time(int64_t ms, char *buf, size_t cap) {
   snprintf(buf, cap, "%s.%03dZ", d, frac);
 }
 
+void qcc_journal_printable(char *dst, size_t cap, const char *src) {
+  size_t n = 0;
+  if (cap == 0) return;
+  for (; src != NULL && src[n] != '\0' && n + 1 < cap; n++) {
+    unsigned char c = (unsigned char)src[n];
+    /* Journal text can come from upstream error messages: never let it
+     * drive the operator's terminal. */
+    dst[n] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+  }
+  dst[n] = '\0';
+}
+
 void qcc_journal_format_field(const struct qcc_jrec *r, const struct qcc_jfield *f, char *buf,
                               size_t cap) {
   const void *v = qcc_journal_field_ptr(r, f);
@@ -611,25 +625,22 @@ void qcc_journal_format_field(const struct qcc_jrec *r, const struct qcc_jfield 
     else
       qcc_journal_iso_time(*(const int64_t *)v, buf, cap);
     break;
-  case QCC_JK_STR: {
-    const char *s = *(const char *const *)v;
-    snprintf(buf, cap, "%s", s != NULL ? s : "");
+  case QCC_JK_STR:
+    qcc_journal_printable(buf, cap, *(const char *const *)v);
     break;
-  }
-  case QCC_JK_EP: {
-    const struct qcc_jep *e = v;
-    snprintf(buf, cap, "%s", e->id != NULL ? e->id : "");
+  case QCC_JK_EP:
+    qcc_journal_printable(buf, cap, ((const struct qcc_jep *)v)->id);
     break;
-  }
   case QCC_JK_ATTEMPTS: {
     const struct qcc_jattempts *a = v;
     size_t used = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < a->count && i < QCC_JOURNAL_MAX_ATTEMPTS && used < cap; i++) {
       const struct qcc_jattempt *t = &a->item[i];
-      int n = snprintf(buf + used, cap - used, "%s%s:%u:%s", i ? "," : "",
-                       t->endpoint.id ? t->endpoint.id : "", t->http_status,
-                       t->reason ? t->reason : "");
+      char id[QCC_JOURNAL_MAX_TEXT + 1], why[QCC_JOURNAL_MAX_TEXT + 1];
+      qcc_journal_printable(id, sizeof id, t->endpoint.id);
+      qcc_journal_printable(why, sizeof why, t->reason);
+      int n = snprintf(buf + used, cap - used, "%s%s:%u:%s", i ? "," : "", id, t->http_status, why);
       if (n < 0) break;
       used += (size_t)n;
     }

@@ -106,7 +106,7 @@ extern const struct qcc_enum_desc qcc_jhealth_desc, qcc_jbreaker_desc, qcc_jover
   X(HASH, uint64_t, "hash", "u64, shown as 16 hex digits") \
   X(TIME, int64_t, "time", "i64 unix milliseconds, 0 = none") \
   X(STR, const char *, "str", "u16 len, len bytes (UTF-8, no NUL), one NUL byte") \
-  X(EP, struct qcc_jep, "endpoint", "u64 stable id, then str id") \
+  X(EP, struct qcc_jep, "endpoint", "u64 stable id, u64 identity hash, then str id") \
   X(ATTEMPTS, struct qcc_jattempts, "attempts", "u16 n <= 16, then n x (endpoint, u16 http status, str reason)")
 
 #define QCC_JKIND_ENUM_(k, ct, nm, enc) QCC_JK_##k,
@@ -114,10 +114,13 @@ enum qcc_jkind { QCC_JKIND_LIST(QCC_JKIND_ENUM_) QCC_JK_COUNT };
 #undef QCC_JKIND_ENUM_
 
 /* An endpoint: the table's stable 64-bit id plus its id string, so history
- * stays readable without the table. */
+ * stays readable without the table, and the table's identity hash (base URL,
+ * auth, key reference) so a restore can drop state recorded for an endpoint
+ * whose URL or key reference has changed since. 0 = unknown. */
 struct qcc_jep {
   uint64_t sid;
   const char *id; /* NULL encodes as "" */
+  uint64_t identity;
 };
 
 /* One upstream attempt of a queued request. */
@@ -364,9 +367,12 @@ int qcc_journal_decode(const struct qcc_jraw *raw, struct qcc_jrec *r, struct qc
 /* ---- formatting ---- */
 /* "2026-11-26T04:33:05.123Z" (UTC). */
 void qcc_journal_iso_time(int64_t ms, char *buf, size_t cap);
-/* One field's value as text: enum names, hex hashes, ISO times, "id#sid". */
+/* One field's value as text: enum names, hex hashes, ISO times, endpoint ids;
+ * text is passed through qcc_journal_printable. */
 void qcc_journal_format_field(const struct qcc_jrec *r, const struct qcc_jfield *f, char *buf,
                               size_t cap);
+/* Copy src for a terminal: control bytes (newlines, escapes) become '?'. */
+void qcc_journal_printable(char *dst, size_t cap, const char *src);
 /* "field=value field=value ..." with strings quoted when needed. */
 void qcc_journal_format_fields(const struct qcc_jrec *r, char *buf, size_t cap);
 /* Field f's raw address within r, for generic readers. */

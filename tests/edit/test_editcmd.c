@@ -71,8 +71,7 @@ static void teardown(void) {
   DIR *d = opendir(dir);
   if (!d)
     return;
-  struct dirent *e;
-  while ((e = readdir(d))) {
+  for (struct dirent *e = readdir(d); e; e = readdir(d)) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     char p[1024];
@@ -94,8 +93,7 @@ static struct run run(const char *cmd, ...) {
   int argc = 0;
   va_list ap;
   va_start(ap, cmd);
-  const char *a;
-  while ((a = va_arg(ap, const char *)) && argc < 28)
+  for (const char *a = va_arg(ap, const char *); a && argc < 28; a = va_arg(ap, const char *))
     argv[argc++] = (char *)a;
   va_end(ap);
   argv[argc++] = "-c";
@@ -150,8 +148,7 @@ static void untouched(void) {
   cr_assert_neq(access(bak, F_OK), 0, "no backup may be written");
   DIR *d = opendir(dir);
   cr_assert_not_null(d);
-  struct dirent *e;
-  while ((e = readdir(d)))
+  for (struct dirent *e = readdir(d); e; e = readdir(d))
     cr_assert_null(strstr(e->d_name, ".edit-"), "temp file left: %s", e->d_name);
   closedir(d);
 }
@@ -160,41 +157,56 @@ TestSuite(edit_cmd, .init = setup, .fini = teardown);
 
 /* ---- each command: the diff is exactly the intended change ---- */
 
-Test(edit_cmd, a_config_set_existing) { edited(run("config", "set", "proxy.port", "8080", NULL), "expected/set-port.yaml"); }
+Test(edit_cmd, a_config_set_existing) {
+  edited(run("config", "set", "proxy.port", "8080", NULL), "expected/set-port.yaml");
+}
 Test(edit_cmd, a_config_set_new_section) {
-  edited(run("config", "set", "health.check_interval", "30s", NULL), "expected/set-new-section.yaml");
+  edited(run("config", "set", "health.check_interval", "30s", NULL),
+         "expected/set-new-section.yaml");
 }
 Test(edit_cmd, a_config_set_flow_mapping) {
-  edited(run("config", "set", "loadbalancer.sticky_session", "true", NULL), "expected/set-flow.yaml");
+  edited(run("config", "set", "loadbalancer.sticky_session", "true", NULL),
+         "expected/set-flow.yaml");
 }
 Test(edit_cmd, a_config_set_endpoint_path) {
   edited(run("config", "set", "profiles.production.endpoints.prod-2.weight", "75", NULL),
          "expected/set-endpoint-weight.yaml");
 }
 Test(edit_cmd, a_config_reset_key) {
-  edited(run("config", "reset", "switching_policy.cooldown_period", NULL), "expected/reset-key.yaml");
+  edited(run("config", "reset", "switching_policy.cooldown_period", NULL),
+         "expected/reset-key.yaml");
 }
-Test(edit_cmd, a_config_reset_all) { edited(run("config", "reset", "--yes", NULL), "expected/reset-all.yaml"); }
-Test(edit_cmd, a_priority_set) { edited(run("priority", "set", "backup", "fallback", NULL), "expected/priority-set.yaml"); }
+Test(edit_cmd, a_config_reset_all) {
+  edited(run("config", "reset", "--yes", NULL), "expected/reset-all.yaml");
+}
+Test(edit_cmd, a_priority_set) {
+  edited(run("priority", "set", "backup", "fallback", NULL), "expected/priority-set.yaml");
+}
 Test(edit_cmd, a_profile_add) {
-  edited(run("profile", "add", "staging", "--priority", "secondary", "--description", "staging keys", NULL),
+  edited(run("profile", "add", "staging", "--priority", "secondary", "--description",
+             "staging keys", NULL),
          "expected/profile-add.yaml");
 }
-Test(edit_cmd, a_profile_remove) { edited(run("profile", "remove", "backup", NULL), "expected/profile-remove.yaml"); }
+Test(edit_cmd, a_profile_remove) {
+  edited(run("profile", "remove", "backup", NULL), "expected/profile-remove.yaml");
+}
 Test(edit_cmd, a_endpoint_add_base_url) {
   edited(run("endpoint", "add", "production", "--base-url", "https://api.deepseek.com/anthropic",
              "--key-env", "DEEPSEEK_API_KEY", "--weight", "10", NULL),
          "expected/endpoint-add-url.yaml");
 }
 Test(edit_cmd, a_endpoint_add_preset) {
-  edited(run("endpoint", "add", "backup", "--preset", "zai", "--key-env", "ZAI_KEY_2", "--id", "zai-2", NULL),
+  edited(run("endpoint", "add", "backup", "--preset", "zai", "--key-env", "ZAI_KEY_2", "--id",
+             "zai-2", NULL),
          "expected/endpoint-add-preset.yaml");
 }
 Test(edit_cmd, a_endpoint_add_from) {
   edited(run("endpoint", "add", "production", "--from", "backup-1", "--id", "prod-3", NULL),
          "expected/endpoint-add-from.yaml");
 }
-Test(edit_cmd, a_endpoint_remove) { edited(run("endpoint", "remove", "prod-2", NULL), "expected/endpoint-remove.yaml"); }
+Test(edit_cmd, a_endpoint_remove) {
+  edited(run("endpoint", "remove", "prod-2", NULL), "expected/endpoint-remove.yaml");
+}
 Test(edit_cmd, a_policy_flags) {
   edited(run("policy", "--no-auto-failover", "--failure-threshold", "5", "--cooldown", "10m", NULL),
          "expected/policy.yaml");
@@ -316,7 +328,8 @@ Test(edit_cmd, e_unknown_key_did_you_mean) {
   cr_assert(strstr(r.err, "did you mean \"proxy.port\""), "%s", r.err);
   run_free(&r);
   r = run("config", "get", "profiles.production.endpoints.prod-1.wieght", NULL);
-  cr_assert(strstr(r.err, "did you mean \"profiles.production.endpoints.prod-1.weight\""), "%s", r.err);
+  cr_assert(strstr(r.err, "did you mean \"profiles.production.endpoints.prod-1.weight\""), "%s",
+            r.err);
   run_free(&r);
   r = run("priority", "set", "prodution", "primary", NULL);
   cr_assert(strstr(r.err, "did you mean \"production\""), "%s", r.err);
@@ -325,7 +338,8 @@ Test(edit_cmd, e_unknown_key_did_you_mean) {
 }
 
 Test(edit_cmd, e_secrets_are_never_written_or_shown) {
-  struct run r = run("config", "set", "profiles.production.endpoints.prod-1.api_key", "sk-ant-NEVER-WRITE-ME", NULL);
+  struct run r = run("config", "set", "profiles.production.endpoints.prod-1.api_key",
+                     "sk-ant-NEVER-WRITE-ME", NULL);
   cr_assert_eq(r.rc, QCCC_EDIT_USAGE);
   cr_assert_null(strstr(r.err, "NEVER-WRITE-ME"));
   run_free(&r);
@@ -337,7 +351,8 @@ Test(edit_cmd, e_secrets_are_never_written_or_shown) {
 Test(edit_cmd, f_noninteractive_missing_values) {
   struct run r = run("endpoint", "add", "production", NULL);
   cr_assert_eq(r.rc, QCCC_EDIT_USAGE);
-  cr_assert(strstr(r.err, "--from") && strstr(r.err, "--base-url") && strstr(r.err, "--preset"), "%s", r.err);
+  cr_assert(strstr(r.err, "--from") && strstr(r.err, "--base-url") && strstr(r.err, "--preset"),
+            "%s", r.err);
   cr_assert_eq(r.out[0], '\0', "nothing asked: %s", r.out);
   run_free(&r);
   r = run("endpoint", "add", "production", "--preset", "deepseek", NULL);
@@ -395,8 +410,8 @@ Test(edit_cmd, g_export_turns_literal_keys_into_references) {
   char *lit = strstr(base, "api_key_env: ZAI_API_KEY");
   cr_assert_not_null(lit);
   char text[8192];
-  snprintf(text, sizeof text, "%.*sapi_key: sk-LITERAL-SECRET-0123456789%s", (int)(lit - base), base,
-           lit + strlen("api_key_env: ZAI_API_KEY"));
+  snprintf(text, sizeof text, "%.*sapi_key: sk-LITERAL-SECRET-0123456789%s", (int)(lit - base),
+           base, lit + strlen("api_key_env: ZAI_API_KEY"));
   free(base);
   put(cfg, text);
   char out[600];
@@ -428,4 +443,24 @@ Test(edit_cmd, g_import_invalid_leaves_file) {
   run_free(&r);
   unlink(bad);
   untouched();
+}
+
+Test(edit_cmd, h_priority_set_keeps_profile_groups_in_step) {
+  char b[1024];
+  char *base = slurp(src("base.yaml", b, sizeof b), NULL);
+  char text[8192];
+  snprintf(text, sizeof text,
+           "%sprofile_groups:\n  primary: [production]\n  secondary:\n    - backup   # relay\n",
+           base);
+  free(base);
+  put(cfg, text);
+  struct run r = run("priority", "set", "backup", "fallback", NULL);
+  cr_assert_eq(r.rc, 0, "%s", r.err);
+  run_free(&r);
+  char *now = slurp(cfg, NULL);
+  cr_assert(strstr(now, "  - name: backup\n    priority: fallback\n"), "%s", now);
+  cr_assert(strstr(now, "profile_groups:\n  primary: [production]\n  secondary: []\n"
+                        "  fallback:\n    - backup\n"),
+            "%s", now);
+  free(now);
 }

@@ -81,8 +81,8 @@ struct tty {
   bool eof;
 };
 
-/* Start `qccc endpoint add production -c CFG` on a new pty. */
-static void spawn(struct tty *t) {
+/* Start `qccc CMD ARGS... -c CFG` on a new pty. */
+static void spawn_cmd(struct tty *t, const char *cmd, const char *a0, const char *a1) {
   memset(t, 0, sizeof *t);
   struct winsize ws = {.ws_row = 50, .ws_col = 200};
   t->pid = forkpty(&t->fd, NULL, NULL, &ws);
@@ -91,13 +91,24 @@ static void spawn(struct tty *t) {
     setenv("HOME", dir, 1);
     setenv("ANTHROPIC_KEY_PROD1", ENVKEY, 1);
     alarm(30); /* never outlive a broken test */
-    char *argv[] = {"add", "production", "-c", cfg, NULL};
-    int rc = qccc_edit_cmd("endpoint", 4, argv, stdin, stdout, stderr);
+    char *argv[6];
+    int argc = 0;
+    if (a0)
+      argv[argc++] = (char *)a0;
+    if (a1)
+      argv[argc++] = (char *)a1;
+    argv[argc++] = "-c";
+    argv[argc++] = cfg;
+    argv[argc] = NULL;
+    int rc = qccc_edit_cmd(cmd, argc, argv, stdin, stdout, stderr);
     fflush(stdout);
     fflush(stderr);
     _exit(rc);
   }
 }
+
+/* `qccc endpoint add production` */
+static void spawn(struct tty *t) { spawn_cmd(t, "endpoint", "add", "production"); }
 
 static long now_ms(void) {
   struct timespec ts;
@@ -147,9 +158,11 @@ static int finish(struct tty *t) {
   while (!t->eof && now_ms() < end)
     pump(t, 100);
   int st = 0;
-  pid_t r = 0;
-  while ((r = waitpid(t->pid, &st, WNOHANG)) == 0 && now_ms() < end + WAIT_MS)
+  pid_t r = waitpid(t->pid, &st, WNOHANG);
+  while (r == 0 && now_ms() < end + WAIT_MS) {
     usleep(10000);
+    r = waitpid(t->pid, &st, WNOHANG);
+  }
   if (r == 0) {
     kill(t->pid, SIGKILL);
     waitpid(t->pid, &st, 0);
@@ -337,4 +350,99 @@ Test(edit_tty, d_reuse_shows_masked_key_and_writes_from) {
                          "        timeout: 1m\n"),
             "config:\n%s", text);
   free(text);
+}
+
+Test(edit_tty, e_preset_with_env_reference) {
+  struct tty t;
+  spawn(&t);
+  expect(&t, "Choose (1-3) [1]: ");
+  type(&t, "3\n");
+  expect(&t, "Providers with an Anthropic-compatible endpoint:");
+  expect(&t, "DeepSeek");
+  expect(&t, "Provider (1-11) [1]: ");
+  type(&t, "6\n");
+  expect(&t, "Endpoint id [production-1]: ");
+  type(&t, "ds-1\n");
+  expect(&t, "Key source (1-3) [1]: ");
+  type(&t, "\n");
+  expect(&t, "Environment variable name [DEEPSEEK_API_KEY]: ");
+  type(&t, "9BAD\n");
+  expect(&t, "letters, digits and '_' only");
+  expect(&t, "Environment variable name [DEEPSEEK_API_KEY]: ");
+  type(&t, "\n");
+  expect(&t, "Weight [100]: ");
+  type(&t, "\n");
+  expect(&t, "Priority (1 = first) [1]: ");
+  type(&t, "\n");
+  expect(&t, "Timeout [30s]: ");
+  type(&t, "\n");
+  expect(&t, "(Y/n): ");
+  type(&t, "y\n");
+  int rc = finish(&t);
+  cr_assert_eq(rc, 0, "screen:\n%s", t.screen);
+  char *text = slurp(cfg);
+  cr_assert(strstr(text, "      - id: ds-1\n"
+                         "        base_url: https://api.deepseek.com/anthropic\n"
+                         "        api_key_env: DEEPSEEK_API_KEY\n"
+                         "        auth: x-api-key\n"),
+            "config:\n%s", text);
+  cr_assert(strstr(text, "          provider: deepseek\n"), "config:\n%s", text);
+  free(text);
+}
+
+Test(edit_tty, f_policy_asks_with_current_values) {
+  struct tty t;
+  spawn_cmd(&t, "policy", NULL, NULL);
+  expect(&t, "Fail over automatically when a group is down (Y/n): ");
+  type(&t, "n\n");
+  expect(&t, "Recover back to primary automatically (Y/n): ");
+  type(&t, "\n");
+  expect(&t, "Consecutive failures before failing over [3]: ");
+  type(&t, "0\n"); /* below the knob's minimum: asked again */
+  expect(&t, "from 1 to 1000");
+  expect(&t, "Consecutive failures before failing over [3]: ");
+  type(&t, "4\n");
+  expect(&t, "Cooldown between switches [300s]: ");
+  type(&t, "2m\n");
+  int rc = finish(&t);
+  cr_assert_eq(rc, 0, "screen:\n%s", t.screen);
+  char *text = slurp(cfg);
+  cr_assert(strstr(text, "switching_policy:\n"
+                         "  auto_switch: false        # fail over by itself\n"
+                         "  cooldown_period: 2m\n"
+                         "  auto_recovery: true\n"
+                         "  switch_threshold: 4\n"),
+            "config:\n%s", text);
+  free(text);
+}
+
+Test(edit_tty, g_profile_add_asks_group_and_description) {
+  struct tty t;
+  spawn_cmd(&t, "profile", "add", "staging");
+  expect(&t, "Priority group of the new profile (1-3) [1]: ");
+  type(&t, "4\n");
+  expect(&t, "please answer a number from 1 to 3");
+  type(&t, "2\n");
+  expect(&t, "Description (empty for none): ");
+  type(&t, "staging: keys #2\n");
+  int rc = finish(&t);
+  cr_assert_eq(rc, 0, "screen:\n%s", t.screen);
+  char *text = slurp(cfg);
+  cr_assert(strstr(text, "  - name: staging\n"
+                         "    description: \"staging: keys #2\"\n"
+                         "    priority: secondary\n"
+                         "    endpoints: []\n"
+                         "# end of file\n"),
+            "config:\n%s", text);
+  free(text);
+}
+
+Test(edit_tty, h_reset_all_needs_confirmation) {
+  struct tty t;
+  spawn_cmd(&t, "config", "reset", NULL);
+  expect(&t, "to its default? Profiles stay (y/N): ");
+  type(&t, "\n"); /* default is no */
+  int rc = finish(&t);
+  cr_assert_eq(rc, QCCC_EDIT_CANCELLED, "screen:\n%s", t.screen);
+  cr_assert(cfg_is_base());
 }

@@ -2,6 +2,7 @@
  * states the exact text an edit must produce, so any change to untouched
  * bytes (comments, spacing, order) fails it. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,7 +114,8 @@ Test(edit_yaml, c_sequence_items_by_name_and_id) {
   cr_assert_eq(set(d, P("profiles", "a", "endpoints", "e2", "weight"), 5, "7"), 0);
   cr_assert(strstr(qcc_yamldoc_text(d, NULL), "      - id: e2   # second\n        weight: 7\n"));
   cr_assert_eq(set(d, P("profiles", "a", "endpoints", "e1", "timeout"), 5, "5s"), 0);
-  cr_assert(strstr(qcc_yamldoc_text(d, NULL), "        weight: 1\n        timeout: 5s\n      - id: e2"));
+  cr_assert(
+      strstr(qcc_yamldoc_text(d, NULL), "        weight: 1\n        timeout: 5s\n      - id: e2"));
   struct qcc_err e = {0};
   cr_assert_eq(qcc_yamldoc_set(d, P("profiles", "zz", "priority"), 3, "primary", &e), -1);
   cr_assert(strstr(e.msg, "zz"), "message names the missing item: %s", e.msg);
@@ -204,10 +206,10 @@ Test(edit_yaml, f_errors_leave_text_alone) {
   const char *text = "a: 1\nl: [1, 2]\nm:\n  k: v\n";
   struct qcc_yamldoc *d = parse(text);
   struct qcc_err e = {0};
-  cr_assert_eq(qcc_yamldoc_set(d, P("m"), 1, "x", &e), -1); /* a mapping */
-  cr_assert_eq(qcc_yamldoc_set(d, P("a", "b"), 2, "x", &e), -1); /* under a scalar */
-  cr_assert_eq(qcc_yamldoc_append(d, P("l"), 1, "3", &e), -1); /* non-empty flow list */
-  cr_assert_eq(qcc_yamldoc_append(d, P("a"), 1, "3", &e), -1); /* not a list */
+  cr_assert_eq(qcc_yamldoc_set(d, P("m"), 1, "x", &e), -1);       /* a mapping */
+  cr_assert_eq(qcc_yamldoc_set(d, P("a", "b"), 2, "x", &e), -1);  /* under a scalar */
+  cr_assert_eq(qcc_yamldoc_append(d, P("l"), 1, "k: 3", &e), -1); /* mapping into flow list */
+  cr_assert_eq(qcc_yamldoc_append(d, P("a"), 1, "3", &e), -1);    /* not a list */
   expect_text(d, text);
   qcc_yamldoc_free(&d);
 }
@@ -269,4 +271,89 @@ Test(edit_yaml, g_path_split) {
   cr_assert_eq(qcc_path_split("a..b", buf, sizeof buf, segs, 8), 0);
   cr_assert_eq(qcc_path_split("", buf, sizeof buf, segs, 8), 0);
   cr_assert_eq(qcc_path_split("a.b.c", buf, sizeof buf, segs, 2), 0);
+}
+
+/* Every cut and a sweep of byte flips of the test config: parsing either
+ * fails with a message or succeeds, and every edit that succeeds leaves
+ * text that parses again. Never a crash (run under ASan in CI). */
+static void try_edits(const char *text, size_t len) {
+  struct qcc_yamldoc *d = NULL;
+  struct qcc_err e = {0};
+  if (qcc_yamldoc_parse(text, len, &d, &e) != 0) {
+    cr_assert_null(d);
+    cr_assert_neq(e.msg[0], '\0');
+    return;
+  }
+  const char *const paths[][5] = {
+      {"proxy", "port"},      {"profiles", "production", "endpoints", "prod-2", "weight"},
+      {"profiles", "backup"}, {"loadbalancer", "sticky"},
+      {"health", "timeout"},
+  };
+  const size_t lens[] = {2, 5, 2, 2, 2};
+  for (size_t i = 0; i < 5; i++) {
+    const char *const *p = paths[i];
+    if (qcc_yamldoc_set(d, p, lens[i], "7", &e) == 0) {
+      size_t n;
+      const char *t = qcc_yamldoc_text(d, &n);
+      struct qcc_yamldoc *again = NULL;
+      cr_assert_eq(qcc_yamldoc_parse(t, n, &again, &e), 0, "set made unparsable text: %s", e.msg);
+      qcc_yamldoc_free(&again);
+    }
+    if (qcc_yamldoc_remove(d, p, lens[i], &e) == 0) {
+      size_t n;
+      const char *t = qcc_yamldoc_text(d, &n);
+      struct qcc_yamldoc *again = NULL;
+      cr_assert_eq(qcc_yamldoc_parse(t, n, &again, &e), 0, "remove made unparsable text: %s",
+                   e.msg);
+      qcc_yamldoc_free(&again);
+    }
+  }
+  const char *const eps[] = {"profiles", "production", "endpoints"};
+  qcc_yamldoc_append(d, eps, 3, "id: z\nweight: 1\n", &e);
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, h_cut_and_flip_never_crash) {
+  const char *root = getenv("QCC_SOURCE_ROOT");
+  cr_assert_not_null(root);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/tests/edit/base.yaml", root);
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f);
+  char buf[8192];
+  size_t len = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  for (size_t cut = 0; cut <= len; cut++)
+    try_edits(buf, cut);
+  const char flips[] = {'\0', ':', '-', '[', '{', '"', '\'', '\n', ' ', '#', '&', '*', '\t'};
+  for (size_t i = 0; i < len; i += 3) {
+    char copy[8192];
+    memcpy(copy, buf, len);
+    copy[i] = flips[i % sizeof flips];
+    try_edits(copy, len);
+  }
+}
+
+Test(edit_yaml, e_append_scalar_to_flow_list) {
+  struct qcc_yamldoc *d = parse("groups:\n  primary: [prod, \"b\"]  # c\n");
+  struct qcc_err e = {0};
+  cr_assert_eq(qcc_yamldoc_append(d, P("groups", "primary"), 2, "new", &e), 0, "%s", e.msg);
+  expect_text(d, "groups:\n  primary: [prod, \"b\", new]  # c\n");
+  cr_assert_eq(qcc_yamldoc_remove(d, P("groups", "primary", "prod"), 3, &e), 0, "%s", e.msg);
+  expect_text(d, "groups:\n  primary: [\"b\", new]  # c\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, i_crlf_file_stays_crlf) {
+  struct qcc_yamldoc *d = parse("proxy:\r\n  port: 1\r\nnul:\r\neps:\r\n  - id: a\r\n");
+  struct qcc_err e = {0};
+  cr_assert_eq(set(d, P("proxy", "host"), 2, "h"), 0);
+  cr_assert_eq(set(d, P("nul", "k"), 2, "v"), 0);
+  cr_assert_eq(qcc_yamldoc_append(d, P("eps"), 1, "id: b\nw: 2\n", &e), 0, "%s", e.msg);
+  expect_text(d, "proxy:\r\n  port: 1\r\n  host: h\r\nnul:\r\n  k: v\r\neps:\r\n"
+                 "  - id: a\r\n  - id: b\r\n    w: 2\r\n");
+  cr_assert_eq(qcc_yamldoc_remove(d, P("eps", "a"), 2, &e), 0, "%s", e.msg);
+  expect_text(d, "proxy:\r\n  port: 1\r\n  host: h\r\nnul:\r\n  k: v\r\neps:\r\n"
+                 "  - id: b\r\n    w: 2\r\n");
+  qcc_yamldoc_free(&d);
 }

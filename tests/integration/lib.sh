@@ -108,8 +108,36 @@ skip_all() {
 	exit 77
 }
 
+# Stops the mock upstreams still running and checks they exit 0 with no
+# sanitizer report (meaningful when built with -Db_sanitize=...).
+stop_mocks() {
+	local name pid rc bad=""
+	for name in "${!MOCK_PID[@]}"; do
+		pid=${MOCK_PID[$name]}
+		kill -0 "$pid" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		rc=$?
+		[ "$rc" = 0 ] || bad="$bad $name:exit=$rc"
+	done
+	if grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/mock-*.err >/dev/null 2>&1; then
+		bad="$bad sanitizer-report"
+	fi
+	if [ -z "$bad" ]; then
+		ok "mock upstreams exit 0 on SIGTERM, no sanitizer report"
+	else
+		not_ok "mock upstreams exit 0 on SIGTERM, no sanitizer report" "$bad" \
+			"$(cat "$T"/mock-*.err 2>/dev/null | grep -E 'ERROR|SUMMARY|runtime error' | head -5)"
+	fi
+}
+
 # Last line of every script.
 done_testing() {
+	if [ "${#MOCK_PID[@]}" -gt 0 ]; then
+		stop_mocks
+	fi
 	printf '1..%d\n' "$IT_N"
 	if [ "$IT_FAILS" -gt 0 ]; then
 		diag "$IT_FAILS of $IT_N failed; temp dir: $T"
@@ -141,7 +169,7 @@ it_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	if [ "${QCC_IT_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 -a "$rc" -ne 77 -a "${QCC_IT_KEEP_ON_FAIL:-0}" = 1 ]; then
+	if [ "${QCC_IT_KEEP:-0}" = 1 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "${QCC_IT_KEEP_ON_FAIL:-0}" = 1 ]; }; then
 		echo "# kept $T" >&2
 	else
 		rm -rf "$T"
@@ -264,12 +292,16 @@ start_qcc() {
 	QCC_ACCESS_LOG=$T/access.log
 	QCC_ERR_LOG=$T/qcc-run.err
 	mkdir -p "$QCC_STATE"
-	"$QCC_RUN_BIN" --state-dir "$QCC_STATE" --listen "127.0.0.1:$QCC_PORT" \
+	# QCC_IT_WRAPPER runs qcc-run under a tool, e.g.
+	# "valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
+	# shellcheck disable=SC2086
+	${QCC_IT_WRAPPER:-} "$QCC_RUN_BIN" --state-dir "$QCC_STATE" --listen "127.0.0.1:$QCC_PORT" \
 		--access-log "$QCC_ACCESS_LOG" "$@" "$QCC_TABLE" >"$T/qcc-run.out" 2>>"$QCC_ERR_LOG" &
 	QCC_PID=$!
 	track_pid "$QCC_PID"
-	local i
-	for i in $(seq 100); do
+	local i tries=100
+	[ -n "${QCC_IT_WRAPPER:-}" ] && tries=600
+	for ((i = 0; i < tries; i++)); do
 		if [ -n "$(healthz_generation)" ]; then
 			return 0
 		fi
@@ -278,7 +310,35 @@ start_qcc() {
 		fi
 		sleep 0.1
 	done
-	bail_out "qcc-run not ready on 127.0.0.1:$QCC_PORT after 10 s: $(tail -c 600 "$QCC_ERR_LOG")"
+	bail_out "qcc-run not ready on 127.0.0.1:$QCC_PORT after $((tries / 10)) s: $(tail -c 600 "$QCC_ERR_LOG")"
+}
+
+# stop_qcc: SIGTERM, wait (bounded), report "qcc-run exits 0 on SIGTERM".
+# Under ASan/LSan or valgrind (QCC_IT_WRAPPER) a leak or error makes the exit
+# status non-zero, so this is also the leak check.
+stop_qcc() {
+	[ -n "$QCC_PID" ] || return 0
+	local i rc=
+	kill -TERM "$QCC_PID" 2>/dev/null
+	for i in $(seq 300); do
+		kill -0 "$QCC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$QCC_PID" 2>/dev/null; then
+		kill -KILL "$QCC_PID" 2>/dev/null
+		wait "$QCC_PID" 2>/dev/null
+		not_ok "qcc-run exits on SIGTERM" "still running 30 s after SIGTERM"
+	else
+		wait "$QCC_PID"
+		rc=$?
+		if [ "$rc" = 0 ]; then
+			ok "qcc-run exits 0 on SIGTERM (no sanitizer/valgrind report)"
+		else
+			not_ok "qcc-run exits 0 on SIGTERM (no sanitizer/valgrind report)" "exit status $rc" \
+				"$(grep -E 'ERROR|SUMMARY|definitely lost|runtime error' "$QCC_ERR_LOG" | head -8)"
+		fi
+	fi
+	QCC_PID=""
 }
 
 qcc_url() { printf 'http://127.0.0.1:%s' "$QCC_PORT"; }
@@ -311,43 +371,22 @@ body_stream() { # MODEL
 	printf '{"model":"%s","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}' "$1"
 }
 
-# Common config: one primary profile with the given mocks, keys from env.
+# Common config: one primary profile with the given mocks, keys from env,
+# rendered from templates/qcc.yaml.in and templates/endpoint.yaml.in.
 # std_config OUT NAME...  (each NAME must be a started mock; key env QCC_IT_KEY_<NAME>)
 # QCC_IT_AUTH=bearer: endpoint auth style; QCC_IT_TOKEN_ENV=VAR: proxy.auth_tokens.
 std_config() {
-	local out=$1
+	local out=$1 n eps="" tokens=""
 	shift
-	{
-		cat <<EOF
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: ${QCC_PORT:-7860}
-  access_log: true
-EOF
-		if [ -n "${QCC_IT_TOKEN_ENV:-}" ]; then
-			printf '  auth_tokens:\n    - env: %s\n' "$QCC_IT_TOKEN_ENV"
-		fi
-		cat <<EOF
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: it-main
-    description: integration test profile
-    priority: primary
-    endpoints:
-EOF
-		local n
-		for n in "$@"; do
-			cat <<EOF
-      - id: $n
-        base_url: $(mock_url "$n")
-        api_key_env: QCC_IT_KEY_${n^^}
-        auth: ${QCC_IT_AUTH:-x-api-key}
-        weight: 100
-EOF
-		done
-	} >"$out"
+	for n in "$@"; do
+		render "$IT_DIR/templates/endpoint.yaml.in" "$T/.endpoint.yaml" ID="$n" \
+			BASE_URL="$(mock_url "$n")" KEY_ENV="QCC_IT_KEY_${n^^}" AUTH="${QCC_IT_AUTH:-x-api-key}" ||
+			return 1
+		eps+=$(cat "$T/.endpoint.yaml")$'\n'
+	done
+	if [ -n "${QCC_IT_TOKEN_ENV:-}" ]; then
+		tokens=$(printf '  auth_tokens:\n    - env: %s' "$QCC_IT_TOKEN_ENV")
+	fi
+	render "$IT_DIR/templates/qcc.yaml.in" "$out" PROXY_PORT="${QCC_PORT:-7860}" \
+		AUTH_TOKENS="$tokens" ENDPOINTS="${eps%$'\n'}"
 }

@@ -110,6 +110,13 @@ assert_eq "echo-headers: key value replaced by present" "present" "$(jq -r '."x-
 curl -sS -m 5 -o "$T/det2.json" "$(mock_url m2)/v1/messages" -d "$(body_json m)"
 assert_eq "deterministic: same body, same id" "$(jq -r .id "$T/det1.json")" "$(jq -r .id "$T/det2.json")"
 
+# --fault on the command line, counted down like the control request
+start_mock m3 --fault 'status=503&count=1'
+c1=$(curl -sS -m 5 -o "$T/503.json" -w '%{http_code}' "$(mock_url m3)/v1/messages" -d "$(body_json m)")
+c2=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$(mock_url m3)/v1/messages" -d "$(body_json m)")
+assert_eq "--fault status=503&count=1: 503 then 200" "503 200" "$c1 $c2"
+assert_eq "503 api_error" "api_error" "$(jq -r .error.type "$T/503.json")"
+
 # the log: what tests need, never the key
 l=$(mock_requests m1 'select(.path=="/v1/messages?beta=true")' | head -1)
 assert_eq "log: auth style bearer" "bearer" "$(jq -r .auth <<<"$l")"

@@ -41,9 +41,9 @@ curl -sS -N -m 10 -o "$T/ds.sse" "$D/v1/messages?beta=true" -H "x-api-key: $QCC_
 	-H 'anthropic-version: 2023-06-01' -d "$(body_stream claude-it)"
 assert_eq "stream: 56 events through the proxy" "56" "$(grep -c '^event: ' "$T/ps.sse")"
 check "stream: SSE body byte-identical to direct" cmp "$T/ds.sse" "$T/ps.sse"
-assert_contains "stream: content-type passes through" "$(tr 'A-Z' 'a-z' <"$T/ps.h")" "content-type: text/event-stream"
-assert_contains "stream: upstream response headers pass through" "$(tr 'A-Z' 'a-z' <"$T/ps.h")" "x-mock-upstream: up1"
-assert_contains "stream: proxy adds x-request-id" "$(tr 'A-Z' 'a-z' <"$T/ps.h")" "x-request-id:"
+assert_contains "stream: content-type passes through" "$(tr '[:upper:]' '[:lower:]' <"$T/ps.h")" "content-type: text/event-stream"
+assert_contains "stream: upstream response headers pass through" "$(tr '[:upper:]' '[:lower:]' <"$T/ps.h")" "x-mock-upstream: up1"
+assert_contains "stream: proxy adds x-request-id" "$(tr '[:upper:]' '[:lower:]' <"$T/ps.h")" "x-request-id:"
 
 # --- headers and query string
 curl -sS -m 10 -D "$T/h.h" -o /dev/null "$P/v1/messages?beta=true" -H "x-api-key: $CLIENT_KEY" \
@@ -94,4 +94,5 @@ else
 	not_ok "bearer endpoint: qccc build" "$(cat "$T/qccc.out")"
 fi
 
+stop_qcc
 done_testing

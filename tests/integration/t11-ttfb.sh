@@ -41,4 +41,5 @@ assert_le "proxy: first event within 400 ms" "$pfirst" 400
 assert_le "proxy: first event no later than direct + 150 ms" "$pfirst" $((dfirst + 150))
 assert_le "proxy: total no later than direct + 300 ms" "$ptotal" $((dtotal + 300))
 
+stop_qcc
 done_testing

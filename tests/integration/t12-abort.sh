@@ -30,4 +30,5 @@ assert_eq "no upstream stream completed" "0" "$(mock_stat up1 streams_completed)
 code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$(qcc_url)/v1/models" -H "x-api-key: client-token")
 assert_eq "proxy still serves after an abort" "200" "$code"
 
+stop_qcc
 done_testing

@@ -82,4 +82,5 @@ assert_eq "no truncated stream" "0" "$short"
 kill -0 "$QCC_PID" 2>/dev/null
 assert_eq "qcc-run still running" "0" "$?"
 
+stop_qcc
 done_testing

@@ -49,4 +49,5 @@ assert_not_contains "rejected client token never written" "$everything" "$WRONG_
 assert_not_contains "table holds no key" "$(tr -d '\0' <"$T/table.bin")" "$QCC_IT_KEY_UP1"
 assert_contains "qccc show names the key env, not the key" "$(cat "$T/show.txt")" "QCC_IT_KEY_UP1"
 
+stop_qcc
 done_testing

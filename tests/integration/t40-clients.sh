@@ -50,4 +50,5 @@ run_node "claude code: claude -p through qcc-run" claude-code.test.mjs \
 assert_not_contains "client token not in the access log" "$(cat "$QCC_ACCESS_LOG" "$QCC_ERR_LOG" 2>/dev/null)" \
 	"$QCC_IT_CLIENT_TOKEN"
 
+stop_qcc
 done_testing

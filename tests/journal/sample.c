@@ -22,7 +22,7 @@ void sample_record(uint16_t type, unsigned i, struct qcc_jrec *r) {
   memset(r, 0, sizeof *r);
   r->type = type;
   r->time_ms = 1764131585000 + (int64_t)i * 1000;
-  struct qcc_jep ep = {0x1000 + i, txt(s, 0, "ep-%u", i % 7)};
+  struct qcc_jep ep = {0x1000 + i, txt(s, 0, "ep-%u", i % 7), 0x5eed0000ull + i};
   switch (type) {
   case QCC_JT_STARTUP:
     r->u.startup = (struct qcc_jrec_startup){4242 + i, txt(s, 1, "0.1.%u", i), 7 + i, i % 3, i * 3};
@@ -68,7 +68,7 @@ void sample_record(uint16_t type, unsigned i, struct qcc_jrec *r) {
     d->body_hash = 0xabcdef0123456789ull ^ i;
     d->tried.count = (uint16_t)(i % 4);
     for (unsigned k = 0; k < d->tried.count; k++) {
-      d->tried.item[k].endpoint = (struct qcc_jep){0x2000 + k, txt(s, 2 + k, "ep-%u", k)};
+      d->tried.item[k].endpoint = (struct qcc_jep){0x2000 + k, txt(s, 2 + k, "ep-%u", k), 0x77 + k};
       d->tried.item[k].http_status = (uint16_t)(500 + k);
       d->tried.item[k].reason = k % 2 ? "timeout" : "HTTP 503";
     }
@@ -116,7 +116,7 @@ bool records_equal(const struct qcc_jrec *a, const struct qcc_jrec *b, char *why
     case QCC_JK_STR: eq = str_eq(*(const char *const *)x, *(const char *const *)y); break;
     case QCC_JK_EP: {
       const struct qcc_jep *p = x, *q = y;
-      eq = p->sid == q->sid && str_eq(p->id, q->id);
+      eq = p->sid == q->sid && p->identity == q->identity && str_eq(p->id, q->id);
       break;
     }
     case QCC_JK_ATTEMPTS: {

@@ -380,3 +380,32 @@ Test(journal_cmd, e_show_reports_corruption_but_lists_good_records) {
   run_free(&r);
   free(img);
 }
+
+Test(journal_cmd, e_hostile_text_is_printable_and_valid_json) {
+  /* Reasons can echo upstream error bodies: escapes, newlines, bad UTF-8. */
+  struct qcc_journal *j = NULL;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_journal_open(dir, QCC_FSYNC_NO, &j, &err), 0, "%s", err.msg);
+  struct qcc_jrec r = {.type = QCC_JT_GROUP_SWITCH};
+  r.u.group_switch = (struct qcc_jrec_group_switch){"a\x1b[31mred", 0, "b\nfake line", 1, "bad \xff\xfe utf8\r"};
+  cr_assert_eq(qcc_journal_append(j, &r, &err), 0);
+  cr_assert_eq(qcc_journal_flush(j, &err), 0);
+  qcc_journal_close(&j);
+  const char *cmds[][3] = {{"journal", "show", NULL}, {"priority", "history", NULL}};
+  for (int k = 0; k < 2; k++) {
+    struct run o = qccc(cmds[k][0], cmds[k][1], NULL);
+    cr_expect_eq(o.rc, 0, "%s", o.err);
+    cr_expect_null(strchr(o.out, '\x1b'), "escape reached the terminal: %s", o.out);
+    cr_expect_null(strchr(o.out, '\r'));
+    cr_expect_eq(count_lines(o.out), 2, "one header + one line:\n%s", o.out);
+    run_free(&o);
+  }
+  struct run o = qccc("journal", "show", "--json", NULL);
+  json_error_t je;
+  json_t *a = json_loads(o.out, 0, &je);
+  cr_assert(json_is_array(a), "invalid JSON: %s\n%s", je.text, o.out);
+  cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "to")), "b\nfake line");
+  cr_expect_not_null(json_string_value(json_object_get(json_array_get(a, 0), "reason")));
+  json_decref(a);
+  run_free(&o);
+}

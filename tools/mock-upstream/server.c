@@ -95,6 +95,9 @@ struct mock_server {
 	struct mock_fault fault;
 	FILE *log;
 	struct mock_buf scratch;
+	/* Events 1..N-1 never change (only message_start carries the id and
+	 * model), so an unpaced stream appends them pre-framed in one copy. */
+	struct mock_buf stream_tail;
 	http_parser_settings settings;
 };
 
@@ -407,10 +410,43 @@ static void finish_response(struct mock_conn *c)
 		process_input(c);
 }
 
+/* Builds srv->stream_tail once: chunks for events 1..N-1 and the last chunk. */
+static int stream_tail(struct mock_conn *c)
+{
+	struct mock_server *s = c->srv;
+	if (s->stream_tail.len > 0)
+		return 0;
+	struct mock_reply_ctx x;
+	fill_ctx(c, &x);
+	int total = mock_reply_event_count(x.deltas);
+	for (int k = 1; k < total; k++) {
+		s->scratch.len = 0;
+		if (mock_reply_event(&s->scratch, &x, k) != 0 ||
+		    mock_buf_printf(&s->stream_tail, "%zx\r\n", s->scratch.len) != 0 ||
+		    mock_buf_append(&s->stream_tail, s->scratch.data, s->scratch.len) != 0 ||
+		    mock_buf_puts(&s->stream_tail, "\r\n") != 0) {
+			s->stream_tail.len = 0;
+			return -1;
+		}
+	}
+	if (mock_buf_puts(&s->stream_tail, "0\r\n\r\n") != 0) {
+		s->stream_tail.len = 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* Emits events until the stream ends, must pause, or must be cut. */
 static void stream_step(struct mock_conn *c)
 {
 	while (!c->dead && c->ev_next < c->ev_total) {
+		if (c->ev_next == 1 && c->delay_ms == 0 && c->ev_stop_at < 0 && stream_tail(c) == 0) {
+			mock_buf_append(&c->out, c->srv->stream_tail.data, c->srv->stream_tail.len);
+			c->ev_next = c->ev_total;
+			c->srv->st.streams_completed++;
+			finish_response(c);
+			return;
+		}
 		if (c->ev_stop_at >= 0 && c->ev_next >= c->ev_stop_at) {
 			c->reset_after_flush = true;
 			log_event(c, "reset_mid_stream");
@@ -1053,6 +1089,7 @@ void mock_server_free(struct mock_server **sp)
 	if (s->log != NULL && s->log != stderr)
 		fclose(s->log);
 	mock_buf_release(&s->scratch);
+	mock_buf_release(&s->stream_tail);
 	free(s);
 	*sp = NULL;
 }
