@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "schema/config_schema.h"
@@ -778,6 +779,13 @@ static const char *keep_file(struct ld *ld, const char *shown) {
 }
 
 static int read_all(const char *path, char **data, size_t *len) {
+  struct stat st;
+  /* A FIFO or device (include: /dev/stdin) could block or never end. */
+  if (stat(path, &st) != 0) return -1;
+  if (!S_ISREG(st.st_mode)) {
+    errno = EISDIR;
+    return S_ISDIR(st.st_mode) ? -1 : -2;
+  }
   FILE *in = fopen(path, "rb");
   if (in == NULL) return -1;
   size_t cap = 0, n = 0;
@@ -967,18 +975,19 @@ static void load_file(struct ld *ld, const char *shown, const struct qcc_pos *fr
   }
   char *data = NULL;
   size_t len = 0;
-  if (read_all(shown, &data, &len) != 0) {
-    int e = errno;
+  int got = read_all(shown, &data, &len);
+  if (got != 0) {
+    const char *why = got == -2 ? "not a regular file" : strerror(errno);
     if (from == NULL) {
       struct qcc_pos at = {keep_file(ld, shown), 0, 0};
       qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, 1, "check the file's permissions and size",
-                   "cannot read config: %s", strerror(e));
+                   "cannot read config: %s", why);
       ld->out->io_error = true;
       ld->out->fatal = true;
     } else {
       qcc_diag_add(ld->d, QCC_DIAG_ERROR, *from, span, "check the file's permissions and size",
                    "cannot read include '%s': %s",
-                   shown, strerror(e));
+                   shown, why);
     }
     return;
   }

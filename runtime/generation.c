@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "keystore.h"
 
@@ -9,9 +10,12 @@ int qcc_generation_load(const char *path, struct qcc_generation **out, struct qc
   *out = NULL;
   struct qcc_table_error terr = {0};
   struct qcc_table *t = NULL;
-  if (qcc_table_open(path, &t, &terr) != 0)
-    return qcc_err_set(err, (int)terr.status, "%s: %s: %s", path,
-                       qcc_table_status_name(terr.status), terr.message);
+  if (qcc_table_open(path, &t, &terr) != 0) {
+    const char *kind = qcc_table_status_name(terr.status);
+    if (strstr(terr.message, kind) != NULL) /* the reader already said it */
+      return qcc_err_set(err, (int)terr.status, "%s: %s", path, terr.message);
+    return qcc_err_set(err, (int)terr.status, "%s: %s: %s", path, kind, terr.message);
+  }
   struct qcc_keystore *ks = NULL;
   if (qcc_keystore_new(t, &ks, err) != 0) {
     qcc_table_close(&t);

@@ -47,7 +47,9 @@ static int check_table(const char *path) {
   struct qcc_table *t = NULL;
   struct qcc_table_error terr = {0};
   if (qcc_table_open(path, &t, &terr) != 0) {
-    fprintf(stderr, "qcc-run: %s: %s: %s\n", path, qcc_table_status_name(terr.status), terr.message);
+    const char *kind = qcc_table_status_name(terr.status);
+    if (strstr(terr.message, kind) != NULL) kind = "error";
+    fprintf(stderr, "qcc-run: %s: %s: %s\n", path, kind, terr.message);
     return 1;
   }
   const struct qcc_tbl_header *h = qcc_table_header(t);

@@ -202,6 +202,8 @@ static const struct rung *old_rung(const struct qcc_router *r, const char *name)
   return NULL;
 }
 
+static const char *rung_name(const struct qcc_router *r, int64_t rung);
+
 int qcc_router_attach(struct qcc_router *r, const struct qcc_table *t, uint64_t now,
                       struct qcc_err *err) {
   const struct qcc_tbl_settings *st = qcc_table_settings(t);
@@ -330,6 +332,9 @@ int qcc_router_attach(struct qcc_router *r, const struct qcc_table *t, uint64_t 
     r->fail_streak = 0;
   }
   r->active = act;
+  if (active_name[0] && strcmp(active_name, rung_name(r, act)) != 0)
+    emit(r, QCC_EV_SWITCH, NULL, rung_name(r, act), active_name, rung_name(r, act), now,
+         "active profile %s is no longer in the table (or disabled)", active_name);
   if (r->pinned && qcc_table_find_profile(t, r->pin_name) < 0) {
     r->pinned = false;
     emit(r, QCC_EV_UNPIN, NULL, r->pin_name, r->pin_name, "auto", now,
@@ -440,11 +445,11 @@ static const char *rung_name(const struct qcc_router *r, int64_t rung) {
 static void switch_to(struct qcc_router *r, int64_t to, uint64_t now, const char *why) {
   int64_t from = r->active;
   if (from == to) return;
-  if (from >= 0 && to > from) {
-    /* Leaving downwards: the old rung must prove itself again for a whole
-     * cooldown before we come back (no flapping). */
-    r->ladder[from].up = false;
-  }
+  /* Rungs at and below the higher of the two must prove themselves again for
+   * a whole cooldown before traffic comes back to them (no flapping), and
+   * rungs that were not watched (below the active one) hold no stale "up". */
+  int64_t lo = from < 0 || to < from ? to : from;
+  for (int64_t i = lo < 0 ? 0 : lo; i < (int64_t)r->n_rungs; i++) r->ladder[i].up = false;
   r->active = to;
   r->active_since = now;
   r->fail_streak = 0;
@@ -749,6 +754,7 @@ static void on_success(struct qcc_router *r, struct ep *e, uint32_t lat, uint64_
   enum qcc_breaker_state bb = qcc_breaker_success(&e->lv.br, now);
   breaker_event(r, e, bb, now, "probe succeeded");
   enum qcc_health_status hb = qcc_health_success(&e->lv.h, &r->prm.health, lat, now);
+  if (hb == e->lv.h.status) return;
   char why[96];
   snprintf(why, sizeof why, "%s (latency EWMA %.0f ms)",
            qcc_health_is_slow(&e->lv.h, &r->prm.health) ? "slow" : "recovered", e->lv.h.ewma_ms);
@@ -777,9 +783,11 @@ static void end_outcome(struct qcc_router *r, struct ep *e, const struct qcc_out
                         uint64_t now) {
   if (e->lv.inflight > 0) e->lv.inflight--;
   uint32_t lat = o->ttfb_ms ? o->ttfb_ms : o->latency_ms;
-  char what[QCC_HEALTH_ERROR_LEN];
-  describe(o, what, sizeof what);
+  char what[QCC_HEALTH_ERROR_LEN] = "";
   int st = o->http_status;
+  bool ok = o->kind == QCC_OUT_OK || o->kind == QCC_OUT_CANCELLED ||
+            (o->kind == QCC_OUT_HTTP_STATUS && st < 400);
+  if (!ok) describe(o, what, sizeof what); /* only failures need the text */
   switch (o->kind) {
   case QCC_OUT_CANCELLED:
     qcc_breaker_abandon(&e->lv.br);

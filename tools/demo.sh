@@ -51,8 +51,11 @@ for p in 18001 18002; do
 done
 PORT=7860
 if port_busy "$PORT"; then
-	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])') ||
-		die "7860 is taken and no free port found"
+	for _ in $(seq 50); do
+		PORT=$((20000 + RANDOM % 30000))
+		port_busy "$PORT" || break
+	done
+	port_busy "$PORT" && die "7860 is taken and no free port found"
 	echo "demo: 127.0.0.1:7860 is taken, using 127.0.0.1:$PORT"
 fi
 

@@ -194,14 +194,26 @@ wait_until() {
 	return 1
 }
 
-# A free loopback port (bind 0, read it back, release). Used for qcc-run;
-# the mock upstream writes its own port file instead.
+# A free loopback port for qcc-run (the mock upstream writes its own port
+# file instead): bind 0 with python3 when present, else probe random ports.
 free_port() {
-	python3 -c 'import socket
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()'
+		return
+	fi
+	local p i
+	for i in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	return 1
 }
 
 require_bins() {
@@ -257,10 +269,13 @@ mock_requests() {
 render() {
 	local tmpl=$1 out=$2
 	shift 2
-	local text kv
+	local text kv key val
 	text=$(cat "$tmpl") || return 1
 	for kv in "$@"; do
-		text=${text//@${kv%%=*}@/${kv#*=}}
+		key=${kv%%=*}
+		val=${kv#*=}
+		# quoted so bash 5.2's patsub_replacement leaves '&' alone
+		text=${text//"@$key@"/"$val"}
 	done
 	if grep -q '@[A-Z_0-9]*@' <<<"$text"; then
 		echo "render: unreplaced placeholder in $tmpl: $(grep -o '@[A-Z_0-9]*@' <<<"$text" | head -1)" >&2

@@ -742,3 +742,160 @@ Test(router, snapshot_has_the_health_model) {
   cr_assert(s.score > 50 && s.score < 100, "score %u", s.score);
   rfix_done(&f);
 }
+
+Test(router, client_errors_do_not_charge_but_broken_streams_do) {
+  struct rfix_cfg c = groups();
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  uint32_t a = rfix_idx(&f, "a");
+  for (int i = 0; i < 10; i++) fail_on(&f, a, QCC_OUT_HTTP_STATUS, 400, (uint64_t)i);
+  for (int i = 0; i < 10; i++) fail_on(&f, a, QCC_OUT_CANCELLED, 0, (uint64_t)i);
+  struct qcc_route_snapshot s;
+  qcc_router_snapshot(f.r, a, 20, &s);
+  cr_assert_eq(s.breaker, QCC_BREAKER_CLOSED);
+  cr_assert_eq(s.failed_requests, 0);
+  cr_assert_eq(s.total_requests, 10, "cancelled requests are not counted");
+  cr_assert_eq(s.inflight, 0);
+  fail_on(&f, a, QCC_OUT_BROKEN_STREAM, 0, 30);
+  fail_on(&f, a, QCC_OUT_BROKEN_STREAM, 0, 31);
+  qcc_router_snapshot(f.r, a, 32, &s);
+  cr_assert_eq(s.breaker, QCC_BREAKER_OPEN);
+  cr_assert_eq(s.failed_requests, 2);
+  cr_assert_str_eq(s.last_error, "broken stream");
+  rfix_done(&f);
+}
+
+Test(router, empty_router_picks_nothing) {
+  struct qcc_router *r = NULL;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_router_new(NULL, &r, &err), 0);
+  struct qcc_pick p;
+  cr_assert_eq(qcc_router_pick(r, NULL, 0, &p), -1);
+  cr_assert_eq(p.result, QCC_PICK_NO_ENDPOINT);
+  struct qcc_route_status st;
+  qcc_router_status(r, &st);
+  cr_assert_eq(st.active_profile, -1);
+  cr_assert_eq(qcc_router_pin(r, "p", "x", 0, &err), -1);
+  qcc_router_free(&r);
+  cr_assert_null(r);
+  qcc_router_free(&r);
+}
+
+/* One request the way the exchange runs it: pick, send, retry on another
+ * endpoint while the outcome is retryable. UP says which endpoints answer.
+ * Returns the endpoint that served it, or -1; *ATTEMPTS counts tries. */
+static int64_t sim_request(struct rfix *f, const bool *up, uint64_t now, unsigned *attempts) {
+  struct qcc_pick_req req = {0};
+  *attempts = 0;
+  while (req.tried_count < QCC_PICK_TRIED_MAX) {
+    struct qcc_pick p;
+    if (qcc_router_pick(f->r, &req, now, &p) != 0) return -1;
+    qcc_router_begin(f->r, &p, now);
+    ++*attempts;
+    struct qcc_outcome o = {.kind = up[p.endpoint] ? QCC_OUT_OK : QCC_OUT_CONNECT_ERROR,
+                            .latency_ms = 50};
+    qcc_router_end(f->r, &p, &o, now);
+    if (o.kind == QCC_OUT_OK) return p.endpoint;
+    if (!qcc_router_retryable(&o)) return -1;
+    req.tried[req.tried_count++] = p.endpoint;
+  }
+  return -1;
+}
+
+Test(router, scenario_primary_dies_and_comes_back) {
+  struct rfix_cfg c = groups();
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  uint32_t a = rfix_idx(&f, "a"), b = rfix_idx(&f, "b"), cc = rfix_idx(&f, "c");
+  bool up[4] = {true, true, true, true};
+  uint64_t first_back = 0;
+  unsigned extra_after_switch = 0;
+  for (uint64_t t = 0; t < 600 * S; t += 100) {
+    bool primary_up = t < 60 * S || t >= 200 * S;
+    up[a] = up[b] = primary_up;
+    unsigned tries;
+    int64_t got = sim_request(&f, up, t, &tries);
+    cr_assert_geq(got, 0, "a client saw a failure at %llu ms", (unsigned long long)t);
+    if (!primary_up) {
+      cr_assert_eq(got, cc);
+      /* after the switch (a few requests in), one try each, except the
+       * occasional breaker probe of the dead primary */
+      if (t > 61 * S && tries > 1) extra_after_switch++;
+    }
+    if (t >= 200 * S && got != cc && first_back == 0) first_back = t;
+  }
+  cr_assert_leq(extra_after_switch, 10, "%u requests needed a retry", extra_after_switch);
+  /* back only once a probe succeeded and a whole cooldown (60 s) passed */
+  cr_assert_geq(first_back, 260 * S, "returned at %llu", (unsigned long long)first_back);
+  cr_assert_leq(first_back, 200 * S + 120 * S + 60 * S + 1000, "returned at %llu",
+                (unsigned long long)first_back);
+  struct qcc_route_status st;
+  qcc_router_status(f.r, &st);
+  cr_assert_str_eq(st.active_profile_name, "p");
+  cr_assert_eq(count_events(&f, QCC_EV_SWITCH), 2, "down once, up once");
+  rfix_done(&f);
+}
+
+Test(router, a_rung_not_watched_holds_no_stale_health) {
+  struct rfix_cfg c = groups();
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  uint32_t cc = rfix_idx(&f, "c");
+  /* p out -> s; p back -> p again after the cooldown: s was "up" all along */
+  open_primary(&f, 0);
+  cr_assert_str_eq(pick_id(&f, 1), "c");
+  heal_a(&f, 30 * S);
+  for (uint64_t t = 30 * S; t <= 91 * S; t += S) (void)rfix_ok(&f, NULL, t);
+  struct qcc_route_status st;
+  qcc_router_status(f.r, &st);
+  cr_assert_str_eq(st.active_profile_name, "p");
+  /* much later p and s die together: fallback */
+  uint64_t t0 = 1000 * S;
+  for (int i = 0; i < 2; i++) {
+    fail_on(&f, rfix_idx(&f, "a"), QCC_OUT_CONNECT_ERROR, 0, t0);
+    fail_on(&f, rfix_idx(&f, "b"), QCC_OUT_CONNECT_ERROR, 0, t0);
+    fail_on(&f, cc, QCC_OUT_CONNECT_ERROR, 0, t0);
+  }
+  cr_assert_str_eq(pick_id(&f, t0 + 1), "d");
+  /* c's probe succeeds at +30 s: s must still wait a whole cooldown */
+  uint64_t t = t0 + 30 * S;
+  bool probed_c = false;
+  for (int i = 0; i < 4; i++) {
+    struct qcc_pick p = rfix_pick(&f, NULL, t);
+    qcc_router_begin(f.r, &p, t);
+    bool is_c = p.endpoint == cc;
+    probed_c |= is_c;
+    rfix_finish(&f, &p, is_c ? QCC_OUT_OK : QCC_OUT_CONNECT_ERROR, 0, t);
+  }
+  cr_assert(probed_c);
+  cr_assert_str_eq(pick_id(&f, t + 1), "d", "s came back too early");
+  cr_assert_str_eq(pick_id(&f, t + 59 * S), "d");
+  qcc_router_status(f.r, &st);
+  cr_assert_str_eq(st.active_profile_name, "f");
+  (void)pick_id(&f, t + 60 * S); /* may be a probe of p, whose breakers reopen now */
+  qcc_router_status(f.r, &st);
+  cr_assert_str_eq(st.active_profile_name, "s");
+  rfix_done(&f);
+}
+
+Test(router, removing_the_active_profile_switches_with_an_event) {
+  struct rfix_cfg c = groups();
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  open_primary(&f, 0);
+  cr_assert_str_eq(pick_id(&f, 1), "c");
+  /* s is dropped from the table: back to p (the first rung) */
+  struct rfix_cfg n = c;
+  n.profs[1] = c.profs[2];
+  n.n = 2;
+  rfix_swap(&f, &n, 2);
+  struct qcc_route_status st;
+  qcc_router_status(f.r, &st);
+  cr_assert_str_eq(st.active_profile_name, "p");
+  struct qcc_route_event ev = last_event(&f, QCC_EV_SWITCH);
+  cr_assert_str_eq(ev.from, "s");
+  cr_assert_str_eq(ev.to, "p");
+  /* p is still all open (state kept): the next pick fails over to f */
+  cr_assert_str_eq(pick_id(&f, 3), "d");
+  rfix_done(&f);
+}

@@ -2,7 +2,7 @@
  * going through YAML, so the tests control every limit exactly.
  *   qcc-test-mktable OUT [--gen N] [--token-env NAME] [--max-header N]
  *       [--max-body N] [--header-timeout-ms N] [--idle-timeout-ms N]
- *       [--max-connections N] [--access-log 0|1] [--upstream URL]
+ *       [--max-connections N] [--drain-timeout-ms N] [--access-log 0|1] [--upstream URL]
  * The table is written atomically (temp file + rename), like qccc build. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
     else if (strcmp(k, "--max-body") == 0) cfg.settings.max_body_bytes = n;
     else if (strcmp(k, "--header-timeout-ms") == 0) cfg.settings.header_timeout_ms = (uint32_t)n;
     else if (strcmp(k, "--idle-timeout-ms") == 0) cfg.settings.idle_timeout_ms = (uint32_t)n;
+    else if (strcmp(k, "--drain-timeout-ms") == 0) cfg.settings.drain_timeout_ms = (uint32_t)n;
     else if (strcmp(k, "--max-connections") == 0) cfg.settings.max_connections = (uint32_t)n;
     else if (strcmp(k, "--access-log") == 0) cfg.settings.access_log = n != 0;
     else if (strcmp(k, "--upstream") == 0) ep.base_url = (char *)v;

@@ -795,3 +795,67 @@ Test(runtime_serve, e01_stream_keeps_generation_across_swap_and_drains_on_sigter
   int sr = system(cmd);
   (void)sr;
 }
+
+Test(runtime_serve, e02_drain_timeout_cuts_a_long_stream) {
+  char dir[] = "/tmp/qcc-mock-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  int mport = start_mock(dir, "40", "200"); /* about eight seconds */
+  char upstream[64];
+  snprintf(upstream, sizeof upstream, "http://127.0.0.1:%d", mport);
+  const char *const args[] = {"--upstream", upstream, "--drain-timeout-ms", "300", NULL};
+  start_run(args);
+  int fd = conn();
+  const char req[] = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+                     "{\"stream\":true}";
+  send_all(fd, req, sizeof req - 1);
+  static char buf[65536];
+  recv_until(fd, buf, sizeof buf, 3000, "event: message_start", 1);
+  cr_assert_eq(status_of(buf), 200, "%s", buf);
+  long t0 = now_ms();
+  kill(R.pid, SIGTERM);
+  int rc = wait_exit(5000);
+  long took = now_ms() - t0;
+  cr_assert_eq(rc, 0, "exit status %d", rc);
+  cr_assert(took >= 250 && took < 3000, "exited after %ld ms", took);
+  size_t have = strlen(buf);
+  recv_until(fd, buf + have, sizeof buf - have, 2000, NULL, 0); /* the connection is closed */
+  close(fd);
+  cr_assert(strstr(buf, "event: message_stop") == NULL, "the stream should have been cut");
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  int sr = system(cmd);
+  (void)sr;
+}
+
+/* ---- robustness ------------------------------------------------------------------------ */
+
+Test(runtime_serve, f01_random_bytes_and_cuts_never_kill_it) {
+  const char *const args[] = {"--max-header", "4096", "--max-body", "2048",
+                              "--header-timeout-ms", "500", NULL};
+  start_run(args);
+  static const char *const seeds[] = {
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "GET /healthz HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
+  };
+  unsigned seed = 12345;
+  char req[512];
+  char buf[8192];
+  for (int round = 0; round < 150; round++) {
+    const char *base = seeds[round % 4];
+    size_t len = strlen(base);
+    memcpy(req, base, len);
+    /* Mutate a few bytes, then cut at a random point. */
+    int flips = (int)(rand_r(&seed) % 4);
+    for (int f = 0; f < flips; f++) req[rand_r(&seed) % len] = (char)(rand_r(&seed) & 0xff);
+    size_t cut = 1 + rand_r(&seed) % len;
+    int fd = conn();
+    send_all(fd, req, cut);
+    if (round % 3 == 0) shutdown(fd, SHUT_WR); /* sometimes an early EOF */
+    recv_until(fd, buf, sizeof buf, round % 3 == 0 ? 1000 : 30, NULL, 0);
+    close(fd);
+  }
+  cr_assert_eq(get_generation(), 1, "qcc-run stopped answering");
+  cr_assert_eq(kill(R.pid, 0), 0, "qcc-run died");
+}

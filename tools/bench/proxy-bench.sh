@@ -312,7 +312,7 @@ stop_targets() {
     [ -n "$p" ] || continue
     kill -TERM "$p" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
     wait "$p" 2>/dev/null || true
     unset "tpid[$t]"
   done
@@ -354,7 +354,10 @@ measure() { # ROUND CASE TARGET LOADGEN_ARGS...
     <<< "$res" >> "$runs"
   # A target that answered nothing is not measured again: that keeps a hung
   # proxy from stretching the run by a timeout per case.
-  if [ "$t" != direct ] && [ "$(jq -r '.samples // 0' <<< "$res")" = 0 ]; then
+  if [ "$t" != direct ] && ! kill -0 "${tpid[$t]}" 2>/dev/null; then
+    skipped[$t]="exited during $case: $(last_lines "$tmp/$t"*.out "$tmp/$t-error.log")"
+    say "dropping $t from the rest of the run: ${skipped[$t]}"
+  elif [ "$t" != direct ] && [ "$(jq -r '.samples // 0' <<< "$res")" = 0 ]; then
     skipped[$t]="no successful request in $case (errors: $(jq -c '.errors // "loadgen failed"' <<< "$res"))"
     say "dropping $t from the rest of the run: ${skipped[$t]}"
   fi

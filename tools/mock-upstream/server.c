@@ -787,8 +787,9 @@ static void handle_request(struct mock_conn *c)
 	json_decref(root);
 
 	if (status == 431) {
-		respond_error(c, 431, "request header too large", NULL);
+		/* the rest of an oversized head cannot be trusted: close after */
 		c->keep_alive = false;
+		respond_error(c, 431, "request header too large", NULL);
 		return;
 	}
 	if (status == 413) {
