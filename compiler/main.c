@@ -25,6 +25,7 @@
 #include "compiler/layout.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
+#include "schema/config_schema.h"
 #include "schema/table.h"
 
 #define EXIT_OK 0
@@ -334,6 +335,16 @@ static int cmd_show(int argc, char **argv) {
   return EXIT_OK;
 }
 
+static int cmd_schema(int argc, char **argv) {
+  static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {0}};
+  for (int c = next_opt(argc, argv, "h", lo); c != -1; c = next_opt(argc, argv, "h", lo)) {
+    if (c == 'h') return print_help("schema");
+    return bad_option("schema", argv);
+  }
+  if (optind < argc) return usage_error("schema", "unexpected argument: %s", argv[optind]);
+  return qcc_config_schema_json(stdout) == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
 static int cmd_check(int argc, char **argv) {
   static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {0}};
   for (int c = next_opt(argc, argv, "h", lo); c != -1; c = next_opt(argc, argv, "h", lo)) {
@@ -597,6 +608,10 @@ static const struct command commands[] = {
      "usage: qccc check TABLE\n"
      "Verify every byte of TABLE as qcc-run would before using it.\n"
      "Exit: 0 ok, 1 damaged or unreadable (with the reason), 2 usage.\n"},
+    {"schema", cmd_schema, "print the JSON Schema of qcc.yaml (for editors' YAML language servers)",
+     "usage: qccc schema\n"
+     "Print the JSON Schema of qcc.yaml, generated from the same key table that\n"
+     "`qccc validate` enforces (schema/qcc.schema.json is a copy of it).\n"},
 };
 static const size_t command_count = sizeof commands / sizeof commands[0];
 

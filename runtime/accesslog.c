@@ -90,7 +90,8 @@ void qcc_accesslog_write(struct qcc_accesslog *l, const struct qcc_access_entry 
   json_object_set_new(o, "time", json_string(when));
   json_object_set_new(o, "request_id", json_string(e->request_id != NULL ? e->request_id : ""));
   json_object_set_new(o, "method", json_string(e->method != NULL ? e->method : ""));
-  json_object_set_new(o, "path", e->path != NULL ? json_stringn(e->path, e->path_len) : json_null());
+  json_t *path = e->path != NULL ? json_stringn(e->path, e->path_len) : NULL;
+  json_object_set_new(o, "path", path != NULL ? path : json_null());
   json_object_set_new(o, "endpoint", e->endpoint != NULL ? json_string(e->endpoint) : json_null());
   json_object_set_new(o, "status", json_integer(e->status));
   json_object_set_new(o, "upstream_status", json_integer(e->upstream_status));

@@ -154,12 +154,18 @@ static double now_ms_since(const struct timespec *t0) {
   return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static const struct qcc_tbl_settings *settings_now(const struct qcc_client *c) {
+  return qcc_table_settings(qcc_tableset_current(c->env->tables)->table);
+}
+
 static void load_limits(struct qcc_client *c) {
-  const struct qcc_tbl_settings *s = qcc_table_settings(qcc_tableset_current(c->env->tables)->table);
+  const struct qcc_tbl_settings *s = settings_now(c);
   c->max_header = s->max_header_bytes != 0 ? s->max_header_bytes : DEF_MAX_HEADER;
   c->max_body = s->max_body_bytes != 0 ? s->max_body_bytes : DEF_MAX_BODY;
-  c->header_timeout = (s->header_timeout_ms != 0 ? s->header_timeout_ms : DEF_HEADER_TIMEOUT_MS) / 1e3;
-  c->idle_timeout = (s->idle_timeout_ms != 0 ? s->idle_timeout_ms : DEF_IDLE_TIMEOUT_MS) / 1e3;
+  uint32_t head_ms = s->header_timeout_ms != 0 ? s->header_timeout_ms : DEF_HEADER_TIMEOUT_MS;
+  uint32_t idle_ms = s->idle_timeout_ms != 0 ? s->idle_timeout_ms : DEF_IDLE_TIMEOUT_MS;
+  c->header_timeout = head_ms / 1e3;
+  c->idle_timeout = idle_ms / 1e3;
 }
 
 static void set_timer(struct qcc_client *c, double secs) {
@@ -226,7 +232,8 @@ static int out_add(struct qcc_client *c, const void *data, size_t len) {
   return 0;
 }
 
-static int out_printf(struct qcc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int out_printf(struct qcc_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int out_printf(struct qcc_client *c, const char *fmt, ...) {
   char tmp[1024];
   va_list ap;
@@ -248,7 +255,8 @@ static int flush_out(struct qcc_client *c) {
     ssize_t n = send(c->fd, c->out.p + c->out_off, out_pending(c), MSG_NOSIGNAL);
     if (n > 0) {
       c->out_off += (size_t)n;
-      if (ev_is_active(&c->wio) && c->state == CS_BUSY) set_timer(c, c->idle_timeout); /* progress */
+      /* Progress resets the write-stall timer. */
+      if (ev_is_active(&c->wio) && c->state == CS_BUSY) set_timer(c, c->idle_timeout);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -289,17 +297,17 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
 static void log_access(struct qcc_client *c, const struct qcc_exchange_result *res, int status,
                        uint64_t gen_number) {
   if (c->env->alog == NULL) return;
-  const struct qcc_tbl_settings *s = qcc_table_settings(qcc_tableset_current(c->env->tables)->table);
-  if (!s->access_log) return;
+  if (!settings_now(c)->access_log) return;
   const char *url = c->head.p != NULL && c->url_len > 0 ? c->head.p : NULL;
   size_t plen = 0;
   if (url != NULL) {
     const char *q = memchr(url, '?', c->url_len);
     plen = q != NULL ? (size_t)(q - url) : c->url_len;
   }
+  bool have_method = c->headers_done || c->url_len > 0;
   struct qcc_access_entry e = {
       .request_id = c->rid,
-      .method = c->headers_done || c->url_len > 0 ? http_method_str((enum http_method)c->parser.method) : "-",
+      .method = have_method ? http_method_str((enum http_method)c->parser.method) : "-",
       .path = url,
       .path_len = plen,
       .endpoint = res != NULL ? res->endpoint_id : NULL,
@@ -322,7 +330,8 @@ static void ensure_rid(struct qcc_client *c) {
 }
 
 /* A complete response we produce ourselves (healthz, errors). */
-static int respond(struct qcc_client *c, int status, const char *body, size_t len, bool close_after) {
+static int respond(struct qcc_client *c, int status, const char *body, size_t len,
+                   bool close_after) {
   ensure_rid(c);
   if (c->env->draining || !c->keep_alive) close_after = true;
   c->resp_close = close_after;
@@ -350,7 +359,8 @@ static char *error_json(const char *type, const char *message) {
 static void respond_error(struct qcc_client *c, int status, const char *type, const char *msg,
                           bool close_after) {
   char *j = error_json(type != NULL ? type : error_type_for(status), msg);
-  static const char fallback[] = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"out of memory\"}}";
+  static const char fallback[] =
+      "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"out of memory\"}}";
   if (j == NULL) {
     respond(c, status, fallback, sizeof fallback - 1, true);
   } else {
@@ -504,7 +514,8 @@ static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
   int status = res->status != 0 ? res->status : 502;
   if (c->state != CS_DEAD) {
     if (!c->resp_head_sent) {
-      respond_error(c, status, res->error_type, res->error_message != NULL ? res->error_message : "upstream request failed", false);
+      const char *msg = res->error_message != NULL ? res->error_message : "upstream request failed";
+      respond_error(c, status, res->error_type, msg, false);
     } else {
       status = c->resp_status;
       if (c->resp_chunked) {
@@ -631,7 +642,8 @@ static void dispatch(struct qcc_client *c) {
   if (plen >= 4 && memcmp(url, "/v1/", 4) == 0) {
     if (!token_ok(c, g)) {
       respond_error(c, 401, NULL,
-                    "missing or invalid client token: send it as x-api-key or Authorization: Bearer",
+                    "missing or invalid client token: "
+                    "send it as x-api-key or Authorization: Bearer",
                     false);
       log_access(c, NULL, 401, g->number);
       finish_queued(c);

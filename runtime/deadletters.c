@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "schema/table.h"
+
 struct dl {
   struct qcc_deadletter pub;
   char id[QCC_DL_ID_MAX];
@@ -40,6 +42,14 @@ void qcc_deadletters_params_default(struct qcc_deadletters_params *p) {
   p->max_bytes = 64u << 20;
   p->max_body_bytes = 16u << 20;
   p->max_response_bytes = 64u << 10;
+}
+
+void qcc_deadletters_params_from_settings(struct qcc_deadletters_params *p,
+                                          const struct qcc_tbl_settings *s,
+                                          const char *state_dir) {
+  qcc_deadletters_params_default(p);
+  p->state_dir = state_dir;
+  p->persist_bodies = s->persistence_enabled != 0;
 }
 
 static void fill_defaults(struct qcc_deadletters_params *p) {
@@ -363,7 +373,6 @@ static int write_meta(struct qcc_deadletters *s, const struct dl *d, struct qcc_
   if (text == NULL)
     return qcc_err_set(err, ENOMEM, "out of memory encoding dead letter %s", d->id);
   size_t len = strlen(text);
-  text[len] = '\0';
   int rc = write_atomic(s, d->id, "meta", text, len, err);
   free(text);
   if (rc != 0)

@@ -46,6 +46,12 @@ struct qcc_deadletters_params {
   uint32_t max_response_bytes; /* replay response kept, cut beyond; 0 = 64 KiB */
 };
 void qcc_deadletters_params_default(struct qcc_deadletters_params *p);
+struct qcc_tbl_settings;
+/* Defaults plus the table's queue.persistence_enabled; state_dir borrowed
+ * (it is copied at open). */
+void qcc_deadletters_params_from_settings(struct qcc_deadletters_params *p,
+                                          const struct qcc_tbl_settings *s,
+                                          const char *state_dir);
 
 /* What the exchange knows when a request fails for good. */
 struct qcc_deadletter_in {

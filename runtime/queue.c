@@ -11,6 +11,8 @@
  * remove-on-disconnect O(1). */
 #include "queue.h"
 
+#include "schema/table.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -63,6 +65,18 @@ void qcc_queue_params_default(struct qcc_queue_params *p) {
   p->max_wait_ms = 120000;
   p->fixed_interval_ms = 0;
   p->time_scale = 1.0;
+}
+
+void qcc_queue_params_from_settings(struct qcc_queue_params *p, const struct qcc_tbl_settings *s,
+                                    double time_scale, uint64_t first_id) {
+  qcc_queue_params_default(p);
+  p->max_size = s->queue_enabled ? s->queue_max_size : 0;
+  p->strategy = s->retry_strategy < QCC_RETRY_COUNT ? (enum qcc_retry_strategy)s->retry_strategy
+                                                    : QCC_RETRY_EXPONENTIAL_BACKOFF;
+  p->max_retries = s->max_retries;
+  p->max_wait_ms = s->max_wait_ms;
+  p->time_scale = time_scale;
+  p->first_id = first_id;
 }
 
 double qcc_queue_parse_time_scale(const char *text) {
@@ -336,7 +350,7 @@ int qcc_queue_new(const struct qcc_queue_params *p, struct qcc_queue **out, stru
     q->p = *p;
   else
     qcc_queue_params_default(&q->p);
-  q->next_id = 1;
+  q->next_id = q->p.first_id ? q->p.first_id : 1;
   *out = q;
   return 0;
 }

@@ -42,10 +42,18 @@ struct qcc_queue_params {
   uint32_t max_wait_ms;              /* enqueue -> expiry; 0 = no time limit */
   uint32_t fixed_interval_ms;        /* fixed_interval; 0 = 5 s */
   double time_scale;                 /* multiplies every delay; <= 0 means 1.0 */
+  uint64_t first_id;                 /* ids count up from here (0 = 1); seed it with
+                                        the wall clock so ids stay unique across
+                                        restarts (dead letters keep them) */
 };
 
 /* max_size 1000, exponential_backoff, 5 retries, 120 s, scale 1.0. */
 void qcc_queue_params_default(struct qcc_queue_params *p);
+struct qcc_tbl_settings;
+/* From the table's queue settings (queue.enabled false -> max_size 0, the
+ * queue is off), with the caller's time scale and id seed. */
+void qcc_queue_params_from_settings(struct qcc_queue_params *p, const struct qcc_tbl_settings *s,
+                                    double time_scale, uint64_t first_id);
 /* The scale from $QCC_QUEUE_TIME_SCALE text (e.g. "0.01"): 1.0 when NULL,
  * empty, not a number, <= 0, or > 1000. The caller reads the env. */
 double qcc_queue_parse_time_scale(const char *text);

@@ -121,7 +121,8 @@ static void refuse(int fd) {
   static const char msg[] =
       "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
       "content-length: 87\r\n\r\n"
-      "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"too many connections\"}}";
+      "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+      "\"message\":\"too many connections\"}}";
   ssize_t n = send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
   (void)n;
   close(fd);
@@ -198,7 +199,8 @@ int qcc_server_listen(struct qcc_server *s, const char *host, uint16_t port, str
                            .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   int gai = getaddrinfo(host, portstr, &hints, &res);
-  if (gai != 0) return qcc_err_set(err, EINVAL, "listen %s:%u: %s", host, (unsigned)port, gai_strerror(gai));
+  if (gai != 0)
+    return qcc_err_set(err, EINVAL, "listen %s:%u: %s", host, (unsigned)port, gai_strerror(gai));
   int fd = -1;
   int last_errno = 0;
   for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {

@@ -8,7 +8,8 @@ pkgs=(
   gcc clang llvm libclang-rt-14-dev meson ninja-build pkg-config     # toolchain, fuzzing runtime
   libcyaml-dev libyaml-dev libxxhash-dev libssl-dev libjansson-dev    # compiler + shared
   libev-dev libcurl4-openssl-dev libhttp-parser-dev                   # runtime
-  libcriterion-dev curl jq python3 procps psmisc valgrind             # tests
+  libcriterion-dev curl jq python3 python3-yaml python3-jsonschema     # tests
+  procps psmisc valgrind
   nginx-light haproxy wrk                                             # benchmark peers
 )
 

@@ -1,6 +1,9 @@
 /* Scenario tests: the real qcc-run on 127.0.0.1 (port chosen by the kernel),
- * tables written by qcc-test-mktable, requests over raw sockets. Every
- * process started here is killed in the fini, every wait is bounded. */
+ * tables written by qcc-test-mktable (and one by qccc), requests over raw
+ * sockets, tools/mock-upstream where an upstream is needed. Every process
+ * started here is stopped in the fini (SIGTERM, then SIGKILL), every wait is
+ * bounded. Env: QCC_TEST_RUN, QCC_TEST_MKTABLE, QCC_TEST_MOCK, QCC_TEST_QCCC
+ * (set by meson), optional QCC_RUN_WRAPPER (e.g. valgrind). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -114,8 +117,20 @@ static void start_run_with(const char *const *table_args, const char *listen) {
       struct rlimit rl = {child_nofile, child_nofile};
       setrlimit(RLIMIT_NOFILE, &rl);
     }
-    execl(run, run, "--state-dir", R.dir, "--listen", listen, "--access-log", R.alog, R.table,
-          (char *)NULL);
+    /* QCC_RUN_WRAPPER="valgrind --error-exitcode=99 --leak-check=full" runs
+     * qcc-run under a checker; a checker error then fails the exit-status
+     * check after SIGTERM. */
+    const char *argv[40];
+    int n = 0;
+    char *wrap = getenv("QCC_RUN_WRAPPER") != NULL ? strdup(getenv("QCC_RUN_WRAPPER")) : NULL;
+    for (char *save = NULL, *w = wrap != NULL ? strtok_r(wrap, " ", &save) : NULL;
+         w != NULL && n < 30; w = strtok_r(NULL, " ", &save))
+      argv[n++] = w;
+    const char *rest[] = {run, "--state-dir", R.dir, "--listen", listen, "--access-log", R.alog,
+                          R.table, NULL};
+    for (int i = 0; rest[i] != NULL; i++) argv[n++] = rest[i];
+    argv[n] = NULL;
+    execvp(argv[0], (char *const *)argv);
     _exit(127);
   }
 }
@@ -635,6 +650,61 @@ Test(runtime_serve, d01_hot_swap_rejects_corrupt_and_takes_valid) {
   kill(R.pid, SIGHUP);
   cr_assert(log_has("(SIGHUP)", 2000), "SIGHUP reload not logged");
   cr_assert_eq(get_generation(), 3);
+}
+
+/* Run "qccc ARGS..." quietly; its exit status. */
+static int qccc(const char *const *args) {
+  const char *argv[16];
+  int n = 0;
+  argv[n++] = env_or_die("QCC_TEST_QCCC");
+  for (int i = 0; args[i] != NULL && n < 15; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_config(const char *path, int weight) {
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fprintf(f,
+          "version: 1\n"
+          "proxy: {host: 127.0.0.1, port: 7860}\n"
+          "profiles:\n"
+          "  - name: main\n"
+          "    priority: primary\n"
+          "    endpoints:\n"
+          "      - id: up-1\n"
+          "        base_url: http://127.0.0.1:9\n"
+          "        api_key_env: QCC_TEST_UP_KEY\n"
+          "        weight: %d\n",
+          weight);
+  fclose(f);
+}
+
+Test(runtime_serve, d01b_qccc_build_and_rollback_swap_without_restart) {
+  start_run(DEFAULT_ARGS);
+  char cfg[160];
+  snprintf(cfg, sizeof cfg, "%s/qcc.yaml", R.dir);
+  /* Replace the test table by qccc's own output (generation 1 again, new file). */
+  unlink(R.table);
+  write_config(cfg, 10);
+  const char *const build[] = {"build", "-c", cfg, "-o", R.table, NULL};
+  cr_assert_eq(qccc(build), 0, "qccc build failed");
+  write_config(cfg, 20);
+  cr_assert_eq(qccc(build), 0, "qccc build failed");
+  cr_assert(wait_generation(2, 3000), "qccc build did not take effect");
+  const char *const rollback[] = {"rollback", R.table, "--to", "1", NULL};
+  cr_assert_eq(qccc(rollback), 0, "qccc rollback failed");
+  cr_assert(wait_generation(1, 3000), "qccc rollback did not take effect");
+  cr_assert_eq(kill(R.pid, 0), 0, "qcc-run restarted or died");
 }
 
 Test(runtime_serve, d02_truncated_table_in_place_is_rejected) {

@@ -120,8 +120,10 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "l:n:k:L:f:h", lo, NULL)) != -1) {
+	for (;;) {
+		int ch = getopt_long(argc, argv, "l:n:k:L:f:h", lo, NULL);
+		if (ch == -1)
+			break;
 		switch (ch) {
 		case 'l': listen_arg = optarg; break;
 		case 'n': o.name = optarg; break;
