@@ -554,10 +554,9 @@ const char *qcc_queue_state_name(enum qcc_queue_state s) {
   return s == QCC_QUEUE_RETRYING ? "retrying" : "waiting";
 }
 
-static const struct qcc_queue *sort_q; /* qsort has no context argument */
-
-static int by_priority(const void *a, const void *b) {
-  const struct entry *x = &sort_q->e[*(const uint32_t *)a], *y = &sort_q->e[*(const uint32_t *)b];
+static int by_priority(const void *a, const void *b, void *arg) {
+  const struct qcc_queue *q = arg;
+  const struct entry *x = &q->e[*(const uint32_t *)a], *y = &q->e[*(const uint32_t *)b];
   if (x->priority != y->priority)
     return x->priority > y->priority ? -1 : 1;
   return x->seq < y->seq ? -1 : (x->seq > y->seq);
@@ -573,9 +572,7 @@ size_t qcc_queue_list(const struct qcc_queue *q, struct qcc_queue_info *out, siz
   for (uint32_t s = 0; s < q->fresh && n < q->used; s++)
     if (q->e[s].handle != NULL)
       idx[n++] = s;
-  sort_q = q;
-  qsort(idx, n, sizeof(uint32_t), by_priority);
-  sort_q = NULL;
+  qsort_r(idx, n, sizeof(uint32_t), by_priority, (void *)q);
   size_t k = 0;
   for (; k < n && k < max; k++) {
     const struct entry *x = &q->e[idx[k]];

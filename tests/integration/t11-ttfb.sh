@@ -29,6 +29,11 @@ timed_stream() {
 		}
 }
 
+# warm up (connection pools, first-use costs), then measure
+curl -sS -m 10 -o /dev/null "$(qcc_url)/v1/models" -H "x-api-key: client-token"
+# slack for tools that slow everything down (valgrind via QCC_IT_WRAPPER)
+slack=150
+[ -n "${QCC_IT_WRAPPER:-}" ] && slack=1000
 read -r dfirst dtotal dn < <(timed_stream "$(mock_url up1)" "$QCC_IT_KEY_UP1")
 read -r pfirst ptotal pn < <(timed_stream "$(qcc_url)" "client-token")
 diag "direct: first ${dfirst} ms, total ${dtotal} ms, ${dn} events"
@@ -37,9 +42,11 @@ assert_eq "direct: all 16 events" "16" "$dn"
 assert_eq "proxy: all 16 events" "16" "$pn"
 assert_le "direct: stream is paced (total >= 1400 ms)" 1400 "$dtotal"
 assert_le "proxy: stream is paced (total >= 1400 ms)" 1400 "$ptotal"
-assert_le "proxy: first event within 400 ms" "$pfirst" 400
-assert_le "proxy: first event no later than direct + 150 ms" "$pfirst" $((dfirst + 150))
-assert_le "proxy: total no later than direct + 300 ms" "$ptotal" $((dtotal + 300))
+assert_le "proxy: first event within 250 ms + slack" "$pfirst" $((250 + slack))
+assert_le "proxy: first event no later than direct + $slack ms" "$pfirst" $((dfirst + slack))
+assert_le "proxy: total no later than direct + 2 x $slack ms" "$ptotal" $((dtotal + 2 * slack))
+# the proof of no buffering: the first event came long before the last
+assert_le "proxy: first event >= 1000 ms before the last" $((pfirst + 1000)) "$ptotal"
 
 stop_qcc
 done_testing
