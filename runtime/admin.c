@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,7 +204,7 @@ static int on_body(http_parser *p, const char *at, size_t len) {
 
 static int on_headers_complete(http_parser *p) {
   struct conn *c = p->data;
-  if (p->content_length != ULLONG_MAX && p->content_length > QCC_ADMIN_MAX_BODY) {
+  if (p->content_length != UINT64_MAX && p->content_length > QCC_ADMIN_MAX_BODY) {
     c->fail_status = 413;
     return -1;
   }

@@ -558,7 +558,7 @@ static int restore(struct qcc_deadletters *s, struct qcc_err *err) {
   struct dirent *de;
   char stem[64];
   /* first pass: the metas (each is a dead letter) */
-  while ((de = readdir(dh)) != NULL) {
+  for (de = readdir(dh); de != NULL; de = readdir(dh)) {
     uint64_t id;
     if (has_ext(de->d_name, "meta", stem, sizeof(stem)) && parse_id(stem, &id) == 0 &&
         find(s, id, NULL) == NULL)
@@ -566,7 +566,7 @@ static int restore(struct qcc_deadletters *s, struct qcc_err *err) {
   }
   /* second pass: debris (temp files of a crash, bodies without a meta) */
   rewinddir(dh);
-  while ((de = readdir(dh)) != NULL) {
+  for (de = readdir(dh); de != NULL; de = readdir(dh)) {
     uint64_t id;
     char path[4200];
     bool debris = false;

@@ -25,7 +25,7 @@ static void rm_tree(const char *dir) {
     return;
   struct dirent *de;
   char p[1024];
-  while ((de = readdir(d)) != NULL) {
+  for (de = readdir(d); de != NULL; de = readdir(d)) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
     snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
@@ -121,7 +121,7 @@ static size_t count_files(void) {
   cr_assert_not_null(d);
   size_t n = 0;
   struct dirent *de;
-  while ((de = readdir(d)) != NULL)
+  for (de = readdir(d); de != NULL; de = readdir(d))
     if (de->d_name[0] != '.')
       n++;
   closedir(d);
@@ -177,7 +177,7 @@ Test(deadletters, body_file_0600_in_dir_0700) {
   /* no temp files left behind */
   DIR *dh = opendir(dldir);
   struct dirent *de;
-  while ((de = readdir(dh)) != NULL)
+  for (de = readdir(dh); de != NULL; de = readdir(dh))
     cr_expect(de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
                   strcmp(de->d_name, "..") == 0,
               "leftover %s", de->d_name);
@@ -225,7 +225,7 @@ Test(deadletters, no_auth_header_stored) {
   DIR *dh = opendir(dldir);
   struct dirent *de;
   size_t files = 0;
-  while ((de = readdir(dh)) != NULL) {
+  for (de = readdir(dh); de != NULL; de = readdir(dh)) {
     if (de->d_name[0] == '.')
       continue;
     char p[1024];
