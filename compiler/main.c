@@ -23,6 +23,7 @@
 #include "compiler/frontend.h"
 #include "compiler/journalcmd.h"
 #include "compiler/layout.h"
+#include "compiler/opcmd.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
 #include "schema/config_schema.h"
@@ -667,6 +668,10 @@ int main(int argc, char **argv) {
    * editing) claim their subcommands first; the table below has the rest. */
   if (qccc_journal_cmd_handles(argc - 1, argv + 1))
     return qccc_journal_cmd(argc - 1, argv + 1, stdout, stderr);
+  /* Before the editing commands: `endpoint list` asks a running qcc-run
+   * first and falls back to the config listing itself. */
+  if (qccc_op_handles(argc - 1, argv + 1))
+    return qccc_op_cmd(argc - 1, argv + 1, stdout, stderr);
   if (qccc_edit_handles(name, argc - 2, argv + 2)) {
     int rc = qccc_edit_cmd(name, argc - 2, argv + 2, stdin, stdout, stderr);
     if (rc != EXIT_OK || !qccc_edit_wants_build(argc - 2, argv + 2)) return rc;

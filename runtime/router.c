@@ -936,6 +936,75 @@ void qcc_router_unpin(struct qcc_router *r, uint64_t now) {
   r->pin_reason[0] = 0;
 }
 
+/* ---- restore -------------------------------------------------------------- */
+
+int qcc_router_restore_breaker(struct qcc_router *r, uint32_t idx, uint32_t failures,
+                               uint64_t open_until, uint64_t now, struct qcc_err *err) {
+  if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
+  struct qcc_breaker *b = &r->eps[idx].lv.br;
+  b->state = QCC_BREAKER_OPEN;
+  b->failures = failures;
+  b->open_until = open_until;
+  b->changed_at = now;
+  b->probe_in_flight = false;
+  /* the cooldown it was serving, so a failed probe doubles from there */
+  uint64_t left = open_until > now ? open_until - now : 0;
+  if (left > b->cooldown_ms && left <= b->max_ms) b->cooldown_ms = (uint32_t)left;
+  b->trips++;
+  refresh_profile(r, r->eps[idx].profile, now);
+  return 0;
+}
+
+int qcc_router_restore_disabled(struct qcc_router *r, uint32_t idx, const char *reason,
+                                struct qcc_err *err) {
+  if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
+  struct ep *e = &r->eps[idx];
+  e->lv.op_disabled = true;
+  snprintf(e->lv.op_reason, sizeof e->lv.op_reason, "%s", reason && reason[0] ? reason : "operator");
+  return 0;
+}
+
+int qcc_router_restore_health(struct qcc_router *r, uint32_t idx, enum qcc_health_status st,
+                              uint64_t now, struct qcc_err *err) {
+  if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
+  if ((unsigned)st >= QCC_HEALTH_STATUS_COUNT) return qcc_err_set(err, EINVAL, "bad status");
+  struct qcc_health *h = &r->eps[idx].lv.h;
+  h->status = st;
+  h->status_since = now;
+  return 0;
+}
+
+int qcc_router_restore_pin(struct qcc_router *r, const char *profile, const char *reason,
+                           struct qcc_err *err) {
+  bool found = false;
+  for (uint32_t i = 0; i < r->n_profs && !found; i++) found = strcmp(r->profs[i].name, profile) == 0;
+  if (!found) return qcc_err_set(err, ENOENT, "no profile named '%s'", profile);
+  if (strlen(profile) >= sizeof r->pin_name)
+    return qcc_err_set(err, ENAMETOOLONG, "profile name too long to pin");
+  r->pinned = true;
+  snprintf(r->pin_name, sizeof r->pin_name, "%s", profile);
+  snprintf(r->pin_reason, sizeof r->pin_reason, "%s", reason && reason[0] ? reason : "operator");
+  return 0;
+}
+
+int qcc_router_restore_active(struct qcc_router *r, const char *profile, uint64_t now,
+                              struct qcc_err *err) {
+  for (uint32_t i = 0; i < r->n_rungs; i++) {
+    if (strcmp(r->profs[r->ladder[i].profile].name, profile) != 0) continue;
+    /* as after a switch: higher rungs must prove themselves for a cooldown */
+    for (uint32_t k = 0; k < r->n_rungs; k++) r->ladder[k].up = false;
+    r->active = i;
+    r->active_since = now;
+    r->fail_streak = 0;
+    return 0;
+  }
+  return qcc_err_set(err, ENOENT, "profile '%s' is not on the ladder", profile);
+}
+
+uint64_t qcc_router_stable_id(const struct qcc_router *r, uint32_t idx) {
+  return idx < r->n_eps ? r->eps[idx].stable_id : 0;
+}
+
 /* ---- introspection -------------------------------------------------------- */
 
 uint32_t qcc_router_endpoint_count(const struct qcc_router *r) { return r->n_eps; }

@@ -160,6 +160,28 @@ int qcc_router_pin(struct qcc_router *r, const char *profile, const char *reason
                    struct qcc_err *err);
 void qcc_router_unpin(struct qcc_router *r, uint64_t now);
 
+/* ---- restore (qcc-run start, from the journal) ---------------------------
+ * Put back state recorded before a restart. No events are emitted: the
+ * journal already holds them. IDX is the current table's; -1 with err when
+ * it (or PROFILE) does not exist. */
+/* An open breaker: probe allowed from OPEN_UNTIL (monotonic ms). */
+int qcc_router_restore_breaker(struct qcc_router *r, uint32_t idx, uint32_t failures,
+                               uint64_t open_until, uint64_t now, struct qcc_err *err);
+/* Operator disable (never lifted automatically). */
+int qcc_router_restore_disabled(struct qcc_router *r, uint32_t idx, const char *reason,
+                                struct qcc_err *err);
+/* Health status, as last recorded. */
+int qcc_router_restore_health(struct qcc_router *r, uint32_t idx, enum qcc_health_status st,
+                              uint64_t now, struct qcc_err *err);
+/* The pinned profile. */
+int qcc_router_restore_pin(struct qcc_router *r, const char *profile, const char *reason,
+                           struct qcc_err *err);
+/* The active profile (must be on the ladder). */
+int qcc_router_restore_active(struct qcc_router *r, const char *profile, uint64_t now,
+                              struct qcc_err *err);
+/* Stable id of endpoint IDX of the current view (0 when out of range). */
+uint64_t qcc_router_stable_id(const struct qcc_router *r, uint32_t idx);
+
 /* ---- events ------------------------------------------------------------- */
 
 #define QCC_ROUTE_EVENT_LIST(X) \

@@ -1,35 +1,51 @@
 /* select_endpoint: the one seam that decides which endpoint a request goes
- * to. For now: the first enabled endpoint, in group order primary ->
- * secondary -> fallback (profiles in table order inside a group, endpoints in
- * profile order), whose key resolved and which this request has not tried
- * yet. The routing issue (balancing, breakers, health) replaces the body of
- * qcc_select_endpoint, not its callers. */
+ * to. It is the routing engine's pick (runtime/router.h, docs/routing.md):
+ * groups, balancing, breakers, health, sticky sessions, pins.
+ *
+ * Generations: the router keeps ONE view, the current table's (main attaches
+ * it on every swap). A request stays pinned to the generation it started on;
+ * the router's pick is mapped into that generation by the endpoint's stable
+ * id, and the endpoint record (URL, auth, model map) and key come from the
+ * pinned generation. An endpoint the pinned generation does not have (added
+ * by a later swap) or has no key for is not offered to that request. */
 #ifndef QCC_RUNTIME_SELECT_H
 #define QCC_RUNTIME_SELECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "exchange.h"
+#include "router.h"
+
+#define QCC_SESSION_KEY_MAX 256
 
 struct qcc_select_in {
-  const struct qcc_generation *gen;  /* table + keys the request is pinned to */
-  const struct qcc_request *req;     /* for sticky sessions later; may be NULL */
-  const uint32_t *tried;             /* endpoint indexes already attempted */
+  struct qcc_router *router;          /* attached to the current table */
+  const struct qcc_generation *gen;   /* table + keys the request is pinned to */
+  const char *session_key;            /* sticky key or NULL (qcc_select_session_key) */
+  const uint32_t *tried;              /* ROUTER indexes already attempted */
   size_t tried_count;
+  uint64_t now;                       /* monotonic ms */
 };
 
 struct qcc_select_out {
-  uint32_t endpoint;                 /* index into the table's ENDPOINTS */
+  struct qcc_pick pick;              /* hand to qcc_router_begin/end */
+  uint32_t endpoint;                 /* index into the PINNED table's ENDPOINTS */
   const struct qcc_tbl_endpoint *ep;
   const char *key;                   /* resolved key ("" = the endpoint takes none) */
   /* When nothing is available: why, naming an endpoint and never a key.
-   * Points into OUT->why_buf or the keystore; valid while the generation is. */
+   * Points into OUT->why_buf; pick.result and pick.retry_at say more. */
   const char *reason;
   char why_buf[256];
 };
 
 /* 0 with OUT filled, or -1 when no endpoint is available (OUT->reason set). */
 int qcc_select_endpoint(const struct qcc_select_in *in, struct qcc_select_out *out);
+
+/* The sticky-session key of REQ: the X-Claude-Code-Session-Id header, else
+ * metadata.user_id of the JSON body. Copied into BUF (cut at CAP - 1);
+ * returns its length, 0 when there is none. */
+size_t qcc_select_session_key(const struct qcc_request *req, char *buf, size_t cap);
 
 #endif

@@ -27,6 +27,8 @@ struct qcc_tableset {
   struct qcc_generation *cur;
   qcc_tableset_check_fn check;
   void *check_ctx;
+  qcc_tableset_swap_fn on_swap;
+  void *swap_ctx;
   struct file_id loaded;  /* identity of the file behind cur */
   struct file_id settling; /* last identity seen while debouncing */
   unsigned settle_ticks;
@@ -93,6 +95,11 @@ void qcc_tableset_set_check(struct qcc_tableset *ts, qcc_tableset_check_fn fn, v
   ts->check_ctx = ctx;
 }
 
+void qcc_tableset_on_swap(struct qcc_tableset *ts, qcc_tableset_swap_fn fn, void *ctx) {
+  ts->on_swap = fn;
+  ts->swap_ctx = ctx;
+}
+
 struct qcc_generation *qcc_tableset_current(const struct qcc_tableset *ts) { return ts->cur; }
 uint64_t qcc_tableset_swaps(const struct qcc_tableset *ts) { return ts->swaps; }
 uint64_t qcc_tableset_rejects(const struct qcc_tableset *ts) { return ts->rejects; }
@@ -104,6 +111,7 @@ int qcc_tableset_reload(struct qcc_tableset *ts, const char *why, struct qcc_err
   struct qcc_generation *g = NULL;
   if (qcc_generation_load(ts->path, &g, err) != 0 ||
       (ts->check != NULL && ts->check(ts->check_ctx, g, err) != 0)) {
+    uint64_t offered = g != NULL ? g->number : 0;
     qcc_generation_unref(&g);
     ts->rejects++;
     /* Remember the bad file so the watcher does not retry it every tick;
@@ -111,6 +119,7 @@ int qcc_tableset_reload(struct qcc_tableset *ts, const char *why, struct qcc_err
     ts->loaded = id;
     qcc_log_error("table reload (%s) rejected, generation %llu keeps serving: %s", why,
                   (unsigned long long)ts->cur->number, err->msg);
+    if (ts->on_swap != NULL) ts->on_swap(ts->swap_ctx, ts->cur->number, NULL, offered, err->msg);
     return -1;
   }
   uint64_t from = ts->cur->number;
@@ -122,6 +131,7 @@ int qcc_tableset_reload(struct qcc_tableset *ts, const char *why, struct qcc_err
   qcc_generation_unref(&old);
   qcc_log_info("table generation %llu -> %llu (%s)", (unsigned long long)from,
                (unsigned long long)g->number, why);
+  if (ts->on_swap != NULL) ts->on_swap(ts->swap_ctx, from, g, g->number, "");
   return 0;
 }
 

@@ -27,6 +27,14 @@ void qcc_tableset_free(struct qcc_tableset **ts);
 
 /* Applied to every later candidate; the caller checks the first one itself. */
 void qcc_tableset_set_check(struct qcc_tableset *ts, qcc_tableset_check_fn fn, void *ctx);
+/* Told after every reload attempt (e.g. to re-attach the router and journal
+ * the swap): TO is the new current generation when it swapped, NULL when it
+ * was rejected (then TO_NUMBER is the offered generation, 0 when it could not
+ * be read, and REASON says why; REASON is "" on success). */
+typedef void (*qcc_tableset_swap_fn)(void *ctx, uint64_t from_number,
+                                     const struct qcc_generation *to, uint64_t to_number,
+                                     const char *reason);
+void qcc_tableset_on_swap(struct qcc_tableset *ts, qcc_tableset_swap_fn fn, void *ctx);
 /* Start / stop the ev_stat watcher (debounce in seconds, e.g. 0.05). */
 void qcc_tableset_watch(struct qcc_tableset *ts, double debounce);
 void qcc_tableset_unwatch(struct qcc_tableset *ts);

@@ -1,0 +1,32 @@
+/* qccc's operator commands: they show and steer a running qcc-run through
+ * its admin socket (compiler/adminclient.h, docs/admin-api.md).
+ *
+ *   status
+ *   health status | check
+ *   endpoint list [PROFILE] | enable ID | disable ID [--reason T] | test ID
+ *   priority list | switch PROFILE [--reason T] | switch --auto
+ *   queue status | list | retry ID | retry-all | clear
+ *   logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]
+ *
+ * Every command takes --json (print the server's JSON as is) and
+ * --state-dir DIR (else $QCC_STATE_DIR, else ~/.qcc). `endpoint list` falls
+ * back to listing the config file (qccc_edit_cmd) when qcc-run is not
+ * running or -c FILE is given. `logs` reads STATE_DIR/access.log directly.
+ * `health history` and `priority history` are the journal readers'
+ * (compiler/journalcmd.h), not these.
+ *
+ * Exit codes: 0 ok; 1 qcc-run is not running, refused the request, or a
+ * test/check/replay failed; 2 usage error. */
+#ifndef QCC_COMPILER_OPCMD_H
+#define QCC_COMPILER_OPCMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* ARGV[0] is the command word ("status", "health", ...). */
+bool qccc_op_handles(int argc, char **argv);
+int qccc_op_cmd(int argc, char **argv, FILE *out, FILE *err);
+/* Usage lines, for qccc --help. */
+void qccc_op_usage(FILE *out);
+
+#endif
