@@ -60,6 +60,8 @@ static int send_all(int fd, const char *buf, size_t len, int64_t deadline, const
       if (wait_fd(fd, POLLOUT, deadline, path, err) != 0) return -1;
       continue;
     }
+    /* The server may answer early (413) and close: read what it said. */
+    if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) return 1;
     return qcc_err_set(err, errno, "cannot send to qcc-run at %s: %s", path, strerror(errno));
   }
   return 0;
@@ -131,8 +133,9 @@ int qcc_admin_call(const char *socket_path, const char *method, const char *path
     close(fd);
     return qcc_err_set(err, EINVAL, "request path too long");
   }
-  if (send_all(fd, head, (size_t)hn, deadline, socket_path, err) != 0 ||
-      send_all(fd, body != NULL ? body : "", blen, deadline, socket_path, err) != 0) {
+  int sent = send_all(fd, head, (size_t)hn, deadline, socket_path, err);
+  if (sent == 0) sent = send_all(fd, body != NULL ? body : "", blen, deadline, socket_path, err);
+  if (sent < 0) {
     close(fd);
     return -1;
   }
@@ -165,6 +168,7 @@ int qcc_admin_call(const char *socket_path, const char *method, const char *path
     }
     if (k == 0) break;
     if (errno == EINTR) continue;
+    if (errno == ECONNRESET && len > 0) break; /* the reply is complete or parse says not */
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       rc = wait_fd(fd, POLLIN, deadline, socket_path, err);
       if (rc != 0) break;

@@ -639,6 +639,8 @@ static const struct command *find_command(const char *name) {
 static void main_usage(FILE *out) {
   fprintf(out, "usage: qccc COMMAND [OPTIONS]   (qccc COMMAND --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nasking and steering a running qcc-run (admin socket in the state dir):\n");
+  qccc_op_usage(out);
   fprintf(out, "\nediting qcc.yaml in place (validated before writing, previous file kept as .bak):\n");
   qccc_edit_usage(out);
   fprintf(out, "\nreading the journal (works while qcc-run is down):\n");

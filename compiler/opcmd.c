@@ -628,8 +628,12 @@ static void print_priority(struct ctx *c, const json_t *j) {
       if (!jb(p, "enabled")) snprintf(avail, sizeof avail, "disabled");
       else snprintf(avail, sizeof avail, "%lld/%lld endpoints available", ji(p, "available"),
                     ji(p, "endpoints"));
-      fprintf(c->out, "  %s %-16s %-10s %s\n", jb(p, "active") ? "*" : "-", js(p, "name"),
-              jb(p, "active") ? "(active)" : "", avail);
+      const char *mark = jb(p, "pinned") && jb(p, "active") ? "(active, pinned)"
+                         : jb(p, "pinned")                    ? "(pinned)"
+                         : jb(p, "active")                    ? "(active)"
+                                                              : "";
+      fprintf(c->out, "  %s %-16s %-16s %s\n", jb(p, "active") || jb(p, "pinned") ? "*" : "-",
+              js(p, "name"), mark, avail);
     }
   }
   const json_t *pin = json_object_get(j, "pinned");
@@ -697,11 +701,11 @@ static void fmt_bytes(long long n, char *out, size_t cap) {
 static void print_queue_status(struct ctx *c, const json_t *j) {
   char wait[32];
   fmt_dur(ji(j, "max_wait_ms") / 1000, wait, sizeof wait);
-  fprintf(c->out, "queue        %s, %lld waiting (%lld retrying); max %lld, %s, %lld retries, "
+  fprintf(c->out, "queue        %s, %lld waiting (%lld retrying); max %lld, %s, %lld retr%s, "
                   "max wait %s\n",
           json_object_get(j, "enabled") == NULL ? "?" : jb(j, "enabled") ? "enabled" : "disabled",
           ji(j, "depth"), ji(j, "retrying"), ji(j, "max_size"), js(j, "strategy"),
-          ji(j, "max_retries"), wait);
+          ji(j, "max_retries"), ji(j, "max_retries") == 1 ? "y" : "ies", wait);
   const json_t *k = json_object_get(j, "counters");
   fprintf(c->out, "totals       %lld enqueued, %lld rejected, %lld expired, %lld succeeded, "
                   "%lld removed, %lld retries\n",

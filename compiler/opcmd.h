@@ -10,8 +10,9 @@
  *
  * Every command takes --json (print the server's JSON as is) and
  * --state-dir DIR (else $QCC_STATE_DIR, else ~/.qcc). `endpoint list` falls
- * back to listing the config file (qccc_edit_cmd) when qcc-run is not
- * running or -c FILE is given. `logs` reads STATE_DIR/access.log directly.
+ * back to listing the config file (qccc_edit_cmd, text only: with --json it
+ * reports that qcc-run is not running) when qcc-run is not running, and
+ * lists the config file when -c FILE is given. `logs` reads STATE_DIR/access.log directly.
  * `health history` and `priority history` are the journal readers'
  * (compiler/journalcmd.h), not these.
  *

@@ -43,6 +43,8 @@ struct conn {
   char *body;
   size_t body_len, body_cap;
   bool complete;      /* whole request read */
+  bool lingering;     /* replied early: reading the rest of the request to drop it */
+  size_t lingered;
   int fail_status;    /* a parse-time error to answer with, 0 = none */
   struct qcc_admin_req *req; /* dispatched, no reply yet */
   char *out;
@@ -114,6 +116,19 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
       return;
     }
     c->out_off += (size_t)k;
+  }
+  if (!c->complete && !c->lingering) {
+    /* We answered before the request ended (413, 431, 400). Closing now with
+     * unread input would reset the connection and the client could lose
+     * the reply: stop writing, drop what still comes, then close. */
+    c->lingering = true;
+    shutdown(c->fd, SHUT_WR);
+    ev_io_stop(c->a->loop, &c->wio);
+    ev_timer_stop(c->a->loop, &c->timer);
+    ev_timer_set(&c->timer, 2.0, 0);
+    ev_timer_start(c->a->loop, &c->timer);
+    ev_io_start(c->a->loop, &c->rio);
+    return;
   }
   conn_close(c); /* one request per connection */
 }
@@ -384,6 +399,14 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents) {
     if (k <= 0) {
       conn_close(c); /* hang-up; a pending request becomes an orphan */
       return;
+    }
+    if (c->lingering) {
+      c->lingered += (size_t)k;
+      if (c->lingered > 4 * (QCC_ADMIN_MAX_HEAD + QCC_ADMIN_MAX_BODY)) {
+        conn_close(c);
+        return;
+      }
+      continue;
     }
     if (c->complete) continue; /* waiting for the handler: drain and ignore */
     size_t used = http_parser_execute(&c->parser, &parser_settings, buf, (size_t)k);

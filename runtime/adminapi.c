@@ -647,11 +647,12 @@ static json_t *priority_json(const struct qcc_admin_ctx *c) {
             avail += s.available;
         }
         json_array_append_new(
-            profs, json_pack("{s:o,s:s,s:o,s:b,s:b,s:i,s:i}", "name", jstr(name), "group",
+            profs, json_pack("{s:o,s:s,s:o,s:b,s:b,s:b,s:i,s:i}", "name", jstr(name), "group",
                              qcc_enum_name(&qcc_group_desc, grp), "description",
                              str_or_null(qcc_table_str(t, pr->description)), "enabled",
                              pr->enabled != 0, "active",
                              rs.active_profile >= 0 && strcmp(rs.active_profile_name, name) == 0,
+                             "pinned", rs.pinned && strcmp(rs.pin_profile, name) == 0,
                              "endpoints", (int)pr->endpoint_count, "available", (int)avail));
       }
     }

@@ -11,7 +11,15 @@
  * Wiring (runtime/main.c):
  *   struct qcc_admin_ctx ctx = {.router = r, .current = cur_gen, ...};
  *   size_t n; const struct qcc_admin_route *rt = qcc_adminapi_routes(&n);
- *   qcc_admin_open(loop, state_dir, rt, n, &ctx, &admin, &err); */
+ *   qcc_admin_open(loop, state_dir, rt, n, &ctx, &admin, &err);
+ * and feed the metrics: qcc_metrics_request() when a request ends (the
+ * access-log point), qcc_metrics_retry() when an attempt moves on,
+ * qcc_metrics_route_event() from the router's event callback,
+ * qcc_metrics_reload() after every table load attempt.
+ * test_endpoint adapts qcc_prober_test_endpoint (runtime/prober.h): its
+ * callback copies ok, http_status, latency_ms and error-or-answer into a
+ * struct qcc_admin_probe. POST /health/check calls it for every enabled
+ * endpoint and feeds each result to qcc_router_health_result itself. */
 #ifndef QCC_RUNTIME_ADMINAPI_H
 #define QCC_RUNTIME_ADMINAPI_H
 

@@ -12,23 +12,27 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "events.h"
 #include "exchange.h"
 #include "generation.h"
+#include "journal_writer.h"
 #include "keystore.h"
 #include "log.h"
+#include "prober.h"
+#include "router.h"
+#include "runtime.h"
+#include "schema/statedir.h"
+#include "select.h"
 #include "server.h"
 #include "tableset.h"
 
 #define DEF_DRAIN_TIMEOUT_MS 30000u
 
 struct app {
-  struct ev_loop *loop;
-  struct qcc_tableset *tables;
-  struct qcc_proxy *proxy;
-  struct qcc_accesslog *alog;
-  struct qcc_server *server;
+  struct qcc_runtime rt;
   bool loopback;
-  bool stopping;
+  bool drained;
+  const char *stop_reason;
   ev_signal sighup, sigterm, sigint, sigusr1;
 };
 
@@ -60,19 +64,14 @@ static int check_table(const char *path) {
   return 0;
 }
 
-static int state_dir_path(const char *opt, char *out, size_t cap) {
-  const char *env = getenv("QCC_STATE_DIR");
-  int n;
-  if (opt != NULL) {
-    n = snprintf(out, cap, "%s", opt);
-  } else if (env != NULL && env[0] != '\0') {
-    n = snprintf(out, cap, "%s", env);
-  } else {
-    const char *home = getenv("HOME");
-    if (home == NULL || home[0] == '\0') return -1;
-    n = snprintf(out, cap, "%s/.qcc", home);
-  }
-  return n > 0 && (size_t)n < cap ? 0 : -1;
+/* The router's tunables that the table does not carry, derived from it:
+ * the breaker's first cooldown is the switching cooldown when that is
+ * shorter than the default 30 s, so a group whose cooldown is short can
+ * start proving itself as soon as its cooldown allows. Fixed at start. */
+static void router_params(const struct qcc_tbl_settings *st, struct qcc_router_params *p) {
+  qcc_router_params_default(p);
+  if (st->cooldown_ms > 0 && st->cooldown_ms < p->breaker_base_ms)
+    p->breaker_base_ms = st->cooldown_ms < 100 ? 100 : st->cooldown_ms;
 }
 
 /* A non-loopback listener must not serve a table without client tokens. */
@@ -82,13 +81,27 @@ static int auth_check(void *ctx, const struct qcc_generation *g, struct qcc_err 
   return qcc_err_set(err, EPERM,
                      "listening on %s (not loopback) needs client auth, but this table has no "
                      "resolved proxy.auth_tokens",
-                     qcc_server_address(a->server));
+                     qcc_server_address(a->rt.server));
 }
 
 static void drained(void *ctx) {
   struct app *a = ctx;
   qcc_log_info("drained; exiting");
-  ev_break(a->loop, EVBREAK_ALL);
+  a->drained = true;
+  ev_break(a->rt.loop, EVBREAK_ALL);
+}
+
+/* Every table load: re-attach the router (live state kept by stable id)
+ * and journal the swap or the rejection. */
+static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, uint64_t to_number,
+                    const char *reason) {
+  struct app *a = ctx;
+  if (to != NULL) {
+    struct qcc_err err = {0};
+    if (qcc_router_attach(a->rt.router, to->table, qcc_runtime_now_ms(), &err) != 0)
+      qcc_log_error("routing keeps the previous table's view: %s", err.msg);
+  }
+  qcc_events_table_swap(a->rt.events, from, to_number, to != NULL, reason);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
@@ -96,28 +109,31 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
   struct app *a = w->data;
   switch (w->signum) {
   case SIGHUP:
-    qcc_tableset_reload(a->tables, "SIGHUP", NULL);
+    qcc_tableset_reload(a->rt.tables, "SIGHUP", NULL);
     break;
   case SIGUSR1: {
     if (qcc_log_reopen() != 0) qcc_log_error("reopen error log: %s", strerror(errno));
     struct qcc_err err = {0};
-    if (qcc_accesslog_reopen(a->alog, &err) != 0) qcc_log_error("%s", err.msg);
+    if (qcc_accesslog_reopen(a->rt.alog, &err) != 0) qcc_log_error("%s", err.msg);
     qcc_log_info("log files reopened");
     break;
   }
   default: /* SIGTERM, SIGINT */
-    if (a->stopping) {
+    if (a->rt.stopping) {
       qcc_log_warn("second stop signal: exiting without waiting");
       ev_break(loop, EVBREAK_ALL);
       return;
     }
-    a->stopping = true;
-    qcc_tableset_unwatch(a->tables);
-    const struct qcc_tbl_settings *s = qcc_table_settings(qcc_tableset_current(a->tables)->table);
+    a->rt.stopping = true;
+    a->stop_reason = w->signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    qcc_tableset_unwatch(a->rt.tables);
+    qcc_prober_stop(a->rt.prober);
+    const struct qcc_tbl_settings *s =
+        qcc_table_settings(qcc_tableset_current(a->rt.tables)->table);
     unsigned ms = s->drain_timeout_ms != 0 ? s->drain_timeout_ms : DEF_DRAIN_TIMEOUT_MS;
     qcc_log_info("%s: draining %zu connections (up to %u ms)", strsignal(w->signum),
-                 qcc_server_connections(a->server), ms);
-    qcc_server_drain(a->server, ms / 1e3, drained, a);
+                 qcc_server_connections(a->rt.server), ms);
+    qcc_server_drain(a->rt.server, ms / 1e3, drained, a);
     break;
   }
 }
@@ -125,7 +141,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
 static void watch_signal(struct app *a, ev_signal *w, int signum) {
   ev_signal_init(w, signal_cb, signum);
   w->data = a;
-  ev_signal_start(a->loop, w);
+  ev_signal_start(a->rt.loop, w);
 }
 
 int main(int argc, char **argv) {
@@ -172,29 +188,33 @@ int main(int argc, char **argv) {
     return 1;
   }
   char state_dir[4096];
-  if (state_dir_path(state_opt, state_dir, sizeof state_dir) != 0) {
-    fprintf(stderr, "qcc-run: no state directory: pass --state-dir or set QCC_STATE_DIR or HOME\n");
+  struct qcc_err err = {0};
+  if (qcc_statedir_resolve(state_opt, state_dir, sizeof state_dir, &err) != 0) {
+    fprintf(stderr, "qcc-run: no state directory (%s): pass --state-dir or set QCC_STATE_DIR or HOME\n",
+            err.msg);
     return 2;
   }
-  if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
-    fprintf(stderr, "qcc-run: state directory %s: %s\n", state_dir, strerror(errno));
+  if (qcc_statedir_ensure(state_dir, &err) != 0) {
+    fprintf(stderr, "qcc-run: state directory %s: %s\n", state_dir, err.msg);
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
 
   struct app a = {0};
-  a.loop = ev_default_loop(EVFLAG_AUTO);
-  if (a.loop == NULL) {
+  struct qcc_runtime *rt = &a.rt;
+  rt->state_dir = state_dir;
+  rt->table_path = table_path;
+  rt->loop = ev_default_loop(EVFLAG_AUTO);
+  if (rt->loop == NULL) {
     fprintf(stderr, "qcc-run: cannot initialise the event loop\n");
     return 1;
   }
-  struct qcc_err err = {0};
   int rc = 1;
-  if (qcc_tableset_new(a.loop, table_path, &a.tables, &err) != 0) {
+  if (qcc_tableset_new(rt->loop, table_path, &rt->tables, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
-  const struct qcc_generation *g = qcc_tableset_current(a.tables);
+  const struct qcc_generation *g = qcc_tableset_current(rt->tables);
   const struct qcc_tbl_settings *st = qcc_table_settings(g->table);
   if (level_opt == NULL && st->log_level < QCC_LOG_COUNT) level = st->log_level;
   qcc_log_set_level((enum qcc_log_level)level);
@@ -213,25 +233,80 @@ int main(int argc, char **argv) {
     if (port == 0) port = 7860;
   }
 
+  /* The journal first: it refuses to start on damage before its tail, and
+   * holds a lock so two processes cannot share one state directory. */
+  enum qcc_fsync_policy fsync_policy =
+      st->journal_fsync < QCC_FSYNC_COUNT ? (enum qcc_fsync_policy)st->journal_fsync : 0;
+  if (qcc_journal_open(state_dir, fsync_policy, &rt->journal, &err) != 0) {
+    fprintf(stderr, "qcc-run: journal: %s\n", err.msg);
+    if (strstr(err.msg, "journal check") == NULL)
+      fprintf(stderr, "qcc-run: inspect it with `qccc journal check --state-dir %s` "
+                      "(--fix truncates it to the last good record)\n", state_dir);
+    goto out;
+  }
+  const struct qcc_journal_recovery *jr = qcc_journal_recovery(rt->journal);
+  if (jr->created)
+    qcc_log_info("journal %s created", qcc_journal_path(rt->journal));
+  else if (jr->truncated_bytes > 0)
+    qcc_log_warn("journal %s: torn tail of %llu bytes cut at offset %llu (%s); %llu records kept",
+                 qcc_journal_path(rt->journal), (unsigned long long)jr->truncated_bytes,
+                 (unsigned long long)jr->ok_up_to, jr->why, (unsigned long long)jr->records);
+  else
+    qcc_log_info("journal %s: %llu records, clean", qcc_journal_path(rt->journal),
+                 (unsigned long long)jr->records);
+
+  struct qcc_router_params rp;
+  router_params(st, &rp);
+  if (qcc_router_new(&rp, &rt->router, &err) != 0 ||
+      qcc_router_attach(rt->router, g->table, qcc_runtime_now_ms(), &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  struct qcc_restore_summary rs;
+  if (qcc_events_restore(rt->journal, rt->router, g->table, qcc_runtime_now_ms(),
+                         qcc_journal_now_ms(), &rs, &err) != 0) {
+    fprintf(stderr, "qcc-run: journal: %s\n", err.msg);
+    goto out;
+  }
+  qcc_log_info("restored from the journal: pin %s, active profile %s, %u disabled, %u open "
+               "breakers, %u health states, %u dropped (endpoint gone or changed)",
+               rs.pinned ? rs.pin_profile : "none",
+               rs.active_profile[0] != '\0' ? rs.active_profile : "default", rs.disabled,
+               rs.breakers, rs.health, rs.dropped);
+  if (qcc_events_new(rt->loop, rt->journal, rt->router, rt->tables, &rt->events, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  qcc_events_startup(rt->events, g->number);
+  if (qcc_events_flush(rt->events, &err) != 0) {
+    fprintf(stderr, "qcc-run: journal: %s\n", err.msg);
+    goto out;
+  }
+
   char alog_path[4200];
   if (alog_opt != NULL) snprintf(alog_path, sizeof alog_path, "%s", alog_opt);
   else snprintf(alog_path, sizeof alog_path, "%s/access.log", state_dir);
   /* Opened even when proxy.access_log is off: a reload may turn it on. */
-  if (qcc_accesslog_open(alog_path, &a.alog, &err) != 0) {
+  if (qcc_accesslog_open(alog_path, &rt->alog, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
-  if (qcc_proxy_new(a.loop, &a.proxy, &err) != 0) {
+  if (qcc_proxy_new(rt->loop, &rt->proxy, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
-  struct qcc_server_opts so = {.tables = a.tables, .proxy = a.proxy, .alog = a.alog};
-  if (qcc_server_new(a.loop, &so, &a.server, &err) != 0 ||
-      qcc_server_listen(a.server, host, port, &err) != 0) {
+  qcc_proxy_set_router(rt->proxy, rt->router);
+  if (qcc_prober_new(rt->loop, rt->router, rt->tables, rt->events, &rt->prober, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
-  a.loopback = qcc_server_is_loopback(a.server);
+  struct qcc_server_opts so = {.tables = rt->tables, .proxy = rt->proxy, .alog = rt->alog};
+  if (qcc_server_new(rt->loop, &so, &rt->server, &err) != 0 ||
+      qcc_server_listen(rt->server, host, port, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  a.loopback = qcc_server_is_loopback(rt->server);
   if (auth_check(&a, g, &err) != 0) {
     fprintf(stderr,
             "qcc-run: refusing to start: %s. Set proxy.auth_tokens (and export the tokens), "
@@ -239,28 +314,36 @@ int main(int argc, char **argv) {
             err.msg);
     goto out;
   }
-  qcc_tableset_set_check(a.tables, auth_check, &a);
-  qcc_tableset_watch(a.tables, 0.05);
+  qcc_tableset_set_check(rt->tables, auth_check, &a);
+  qcc_tableset_on_swap(rt->tables, on_swap, &a);
+  qcc_tableset_watch(rt->tables, 0.05);
+  qcc_prober_start(rt->prober);
   watch_signal(&a, &a.sighup, SIGHUP);
   watch_signal(&a, &a.sigterm, SIGTERM);
   watch_signal(&a, &a.sigint, SIGINT);
   watch_signal(&a, &a.sigusr1, SIGUSR1);
   qcc_log_info("qcc-run listening on http://%s, table %s generation %llu, state %s",
-               qcc_server_address(a.server), table_path, (unsigned long long)g->number, state_dir);
-  ev_run(a.loop, 0);
+               qcc_server_address(rt->server), table_path, (unsigned long long)g->number,
+               state_dir);
+  ev_run(rt->loop, 0);
+  qcc_events_shutdown(rt->events, a.drained, a.stop_reason != NULL ? a.stop_reason : "loop ended");
   rc = 0;
 out:
   if (a.sighup.signum != 0) {
-    ev_signal_stop(a.loop, &a.sighup);
-    ev_signal_stop(a.loop, &a.sigterm);
-    ev_signal_stop(a.loop, &a.sigint);
-    ev_signal_stop(a.loop, &a.sigusr1);
+    ev_signal_stop(rt->loop, &a.sighup);
+    ev_signal_stop(rt->loop, &a.sigterm);
+    ev_signal_stop(rt->loop, &a.sigint);
+    ev_signal_stop(rt->loop, &a.sigusr1);
   }
-  qcc_server_free(&a.server);
-  qcc_proxy_free(&a.proxy);
-  if (a.tables != NULL) qcc_tableset_unwatch(a.tables);
-  qcc_tableset_free(&a.tables);
-  qcc_accesslog_close(&a.alog);
-  ev_loop_destroy(a.loop);
+  qcc_server_free(&rt->server);
+  qcc_prober_free(&rt->prober);
+  qcc_proxy_free(&rt->proxy);
+  if (rt->tables != NULL) qcc_tableset_unwatch(rt->tables);
+  qcc_events_free(&rt->events);
+  qcc_journal_close(&rt->journal);
+  qcc_router_free(&rt->router);
+  qcc_tableset_free(&rt->tables);
+  qcc_accesslog_close(&rt->alog);
+  ev_loop_destroy(rt->loop);
   return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "exchange.h"
@@ -26,13 +27,14 @@
 #include "keystore.h"
 #include "log.h"
 #include "modelmap.h"
+#include "router.h"
 #include "select.h"
 
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
 #define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
 #define DEFAULT_TIMEOUT_MS 30000u      /* when an endpoint says 0 */
 #define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
-#define MAX_TRIED 16
+#define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
 #define LINE_STACK 1024
 
 struct sock {
@@ -52,6 +54,13 @@ struct qcc_proxy {
   struct sock *socks;
   CURL *pool[EASY_POOL_MAX];
   size_t pool_len;
+  /* The routing engine: main's (qcc_proxy_set_router), or, for a proxy used
+   * on its own (unit tests), a private one attached to the requests' table. */
+  struct qcc_router *router;
+  struct qcc_router *own_router;
+  const struct qcc_table *own_table;
+  uint64_t own_gen;
+  struct qcc_proxy_stats stats;
 };
 
 /* One try at one endpoint. The request itself stays on the exchange, so a
@@ -63,7 +72,13 @@ struct attempt {
   struct curl_slist *auth_node; /* wiped before the list is freed */
   char *url;
   char *body;                   /* model-rewritten body, or NULL */
-  uint32_t endpoint;
+  uint32_t endpoint;            /* index in the request's (pinned) table */
+  struct qcc_pick pick;         /* the router's pick (its indexes) */
+  bool began;                   /* qcc_router_begin done, end not yet */
+  bool retry;                   /* aborted on purpose: the next pick is ready */
+  uint64_t t0_us;               /* attempt start */
+  uint64_t ttfb_us;             /* attempt start -> first header byte */
+  uint32_t retry_after_s, reset_s;
   const char *endpoint_id;
   uint32_t timeout_ms;
   int status;                   /* of the current header block */
@@ -92,8 +107,12 @@ struct qcc_exchange {
   bool paused;
   bool cancelled;
   uint64_t t0_us;
-  uint32_t tried[MAX_TRIED];
+  uint32_t tried[MAX_TRIED];        /* router indexes attempted */
   size_t tried_count;
+  size_t attempts;
+  struct qcc_select_out next_sel;   /* pick made while aborting a failed attempt */
+  char session[QCC_SESSION_KEY_MAX];
+  bool has_session;
   struct qcc_exchange_result res;
   char msg[320];
 };
@@ -385,35 +404,113 @@ static void set_error(struct qcc_exchange *x, int status, const char *type, cons
   x->res.error_message = x->msg;
 }
 
-/* Pick an endpoint and start a transfer to it. Returns 0 when started, 1
- * when no endpoint is available (x->res holds the error), -1 on allocation
- * failure. */
-static int attempt_start(struct qcc_exchange *x) {
-  struct qcc_proxy *p = x->p;
+/* ---- routing ------------------------------------------------------------- */
+
+static uint64_t now_ms(void) { return now_us() / 1000u; }
+
+void qcc_proxy_set_router(struct qcc_proxy *p, struct qcc_router *r) { p->router = r; }
+
+void qcc_proxy_get_stats(const struct qcc_proxy *p, struct qcc_proxy_stats *out) {
+  *out = p->stats;
+}
+
+/* The router for a request pinned to G: main's, or the private one kept
+ * attached to the newest table seen. NULL only when out of memory. */
+static struct qcc_router *router_for(struct qcc_proxy *p, const struct qcc_generation *g) {
+  if (p->router != NULL) return p->router;
+  struct qcc_err err = {0};
+  if (p->own_router == NULL && qcc_router_new(NULL, &p->own_router, &err) != 0) return NULL;
+  if (p->own_table != g->table || p->own_gen != g->number) {
+    if (qcc_router_attach(p->own_router, g->table, now_ms(), &err) != 0) return NULL;
+    p->own_table = g->table;
+    p->own_gen = g->number;
+  }
+  return p->own_router;
+}
+
+/* Tell the router how the attempt ended (once). */
+static void attempt_end(struct qcc_exchange *x, struct attempt *a, enum qcc_outcome_kind kind,
+                        int http_status, const char *detail) {
+  if (a == NULL || !a->began) return;
+  a->began = false;
+  /* already attached when the attempt began; x->req may be gone (free) */
+  struct qcc_router *r = x->p->router != NULL ? x->p->router : x->p->own_router;
+  if (r == NULL) return;
+  uint64_t t = now_us();
+  struct qcc_outcome o = {.kind = kind, .http_status = http_status, .detail = detail,
+                          .retry_after_s = a->retry_after_s, .reset_s = a->reset_s,
+                          .latency_ms = (uint32_t)((t - a->t0_us) / 1000u),
+                          .ttfb_ms = (uint32_t)(a->ttfb_us / 1000u)};
+  qcc_router_end(r, &a->pick, &o, t / 1000u);
+}
+
+/* Pick the next endpoint into OUT. 0 = got one; -1 = none (OUT->pick says
+ * why: result, retry_at). */
+static int pick_next(struct qcc_exchange *x, struct qcc_select_out *out) {
   const struct qcc_request *r = x->req;
-  struct qcc_select_in in = {r->gen, r, x->tried, x->tried_count};
-  struct qcc_select_out sel;
-  if (qcc_select_endpoint(&in, &sel) != 0) {
-    set_error(x, 503, "overloaded_error", "%s", sel.reason);
+  out->pick = (struct qcc_pick){.result = QCC_PICK_NO_ENDPOINT};
+  if (x->attempts >= MAX_TRIED) {
+    out->pick.result = QCC_PICK_ALL_TRIED;
+    snprintf(out->why_buf, sizeof out->why_buf,
+             "no upstream endpoint is available (%d attempts made)", MAX_TRIED);
+    out->reason = out->why_buf;
+    return -1;
+  }
+  struct qcc_router *router = router_for(x->p, r->gen);
+  if (router == NULL) {
+    snprintf(out->why_buf, sizeof out->why_buf, "out of memory routing the request");
+    out->reason = out->why_buf;
+    return -1;
+  }
+  struct qcc_select_in in = {.router = router, .gen = r->gen,
+                             .session_key = x->has_session ? x->session : NULL,
+                             .tried = x->tried, .tried_count = x->tried_count, .now = now_ms()};
+  return qcc_select_endpoint(&in, out);
+}
+
+/* Nothing (more) to try. THE place where the failure queue will take the
+ * request instead (it gets SEL->pick.retry_at: when the router expects an
+ * endpoint to be ready; 0 = unknown). For now: the first pick found nothing
+ * -> 503 overloaded_error naming why; after failed attempts the last
+ * failure, already in x->res, stands. Returns 1 (x->res filled). */
+static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel) {
+  const struct qcc_request *r = x->req;
+  x->p->stats.exhausted++;
+  if (x->attempts == 0 || x->res.error_message == NULL) {
+    set_error(x, 503, "overloaded_error", "%s", sel->reason != NULL ? sel->reason : "no endpoint");
     qcc_log_warn("%s (%s %.*s)", x->msg, r->method, r->target != NULL ? path_len(r->target) : 0,
                  r->target != NULL ? r->target : "");
+  }
+  return 1;
+}
+
+/* Start a transfer to SEL (a pick already made), or pick one first when SEL
+ * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
+ * holds the error), -1 on allocation failure. */
+static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
+  struct qcc_proxy *p = x->p;
+  const struct qcc_request *r = x->req;
+  if (r->target == NULL || r->target[0] != '/') {
+    set_error(x, 400, "invalid_request_error", "request target must start with /");
     return 1;
+  }
+  struct qcc_select_out sel_local;
+  const struct qcc_select_out *sel = pre;
+  if (sel == NULL) {
+    if (pick_next(x, &sel_local) != 0) return no_endpoint(x, &sel_local);
+    sel = &sel_local;
   }
   const struct qcc_table *t = r->gen->table;
   struct attempt *a = calloc(1, sizeof *a);
   if (a == NULL) return -1;
   a->x = x;
-  a->endpoint = sel.endpoint;
-  a->endpoint_id = qcc_table_str(t, sel.ep->id);
-  a->timeout_ms = sel.ep->timeout_ms != 0 ? sel.ep->timeout_ms : DEFAULT_TIMEOUT_MS;
-  if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel.endpoint;
+  a->endpoint = sel->endpoint;
+  a->pick = sel->pick;
+  a->endpoint_id = qcc_table_str(t, sel->ep->id);
+  a->timeout_ms = sel->ep->timeout_ms != 0 ? sel->ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+  if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
-  if (r->target == NULL || r->target[0] != '/') {
-    free(a);
-    set_error(x, 400, "invalid_request_error", "request target must start with /");
-    return 1;
-  }
-  const char *base = qcc_table_str(t, sel.ep->base_url);
+  const char *base = qcc_table_str(t, sel->ep->base_url);
   size_t bl = strlen(base);
   size_t tl = strlen(r->target);
   a->url = malloc(bl + tl + 1);
@@ -424,21 +521,30 @@ static int attempt_start(struct qcc_exchange *x) {
   const char *body = r->body;
   size_t body_len = r->body_len;
   size_t new_len = 0;
-  int mm = qcc_modelmap_rewrite(t, sel.ep, r->body, r->body_len, &a->body, &new_len);
+  int mm = qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, &a->body, &new_len);
   if (mm < 0) goto oom;
   if (mm == 1) {
     body = a->body;
     body_len = new_len;
   }
   bool has_body = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
-  if (build_headers(a, r, (enum qcc_auth_style)sel.ep->auth, sel.key, has_body) != 0) goto oom;
+  if (build_headers(a, r, (enum qcc_auth_style)sel->ep->auth, sel->key, has_body) != 0) goto oom;
   a->easy = easy_get(p);
   if (a->easy == NULL) goto oom;
   if (configure(a, r, body, body_len) != 0) goto oom;
   x->res.bytes_up = has_body ? body_len : 0;
   if (curl_multi_add_handle(p->multi, a->easy) != CURLM_OK) goto oom;
   x->att = a;
-  /* no response head within the endpoint timeout -> 504 */
+  a->t0_us = now_us();
+  struct qcc_router *router = router_for(p, r->gen);
+  if (router != NULL) {
+    qcc_router_begin(router, &a->pick, a->t0_us / 1000u);
+    a->began = true;
+  }
+  if (x->attempts > 0) p->stats.retries++;
+  x->attempts++;
+  p->stats.attempts++;
+  /* no response head within the endpoint timeout -> next endpoint or 504 */
   ev_timer_set(&x->timer, (double)a->timeout_ms / 1000.0, 0.);
   ev_timer_start(p->loop, &x->timer);
   return 0;
@@ -474,6 +580,7 @@ static void x_unlink(struct qcc_exchange *x) {
 
 static void x_destroy(struct qcc_exchange *x) {
   ev_timer_stop(x->p->loop, &x->timer);
+  attempt_end(x, x->att, QCC_OUT_CANCELLED, 0, "client went away");
   attempt_free(x->p, &x->att);
   free(x);
 }
@@ -541,11 +648,80 @@ static int send_head(struct qcc_exchange *x) {
   return 0;
 }
 
+/* Seconds from now until an RFC 3339 time ("2026-11-26T05:00:00Z"); 0 when
+ * unparsable or past. */
+static uint32_t seconds_until(const char *v, size_t n) {
+  char buf[40];
+  if (n == 0 || n >= sizeof buf) return 0;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  struct tm tm = {0};
+  if (strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm) == NULL) return 0;
+  time_t at = timegm(&tm);
+  time_t now = time(NULL);
+  return at > now ? (uint32_t)(at - now) : 0;
+}
+
+static uint32_t parse_uint(const char *v, size_t n) {
+  uint64_t x = 0;
+  if (n == 0 || n > 9) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i] < '0' || v[i] > '9') return 0;
+    x = x * 10 + (uint64_t)(v[i] - '0');
+  }
+  return (uint32_t)x;
+}
+
+/* How long the upstream asks us to rest it: Retry-After (seconds), and the
+ * reset time of any Anthropic rate limit whose remaining count is 0. */
+static void parse_rest_hints(struct attempt *a) {
+  static const char *const kinds[] = {"requests", "tokens", "input-tokens", "output-tokens"};
+  const char *reset[4] = {0};
+  size_t reset_len[4] = {0};
+  bool exhausted[4] = {0};
+  size_t at = 0;
+  while (at < a->hlen) {
+    const char *line = a->hbuf + at;
+    const char *nl = memchr(line, '\n', a->hlen - at);
+    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
+    at += len;
+    struct qcc_header h;
+    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
+    if (qcc_hdr_name_is(h.name, h.name_len, "retry-after")) {
+      a->retry_after_s = parse_uint(h.value, h.value_len);
+      continue;
+    }
+    if (h.name_len < 22 || strncasecmp(h.name, "anthropic-ratelimit-", 20) != 0) continue;
+    for (size_t k = 0; k < 4; k++) {
+      char nm[64];
+      snprintf(nm, sizeof nm, "anthropic-ratelimit-%s-reset", kinds[k]);
+      if (qcc_hdr_name_is(h.name, h.name_len, nm)) {
+        reset[k] = h.value;
+        reset_len[k] = h.value_len;
+      }
+      snprintf(nm, sizeof nm, "anthropic-ratelimit-%s-remaining", kinds[k]);
+      if (qcc_hdr_name_is(h.name, h.name_len, nm) && h.value_len == 1 && h.value[0] == '0')
+        exhausted[k] = true;
+    }
+  }
+  for (size_t k = 0; k < 4; k++) {
+    if (!exhausted[k] || reset[k] == NULL) continue;
+    uint32_t sec = seconds_until(reset[k], reset_len[k]);
+    if (sec > a->reset_s) a->reset_s = sec;
+  }
+}
+
+static bool status_retryable(int status) {
+  struct qcc_outcome o = {.kind = QCC_OUT_HTTP_STATUS, .http_status = status};
+  return qcc_router_retryable(&o);
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   struct attempt *a = ud;
   struct qcc_exchange *x = a->x;
   size_t len = size * nmemb;
   if (x->cancelled) return 0;
+  if (a->ttfb_us == 0) a->ttfb_us = now_us() - a->t0_us;
   if (x->res.ttfb_us == 0) x->res.ttfb_us = now_us() - x->t0_us;
   /* after the final head: trailers (or noise) are not forwarded */
   if (a->headers_done) return len;
@@ -561,6 +737,20 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     if (a->status >= 200) {
       a->headers_done = true;
       ev_timer_stop(x->p->loop, &x->timer);
+      if (status_retryable(a->status)) {
+        /* Nothing reached the client yet: charge this endpoint and, when
+         * another one can take the request, drop this response unread and
+         * go there. Otherwise this answer goes to the client as it is. */
+        parse_rest_hints(a);
+        qcc_log_warn("upstream %s: HTTP %d before the first byte (%s %.*s)", a->endpoint_id,
+                     a->status, x->req->method, path_len(x->req->target), x->req->target);
+        attempt_end(x, a, QCC_OUT_HTTP_STATUS, a->status, NULL);
+        if (pick_next(x, &x->next_sel) == 0) {
+          a->retry = true;
+          snprintf(a->why, sizeof a->why, "HTTP %d: trying the next endpoint", a->status);
+          return 0;
+        }
+      }
     }
     return len;
   }
@@ -629,40 +819,94 @@ static const char *curl_status_type(CURLcode rc, int *status) {
   }
 }
 
+/* The router's name for a transfer that failed before the response head. */
+static enum qcc_outcome_kind classify(CURLcode rc) {
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT: return QCC_OUT_TIMEOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS: return QCC_OUT_TLS_ERROR;
+  default:
+    /* refused, reset, closed before the head: the request can go elsewhere */
+    return QCC_OUT_CONNECT_ERROR;
+  }
+}
+
+/* The attempt failed before anything reached the client (x->res holds its
+ * error): free it and try the next endpoint. Returns 0 when a new attempt
+ * runs, 1 when the exchange must complete now. */
+static int fail_over(struct qcc_exchange *x) {
+  attempt_free(x->p, &x->att);
+  x->res.ttfb_us = 0;
+  x->res.bytes_up = 0;
+  struct qcc_select_out sel;
+  if (pick_next(x, &sel) != 0) return no_endpoint(x, &sel);
+  int rc = attempt_start(x, &sel);
+  if (rc < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
+  return rc == 0 ? 0 : 1;
+}
+
 /* A transfer ended (from curl_multi_info_read). */
 static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
   struct attempt *a = x->att;
+  if (a->retry) {
+    /* aborted on purpose in on_header: the next pick is in x->next_sel */
+    set_error(x, a->status, a->status == 529 ? "overloaded_error" : "api_error",
+              "upstream %s: HTTP %d", a->endpoint_id, a->status);
+    attempt_free(x->p, &x->att);
+    x->res.ttfb_us = 0;
+    int src = attempt_start(x, &x->next_sel);
+    if (src == 0) return;
+    if (src < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
+    complete(x);
+    return;
+  }
   if (rc == CURLE_OK && !x->head_sent) {
     if (a->status < 200) {
       set_error(x, 502, "api_error", "upstream %s sent no response head", a->endpoint_id);
-    } else {
-      /* head() may cancel (the client's socket broke): treat it like a
-       * callback, so the cancel is queued for run_pending, not done here */
-      x->p->in_curl++;
-      int hrc = send_head(x);
-      x->p->in_curl--;
-      if (x->cancelled) return;
-      if (hrc != 0) set_error(x, 500, "api_error", "out of memory forwarding the response");
+      attempt_end(x, a, QCC_OUT_CONNECT_ERROR, 0, "no response head");
+      if (fail_over(x) == 0) return;
+      complete(x);
+      return;
     }
+    /* head() may cancel (the client's socket broke): treat it like a
+     * callback, so the cancel is queued for run_pending, not done here */
+    x->p->in_curl++;
+    int hrc = send_head(x);
+    x->p->in_curl--;
+    if (x->cancelled) return;
+    if (hrc != 0) set_error(x, 500, "api_error", "out of memory forwarding the response");
   } else if (rc != CURLE_OK) {
     const char *why = a->why[0] != '\0'      ? a->why
                       : a->errbuf[0] != '\0' ? a->errbuf
                                              : curl_easy_strerror(rc);
+    qcc_log_warn("upstream %s: %s (%s %.*s)", a->endpoint_id, why, x->req->method,
+                 path_len(x->req->target), x->req->target);
     if (x->head_sent) {
       int st = x->res.status;
       set_error(x, st, "api_error", "upstream %s: stream broken: %s", a->endpoint_id, why);
+      attempt_end(x, a, QCC_OUT_BROKEN_STREAM, 0, "stream broken");
+      x->p->stats.broken++;
     } else {
       int st = 502;
       const char *type = curl_status_type(rc, &st);
-      /* retry/failover across endpoints hooks in here (next issue) */
       set_error(x, st, type, "upstream %s: %s", a->endpoint_id, why);
+      bool charged = a->began;
+      attempt_end(x, a, classify(rc), 0, curl_easy_strerror(rc));
+      /* a retryable status already passed through stays the client's answer */
+      if (charged && rc != CURLE_URL_MALFORMAT && rc != CURLE_OUT_OF_MEMORY && fail_over(x) == 0)
+        return;
     }
-    qcc_log_warn("upstream %s: %s (%s %.*s)", a->endpoint_id, why, x->req->method,
-                 path_len(x->req->target), x->req->target);
   }
   if (rc == CURLE_OK && x->head_sent) {
     x->res.failed = 0;
     x->res.status = a->status;
+    attempt_end(x, a, a->status < 300 ? QCC_OUT_OK : QCC_OUT_HTTP_STATUS, a->status, NULL);
   }
   complete(x);
 }
@@ -689,7 +933,7 @@ static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct qcc_exchange *x = w->data;
   if (x->start_deferred) {
     x->start_deferred = false;
-    int rc = attempt_start(x);
+    int rc = attempt_start(x, NULL);
     if (rc == 0) return;
     if (rc < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
     complete(x);
@@ -700,6 +944,8 @@ static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
               x->att->endpoint_id, x->att->timeout_ms);
     qcc_log_warn("upstream %s: no response head within %u ms (%s %.*s)", x->att->endpoint_id,
                  x->att->timeout_ms, x->req->method, path_len(x->req->target), x->req->target);
+    attempt_end(x, x->att, QCC_OUT_TIMEOUT, 0, "no response head in time");
+    if (fail_over(x) == 0) return;
   }
   complete(x);
 }
@@ -737,6 +983,7 @@ struct qcc_exchange *qcc_exchange_start(struct qcc_proxy *p, const struct qcc_re
   x->ops = ops;
   x->ctx = ctx;
   x->t0_us = now_us();
+  x->has_session = qcc_select_session_key(req, x->session, sizeof x->session) > 0;
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;
   if (p->in_curl > 0) {
@@ -751,7 +998,7 @@ struct qcc_exchange *qcc_exchange_start(struct qcc_proxy *p, const struct qcc_re
     ev_timer_start(p->loop, &x->timer);
     return x;
   }
-  int rc = attempt_start(x);
+  int rc = attempt_start(x, NULL);
   if (rc < 0) {
     free(x);
     return NULL;
@@ -794,6 +1041,7 @@ void qcc_exchange_cancel(struct qcc_exchange **px) {
   if (x->cancelled) return;
   x->cancelled = true;
   struct qcc_proxy *p = x->p;
+  attempt_end(x, x->att, QCC_OUT_CANCELLED, 0, "client went away");
   if (p->in_curl > 0) {
     /* removing a handle from inside its own callback is not allowed */
     ev_timer_stop(p->loop, &x->timer);
@@ -818,6 +1066,7 @@ void qcc_proxy_free(struct qcc_proxy **pp) {
   p->pool_len = 0;
   curl_multi_cleanup(p->multi);
   while (p->socks != NULL) sock_free(p, p->socks);
+  qcc_router_free(&p->own_router);
   free(p);
   curl_global_cleanup();
   *pp = NULL;

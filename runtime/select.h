@@ -48,4 +48,19 @@ int qcc_select_endpoint(const struct qcc_select_in *in, struct qcc_select_out *o
  * returns its length, 0 when there is none. */
 size_t qcc_select_session_key(const struct qcc_request *req, char *buf, size_t cap);
 
+/* ---- the proxy's side of the seam (implemented in proxy.c) ---- */
+struct qcc_proxy;
+
+/* Route through R (not owned; must outlive the proxy's exchanges). Without
+ * it the proxy keeps a private router attached to each request's table. */
+void qcc_proxy_set_router(struct qcc_proxy *p, struct qcc_router *r);
+
+struct qcc_proxy_stats {
+  uint64_t attempts;   /* upstream attempts started */
+  uint64_t retries;    /* attempts after the first of a request (failovers) */
+  uint64_t exhausted;  /* requests that ended with no endpoint left to try */
+  uint64_t broken;     /* streams broken after the first byte */
+};
+void qcc_proxy_get_stats(const struct qcc_proxy *p, struct qcc_proxy_stats *out);
+
 #endif

@@ -405,3 +405,66 @@ std_config() {
 	render "$IT_DIR/templates/qcc.yaml.in" "$out" PROXY_PORT="${QCC_PORT:-7860}" \
 		AUTH_TOKENS="$tokens" ENDPOINTS="${eps%$'\n'}"
 }
+
+# ---- routing helpers (t6x/t7x: routing, health checks, journal) -------------
+
+# it_keys NAME... : export a random key QCC_IT_KEY_<NAME> for each (call it
+# in the script itself: ep_yaml usually runs in a subshell).
+it_keys() {
+	local n
+	for n in "$@"; do
+		export "QCC_IT_KEY_${n^^}=$(make_secret "sk-it-$n")"
+	done
+}
+
+# ep_yaml ID [LINE...] : one endpoint entry for a hand-written config; its key
+# comes from $QCC_IT_KEY_<ID> (see it_keys; mocks without --key accept any).
+# Extra LINEs ("weight: 3") are added to the entry.
+ep_yaml() {
+	local id=$1 l var
+	shift
+	var=QCC_IT_KEY_${id^^}
+	printf '      - id: %s\n        base_url: %s\n        api_key_env: %s\n' "$id" "$(mock_url "$id")" "$var"
+	for l in "$@"; do
+		printf '        %s\n' "$l"
+	done
+}
+
+# start_mock_at NAME PORT [args...] : a mock on a fixed port (restarting an
+# upstream "in the same place"); same bookkeeping as start_mock.
+start_mock_at() {
+	local name=$1 port=$2
+	shift 2
+	MOCK_LOG[$name]=${MOCK_LOG[$name]:-$T/mock-$name.log}
+	"$MOCK_BIN" --listen "127.0.0.1:$port" --name "$name" --log "${MOCK_LOG[$name]}" "$@" \
+		2>>"$T/mock-$name.err" &
+	local pid=$!
+	track_pid "$pid"
+	MOCK_PID[$name]=$pid
+	MOCK_PORT[$name]=$port
+	wait_until 100 0.05 curl -sf -m 1 -o /dev/null "http://127.0.0.1:$port/" ||
+		bail_out "mock upstream $name did not start on port $port"
+}
+
+# kill_mock NAME : SIGKILL (an upstream that dies); its port then refuses.
+kill_mock() {
+	local pid=${MOCK_PID[$1]}
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "MOCK_PID[$1]"
+}
+
+# ask BODY -> "HTTPCODE NAME" (NAME from the mock's "Hello from NAME." text, - if none)
+ask() {
+	local out code name
+	out=$(curl -sS -m "${ASK_TIMEOUT:-10}" -w '\n%{http_code}' "$(qcc_url)/v1/messages" \
+		-H 'x-api-key: c' "${@:2}" -d "$1" 2>/dev/null)
+	code=${out##*$'\n'}
+	name=$(jq -r '.content[0].text // empty' <<<"${out%$'\n'*}" 2>/dev/null | sed -n 's/^Hello from \([^.]*\)\..*/\1/p')
+	echo "${code:-000} ${name:--}"
+}
+
+# journal_json [STATE_DIR] : the journal as one JSON array (qccc journal show --json)
+journal_json() {
+	"$QCCC_BIN" journal show --json --state-dir "${1:-$QCC_STATE}" 2>/dev/null
+}
