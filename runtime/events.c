@@ -27,6 +27,8 @@ struct qcc_events {
   uint64_t appended;
   uint64_t append_errors;
   bool flush_failing; /* log a failing disk once, not every iteration */
+  void (*tap)(void *ctx, const struct qcc_route_event *e);
+  void *tap_ctx;
 };
 
 static const struct qcc_table *cur_table(const struct qcc_events *ev) {
@@ -72,8 +74,21 @@ static unsigned profile_group(const struct qcc_table *t, const char *name) {
   return p >= 0 ? qcc_table_profile(t, (uint32_t)p)->group : 0;
 }
 
+static void journal_event(struct qcc_events *ev, const struct qcc_route_event *e);
+
 static void on_route_event(void *ctx, const struct qcc_route_event *e) {
   struct qcc_events *ev = ctx;
+  journal_event(ev, e);
+  if (ev->tap != NULL) ev->tap(ev->tap_ctx, e);
+}
+
+void qcc_events_tap(struct qcc_events *ev, void (*cb)(void *ctx, const struct qcc_route_event *e),
+                    void *ctx) {
+  ev->tap = cb;
+  ev->tap_ctx = ctx;
+}
+
+static void journal_event(struct qcc_events *ev, const struct qcc_route_event *e) {
   const struct qcc_table *t = cur_table(ev);
   qcc_log(e->kind == QCC_EV_SWITCH || e->kind == QCC_EV_BREAKER ? QCC_LOG_WARNING : QCC_LOG_INFO,
           "routing: %s %s%s%s: %s -> %s (%s)", qcc_route_event_name(e->kind), e->endpoint,
@@ -237,6 +252,10 @@ int qcc_events_new(struct ev_loop *loop, struct qcc_journal *journal, struct qcc
   }
   *out = ev;
   return 0;
+}
+
+void qcc_events_set_compaction(struct qcc_events *ev, uint64_t size_limit, unsigned keep_recent) {
+  if (ev->journal != NULL) qcc_journal_set_compaction(ev->journal, size_limit, keep_recent, snapshot, ev);
 }
 
 void qcc_events_free(struct qcc_events **pev) {

@@ -30,6 +30,14 @@ struct qcc_events;
  * journal's compaction. TABLES gives the current table (names, identities). */
 int qcc_events_new(struct ev_loop *loop, struct qcc_journal *journal, struct qcc_router *router,
                    struct qcc_tableset *tables, struct qcc_events **out, struct qcc_err *err);
+/* Compact past SIZE_LIMIT bytes keeping KEEP_RECENT history records
+ * (defaults: the writer's); the snapshot restates the router's state. */
+void qcc_events_set_compaction(struct qcc_events *ev, uint64_t size_limit, unsigned keep_recent);
+/* One more listener of routing events (metrics, status), called after the
+ * event is journaled and logged; the router has a single callback slot and
+ * this module holds it. CB NULL removes it. */
+void qcc_events_tap(struct qcc_events *ev, void (*cb)(void *ctx, const struct qcc_route_event *e),
+                    void *ctx);
 /* Unhooks and stops; does not close the journal. */
 void qcc_events_free(struct qcc_events **ev);
 

@@ -41,6 +41,8 @@ assert_ne "all endpoints 529: not a 200" "200" "$code"
 assert_eq "all endpoints 529: Anthropic error shape" "error" "$(jq -r .type "$T/all.json" 2>/dev/null)"
 mock_fault up1 ok
 mock_fault up2 ok
+# both endpoints now rest for the mock's retry-after: 1 (honoured by the router)
+sleep 1.1
 
 # after the first byte nothing is retried: up1 cuts its stream after 4 events
 mock_fault up2 'status=503'

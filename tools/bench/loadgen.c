@@ -384,16 +384,8 @@ static void conn_on_readable(struct lg_conn *c) {
       /* EOF: completes a close-delimited body, otherwise the peer cut us off. */
       if (c->t_fb != 0) http_parser_execute(&c->parser, &r->settings, buf, 0);
       if (c->complete) {
-        conn_close(c);
-        c->state = LG_IDLE;
-        c->in_flight = false;
-        ev_timer_stop(r->loop, &c->timer);
-        if (c->parser.status_code != 200) {
-          r->errors[LG_E_STATUS]++;
-        } else {
-          record(c, t);
-        }
-        conn_start(c);
+        /* a close-delimited body is never kept alive: this reconnects */
+        conn_response_done(c, t);
       } else {
         conn_fail(c, LG_E_RESET);
       }

@@ -522,7 +522,10 @@ for case, ts in summary.items():
         ratios[case]["qcc/" + peer] = {
             "rps": ratio(q["rps"], p["rps"]),
             "p50": ratio(q["p50_us"], p["p50_us"]),
-            "hop": ratio(q.get("hop_us"), p.get("hop_us")) if peer != "direct" else None,
+            # only where both hops are real costs (at 16+ connections a hop can be < 0)
+            "hop": (ratio(q.get("hop_us"), p.get("hop_us"))
+                    if peer != "direct" and (q.get("hop_us") or 0) > 0 and (p.get("hop_us") or 0) > 0
+                    else None),
             "cpu_per_req": ratio(q["cpu_us_per_req"], p["cpu_us_per_req"]),
             "peak_rss": ratio(q["peak_rss_kb"], p["peak_rss_kb"]),
         }
