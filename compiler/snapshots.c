@@ -65,7 +65,7 @@ static int rescan(struct qcc_snapshots *s, struct qcc_err *err) {
     s->gens[s->count++] = g;
   }
   closedir(d);
-  qsort(s->gens, s->count, sizeof *s->gens, cmp_u64);
+  if (s->count > 1) qsort(s->gens, s->count, sizeof *s->gens, cmp_u64); /* gens may be NULL */
   return 0;
 }
 
