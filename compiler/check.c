@@ -26,7 +26,7 @@ static int named_cmp(const void *a, const void *b) {
  * this O(n log n) for configs with 10,000 endpoints. */
 static void duplicates(struct named *v, size_t n, const char *what, const char *scope,
                        struct qcc_diags *d) {
-  qsort(v, n, sizeof *v, named_cmp);
+  if (n > 1) qsort(v, n, sizeof *v, named_cmp);
   for (size_t i = 1; i < n; i++) {
     size_t first = i - 1;
     while (first > 0 && strcmp(v[first - 1].name, v[i].name) == 0) first--;

@@ -244,7 +244,7 @@ static void resolve_from(struct qcc_loaded *l, struct qcc_diags *d) {
       c.n++;
     }
   }
-  qsort(c.refs, c.n, sizeof *c.refs, ref_cmp);
+  if (c.n > 1) qsort(c.refs, c.n, sizeof *c.refs, ref_cmp);
   for (size_t i = 0; i < total; i++) {
     if (c.state[i] == ST_NEW) resolve_one(&c, i, d);
   }

@@ -19,6 +19,8 @@
 #include "exchange.h"
 #include "keystore.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
 #include "tableset.h"
 
 /* Defaults for settings a table leaves at 0. */
@@ -54,6 +56,7 @@ struct hdr_ref {
 
 struct qcc_client {
   struct qcc_client_env *env;
+  uint32_t retry_after; /* seconds, sent with our own 429/529 (0 = none) */
   void *tag;
   int fd;
   enum cstate state;
@@ -296,6 +299,13 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
 
 static void log_access(struct qcc_client *c, const struct qcc_exchange_result *res, int status,
                        uint64_t gen_number) {
+  /* every request ends here, logged or not: the metrics' one feeding point */
+  struct qcc_metrics *m = qcc_proxy_metrics(c->env->proxy);
+  if (m != NULL)
+    qcc_metrics_request(m, res != NULL ? res->endpoint_id : NULL, status, now_ms_since(&c->t0),
+                        res != NULL && res->upstream_status != 0 ? (double)res->ttfb_us / 1e3
+                                                                 : -1.0,
+                        res != NULL ? res->failed != 0 : status >= 500);
   if (c->env->alog == NULL) return;
   if (!settings_now(c)->access_log) return;
   const char *url = c->head.p != NULL && c->url_len > 0 ? c->head.p : NULL;
@@ -339,8 +349,10 @@ static int respond(struct qcc_client *c, int status, const char *body, size_t le
   c->bytes_out = 0;
   int rc = out_printf(c,
                       "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
-                      "x-request-id: %s\r\nconnection: %s\r\n\r\n",
+                      "x-request-id: %s\r\nconnection: %s\r\n",
                       status, reason(status), len, c->rid, close_after ? "close" : "keep-alive");
+  if (rc == 0 && c->retry_after > 0) rc = out_printf(c, "retry-after: %u\r\n", c->retry_after);
+  if (rc == 0) rc = out_add(c, "\r\n", 2);
   if (rc == 0 && !c->is_head) rc = out_add(c, body, len);
   c->resp_head_sent = true;
   c->resp_done = true;
@@ -376,6 +388,7 @@ static void reset_request(struct qcc_client *c) {
   c->keep_alive = true;
   c->early_status = 0;
   c->early_msg = NULL;
+  c->retry_after = 0;
   c->bytes_in = c->bytes_out = 0;
   c->rid[0] = '\0';
   c->head.len = 0;
@@ -515,6 +528,7 @@ static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
   if (c->state != CS_DEAD) {
     if (!c->resp_head_sent) {
       const char *msg = res->error_message != NULL ? res->error_message : "upstream request failed";
+      c->retry_after = qcc_exchange_result_retry_after(res);
       respond_error(c, status, res->error_type, msg, false);
     } else {
       status = c->resp_status;

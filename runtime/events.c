@@ -57,6 +57,10 @@ static void append(struct qcc_events *ev, struct qcc_jrec *r) {
   ev->appended++;
 }
 
+void qcc_events_record(struct qcc_events *ev, struct qcc_jrec *r) {
+  if (ev != NULL) append(ev, r);
+}
+
 /* Router clock (monotonic) -> unix ms, for cooldown ends. */
 static int64_t to_wall(uint64_t mono) {
   uint64_t now = qcc_runtime_now_ms();

@@ -49,6 +49,9 @@ void qcc_events_table_swap(struct qcc_events *ev, uint64_t from_gen, uint64_t to
 /* One active health check result of endpoint SID (current table). */
 void qcc_events_health_check(struct qcc_events *ev, uint64_t sid, bool ok, int http_status,
                              uint32_t latency_us, const char *error);
+/* Any other record (the failure queue's), written with the next flush. */
+struct qcc_jrec;
+void qcc_events_record(struct qcc_events *ev, struct qcc_jrec *r);
 /* Write what is buffered now (also done once per loop iteration). */
 int qcc_events_flush(struct qcc_events *ev, struct qcc_err *err);
 /* Records appended so far (tests, status). */

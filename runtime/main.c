@@ -3,6 +3,7 @@
  * 1 the table or the environment is not usable, 2 usage error. */
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,13 +13,21 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "admin.h"
+#include "adminapi.h"
+#include "deadletters.h"
 #include "events.h"
 #include "exchange.h"
 #include "generation.h"
 #include "journal_writer.h"
 #include "keystore.h"
+#include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "prober.h"
+#include "proxy.h"
+#include "queue.h"
+#include "replay.h"
 #include "router.h"
 #include "runtime.h"
 #include "schema/statedir.h"
@@ -27,9 +36,16 @@
 #include "tableset.h"
 
 #define DEF_DRAIN_TIMEOUT_MS 30000u
+#ifndef QCC_VERSION
+#define QCC_VERSION "0.1.0"
+#endif
+#define MAX_IN_FLIGHT_ENV "QCC_MAX_IN_FLIGHT" /* overrides the in-flight limit (tests, ops) */
 
 struct app {
   struct qcc_runtime rt;
+  struct qcc_admin_ctx admin_ctx;
+  double time_scale;
+  uint64_t first_id;
   bool loopback;
   bool drained;
   const char *stop_reason;
@@ -44,7 +60,10 @@ static void usage(FILE *f) {
           "  --state-dir    default $QCC_STATE_DIR, else ~/.qcc\n"
           "  --listen       default: the table's proxy.host:proxy.port ([::1]:PORT for IPv6)\n"
           "  --access-log   default STATE_DIR/access.log; '-' = stdout\n"
-          "  --log          error log file (default stderr); reopened on SIGUSR1\n");
+          "  --log          error log file (default stderr); reopened on SIGUSR1\n"
+          "  --daemon       detach (double fork, setsid, chdir /); stdio to /dev/null\n"
+          "  --pidfile FILE write the pid there once listening (0644), removed on exit;\n"
+          "                 refuses to start while it names a live qcc-run\n");
 }
 
 static int check_table(const char *path) {
@@ -91,6 +110,219 @@ static void drained(void *ctx) {
   ev_break(a->rt.loop, EVBREAK_ALL);
 }
 
+/* The in-flight limit: proxy.max_connections, unless $QCC_MAX_IN_FLIGHT says
+ * otherwise (0 = none). */
+static void limits_params(const struct qcc_tbl_settings *st, struct qcc_limits_params *lp) {
+  qcc_limits_params_default(lp);
+  lp->max_in_flight = st->max_connections;
+  const char *e = getenv(MAX_IN_FLIGHT_ENV);
+  if (e != NULL && e[0] != '\0') {
+    char *end = NULL;
+    unsigned long v = strtoul(e, &end, 10);
+    if (end != NULL && *end == '\0' && v <= 1000000ul) lp->max_in_flight = (uint32_t)v;
+  }
+}
+
+/* Queue and limit settings of the table now serving. */
+static void configure_queue(struct app *a, const struct qcc_tbl_settings *st) {
+  struct qcc_queue_params qp;
+  qcc_queue_params_from_settings(&qp, st, a->time_scale, a->first_id);
+  qcc_queue_configure(a->rt.queue, &qp);
+  struct qcc_limits_params lp;
+  limits_params(st, &lp);
+  qcc_limits_configure(a->rt.limits, &lp);
+  qcc_proxy_limits_changed(a->rt.proxy);
+}
+
+/* Router events: metrics, and waking the failure queue when something may
+ * take requests again (a breaker closing, an endpoint healthy or enabled, a
+ * switch): the waiting requests are retried at once. */
+static void on_route_event(void *ctx, const struct qcc_route_event *e) {
+  struct app *a = ctx;
+  qcc_metrics_route_event(a->rt.metrics, e);
+  bool recovers = false;
+  switch (e->kind) {
+  case QCC_EV_BREAKER: recovers = strcmp(e->to, "closed") == 0; break;
+  case QCC_EV_HEALTH: recovers = strcmp(e->to, "healthy") == 0; break;
+  case QCC_EV_ENABLE:
+  case QCC_EV_SWITCH:
+  case QCC_EV_PIN:
+  case QCC_EV_UNPIN:
+  case QCC_EV_RESET: recovers = true; break;
+  default: break;
+  }
+  if (recovers && a->rt.proxy != NULL) qcc_proxy_queue_wake(a->rt.proxy);
+}
+
+static void journal_record(void *ctx, struct qcc_jrec *r) {
+  struct app *a = ctx;
+  qcc_events_record(a->rt.events, r);
+}
+
+/* ---- the admin socket's callbacks (adminapi.h) ---- */
+
+static struct qcc_generation *admin_current(void *arg) {
+  struct app *a = arg;
+  return qcc_tableset_current(a->rt.tables);
+}
+
+static void admin_counters(void *arg, struct qcc_admin_counters *out) {
+  struct app *a = arg;
+  struct qcc_limits_counters lc;
+  qcc_limits_counters(a->rt.limits, &lc);
+  struct qcc_queue_counters qc;
+  qcc_queue_counters(a->rt.queue, &qc);
+  /* exchanges that wait (queue, wait list) are not being forwarded */
+  int64_t busy = (int64_t)qcc_proxy_active(a->rt.proxy) - (int64_t)(qc.queued - qc.retrying) -
+                 (int64_t)lc.waiting;
+  *out = (struct qcc_admin_counters){
+      .active_connections = a->rt.server != NULL ? qcc_server_connections(a->rt.server) : 0,
+      .active_requests = busy > 0 ? (uint64_t)busy : 0,
+      .waiting_requests = lc.waiting,
+      .rejected_requests = lc.rejected + lc.timed_out + qc.rejected,
+  };
+}
+
+struct probe_wait {
+  qcc_admin_probe_done done;
+  void *arg;
+};
+
+static void probe_cb(void *ctx, const struct qcc_probe_result *res) {
+  struct probe_wait *w = ctx;
+  struct qcc_admin_probe out = {.ok = res->ok, .http_status = res->http_status,
+                                .latency_ms = res->latency_ms};
+  snprintf(out.detail, sizeof out.detail, "%s", res->error[0] != '\0' ? res->error : res->answer);
+  w->done(w->arg, &out);
+  free(w);
+}
+
+static int admin_test_endpoint(struct qcc_admin_ctx *ctx, uint32_t idx, qcc_admin_probe_done done,
+                               void *arg) {
+  struct app *a = ctx->user;
+  struct probe_wait *w = malloc(sizeof *w);
+  if (w == NULL) return -1;
+  *w = (struct probe_wait){.done = done, .arg = arg};
+  struct qcc_err err = {0};
+  if (qcc_prober_test_endpoint(a->rt.prober, idx, probe_cb, w, &err) != 0) {
+    qcc_log_warn("endpoint test: %s", err.msg);
+    free(w);
+    return -1;
+  }
+  return 0;
+}
+
+static int admin_replay(struct qcc_admin_ctx *ctx, const char *id, qcc_admin_replay_done done,
+                        void *arg) {
+  struct app *a = ctx->user;
+  struct qcc_err err = {0};
+  if (qcc_replay_start(a->rt.proxy, a->rt.tables, a->rt.deadletters, id, done, arg, &err) != 0) {
+    qcc_log_warn("queue retry %s: %s", id, err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- --daemon / --pidfile ---- */
+
+static int daemon_fd = -1; /* the first parent waits on it for "ready" */
+
+/* Double fork: the first parent exits with 0 once the grandchild says the
+ * listener is up (1 when it dies first), so `qcc-run --daemon` in a script
+ * fails like a foreground start would. */
+static int daemonize(void) {
+  int pfd[2];
+  if (pipe(pfd) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid > 0) {
+    close(pfd[1]);
+    char c = 0;
+    ssize_t n;
+    do n = read(pfd[0], &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || c != 'R') fprintf(stderr, "qcc-run: the daemon failed to start (see --log)\n");
+    _exit(n == 1 && c == 'R' ? 0 : 1);
+  }
+  close(pfd[0]);
+  if (setsid() < 0) _exit(1);
+  pid = fork();
+  if (pid < 0) _exit(1);
+  if (pid > 0) _exit(0);
+  if (chdir("/") != 0) _exit(1);
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO) close(null);
+  }
+  daemon_fd = pfd[1];
+  return 0;
+}
+
+static void daemon_ready(void) {
+  if (daemon_fd < 0) return;
+  ssize_t n = write(daemon_fd, "R", 1);
+  (void)n;
+  close(daemon_fd);
+  daemon_fd = -1;
+}
+
+/* PATH made absolute against the working directory (a daemon leaves it). */
+static int absolute(const char *path, char *out, size_t cap) {
+  if (path[0] == '/') return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
+  char cwd[2048];
+  if (getcwd(cwd, sizeof cwd) == NULL) return -1;
+  return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
+}
+
+/* The pid in FILE when it names a live qcc-run, else 0. */
+static pid_t pidfile_live(const char *file) {
+  FILE *f = fopen(file, "r");
+  if (f == NULL) return 0;
+  long pid = 0;
+  int ok = fscanf(f, "%ld", &pid);
+  fclose(f);
+  if (ok != 1 || pid <= 0 || pid == (long)getpid()) return 0;
+  if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return 0;
+  char path[64], comm[64] = "";
+  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  f = fopen(path, "r");
+  if (f == NULL) return 0;
+  if (fgets(comm, sizeof comm, f) == NULL) comm[0] = '\0';
+  fclose(f);
+  return strncmp(comm, "qcc-run", 7) == 0 ? (pid_t)pid : 0;
+}
+
+static int pidfile_write(const char *file, struct qcc_err *err) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", file, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return qcc_err_set(err, errno, "pidfile %s: %s", tmp, strerror(errno));
+  fchmod(fd, 0644);
+  char buf[32];
+  int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+  bool ok = write(fd, buf, (size_t)n) == n;
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp, file) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return qcc_err_set(err, e, "pidfile %s: %s", file, strerror(e));
+  }
+  return 0;
+}
+
+/* Remove FILE only while it still names us (a successor may own it). */
+static void pidfile_remove(const char *file) {
+  FILE *f = fopen(file, "r");
+  if (f == NULL) return;
+  long pid = 0;
+  int ok = fscanf(f, "%ld", &pid);
+  fclose(f);
+  if (ok == 1 && pid == (long)getpid()) unlink(file);
+}
+
 /* Every table load: re-attach the router (live state kept by stable id)
  * and journal the swap or the rejection. */
 static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, uint64_t to_number,
@@ -102,6 +334,9 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
       qcc_log_error("routing keeps the previous table's view: %s", err.msg);
   }
   qcc_events_table_swap(a->rt.events, from, to_number, to != NULL, reason);
+  qcc_metrics_reload(a->rt.metrics, to != NULL, to != NULL ? to_number : from,
+                     qcc_journal_now_ms(), to != NULL ? NULL : reason);
+  if (to != NULL) configure_queue(a, qcc_table_settings(to->table));
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
@@ -149,11 +384,13 @@ int main(int argc, char **argv) {
       {"state-dir", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
       {"access-log", required_argument, NULL, 'a'}, {"log", required_argument, NULL, 'L'},
       {"log-level", required_argument, NULL, 'v'},  {"check", no_argument, NULL, 'c'},
-      {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+      {"help", no_argument, NULL, 'h'},             {"daemon", no_argument, NULL, 'd'},
+      {"pidfile", required_argument, NULL, 'p'},    {NULL, 0, NULL, 0},
   };
   const char *state_opt = NULL, *listen_opt = NULL, *alog_opt = NULL, *log_opt = NULL;
   const char *level_opt = NULL;
-  bool check = false;
+  bool check = false, daemon_opt = false;
+  const char *pid_opt = NULL;
   for (;;) {
     int ch = getopt_long(argc, argv, "h", opts, NULL);
     if (ch == -1) break;
@@ -164,6 +401,8 @@ int main(int argc, char **argv) {
     case 'L': log_opt = optarg; break;
     case 'v': level_opt = optarg; break;
     case 'c': check = true; break;
+    case 'd': daemon_opt = true; break;
+    case 'p': pid_opt = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -173,8 +412,32 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  const char *table_path = argv[optind];
-  if (check) return check_table(table_path);
+  if (check) return check_table(argv[optind]);
+  /* absolute: a daemon leaves the working directory, and reloads and log
+   * reopens use these paths later */
+  char table_abs[4096], pid_abs[4096], log_abs[4096], alog_abs[4096], state_abs[4096];
+  if (absolute(argv[optind], table_abs, sizeof table_abs) != 0 ||
+      (pid_opt != NULL && absolute(pid_opt, pid_abs, sizeof pid_abs) != 0) ||
+      (log_opt != NULL && absolute(log_opt, log_abs, sizeof log_abs) != 0) ||
+      (alog_opt != NULL && strcmp(alog_opt, "-") != 0 &&
+       absolute(alog_opt, alog_abs, sizeof alog_abs) != 0) ||
+      (state_opt != NULL && absolute(state_opt, state_abs, sizeof state_abs) != 0)) {
+    fprintf(stderr, "qcc-run: a path is too long or the working directory is unknown\n");
+    return 2;
+  }
+  const char *table_path = table_abs;
+  if (pid_opt != NULL) pid_opt = pid_abs;
+  if (log_opt != NULL) log_opt = log_abs;
+  if (alog_opt != NULL && strcmp(alog_opt, "-") != 0) alog_opt = alog_abs;
+  if (state_opt != NULL) state_opt = state_abs;
+  if (pid_opt != NULL) {
+    pid_t other = pidfile_live(pid_opt);
+    if (other != 0) {
+      fprintf(stderr, "qcc-run: %s names a running qcc-run (pid %ld); stop it first\n", pid_opt,
+              (long)other);
+      return 1;
+    }
+  }
 
   unsigned level = QCC_LOG_INFO;
   if (level_opt != NULL && !qcc_enum_parse(&qcc_log_desc, level_opt, &level)) {
@@ -199,6 +462,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* before any thread or loop exists: fork is only safe then */
+  if (daemon_opt && daemonize() != 0) {
+    fprintf(stderr, "qcc-run: --daemon: %s\n", strerror(errno));
+    return 1;
+  }
 
   struct app a = {0};
   struct qcc_runtime *rt = &a.rt;
@@ -296,6 +564,34 @@ int main(int argc, char **argv) {
     goto out;
   }
   qcc_proxy_set_router(rt->proxy, rt->router);
+  if (qcc_metrics_new(&rt->metrics, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  qcc_metrics_reload(rt->metrics, true, g->number, qcc_journal_now_ms(), NULL);
+  /* the failure queue: ids seeded with the wall clock stay unique across
+   * restarts (dead letters keep them) */
+  a.time_scale = qcc_queue_parse_time_scale(getenv(QCC_QUEUE_TIME_SCALE_ENV));
+  a.first_id = (uint64_t)qcc_journal_now_ms();
+  struct qcc_queue_params qp;
+  qcc_queue_params_from_settings(&qp, st, a.time_scale, a.first_id);
+  struct qcc_deadletters_params dp;
+  qcc_deadletters_params_from_settings(&dp, st, state_dir);
+  struct qcc_limits_params lp;
+  limits_params(st, &lp);
+  if (qcc_queue_new(&qp, &rt->queue, &err) != 0 ||
+      qcc_deadletters_open(&dp, &rt->deadletters, &err) != 0 ||
+      qcc_limits_new(&lp, &rt->limits, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  if (qcc_deadletters_count(rt->deadletters) > 0)
+    qcc_log_info("%zu dead letters kept from before", qcc_deadletters_count(rt->deadletters));
+  struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
+                                  .limits = rt->limits, .metrics = rt->metrics,
+                                  .journal = journal_record, .ctx = &a};
+  qcc_proxy_set_hooks(rt->proxy, &hooks);
+  qcc_events_tap(rt->events, on_route_event, &a);
   if (qcc_prober_new(rt->loop, rt->router, rt->tables, rt->events, &rt->prober, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
@@ -318,6 +614,24 @@ int main(int argc, char **argv) {
   qcc_tableset_on_swap(rt->tables, on_swap, &a);
   qcc_tableset_watch(rt->tables, 0.05);
   qcc_prober_start(rt->prober);
+  a.admin_ctx = (struct qcc_admin_ctx){
+      .router = rt->router, .current = admin_current, .current_arg = &a,
+      .now_ms = qcc_runtime_now_ms, .table_path = table_path, .state_dir = state_dir,
+      .version = QCC_VERSION, .started_wall_ms = qcc_journal_now_ms(),
+      .started_mono_ms = qcc_runtime_now_ms(), .metrics = rt->metrics,
+      .counters = admin_counters, .counters_arg = &a, .queue = rt->queue,
+      .deadletters = rt->deadletters, .test_endpoint = admin_test_endpoint,
+      .replay = admin_replay, .user = &a};
+  size_t nroutes = 0;
+  const struct qcc_admin_route *routes = qcc_adminapi_routes(&nroutes);
+  if (qcc_admin_open(rt->loop, state_dir, routes, nroutes, &a.admin_ctx, &rt->admin, &err) != 0) {
+    fprintf(stderr, "qcc-run: admin socket: %s\n", err.msg);
+    goto out;
+  }
+  if (pid_opt != NULL && pidfile_write(pid_opt, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
   watch_signal(&a, &a.sighup, SIGHUP);
   watch_signal(&a, &a.sigterm, SIGTERM);
   watch_signal(&a, &a.sigint, SIGINT);
@@ -325,6 +639,7 @@ int main(int argc, char **argv) {
   qcc_log_info("qcc-run listening on http://%s, table %s generation %llu, state %s",
                qcc_server_address(rt->server), table_path, (unsigned long long)g->number,
                state_dir);
+  daemon_ready();
   ev_run(rt->loop, 0);
   qcc_events_shutdown(rt->events, a.drained, a.stop_reason != NULL ? a.stop_reason : "loop ended");
   rc = 0;
@@ -335,9 +650,17 @@ out:
     ev_signal_stop(rt->loop, &a.sigint);
     ev_signal_stop(rt->loop, &a.sigusr1);
   }
+  qcc_admin_close(&rt->admin);
+  if (pid_opt != NULL) pidfile_remove(pid_opt);
   qcc_server_free(&rt->server);
   qcc_prober_free(&rt->prober);
   qcc_proxy_free(&rt->proxy);
+  /* after the proxy: its exchanges leave the queue and the limit */
+  if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
+  qcc_queue_free(&rt->queue);
+  qcc_limits_free(&rt->limits);
+  qcc_deadletters_close(&rt->deadletters);
+  qcc_metrics_free(&rt->metrics);
   if (rt->tables != NULL) qcc_tableset_unwatch(rt->tables);
   qcc_events_free(&rt->events);
   qcc_journal_close(&rt->journal);

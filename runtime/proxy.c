@@ -13,21 +13,29 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <ev.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "deadletters.h"
 #include "exchange.h"
 #include "headers.h"
 #include "keystore.h"
+#include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "modelmap.h"
+#include "proxy.h"
+#include "queue.h"
 #include "router.h"
+#include "schema/journal.h"
 #include "select.h"
 
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
@@ -61,6 +69,8 @@ struct qcc_proxy {
   const struct qcc_table *own_table;
   uint64_t own_gen;
   struct qcc_proxy_stats stats;
+  struct qcc_proxy_hooks hooks;
+  ev_timer qtimer;          /* the queue's and the in-flight limit's next due time */
 };
 
 /* One try at one endpoint. The request itself stays on the exchange, so a
@@ -76,6 +86,7 @@ struct attempt {
   struct qcc_pick pick;         /* the router's pick (its indexes) */
   bool began;                   /* qcc_router_begin done, end not yet */
   bool retry;                   /* aborted on purpose: the next pick is ready */
+  bool to_queue;                /* ... or nothing is left: the request goes to the queue */
   uint64_t t0_us;               /* attempt start */
   uint64_t ttfb_us;             /* attempt start -> first header byte */
   uint32_t retry_after_s, reset_s;
@@ -114,7 +125,25 @@ struct qcc_exchange {
   char session[QCC_SESSION_KEY_MAX];
   bool has_session;
   struct qcc_exchange_result res;
-  char msg[320];
+  char msg[640];
+  /* failure queue and in-flight limit (proxy.h hooks) */
+  bool direct;                      /* internal: never queued, not limited */
+  bool queued;                      /* in the failure queue (waiting or retrying) */
+  bool limit_held;                  /* holds an in-flight slot */
+  bool limit_waiting;               /* on the in-flight wait list, not started */
+  uint32_t priority;
+  uint32_t retry_after_s;           /* retry-after for our own 429/529 */
+  uint32_t total_attempts;          /* over every queue round */
+  uint64_t qid;
+  uint64_t enq_ms;
+  const char *last_ep;              /* endpoint of the attempt before this one */
+  struct tried_rec {
+    uint32_t idx;                   /* table index */
+    char ep[64];
+    uint16_t status;
+    char reason[64];
+  } hist[QCC_DL_MAX_TRIED];
+  size_t hist_n;
 };
 
 /* Length of TARGET's path: logs leave out the query string, which is the
@@ -134,6 +163,7 @@ static uint64_t now_us(void) {
 
 static void check_info(struct qcc_proxy *p);
 static void run_pending(struct qcc_proxy *p);
+static void qtimer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static void socket_action(struct qcc_proxy *p, curl_socket_t fd, int ev_bitmask) {
   int running = 0;
@@ -237,6 +267,8 @@ int qcc_proxy_new(struct ev_loop *loop, struct qcc_proxy **out, struct qcc_err *
   }
   ev_init(&p->timer, timer_cb);
   p->timer.data = p;
+  ev_init(&p->qtimer, qtimer_cb);
+  p->qtimer.data = p;
   curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
   curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
   curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
@@ -436,6 +468,17 @@ static void attempt_end(struct qcc_exchange *x, struct attempt *a, enum qcc_outc
   /* already attached when the attempt began; x->req may be gone (free) */
   struct qcc_router *r = x->p->router != NULL ? x->p->router : x->p->own_router;
   if (r == NULL) return;
+  bool failure = kind != QCC_OUT_OK && kind != QCC_OUT_CANCELLED &&
+                 (kind != QCC_OUT_HTTP_STATUS || http_status >= 500 || http_status == 429);
+  if (failure && x->hist_n < QCC_DL_MAX_TRIED) {
+    struct tried_rec *h = &x->hist[x->hist_n++];
+    h->idx = a->endpoint;
+    snprintf(h->ep, sizeof h->ep, "%s", a->endpoint_id != NULL ? a->endpoint_id : "?");
+    h->status = (uint16_t)(http_status > 0 && http_status < 1000 ? http_status : 0);
+    if (detail != NULL) snprintf(h->reason, sizeof h->reason, "%s", detail);
+    else if (http_status > 0) h->reason[0] = '\0'; /* the status says it all */
+    else snprintf(h->reason, sizeof h->reason, "failed");
+  }
   uint64_t t = now_us();
   struct qcc_outcome o = {.kind = kind, .http_status = http_status, .detail = detail,
                           .retry_after_s = a->retry_after_s, .reset_s = a->reset_s,
@@ -468,19 +511,169 @@ static int pick_next(struct qcc_exchange *x, struct qcc_select_out *out) {
   return qcc_select_endpoint(&in, out);
 }
 
-/* Nothing (more) to try. THE place where the failure queue will take the
- * request instead (it gets SEL->pick.retry_at: when the router expects an
- * endpoint to be ready; 0 = unknown). For now: the first pick found nothing
- * -> 503 overloaded_error naming why; after failed attempts the last
- * failure, already in x->res, stands. Returns 1 (x->res filled). */
+/* ---- failure queue (docs/queue.md, "Wiring") ----------------------------- */
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool queue_on(const struct qcc_exchange *x) {
+  return !x->direct && x->p->hooks.queue != NULL && !x->head_sent && !x->cancelled;
+}
+
+static void journal(struct qcc_proxy *p, struct qcc_jrec *r) {
+  if (p->hooks.journal != NULL) p->hooks.journal(p->hooks.ctx, r);
+}
+
+/* The journal's view of an endpoint of the request's table. */
+static struct qcc_jep jep_of(const struct qcc_exchange *x, uint32_t idx, const char *id) {
+  struct qcc_jep e = {.id = id};
+  const struct qcc_table *t = x->req->gen->table;
+  if (idx < qcc_table_endpoint_count(t)) {
+    const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(t, idx);
+    e.sid = ep->stable_id;
+    e.identity = ep->identity_hash;
+  }
+  return e;
+}
+
+/* The "message" of one of queue.h's Anthropic-shaped error bodies, into x->msg. */
+static void set_error_from_json(struct qcc_exchange *x, int status, const char *doc) {
+  json_t *j = json_loads(doc, 0, NULL);
+  const char *m = j != NULL ? json_string_value(json_object_get(json_object_get(j, "error"),
+                                                                "message"))
+                            : NULL;
+  set_error(x, status, "overloaded_error", "%s", m != NULL ? m : "overloaded");
+  json_decref(j);
+}
+
+static void qtimer_arm(struct qcc_proxy *p) {
+  uint64_t due = UINT64_MAX;
+  if (p->hooks.queue != NULL) due = qcc_queue_next_due(p->hooks.queue);
+  if (p->hooks.limits != NULL) {
+    uint64_t l = qcc_limits_next_due(p->hooks.limits);
+    if (l < due) due = l;
+  }
+  ev_timer_stop(p->loop, &p->qtimer);
+  if (due == UINT64_MAX) return;
+  uint64_t now = now_ms();
+  double secs = due > now ? (double)(due - now) / 1e3 : 0.;
+  ev_timer_set(&p->qtimer, secs, 0.);
+  ev_timer_start(p->loop, &p->qtimer);
+}
+
+/* The request failed for good after waiting: keep it as a dead letter,
+ * journal it, and put the final answer naming what was tried in x->res. */
+static void dead_letter(struct qcc_exchange *x) {
+  struct qcc_proxy *p = x->p;
+  const struct qcc_request *r = x->req;
+  struct qcc_queue_attempt tried[QCC_DL_MAX_TRIED];
+  for (size_t i = 0; i < x->hist_n; i++)
+    tried[i] = (struct qcc_queue_attempt){.endpoint = x->hist[i].ep, .status = x->hist[i].status,
+                                          .reason = x->hist[i].reason};
+  char reason[256];
+  const char *src = x->res.error_message != NULL ? x->msg : "no endpoint";
+  size_t rl = strnlen(src, sizeof reason - 1); /* cut: a dead letter keeps 255 bytes */
+  memcpy(reason, src, rl);
+  reason[rl] = '\0';
+  const char *dlid = NULL;
+  uint64_t hash = 0;
+  if (p->hooks.deadletters != NULL) {
+    struct qcc_deadletter_in in = {
+        .id = x->qid, .time_ms = wall_ms(), .method = r->method, .target = r->target,
+        .priority = x->priority, .headers = r->headers, .header_count = r->header_count,
+        .tried = tried, .tried_count = x->hist_n, .attempts = x->total_attempts,
+        .reason = reason, .body = r->body, .body_len = r->body_len};
+    struct qcc_err err = {0};
+    if (qcc_deadletters_add(p->hooks.deadletters, &in, &dlid, &err) != 0)
+      qcc_log_error("dead letter: %s", err.msg);
+    const struct qcc_deadletter *d =
+        dlid != NULL ? qcc_deadletters_get(p->hooks.deadletters, dlid) : NULL;
+    if (d != NULL) hash = d->body_hash;
+  }
+  struct qcc_jrec j = {.type = QCC_JT_QUEUE_DEAD_LETTER};
+  j.u.queue_dead_letter.request_id = x->qid;
+  j.u.queue_dead_letter.body_hash = hash;
+  j.u.queue_dead_letter.reason = reason;
+  size_t n = x->hist_n < QCC_JOURNAL_MAX_ATTEMPTS ? x->hist_n : QCC_JOURNAL_MAX_ATTEMPTS;
+  j.u.queue_dead_letter.tried.count = (uint16_t)n;
+  for (size_t i = 0; i < n; i++)
+    j.u.queue_dead_letter.tried.item[i] = (struct qcc_jattempt){
+        .endpoint = jep_of(x, x->hist[i].idx, x->hist[i].ep), .http_status = x->hist[i].status,
+        .reason = x->hist[i].reason};
+  journal(p, &j);
+  char buf[1024];
+  uint64_t waited = now_ms() - x->enq_ms;
+  if (qcc_queue_expired_json(tried, x->hist_n, x->total_attempts, waited, dlid, buf, sizeof buf) <
+      0)
+    snprintf(buf, sizeof buf, "{}");
+  set_error_from_json(x, 503, buf);
+  qcc_log_warn("queued request %llu failed for good after %u attempts (%s %.*s)%s%s",
+               (unsigned long long)x->qid, x->total_attempts, r->method, path_len(r->target),
+               r->target, dlid != NULL ? ": dead letter " : "", dlid != NULL ? dlid : "");
+}
+
+/* Nothing (more) to try: with the failure queue on, the request (already
+ * fully buffered) waits there; otherwise, or when the queue is full or the
+ * request has used its retries, it is answered now. SEL->pick says why.
+ * Returns 0 when the request waits in the queue (x is held: no attempt,
+ * no timer), 1 when x->res holds the answer and the exchange must end. */
 static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel) {
   const struct qcc_request *r = x->req;
-  x->p->stats.exhausted++;
+  struct qcc_proxy *p = x->p;
+  p->stats.exhausted++;
   if (x->attempts == 0 || x->res.error_message == NULL) {
     set_error(x, 503, "overloaded_error", "%s", sel->reason != NULL ? sel->reason : "no endpoint");
     qcc_log_warn("%s (%s %.*s)", x->msg, r->method, r->target != NULL ? path_len(r->target) : 0,
                  r->target != NULL ? r->target : "");
   }
+  if (!queue_on(x)) return 1;
+  struct qcc_queue *q = p->hooks.queue;
+  uint64_t now = now_ms();
+  ev_timer_stop(p->loop, &x->timer);
+  if (!x->queued) {
+    uint64_t id = 0;
+    uint32_t ra = 0;
+    enum qcc_queue_push_status st = qcc_queue_push(q, x, x->priority, now, &id, &ra);
+    if (st == QCC_QUEUE_FULL) {
+      char buf[512];
+      x->retry_after_s = ra;
+      if (qcc_queue_full_json(ra, buf, sizeof buf) < 0) snprintf(buf, sizeof buf, "{}");
+      set_error_from_json(x, QCC_QUEUE_FULL_STATUS, buf);
+      return 1;
+    }
+    if (st != QCC_QUEUE_PUSHED) return 1;
+    x->queued = true;
+    x->qid = id;
+    x->enq_ms = now;
+    struct qcc_jrec j = {.type = QCC_JT_QUEUE_ENQUEUED};
+    j.u.queue_enqueued.request_id = id;
+    j.u.queue_enqueued.priority = x->priority;
+    j.u.queue_enqueued.body_hash = 0;
+    j.u.queue_enqueued.model = "";
+    journal(p, &j);
+    qcc_log_info("request queued as %llu (priority %u): %s", (unsigned long long)id,
+                 x->priority, x->msg);
+    qtimer_arm(p);
+    return 0;
+  }
+  struct qcc_jrec j = {.type = QCC_JT_QUEUE_RETRIED};
+  const struct tried_rec *last = x->hist_n > 0 ? &x->hist[x->hist_n - 1] : NULL;
+  j.u.queue_retried.request_id = x->qid;
+  j.u.queue_retried.attempt = x->total_attempts;
+  j.u.queue_retried.endpoint = last != NULL ? jep_of(x, last->idx, last->ep)
+                                            : (struct qcc_jep){.id = ""};
+  j.u.queue_retried.reason = x->msg;
+  journal(p, &j);
+  enum qcc_queue_retry_status rs = qcc_queue_retry_failed(q, x, now);
+  if (rs == QCC_QUEUE_RESCHEDULED) {
+    qtimer_arm(p);
+    return 0;
+  }
+  x->queued = false;
+  if (rs == QCC_QUEUE_EXPIRED) dead_letter(x);
   return 1;
 }
 
@@ -541,8 +734,14 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
     qcc_router_begin(router, &a->pick, a->t0_us / 1000u);
     a->began = true;
   }
-  if (x->attempts > 0) p->stats.retries++;
+  if (x->attempts > 0) {
+    p->stats.retries++;
+    if (p->hooks.metrics != NULL && x->last_ep != NULL)
+      qcc_metrics_retry(p->hooks.metrics, x->last_ep);
+  }
+  x->last_ep = a->endpoint_id;
   x->attempts++;
+  x->total_attempts++;
   p->stats.attempts++;
   /* no response head within the endpoint timeout -> next endpoint or 504 */
   ev_timer_set(&x->timer, (double)a->timeout_ms / 1000.0, 0.);
@@ -578,7 +777,39 @@ static void x_unlink(struct qcc_exchange *x) {
   p->active--;
 }
 
+static void limit_release(struct qcc_exchange *x);
+
+/* The exchange leaves the queue and its in-flight slot, whatever its end. */
+static void leave(struct qcc_exchange *x, bool answered) {
+  struct qcc_proxy *p = x->p;
+  if (x->queued) {
+    x->queued = false;
+    if (answered && !x->res.failed && qcc_queue_succeeded(p->hooks.queue, x) == 0) {
+      struct qcc_jrec j = {.type = QCC_JT_QUEUE_SUCCEEDED};
+      j.u.queue_succeeded.request_id = x->qid;
+      j.u.queue_succeeded.attempts = x->total_attempts;
+      j.u.queue_succeeded.endpoint =
+          x->att != NULL ? jep_of(x, x->att->endpoint, x->att->endpoint_id)
+                         : (struct qcc_jep){.id = x->res.endpoint_id};
+      journal(p, &j);
+      qcc_log_info("queued request %llu answered after %u attempts (%.0f ms in the queue)",
+                   (unsigned long long)x->qid, x->total_attempts,
+                   (double)(now_ms() - x->enq_ms));
+    } else {
+      qcc_queue_remove(p->hooks.queue, x);
+    }
+    qtimer_arm(p);
+  }
+  if (x->limit_waiting) {
+    x->limit_waiting = false;
+    qcc_limits_cancel(p->hooks.limits, x);
+    qtimer_arm(p);
+  }
+  limit_release(x);
+}
+
 static void x_destroy(struct qcc_exchange *x) {
+  leave(x, false);
   ev_timer_stop(x->p->loop, &x->timer);
   attempt_end(x, x->att, QCC_OUT_CANCELLED, 0, "client went away");
   attempt_free(x->p, &x->att);
@@ -590,6 +821,7 @@ static void x_destroy(struct qcc_exchange *x) {
 static void complete(struct qcc_exchange *x) {
   struct qcc_proxy *p = x->p;
   ev_timer_stop(p->loop, &x->timer);
+  leave(x, true);
   attempt_free(p, &x->att);
   x_unlink(x);
   x->ops->done(x->ctx, &x->res);
@@ -750,6 +982,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
           snprintf(a->why, sizeof a->why, "HTTP %d: trying the next endpoint", a->status);
           return 0;
         }
+        if (queue_on(x)) {
+          /* the failure queue waits for a better answer than this one */
+          a->retry = true;
+          a->to_queue = true;
+          snprintf(a->why, sizeof a->why, "HTTP %d: to the failure queue", a->status);
+          return 0;
+        }
       }
     }
     return len;
@@ -858,9 +1097,10 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
     /* aborted on purpose in on_header: the next pick is in x->next_sel */
     set_error(x, a->status, a->status == 529 ? "overloaded_error" : "api_error",
               "upstream %s: HTTP %d", a->endpoint_id, a->status);
+    bool to_queue = a->to_queue;
     attempt_free(x->p, &x->att);
     x->res.ttfb_us = 0;
-    int src = attempt_start(x, &x->next_sel);
+    int src = to_queue ? no_endpoint(x, &x->next_sel) : attempt_start(x, &x->next_sel);
     if (src == 0) return;
     if (src < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
     complete(x);
@@ -974,46 +1214,234 @@ static void add_pending(struct qcc_exchange *x, int op) {
   x->pend |= op;
 }
 
-struct qcc_exchange *qcc_exchange_start(struct qcc_proxy *p, const struct qcc_request *req,
-                                        const struct qcc_sink_ops *ops, void *ctx) {
+/* The queue priority: x-qcc-priority, else the client token's, else the default. */
+static uint32_t request_priority(const struct qcc_request *r) {
+  for (size_t i = 0; i < r->header_count; i++) {
+    const struct qcc_header *h = &r->headers[i];
+    uint32_t v = 0;
+    if (qcc_hdr_name_is(h->name, h->name_len, QCC_QUEUE_PRIORITY_HEADER) &&
+        qcc_queue_parse_priority(h->value, h->value_len, &v) == 0)
+      return v;
+  }
+  if (r->gen == NULL || r->gen->keys == NULL || qcc_keystore_token_count(r->gen->keys) == 0)
+    return QCC_QUEUE_PRIORITY_DEFAULT;
+  for (size_t i = 0; i < r->header_count; i++) {
+    const struct qcc_header *h = &r->headers[i];
+    const char *v = h->value;
+    size_t n = h->value_len;
+    if (qcc_hdr_name_is(h->name, h->name_len, "authorization")) {
+      if (n <= 7 || strncasecmp(v, "bearer ", 7) != 0) continue;
+      v += 7;
+      n -= 7;
+      while (n > 0 && *v == ' ') {
+        v++;
+        n--;
+      }
+    } else if (!qcc_hdr_name_is(h->name, h->name_len, "x-api-key")) {
+      continue;
+    }
+    uint32_t prio = 0;
+    if (qcc_keystore_token_ok(r->gen->keys, v, n, &prio)) return prio;
+  }
+  return QCC_QUEUE_PRIORITY_DEFAULT;
+}
+
+static void x_link(struct qcc_exchange *x) {
+  struct qcc_proxy *p = x->p;
+  x->next = p->all;
+  if (p->all != NULL) p->all->prev = x;
+  p->all = x;
+  p->active++;
+}
+
+/* Start (or finish) from the loop, never from inside the caller's call. */
+static void defer(struct qcc_exchange *x, bool start) {
+  if (start) x->start_deferred = true;
+  else x->finish_deferred = true;
+  ev_timer_stop(x->p->loop, &x->timer);
+  ev_timer_set(&x->timer, 0., 0.);
+  ev_timer_start(x->p->loop, &x->timer);
+}
+
+static void limit_release(struct qcc_exchange *x) {
+  if (!x->limit_held) return;
+  x->limit_held = false;
+  struct qcc_exchange *next = qcc_limits_release(x->p->hooks.limits);
+  if (next != NULL) {
+    next->limit_waiting = false;
+    next->limit_held = true;
+    defer(next, true);
+  }
+  qtimer_arm(x->p);
+}
+
+static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_request *req,
+                                    const struct qcc_sink_ops *ops, void *ctx, bool direct) {
   struct qcc_exchange *x = calloc(1, sizeof *x);
   if (x == NULL) return NULL;
   x->p = p;
   x->req = req;
   x->ops = ops;
   x->ctx = ctx;
+  x->direct = direct;
   x->t0_us = now_us();
   x->has_session = qcc_select_session_key(req, x->session, sizeof x->session) > 0;
+  x->priority = request_priority(req);
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;
+  if (!direct && p->hooks.limits != NULL) {
+    uint32_t ra = 0;
+    enum qcc_admit ad = qcc_limits_admit(p->hooks.limits, x, x->priority, now_ms(), &ra);
+    if (ad == QCC_ADMIT_WAIT) {
+      x->limit_waiting = true;
+      x_link(x);
+      qtimer_arm(p);
+      return x;
+    }
+    if (ad == QCC_ADMIT_REJECT) {
+      x->retry_after_s = ra != 0 ? ra : 1;
+      set_error(x, QCC_LIMITS_REJECT_STATUS, "rate_limit_error",
+                "too many requests in flight; retry after %u s", x->retry_after_s);
+      x_link(x);
+      defer(x, false);
+      return x;
+    }
+    x->limit_held = true;
+  }
   if (p->in_curl > 0) {
     /* started from inside a sink callback: curl refuses to add handles
      * there (CURLM_RECURSIVE_API_CALL), so start from the loop */
-    x->start_deferred = true;
-    x->next = p->all;
-    if (p->all != NULL) p->all->prev = x;
-    p->all = x;
-    p->active++;
-    ev_timer_set(&x->timer, 0., 0.);
-    ev_timer_start(p->loop, &x->timer);
+    x_link(x);
+    defer(x, true);
     return x;
   }
   int rc = attempt_start(x, NULL);
   if (rc < 0) {
+    leave(x, false);
     free(x);
     return NULL;
   }
-  x->next = p->all;
-  if (p->all != NULL) p->all->prev = x;
-  p->all = x;
-  p->active++;
-  if (rc == 1) {
-    /* no endpoint: report from the loop, never from inside this call */
-    x->finish_deferred = true;
-    ev_timer_set(&x->timer, 0., 0.);
-    ev_timer_start(p->loop, &x->timer);
-  }
+  x_link(x);
+  /* no endpoint: report from the loop, never from inside this call */
+  if (rc == 1) defer(x, false);
   return x;
+}
+
+struct qcc_exchange *qcc_exchange_start(struct qcc_proxy *p, const struct qcc_request *req,
+                                        const struct qcc_sink_ops *ops, void *ctx) {
+  return x_start(p, req, ops, ctx, false);
+}
+
+struct qcc_exchange *qcc_exchange_start_direct(struct qcc_proxy *p, const struct qcc_request *req,
+                                               const struct qcc_sink_ops *ops, void *ctx) {
+  return x_start(p, req, ops, ctx, true);
+}
+
+/* The queue's and the in-flight limit's timer: retries and expiries due. */
+static void qtimer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_proxy *p = w->data;
+  uint64_t now = now_ms();
+  if (p->hooks.limits != NULL) {
+    void *out[32];
+    size_t n;
+    do {
+      n = qcc_limits_expire(p->hooks.limits, now, out, 32);
+      for (size_t i = 0; i < n; i++) {
+        struct qcc_exchange *x = out[i];
+        x->limit_waiting = false;
+        x->retry_after_s = 1;
+        set_error(x, QCC_LIMITS_REJECT_STATUS, "rate_limit_error",
+                  "too many requests in flight: waited too long for a slot");
+        complete(x);
+      }
+    } while (n == 32);
+  }
+  if (p->hooks.queue != NULL) {
+    struct qcc_queue_item items[32];
+    size_t n;
+    do {
+      n = qcc_queue_pop_due(p->hooks.queue, now, items, 32);
+      for (size_t i = 0; i < n; i++) {
+        struct qcc_exchange *x = items[i].handle;
+        if (items[i].expired) {
+          x->queued = false;
+          dead_letter(x);
+          complete(x);
+          continue;
+        }
+        /* a new round: every endpoint may be tried again */
+        x->tried_count = 0;
+        x->attempts = 0;
+        int rc = attempt_start(x, NULL);
+        if (rc == 0) {
+          /* let curl start this transfer before the next one is added:
+           * transfers due at the same time start in no particular order,
+           * and the queue's priority order must reach the upstream */
+          if (x->att != NULL) socket_action(p, CURL_SOCKET_TIMEOUT, 0);
+          continue;
+        }
+        if (rc < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
+        complete(x);
+      }
+    } while (n == 32);
+  }
+  qtimer_arm(p);
+}
+
+void qcc_proxy_set_hooks(struct qcc_proxy *p, const struct qcc_proxy_hooks *h) {
+  p->hooks = *h;
+  qtimer_arm(p);
+}
+
+struct qcc_metrics *qcc_proxy_metrics(const struct qcc_proxy *p) {
+  return p != NULL ? p->hooks.metrics : NULL;
+}
+
+void qcc_proxy_queue_wake(struct qcc_proxy *p) {
+  if (p->hooks.queue == NULL) return;
+  if (qcc_queue_wake_all(p->hooks.queue, now_ms()) > 0) qtimer_arm(p);
+}
+
+void qcc_proxy_limits_changed(struct qcc_proxy *p) {
+  if (p->hooks.limits != NULL) {
+    void *out[64];
+    size_t n;
+    do {
+      n = qcc_limits_promote(p->hooks.limits, out, 64);
+      for (size_t i = 0; i < n; i++) {
+        struct qcc_exchange *x = out[i];
+        x->limit_waiting = false;
+        x->limit_held = true;
+        defer(x, true);
+      }
+    } while (n == 64);
+  }
+  qtimer_arm(p);
+}
+
+uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res) {
+  /* done() is handed &x->res of a live exchange */
+  const struct qcc_exchange *x =
+      (const struct qcc_exchange *)(const void *)((const char *)res -
+                                                  offsetof(struct qcc_exchange, res));
+  return x->retry_after_s;
+}
+
+uint64_t qcc_proxy_waiting(const struct qcc_proxy *p) {
+  uint64_t n = 0;
+  if (p->hooks.queue != NULL) {
+    struct qcc_queue_counters qc;
+    qcc_queue_counters(p->hooks.queue, &qc);
+    n += qc.queued;
+  }
+  if (p->hooks.limits != NULL) {
+    struct qcc_limits_counters lc;
+    qcc_limits_counters(p->hooks.limits, &lc);
+    n += lc.waiting;
+  }
+  return n;
 }
 
 void qcc_exchange_resume(struct qcc_exchange *x) {
@@ -1062,6 +1490,7 @@ void qcc_proxy_free(struct qcc_proxy **pp) {
   }
   p->pending = NULL;
   ev_timer_stop(p->loop, &p->timer);
+  ev_timer_stop(p->loop, &p->qtimer);
   for (size_t i = 0; i < p->pool_len; i++) curl_easy_cleanup(p->pool[i]);
   p->pool_len = 0;
   curl_multi_cleanup(p->multi);

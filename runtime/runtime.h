@@ -19,6 +19,11 @@ struct qcc_events;
 struct qcc_prober;
 struct qcc_accesslog;
 struct qcc_server;
+struct qcc_metrics;
+struct qcc_queue;
+struct qcc_deadletters;
+struct qcc_limits;
+struct qcc_admin;
 
 struct qcc_runtime {
   struct ev_loop *loop;
@@ -30,6 +35,11 @@ struct qcc_runtime {
   struct qcc_prober *prober;     /* active health checks */
   struct qcc_accesslog *alog;
   struct qcc_server *server;
+  struct qcc_metrics *metrics;   /* GET /metrics; fed by client.c, proxy.c, events */
+  struct qcc_queue *queue;       /* failure queue (queue.enabled false: max_size 0) */
+  struct qcc_deadletters *deadletters; /* STATE_DIR/deadletters */
+  struct qcc_limits *limits;     /* global in-flight limit */
+  struct qcc_admin *admin;       /* STATE_DIR/admin.sock */
   const char *state_dir;
   const char *table_path;
   bool stopping;
