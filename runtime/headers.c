@@ -110,6 +110,10 @@ int qcc_hdr_line(const struct qcc_header *h, char *buf, size_t cap) {
 int qcc_hdr_parse_line(const char *line, size_t len, struct qcc_header *out) {
   while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
   if (len == 0) return 0;
+  /* A bare CR/LF/NUL left inside the line could split the head we write to
+   * the client: refuse the line rather than trim around it. */
+  for (size_t i = 0; i < len; i++)
+    if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0') return -1;
   const char *colon = memchr(line, ':', len);
   if (colon == NULL || colon == line || is_ows(line[0])) return -1;
   size_t nlen = (size_t)(colon - line);

@@ -111,6 +111,9 @@ Test(upstream_headers, parse_response_lines) {
   cr_expect_eq(qcc_hdr_parse_line(" folded: x\r\n", 12, &h), -1);
   cr_expect_eq(qcc_hdr_parse_line("X-E:\r\n", 6, &h), 1);
   cr_expect_eq(h.value_len, 0);
+  /* found by fuzz_upstream_head: a CR left inside the value is refused, not trimmed around */
+  cr_expect_eq(qcc_hdr_parse_line("X: v\r\t \r\n", 9, &h), -1);
+  cr_expect_eq(qcc_hdr_parse_line("X: a\rb\r\n", 8, &h), -1);
 }
 
 Test(upstream_headers, parse_status_lines) {
