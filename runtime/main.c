@@ -111,16 +111,25 @@ static void drained(void *ctx) {
 }
 
 /* The in-flight limit: proxy.max_connections, unless $QCC_MAX_IN_FLIGHT says
- * otherwise (0 = none). */
+ * otherwise: "N" (0 = none) or "N:W" with W the wait list's size (0 = a
+ * request over the limit is answered 429 at once). */
 static void limits_params(const struct qcc_tbl_settings *st, struct qcc_limits_params *lp) {
   qcc_limits_params_default(lp);
   lp->max_in_flight = st->max_connections;
   const char *e = getenv(MAX_IN_FLIGHT_ENV);
-  if (e != NULL && e[0] != '\0') {
-    char *end = NULL;
-    unsigned long v = strtoul(e, &end, 10);
-    if (end != NULL && *end == '\0' && v <= 1000000ul) lp->max_in_flight = (uint32_t)v;
+  if (e == NULL || e[0] == '\0') return;
+  char *end = NULL;
+  unsigned long v = strtoul(e, &end, 10);
+  if (end == e || v > 1000000ul) return;
+  unsigned long w = lp->max_waiting;
+  if (*end == ':') {
+    const char *ws = end + 1;
+    w = strtoul(ws, &end, 10);
+    if (end == ws || w > QCC_LIMITS_WAIT_HARD_MAX) return;
   }
+  if (*end != '\0') return;
+  lp->max_in_flight = (uint32_t)v;
+  lp->max_waiting = (uint32_t)w;
 }
 
 /* Queue and limit settings of the table now serving. */
@@ -363,6 +372,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
     a->stop_reason = w->signum == SIGTERM ? "SIGTERM" : "SIGINT";
     qcc_tableset_unwatch(a->rt.tables);
     qcc_prober_stop(a->rt.prober);
+    qcc_proxy_stop_queue(a->rt.proxy);
     const struct qcc_tbl_settings *s =
         qcc_table_settings(qcc_tableset_current(a->rt.tables)->table);
     unsigned ms = s->drain_timeout_ms != 0 ? s->drain_timeout_ms : DEF_DRAIN_TIMEOUT_MS;

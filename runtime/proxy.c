@@ -71,6 +71,7 @@ struct qcc_proxy {
   struct qcc_proxy_stats stats;
   struct qcc_proxy_hooks hooks;
   ev_timer qtimer;          /* the queue's and the in-flight limit's next due time */
+  bool stopping;            /* shutting down: nothing more enters the queue */
 };
 
 /* One try at one endpoint. The request itself stays on the exchange, so a
@@ -520,7 +521,8 @@ static int64_t wall_ms(void) {
 }
 
 static bool queue_on(const struct qcc_exchange *x) {
-  return !x->direct && x->p->hooks.queue != NULL && !x->head_sent && !x->cancelled;
+  return !x->direct && x->p->hooks.queue != NULL && !x->p->stopping && !x->head_sent &&
+         !x->cancelled;
 }
 
 static void journal(struct qcc_proxy *p, struct qcc_jrec *r) {
@@ -1427,6 +1429,30 @@ uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res) 
       (const struct qcc_exchange *)(const void *)((const char *)res -
                                                   offsetof(struct qcc_exchange, res));
   return x->retry_after_s;
+}
+
+void qcc_proxy_stop_queue(struct qcc_proxy *p) {
+  p->stopping = true;
+  struct qcc_queue *q = p->hooks.queue;
+  if (q == NULL) return;
+  struct qcc_queue_info info[64];
+  size_t n;
+  do {
+    n = qcc_queue_list(q, info, 64);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (info[i].state != QCC_QUEUE_WAITING) continue; /* in flight: ends by itself */
+      struct qcc_exchange *x = info[i].handle;
+      qcc_queue_remove(q, x);
+      x->queued = false;
+      set_error(x, 503, "overloaded_error", "qcc-run is shutting down; the request was kept");
+      dead_letter(x);
+      complete(x);
+      done++;
+    }
+    if (done == 0) break;
+  } while (n == 64);
+  qtimer_arm(p);
 }
 
 uint64_t qcc_proxy_waiting(const struct qcc_proxy *p) {
