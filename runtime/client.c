@@ -63,6 +63,7 @@ struct qcc_client {
   ev_io rio, wio;
   ev_timer timer; /* head / idle / write-stall / linger timeout */
   ev_timer kick;  /* zero-delay: continue outside any exchange callback */
+  ev_prepare flush; /* write buffered response bytes before the loop blocks */
   http_parser parser;
 
   struct buf in, out;
@@ -218,6 +219,7 @@ static void mark_dead(struct qcc_client *c) {
   c->state = CS_DEAD;
   ev_io_stop(c->env->loop, &c->rio);
   ev_io_stop(c->env->loop, &c->wio);
+  ev_prepare_stop(c->env->loop, &c->flush);
   stop_timer(c);
   kick(c);
 }
@@ -283,16 +285,36 @@ static int flush_out(struct qcc_client *c) {
   return 0;
 }
 
-static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  (void)loop;
-  (void)revents;
-  struct qcc_client *c = w->data;
-  if (flush_out(c) != 0) return;
+/* Response bytes are written once per loop iteration, just before the loop
+ * blocks: curl hands over one SSE event per callback, and a send() per event
+ * cost more CPU than the whole rest of the hop. Every callback of this
+ * iteration has run by then, so no event waits longer than it did. */
+static void schedule_flush(struct qcc_client *c) {
+  if (!ev_is_active(&c->flush) && !ev_is_active(&c->wio)) ev_prepare_start(c->env->loop, &c->flush);
+}
+
+static void flushed(struct qcc_client *c) {
   if (c->paused && c->x_active && out_pending(c) < OUT_RESUME) {
     c->paused = false;
     qcc_exchange_resume(c->x);
   }
   if (out_pending(c) == 0 && c->resp_done) response_flushed(c);
+}
+
+static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+  (void)revents;
+  struct qcc_client *c = w->data;
+  ev_prepare_stop(loop, w);
+  if (c->state == CS_DEAD || flush_out(c) != 0) return;
+  flushed(c);
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_client *c = w->data;
+  if (flush_out(c) != 0) return;
+  flushed(c);
 }
 
 /* ---- access log ------------------------------------------------------------ */
@@ -491,7 +513,7 @@ static void sink_head(void *ctx, int status, const struct qcc_header *h, size_t 
     mark_dead(c);
     return;
   }
-  flush_out(c);
+  schedule_flush(c); /* goes out with the first body bytes */
 }
 
 static int sink_body(void *ctx, const char *data, size_t len) {
@@ -510,8 +532,7 @@ static int sink_body(void *ctx, const char *data, size_t len) {
     mark_dead(c); /* over the hard cap: this client is not keeping up */
     return 1;
   }
-  /* SSE must not wait for the loop: write now. */
-  if (flush_out(c) != 0) return 1;
+  schedule_flush(c);
   if (out_pending(c) > OUT_PAUSE) {
     c->paused = true;
     return 1;
@@ -975,6 +996,7 @@ static void teardown(struct qcc_client *c) {
   ev_io_stop(loop, &c->wio);
   ev_timer_stop(loop, &c->timer);
   ev_timer_stop(loop, &c->kick);
+  ev_prepare_stop(loop, &c->flush);
   if (c->fd >= 0) close(c->fd);
   c->fd = -1;
 }
@@ -1008,7 +1030,8 @@ int qcc_client_new(struct qcc_client_env *env, int fd, struct qcc_client **out) 
   ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
   ev_init(&c->timer, timer_cb);
   ev_init(&c->kick, kick_cb);
-  c->rio.data = c->wio.data = c->timer.data = c->kick.data = c;
+  ev_prepare_init(&c->flush, flush_cb);
+  c->rio.data = c->wio.data = c->timer.data = c->kick.data = c->flush.data = c;
   reset_request(c);
   load_limits(c);
   c->state = CS_READING;
