@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -64,6 +66,8 @@ struct qcc_admin {
   void *ctx;
   struct conn *conns;
   size_t conn_count;
+  bool tcp;  /* the loopback metrics port: no file, no peer credentials */
+  int port;
 };
 
 const char *qcc_admin_status_text(int status) {
@@ -462,7 +466,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
       }
       return;
     }
-    if (a->conn_count >= QCC_ADMIN_MAX_CONNECTIONS || !peer_allowed(fd)) {
+    if (a->conn_count >= QCC_ADMIN_MAX_CONNECTIONS || (!a->tcp && !peer_allowed(fd))) {
       close(fd);
       continue;
     }
@@ -579,6 +583,74 @@ int qcc_admin_open(struct ev_loop *loop, const char *state_dir,
   return 0;
 }
 
+int qcc_admin_open_tcp(struct ev_loop *loop, const char *host, int port,
+                       const struct qcc_admin_route *routes, size_t route_count, void *ctx,
+                       struct qcc_admin **out, struct qcc_err *err) {
+  *out = NULL;
+  struct sockaddr_storage ss = {0};
+  socklen_t sl;
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+  if (port < 0 || port > 65535) return qcc_err_set(err, EINVAL, "port %d out of range", port);
+  if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    sl = sizeof *s4;
+    if ((ntohl(s4->sin_addr.s_addr) >> 24) != 127)
+      return qcc_err_set(err, EACCES, "%s is not a loopback address: the metrics port only "
+                         "listens on 127.0.0.1 (or ::1)", host);
+  } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    sl = sizeof *s6;
+    if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+      return qcc_err_set(err, EACCES, "%s is not a loopback address: the metrics port only "
+                         "listens on 127.0.0.1 (or ::1)", host);
+  } else {
+    return qcc_err_set(err, EINVAL, "'%s' is not a numeric IP address (use 127.0.0.1)", host);
+  }
+  struct qcc_admin *a = calloc(1, sizeof *a);
+  if (a == NULL) return qcc_err_set(err, ENOMEM, "out of memory");
+  a->loop = loop;
+  a->routes = routes;
+  a->route_count = route_count;
+  a->ctx = ctx;
+  a->tcp = true;
+  a->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (a->fd < 0) {
+    free(a);
+    return qcc_err_set(err, errno, "socket: %s", strerror(errno));
+  }
+  int one = 1;
+  setsockopt(a->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(a->fd, (struct sockaddr *)&ss, sl) != 0 || listen(a->fd, 16) != 0 ||
+      getsockname(a->fd, (struct sockaddr *)&ss, &sl) != 0) {
+    int e = errno;
+    close(a->fd);
+    free(a);
+    return qcc_err_set(err, e, "cannot listen on %s port %d: %s", host, port, strerror(e));
+  }
+  a->port = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
+  snprintf(a->path, sizeof a->path, "%s%s%s:%d", ss.ss_family == AF_INET6 ? "[" : "", host,
+           ss.ss_family == AF_INET6 ? "]" : "", a->port);
+  ev_io_init(&a->accept_io, accept_cb, a->fd, EV_READ);
+  a->accept_io.data = a;
+  ev_timer_init(&a->accept_pause, accept_resume, 0.1, 0);
+  a->accept_pause.data = a;
+  ev_io_start(loop, &a->accept_io);
+  *out = a;
+  return 0;
+}
+
+int qcc_admin_port(const struct qcc_admin *a) { return a->port; }
+
+bool qcc_admin_is_loopback(const char *host) {
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 void qcc_admin_close(struct qcc_admin **ap) {
   if (ap == NULL || *ap == NULL) return;
   struct qcc_admin *a = *ap;
@@ -588,7 +660,7 @@ void qcc_admin_close(struct qcc_admin **ap) {
   close(a->fd);
   /* Only our own socket: a successor may already have bound a new one. */
   struct stat st;
-  if (lstat(a->path, &st) == 0 && st.st_dev == a->dev && st.st_ino == a->ino) unlink(a->path);
+  if (!a->tcp && lstat(a->path, &st) == 0 && st.st_dev == a->dev && st.st_ino == a->ino) unlink(a->path);
   free(a);
   *ap = NULL;
 }

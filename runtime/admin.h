@@ -51,6 +51,17 @@ struct qcc_admin_route {
 int qcc_admin_open(struct ev_loop *loop, const char *state_dir,
                    const struct qcc_admin_route *routes, size_t route_count, void *ctx,
                    struct qcc_admin **out, struct qcc_err *err);
+/* The same server on a TCP port, for read-only routes (the metrics port).
+ * HOST must be a loopback address (127.0.0.0/8 or ::1, numeric): anything
+ * else is refused (EACCES), since TCP peers cannot be told apart by user.
+ * PORT 0 picks a free port (see qcc_admin_port). */
+int qcc_admin_open_tcp(struct ev_loop *loop, const char *host, int port,
+                       const struct qcc_admin_route *routes, size_t route_count, void *ctx,
+                       struct qcc_admin **out, struct qcc_err *err);
+/* True for a numeric loopback address (127.0.0.0/8, ::1). */
+bool qcc_admin_is_loopback(const char *host);
+/* The bound TCP port (0 for the Unix socket). */
+int qcc_admin_port(const struct qcc_admin *a);
 /* Stop listening, close every connection (pending requests become
  * orphans: their replies are dropped) and remove the socket file if it is
  * still the one we created. */

@@ -14,6 +14,7 @@
 #include "queue.h"
 #include "router.h"
 #include "schema/enums.h"
+#include "schema/journal.h"
 #include "schema/table.h"
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -984,6 +985,11 @@ static void h_clear(struct qcc_admin_req *req, void *arg) {
     qcc_admin_reply_error(req, 500, "%s", err.msg);
     return;
   }
+  if (c->journal != NULL) {
+    struct qcc_jrec r = {.type = QCC_JT_QUEUE_CLEARED};
+    r.u.queue_cleared = (struct qcc_jrec_queue_cleared){.request_id = 0, .reason = "clear"};
+    c->journal(c->journal_arg, &r);
+  }
   qcc_admin_reply_json(req, 200, json_pack("{s:i}", "cleared", (int)n));
 }
 
@@ -1012,4 +1018,15 @@ static const struct qcc_admin_route routes[] = {
 const struct qcc_admin_route *qcc_adminapi_routes(size_t *count) {
   *count = sizeof routes / sizeof routes[0];
   return routes;
+}
+
+/* The TCP metrics port reads, never steers: anyone on the host can reach it. */
+static const struct qcc_admin_route metrics_routes[] = {
+    {"GET", "/healthz", h_healthz},
+    {"GET", "/metrics", h_metrics},
+};
+
+const struct qcc_admin_route *qcc_adminapi_metrics_routes(size_t *count) {
+  *count = sizeof metrics_routes / sizeof metrics_routes[0];
+  return metrics_routes;
 }

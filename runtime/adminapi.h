@@ -34,6 +34,7 @@ struct qcc_generation;
 struct qcc_metrics;
 struct qcc_queue;
 struct qcc_deadletters;
+struct qcc_jrec;
 
 /* Live numbers the runtime keeps outside the router and the metrics. */
 struct qcc_admin_counters {
@@ -83,9 +84,16 @@ struct qcc_admin_ctx {
    * retry routes answer 503. */
   int (*replay)(struct qcc_admin_ctx *ctx, const char *id, qcc_admin_replay_done done, void *arg);
   void *user;                             /* for the callbacks above */
+  /* Append a journal record (operator actions that change stored state,
+   * e.g. queue_cleared). NULL: nothing is journaled. */
+  void (*journal)(void *arg, struct qcc_jrec *r);
+  void *journal_arg;
 };
 
 /* The route table (static storage). */
 const struct qcc_admin_route *qcc_adminapi_routes(size_t *count);
+/* Only GET /metrics and GET /healthz: for the loopback TCP port of
+ * `qcc-run --metrics-listen` (qcc_admin_open_tcp). */
+const struct qcc_admin_route *qcc_adminapi_metrics_routes(size_t *count);
 
 #endif

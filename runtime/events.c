@@ -80,6 +80,16 @@ static unsigned profile_group(const struct qcc_table *t, const char *name) {
 
 static void journal_event(struct qcc_events *ev, const struct qcc_route_event *e);
 
+/* Live state of endpoint SID, looked up in the router's own view (its index
+ * is the current table's, but the router needs no table to answer). */
+static int router_snap(const struct qcc_router *r, uint64_t sid, struct qcc_route_snapshot *s) {
+  uint32_t n = qcc_router_endpoint_count(r);
+  for (uint32_t i = 0; i < n; i++)
+    if (qcc_router_stable_id(r, i) == sid)
+      return qcc_router_snapshot(r, i, qcc_runtime_now_ms(), s);
+  return -1;
+}
+
 static void on_route_event(void *ctx, const struct qcc_route_event *e) {
   struct qcc_events *ev = ctx;
   journal_event(ev, e);
@@ -148,9 +158,32 @@ static void journal_event(struct qcc_events *ev, const struct qcc_route_event *e
     r.u.override.target = jep(t, e->stable_id, e->endpoint);
     r.u.override.reason = e->reason;
     break;
+  case QCC_EV_KEY_REJECTED: {
+    r.type = QCC_JT_KEY_REJECTED;
+    r.u.key_rejected.endpoint = jep(t, e->stable_id, e->endpoint);
+    int st = 0; /* the router's reason reads "HTTP 401..." */
+    if (sscanf(e->reason, "HTTP %d", &st) == 1 && st > 0 && st < 1000)
+      r.u.key_rejected.http_status = (uint16_t)st;
+    r.u.key_rejected.reason = e->reason;
+    break;
+  }
+  case QCC_EV_REST: {
+    r.type = QCC_JT_ENDPOINT_REST;
+    r.u.endpoint_rest.endpoint = jep(t, e->stable_id, e->endpoint);
+    struct qcc_route_snapshot s;
+    if (router_snap(ev->router, e->stable_id, &s) == 0 && s.rest_until != 0) {
+      r.u.endpoint_rest.until = to_wall(s.rest_until);
+      r.u.endpoint_rest.spend_exhausted = s.spend_exhausted;
+    }
+    r.u.endpoint_rest.reason = e->reason;
+    break;
+  }
+  case QCC_EV_RESET:
+    r.type = QCC_JT_ENDPOINT_RESET;
+    r.u.endpoint_reset.endpoint = jep(t, e->stable_id, e->endpoint);
+    r.u.endpoint_reset.reason = e->reason;
+    break;
   default:
-    /* key_rejected, rest, reset: logged and kept in the router's ring; the
-     * journal has no record type for them */
     return;
   }
   append(ev, &r);
@@ -179,6 +212,19 @@ static int snapshot(struct qcc_journal *j, void *ud, struct qcc_err *err) {
           .to = (uint8_t)parse_or(&qcc_jbreaker_desc, qcc_breaker_state_name(s.breaker), 0),
           .failures = s.breaker_failures,
           .cooldown_until = s.breaker_open_until != 0 ? to_wall(s.breaker_open_until) : 0};
+      if (qcc_journal_snapshot_add(j, &r, err) != 0) return -1;
+    }
+    if (s.key_rejected) {
+      struct qcc_jrec r = {.type = QCC_JT_KEY_REJECTED};
+      r.u.key_rejected = (struct qcc_jrec_key_rejected){.endpoint = ep,
+                                                        .reason = "state at compaction"};
+      if (qcc_journal_snapshot_add(j, &r, err) != 0) return -1;
+    }
+    if (s.rest_until != 0) {
+      struct qcc_jrec r = {.type = QCC_JT_ENDPOINT_REST};
+      r.u.endpoint_rest = (struct qcc_jrec_endpoint_rest){
+          .endpoint = ep, .until = to_wall(s.rest_until), .spend_exhausted = s.spend_exhausted,
+          .reason = "state at compaction"};
       if (qcc_journal_snapshot_add(j, &r, err) != 0) return -1;
     }
     if (s.health != QCC_HEALTH_HEALTHY) {
@@ -330,6 +376,9 @@ struct rst_ep {
   uint8_t breaker; /* enum qcc_jbreaker */
   uint32_t failures;
   int64_t cooldown_until;
+  bool key_rejected;
+  int64_t rest_until; /* unix ms, 0 = not resting */
+  bool spend_exhausted;
   bool disabled;
   char reason[64];
 };
@@ -395,6 +444,29 @@ static int replay_cb(const struct qcc_jrec *r, uint64_t offset, void *ud) {
       e->cooldown_until = r->u.breaker.cooldown_until;
     }
     break;
+  case QCC_JT_KEY_REJECTED:
+    e = rst_ep(s, &r->u.key_rejected.endpoint);
+    if (e != NULL) e->key_rejected = true;
+    break;
+  case QCC_JT_ENDPOINT_REST:
+    e = rst_ep(s, &r->u.endpoint_rest.endpoint);
+    if (e != NULL && r->u.endpoint_rest.until > e->rest_until) {
+      e->rest_until = r->u.endpoint_rest.until;
+      e->spend_exhausted = r->u.endpoint_rest.spend_exhausted;
+    }
+    break;
+  case QCC_JT_ENDPOINT_RESET:
+    /* the router started this endpoint afresh (new URL/auth/key); only an
+     * operator disable outlives that */
+    e = rst_ep(s, &r->u.endpoint_reset.endpoint);
+    if (e != NULL) {
+      e->has_health = false;
+      e->has_breaker = false;
+      e->key_rejected = false;
+      e->rest_until = 0;
+      e->spend_exhausted = false;
+    }
+    break;
   case QCC_JT_GROUP_SWITCH:
     snprintf(s->active, sizeof s->active, "%s",
              r->u.group_switch.to != NULL ? r->u.group_switch.to : "");
@@ -411,6 +483,12 @@ static int replay_cb(const struct qcc_jrec *r, uint64_t offset, void *ud) {
     } else if ((e = rst_ep(s, &o->target)) != NULL) {
       e->disabled = o->kind == QCC_JOVERRIDE_DISABLE;
       snprintf(e->reason, sizeof e->reason, "%s", reason);
+      if (o->kind == QCC_JOVERRIDE_ENABLE) {
+        /* as qcc_router_enable: the operator says the key is fixed */
+        e->key_rejected = false;
+        e->rest_until = 0;
+        e->spend_exhausted = false;
+      }
     }
     break;
   }
@@ -458,6 +536,12 @@ int qcc_events_restore(struct qcc_journal *journal, struct qcc_router *router,
       if (qcc_router_restore_breaker(router, idx, e->failures, until, mono_now, &ignore) == 0)
         sum->breakers++;
     }
+    if (e->key_rejected && qcc_router_restore_key_rejected(router, idx, &ignore) == 0)
+      sum->key_rejected++;
+    if (e->rest_until > wall_now &&
+        qcc_router_restore_rest(router, idx, mono_now + (uint64_t)(e->rest_until - wall_now),
+                                e->spend_exhausted, &ignore) == 0)
+      sum->resting++;
     if (e->has_health && e->health != QCC_JHEALTH_UNKNOWN &&
         qcc_router_restore_health(router, idx, (enum qcc_health_status)(e->health - 1), mono_now,
                                   &ignore) == 0)

@@ -66,6 +66,8 @@ struct qcc_restore_summary {
   unsigned disabled;       /* operator-disabled endpoints restored */
   unsigned breakers;       /* open breakers restored */
   unsigned health;         /* health statuses restored */
+  unsigned key_rejected;   /* endpoints whose key was refused (401/403) */
+  unsigned resting;        /* endpoints still resting after a 429 */
   unsigned dropped;        /* endpoints whose state was dropped (gone, or URL/key changed) */
 };
 

@@ -44,6 +44,7 @@
 struct app {
   struct qcc_runtime rt;
   struct qcc_admin_ctx admin_ctx;
+  struct qcc_admin *metrics_port; /* --metrics-listen, or NULL */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -63,7 +64,10 @@ static void usage(FILE *f) {
           "  --log          error log file (default stderr); reopened on SIGUSR1\n"
           "  --daemon       detach (double fork, setsid, chdir /); stdio to /dev/null\n"
           "  --pidfile FILE write the pid there once listening (0644), removed on exit;\n"
-          "                 refuses to start while it names a live qcc-run\n");
+          "                 refuses to start while it names a live qcc-run\n"
+          "  --metrics-listen 127.0.0.1:PORT\n"
+          "                 also serve GET /metrics and /healthz on this loopback TCP port\n"
+          "                 (loopback addresses only; PORT 0 picks one, logged at start)\n");
 }
 
 static int check_table(const char *path) {
@@ -395,12 +399,13 @@ int main(int argc, char **argv) {
       {"access-log", required_argument, NULL, 'a'}, {"log", required_argument, NULL, 'L'},
       {"log-level", required_argument, NULL, 'v'},  {"check", no_argument, NULL, 'c'},
       {"help", no_argument, NULL, 'h'},             {"daemon", no_argument, NULL, 'd'},
-      {"pidfile", required_argument, NULL, 'p'},    {NULL, 0, NULL, 0},
+      {"pidfile", required_argument, NULL, 'p'},    {"metrics-listen", required_argument, NULL, 'm'},
+      {NULL, 0, NULL, 0},
   };
   const char *state_opt = NULL, *listen_opt = NULL, *alog_opt = NULL, *log_opt = NULL;
   const char *level_opt = NULL;
   bool check = false, daemon_opt = false;
-  const char *pid_opt = NULL;
+  const char *pid_opt = NULL, *metrics_opt = NULL;
   for (;;) {
     int ch = getopt_long(argc, argv, "h", opts, NULL);
     if (ch == -1) break;
@@ -413,6 +418,7 @@ int main(int argc, char **argv) {
     case 'c': check = true; break;
     case 'd': daemon_opt = true; break;
     case 'p': pid_opt = optarg; break;
+    case 'm': metrics_opt = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -423,6 +429,22 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (check) return check_table(argv[optind]);
+  /* checked before anything starts: a bad --metrics-listen is a usage error */
+  char mhost[256] = "";
+  uint16_t mport = 0;
+  if (metrics_opt != NULL) {
+    struct qcc_err merr = {0};
+    if (qcc_parse_hostport(metrics_opt, mhost, sizeof mhost, &mport, &merr) != 0) {
+      fprintf(stderr, "qcc-run: --metrics-listen: %s\n", merr.msg);
+      return 2;
+    }
+    if (!qcc_admin_is_loopback(mhost)) {
+      fprintf(stderr, "qcc-run: --metrics-listen: %s is not a loopback address; the metrics "
+                      "port serves anyone who can connect, so it only listens on 127.0.0.1 or "
+                      "::1\n", mhost);
+      return 2;
+    }
+  }
   /* absolute: a daemon leaves the working directory, and reloads and log
    * reopens use these paths later */
   char table_abs[4096], pid_abs[4096], log_abs[4096], alog_abs[4096], state_abs[4096];
@@ -547,10 +569,11 @@ int main(int argc, char **argv) {
     goto out;
   }
   qcc_log_info("restored from the journal: pin %s, active profile %s, %u disabled, %u open "
-               "breakers, %u health states, %u dropped (endpoint gone or changed)",
+               "breakers, %u health states, %u refused keys, %u 429 rests, %u dropped (endpoint "
+               "gone or changed)",
                rs.pinned ? rs.pin_profile : "none",
                rs.active_profile[0] != '\0' ? rs.active_profile : "default", rs.disabled,
-               rs.breakers, rs.health, rs.dropped);
+               rs.breakers, rs.health, rs.key_rejected, rs.resting, rs.dropped);
   if (qcc_events_new(rt->loop, rt->journal, rt->router, rt->tables, &rt->events, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
@@ -631,12 +654,22 @@ int main(int argc, char **argv) {
       .started_mono_ms = qcc_runtime_now_ms(), .metrics = rt->metrics,
       .counters = admin_counters, .counters_arg = &a, .queue = rt->queue,
       .deadletters = rt->deadletters, .test_endpoint = admin_test_endpoint,
-      .replay = admin_replay, .user = &a};
+      .replay = admin_replay, .user = &a, .journal = journal_record, .journal_arg = &a};
   size_t nroutes = 0;
   const struct qcc_admin_route *routes = qcc_adminapi_routes(&nroutes);
   if (qcc_admin_open(rt->loop, state_dir, routes, nroutes, &a.admin_ctx, &rt->admin, &err) != 0) {
     fprintf(stderr, "qcc-run: admin socket: %s\n", err.msg);
     goto out;
+  }
+  if (metrics_opt != NULL) {
+    size_t nm = 0;
+    const struct qcc_admin_route *mroutes = qcc_adminapi_metrics_routes(&nm);
+    if (qcc_admin_open_tcp(rt->loop, mhost, mport, mroutes, nm, &a.admin_ctx, &a.metrics_port,
+                           &err) != 0) {
+      fprintf(stderr, "qcc-run: --metrics-listen: %s\n", err.msg);
+      goto out;
+    }
+    qcc_log_info("metrics on http://%s/metrics", qcc_admin_path(a.metrics_port));
   }
   if (pid_opt != NULL && pidfile_write(pid_opt, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
@@ -660,6 +693,7 @@ out:
     ev_signal_stop(rt->loop, &a.sigint);
     ev_signal_stop(rt->loop, &a.sigusr1);
   }
+  qcc_admin_close(&a.metrics_port);
   qcc_admin_close(&rt->admin);
   if (pid_opt != NULL) pidfile_remove(pid_opt);
   qcc_server_free(&rt->server);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curlloop.h"
 #include "events.h"
 #include "generation.h"
 #include "headers.h"
@@ -23,16 +24,11 @@
 #define MAX_RETRIES 10u
 #define ANTHROPIC_VERSION "anthropic-version: 2023-06-01"
 
-struct psock {
-  ev_io io;
-  struct qcc_prober *p;
-  struct psock *prev, *next;
-};
-
 struct probe {
   struct qcc_prober *p;
   struct probe *prev, *next;
   CURL *easy;
+  struct qcc_curl_job job;      /* the loop's completion callback */
   struct curl_slist *hdrs;
   struct curl_slist *auth_node; /* wiped before the list is freed */
   char *url;
@@ -55,100 +51,20 @@ struct probe {
 
 struct qcc_prober {
   struct ev_loop *loop;
-  CURLM *multi;
-  ev_timer curl_timer;
+  struct qcc_curlloop *cl;  /* the multi handle on the loop */
   ev_timer tick;
   struct qcc_router *router;
   struct qcc_tableset *tables;
   struct qcc_events *events;
   struct probe *all;
-  struct psock *socks;
   size_t inflight;
   uint64_t completed;
-  unsigned in_curl;
 };
 
 static uint64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* ---- curl multi on the loop (the same shape as proxy.c) ------------------- */
-
-static void check_info(struct qcc_prober *p);
-
-static void socket_action(struct qcc_prober *p, curl_socket_t fd, int mask) {
-  int running = 0;
-  p->in_curl++;
-  curl_multi_socket_action(p->multi, fd, mask, &running);
-  p->in_curl--;
-  check_info(p);
-}
-
-static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  (void)loop;
-  struct psock *s = w->data;
-  int action = 0;
-  if (revents & EV_READ) action |= CURL_CSELECT_IN;
-  if (revents & EV_WRITE) action |= CURL_CSELECT_OUT;
-  socket_action(s->p, w->fd, action);
-}
-
-static void curl_timer_fired(struct ev_loop *loop, ev_timer *w, int revents) {
-  (void)loop;
-  (void)revents;
-  socket_action(w->data, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
-  (void)multi;
-  struct qcc_prober *p = userp;
-  ev_timer_stop(p->loop, &p->curl_timer);
-  if (timeout_ms >= 0) {
-    ev_timer_set(&p->curl_timer, (double)timeout_ms / 1000.0, 0.);
-    ev_timer_start(p->loop, &p->curl_timer);
-  }
-  return 0;
-}
-
-static void psock_free(struct qcc_prober *p, struct psock *s) {
-  ev_io_stop(p->loop, &s->io);
-  if (s->prev != NULL) s->prev->next = s->next;
-  else p->socks = s->next;
-  if (s->next != NULL) s->next->prev = s->prev;
-  free(s);
-}
-
-static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp) {
-  (void)easy;
-  struct qcc_prober *p = userp;
-  struct psock *s = sockp;
-  if (what == CURL_POLL_REMOVE) {
-    if (s != NULL) {
-      curl_multi_assign(p->multi, fd, NULL);
-      psock_free(p, s);
-    }
-    return 0;
-  }
-  if (s == NULL) {
-    s = calloc(1, sizeof *s);
-    if (s == NULL) return -1;
-    s->p = p;
-    s->next = p->socks;
-    if (p->socks != NULL) p->socks->prev = s;
-    p->socks = s;
-    ev_init(&s->io, io_cb);
-    s->io.data = s;
-    curl_multi_assign(p->multi, fd, s);
-  }
-  int events = 0;
-  if (what & CURL_POLL_IN) events |= EV_READ;
-  if (what & CURL_POLL_OUT) events |= EV_WRITE;
-  ev_io_stop(p->loop, &s->io);
-  ev_io_set(&s->io, fd, events);
-  if (events != 0) ev_io_start(p->loop, &s->io);
-  return 0;
 }
 
 /* ---- probes ----------------------------------------------------------------- */
@@ -159,7 +75,7 @@ static void probe_free(struct qcc_prober *p, struct probe *pr) {
   if (pr->next != NULL) pr->next->prev = pr->prev;
   p->inflight--;
   if (pr->easy != NULL) {
-    curl_multi_remove_handle(p->multi, pr->easy);
+    qcc_curlloop_remove(p->cl, pr->easy);
     curl_easy_cleanup(pr->easy);
   }
   if (pr->auth_node != NULL && pr->auth_node->data != NULL)
@@ -217,7 +133,6 @@ static int configure(struct probe *pr, const struct qcc_tbl_endpoint *ep, const 
   snprintf(pr->url, need, "%s%s", base, path);
   CURL *e = pr->easy;
   SETOPT(CURLOPT_URL, pr->url);
-  SETOPT(CURLOPT_PRIVATE, pr);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   SETOPT(CURLOPT_ERRORBUFFER, pr->errbuf);
   SETOPT(CURLOPT_TIMEOUT_MS, (long)pr->timeout_ms);
@@ -311,33 +226,26 @@ static void fill_result(struct probe *pr, CURLcode rc, struct qcc_probe_result *
   }
 }
 
-static void check_info(struct qcc_prober *p) {
-  int left = 0;
-  for (;;) {
-    CURLMsg *msg = curl_multi_info_read(p->multi, &left);
-    if (msg == NULL) break;
-    if (msg->msg != CURLMSG_DONE) continue;
-    char *priv = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-    struct probe *pr = (struct probe *)(void *)priv;
-    if (pr == NULL) continue;
-    CURLcode rc = msg->data.result;
-    struct qcc_probe_result res;
-    fill_result(pr, rc, &res);
-    if (!res.ok && pr->retries_left > 0) {
-      /* health.retry_count: try again before calling it a failure */
-      pr->retries_left--;
-      pr->tries++;
-      pr->alen = 0;
-      pr->answer[0] = '\0';
-      pr->errbuf[0] = '\0';
-      pr->t0_us = now_us();
-      curl_multi_remove_handle(p->multi, pr->easy);
-      if (curl_multi_add_handle(p->multi, pr->easy) == CURLM_OK) continue;
-    }
-    report(p, pr, &res);
-    probe_free(p, pr);
+/* The loop's completion callback for a probe's transfer. */
+static void probe_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
+  (void)easy;
+  struct probe *pr = job->arg;
+  struct qcc_prober *p = pr->p;
+  struct qcc_probe_result res;
+  fill_result(pr, rc, &res);
+  if (!res.ok && pr->retries_left > 0) {
+    /* health.retry_count: try again before calling it a failure */
+    pr->retries_left--;
+    pr->tries++;
+    pr->alen = 0;
+    pr->answer[0] = '\0';
+    pr->errbuf[0] = '\0';
+    pr->t0_us = now_us();
+    qcc_curlloop_remove(p->cl, pr->easy);
+    if (qcc_curlloop_add(p->cl, pr->easy, &pr->job) == 0) return;
   }
+  report(p, pr, &res);
+  probe_free(p, pr);
 }
 
 /* Start a probe of endpoint GIDX of the current generation. */
@@ -383,7 +291,8 @@ static int probe_start(struct qcc_prober *p, uint32_t gidx, bool feed, qcc_probe
     return qcc_err_set(err, ENOMEM, "out of memory starting a health check");
   }
   pr->t0_us = now_us();
-  if (curl_multi_add_handle(p->multi, pr->easy) != CURLM_OK) {
+  pr->job = (struct qcc_curl_job){.done = probe_done, .arg = pr};
+  if (qcc_curlloop_add(p->cl, pr->easy, &pr->job) != 0) {
     probe_free(p, pr);
     return qcc_err_set(err, EIO, "cannot start a health check");
   }
@@ -421,31 +330,18 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 int qcc_prober_new(struct ev_loop *loop, struct qcc_router *router, struct qcc_tableset *tables,
                    struct qcc_events *events, struct qcc_prober **out, struct qcc_err *err) {
   *out = NULL;
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return qcc_err_set(err, EIO, "libcurl cannot be initialised");
   struct qcc_prober *p = calloc(1, sizeof *p);
-  if (p == NULL) {
-    curl_global_cleanup();
-    return qcc_err_set(err, ENOMEM, "out of memory creating the health checker");
-  }
-  p->multi = curl_multi_init();
-  if (p->multi == NULL) {
+  if (p == NULL) return qcc_err_set(err, ENOMEM, "out of memory creating the health checker");
+  if (qcc_curlloop_new(loop, NULL, NULL, &p->cl, err) != 0) {
     free(p);
-    curl_global_cleanup();
-    return qcc_err_set(err, ENOMEM, "libcurl multi handle cannot be created");
+    return -1;
   }
   p->loop = loop;
   p->router = router;
   p->tables = tables;
   p->events = events;
-  ev_init(&p->curl_timer, curl_timer_fired);
-  p->curl_timer.data = p;
   ev_init(&p->tick, tick_cb);
   p->tick.data = p;
-  curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-  curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-  curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-  curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
   *out = p;
   return 0;
 }
@@ -464,11 +360,8 @@ void qcc_prober_free(struct qcc_prober **pp) {
   struct qcc_prober *p = *pp;
   ev_timer_stop(p->loop, &p->tick);
   while (p->all != NULL) probe_free(p, p->all);
-  ev_timer_stop(p->loop, &p->curl_timer);
-  curl_multi_cleanup(p->multi);
-  while (p->socks != NULL) psock_free(p, p->socks);
+  qcc_curlloop_free(&p->cl);
   free(p);
-  curl_global_cleanup();
   *pp = NULL;
 }
 

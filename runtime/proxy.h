@@ -54,4 +54,9 @@ uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res);
 /* Requests in the failure queue or on the in-flight wait list now. */
 uint64_t qcc_proxy_waiting(const struct qcc_proxy *p);
 
+/* True when a 429 body (NUL-terminated, the first few KiB) says the
+ * account's spend or credit limit is used up, not a per-minute rate limit:
+ * the endpoint then rests long (router rest_spend_ms). */
+bool qcc_proxy_body_says_spend_exhausted(const char *body);
+
 #endif

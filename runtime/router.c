@@ -26,6 +26,7 @@ struct live {
   uint64_t bucket;       /* tokens, BUCKET_UNIT per request */
   uint64_t bucket_at;
   uint64_t rest_until;   /* 429 rest */
+  bool rest_spend;       /* that rest is for an exhausted spend limit */
   bool key_rejected;
   bool op_disabled;
   char op_reason[64];
@@ -745,6 +746,7 @@ static void rest(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o
   }
   if (now + ms <= e->lv.rest_until) return;
   e->lv.rest_until = now + ms;
+  e->lv.rest_spend = o->spend_exhausted;
   emit(r, QCC_EV_REST, e, NULL, "available", "resting", now, "HTTP %d: resting %llu s%s",
        o->http_status, (unsigned long long)(ms / 1000),
        o->spend_exhausted ? " (spend limit exhausted)" : "");
@@ -901,6 +903,7 @@ int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct q
   e->lv.op_reason[0] = 0;
   e->lv.key_rejected = false; /* the operator says the key is fixed */
   e->lv.rest_until = 0;
+  e->lv.rest_spend = false;
   if (was) emit(r, QCC_EV_ENABLE, e, NULL, "disabled", "enabled", now, "operator");
   return 0;
 }
@@ -974,6 +977,21 @@ int qcc_router_restore_health(struct qcc_router *r, uint32_t idx, enum qcc_healt
   return 0;
 }
 
+int qcc_router_restore_key_rejected(struct qcc_router *r, uint32_t idx, struct qcc_err *err) {
+  if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
+  r->eps[idx].lv.key_rejected = true;
+  return 0;
+}
+
+int qcc_router_restore_rest(struct qcc_router *r, uint32_t idx, uint64_t until,
+                            bool spend_exhausted, struct qcc_err *err) {
+  if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
+  if (until <= r->eps[idx].lv.rest_until) return 0;
+  r->eps[idx].lv.rest_until = until;
+  r->eps[idx].lv.rest_spend = spend_exhausted;
+  return 0;
+}
+
 int qcc_router_restore_pin(struct qcc_router *r, const char *profile, const char *reason,
                            struct qcc_err *err) {
   bool found = false;
@@ -1019,6 +1037,7 @@ int qcc_router_snapshot(const struct qcc_router *r, uint32_t idx, uint64_t now,
       .stable_id = e->stable_id, .group = pf->group, .enabled = e->enabled,
       .operator_disabled = e->lv.op_disabled, .key_rejected = e->lv.key_rejected,
       .rest_until = e->lv.rest_until > now ? e->lv.rest_until : 0,
+      .spend_exhausted = e->lv.rest_until > now && e->lv.rest_spend,
       .breaker = e->lv.br.state, .breaker_failures = e->lv.br.failures,
       .breaker_open_until = e->lv.br.state == QCC_BREAKER_OPEN ? e->lv.br.open_until : 0,
       .inflight = e->lv.inflight, .health = h->status,

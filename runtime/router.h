@@ -173,6 +173,12 @@ int qcc_router_restore_disabled(struct qcc_router *r, uint32_t idx, const char *
 /* Health status, as last recorded. */
 int qcc_router_restore_health(struct qcc_router *r, uint32_t idx, enum qcc_health_status st,
                               uint64_t now, struct qcc_err *err);
+/* A key the upstream refused (401/403): out until an operator enables the
+ * endpoint or the table changes its key. */
+int qcc_router_restore_key_rejected(struct qcc_router *r, uint32_t idx, struct qcc_err *err);
+/* A 429 rest that had not run out: resting until UNTIL (monotonic ms). */
+int qcc_router_restore_rest(struct qcc_router *r, uint32_t idx, uint64_t until,
+                            bool spend_exhausted, struct qcc_err *err);
 /* The pinned profile. */
 int qcc_router_restore_pin(struct qcc_router *r, const char *profile, const char *reason,
                            struct qcc_err *err);
@@ -231,6 +237,7 @@ struct qcc_route_snapshot {
   char disabled_reason[64];
   bool key_rejected;
   uint64_t rest_until;   /* resting after 429 until (0 = not) */
+  bool spend_exhausted;  /* that rest is for an exhausted spend limit */
   bool available;        /* could take a request now (ignoring caps) */
   enum qcc_breaker_state breaker;
   uint32_t breaker_failures;

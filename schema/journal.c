@@ -69,6 +69,15 @@ static const struct qcc_jfield f_queue_cleared[] = {QCC_JF_queue_cleared(FIELD_D
 #define CUR_TYPE_ qcc_jrec_state_snapshot
 static const struct qcc_jfield f_state_snapshot[] = {QCC_JF_state_snapshot(FIELD_DESC_)};
 #undef CUR_TYPE_
+#define CUR_TYPE_ qcc_jrec_key_rejected
+static const struct qcc_jfield f_key_rejected[] = {QCC_JF_key_rejected(FIELD_DESC_)};
+#undef CUR_TYPE_
+#define CUR_TYPE_ qcc_jrec_endpoint_rest
+static const struct qcc_jfield f_endpoint_rest[] = {QCC_JF_endpoint_rest(FIELD_DESC_)};
+#undef CUR_TYPE_
+#define CUR_TYPE_ qcc_jrec_endpoint_reset
+static const struct qcc_jfield f_endpoint_reset[] = {QCC_JF_endpoint_reset(FIELD_DESC_)};
+#undef CUR_TYPE_
 
 /* A type added to QCC_JOURNAL_TYPES without its f_ array above fails here. */
 #define TYPE_INFO_(C, n, id, doc) {id, #n, doc, f_##n, sizeof f_##n / sizeof f_##n[0]},

@@ -34,7 +34,7 @@
 #define QCC_JOURNAL_MAGIC_LEN 8
 #define QCC_JOURNAL_BYTE_ORDER 0x01020304u /* reads 0x04030201 if byte-swapped */
 #define QCC_JOURNAL_MAJOR 1
-#define QCC_JOURNAL_MINOR 0
+#define QCC_JOURNAL_MINOR 1 /* 1: key_rejected, endpoint_rest, endpoint_reset */
 
 /* File header offsets. */
 #define QCC_JOURNAL_HDR_MAGIC 0       /* u8[8] */
@@ -166,7 +166,10 @@ struct qcc_jattempts {
   X(QUEUE_SUCCEEDED, queue_succeeded, 11, "a queued request finally succeeded") \
   X(QUEUE_DEAD_LETTER, queue_dead_letter, 12, "a queued request failed for good and was kept") \
   X(QUEUE_CLEARED, queue_cleared, 13, "dead letters were removed (retried or cleared)") \
-  X(STATE_SNAPSHOT, state_snapshot, 14, "compaction: forget replayed state, the next items records are the whole state")
+  X(STATE_SNAPSHOT, state_snapshot, 14, "compaction: forget replayed state, the next items records are the whole state") \
+  X(KEY_REJECTED, key_rejected, 15, "an endpoint's key was refused (401/403): out until enabled or its key changes") \
+  X(ENDPOINT_REST, endpoint_rest, 16, "an endpoint answered 429 (or 503/529 with a reset time) and rests") \
+  X(ENDPOINT_RESET, endpoint_reset, 17, "a table swap changed an endpoint's URL, auth or key: its live state was reset")
 
 #define QCC_JF_startup(F) \
   F(U32, pid, NULL, "process id") \
@@ -249,6 +252,21 @@ struct qcc_jattempts {
   F(U32, items, NULL, "snapshot item records that follow") \
   F(U64, dropped_records, NULL, "history records compaction dropped") \
   F(U64, previous_size, NULL, "journal size before compaction")
+
+#define QCC_JF_key_rejected(F) \
+  F(EP, endpoint, NULL, "endpoint") \
+  F(U16, http_status, NULL, "401 or 403, 0 = restated by compaction") \
+  F(STR, reason, NULL, "the upstream's answer, short")
+
+#define QCC_JF_endpoint_rest(F) \
+  F(EP, endpoint, NULL, "endpoint") \
+  F(TIME, until, NULL, "resting until (unix ms)") \
+  F(BOOL, spend_exhausted, NULL, "1 = the 429 said the spend/credit limit is used up (long rest)") \
+  F(STR, reason, NULL, "why and for how long")
+
+#define QCC_JF_endpoint_reset(F) \
+  F(EP, endpoint, NULL, "endpoint, with its new identity hash") \
+  F(STR, reason, NULL, "what changed")
 
 #define QCC_JTYPE_ENUM_(C, n, id, doc) QCC_JT_##C = id,
 enum qcc_jtype { QCC_JOURNAL_TYPES(QCC_JTYPE_ENUM_) };

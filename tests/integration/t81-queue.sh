@@ -201,6 +201,8 @@ assert_contains "queue clear (text)" "$out" "1"
 assert_eq "no dead letter after clear" "0" \
 	"$(Q queue list --json | jq '[.. | objects | select(has("body_kept"))] | length')"
 check "and its files are gone" test ! -e "$QCC_STATE/deadletters/$dl.meta"
+check "queue clear writes a queue_cleared journal record" wait_until 40 0.05 bash -c \
+	"'$QCCC_BIN' journal show --json --state-dir '$QCC_STATE' | jq -e '[.[] | select(.type==\"queue_cleared\" and .reason==\"clear\" and .request_id==0)] | length == 1'"
 
 # ---- a stop answers the waiting requests and keeps them ----------------------
 Q endpoint disable a --reason stop >/dev/null

@@ -81,6 +81,17 @@ void sample_record(uint16_t type, unsigned i, struct qcc_jrec *r) {
   case QCC_JT_STATE_SNAPSHOT:
     r->u.state_snapshot = (struct qcc_jrec_state_snapshot){i, i * 2, i * 100};
     break;
+  case QCC_JT_KEY_REJECTED:
+    r->u.key_rejected = (struct qcc_jrec_key_rejected){ep, (uint16_t)(401 + (i & 1) * 2),
+                                                       txt(s, 1, "HTTP 401 #%u", i)};
+    break;
+  case QCC_JT_ENDPOINT_REST:
+    r->u.endpoint_rest = (struct qcc_jrec_endpoint_rest){ep, r->time_ms + 1000 * (i + 1),
+                                                         (uint8_t)(i & 1), txt(s, 1, "resting %u s", i)};
+    break;
+  case QCC_JT_ENDPOINT_RESET:
+    r->u.endpoint_reset = (struct qcc_jrec_endpoint_reset){ep, txt(s, 1, "key changed %u", i)};
+    break;
   }
 }
 

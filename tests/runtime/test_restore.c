@@ -11,6 +11,7 @@
 #include "runtime/events.h"
 #include "runtime/journal_writer.h"
 #include "runtime/router.h"
+#include "runtime/runtime.h"
 #include "schema/enums.h"
 #include "schema/journal.h"
 #include "test_upstream_fixture.h"
@@ -235,5 +236,142 @@ Test(restore, compaction_restates_the_state) {
   cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "s1"), 1000, &s), 0);
   cr_expect(s.operator_disabled);
   qcc_router_free(&rt);
+  fx_table_free(&ft);
+}
+
+/* Journal minor 1: a refused key and a running 429 rest come back after a
+ * restart; a rest that ran out, a reset endpoint and an operator enable do
+ * not bring them back. */
+Test(restore, key_rejected_and_rest_survive_restart) {
+  struct fx_table ft;
+  fx_table_build(&ft, profs, 2, NULL, 0);
+  const struct qcc_table *t = ft.table;
+  int64_t wall = qcc_journal_now_ms();
+  struct qcc_err err = {0};
+  struct qcc_journal *j = NULL;
+  cr_assert_eq(qcc_journal_open(dir, QCC_FSYNC_NO, &j, &err), 0, "%s", err.msg);
+  struct qcc_jrec r = {.type = QCC_JT_KEY_REJECTED};
+  r.u.key_rejected = (struct qcc_jrec_key_rejected){.endpoint = jep_of(t, "p1"),
+                                                    .http_status = 401, .reason = "HTTP 401"};
+  append(j, r);
+  r = (struct qcc_jrec){.type = QCC_JT_ENDPOINT_REST};
+  r.u.endpoint_rest = (struct qcc_jrec_endpoint_rest){
+      .endpoint = jep_of(t, "p2"), .until = wall + 600000, .spend_exhausted = 1,
+      .reason = "HTTP 429: resting 3600 s (spend limit exhausted)"};
+  append(j, r);
+  /* s1: rejected, then the operator enabled it; and a rest already over */
+  r = (struct qcc_jrec){.type = QCC_JT_KEY_REJECTED};
+  r.u.key_rejected = (struct qcc_jrec_key_rejected){.endpoint = jep_of(t, "s1"),
+                                                    .http_status = 403, .reason = "HTTP 403"};
+  append(j, r);
+  r = (struct qcc_jrec){.type = QCC_JT_OVERRIDE};
+  r.u.override = (struct qcc_jrec_override){.kind = QCC_JOVERRIDE_ENABLE,
+                                            .target = jep_of(t, "s1"), .reason = "key fixed"};
+  append(j, r);
+  r = (struct qcc_jrec){.type = QCC_JT_ENDPOINT_REST};
+  r.u.endpoint_rest = (struct qcc_jrec_endpoint_rest){.endpoint = jep_of(t, "s1"),
+                                                      .until = wall - 1000, .reason = "over"};
+  append(j, r);
+  cr_assert_eq(qcc_journal_flush(j, &err), 0, "%s", err.msg);
+  qcc_journal_close(&j);
+
+  uint64_t mono = 777000;
+  struct qcc_restore_summary sum;
+  struct qcc_router *rt = restore(t, mono, wall, &sum);
+  cr_expect_eq(sum.key_rejected, 1);
+  cr_expect_eq(sum.resting, 1);
+  struct qcc_route_snapshot s;
+  cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "p1"), mono, &s), 0);
+  cr_expect(s.key_rejected);
+  cr_expect_not(s.available);
+  cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "p2"), mono, &s), 0);
+  cr_expect_not(s.key_rejected);
+  cr_expect(s.spend_exhausted);
+  cr_expect(s.rest_until >= mono + 599000 && s.rest_until <= mono + 600000, "rest left %llu",
+            (unsigned long long)(s.rest_until - mono));
+  cr_expect_not(s.available);
+  cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "s1"), mono, &s), 0);
+  cr_expect_not(s.key_rejected, "an operator enable lifts a refused key");
+  cr_expect_eq(s.rest_until, 0);
+  cr_expect(s.available);
+  qcc_router_free(&rt);
+
+  /* the table changed p1's key while running: the reset record forgets it */
+  cr_assert_eq(qcc_journal_open(dir, QCC_FSYNC_NO, &j, &err), 0, "%s", err.msg);
+  r = (struct qcc_jrec){.type = QCC_JT_ENDPOINT_RESET};
+  r.u.endpoint_reset = (struct qcc_jrec_endpoint_reset){.endpoint = jep_of(t, "p1"),
+                                                        .reason = "key changed"};
+  append(j, r);
+  cr_assert_eq(qcc_journal_flush(j, &err), 0, "%s", err.msg);
+  qcc_journal_close(&j);
+  rt = restore(t, mono, wall, &sum);
+  cr_expect_eq(sum.key_rejected, 0);
+  cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "p1"), mono, &s), 0);
+  cr_expect_not(s.key_rejected);
+  qcc_router_free(&rt);
+  fx_table_free(&ft);
+}
+
+/* The running process writes the records itself: a 401 and a spend-limit
+ * 429 through the router become key_rejected and endpoint_rest records, and
+ * a compaction restates them. */
+Test(restore, router_events_become_records) {
+  struct fx_table ft;
+  fx_table_build(&ft, profs, 2, NULL, 0);
+  const struct qcc_table *t = ft.table;
+  struct qcc_err err = {0};
+  struct qcc_journal *j = NULL;
+  cr_assert_eq(qcc_journal_open(dir, QCC_FSYNC_NO, &j, &err), 0, "%s", err.msg);
+  struct qcc_router *live = NULL;
+  cr_assert_eq(qcc_router_new(NULL, &live, &err), 0);
+  uint64_t now = qcc_runtime_now_ms();
+  cr_assert_eq(qcc_router_attach(live, t, now, &err), 0);
+  struct qcc_events *ev = NULL;
+  cr_assert_eq(qcc_events_new(NULL, j, live, NULL, &ev, &err), 0);
+  const char *ids[] = {"p1", "p2"};
+  struct qcc_outcome outs[] = {{.kind = QCC_OUT_HTTP_STATUS, .http_status = 401},
+                               {.kind = QCC_OUT_HTTP_STATUS, .http_status = 429,
+                                .spend_exhausted = true}};
+  for (int k = 0; k < 2; k++) {
+    struct qcc_pick p = {.result = QCC_PICK_OK, .endpoint = idx_of(t, ids[k]),
+                         .stable_id = jep_of(t, ids[k]).sid, .epoch = qcc_router_epoch(live)};
+    qcc_router_begin(live, &p, now);
+    qcc_router_end(live, &p, &outs[k], now);
+  }
+  cr_assert_eq(qcc_events_flush(ev, &err), 0, "%s", err.msg);
+  qcc_events_free(&ev);
+  qcc_journal_close(&j);
+  qcc_router_free(&live);
+
+  /* twice: from the records the events wrote, then from a compacted file */
+  for (int round = 0; round < 2; round++) {
+    struct qcc_restore_summary sum;
+    struct qcc_router *rt = restore(t, 1000, qcc_journal_now_ms(), &sum);
+    cr_expect_eq(sum.key_rejected, 1, "round %d", round);
+    cr_expect_eq(sum.resting, 1, "round %d", round);
+    struct qcc_route_snapshot s;
+    cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "p1"), 1000, &s), 0);
+    cr_expect(s.key_rejected, "round %d", round);
+    cr_assert_eq(qcc_router_snapshot(rt, idx_of(t, "p2"), 1000, &s), 0);
+    cr_expect(s.spend_exhausted, "round %d", round);
+    /* the default spend rest is an hour */
+    cr_expect_gt(s.rest_until, 1000 + 3500000ull, "round %d: rest %llu", round,
+                 (unsigned long long)s.rest_until);
+    qcc_router_free(&rt);
+    if (round == 1) break;
+    /* compact keeping no history: only the snapshot items can carry it */
+    cr_assert_eq(qcc_journal_open(dir, QCC_FSYNC_NO, &j, &err), 0, "%s", err.msg);
+    cr_assert_eq(qcc_router_new(NULL, &live, &err), 0);
+    /* the live process's clocks: compaction converts rests with them */
+    uint64_t mono = qcc_runtime_now_ms();
+    cr_assert_eq(qcc_router_attach(live, t, mono, &err), 0);
+    cr_assert_eq(qcc_events_restore(j, live, t, mono, qcc_journal_now_ms(), &sum, &err), 0);
+    cr_assert_eq(qcc_events_new(NULL, j, live, NULL, &ev, &err), 0);
+    qcc_events_set_compaction(ev, 1ull << 30, 0);
+    cr_assert_eq(qcc_journal_compact(j, &err), 0, "%s", err.msg);
+    qcc_events_free(&ev);
+    qcc_journal_close(&j);
+    qcc_router_free(&live);
+  }
   fx_table_free(&ft);
 }

@@ -17,6 +17,7 @@
 #include "runtime/exchange.h"
 #include "runtime/keystore.h"
 #include "runtime/log.h"
+#include "runtime/proxy.h"
 #include "schema/enums.h"
 #include "test_upstream_fixture.h"
 
@@ -912,4 +913,23 @@ Test(upstream_exchange, many_concurrent_exchanges_all_complete) {
   cr_expect_eq(qcc_proxy_active(h.proxy), 0);
   cr_expect(h.up.accepted <= N);
   close_one(&h);
+}
+
+/* A 429 body names an exhausted spend/credit limit (long rest) or is an
+ * ordinary per-minute rate limit (short rest). */
+Test(spend_limit, body_phrases) {
+  const char *spend[] = {
+      "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Your credit "
+      "balance is too low to access the Anthropic API.\"}}",
+      "{\"error\":{\"message\":\"You have reached your specified API usage limits.\"}}",
+      "{\"error\":{\"message\":\"Workspace SPEND LIMIT reached\"}}",
+      "{\"error\":{\"message\":\"monthly spending limit exceeded\"}}"};
+  for (size_t i = 0; i < sizeof spend / sizeof spend[0]; i++)
+    cr_expect(qcc_proxy_body_says_spend_exhausted(spend[i]), "%s", spend[i]);
+  const char *rate[] = {
+      "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Number of "
+      "request tokens has exceeded your per-minute rate limit\"}}",
+      "", "{\"error\":{\"message\":\"Overloaded\"}}"};
+  for (size_t i = 0; i < sizeof rate / sizeof rate[0]; i++)
+    cr_expect_not(qcc_proxy_body_says_spend_exhausted(rate[i]), "%s", rate[i]);
 }

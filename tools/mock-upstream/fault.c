@@ -29,6 +29,7 @@ void mock_fault_clear(struct mock_fault *f)
 	f->delay_ms = 2000;
 	f->after = -1;
 	f->count = -1;
+	f->message[0] = '\0';
 }
 
 static int parse_int(const char *s, size_t n, long lo, long hi, long *out)
@@ -114,6 +115,17 @@ int mock_fault_parse(const char *spec, size_t len, struct mock_fault *out,
 				if (parse_int(val, vn, 0, 86400, &v) != 0)
 					goto bad_value;
 				f.retry_after = (int)v;
+			} else if (KEY_IS("message")) {
+				/* up to the next & or , ('+' = space, as in a form) */
+				if (vn == 0 || vn >= sizeof f.message)
+					goto bad_value;
+				for (size_t k = 0; k < vn; k++) {
+					unsigned char ch = (unsigned char)val[k];
+					if (ch < 0x20 || ch == 0x7f)
+						goto bad_value;
+					f.message[k] = ch == '+' ? ' ' : (char)ch;
+				}
+				f.message[vn] = '\0';
 			} else if (KEY_IS("count")) {
 				if (parse_int(val, vn, 1, 1000000000L, &v) != 0)
 					goto bad_value;
@@ -131,7 +143,7 @@ int mock_fault_parse(const char *spec, size_t len, struct mock_fault *out,
 					goto bad_value;
 			} else {
 				snprintf(err, errlen, "unknown fault parameter '%.*s' (use status, "
-					 "retry_after, count, delay_ms, after)", (int)kn, item);
+					 "retry_after, message, count, delay_ms, after)", (int)kn, item);
 				return -1;
 			}
 #undef KEY_IS

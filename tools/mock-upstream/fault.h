@@ -1,7 +1,7 @@
 /* Fault specs: what the mock does wrong on purpose. The same syntax is used
  * by --fault and by the body of POST /_control/fault:
  *   ok | hang | slow[&delay_ms=MS] | reset_mid_stream[&after=N]
- *   | close_before_headers | status=N[&retry_after=S]
+ *   | close_before_headers | status=N[&retry_after=S][&message=TEXT]
  * each optionally followed by &count=N (apply to the next N requests, then
  * revert to ok). Words may also be given as kind=WORD. */
 #ifndef QCC_MOCK_FAULT_H
@@ -25,6 +25,8 @@ struct mock_fault {
 	int delay_ms;    /* MOCK_FAULT_SLOW: pause between events */
 	int after;       /* MOCK_FAULT_RESET_MID_STREAM: events before RST; -1 = half */
 	long count;      /* requests left; -1 = until changed */
+	char message[200]; /* status: error.message of the body, "" = default;
+			    * '+' in the spec stands for a space */
 };
 
 void mock_fault_clear(struct mock_fault *f);

@@ -809,7 +809,7 @@ static void handle_request(struct mock_conn *c)
 				  : status == 429 ? "Number of request tokens has exceeded your "
 						    "per-minute rate limit (mock)"
 						  : "Internal server error (mock fault)";
-		respond_error(c, status, msg, extra);
+		respond_error(c, status, f.message[0] != '\0' ? f.message : msg, extra);
 		return;
 	}
 	case MOCK_FAULT_HANG:
