@@ -361,6 +361,12 @@ static const char *health_ep_field(const struct qcc_jrec *r, const char *want) {
     if (r->u.override.kind != QCC_JOVERRIDE_DISABLE && r->u.override.kind != QCC_JOVERRIDE_ENABLE)
       return NULL;
     return ep_matches(&r->u.override.target, want) ? "target" : NULL;
+  case QCC_JT_KEY_REJECTED:
+    return ep_matches(&r->u.key_rejected.endpoint, want) ? "endpoint" : NULL;
+  case QCC_JT_ENDPOINT_REST:
+    return ep_matches(&r->u.endpoint_rest.endpoint, want) ? "endpoint" : NULL;
+  case QCC_JT_ENDPOINT_RESET:
+    return ep_matches(&r->u.endpoint_reset.endpoint, want) ? "endpoint" : NULL;
   default:
     return NULL;
   }
@@ -532,6 +538,12 @@ bool qccc_journal_cmd_handles(int argc, char **argv) {
 }
 
 int qccc_journal_cmd(int argc, char **argv, FILE *out, FILE *errout) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(out);
+      return 0;
+    }
+  }
   if (argc < 2 || !qccc_journal_cmd_handles(argc, argv)) {
     usage(errout);
     return EXIT_USAGE;

@@ -67,6 +67,8 @@ assert_eq "spend 429: the next requests go to B" "200 b 200 b" \
 	"$(ask "$(body_json s2)") $(ask "$(body_json s3)")"
 assert_eq "spend 429: A got only the first request" "1" "$(mock_requests a | wc -l)"
 stop_qcc >/dev/null
+assert_eq "spend 429: qccc health history a lists the rest" "1" \
+	"$("$QCCC_BIN" health history a --json --state-dir "$T/state-spend" | jq '[.[] | select(.type=="endpoint_rest")] | length')"
 # restart on the same state: the rest comes back from the journal
 mock_reset a
 start_qcc "$T/table.bin" --state-dir "$T/state-spend"
