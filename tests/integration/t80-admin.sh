@@ -122,6 +122,18 @@ ask_n 20 >/dev/null
 metrics >"$T/m2.txt"
 "$PROMCHECK" "$T/m2.txt" >/dev/null
 check "/metrics still valid after traffic" test $? = 0
+# ...and the reference parser, the Prometheus project's own Python client
+# (Debian's python3-prometheus-client; the Debian interpreter, not a pyenv one)
+fams=$(/usr/bin/python3 - "$T/m2.txt" <<'PY' 2>&1
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = list(text_string_to_metric_families(open(sys.argv[1]).read()))
+names = {f.name for f in fams}
+assert "qcc_requests" in names or "qcc_requests_total" in names, sorted(names)
+print(len(fams))
+PY
+)
+check "/metrics parses with prometheus_client's text parser ($fams families)" test "${fams:-0}" -gt 5 2>/dev/null
 n2=$(req_a "$T/m2.txt")
 assert_le "qcc_requests_total{endpoint=a,status=200} grew with traffic" "$((n1 + 10))" "$n2"
 assert_contains "/metrics has the latency histogram" "$(cat "$T/m2.txt")" "qcc_request_duration_seconds_bucket"
