@@ -17,7 +17,7 @@
 #include "tests/routing/rfix.h"
 
 /* What the fake table's keys resolve to: must never be in any reply. */
-#define AFIX_SECRET "sk-ant-afix-SECRET-0123456789"
+#define AFIX_SECRET "sk-ant-afix.SECRET-0123456789"
 #define AFIX_URL_PASSWORD "hunter2pw"
 
 struct afix_opts {

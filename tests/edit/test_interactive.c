@@ -25,7 +25,7 @@
 static char dir[256];
 static char cfg[512];
 static const char SECRET[] = "sk-test-SUPERSECRET-0123456789abcdef";
-static const char ENVKEY[] = "sk-ant-api03-abcdefghijklmnopqrstuv-yyyy";
+static const char ENVKEY[] = "sk-ant-api03.abcdefghijklmnopqrstuv-yyyy";
 
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");

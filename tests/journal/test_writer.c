@@ -740,7 +740,7 @@ Test(journal_writer, f_restart_restores_pin_disabled_endpoint_open_breaker) {
 Test(journal_writer, g_keys_in_environment_never_reach_the_journal) {
   /* Every record type with realistic inputs while keys are set: records
    * name endpoints by id, never by key, so the key bytes never appear. */
-  const char *key = "sk-ant-api03-SECRETSECRETSECRET-journal-test";
+  const char *key = "sk-ant-api03.SECRETSECRETSECRET-journal-test";
   setenv("ANTHROPIC_KEY_PROD1", key, 1);
   setenv("QCC_CLIENT_TOKEN", "client-token-SECRET-42", 1);
   struct qcc_journal *j = open_ok(QCC_FSYNC_ALWAYS);

@@ -14,7 +14,7 @@
 
 #include "runtime/deadletters.h"
 
-#define SECRET "sk-ant-SECRET-do-not-store-0123456789"
+#define SECRET "sk-ant-SECRET.do-not-store-0123456789"
 
 static char state[256];
 static char dldir[320];
