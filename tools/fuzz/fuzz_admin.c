@@ -30,6 +30,7 @@
 #include "runtime/metrics.h"
 #include "runtime/queue.h"
 #include "runtime/router.h"
+#include "sockpump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,8 +60,7 @@ struct harness {
   struct probe probes[MAX_PROBES];
   size_t nprobes;
   ev_timer probe_timer;
-  size_t out_total;
-  char first[96]; /* the reply's first bytes (QCC_FUZZ_VERBOSE prints them) */
+  struct qcc_fuzz_pump pump; /* the socket we drive, and the reply seen */
 };
 
 static struct harness H;
@@ -201,6 +201,7 @@ static int setup(void) {
   snprintf(H.dir, sizeof H.dir, "/tmp/qcc-fuzz-admin-XXXXXX");
   if (mkdtemp(H.dir) == NULL) return -1;
   H.loop = ev_loop_new(EVFLAG_AUTO);
+  H.pump = (struct qcc_fuzz_pump){.loop = H.loop, .max_rounds = MAX_ROUNDS, .idle_rounds = IDLE_ROUNDS};
   if (H.loop == NULL || build_table() != 0) return -1;
   struct qcc_err err = {0};
   struct qcc_queue_params qp;
@@ -229,52 +230,6 @@ static int setup(void) {
   if (open_admin() != 0) return -1;
   atexit(cleanup);
   return 0;
-}
-
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
-static bool drain_output(int fd) {
-  bool got = false;
-  char buf[16384];
-  for (int i = 0; i < 64; i++) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    if (H.out_total < sizeof H.first) {
-      size_t k = sizeof H.first - H.out_total;
-      memcpy(H.first + H.out_total, buf, (size_t)n < k ? (size_t)n : k);
-    }
-    H.out_total += (size_t)n;
-    got = true;
-  }
-  return got;
-}
-
-/* Send P[0..LEN) and run the loop until nothing moves; false when the round
- * bound was hit. */
-static bool pump(int fd, const uint8_t *p, size_t len) {
-  size_t off = 0;
-  int idle = 0;
-  for (int round = 0; round < MAX_ROUNDS; round++) {
-    bool moved = false;
-    if (off < len) {
-      ssize_t n = send(fd, p + off, len - off, MSG_NOSIGNAL);
-      if (n > 0) {
-        off += (size_t)n;
-        moved = true;
-      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        off = len; /* the server closed: the rest cannot be delivered */
-      }
-    }
-    ev_run(H.loop, EVRUN_NOWAIT);
-    if (drain_output(fd)) moved = true;
-    idle = moved ? 0 : idle + 1;
-    if (idle >= IDLE_ROUNDS && off == len) return true;
-  }
-  return false;
 }
 
 static int connect_admin(void) {
@@ -306,9 +261,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   H.ctx.router = r;
-  uint64_t h = fnv1a(data, size);
+  uint64_t h = qcc_fuzz_hash(data, size);
   H.defer_probes = (h & 4) != 0;
-  H.out_total = 0;
+  qcc_fuzz_pump_reset(&H.pump);
   int fd = connect_admin();
   if (fd < 0) {
     qcc_router_free(&r);
@@ -316,25 +271,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   size_t split = size;
   if ((h & 1) && size > 1) split = 1 + (size_t)((h >> 8) % (size - 1));
-  bool ok = pump(fd, data, split);
-  if (ok) ok = pump(fd, data + split, size - split);
+  bool ok = qcc_fuzz_pump_run(&H.pump, fd, data, split);
+  if (ok) ok = qcc_fuzz_pump_run(&H.pump, fd, data + split, size - split);
   if (ok && (h & 2)) {
     shutdown(fd, SHUT_WR);
-    ok = pump(fd, NULL, 0);
+    ok = qcc_fuzz_pump_run(&H.pump, fd, NULL, 0);
     /* Answered or abandoned: either way the server side must be gone. */
     if (ok && qcc_admin_connections(H.admin) != 0) __builtin_trap();
   }
-  /* Anything it answered is an HTTP/1.1 response. */
-  if (H.out_total >= 9 && memcmp(H.first, "HTTP/1.1 ", 9) != 0) __builtin_trap();
-  if (verbose) {
-    size_t k = H.out_total < sizeof H.first ? H.out_total : sizeof H.first;
-    size_t eol = 0;
-    while (eol < k && H.first[eol] != '\r') eol++;
-    size_t in_eol = 0;
-    while (in_eol < size && in_eol < 60 && data[in_eol] != '\r' && data[in_eol] != '\n') in_eol++;
-    fprintf(stderr, "[%.*s] %zu in -> %zu out: %.*s\n", (int)in_eol, (const char *)data, size,
-            H.out_total, (int)eol, H.first);
-  }
+  qcc_fuzz_pump_check_reply(&H.pump, data, size, verbose);
   close(fd);
   /* Probes still owed answer now (their client may be gone: orphans). */
   flush_probes();

@@ -28,6 +28,7 @@
 #include "runtime/exchange.h"
 #include "runtime/log.h"
 #include "runtime/tableset.h"
+#include "sockpump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,8 +46,7 @@ struct harness {
   struct qcc_accesslog *alog;
   struct qcc_client_env env;
   bool closed;      /* the client closed itself (env.closed ran) */
-  size_t out_total; /* response bytes seen this input */
-  char first[96];   /* their first bytes (QCC_FUZZ_VERBOSE prints them) */
+  struct qcc_fuzz_pump pump; /* the socket we drive, and the reply seen */
 };
 
 static struct harness H;
@@ -138,6 +138,7 @@ static int setup(void) {
   snprintf(path, sizeof path, "%s/table.bin", dir);
   struct qcc_err err = {0};
   H.loop = ev_loop_new(EVFLAG_AUTO);
+  H.pump = (struct qcc_fuzz_pump){.loop = H.loop, .max_rounds = MAX_ROUNDS, .idle_rounds = IDLE_ROUNDS};
   int rc = H.loop != NULL ? write_table(path) : -1;
   if (rc == 0) rc = qcc_tableset_new(H.loop, path, &H.tables, &err);
   /* The generation keeps its mapping: the file can go now. */
@@ -160,53 +161,6 @@ static int setup(void) {
   return 0;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
-/* Read and discard what the client answered; true when anything came. */
-static bool drain_output(int fd) {
-  bool got = false;
-  char buf[16384];
-  for (int i = 0; i < 64; i++) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    if (H.out_total < sizeof H.first) {
-      size_t k = sizeof H.first - H.out_total;
-      memcpy(H.first + H.out_total, buf, (size_t)n < k ? (size_t)n : k);
-    }
-    H.out_total += (size_t)n;
-    got = true;
-  }
-  return got;
-}
-
-/* Send P[0..LEN) to the client and run its loop until nothing moves.
- * Returns false when the round bound was hit. */
-static bool pump(int fd, const uint8_t *p, size_t len) {
-  size_t off = 0;
-  int idle = 0;
-  for (int round = 0; round < MAX_ROUNDS; round++) {
-    bool moved = false;
-    if (off < len) {
-      ssize_t n = send(fd, p + off, len - off, MSG_NOSIGNAL);
-      if (n > 0) {
-        off += (size_t)n;
-        moved = true;
-      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        off = len; /* the client has closed: the rest cannot be delivered */
-      }
-    }
-    ev_run(H.loop, EVRUN_NOWAIT);
-    if (drain_output(fd)) moved = true;
-    idle = moved ? 0 : idle + 1;
-    if (idle >= IDLE_ROUNDS && off == len) return true;
-  }
-  return false;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int ready;
   static bool verbose;
@@ -219,41 +173,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return 0;
   H.closed = false;
-  H.out_total = 0;
+  qcc_fuzz_pump_reset(&H.pump);
   struct qcc_client *c = NULL;
   if (qcc_client_new(&H.env, sv[0], &c) != 0) {
     close(sv[0]);
     close(sv[1]);
     return 0;
   }
-  uint64_t h = fnv1a(data, size);
+  uint64_t h = qcc_fuzz_hash(data, size);
   size_t split = size;
   if ((h & 1) && size > 1) split = 1 + (size_t)((h >> 8) % (size - 1));
-  bool ok = pump(sv[1], data, split);
+  bool ok = qcc_fuzz_pump_run(&H.pump, sv[1], data, split);
   if (ok && (h & 8)) {
     /* A graceful stop arrives between the two parts (SIGTERM in qcc-run). */
     H.env.draining = true;
     if (!H.closed) qcc_client_drain(c);
   }
-  if (ok) ok = pump(sv[1], data + split, size - split);
+  if (ok) ok = qcc_fuzz_pump_run(&H.pump, sv[1], data + split, size - split);
   if (ok && (h & 2)) {
     shutdown(sv[1], SHUT_WR);
-    ok = pump(sv[1], NULL, 0);
+    ok = qcc_fuzz_pump_run(&H.pump, sv[1], NULL, 0);
     /* Once the peer is gone and everything is answered, the connection must
      * have closed itself: anything else is a connection that never ends. */
     if (ok && !H.closed) __builtin_trap();
   }
-  /* Whatever it answered is HTTP/1.1 (a 100 Continue or a response). */
-  if (H.out_total >= 9 && memcmp(H.first, "HTTP/1.1 ", 9) != 0) __builtin_trap();
-  if (verbose) {
-    size_t k = H.out_total < sizeof H.first ? H.out_total : sizeof H.first;
-    size_t eol = 0;
-    while (eol < k && H.first[eol] != '\r') eol++;
-    size_t in_eol = 0;
-    while (in_eol < size && in_eol < 60 && data[in_eol] != '\r' && data[in_eol] != '\n') in_eol++;
-    fprintf(stderr, "[%.*s] %zu in -> %zu out: %.*s\n", (int)in_eol, (const char *)data, size,
-            H.out_total, (int)eol, H.first);
-  }
+  qcc_fuzz_pump_check_reply(&H.pump, data, size, verbose);
   qcc_client_free(&c);
   close(sv[1]);
   H.env.draining = false;
