@@ -249,6 +249,40 @@ static int out_printf(struct qcc_client *c, const char *fmt, ...) {
   return out_add(c, tmp, (size_t)n);
 }
 
+static int out_str(struct qcc_client *c, const char *s) { return out_add(c, s, strlen(s)); }
+
+/* Decimal without printf: these run for every response. */
+static int out_uint(struct qcc_client *c, uint64_t v) {
+  char tmp[20];
+  size_t i = sizeof tmp;
+  do {
+    tmp[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  return out_add(c, tmp + i, sizeof tmp - i);
+}
+
+/* One chunk of a chunked body: size line, data, CRLF, in one reservation.
+ * It runs for every piece of an SSE stream, so no printf here. */
+static int out_chunk(struct qcc_client *c, const char *data, size_t len) {
+  char size[2 * sizeof len + 2];
+  size_t i = sizeof size;
+  size[--i] = '\n';
+  size[--i] = '\r';
+  for (size_t v = len;; v >>= 4) {
+    size[--i] = "0123456789abcdef"[v & 15u];
+    if (v < 16) break;
+  }
+  size_t head = sizeof size - i;
+  if (out_add(c, size + i, head) != 0) return -1;
+  if (buf_reserve(&c->out, len + 2, OUT_HARD) != 0) return -1;
+  memcpy(c->out.p + c->out.len, data, len);
+  memcpy(c->out.p + c->out.len + len, "\r\n", 2);
+  c->out.len += len + 2;
+  c->bytes_out += len + 2;
+  return 0;
+}
+
 static size_t out_pending(const struct qcc_client *c) { return c->out.len - c->out_off; }
 
 static void response_flushed(struct qcc_client *c);
@@ -497,7 +531,11 @@ static void sink_head(void *ctx, int status, const struct qcc_header *h, size_t 
   c->resp_chunked = clen < 0 && !no_body && http11;
   /* HTTP/1.0 without a length: the end of the body is the end of the connection. */
   if ((clen < 0 && !no_body && !http11) || !c->keep_alive || c->env->draining) c->resp_close = true;
-  int rc = out_printf(c, "HTTP/1.1 %d %s\r\n", status, reason(status));
+  int rc = out_add(c, "HTTP/1.1 ", 9);
+  if (rc == 0) rc = out_uint(c, (uint64_t)status);
+  if (rc == 0) rc = out_add(c, " ", 1);
+  if (rc == 0) rc = out_str(c, reason(status));
+  if (rc == 0) rc = out_add(c, "\r\n", 2);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     if (skip_response_header(&h[i])) continue;
     rc = out_add(c, h[i].name, h[i].name_len);
@@ -505,10 +543,14 @@ static void sink_head(void *ctx, int status, const struct qcc_header *h, size_t 
     if (rc == 0) rc = out_add(c, h[i].value, h[i].value_len);
     if (rc == 0) rc = out_add(c, "\r\n", 2);
   }
-  if (rc == 0) rc = out_printf(c, "x-request-id: %s\r\n", c->rid);
-  if (rc == 0 && clen >= 0) rc = out_printf(c, "content-length: %lld\r\n", (long long)clen);
-  if (rc == 0 && c->resp_chunked) rc = out_printf(c, "transfer-encoding: chunked\r\n");
-  if (rc == 0) rc = out_printf(c, "connection: %s\r\n\r\n", c->resp_close ? "close" : "keep-alive");
+  if (rc == 0) rc = out_add(c, "x-request-id: ", 14);
+  if (rc == 0) rc = out_add(c, c->rid, strlen(c->rid));
+  if (rc == 0 && clen >= 0) rc = out_add(c, "\r\ncontent-length: ", 18);
+  if (rc == 0 && clen >= 0) rc = out_uint(c, (uint64_t)clen);
+  if (rc == 0 && c->resp_chunked) rc = out_str(c, "\r\ntransfer-encoding: chunked");
+  if (rc == 0)
+    rc = out_str(c, c->resp_close ? "\r\nconnection: close\r\n\r\n"
+                                  : "\r\nconnection: keep-alive\r\n\r\n");
   if (rc != 0) {
     mark_dead(c);
     return;
@@ -522,9 +564,7 @@ static int sink_body(void *ctx, const char *data, size_t len) {
   if (c->is_head || len == 0) return 0;
   int rc = 0;
   if (c->resp_chunked) {
-    rc = out_printf(c, "%zx\r\n", len);
-    if (rc == 0) rc = out_add(c, data, len);
-    if (rc == 0) rc = out_add(c, "\r\n", 2);
+    rc = out_chunk(c, data, len);
   } else {
     rc = out_add(c, data, len);
   }
@@ -559,9 +599,7 @@ static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
           static const char ev[] =
               "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\","
               "\"message\":\"upstream stream broken\"}}\n\n";
-          rc = out_printf(c, "%zx\r\n", sizeof ev - 1);
-          if (rc == 0) rc = out_add(c, ev, sizeof ev - 1);
-          if (rc == 0) rc = out_add(c, "\r\n", 2);
+          rc = out_chunk(c, ev, sizeof ev - 1);
           c->resp_close = true;
         }
         if (rc == 0) rc = out_add(c, "0\r\n\r\n", 5);

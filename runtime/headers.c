@@ -4,11 +4,6 @@
 #include <string.h>
 #include <strings.h>
 
-bool qcc_hdr_name_is(const char *name, size_t len, const char *name2) {
-  size_t n2 = strlen(name2);
-  return len == n2 && strncasecmp(name, name2, len) == 0;
-}
-
 bool qcc_hdr_is_hop_by_hop(const char *name, size_t len) {
   static const char *const hop[] = {"connection", "keep-alive",        "te",
                                     "trailer",    "transfer-encoding", "upgrade",

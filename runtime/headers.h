@@ -8,12 +8,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <strings.h>
 
 #include "exchange.h"
 #include "schema/enums.h"
 
-/* Case-insensitive name equality; NAME2 is NUL-terminated. */
-bool qcc_hdr_name_is(const char *name, size_t len, const char *name2);
+/* Case-insensitive name equality; NAME2 is NUL-terminated. Inline: with a
+ * literal NAME2 the length test is a constant and most calls stop there
+ * (every header is checked against a dozen names per request). */
+static inline bool qcc_hdr_name_is(const char *name, size_t len, const char *name2) {
+  return len == __builtin_strlen(name2) && strncasecmp(name, name2, len) == 0;
+}
 
 /* Hop-by-hop by definition: Connection, Keep-Alive, Proxy-*, TE, Trailer,
  * Transfer-Encoding, Upgrade (and HTTP2-Settings). */

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "curlloop.h"
+#include "dechunk.h"
 #include "deadletters.h"
 #include "exchange.h"
 #include "headers.h"
@@ -57,6 +58,8 @@ struct qcc_proxy {
   struct qcc_exchange *pending; /* cancel/resume asked for from inside curl */
   CURL *pool[EASY_POOL_MAX];
   size_t pool_len;
+  char *dbuf;               /* de-chunked body of one upstream read */
+  size_t dcap;
   /* The routing engine: main's (qcc_proxy_set_router), or, for a proxy used
    * on its own (unit tests), a private one attached to the requests' table. */
   struct qcc_router *router;
@@ -91,6 +94,8 @@ struct attempt {
   uint32_t timeout_ms;
   int status;                   /* of the current header block */
   bool headers_done;            /* final (non-1xx) head complete */
+  bool chunked;                 /* the body comes raw in chunked framing (see dechunk.h) */
+  struct qcc_dechunk dc;
   char *hbuf;                   /* raw header lines of the current block */
   size_t hlen, hcap;
   /* A 429's body is read (up to SNIFF_MAX) before the retry decision: it is
@@ -317,6 +322,8 @@ static int configure(struct attempt *a, const struct qcc_request *r, const char 
   SETOPT(CURLOPT_PIPEWAIT, strncmp(a->url, "https:", 6) == 0 ? 1L : 0L);
   /* bytes pass through as the upstream sent them */
   SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+  /* chunked bodies come raw, one callback per read (on_body decodes them) */
+  SETOPT(CURLOPT_HTTP_TRANSFER_DECODING, 0L);
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   /* forward the client's path as it is (no dot-segment squashing) */
   SETOPT(CURLOPT_PATH_AS_IS, 1L);
@@ -938,6 +945,14 @@ static bool sniff_decide(struct qcc_exchange *x, struct attempt *a) {
   return give_up_attempt(x, a);
 }
 
+/* "chunked" among a Transfer-Encoding value's codings (it is always the last
+ * one, but a list is allowed). */
+static bool value_has_chunked(const struct qcc_header *h) {
+  for (size_t i = 0; i + 7 <= h->value_len; i++)
+    if (strncasecmp(h->value + i, "chunked", 7) == 0) return true;
+  return false;
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   struct attempt *a = ud;
   struct qcc_exchange *x = a->x;
@@ -951,6 +966,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (st > 0) {
     a->status = st;
     a->hlen = 0; /* a new block (after 1xx) replaces the old */
+    a->chunked = false;
     return len;
   }
   struct qcc_header h;
@@ -976,6 +992,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     return len;
   }
   if (kind < 0) return len; /* a malformed line is dropped, not fatal */
+  if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding") && value_has_chunked(&h))
+    a->chunked = true;
   if (a->hlen + len > RESP_HEAD_MAX) {
     snprintf(a->why, sizeof a->why, "response head larger than %d bytes", RESP_HEAD_MAX);
     return 0;
@@ -997,10 +1015,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
-  struct attempt *a = ud;
+/* Body bytes (de-chunked) to the sink: LEN when taken, CURL_WRITEFUNC_ERROR
+ * when the attempt is over. */
+static size_t deliver(struct attempt *a, char *ptr, size_t len) {
   struct qcc_exchange *x = a->x;
-  size_t len = size * nmemb;
   if (x->cancelled) return CURL_WRITEFUNC_ERROR;
   size_t held = 0; /* 429 body bytes read before this call, not yet forwarded */
   if (a->sniff) {
@@ -1039,6 +1057,29 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
     x->paused = true;
     curl_easy_pause(a->easy, CURLPAUSE_RECV);
   }
+  return len;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+  struct attempt *a = ud;
+  size_t len = size * nmemb;
+  if (!a->chunked) return deliver(a, ptr, len);
+  struct qcc_proxy *p = a->x->p;
+  if (len > p->dcap) {
+    char *nb = realloc(p->dbuf, len);
+    if (nb == NULL) {
+      snprintf(a->why, sizeof a->why, "out of memory");
+      return CURL_WRITEFUNC_ERROR;
+    }
+    p->dbuf = nb;
+    p->dcap = len;
+  }
+  size_t n = 0;
+  if (qcc_dechunk_feed(&a->dc, ptr, len, p->dbuf, &n) == QCC_DECHUNK_ERROR) {
+    snprintf(a->why, sizeof a->why, "malformed chunked body from the upstream");
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (deliver(a, p->dbuf, n) == CURL_WRITEFUNC_ERROR) return CURL_WRITEFUNC_ERROR;
   return len;
 }
 
@@ -1518,6 +1559,7 @@ void qcc_proxy_free(struct qcc_proxy **pp) {
   p->pool_len = 0;
   qcc_curlloop_free(&p->cl);
   qcc_router_free(&p->own_router);
+  free(p->dbuf);
   free(p);
   *pp = NULL;
 }
