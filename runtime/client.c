@@ -848,6 +848,10 @@ static int on_headers_complete(http_parser *p) {
     }
   }
   if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0) {
+    /* The declared length exactly (reset_request left the body empty): the
+     * doubling of buf_reserve would hold up to twice it for the whole exchange. */
+    if (c->body.cap == 0 && (c->body.p = malloc((size_t)p->content_length)) != NULL)
+      c->body.cap = (size_t)p->content_length;
     if (buf_reserve(&c->body, (size_t)p->content_length, (size_t)c->max_body) != 0) {
       c->early_status = 500;
       c->early_msg = "out of memory";
