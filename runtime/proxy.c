@@ -146,14 +146,21 @@ struct qcc_exchange {
   uint64_t qid;
   uint64_t enq_ms;
   const char *last_ep;              /* endpoint of the attempt before this one */
+  /* QCC_DL_MAX_TRIED records, allocated at the first failed attempt: 2 KiB
+   * that most exchanges (one good attempt) never need. */
   struct tried_rec {
     uint32_t idx;                   /* table index */
     char ep[64];
     uint16_t status;
     char reason[64];
-  } hist[QCC_DL_MAX_TRIED];
+  } *hist;
   size_t hist_n;
 };
+
+static void x_free(struct qcc_exchange *x) {
+  free(x->hist);
+  free(x);
+}
 
 /* Length of TARGET's path: logs leave out the query string, which is the
  * client's business and could carry anything. */
@@ -398,7 +405,8 @@ static void attempt_end(struct qcc_exchange *x, struct attempt *a, enum qcc_outc
   if (r == NULL) return;
   bool failure = kind != QCC_OUT_OK && kind != QCC_OUT_CANCELLED &&
                  (kind != QCC_OUT_HTTP_STATUS || http_status >= 500 || http_status == 429);
-  if (failure && x->hist_n < QCC_DL_MAX_TRIED) {
+  if (failure && x->hist == NULL) x->hist = calloc(QCC_DL_MAX_TRIED, sizeof *x->hist);
+  if (failure && x->hist != NULL && x->hist_n < QCC_DL_MAX_TRIED) {
     struct tried_rec *h = &x->hist[x->hist_n++];
     h->idx = a->endpoint;
     snprintf(h->ep, sizeof h->ep, "%s", a->endpoint_id != NULL ? a->endpoint_id : "?");
@@ -744,7 +752,7 @@ static void x_destroy(struct qcc_exchange *x) {
   ev_timer_stop(x->p->loop, &x->timer);
   attempt_end(x, x->att, QCC_OUT_CANCELLED, 0, "client went away");
   attempt_free(x->p, &x->att);
-  free(x);
+  x_free(x);
 }
 
 /* The end: one done(), then the exchange is gone. Called from the loop
@@ -756,7 +764,7 @@ static void complete(struct qcc_exchange *x) {
   attempt_free(p, &x->att);
   x_unlink(x);
   x->ops->done(x->ctx, &x->res);
-  free(x);
+  x_free(x);
 }
 
 /* Build the filtered header list from the stored head and call head(). */
@@ -1359,7 +1367,7 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   int rc = attempt_start(x, NULL);
   if (rc < 0) {
     leave(x, false);
-    free(x);
+    x_free(x);
     return NULL;
   }
   x_link(x);
