@@ -930,6 +930,10 @@ static void process_input(struct qcc_client *c) {
     memmove(c->in.p, c->in.p + n, c->in.len - n);
     c->in.len -= n;
     if (c->msg_done) {
+      /* Nothing pipelined: give the 16 KiB read buffer back while the request
+       * is served (and while the connection then idles), so the exchange and
+       * curl reuse it; holding it costs ~4.5 KiB RSS per open stream. */
+      if (c->in.len == 0) buf_free(&c->in);
       dispatch(c);
       return;
     }

@@ -816,6 +816,12 @@ static int send_head(struct qcc_exchange *x) {
   x->ops->head(x->ctx, a->status, keep, k, clen);
   free(keep);
   free(all);
+  /* The head is out and nothing reads it again (retries happen before it
+   * is sent; on_header ignores trailers): its 1 KiB goes back now, not at
+   * the end of a stream that may last minutes. */
+  free(a->hbuf);
+  a->hbuf = NULL;
+  a->hlen = a->hcap = 0;
   return 0;
 }
 
