@@ -41,6 +41,16 @@
 #endif
 #define MAX_IN_FLIGHT_ENV "QCC_MAX_IN_FLIGHT" /* overrides the in-flight limit (tests, ops) */
 
+/* GnuTLS is loaded but never used: Debian's libcurl pulls it in through
+ * libldap and librtmp (curl itself does TLS with OpenSSL, and qcc-run only
+ * allows http and https). Its library constructor calls gnutls_global_init()
+ * unless the program defines this hook (exported by GnuTLS as a weak symbol,
+ * called through the PLT; meson exports ours): that init costs ~1 MiB of RSS
+ * (GnuTLS, p11-kit, nettle pages) and some start-up time. A user of GnuTLS
+ * that calls gnutls_global_init() itself, as libldap does, still works. */
+int _gnutls_global_init_skip(void);
+int _gnutls_global_init_skip(void) { return 1; }
+
 struct app {
   struct qcc_runtime rt;
   struct qcc_admin_ctx admin_ctx;
