@@ -372,13 +372,16 @@ live_targets() {
   echo "$l"
 }
 
-declare -A idle_rss=()
-note_idle_rss() {
+declare -A idle_rss=() stream_idle_rss=()
+# VmRSS of each proxy now (started, one probe request forwarded), into the
+# associative array named by $1.
+note_idle_rss() { # ARRAY
+  local -n into=$1
   local t pids=()
   for t in $(live_targets); do
     [ "$t" = direct ] && continue
     read -r -a pids <<< "$(pids_of "${tpid[$t]}")"
-    idle_rss[$t]=$(status_kb VmRSS "${pids[@]}")
+    into[$t]=$(status_kb VmRSS "${pids[@]}")
   done
 }
 
@@ -390,7 +393,7 @@ say "load average before: $load_before (other work on this machine makes the fig
 # Phase 1: fast upstream; JSON and 56-event SSE at 1..1000 connections.
 start_targets "$fast_port"
 sleep 0.3
-note_idle_rss
+note_idle_rss idle_rss
 for round in $(seq 1 "$rounds"); do
   for mode in json sse; do
     for c in $conc_list; do
@@ -410,6 +413,7 @@ stop_targets
 for t in $targets; do [ "$t" != direct ] && tpid[$t]=""; done
 start_targets "$paced_port"
 sleep 0.3
+note_idle_rss stream_idle_rss # the base of streams1s's per-stream figure (fresh processes)
 for round in $(seq 1 "$rounds"); do
   for t in $(live_targets); do
     measure "$round" "streams1s" "$t" -c "$stream_conns" -n $((stream_conns * stream_waves)) --stream \
@@ -426,6 +430,8 @@ skipped_json=$(for t in "${!skipped[@]}"; do jq -cn --arg t "$t" --arg r "${skip
   | jq -cs 'add // {}')
 idle_json=$(for t in "${!idle_rss[@]}"; do jq -cn --arg t "$t" --argjson v "${idle_rss[$t]}" '{($t): $v}'; done \
   | jq -cs 'add // {}')
+stream_idle_json=$(for t in "${!stream_idle_rss[@]}"; do
+  jq -cn --arg t "$t" --argjson v "${stream_idle_rss[$t]}" '{($t): $v}'; done | jq -cs 'add // {}')
 meta=$(jq -cn --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -srm)" \
   --argjson nproc "$(nproc)" --argjson quick "$quick" --argjson rounds "$rounds" \
   --argjson duration "$duration" --argjson warmup "$warmup" --argjson clk "$(getconf CLK_TCK)" \
@@ -440,12 +446,13 @@ meta=$(jq -cn --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(uname -s
     loadavg_before: $load_before, loadavg_after: $load_after, wall_s: $seconds,
     sse_events: $events, paced_stream_ms: $paced_ms, proxy_core: $proxy_cpu, gen_core: $gen_cpu}')
 
-python3 - "$runs" "$out" "$meta" "$skipped_json" "$idle_json" "$smoke" <<'PY'
+python3 - "$runs" "$out" "$meta" "$skipped_json" "$idle_json" "$smoke" "$stream_idle_json" <<'PY'
 import json, statistics, sys
 
-runs_path, out_path, meta, skipped, idle, smoke = sys.argv[1:7]
+runs_path, out_path, meta, skipped, idle, smoke, stream_idle = sys.argv[1:8]
 smoke = smoke == "1"
 meta, skipped, idle = json.loads(meta), json.loads(skipped), json.loads(idle)
+stream_idle = json.loads(stream_idle)
 runs = [json.loads(l) for l in open(runs_path) if l.strip()]
 clk = meta["clk_tck"]
 order = ["direct", "qcc", "nginx", "haproxy"]
@@ -496,6 +503,11 @@ for case in cases:
         if any(get(x, "paced_ms") for x in lg):
             s["slowed"] = sum(get(x, "slowed") or 0 for x in lg)
             s["worst_over_pace_ms"] = max(get(x, "worst_over_pace_ms") or 0 for x in lg)
+        if case == "streams1s" and t in stream_idle and s["peak_rss_kb"] is not None:
+            # SPEC's per-stream memory: (peak - idle) / open streams, idle being
+            # the same process after start and one forwarded request
+            s["idle_rss_kb"] = stream_idle[t]
+            s["kb_per_stream"] = (s["peak_rss_kb"] - stream_idle[t]) / float(meta["stream_conns"])
         summary[case][t] = s
     d = summary[case].get("direct")
     for t, s in summary[case].items():
@@ -565,9 +577,10 @@ if q and "slowed" in q:
     check("%d concurrent 1 s streams, none slowed" % n, q["slowed"] == 0 and q["errors"] == 0,
           "%d slowed, %d errors, worst +%.0f ms%s" % (q["slowed"], q["errors"],
                                                      q["worst_over_pace_ms"], base))
-    if "qcc" in idle and q["peak_rss_kb"]:
-        per = (q["peak_rss_kb"] - idle["qcc"]) / float(n)
-        check("<= 32 KiB per open stream", per <= 32, "%.1f KiB" % per)
+    if q.get("kb_per_stream") is not None:
+        check("<= 32 KiB per open stream", q["kb_per_stream"] <= 32,
+              "%.1f KiB ((peak %d - idle %d KiB) / %d streams)" % (
+                  q["kb_per_stream"], q["peak_rss_kb"], q["idle_rss_kb"], n))
 
 result = {"meta": meta, "skipped": skipped, "idle_rss_kb": idle, "summary": summary,
           "ratios": ratios, "targets": targets, "runs": runs}
@@ -605,6 +618,11 @@ for case in cases:
 if idle:
     print()
     print("idle RSS (KiB): " + ", ".join("%s %d" % (t, idle[t]) for t in order if t in idle))
+per_stream = summary.get("streams1s", {})
+if any(s.get("kb_per_stream") is not None for s in per_stream.values()):
+    print("RSS per open stream, streams1s, (peak - idle) / %d (KiB): " % meta["stream_conns"] +
+          ", ".join("%s %.1f" % (t, per_stream[t]["kb_per_stream"]) for t in order
+                    if per_stream.get(t, {}).get("kb_per_stream") is not None))
 if ratios:
     print()
     print("ratios (qcc / peer; req/s higher is better, the rest lower is better)")
