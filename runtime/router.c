@@ -92,7 +92,9 @@ struct qcc_router {
   char pin_name[64];
   char pin_reason[128];
 
-  struct qcc_route_event ring[QCC_ROUTE_EVENT_RING];
+  /* QCC_ROUTE_EVENT_RING slots (96 KiB), malloc'ed at the first event and
+   * never zeroed: a router that sees no event keeps none of it resident. */
+  struct qcc_route_event *ring;
   size_t ring_next, ring_len;
   void (*ev_cb)(void *ctx, const struct qcc_route_event *ev);
   void *ev_ctx;
@@ -128,6 +130,7 @@ static void release_view(struct qcc_router *r) {
 void qcc_router_free(struct qcc_router **rp) {
   if (rp == NULL || *rp == NULL) return;
   release_view(*rp);
+  free((*rp)->ring);
   free(*rp);
   *rp = NULL;
 }
@@ -143,7 +146,9 @@ static void emit(struct qcc_router *r, enum qcc_route_event_kind kind, const str
 static void emit(struct qcc_router *r, enum qcc_route_event_kind kind, const struct ep *e,
                  const char *profile, const char *from, const char *to, uint64_t now,
                  const char *reason_fmt, ...) {
-  struct qcc_route_event *ev = &r->ring[r->ring_next];
+  if (r->ring == NULL) r->ring = malloc(QCC_ROUTE_EVENT_RING * sizeof *r->ring);
+  struct qcc_route_event lone; /* no memory for the ring: the callback still hears it */
+  struct qcc_route_event *ev = r->ring != NULL ? &r->ring[r->ring_next] : &lone;
   *ev = (struct qcc_route_event){.time_ms = now, .kind = kind};
   snprintf(ev->from, sizeof ev->from, "%s", from ? from : "");
   snprintf(ev->to, sizeof ev->to, "%s", to ? to : "");
@@ -157,8 +162,10 @@ static void emit(struct qcc_router *r, enum qcc_route_event_kind kind, const str
     if (profile == NULL && e->profile < r->n_profs) profile = r->profs[e->profile].name;
   }
   snprintf(ev->profile, sizeof ev->profile, "%s", profile ? profile : "");
-  r->ring_next = (r->ring_next + 1) % QCC_ROUTE_EVENT_RING;
-  if (r->ring_len < QCC_ROUTE_EVENT_RING) r->ring_len++;
+  if (r->ring != NULL) {
+    r->ring_next = (r->ring_next + 1) % QCC_ROUTE_EVENT_RING;
+    if (r->ring_len < QCC_ROUTE_EVENT_RING) r->ring_len++;
+  }
   if (r->ev_cb) r->ev_cb(r->ev_ctx, ev);
 }
 
