@@ -46,7 +46,6 @@
 #define DEFAULT_TIMEOUT_MS 30000u      /* when an endpoint says 0 */
 #define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
 #define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
-#define LINE_STACK 1024
 
 struct qcc_proxy {
   struct ev_loop *loop;
@@ -242,7 +241,7 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   }
   if (a->auth_node != NULL && a->auth_node->data != NULL)
     OPENSSL_cleanse(a->auth_node->data, strlen(a->auth_node->data));
-  curl_slist_free_all(a->hdrs);
+  free(a->hdrs); /* one block: build_headers */
   free(a->url);
   free(a->body);
   free(a->hbuf);
@@ -251,12 +250,6 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   *pa = NULL;
 }
 
-static int append_line(struct attempt *a, const char *line) {
-  struct curl_slist *n = curl_slist_append(a->hdrs, line);
-  if (n == NULL) return -1;
-  a->hdrs = n;
-  return 0;
-}
 
 static bool has_header(const struct qcc_request *r, const char *name) {
   for (size_t i = 0; i < r->header_count; i++)
@@ -268,37 +261,57 @@ static bool has_header(const struct qcc_request *r, const char *name) {
  * removes, plus the endpoint's credential; curl's own Expect/Accept (and the
  * form Content-Type it would add to a POST) are suppressed so only the
  * client's headers go. */
+/* Node K of N points at the line just written at *TEXT (LEN bytes + NUL). */
+static void link_line(struct curl_slist *node, size_t k, size_t n, char **text, size_t len) {
+  node[k].data = *text;
+  node[k].next = k + 1 < n ? &node[k + 1] : NULL;
+  *text += len + 1;
+}
+
 static int build_headers(struct attempt *a, const struct qcc_request *r, enum qcc_auth_style auth,
                          const char *key, bool has_body) {
-  char stackbuf[LINE_STACK];
+  /* One allocation: the curl_slist nodes, then their lines (curl only reads
+   * the list; attempt_free frees it). curl_slist_append made two per line,
+   * ~1 KiB of malloc chunks per open stream for a typical SDK request. */
+  const bool accept = !has_header(r, "accept");
+  const bool ctype = has_body && !has_header(r, "content-type");
+  size_t n = 1 + accept + ctype + (key[0] != '\0');
+  size_t bytes = sizeof "Expect:" + sizeof "Accept:" + sizeof "Content-Type:" + strlen(key) + 32;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
     if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
-    size_t need = h->name_len + h->value_len + 3;
-    char *buf = need <= sizeof stackbuf ? stackbuf : malloc(need);
-    if (buf == NULL) return -1;
-    int rc = qcc_hdr_line(h, buf, need) < 0 ? -1 : append_line(a, buf);
-    if (buf != stackbuf) free(buf);
-    if (rc != 0) return -1;
+    n++;
+    bytes += h->name_len + h->value_len + 3;
   }
-  if (append_line(a, "Expect:") != 0) return -1;
-  if (!has_header(r, "accept") && append_line(a, "Accept:") != 0) return -1;
-  if (has_body && !has_header(r, "content-type") && append_line(a, "Content-Type:") != 0)
-    return -1;
+  struct curl_slist *node = malloc(n * sizeof *node + bytes);
+  if (node == NULL) return -1;
+  a->hdrs = node;
+  char *text = (char *)(node + n), *end = text + bytes;
+  size_t k = 0;
+  for (size_t i = 0; i < r->header_count; i++) {
+    const struct qcc_header *h = &r->headers[i];
+    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
+    int len = qcc_hdr_line(h, text, (size_t)(end - text));
+    if (len < 0) return -1;
+    link_line(node, k++, n, &text, (size_t)len);
+  }
+  static const char *const fixed[] = {"Expect:", "Accept:", "Content-Type:"};
+  for (size_t f = 0; f < 3; f++) {
+    if ((f == 1 && !accept) || (f == 2 && !ctype)) continue;
+    size_t len = strlen(fixed[f]);
+    memcpy(text, fixed[f], len + 1);
+    link_line(node, k++, n, &text, len);
+  }
   if (key[0] != '\0') {
-    size_t need = strlen(key) + 32;
-    char *line = malloc(need);
-    if (line == NULL) return -1;
-    int n = qcc_hdr_auth_line(auth, key, line, need);
-    int rc = n < 0 ? -1 : append_line(a, line);
-    OPENSSL_cleanse(line, need);
-    free(line);
-    if (rc != 0) return -1;
-    struct curl_slist *last = a->hdrs;
-    while (last->next != NULL) last = last->next;
-    a->auth_node = last;
+    int len = qcc_hdr_auth_line(auth, key, text, (size_t)(end - text));
+    if (len < 0) {
+      OPENSSL_cleanse(text, (size_t)(end - text)); /* a cut-off line may hold key bytes */
+      return -1;
+    }
+    a->auth_node = &node[k];
+    link_line(node, k++, n, &text, (size_t)len);
   }
-  return 0;
+  return k == n ? 0 : -1;
 }
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud);
