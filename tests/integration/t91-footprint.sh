@@ -8,6 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 LOADGEN_BIN=$QCC_BUILD_ROOT/tools/bench/loadgen
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN" "$LOADGEN_BIN"
+[ -z "${QCC_IT_WRAPPER:-}" ] || skip_all "qcc-run runs under $QCC_IT_WRAPPER: its RSS is not qcc-run's"
 STREAMS=200
 # meson test sets MALLOC_PERTURB_, which fills every allocation and so makes
 # untouched buffer pages resident: measure the allocator as it runs in use.
