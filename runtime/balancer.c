@@ -1,8 +1,6 @@
 #include "balancer.h"
 
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
 #include <xxhash.h>
 
 int qcc_lb_weighted(struct qcc_lb_slot *s, size_t n) {
@@ -72,28 +70,6 @@ int qcc_lb_failover(const struct qcc_lb_slot *s, size_t n) {
   return (int)best;
 }
 
-/* ln(U) for U in (0, 1), without libm: qcc-run needs no other libm function,
- * and loading libm costs ~330 KiB of RSS (its IFUNC resolvers fault in most
- * of its text). U = m * 2^e with m in [sqrt(1/2), sqrt(2)); ln(m) = 2 atanh(s),
- * s = (m - 1) / (m + 1), |s| < 0.172, whose odd series to s^25 is below one
- * ulp; ln 2 is split (fdlibm's hi/lo) so e * ln 2 stays exact. Within 1 ulp
- * of glibc's log over (0, 1) (checked on 10^8 samples). */
-static double ln_unit(double u) {
-  uint64_t bits;
-  memcpy(&bits, &u, sizeof bits);
-  int e = (int)((bits >> 52) & 0x7ff) - 1023;
-  bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* m in [1, 2) */
-  double m;
-  memcpy(&m, &bits, sizeof m);
-  if (m > 1.41421356237309504880) {
-    m *= 0.5;
-    e++;
-  }
-  double s = (m - 1.0) / (m + 1.0), z = s * s, poly = 0.0;
-  for (int k = 25; k >= 3; k -= 2) poly = (poly + 1.0 / k) * z;
-  return e * 6.93147180369123816490e-01 + (2.0 * s + 2.0 * s * poly + e * 1.90821492927058770002e-10);
-}
-
 int qcc_lb_sticky(const struct qcc_lb_slot *s, size_t n, const void *key, size_t key_len) {
   if (n == 0) return -1;
   size_t best = 0;
@@ -103,7 +79,7 @@ int qcc_lb_sticky(const struct qcc_lb_slot *s, size_t n, const void *key, size_t
     /* u in (0, 1); score = -w / ln(u) picks slot i with probability
      * w_i / sum(w) over random keys (weighted rendezvous). */
     double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
-    double score = -(double)s[i].weight / ln_unit(u);
+    double score = -(double)s[i].weight / log(u);
     if (score > best_score) {
       best_score = score;
       best = i;

@@ -110,9 +110,7 @@ static uint64_t scaled(const struct qcc_queue_params *p, uint64_t ms) {
   double v = (double)ms * scale_of(p);
   if (v >= 1.8e19)
     return UINT64_MAX / 2;
-  /* llround for v >= 0, without libm (see ln_unit in balancer.c); v - trunc(v) is exact */
-  uint64_t i = (uint64_t)v;
-  return v - (double)i >= 0.5 ? i + 1 : i;
+  return (uint64_t)llround(v);
 }
 
 uint64_t qcc_queue_retry_delay_ms(const struct qcc_queue_params *p, uint32_t retry) {
