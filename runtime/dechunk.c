@@ -17,12 +17,13 @@ enum {
 
 void qcc_dechunk_init(struct qcc_dechunk *d) { memset(d, 0, sizeof *d); }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* Hex digit values + 1 (0: not a hex digit). */
+static const unsigned char hex1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16};
+
+static int hexval(char c) { return (int)hex1[(unsigned char)c] - 1; }
 
 /* The common case in one go: "SIZE\r\n" with the whole line in IN. Returns
  * the bytes it used (0: leave it to the byte-wise states). */

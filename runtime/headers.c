@@ -39,18 +39,25 @@ bool qcc_hdr_named_by_connection(const struct qcc_header *h, size_t n, const cha
   return false;
 }
 
-bool qcc_hdr_is_unsafe(const struct qcc_header *h) {
-  if (h->name == NULL || h->name_len == 0) return true;
-  for (size_t i = 0; i < h->name_len; i++) {
-    unsigned char c = (unsigned char)h->name[i];
-    if (c <= ' ' || c == ':' || c == 0x7f) return true;
-  }
-  if (h->value == NULL && h->value_len > 0) return true;
-  for (size_t i = 0; i < h->value_len; i++) {
-    char c = h->value[i];
-    if (c == '\r' || c == '\n' || c == '\0') return true;
+/* Bytes a forwarded name may not hold: controls, space, ':' and DEL. */
+static const unsigned char bad_in_name[256] = {[0 ... ' '] = 1, [':'] = 1, [0x7f] = 1};
+
+/* CR, LF or NUL in S: every header value of every request goes through here,
+ * so the common byte (above CR) costs one comparison. */
+static bool has_crlf_nul(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= '\r' && (c == '\r' || c == '\n' || c == '\0')) return true;
   }
   return false;
+}
+
+bool qcc_hdr_is_unsafe(const struct qcc_header *h) {
+  if (h->name == NULL || h->name_len == 0) return true;
+  for (size_t i = 0; i < h->name_len; i++)
+    if (bad_in_name[(unsigned char)h->name[i]]) return true;
+  if (h->value == NULL && h->value_len > 0) return true;
+  return has_crlf_nul(h->value, h->value_len);
 }
 
 static bool hop(const struct qcc_header *all, size_t n, const struct qcc_header *h) {
@@ -107,8 +114,7 @@ int qcc_hdr_parse_line(const char *line, size_t len, struct qcc_header *out) {
   if (len == 0) return 0;
   /* A bare CR/LF/NUL left inside the line could split the head we write to
    * the client: refuse the line rather than trim around it. */
-  for (size_t i = 0; i < len; i++)
-    if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0') return -1;
+  if (has_crlf_nul(line, len)) return -1;
   const char *colon = memchr(line, ':', len);
   if (colon == NULL || colon == line || is_ows(line[0])) return -1;
   size_t nlen = (size_t)(colon - line);
