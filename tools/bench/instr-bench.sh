@@ -17,6 +17,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
 
 smoke=0
@@ -125,29 +126,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-last_lines() { # FILE... -> the last lines of each that exists, on one line
-  local f
-  for f in "$@"; do
-    [ -f "$f" ] && tail -n 3 "$f" 2>/dev/null | tr '\n' ' '
-  done
-  return 0
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-probe() { # PORT
-  curl -sf -m 3 -o /dev/null -H 'content-type: application/json' -H 'x-api-key: bench-client' \
-    -H 'anthropic-version: 2023-06-01' \
-    --data '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' \
-    "http://127.0.0.1:$1/v1/messages"
-}
-
-render() { # TEMPLATE OUT PORT UPSTREAM_PORT
-  sed -e "s|@DIR@|$tmp|g" -e "s|@PORT@|$3|g" -e "s|@UPSTREAM_PORT@|$4|g" "$1" > "$2"
-}
-
 # ---- the mock upstream (not under valgrind), core 1 ----
 events=56
 rm -f "$tmp/mock.port"
@@ -176,27 +154,7 @@ qcc_table=""
 prepare_qcc() {
   [ -x "$qccc" ] && [ -x "$qccrun" ] || { skipped[qcc]="qccc or qcc-run not built"; return 1; }
   # The listen address is given on the command line, so one table serves every run.
-  cat > "$tmp/qcc.yaml" <<EOF
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: 9
-  access_log: false
-  log_level: warning
-  max_connections: 8192
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: bench
-    priority: primary
-    endpoints:
-      - id: mock
-        base_url: http://127.0.0.1:$mock_port
-        api_key_env: QCC_BENCH_UPSTREAM_KEY
-        timeout: 60s
-EOF
+  qcc_bench_yaml "$tmp/qcc.yaml" "$mock_port" 9
   if ! "$qccc" build -c "$tmp/qcc.yaml" -o "$tmp/qcc-table.bin" >"$tmp/qccc.out" 2>&1; then
     failed[qcc]="qccc build failed: $(last_lines "$tmp/qccc.out")"
     return 1

@@ -15,6 +15,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
 
 quick=0
@@ -123,19 +124,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The last lines of each given file that exists, on one line (for messages).
-last_lines() { # FILE...
-  local f
-  for f in "$@"; do
-    [ -f "$f" ] && tail -n 3 "$f" 2>/dev/null | tr '\n' ' '
-  done
-  return 0
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # Bounded wait until 127.0.0.1:PORT accepts connections.
 wait_port() { # PORT PID
   local i
@@ -145,14 +133,6 @@ wait_port() { # PORT PID
     sleep 0.05
   done
   return 1
-}
-
-# One real request through a target: it must forward before we measure it.
-probe() { # PORT
-  curl -sf -m 3 -o /dev/null -H 'content-type: application/json' -H 'x-api-key: bench-client' \
-    -H 'anthropic-version: 2023-06-01' \
-    --data '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}' \
-    "http://127.0.0.1:$1/v1/messages"
 }
 
 # A proxy's processes: its main pid and every descendant (nginx's worker).
@@ -191,10 +171,6 @@ reset_peak() { # PIDS... : "5" resets VmHWM (Linux >= 4.0) so each case has its 
   for p in "$@"; do echo 5 > "/proc/$p/clear_refs" 2>/dev/null || true; done
 }
 
-render() { # TEMPLATE OUT PORT UPSTREAM_PORT
-  sed -e "s|@DIR@|$tmp|g" -e "s|@PORT@|$3|g" -e "s|@UPSTREAM_PORT@|$4|g" "$1" > "$2"
-}
-
 # ---- the upstreams (core 1): a fast one, and a paced one for 1 s streams ----
 events=56
 # 56 events = 55 gaps; 18 ms each makes a stream last ~1 s.
@@ -231,27 +207,7 @@ start_qcc() { # UPSTREAM_PORT PORT
     skipped[qcc]="qccc or qcc-run not built"
     return 1
   fi
-  cat > "$tmp/qcc.yaml" <<EOF
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: $2
-  access_log: false
-  log_level: warning
-  max_connections: 8192
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: bench
-    priority: primary
-    endpoints:
-      - id: mock
-        base_url: http://127.0.0.1:$1
-        api_key_env: QCC_BENCH_UPSTREAM_KEY
-        timeout: 60s
-EOF
+  qcc_bench_yaml "$tmp/qcc.yaml" "$1" "$2"
   if ! "$qccc" build -c "$tmp/qcc.yaml" -o "$tmp/qcc-table.bin" >"$tmp/qccc.out" 2>&1; then
     skipped[qcc]="qccc build failed: $(last_lines "$tmp/qccc.out")"
     return 1
