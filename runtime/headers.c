@@ -30,6 +30,10 @@ static bool list_has(const char *v, size_t vlen, const char *name, size_t len) {
   return false;
 }
 
+bool qcc_hdr_value_has_token(const struct qcc_header *h, const char *token) {
+  return list_has(h->value, h->value_len, token, strlen(token));
+}
+
 bool qcc_hdr_named_by_connection(const struct qcc_header *h, size_t n, const char *name,
                                  size_t len) {
   for (size_t i = 0; i < n; i++)

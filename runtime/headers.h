@@ -24,6 +24,10 @@ static inline bool qcc_hdr_name_is(const char *name, size_t len, const char *nam
  * Transfer-Encoding, Upgrade (and HTTP2-Settings). */
 bool qcc_hdr_is_hop_by_hop(const char *name, size_t len);
 
+/* True when H's comma-separated value lists TOKEN, case-insensitively
+ * ("gzip, chunked" lists "chunked"). */
+bool qcc_hdr_value_has_token(const struct qcc_header *h, const char *token);
+
 /* True when a Connection header among H[0..N) lists NAME as a token
  * ("Connection: close, X-Foo" makes X-Foo hop-by-hop). */
 bool qcc_hdr_named_by_connection(const struct qcc_header *h, size_t n, const char *name,

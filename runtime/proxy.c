@@ -250,23 +250,23 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   *pa = NULL;
 }
 
-
 static bool has_header(const struct qcc_request *r, const char *name) {
   for (size_t i = 0; i < r->header_count; i++)
     if (qcc_hdr_name_is(r->headers[i].name, r->headers[i].name_len, name)) return true;
   return false;
 }
 
-/* The upstream request headers: the client's minus what qcc_hdr_drop_request
- * removes, plus the endpoint's credential; curl's own Expect/Accept (and the
- * form Content-Type it would add to a POST) are suppressed so only the
- * client's headers go. */
 /* Node K of N points at the line just written at *TEXT (LEN bytes + NUL). */
 static void link_line(struct curl_slist *node, size_t k, size_t n, char **text, size_t len) {
   node[k].data = *text;
   node[k].next = k + 1 < n ? &node[k + 1] : NULL;
   *text += len + 1;
 }
+
+/* The upstream request headers: the client's minus what qcc_hdr_drop_request
+ * removes, plus the endpoint's credential; curl's own Expect/Accept (and the
+ * form Content-Type it would add to a POST) are suppressed so only the
+ * client's headers go. */
 
 static int build_headers(struct attempt *a, const struct qcc_request *r, enum qcc_auth_style auth,
                          const char *key, bool has_body) {
@@ -972,14 +972,6 @@ static bool sniff_decide(struct qcc_exchange *x, struct attempt *a) {
   return give_up_attempt(x, a);
 }
 
-/* "chunked" among a Transfer-Encoding value's codings (it is always the last
- * one, but a list is allowed). */
-static bool value_has_chunked(const struct qcc_header *h) {
-  for (size_t i = 0; i + 7 <= h->value_len; i++)
-    if (strncasecmp(h->value + i, "chunked", 7) == 0) return true;
-  return false;
-}
-
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   struct attempt *a = ud;
   struct qcc_exchange *x = a->x;
@@ -1019,7 +1011,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
     return len;
   }
   if (kind < 0) return len; /* a malformed line is dropped, not fatal */
-  if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding") && value_has_chunked(&h))
+  if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding") &&
+      qcc_hdr_value_has_token(&h, "chunked"))
     a->chunked = true;
   if (a->hlen + len > RESP_HEAD_MAX) {
     snprintf(a->why, sizeof a->why, "response head larger than %d bytes", RESP_HEAD_MAX);

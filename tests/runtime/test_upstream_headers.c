@@ -130,3 +130,11 @@ Test(upstream_headers, parse_status_lines) {
   const char *f = "HTTP/1.1 2000\r\n";
   cr_expect_eq(qcc_hdr_parse_status(f, strlen(f)), -1);
 }
+
+Test(upstream_headers, value_lists_a_token) {
+  struct qcc_header te = H("Transfer-Encoding", "gzip, Chunked ");
+  cr_expect(qcc_hdr_value_has_token(&te, "chunked"));
+  cr_expect(qcc_hdr_value_has_token(&te, "gzip"));
+  struct qcc_header near = H("Transfer-Encoding", "xchunked, chunkedx");
+  cr_expect(!qcc_hdr_value_has_token(&near, "chunked"));
+}

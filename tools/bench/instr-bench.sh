@@ -128,18 +128,7 @@ trap 'exit 130' INT TERM
 
 # ---- the mock upstream (not under valgrind), core 1 ----
 events=56
-rm -f "$tmp/mock.port"
-"${pin_gen[@]}" "$mock" --listen 127.0.0.1:0 --port-file "$tmp/mock.port" --name bench-instr \
-  --events "$events" >"$tmp/mock.out" 2>&1 &
-mock_pid=$!
-started+=("$mock_pid")
-for _ in $(seq 1 100); do
-  [ -s "$tmp/mock.port" ] && break
-  kill -0 "$mock_pid" 2>/dev/null || break
-  sleep 0.05
-done
-mock_port=$(cat "$tmp/mock.port" 2>/dev/null || true)
-[ -n "$mock_port" ] || die "mock upstream did not start: $(last_lines "$tmp/mock.out")"
+start_mock bench-instr
 ok=0
 for _ in $(seq 1 50); do probe "$mock_port" && { ok=1; break; }; sleep 0.1; done
 [ "$ok" = 1 ] || die "the mock upstream does not answer POST /v1/messages"

@@ -15,6 +15,37 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Bounded wait until 127.0.0.1:PORT accepts connections.
+wait_port() { # PORT PID
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$2" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# A mock upstream on the load generator's core (${pin_gen[@]}, may be empty);
+# uses the caller's $mock, $events and started[].
+start_mock() { # NAME EXTRA_ARGS... -> sets mock_port
+  local name=$1
+  shift
+  rm -f "$tmp/$name.port"
+  "${pin_gen[@]}" "$mock" --listen 127.0.0.1:0 --port-file "$tmp/$name.port" \
+    --name "$name" --events "$events" "$@" >"$tmp/$name.out" 2>&1 &
+  local pid=$!
+  started+=("$pid")
+  local i
+  for i in $(seq 1 100); do
+    [ -s "$tmp/$name.port" ] && break
+    sleep 0.05
+  done
+  mock_port=$(cat "$tmp/$name.port" 2>/dev/null || true)
+  [ -n "$mock_port" ] && wait_port "$mock_port" "$pid" \
+    || die "mock upstream $name did not start: $(last_lines "$tmp/$name.out")"
+}
+
 # One real request through a target: it must forward before we measure it.
 probe() { # PORT
   curl -sf -m 3 -o /dev/null -H 'content-type: application/json' -H 'x-api-key: bench-client' \

@@ -87,6 +87,7 @@ else
   say "warning: one core only; everything shares core 0 and ratios mean little"
   proxy_cpu=0; gen_cpu=0
 fi
+pin_gen=(taskset -c "$gen_cpu") # peers.sh's start_mock
 
 # 1000 client connections, plus as many upstream ones through a proxy.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -123,17 +124,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Bounded wait until 127.0.0.1:PORT accepts connections.
-wait_port() { # PORT PID
-  local i
-  for i in $(seq 1 100); do
-    kill -0 "$2" 2>/dev/null || return 1
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 # A proxy's processes: its main pid and every descendant (nginx's worker).
 pids_of() { # PID
@@ -176,24 +166,6 @@ events=56
 # 56 events = 55 gaps; 18 ms each makes a stream last ~1 s.
 pace_gap_ms=18
 paced_ms=$(( (events - 1) * pace_gap_ms ))
-
-start_mock() { # NAME EXTRA_ARGS... -> sets mock_port
-  local name=$1
-  shift
-  rm -f "$tmp/$name.port"
-  taskset -c "$gen_cpu" "$mock" --listen 127.0.0.1:0 --port-file "$tmp/$name.port" \
-    --name "$name" --events "$events" "$@" >"$tmp/$name.out" 2>&1 &
-  local pid=$!
-  started+=("$pid")
-  local i
-  for i in $(seq 1 100); do
-    [ -s "$tmp/$name.port" ] && break
-    sleep 0.05
-  done
-  mock_port=$(cat "$tmp/$name.port" 2>/dev/null || true)
-  [ -n "$mock_port" ] && wait_port "$mock_port" "$pid" \
-    || die "mock upstream $name did not start: $(last_lines "$tmp/$name.out")"
-}
 
 start_mock bench-fast
 fast_port=$mock_port
