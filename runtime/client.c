@@ -833,7 +833,7 @@ static int early(struct qcc_client *c, int status, const char *msg) {
 
 /* Normalise the target (reqpath.h) and route it as soon as the head is
  * complete: a request refused for its path or its token is refused before
- * any of its body is read (docs/routing.md, "Request paths"). The target
+ * any of its body is read (docs/inbound.md). The target
  * is rewritten in place to the normal form, which is what is forwarded. */
 static int route_head(struct qcc_client *c) {
   char *url = c->head.p;
@@ -842,17 +842,13 @@ static int route_head(struct qcc_client *c) {
     char *norm = malloc(len + 1); /* rare: well-behaved clients send normal paths */
     if (norm == NULL) return early(c, 500, "out of memory");
     size_t nlen = 0;
-    bool dots = false;
-    enum qcc_reqpath_status st = qcc_reqpath_normalize(url, len, norm, &nlen, &dots);
-    bool in_v1 = st == QCC_REQPATH_OK && nlen >= 4 && memcmp(norm, "/v1/", 4) == 0;
-    if (st == QCC_REQPATH_OK && (in_v1 || !dots)) {
+    enum qcc_reqpath_status st = qcc_reqpath_check(url, len, norm, &nlen);
+    if (st == QCC_REQPATH_OK) {
       memcpy(url, norm, nlen + 1); /* never longer than the original */
       c->url_len = len = nlen;
     }
     free(norm);
     if (st != QCC_REQPATH_OK) return early(c, 400, qcc_reqpath_reason(st));
-    if (dots && !in_v1)
-      return early(c, 400, "the request path's dot-segments lead outside /v1/");
   }
   const char *q = memchr(url, '?', len);
   size_t plen = q != NULL ? (size_t)(q - url) : len;

@@ -112,6 +112,15 @@ enum qcc_reqpath_status qcc_reqpath_normalize(const char *in, size_t len, char *
   return QCC_REQPATH_OK;
 }
 
+enum qcc_reqpath_status qcc_reqpath_check(const char *in, size_t len, char *out,
+                                          size_t *out_len) {
+  bool dots = false;
+  enum qcc_reqpath_status st = qcc_reqpath_normalize(in, len, out, out_len, &dots);
+  if (st == QCC_REQPATH_OK && dots && !(*out_len >= 4 && memcmp(out, "/v1/", 4) == 0))
+    return QCC_REQPATH_LEAVES_V1;
+  return st;
+}
+
 const char *qcc_reqpath_reason(enum qcc_reqpath_status st) {
   switch (st) {
   case QCC_REQPATH_OK: return "ok";
@@ -120,6 +129,7 @@ const char *qcc_reqpath_reason(enum qcc_reqpath_status st) {
     return "an encoded '/' or '\\', a %00 or a '\\' in the request path is refused";
   case QCC_REQPATH_DOT_PARAM: return "a '.;' or '..;' path segment is refused";
   case QCC_REQPATH_NOT_ORIGIN: return "the request target must start with /";
+  case QCC_REQPATH_LEAVES_V1: return "the request path's dot-segments lead outside /v1/";
   }
   return "bad request path";
 }

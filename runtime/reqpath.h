@@ -1,11 +1,12 @@
 /* The request path as qcc-run routes and forwards it: RFC 3986 syntax-based
  * normalisation of an origin-form request target (section 6.2.2), done once
  * when the head is complete and before any routing decision, so the path
- * that is checked is the path that is forwarded (docs/routing.md, "Request
- * paths").
+ * that is checked is the path that is forwarded ("Request paths" in
+ * docs/inbound.md).
  *
- * Pure function over bytes, no allocation: unit-tested by a table of cases
- * (tests/runtime) and reached by the fuzz_http driver through client.c. */
+ * Pure functions over bytes, no allocation: unit-tested by a table of cases
+ * (tests/runtime, which also checks the examples in docs/inbound.md) and
+ * reached by the fuzz_http driver through client.c. */
 #ifndef QCC_RUNTIME_REQPATH_H
 #define QCC_RUNTIME_REQPATH_H
 
@@ -18,6 +19,7 @@ enum qcc_reqpath_status {
   QCC_REQPATH_ENCODED_SEP,   /* %2F, %5C, %00 or a raw '\' in the path */
   QCC_REQPATH_DOT_PARAM,     /* a segment like "..;x" (read as ".." by some servers) */
   QCC_REQPATH_NOT_ORIGIN,    /* the target does not start with '/' (absolute-form, '*') */
+  QCC_REQPATH_LEAVES_V1,     /* dot-segments lead outside /v1/ (qcc_reqpath_check) */
 };
 
 /* Normalise the request target IN[0..LEN) (path, optional ?query, optional
@@ -31,6 +33,12 @@ enum qcc_reqpath_status {
  * whether any dot-segment was removed. On an error OUT is unspecified. */
 enum qcc_reqpath_status qcc_reqpath_normalize(const char *in, size_t len, char *out,
                                               size_t *out_len, bool *had_dots);
+
+/* qcc-run's rule (docs/inbound.md): normalise as above, and refuse with
+ * QCC_REQPATH_LEAVES_V1 a path whose dot-segments lead outside /v1/ (a path
+ * without dot-segments is left to routing: /healthz, or 404). */
+enum qcc_reqpath_status qcc_reqpath_check(const char *in, size_t len, char *out,
+                                          size_t *out_len);
 
 /* Whether IN[0..LEN) might change under qcc_reqpath_normalize: false means
  * it is already normal (no '%', '\', '#' and no segment starting with '.'),

@@ -24,7 +24,7 @@
 #define EMFILE_PAUSE 0.1 /* seconds the listener rests after running out of fds */
 #define DEF_MAX_CONNECTIONS 1000u
 #define REFUSE_LOG_PERIOD 1.0 /* seconds: at most one "refused" line per period */
-/* The sizing rule (docs/routing.md, "Hostile clients"): a client connection
+/* The sizing rule (docs/inbound.md, "Connection limits and sizing"): a client connection
  * holds its socket and, while forwarded, one upstream connection; the rest
  * (listener, admin socket, logs, journal, epoll, curl's resolver) is fixed. */
 #define FDS_PER_CONNECTION 2u

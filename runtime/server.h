@@ -3,7 +3,7 @@
  * at most once a second), survives EMFILE, tracks every open connection and
  * drains them on shutdown. qcc_server_new raises the process's soft
  * RLIMIT_NOFILE to the hard limit, and a warning says when max_connections
- * cannot fit in it (docs/routing.md, "Hostile clients"). Connections
+ * cannot fit in it (docs/inbound.md). Connections
  * themselves are runtime/client.c. */
 #ifndef QCC_RUNTIME_SERVER_H
 #define QCC_RUNTIME_SERVER_H

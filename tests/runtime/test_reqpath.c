@@ -141,3 +141,59 @@ Test(reqpath, idempotent_on_generated_paths) {
         }
   cr_assert_eq(n, ns * ns * ns * ns);
 }
+
+/* The examples in docs/inbound.md are what qcc_reqpath_check does. */
+Test(reqpath, doc_examples_hold) {
+  const char *root = getenv("QCC_SOURCE_ROOT");
+  cr_assert_not_null(root);
+  char path[512];
+  snprintf(path, sizeof path, "%s/docs/inbound.md", root);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "%s missing", path);
+  char line[512];
+  bool in = false;
+  size_t rows = 0, refused = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strstr(line, "<!-- reqpath-examples -->") != NULL) in = true;
+    if (strstr(line, "<!-- /reqpath-examples -->") != NULL) break;
+    if (!in || strncmp(line, "| `", 3) != 0) continue;
+    /* | `IN` | `OUT` |  or  | `IN` | 400 | */
+    char *a = line + 3, *ae = strchr(a, '`');
+    cr_assert_not_null(ae, "%s", line);
+    *ae = '\0';
+    char *b = strchr(ae + 1, '|');
+    cr_assert_not_null(b, "%s", line);
+    b++;
+    while (*b == ' ') b++;
+    char out[256];
+    size_t olen = 0;
+    enum qcc_reqpath_status st = qcc_reqpath_check(a, strlen(a), out, &olen);
+    if (*b == '`') {
+      char *be = strchr(b + 1, '`');
+      cr_assert_not_null(be, "%s", line);
+      *be = '\0';
+      cr_expect_eq(st, QCC_REQPATH_OK, "doc: %s should be forwarded, got status %d", a, st);
+      if (st == QCC_REQPATH_OK) cr_expect_str_eq(out, b + 1, "doc: %s -> %s, code gives %s", a, b + 1, out);
+    } else {
+      cr_expect(strncmp(b, "400", 3) == 0, "doc row not understood: %s", line);
+      cr_expect_neq(st, QCC_REQPATH_OK, "doc: %s should be 400, code forwards %s", a, out);
+      cr_expect_neq(st, QCC_REQPATH_NOT_ORIGIN, "doc: %s", a);
+      refused++;
+    }
+    rows++;
+  }
+  fclose(f);
+  cr_assert_geq(rows, 15, "docs/inbound.md's example table not found or too short");
+  cr_assert_geq(refused, 5);
+}
+
+Test(reqpath, check_refuses_leaving_v1_only) {
+  char out[64];
+  size_t n;
+  cr_expect_eq(qcc_reqpath_check("/v1/../x", 8, out, &n), QCC_REQPATH_LEAVES_V1);
+  cr_expect_eq(qcc_reqpath_check("/v1/a/../b", 10, out, &n), QCC_REQPATH_OK);
+  cr_expect_str_eq(out, "/v1/b");
+  cr_expect_eq(qcc_reqpath_check("/foo/bar", 8, out, &n), QCC_REQPATH_OK); /* 404 is routing's */
+  cr_expect_eq(qcc_reqpath_check("/foo/./bar", 10, out, &n), QCC_REQPATH_LEAVES_V1);
+  cr_expect_str_neq((char *)qcc_reqpath_reason(QCC_REQPATH_LEAVES_V1), "bad request path");
+}
