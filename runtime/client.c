@@ -85,6 +85,7 @@ struct qcc_client {
   const char *early_msg;
   enum route route;
   uint64_t token_gen; /* generation whose tokens admitted the request */
+  bool first_request; /* the connection's first: header timer runs from accept */
   uint64_t bytes_in, bytes_out, linger_discarded;
   struct timespec t0;
   char rid[17];
@@ -470,6 +471,7 @@ static void reset_request(struct qcc_client *c) {
 
 /* Start waiting for the next request on a kept-alive connection. */
 static void next_request(struct qcc_client *c) {
+  c->first_request = false;
   reset_request(c);
   load_limits(c);
   c->state = CS_READING;
@@ -759,7 +761,11 @@ static int on_message_begin(http_parser *p) {
   c->in_msg = true;
   clock_gettime(CLOCK_MONOTONIC, &c->t0);
   qcc_request_id_next(c->rid);
-  set_timer(c, c->header_timeout); /* the whole head must arrive within this */
+  /* The whole head must arrive within header_timeout: counted from accept
+   * for a connection's first request (its first byte gives no extension),
+   * from the first byte for a later one (the idle time before it is
+   * idle_timeout's). */
+  if (!c->first_request) set_timer(c, c->header_timeout);
   return 0;
 }
 
@@ -1127,8 +1133,9 @@ int qcc_client_new(struct qcc_client_env *env, int fd, struct qcc_client **out) 
   reset_request(c);
   load_limits(c);
   c->state = CS_READING;
+  c->first_request = true;
   ev_io_start(env->loop, &c->rio);
-  set_timer(c, c->header_timeout); /* a new connection must start its request promptly */
+  set_timer(c, c->header_timeout); /* the first head must be complete by then */
   *out = c;
   return 0;
 }
