@@ -839,8 +839,8 @@ static int early(struct qcc_client *c, int status, const char *msg) {
 
 /* Normalise the target (reqpath.h) and route it as soon as the head is
  * complete: a request refused for its path or its token is refused before
- * any of its body is read (docs/inbound.md). The target
- * is rewritten in place to the normal form, which is what is forwarded. */
+ * any of its body is read (docs/inbound.md). The target is rewritten in
+ * place to the normal form, which is what is forwarded. */
 static int route_head(struct qcc_client *c) {
   char *url = c->head.p;
   size_t len = c->url_len;
