@@ -15,13 +15,19 @@ static bool unreserved(unsigned char c) {
          c == '.' || c == '_' || c == '~';
 }
 
+/* needs_work runs for every request: one table load per byte, and the
+ * common byte (a letter, a digit, '-') is settled by that one test. */
+enum { PLAIN = 0, WORK, QUERY, SLASH };
+static const unsigned char byte_kind[256] = {
+    ['%'] = WORK, ['\\'] = WORK, ['#'] = WORK, ['?'] = QUERY, ['/'] = SLASH};
+
 bool qcc_reqpath_needs_work(const char *in, size_t len) {
-  if (memchr(in, '#', len) != NULL) return true;
   for (size_t i = 0; i < len; i++) {
-    char c = in[i];
-    if (c == '?') return false;
-    if (c == '%' || c == '\\') return true;
-    if (c == '/' && i + 1 < len && in[i + 1] == '.') return true;
+    unsigned char k = byte_kind[(unsigned char)in[i]];
+    if (k == PLAIN) continue;
+    if (k == WORK) return true;
+    if (k == QUERY) return memchr(in + i, '#', len - i) != NULL; /* a fragment to drop */
+    if (i + 1 < len && in[i + 1] == '.') return true;
   }
   return false;
 }
