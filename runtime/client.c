@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "reqpath.h"
 #include "tableset.h"
 
 /* Defaults for settings a table leaves at 0. */
@@ -37,6 +38,9 @@
 #define MAX_HEADERS 256u
 #define LINGER_SECONDS 2.0             /* discard input after an error reply, then close */
 #define LINGER_DISCARD (4u * 1024 * 1024)
+
+/* Where a request goes, decided from its head (route_head). */
+enum route { ROUTE_NOT_FOUND, ROUTE_HEALTHZ, ROUTE_V1 };
 
 enum cstate {
   CS_READING, /* waiting for or parsing a request */
@@ -79,6 +83,9 @@ struct qcc_client {
   bool in_msg, headers_done, msg_done, keep_alive, is_head;
   int early_status; /* limit or method error found while parsing */
   const char *early_msg;
+  enum route route;
+  uint64_t token_gen; /* generation whose tokens admitted the request */
+  bool first_request; /* the connection's first: header timer runs from accept */
   uint64_t bytes_in, bytes_out, linger_discarded;
   struct timespec t0;
   char rid[17];
@@ -444,6 +451,8 @@ static void reset_request(struct qcc_client *c) {
   c->keep_alive = true;
   c->early_status = 0;
   c->early_msg = NULL;
+  c->route = ROUTE_NOT_FOUND;
+  c->token_gen = 0;
   c->retry_after = 0;
   c->bytes_in = c->bytes_out = 0;
   c->rid[0] = '\0';
@@ -462,6 +471,7 @@ static void reset_request(struct qcc_client *c) {
 
 /* Start waiting for the next request on a kept-alive connection. */
 static void next_request(struct qcc_client *c) {
+  c->first_request = false;
   reset_request(c);
   load_limits(c);
   c->state = CS_READING;
@@ -687,19 +697,18 @@ static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
   c->x = x;
 }
 
+static const char token_msg[] =
+    "missing or invalid client token: send it as x-api-key or Authorization: Bearer";
+
 static void dispatch(struct qcc_client *c) {
   c->state = CS_BUSY;
   stop_timer(c);
   ensure_rid(c);
   struct qcc_generation *g = qcc_tableset_current(c->env->tables);
-  const char *url = c->head.p;
-  size_t plen = c->url_len;
-  const char *q = memchr(url, '?', c->url_len);
-  if (q != NULL) plen = (size_t)(q - url);
   unsigned m = c->parser.method;
   if (c->parser.upgrade) c->keep_alive = false; /* we never switch protocols */
 
-  if (plen == 8 && memcmp(url, "/healthz", 8) == 0) {
+  if (c->route == ROUTE_HEALTHZ) {
     if (m != HTTP_GET && m != HTTP_HEAD) {
       respond_error(c, 405, NULL, "/healthz answers GET only", false);
     } else {
@@ -712,12 +721,10 @@ static void dispatch(struct qcc_client *c) {
     finish_queued(c);
     return;
   }
-  if (plen >= 4 && memcmp(url, "/v1/", 4) == 0) {
-    if (!token_ok(c, g)) {
-      respond_error(c, 401, NULL,
-                    "missing or invalid client token: "
-                    "send it as x-api-key or Authorization: Bearer",
-                    false);
+  if (c->route == ROUTE_V1) {
+    /* Checked when the head was complete; again only if a swap came since. */
+    if (g->number != c->token_gen && !token_ok(c, g)) {
+      respond_error(c, 401, NULL, token_msg, true);
       log_access(c, NULL, 401, g->number);
       finish_queued(c);
       return;
@@ -754,7 +761,11 @@ static int on_message_begin(http_parser *p) {
   c->in_msg = true;
   clock_gettime(CLOCK_MONOTONIC, &c->t0);
   qcc_request_id_next(c->rid);
-  set_timer(c, c->header_timeout); /* the whole head must arrive within this */
+  /* The whole head must arrive within header_timeout: counted from accept
+   * for a connection's first request (its first byte gives no extension),
+   * from the first byte for a later one (the idle time before it is
+   * idle_timeout's). */
+  if (!c->first_request) set_timer(c, c->header_timeout);
   return 0;
 }
 
@@ -820,6 +831,45 @@ static bool header_is(const struct qcc_client *c, const struct hdr_ref *h, const
          h->value_len == vl && strncasecmp(c->head.p + h->value_off, value, vl) == 0;
 }
 
+static int early(struct qcc_client *c, int status, const char *msg) {
+  c->early_status = status;
+  c->early_msg = msg;
+  return -1;
+}
+
+/* Normalise the target (reqpath.h) and route it as soon as the head is
+ * complete: a request refused for its path or its token is refused before
+ * any of its body is read (docs/inbound.md). The target is rewritten in
+ * place to the normal form, which is what is forwarded. */
+static int route_head(struct qcc_client *c) {
+  char *url = c->head.p;
+  size_t len = c->url_len;
+  if (len > 0 && url[0] == '/' && qcc_reqpath_needs_work(url, len)) {
+    char *norm = malloc(len + 1); /* rare: well-behaved clients send normal paths */
+    if (norm == NULL) return early(c, 500, "out of memory");
+    size_t nlen = 0;
+    enum qcc_reqpath_status st = qcc_reqpath_check(url, len, norm, &nlen);
+    if (st == QCC_REQPATH_OK) {
+      memcpy(url, norm, nlen + 1); /* never longer than the original */
+      c->url_len = len = nlen;
+    }
+    free(norm);
+    if (st != QCC_REQPATH_OK) return early(c, 400, qcc_reqpath_reason(st));
+  }
+  const char *q = memchr(url, '?', len);
+  size_t plen = q != NULL ? (size_t)(q - url) : len;
+  c->route = ROUTE_NOT_FOUND;
+  if (plen == 8 && memcmp(url, "/healthz", 8) == 0) {
+    c->route = ROUTE_HEALTHZ;
+  } else if (plen >= 4 && memcmp(url, "/v1/", 4) == 0) {
+    c->route = ROUTE_V1;
+    struct qcc_generation *g = qcc_tableset_current(c->env->tables);
+    if (!token_ok(c, g)) return early(c, 401, token_msg);
+    c->token_gen = g->number;
+  }
+  return 0;
+}
+
 static int on_headers_complete(http_parser *p) {
   struct qcc_client *c = p->data;
   if (head_nul(c) != 0) return -1; /* ends the url or the last value */
@@ -830,6 +880,8 @@ static int on_headers_complete(http_parser *p) {
     c->early_msg = "method not implemented";
     return -1;
   }
+  /* Before the body limit, the 100-continue and any body byte. */
+  if (route_head(c) != 0) return -1;
   if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->max_body) {
     /* Refuse from the declared length, before reading any of the body. */
     c->early_status = 413;
@@ -1081,8 +1133,9 @@ int qcc_client_new(struct qcc_client_env *env, int fd, struct qcc_client **out) 
   reset_request(c);
   load_limits(c);
   c->state = CS_READING;
+  c->first_request = true;
   ev_io_start(env->loop, &c->rio);
-  set_timer(c, c->header_timeout); /* a new connection must start its request promptly */
+  set_timer(c, c->header_timeout); /* the first head must be complete by then */
   *out = c;
   return 0;
 }

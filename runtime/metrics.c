@@ -201,7 +201,7 @@ struct qcc_metrics {
   /* Slots in first-seen order; [MAX] is the overflow series "_other". */
   struct series eps[QCC_METRICS_MAX_ENDPOINTS + 1];
   size_t ep_count;
-  uint64_t requests, failed, retries, failovers;
+  uint64_t requests, failed, retries, failovers, conns_refused;
   uint64_t breaker[QCC_BREAKER_STATE_COUNT]; /* transitions into each state */
   struct qcc_metrics_totals reload;
 };
@@ -288,6 +288,10 @@ void qcc_metrics_route_event(struct qcc_metrics *m, const struct qcc_route_event
   }
 }
 
+void qcc_metrics_connection_refused(struct qcc_metrics *m) {
+  if (m != NULL) m->conns_refused++;
+}
+
 void qcc_metrics_reload(struct qcc_metrics *m, bool ok, uint64_t generation, int64_t wall_ms,
                         const char *error) {
   if (m == NULL) return;
@@ -308,6 +312,7 @@ void qcc_metrics_totals(const struct qcc_metrics *m, struct qcc_metrics_totals *
   out->failed = m->failed;
   out->retries = m->retries;
   out->failovers = m->failovers;
+  out->connections_refused = m->conns_refused;
   out->breaker_opens = m->breaker[QCC_BREAKER_OPEN];
 }
 
@@ -386,6 +391,9 @@ void qcc_metrics_render(const struct qcc_metrics *m, struct qcc_prom *w) {
     struct qcc_prom_label l = {"state", qcc_breaker_state_name((enum qcc_breaker_state)s)};
     qcc_prom_sample(w, "qcc_breaker_transitions_total", &l, 1, (double)m->breaker[s]);
   }
+  qcc_prom_family(w, "qcc_connections_refused_total", QCC_PROM_COUNTER,
+                  "Client connections refused because proxy.max_connections were open.");
+  qcc_prom_sample(w, "qcc_connections_refused_total", NULL, 0, (double)m->conns_refused);
   qcc_prom_family(w, "qcc_table_reloads_total", QCC_PROM_COUNTER,
                   "Table loads after the first, by result.");
   struct qcc_prom_label ok = {"result", "ok"}, bad = {"result", "rejected"};

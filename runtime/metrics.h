@@ -77,6 +77,8 @@ void qcc_metrics_retry(struct qcc_metrics *m, const char *endpoint);
 /* Feed every router event (from the lead's qcc_router_on_event callback):
  * switches count as failovers, breaker events as breaker transitions. */
 void qcc_metrics_route_event(struct qcc_metrics *m, const struct qcc_route_event *ev);
+/* The listener refused a connection (over proxy.max_connections). */
+void qcc_metrics_connection_refused(struct qcc_metrics *m);
 /* A table load at WALL_MS (unix ms): OK with GENERATION, or rejected with
  * ERROR (short, no secrets). */
 void qcc_metrics_reload(struct qcc_metrics *m, bool ok, uint64_t generation, int64_t wall_ms,
@@ -87,6 +89,7 @@ struct qcc_metrics_totals {
   uint64_t failed;           /* of which failed */
   uint64_t retries;
   uint64_t failovers;        /* router switches between profiles */
+  uint64_t connections_refused; /* over proxy.max_connections */
   uint64_t breaker_opens;
   uint64_t reloads_ok, reloads_failed;
   bool last_reload_ok;       /* false also when there was none */
@@ -99,7 +102,7 @@ void qcc_metrics_totals(const struct qcc_metrics *m, struct qcc_metrics_totals *
 
 /* Write every recorded family (qcc_requests_total, qcc_request_duration_seconds,
  * qcc_upstream_ttfb_seconds, qcc_retries_total, qcc_failovers_total,
- * qcc_breaker_transitions_total, qcc_table_reloads_total,
+ * qcc_breaker_transitions_total, qcc_connections_refused_total, qcc_table_reloads_total,
  * qcc_table_last_reload_success, qcc_table_last_reload_timestamp_seconds). */
 void qcc_metrics_render(const struct qcc_metrics *m, struct qcc_prom *w);
 

@@ -10,16 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
 #include "tableset.h"
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE 0.1 /* seconds the listener rests after running out of fds */
 #define DEF_MAX_CONNECTIONS 1000u
+#define REFUSE_LOG_PERIOD 1.0 /* seconds: at most one "refused" line per period */
+/* The sizing rule (docs/inbound.md, "Connection limits and sizing"): a client connection
+ * holds its socket and, while forwarded, one upstream connection; the rest
+ * (listener, admin socket, logs, journal, epoll, curl's resolver) is fixed. */
+#define FDS_PER_CONNECTION 2u
+#define FDS_FIXED 64u
 
 struct conn_node {
   struct qcc_client *c;
@@ -43,6 +52,10 @@ struct qcc_server {
   void (*drain_done)(void *ctx);
   void *drain_ctx;
   uint64_t accepted, refused;
+  uint64_t refused_unlogged; /* since the last "refused" line */
+  ev_timer refuse_log_w;
+  rlim_t nofile;             /* soft RLIMIT_NOFILE after raising it */
+  size_t fd_checked_for;     /* max_connections the fd budget was checked for */
 };
 
 int qcc_parse_hostport(const char *s, char *host, size_t cap, uint16_t *port, struct qcc_err *err) {
@@ -76,6 +89,68 @@ int qcc_parse_hostport(const char *s, char *host, size_t cap, uint16_t *port, st
   return 0;
 }
 
+/* Every open connection costs descriptors: take all the hard limit allows. */
+static rlim_t raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return RLIM_INFINITY;
+  rlim_t was = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      /* an unlimited hard limit is capped by fs.nr_open: keep what we have */
+      rl.rlim_cur = was;
+    } else {
+      qcc_log_debug("open files: soft limit raised from %llu to %llu", (unsigned long long)was,
+                    (unsigned long long)rl.rlim_cur);
+    }
+  }
+  return rl.rlim_cur;
+}
+
+static void check_fd_budget(struct qcc_server *s, size_t maxc) {
+  if (maxc == s->fd_checked_for) return;
+  s->fd_checked_for = maxc;
+  unsigned long long need = (unsigned long long)maxc * FDS_PER_CONNECTION + FDS_FIXED;
+  if (s->nofile == RLIM_INFINITY || need <= (unsigned long long)s->nofile) return;
+  qcc_log_warn("proxy.max_connections %zu needs about %llu open files (%u per connection + %u) "
+               "but the limit is %llu: raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) "
+               "or lower max_connections; past the limit new connections are dropped",
+               maxc, need, FDS_PER_CONNECTION, FDS_FIXED, (unsigned long long)s->nofile);
+}
+
+static size_t max_connections_now(const struct qcc_server *s) {
+  const struct qcc_tbl_settings *st =
+      qcc_table_settings(qcc_tableset_current(s->env.tables)->table);
+  return st->max_connections != 0 ? st->max_connections : DEF_MAX_CONNECTIONS;
+}
+
+/* Refusals are logged at most once per REFUSE_LOG_PERIOD, with a count:
+ * a flood must not turn into a flood of log lines. */
+static void refuse_log_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct qcc_server *s = w->data;
+  if (s->refused_unlogged == 0) {
+    ev_timer_stop(loop, w);
+    return;
+  }
+  qcc_log_warn("refused %llu more connections in the last %.0f s: proxy.max_connections (%zu) "
+               "open (%llu refused in all)",
+               (unsigned long long)s->refused_unlogged, REFUSE_LOG_PERIOD, s->nconns,
+               (unsigned long long)s->refused);
+  s->refused_unlogged = 0;
+}
+
+static void count_refusal(struct qcc_server *s, size_t maxc) {
+  s->refused++;
+  qcc_metrics_connection_refused(qcc_proxy_metrics(s->env.proxy));
+  if (ev_is_active(&s->refuse_log_w)) {
+    s->refused_unlogged++;
+    return;
+  }
+  qcc_log_warn("refused a connection: proxy.max_connections (%zu) open", maxc);
+  ev_timer_again(s->loop, &s->refuse_log_w);
+}
+
 static void client_closed(void *ctx, struct qcc_client *c) {
   struct qcc_server *s = ctx;
   struct conn_node *n = qcc_client_tag(c);
@@ -99,6 +174,10 @@ int qcc_server_new(struct ev_loop *loop, const struct qcc_server_opts *o, struct
       .loop = loop, .tables = o->tables, .proxy = o->proxy, .alog = o->alog,
       .closed = client_closed, .ctx = s,
   };
+  s->nofile = raise_nofile();
+  ev_init(&s->refuse_log_w, refuse_log_cb);
+  s->refuse_log_w.repeat = REFUSE_LOG_PERIOD;
+  s->refuse_log_w.data = s;
   *out = s;
   return 0;
 }
@@ -159,9 +238,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop;
   (void)revents;
   struct qcc_server *s = w->data;
-  const struct qcc_tbl_settings *st =
-      qcc_table_settings(qcc_tableset_current(s->env.tables)->table);
-  size_t maxc = st->max_connections != 0 ? st->max_connections : DEF_MAX_CONNECTIONS;
+  size_t maxc = max_connections_now(s);
+  check_fd_budget(s, maxc); /* again after a swap changed it */
   for (int i = 0; i < ACCEPT_BATCH; i++) {
     int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -171,7 +249,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
       return;
     }
     if (s->nconns >= maxc) {
-      s->refused++;
+      count_refusal(s, maxc);
       refuse(fd);
       continue;
     }
@@ -245,6 +323,7 @@ int qcc_server_listen(struct qcc_server *s, const char *host, uint16_t port, str
   ev_init(&s->resume_w, resume_cb);
   s->resume_w.data = s;
   ev_io_start(s->loop, &s->accept_w);
+  check_fd_budget(s, max_connections_now(s));
   return 0;
 }
 
@@ -305,6 +384,7 @@ void qcc_server_free(struct qcc_server **ps) {
     close(s->fd);
   }
   ev_timer_stop(s->loop, &s->resume_w);
+  ev_timer_stop(s->loop, &s->refuse_log_w);
   if (s->reserve_fd >= 0) close(s->reserve_fd);
   free(s);
   *ps = NULL;

@@ -1,6 +1,10 @@
 /* The listener: accepts connections on one address (IPv4 or IPv6), enforces
- * max_connections, survives EMFILE, tracks every open connection and drains
- * them on shutdown. Connections themselves are runtime/client.c. */
+ * max_connections (refusals get a 503, are counted in the metrics and logged
+ * at most once a second), survives EMFILE, tracks every open connection and
+ * drains them on shutdown. qcc_server_new raises the process's soft
+ * RLIMIT_NOFILE to the hard limit, and a warning says when max_connections
+ * cannot fit in it (docs/inbound.md). Connections
+ * themselves are runtime/client.c. */
 #ifndef QCC_RUNTIME_SERVER_H
 #define QCC_RUNTIME_SERVER_H
 

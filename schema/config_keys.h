@@ -72,7 +72,7 @@ enum {
   X(PROXY_MAX_HEADER, "proxy.max_header_size", QCC_KNOB_SIZE, NULL, QCC_KIB, QCC_MIB, "64KiB", \
     "bytes", 0, "Largest request head accepted (larger gets 431).") \
   X(PROXY_HEADER_TIMEOUT, "proxy.header_timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, \
-    "30s", "ms", 0, "Time a client has to send its request head.") \
+    "10s", "ms", 0, "Time a client has to send its request head.") \
   X(PROXY_IDLE_TIMEOUT, "proxy.idle_timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, \
     24 * QCC_MS_HOUR, "120s", "ms", 0, "Idle keep-alive connections are closed after this.") \
   X(PROXY_DRAIN_TIMEOUT, "proxy.drain_timeout", QCC_KNOB_DURATION, NULL, 0, QCC_MS_HOUR, "30s", \

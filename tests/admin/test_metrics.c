@@ -220,6 +220,56 @@ Test(a03_metrics, endpoint_and_status_caps_fold_into_other) {
   qcc_metrics_free(&m);
 }
 
+Test(a03_metrics, refused_connections_are_counted) {
+  struct qcc_metrics *m = NULL;
+  cr_assert_eq(qcc_metrics_new(&m, NULL), 0);
+  size_t len = 0;
+  char *text = render(m, &len);
+  cr_assert_not_null(strstr(text, "\nqcc_connections_refused_total 0\n"), "%s", text);
+  free(text);
+  for (int i = 0; i < 3; i++) qcc_metrics_connection_refused(m);
+  text = render(m, &len);
+  assert_valid(text, len);
+  cr_assert_not_null(strstr(text, "# TYPE qcc_connections_refused_total counter\n"));
+  cr_assert_not_null(strstr(text, "\nqcc_connections_refused_total 3\n"), "%s", text);
+  free(text);
+  struct qcc_metrics_totals t;
+  qcc_metrics_totals(m, &t);
+  cr_assert_eq(t.connections_refused, 3);
+  qcc_metrics_free(&m);
+}
+
+/* Every family the registry renders has a row in docs/admin-api.md. */
+Test(a03_metrics, every_recorded_family_is_documented) {
+  const char *root = getenv("QCC_SOURCE_ROOT");
+  cr_assert_not_null(root);
+  char path[512];
+  snprintf(path, sizeof path, "%s/docs/admin-api.md", root);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "%s missing", path);
+  char *doc = calloc(1, 1 << 20);
+  size_t dlen = fread(doc, 1, (1 << 20) - 1, f);
+  fclose(f);
+  doc[dlen] = '\0';
+  struct qcc_metrics *m = NULL;
+  cr_assert_eq(qcc_metrics_new(&m, NULL), 0);
+  size_t len = 0;
+  char *text = render(m, &len);
+  size_t families = 0;
+  for (const char *p = strstr(text, "# TYPE "); p != NULL; p = strstr(p + 1, "# TYPE ")) {
+    const char *name = p + 7, *sp = strchr(name, ' ');
+    cr_assert_not_null(sp);
+    char want[128];
+    snprintf(want, sizeof want, "`%.*s`", (int)(sp - name), name);
+    cr_assert_not_null(strstr(doc, want), "docs/admin-api.md lacks %s", want);
+    families++;
+  }
+  cr_assert_geq(families, 10);
+  free(text);
+  free(doc);
+  qcc_metrics_free(&m);
+}
+
 Test(a03_metrics, empty_registry_is_valid) {
   struct qcc_metrics *m = NULL;
   cr_assert_eq(qcc_metrics_new(&m, NULL), 0);

@@ -114,7 +114,7 @@ Test(frontend, a1_minimal_config_gets_spec_defaults) {
   cr_assert_eq(s->max_connections, 1000);
   cr_assert_eq(s->max_body_bytes, 32u * 1024 * 1024);
   cr_assert_eq(s->max_header_bytes, 64u * 1024);
-  cr_assert_eq(s->header_timeout_ms, 30000);
+  cr_assert_eq(s->header_timeout_ms, 10000);
   cr_assert_eq(s->idle_timeout_ms, 120000);
   cr_assert_eq(s->drain_timeout_ms, 30000);
   cr_assert_eq(s->journal_fsync, QCC_FSYNC_EVERYSEC);

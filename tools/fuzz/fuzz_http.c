@@ -1,6 +1,7 @@
 /* Fuzz target: qcc-run's inbound HTTP/1.1 connection (runtime/client.c) as a
- * whole: http_parser callbacks, limits, routing, client tokens, the error
- * replies, pipelining, Expect: 100-continue, linger and EOF handling.
+ * whole: http_parser callbacks, limits, path normalisation (reqpath.c) and
+ * routing, client tokens checked at the end of the head, the error replies,
+ * pipelining, Expect: 100-continue, linger and EOF handling.
  *
  * The input is what a client sends on one connection. It goes through a
  * socketpair to a real struct qcc_client on a private loop, in one piece or
