@@ -246,42 +246,15 @@ static void unlink_files(const struct qcc_deadletters *s, const char *id) {
       unlink(path);
 }
 
+/* The one capped reader (schema/fileio.h); MAX beyond size_t means none. */
 static int read_file(const char *path, uint64_t max, char **out, size_t *len,
                      struct qcc_err *err) {
-  *out = NULL;
-  *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return qcc_err_set(err, errno, "cannot open %s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-    close(fd);
-    return qcc_err_set(err, EFBIG, "%s is not a regular file of at most %" PRIu64 " bytes",
-                       path, max);
+  void *buf = NULL;
+  if (qcc_file_read(path, max > SIZE_MAX ? SIZE_MAX : (size_t)max, &buf, len, err) != 0) {
+    *out = NULL;
+    return -1;
   }
-  size_t size = (size_t)st.st_size;
-  char *buf = malloc(size + 1);
-  if (buf == NULL) {
-    close(fd);
-    return qcc_err_set(err, ENOMEM, "out of memory reading %s", path);
-  }
-  size_t off = 0;
-  while (off < size) {
-    ssize_t r = read(fd, buf + off, size - off);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    off += (size_t)r;
-  }
-  close(fd);
-  if (off != size) {
-    free(buf);
-    return qcc_err_set(err, EIO, "short read of %s", path);
-  }
-  buf[size] = '\0';
   *out = buf;
-  *len = size;
   return 0;
 }
 

@@ -215,6 +215,7 @@ static void wipe_free(char *p, size_t n) {
 int qcc_file_read(const char *path, size_t cap, void **out, size_t *len, struct qcc_err *err) {
   *out = NULL;
   *len = 0;
+  if (cap > SIZE_MAX / 2) cap = SIZE_MAX / 2; /* CAP + 2 must not wrap */
   /* O_NONBLOCK: opening a FIFO without a writer would block until one comes. */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return qcc_err_set(err, errno, "%s: cannot open: %s", path, strerror(errno));
