@@ -23,6 +23,7 @@
 #include "schema/config_schema.h"
 #include "schema/enums.h"
 #include "schema/error.h"
+#include "schema/fileio.h"
 #include "yamledit.h"
 
 #define MAX_FILE (16u << 20) /* larger than any sane config; refuse beyond */
@@ -202,85 +203,6 @@ static int read_file(const char *path, char **out, size_t *len, mode_t *mode, st
   return 0;
 }
 
-static void split_dir(const char *path, char *dir, size_t dcap, const char **base) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) {
-    snprintf(dir, dcap, ".");
-    *base = path;
-  } else if (slash == path) {
-    snprintf(dir, dcap, "/");
-    *base = slash + 1;
-  } else {
-    snprintf(dir, dcap, "%.*s", (int)(slash - path), path);
-    *base = slash + 1;
-  }
-}
-
-static int fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, data, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    data += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Temp file beside PATH holding DATA with MODE; its name goes to TMP. */
-static int write_temp(const char *path, const char *data, size_t len, mode_t mode, char *tmp,
-                      size_t cap, struct qcc_err *err) {
-  char dir[PATH_MAX];
-  const char *base;
-  split_dir(path, dir, sizeof dir, &base);
-  if ((size_t)snprintf(tmp, cap, "%s/.%s.edit-XXXXXX", dir, base) >= cap)
-    return qcc_err_set(err, ENAMETOOLONG, "path too long: %s", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0)
-    return qcc_err_set(err, errno, "cannot create a temp file in %s: %s", dir, strerror(errno));
-  if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(tmp);
-    return qcc_err_set(err, e, "cannot write %s: %s", tmp, strerror(e));
-  }
-  if (close(fd) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return qcc_err_set(err, e, "cannot write %s: %s", tmp, strerror(e));
-  }
-  return 0;
-}
-
-/* djb style: temp, fsync, rename, fsync the directory. */
-static int write_atomic(const char *path, const char *data, size_t len, mode_t mode,
-                        struct qcc_err *err) {
-  char tmp[PATH_MAX];
-  if (write_temp(path, data, len, mode, tmp, sizeof tmp, err) != 0)
-    return -1;
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return qcc_err_set(err, e, "cannot replace %s: %s", path, strerror(e));
-  }
-  char dir[PATH_MAX];
-  const char *base;
-  split_dir(path, dir, sizeof dir, &base);
-  fsync_dir(dir);
-  return 0;
-}
-
 /* mkdir -p for the directories of a key file, 0700. */
 static int make_parents(const char *file, struct qcc_err *err) {
   char buf[PATH_MAX];
@@ -399,7 +321,7 @@ static const struct qcc_config *current(struct ctx *c, bool report) {
 static int write_keyfile(struct ctx *c, struct qcc_err *e) {
   if (make_parents(c->keyfile_path, e) != 0)
     return -1;
-  return write_atomic(c->keyfile_path, c->secret, strlen(c->secret), 0600, e);
+  return qcc_file_replace(c->keyfile_path, c->secret, strlen(c->secret), 0600, e);
 }
 
 static int commit(struct ctx *c, const char *what) {
@@ -410,12 +332,14 @@ static int commit(struct ctx *c, const char *what) {
     return QCCC_EDIT_OK;
   }
   struct qcc_err e = {0};
-  char tmp[PATH_MAX];
-  if (write_temp(c->path, text, len, c->mode, tmp, sizeof tmp, &e) != 0)
+  struct qcc_newfile *nf = NULL;
+  if (qcc_newfile_new(c->path, c->mode, &nf, &e) != 0 || qcc_newfile_write(nf, text, len, &e) != 0) {
+    qcc_newfile_free(&nf);
     return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
-  int rc = validate(c, tmp, c->path, true, NULL);
+  }
+  int rc = validate(c, qcc_newfile_temp(nf), c->path, true, NULL);
   if (rc != 0) {
-    unlink(tmp);
+    qcc_newfile_free(&nf);
     fprintf(c->err,
             "qccc %s: the change would make %s invalid (positions above are in the edited "
             "text); nothing was changed\n",
@@ -430,37 +354,33 @@ static int commit(struct ctx *c, const char *what) {
     if (read_file(c->path, &now, &nlen, NULL, &e) != 0 || nlen != c->orig_len ||
         memcmp(now, c->orig, nlen) != 0) {
       free(now);
-      unlink(tmp);
+      qcc_newfile_free(&nf);
       return fail(c, QCCC_EDIT_USAGE, "%s changed while we were editing it; run the command again",
                   c->path);
     }
     free(now);
     char bak[PATH_MAX];
     if ((size_t)snprintf(bak, sizeof bak, "%s.bak", c->path) >= sizeof bak ||
-        write_atomic(bak, c->orig, c->orig_len, c->mode, &e) != 0) {
-      unlink(tmp);
+        qcc_file_replace(bak, c->orig, c->orig_len, c->mode, &e) != 0) {
+      qcc_newfile_free(&nf);
       return fail(c, QCCC_EDIT_USAGE, "cannot keep the backup: %s; nothing was changed", e.msg);
     }
   }
   bool wrote_key = false;
   if (c->secret) {
     if (write_keyfile(c, &e) != 0) {
-      unlink(tmp);
+      qcc_newfile_free(&nf);
       return fail(c, QCCC_EDIT_USAGE, "cannot write the key file: %s; nothing was changed", e.msg);
     }
     wrote_key = true;
   }
-  if (rename(tmp, c->path) != 0) {
-    int er = errno;
-    unlink(tmp);
+  /* The directory is synced apart: once renamed, the edit is made. */
+  if (qcc_newfile_commit(&nf, QCC_NEWFILE_NO_DIRSYNC, NULL, &e) != 0) {
     if (wrote_key)
       unlink(c->keyfile_path);
-    return fail(c, QCCC_EDIT_USAGE, "cannot replace %s: %s", c->path, strerror(er));
+    return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
   }
-  char dir[PATH_MAX];
-  const char *base;
-  split_dir(c->path, dir, sizeof dir, &base);
-  fsync_dir(dir);
+  qcc_dir_fsync_of(c->path, NULL);
   if (wrote_key)
     fprintf(c->out, "key stored in %s (mode 0600)\n", c->keyfile_path);
   fprintf(c->out, "%s: %s%s\n", c->path, what, c->exists ? " (previous version kept as .bak)" : "");
@@ -943,7 +863,7 @@ static int config_export(struct ctx *c) {
   }
   size_t len;
   const char *text = qcc_yamldoc_text(c->doc, &len);
-  if (write_atomic(dest, text, len, 0644, &e) != 0)
+  if (qcc_file_replace(dest, text, len, 0644, &e) != 0)
     return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
   fprintf(c->out, "%s: exported %s with defaults written out and keys as references\n", dest,
           c->path);

@@ -27,6 +27,7 @@
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
 #include "schema/config_schema.h"
+#include "schema/fileio.h"
 #include "schema/table.h"
 
 #define EXIT_OK 0
@@ -170,20 +171,19 @@ static int cmd_init(int argc, char **argv) {
     fprintf(stderr, "qccc init: %s: cannot create: %s\n", dir, strerror(errno));
     return EXIT_USAGE;
   }
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (errno == EEXIST) {
+  /* Appears whole or not at all, and never over a file that exists. */
+  struct qcc_newfile *nf = NULL;
+  struct qcc_err err = {0};
+  if (qcc_newfile_new(path, 0644, &nf, &err) != 0 ||
+      qcc_newfile_write(nf, starter_config, sizeof starter_config - 1, &err) != 0 ||
+      qcc_newfile_commit(&nf, QCC_NEWFILE_CREATE, NULL, &err) != 0) {
+    qcc_newfile_free(&nf);
+    if (err.code == EEXIST) {
       fprintf(stderr, "qccc init: %s already exists; not overwriting it\n  hint: edit it, or remove it first\n",
               path);
       return EXIT_FAIL;
     }
-    fprintf(stderr, "qccc init: %s: cannot create: %s\n", path, strerror(errno));
-    return EXIT_USAGE;
-  }
-  size_t len = sizeof starter_config - 1;
-  ssize_t w = write(fd, starter_config, len);
-  if (w != (ssize_t)len || fsync(fd) != 0 || close(fd) != 0) {
-    fprintf(stderr, "qccc init: %s: cannot write: %s\n", path, strerror(errno));
+    fprintf(stderr, "qccc init: %s\n", err.msg);
     return EXIT_USAGE;
   }
   printf("wrote %s\n  next: set ANTHROPIC_API_KEY, then `qccc validate -c %s` and `qccc build -c %s`\n", path,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "schema/fileio.h"
 #include "schema/table.h"
 
 struct dl {
@@ -222,55 +223,15 @@ static int file_path(const struct qcc_deadletters *s, const char *id, const char
   return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
-static int fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
-/* tmp in the same directory -> write -> fsync -> close -> rename -> fsync dir */
+/* The one way (schema/fileio.h): temp beside it, fsync, rename, fsync dir;
+ * mode 0600 (a request body may hold anything). */
 static int write_atomic(const struct qcc_deadletters *s, const char *id, const char *ext,
                         const char *data, size_t len, struct qcc_err *err) {
-  char path[4200], tmp[4200];
+  char path[4200];
   if (file_path(s, id, ext, path, sizeof(path)) != 0)
     return qcc_err_set(err, ENAMETOOLONG, "dead letter path too long in %s", s->dir);
-  int n = snprintf(tmp, sizeof(tmp), "%s/.%s.%s.XXXXXX", s->dir, id, ext);
-  if (n < 0 || (size_t)n >= sizeof(tmp))
-    return qcc_err_set(err, ENAMETOOLONG, "dead letter path too long in %s", s->dir);
-  int fd = mkstemp(tmp); /* mode 0600 */
-  if (fd < 0)
-    return qcc_err_set(err, errno, "cannot create a dead letter file in %s: %s", s->dir,
-                       strerror(errno));
-  int e = 0;
-  if (fchmod(fd, 0600) != 0)
-    e = errno;
-  size_t off = 0;
-  while (e == 0 && off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      e = errno;
-    } else {
-      off += (size_t)w;
-    }
-  }
-  if (e == 0 && fsync(fd) != 0)
-    e = errno;
-  if (close(fd) != 0 && e == 0)
-    e = errno;
-  if (e == 0 && rename(tmp, path) != 0)
-    e = errno;
-  if (e != 0) {
-    unlink(tmp);
-    return qcc_err_set(err, e, "cannot write dead letter %s.%s in %s: %s", id, ext, s->dir,
-                       strerror(e));
-  }
-  if (fsync_dir(s->dir) != 0)
-    return qcc_err_set(err, errno, "cannot sync %s: %s", s->dir, strerror(errno));
+  if (qcc_file_replace(path, data, len, 0600, err) != 0)
+    return qcc_err_wrap(err, "cannot write dead letter %s.%s", id, ext);
   return 0;
 }
 
@@ -285,42 +246,15 @@ static void unlink_files(const struct qcc_deadletters *s, const char *id) {
       unlink(path);
 }
 
+/* The one capped reader (schema/fileio.h); MAX beyond size_t means none. */
 static int read_file(const char *path, uint64_t max, char **out, size_t *len,
                      struct qcc_err *err) {
-  *out = NULL;
-  *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return qcc_err_set(err, errno, "cannot open %s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-    close(fd);
-    return qcc_err_set(err, EFBIG, "%s is not a regular file of at most %" PRIu64 " bytes",
-                       path, max);
+  void *buf = NULL;
+  if (qcc_file_read(path, max > SIZE_MAX ? SIZE_MAX : (size_t)max, &buf, len, err) != 0) {
+    *out = NULL;
+    return -1;
   }
-  size_t size = (size_t)st.st_size;
-  char *buf = malloc(size + 1);
-  if (buf == NULL) {
-    close(fd);
-    return qcc_err_set(err, ENOMEM, "out of memory reading %s", path);
-  }
-  size_t off = 0;
-  while (off < size) {
-    ssize_t r = read(fd, buf + off, size - off);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    off += (size_t)r;
-  }
-  close(fd);
-  if (off != size) {
-    free(buf);
-    return qcc_err_set(err, EIO, "short read of %s", path);
-  }
-  buf[size] = '\0';
   *out = buf;
-  *len = size;
   return 0;
 }
 
@@ -834,7 +768,7 @@ int qcc_deadletters_clear(struct qcc_deadletters *s, struct qcc_err *err) {
   while (s->n > 0)
     drop_at(s, s->n - 1);
   if (s->dir[0] != '\0')
-    fsync_dir(s->dir);
+    qcc_dir_fsync(s->dir, NULL);
   return 0;
 }
 

@@ -48,7 +48,7 @@ void qcc_generation_unref(struct qcc_generation **g) {
     gen->refs--;
     return;
   }
-  /* Last holder: the mapping goes away with the table. */
+  /* Last holder: the private copy of the file goes away with the table. */
   qcc_keystore_free(&gen->keys);
   qcc_table_close(&gen->table);
   free(gen);

@@ -1,7 +1,8 @@
-/* A loaded table generation: the verified mapping plus the secrets resolved
- * for it. Requests pin the generation they started on (refcount) so a hot
- * swap never changes the table under an in-flight request; the mapping is
- * unmapped when the last reference drops. */
+/* A loaded table generation: the verified table (a private copy of the file,
+ * so the file can be truncated or rewritten without touching it) plus the
+ * secrets resolved for it. Requests pin the generation they started on
+ * (refcount) so a hot swap never changes the table under an in-flight
+ * request; the copy is freed when the last reference drops. */
 #ifndef QCC_RUNTIME_GENERATION_H
 #define QCC_RUNTIME_GENERATION_H
 
@@ -22,7 +23,7 @@ struct qcc_generation {
 /* Open + verify PATH, resolve keys. refs = 1. */
 int qcc_generation_load(const char *path, struct qcc_generation **out, struct qcc_err *err);
 struct qcc_generation *qcc_generation_ref(struct qcc_generation *g);
-/* Drop one reference; frees (and unmaps) at zero; NULLs *g. */
+/* Drop one reference; frees (the table copy too) at zero; NULLs *g. */
 void qcc_generation_unref(struct qcc_generation **g);
 
 #endif

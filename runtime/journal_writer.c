@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "schema/fileio.h"
 #include "schema/statedir.h"
 
 /* The everysec fsync thread. The loop thread only flips `dirty` under the
@@ -33,7 +34,6 @@ struct syncer {
 struct qcc_journal {
   char dir[4096];
   char path[4200];
-  char tmp_path[4200];
   int fd;
   enum qcc_fsync_policy policy;
   uint64_t size; /* file size = end of the last whole record written */
@@ -62,16 +62,6 @@ struct qcc_journal {
   bool warning;
   struct qcc_err warn;
 };
-
-static int fsync_dir(const char *dir, struct qcc_err *err) {
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return qcc_err_set(err, errno, "cannot open %s: %s", dir, strerror(errno));
-  int rc = fsync(dfd);
-  int e = errno;
-  close(dfd);
-  if (rc != 0) return qcc_err_set(err, e, "cannot fsync %s: %s", dir, strerror(e));
-  return 0;
-}
 
 static int write_all(int fd, const uint8_t *p, size_t len, size_t *done) {
   *done = 0;
@@ -206,29 +196,20 @@ static int open_scan_cb(const struct qcc_jraw *raw, void *ud) {
   return 0;
 }
 
-/* A new journal appears whole: header to a temp file, fsync, rename. */
+/* A new journal appears whole: header to a temp file, fsync, link. */
 static int create_journal(struct qcc_journal *j, struct qcc_err *err) {
-  int fd = open(j->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return qcc_err_set(err, errno, "cannot create %s: %s", j->tmp_path, strerror(errno));
   uint8_t hdr[QCC_JOURNAL_HEADER_SIZE];
   qcc_journal_header_encode(hdr, qcc_journal_now_ms());
-  size_t done;
-  if (write_all(fd, hdr, sizeof hdr, &done) != 0 || fsync(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(j->tmp_path);
-    return qcc_err_set(err, e, "cannot write %s: %s", j->tmp_path, strerror(e));
+  struct qcc_newfile *nf = NULL;
+  if (qcc_newfile_new(j->path, 0600, &nf, err) != 0) return -1;
+  if (qcc_newfile_write(nf, hdr, sizeof hdr, err) != 0) {
+    qcc_newfile_free(&nf);
+    return -1;
   }
-  close(fd);
   /* link() instead of rename(): if another process created the journal in
    * the meantime we must not replace it. */
-  if (link(j->tmp_path, j->path) != 0 && errno != EEXIST) {
-    int e = errno;
-    unlink(j->tmp_path);
-    return qcc_err_set(err, e, "cannot create %s: %s", j->path, strerror(e));
-  }
-  unlink(j->tmp_path);
-  return fsync_dir(j->dir, err);
+  if (qcc_newfile_commit(&nf, QCC_NEWFILE_CREATE, NULL, err) != 0 && err->code != EEXIST) return -1;
+  return 0;
 }
 
 static int scan_existing(struct qcc_journal *j, struct qcc_jscan_result *res, struct qcc_err *err) {
@@ -304,9 +285,7 @@ int qcc_journal_open(const char *dir, enum qcc_fsync_policy policy, struct qcc_j
   j->compact_limit = QCC_JOURNAL_COMPACT_SIZE_DEFAULT;
   j->next_compact_at = j->compact_limit;
   if (snprintf(j->dir, sizeof j->dir, "%s", dir) >= (int)sizeof j->dir ||
-      snprintf(j->path, sizeof j->path, "%s/%s", dir, QCC_JOURNAL_FILE) >= (int)sizeof j->path ||
-      snprintf(j->tmp_path, sizeof j->tmp_path, "%s/%s.tmp", dir, QCC_JOURNAL_FILE) >=
-          (int)sizeof j->tmp_path) {
+      snprintf(j->path, sizeof j->path, "%s/%s", dir, QCC_JOURNAL_FILE) >= (int)sizeof j->path) {
     free(j);
     return qcc_err_set(err, ENAMETOOLONG, "state directory path too long");
   }
@@ -321,7 +300,7 @@ int qcc_journal_open(const char *dir, enum qcc_fsync_policy policy, struct qcc_j
   if (qcc_statedir_ensure(dir, err) != 0) goto fail;
   /* A temp file left by a crash during compaction or creation was never
    * renamed into place: the journal itself is authoritative. */
-  unlink(j->tmp_path);
+  qcc_file_clean_temps(j->path);
   j->fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
   if (j->fd < 0 && errno == ENOENT) {
     if (create_journal(j, err) != 0) goto fail;
@@ -585,9 +564,9 @@ int qcc_journal_snapshot_add(struct qcc_journal *j, const struct qcc_jrec *r, st
   return 0;
 }
 
-/* Copy the record at off in the old file to fd; *len its size. */
-static int copy_record(struct qcc_journal *j, uint64_t off, int fd, uint8_t *tmp, size_t *len,
-                       struct qcc_err *err) {
+/* Copy the record at off in the old file to NF; *len its size. */
+static int copy_record(struct qcc_journal *j, uint64_t off, struct qcc_newfile *nf, uint8_t *tmp,
+                       size_t *len, struct qcc_err *err) {
   uint8_t h[QCC_JOURNAL_REC_PAYLOAD];
   if (pread(j->fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h)
     return qcc_err_set(err, EIO, "%s: cannot read the record at %" PRIu64, j->path, off);
@@ -597,9 +576,7 @@ static int copy_record(struct qcc_journal *j, uint64_t off, int fd, uint8_t *tmp
   size_t size = qcc_journal_record_size(plen);
   if (pread(j->fd, tmp, size, (off_t)off) != (ssize_t)size)
     return qcc_err_set(err, EIO, "%s: cannot read the record at %" PRIu64, j->path, off);
-  size_t done;
-  if (write_all(fd, tmp, size, &done) != 0)
-    return qcc_err_set(err, errno, "%s: write failed: %s", j->tmp_path, strerror(errno));
+  if (qcc_newfile_write(nf, tmp, size, err) != 0) return -1;
   *len = size;
   return 0;
 }
@@ -611,12 +588,13 @@ int qcc_journal_compact(struct qcc_journal *j, struct qcc_err *err) {
    * in the state the callback describes, so it belongs before the snapshot. */
   if (write_out(j, err) != 0) return qcc_err_wrap(err, "compaction");
   uint64_t prev_size = j->size;
-  int fd = open(j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return qcc_err_set(err, errno, "cannot create %s: %s", j->tmp_path, strerror(errno));
+  struct qcc_newfile *nf = NULL;
+  if (qcc_newfile_new(j->path, 0600, &nf, err) != 0) return -1;
+  int fd = qcc_newfile_fd(nf);
   uint64_t *new_ring = calloc(j->ring_cap ? j->ring_cap : 1, sizeof *new_ring);
   uint8_t *tmp = malloc(QCC_JOURNAL_MAX_RECORD);
   uint8_t hdr[QCC_JOURNAL_HEADER_SIZE];
-  size_t done, len;
+  size_t len;
   uint64_t size = QCC_JOURNAL_HEADER_SIZE;
   unsigned copied = 0;
   if (new_ring == NULL || tmp == NULL) {
@@ -625,19 +603,16 @@ int qcc_journal_compact(struct qcc_journal *j, struct qcc_err *err) {
   }
   /* Lock before rename so the new file is never unlocked under our name. */
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    qcc_err_set(err, errno, "cannot lock %s: %s", j->tmp_path, strerror(errno));
+    qcc_err_set(err, errno, "cannot lock %s: %s", qcc_newfile_temp(nf), strerror(errno));
     goto fail;
   }
   qcc_journal_header_encode(hdr, qcc_journal_now_ms());
-  if (write_all(fd, hdr, sizeof hdr, &done) != 0) {
-    qcc_err_set(err, errno, "%s: write failed: %s", j->tmp_path, strerror(errno));
-    goto fail;
-  }
+  if (qcc_newfile_write(nf, hdr, sizeof hdr, err) != 0) goto fail;
   /* Recent history first, then the snapshot: replaying the history then
    * the snapshot (which resets) ends in the current state. */
   for (unsigned i = 0; i < j->ring_count; i++) {
     uint64_t off = j->ring[(j->ring_head + i) % j->ring_cap];
-    if (copy_record(j, off, fd, tmp, &len, err) != 0) goto fail;
+    if (copy_record(j, off, nf, tmp, &len, err) != 0) goto fail;
     new_ring[copied++] = size;
     size += len;
   }
@@ -655,25 +630,21 @@ int qcc_journal_compact(struct qcc_journal *j, struct qcc_err *err) {
   m.u.state_snapshot.dropped_records = j->history_records - copied;
   m.u.state_snapshot.previous_size = prev_size;
   if (qcc_journal_encode(&m, tmp, QCC_JOURNAL_MAX_RECORD, &len, err) != 0) goto fail;
-  if (write_all(fd, tmp, len, &done) != 0 ||
-      (j->snap_len > 0 && write_all(fd, j->snap_buf, j->snap_len, &done) != 0)) {
-    qcc_err_set(err, errno, "%s: write failed: %s", j->tmp_path, strerror(errno));
+  if (qcc_newfile_write(nf, tmp, len, err) != 0 ||
+      (j->snap_len > 0 && qcc_newfile_write(nf, j->snap_buf, j->snap_len, err) != 0))
     goto fail;
-  }
   size += len + j->snap_len;
-  /* Whatever the policy: the rename must never expose a file not on disk. */
-  if (fdatasync(fd) != 0) {
-    qcc_err_set(err, errno, "%s: fdatasync failed: %s", j->tmp_path, strerror(errno));
-    goto fail;
-  }
-  if (rename(j->tmp_path, j->path) != 0) {
-    qcc_err_set(err, errno, "cannot rename %s to %s: %s", j->tmp_path, j->path, strerror(errno));
-    goto fail;
-  }
+  /* Whatever the policy: the rename must never expose a file not on disk
+   * (commit fsyncs first). The descriptor stays ours: it becomes the journal. */
+  if (qcc_newfile_commit(&nf, QCC_NEWFILE_NO_DIRSYNC, &fd, err) != 0) goto fail;
   /* From here the new file is the journal: even if the directory fsync
-   * fails, switch to it (the old inode is unlinked). */
+   * fails, switch to it (the old inode is unlinked). Appends from now on. */
   struct qcc_err derr;
-  if (fsync_dir(j->dir, &derr) != 0) {
+  if (fcntl(fd, F_SETFL, O_APPEND) != 0) {
+    j->warning = true;
+    qcc_err_set(&j->warn, errno, "%s: cannot set O_APPEND: %s", j->path, strerror(errno));
+  }
+  if (qcc_dir_fsync(j->dir, &derr) != 0) {
     j->warning = true;
     j->warn = derr;
   }
@@ -695,8 +666,7 @@ int qcc_journal_compact(struct qcc_journal *j, struct qcc_err *err) {
   j->snap_cap = j->snap_len = 0;
   return 0;
 fail:
-  close(fd);
-  unlink(j->tmp_path);
+  qcc_newfile_free(&nf);
   free(new_ring);
   free(tmp);
   free(j->snap_buf);

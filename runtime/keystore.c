@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "schema/enums.h"
+#include "schema/fileio.h"
 
 /* A key file larger than this is not a key (a wrong path, a log file...). */
 #define KEY_FILE_MAX (16 * 1024)
@@ -60,48 +61,26 @@ static int valid_secret(const char *s, size_t len) {
  * NULL is returned only on allocation failure. */
 static char *read_key_file(const char *path, size_t *len, char **why) {
   *why = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *why = dup_reason("key file %s cannot be opened: %s", path, strerror(errno));
-    return NULL;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX) {
-    close(fd);
-    *why = dup_reason("key file %s is not a regular file of at most 16 KiB%s", path, "");
-    return NULL;
-  }
-  char *buf = malloc(KEY_FILE_MAX + 1);
-  if (buf == NULL) {
-    close(fd);
-    return NULL;
-  }
+  /* The one reader (schema/fileio.h): a FIFO or device at the path is refused
+   * without blocking the loop. */
+  void *raw = NULL;
   size_t n = 0;
-  for (;;) {
-    ssize_t r = read(fd, buf + n, KEY_FILE_MAX + 1 - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      int e = errno;
-      close(fd);
-      wipe_free(buf, KEY_FILE_MAX + 1);
-      *why = dup_reason("key file %s cannot be read: %s", path, strerror(e));
-      return NULL;
-    }
-    if (r == 0) break;
-    n += (size_t)r;
-    if (n > KEY_FILE_MAX) break;
-  }
-  close(fd);
-  if (n > KEY_FILE_MAX) {
-    wipe_free(buf, KEY_FILE_MAX + 1);
-    *why = dup_reason("key file %s is larger than 16 KiB%s", path, "");
+  struct qcc_err err = {0};
+  if (qcc_file_read(path, KEY_FILE_MAX, &raw, &n, &err) != 0) {
+    if (err.code == ENOMEM) return NULL;
+    size_t pl = strlen(path); /* its messages start with "PATH: " */
+    const char *what = strncmp(err.msg, path, pl) == 0 ? err.msg + pl : err.msg;
+    if (err.code == EFBIG) *why = dup_reason("key file %s is larger than 16 KiB%s", path, "");
+    else *why = dup_reason("key file %s%.400s", path, what);
     return NULL;
   }
+  char *buf = raw;
+  size_t size = n;
   while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
                    buf[n - 1] == '\t'))
     n--;
   if (n == 0) {
-    wipe_free(buf, KEY_FILE_MAX + 1);
+    wipe_free(buf, size);
     *why = dup_reason("key file %s is empty%s", path, "");
     return NULL;
   }
@@ -111,7 +90,7 @@ static char *read_key_file(const char *path, size_t *len, char **why) {
     key[n] = '\0';
     *len = n;
   }
-  wipe_free(buf, KEY_FILE_MAX + 1);
+  wipe_free(buf, size);
   return key;
 }
 

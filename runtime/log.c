@@ -1,12 +1,14 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum qcc_log_level min_level = QCC_LOG_INFO;
 static FILE *log_file; /* NULL = stderr */
@@ -34,8 +36,16 @@ int qcc_log_open(const char *path) {
 /* SIGUSR1 after logrotate moved the file: open the path anew. */
 int qcc_log_reopen(void) {
   if (log_path == NULL) return 0;
-  FILE *f = fopen(log_path, "a");
-  if (f == NULL) return -1;
+  /* 0600: fopen() would create it 0666 less the umask, readable by others. */
+  int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  FILE *f = fdopen(fd, "a");
+  if (f == NULL) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
   setvbuf(f, NULL, _IOLBF, 0);
   if (log_file != NULL) fclose(log_file);
   log_file = f;

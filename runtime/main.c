@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@
 #include "replay.h"
 #include "router.h"
 #include "runtime.h"
+#include "schema/fileio.h"
 #include "schema/statedir.h"
 #include "select.h"
 #include "server.h"
@@ -72,12 +75,15 @@ static void usage(FILE *f) {
           "  --listen       default: the table's proxy.host:proxy.port ([::1]:PORT for IPv6)\n"
           "  --access-log   default STATE_DIR/access.log; '-' = stdout\n"
           "  --log          error log file (default stderr); reopened on SIGUSR1\n"
-          "  --daemon       detach (double fork, setsid, chdir /); stdio to /dev/null\n"
-          "  --pidfile FILE write the pid there once listening (0644), removed on exit;\n"
+          "  --daemon       detach (double fork, setsid, chdir /); stdio to /dev/null;\n"
+          "                 returns 0 once serving, else the start-up error and status\n"
+          "  --pidfile FILE write the pid there once listening (0600), removed on exit;\n"
           "                 refuses to start while it names a live qcc-run\n"
           "  --metrics-listen 127.0.0.1:PORT\n"
           "                 also serve GET /metrics and /healthz on this loopback TCP port\n"
-          "                 (loopback addresses only; PORT 0 picks one, logged at start)\n");
+          "                 (loopback addresses only; PORT 0 picks one, logged at start)\n"
+          "  --allow-core   allow core dumps; by default qcc-run is not dumpable (no core,\n"
+          "                 no ptrace by other processes of the user): a core holds every key\n");
 }
 
 static int check_table(const char *path) {
@@ -246,50 +252,126 @@ static int admin_replay(struct qcc_admin_ctx *ctx, const char *id, qcc_admin_rep
   return 0;
 }
 
+/* A core dump (or another process of the user reading our memory through
+ * ptrace or /proc/PID/mem) would hold every key: not dumpable, no core. */
+static int no_core_dumps(void) {
+  struct rlimit rl = {.rlim_cur = 0, .rlim_max = 0};
+  if (setrlimit(RLIMIT_CORE, &rl) != 0) return -1;
+  return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 /* ---- --daemon / --pidfile ---- */
 
-static int daemon_fd = -1; /* the first parent waits on it for "ready" */
+/* The daemon tells the first parent how the start went: 'R' once serving,
+ * or 'F' and the exit status; its stderr goes to the parent meanwhile, which
+ * shows it only when the start failed (a daemon has no terminal to say why). */
+static int daemon_status_fd = -1;
+#define DAEMON_MSG_CAP 8192
+
+/* The first parent: collect the daemon's stderr until it closes, then its
+ * status. Returns the exit status for `qcc-run --daemon`. */
+static int daemon_wait(int status_fd, int msg_fd) {
+  char msg[DAEMON_MSG_CAP];
+  size_t len = 0;
+  for (;;) {
+    char buf[1024];
+    ssize_t n = read(msg_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if ((size_t)n > sizeof msg - len) { /* keep the newest: the reason is last */
+      size_t drop = (size_t)n - (sizeof msg - len);
+      if (drop > len) drop = len;
+      memmove(msg, msg + drop, len - drop);
+      len -= drop;
+    }
+    size_t take = (size_t)n < sizeof msg - len ? (size_t)n : sizeof msg - len;
+    memcpy(msg + len, buf + (size_t)n - take, take);
+    len += take;
+  }
+  unsigned char st[2] = {0, 0};
+  size_t got = 0;
+  while (got < sizeof st) {
+    ssize_t n = read(status_fd, st + got, sizeof st - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  if (got >= 1 && st[0] == 'R') return 0;
+  int rc = got == 2 && st[0] == 'F' && st[1] != 0 ? st[1] : 1;
+  if (len > 0) fwrite(msg, 1, len, stderr);
+  fprintf(stderr, "qcc-run: --daemon: the daemon did not start (exit status %d)%s\n", rc,
+          len == 0 ? "; it died without a reason, see --log" : "");
+  return rc;
+}
 
 /* Double fork: the first parent exits with 0 once the grandchild says the
- * listener is up (1 when it dies first), so `qcc-run --daemon` in a script
- * fails like a foreground start would. */
+ * listener is up, else with the daemon's status and its reason on stderr,
+ * so `qcc-run --daemon` in a script fails like a foreground start would. */
 static int daemonize(void) {
-  int pfd[2];
-  if (pipe(pfd) != 0) return -1;
+  int st[2], msg[2];
+  if (pipe2(st, O_CLOEXEC) != 0) return -1;
+  if (pipe2(msg, O_CLOEXEC) != 0) {
+    close(st[0]);
+    close(st[1]);
+    return -1;
+  }
+  fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid > 0) {
-    close(pfd[1]);
-    char c = 0;
-    ssize_t n;
-    do n = read(pfd[0], &c, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1 || c != 'R') fprintf(stderr, "qcc-run: the daemon failed to start (see --log)\n");
-    _exit(n == 1 && c == 'R' ? 0 : 1);
+    close(st[1]);
+    close(msg[1]);
+    _exit(daemon_wait(st[0], msg[0]));
   }
-  close(pfd[0]);
-  if (setsid() < 0) _exit(1);
+  close(st[0]);
+  close(msg[0]);
+  if (setsid() < 0) {
+    fprintf(stderr, "qcc-run: --daemon: setsid: %s\n", strerror(errno));
+    _exit(1);
+  }
   pid = fork();
-  if (pid < 0) _exit(1);
+  if (pid < 0) {
+    fprintf(stderr, "qcc-run: --daemon: fork: %s\n", strerror(errno));
+    _exit(1);
+  }
   if (pid > 0) _exit(0);
   if (chdir("/") != 0) _exit(1);
   int null = open("/dev/null", O_RDWR);
   if (null >= 0) {
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
     if (null > STDERR_FILENO) close(null);
   }
-  daemon_fd = pfd[1];
+  dup2(msg[1], STDERR_FILENO); /* start-up errors reach the waiting parent */
+  close(msg[1]);
+  daemon_status_fd = st[1];
   return 0;
 }
 
+/* Serving: tell the parent, and stderr goes to /dev/null from now on. */
 static void daemon_ready(void) {
-  if (daemon_fd < 0) return;
-  ssize_t n = write(daemon_fd, "R", 1);
+  if (daemon_status_fd < 0) return;
+  ssize_t n = write(daemon_status_fd, "R", 1);
   (void)n;
-  close(daemon_fd);
-  daemon_fd = -1;
+  fflush(stderr);
+  int null = open("/dev/null", O_WRONLY);
+  if (null >= 0) {
+    dup2(null, STDERR_FILENO);
+    if (null != STDERR_FILENO) close(null);
+  }
+  close(daemon_status_fd);
+  daemon_status_fd = -1;
+}
+
+/* The start failed with RC: the parent exits with it. */
+static void daemon_failed(int rc) {
+  if (daemon_status_fd < 0) return;
+  fflush(stderr);
+  unsigned char m[2] = {'F', (unsigned char)(rc > 0 && rc < 256 ? rc : 1)};
+  ssize_t n = write(daemon_status_fd, m, sizeof m);
+  (void)n;
+  close(daemon_status_fd);
+  daemon_status_fd = -1;
 }
 
 /* PATH made absolute against the working directory (a daemon leaves it). */
@@ -319,20 +401,9 @@ static pid_t pidfile_live(const char *file) {
 }
 
 static int pidfile_write(const char *file, struct qcc_err *err) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", file, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return qcc_err_set(err, errno, "pidfile %s: %s", tmp, strerror(errno));
-  fchmod(fd, 0644);
   char buf[32];
   int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-  bool ok = write(fd, buf, (size_t)n) == n;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp, file) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return qcc_err_set(err, e, "pidfile %s: %s", file, strerror(e));
-  }
+  if (qcc_file_replace(file, buf, (size_t)n, 0600, err) != 0) return qcc_err_wrap(err, "pidfile");
   return 0;
 }
 
@@ -410,11 +481,11 @@ int main(int argc, char **argv) {
       {"log-level", required_argument, NULL, 'v'},  {"check", no_argument, NULL, 'c'},
       {"help", no_argument, NULL, 'h'},             {"daemon", no_argument, NULL, 'd'},
       {"pidfile", required_argument, NULL, 'p'},    {"metrics-listen", required_argument, NULL, 'm'},
-      {NULL, 0, NULL, 0},
+      {"allow-core", no_argument, NULL, 'C'},       {NULL, 0, NULL, 0},
   };
   const char *state_opt = NULL, *listen_opt = NULL, *alog_opt = NULL, *log_opt = NULL;
   const char *level_opt = NULL;
-  bool check = false, daemon_opt = false;
+  bool check = false, daemon_opt = false, allow_core = false;
   const char *pid_opt = NULL, *metrics_opt = NULL;
   for (;;) {
     int ch = getopt_long(argc, argv, "h", opts, NULL);
@@ -429,6 +500,7 @@ int main(int argc, char **argv) {
     case 'd': daemon_opt = true; break;
     case 'p': pid_opt = optarg; break;
     case 'm': metrics_opt = optarg; break;
+    case 'C': allow_core = true; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -437,6 +509,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "qcc-run: expected exactly one TABLE argument\n");
     usage(stderr);
     return 2;
+  }
+  /* Before any table (and so any key) is read. */
+  if (!allow_core && no_core_dumps() != 0) {
+    fprintf(stderr, "qcc-run: cannot turn core dumps off (%s); pass --allow-core to run anyway\n",
+            strerror(errno));
+    return 1;
   }
   if (check) return check_table(argv[optind]);
   /* checked before anything starts: a bad --metrics-listen is a usage error */
@@ -722,5 +800,6 @@ out:
   qcc_tableset_free(&rt->tables);
   qcc_accesslog_close(&rt->alog);
   ev_loop_destroy(rt->loop);
+  if (rc != 0) daemon_failed(rc);
   return rc;
 }

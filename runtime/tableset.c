@@ -12,6 +12,11 @@
 /* How many debounce ticks we wait for a file that keeps changing before
  * trying it anyway (a writer that never settles must not starve reloads). */
 #define QCC_SETTLE_MAX 40
+/* libev's ev_stat compares mtimes in whole seconds: a same-size rewrite in
+ * the second of its last stat goes unseen (ev.pod, "The special problem of
+ * stat time resolution"). We look again, to the nanosecond, this long after
+ * each of its stats. */
+#define QCC_RECHECK_S 1.1
 
 struct file_id {
   bool exists;
@@ -36,6 +41,7 @@ struct qcc_tableset {
   bool watching;
   ev_stat stat_w;
   ev_timer settle_w;
+  ev_timer recheck_w;
   uint64_t swaps, rejects;
 };
 
@@ -158,13 +164,27 @@ static void settle_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   qcc_tableset_reload(ts, "file changed", NULL);
 }
 
+static void changed(struct qcc_tableset *ts) {
+  ts->settling = identify(ts->path);
+  ts->settle_ticks = 0;
+  ev_timer_again(ts->loop, &ts->settle_w); /* restart the debounce */
+}
+
 static void stat_cb(struct ev_loop *loop, ev_stat *w, int revents) {
   (void)loop;
   (void)revents;
   struct qcc_tableset *ts = w->data;
-  ts->settling = identify(ts->path);
-  ts->settle_ticks = 0;
-  ev_timer_again(ts->loop, &ts->settle_w); /* restart the debounce */
+  changed(ts);
+  ev_timer_again(ts->loop, &ts->recheck_w);
+}
+
+static void recheck_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_tableset *ts = w->data;
+  ev_timer_stop(ts->loop, w); /* one look per libev stat, not a poll */
+  struct file_id now = identify(ts->path);
+  if (!same_file(&now, &ts->loaded) && !ev_is_active(&ts->settle_w)) changed(ts);
 }
 
 void qcc_tableset_watch(struct qcc_tableset *ts, double debounce) {
@@ -176,7 +196,11 @@ void qcc_tableset_watch(struct qcc_tableset *ts, double debounce) {
   ev_init(&ts->settle_w, settle_cb);
   ts->settle_w.repeat = ts->debounce;
   ts->settle_w.data = ts;
+  ev_init(&ts->recheck_w, recheck_cb);
+  ts->recheck_w.repeat = QCC_RECHECK_S;
+  ts->recheck_w.data = ts;
   ev_stat_start(ts->loop, &ts->stat_w);
+  ev_timer_again(ts->loop, &ts->recheck_w); /* ev_stat_start took the first stat */
   ts->watching = true;
 }
 
@@ -184,5 +208,6 @@ void qcc_tableset_unwatch(struct qcc_tableset *ts) {
   if (!ts->watching) return;
   ev_stat_stop(ts->loop, &ts->stat_w);
   ev_timer_stop(ts->loop, &ts->settle_w);
+  ev_timer_stop(ts->loop, &ts->recheck_w);
   ts->watching = false;
 }

@@ -1,9 +1,12 @@
 /* The current table generation and how it changes: load + verify a new
  * generation completely, then swap one pointer. The table path is watched
  * (ev_stat, debounced until the file is stable; an atomic rename changes the
- * inode) and main forwards SIGHUP to qcc_tableset_reload. A table that fails
- * to load or is refused by the check hook is logged and the old generation
- * keeps serving. Requests pin a generation with qcc_generation_ref. */
+ * inode; a second look 1.1 s after each libev stat catches the same-second
+ * rewrites libev's whole-second mtimes miss) and main forwards SIGHUP to
+ * qcc_tableset_reload. A table that fails to load (truncated, rewritten in
+ * place, not a regular file, gone) or is refused by the check hook is logged
+ * and the old generation keeps serving: each generation owns a private copy
+ * of its file. Requests pin a generation with qcc_generation_ref. */
 #ifndef QCC_RUNTIME_TABLESET_H
 #define QCC_RUNTIME_TABLESET_H
 

@@ -8,18 +8,15 @@
 #include "table.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include "enums.h"
+#include "fileio.h"
 
 /* One section's records, strided by the record_size found in the file (a newer
  * minor version may append fields). */
@@ -33,8 +30,7 @@ struct qcc_view {
 struct qcc_table {
   const uint8_t *bytes;
   size_t size;
-  void *map; /* non-NULL when we own an mmap of map_len bytes */
-  size_t map_len;
+  void *owned; /* non-NULL when the bytes are our private copy of a file */
   const struct qcc_tbl_header *header;
   const struct qcc_tbl_settings *settings;
   struct qcc_view profiles, endpoints, model_maps, metadata, tokens;
@@ -402,7 +398,10 @@ static int verify(struct qcc_table *t, struct qcc_table_error *err) {
 
 static void table_free(struct qcc_table *t) {
   if (t == NULL) return;
-  if (t->map != NULL) munmap(t->map, t->map_len);
+  if (t->owned != NULL) {
+    explicit_bzero(t->owned, t->size); /* a literal key may be in it */
+    free(t->owned);
+  }
   free(t->id_slots);
   free(t);
 }
@@ -435,46 +434,28 @@ int qcc_table_open_buffer(const void *buf, size_t len, struct qcc_table **out,
 
 int qcc_table_open(const char *path, struct qcc_table **out, struct qcc_table_error *err) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(err, QCC_TABLE_ERR_IO, 0, "cannot open: %s", strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return fail(err, QCC_TABLE_ERR_IO, 0, "cannot stat: %s", strerror(e));
+  /* Read, not mapped: a table truncated or rewritten in place by someone
+   * else must not fault or change under its reader (SIGBUS, torn records).
+   * The read refuses what is not a regular file without blocking on it. */
+  void *buf = NULL;
+  size_t len = 0;
+  struct qcc_err ferr = {0};
+  if (qcc_file_read(path, QCC_TABLE_MAX_SIZE, &buf, &len, &ferr) != 0) {
+    if (ferr.code == EFBIG)
+      return fail(err, QCC_TABLE_ERR_NOT_TABLE, 0, "larger than any table (%llu bytes)",
+                  (unsigned long long)QCC_TABLE_MAX_SIZE);
+    /* the message starts with the path, which the caller adds itself */
+    const char *why = ferr.msg;
+    size_t pl = strlen(path);
+    if (strncmp(why, path, pl) == 0 && strncmp(why + pl, ": ", 2) == 0) why += pl + 2;
+    return fail(err, QCC_TABLE_ERR_IO, 0, "%s", why);
   }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return fail(err, QCC_TABLE_ERR_IO, 0, "not a regular file");
-  }
-  if (st.st_size < QCC_TABLE_HEADER_SIZE || (uint64_t)st.st_size > QCC_TABLE_MAX_SIZE) {
-    /* Too small to map usefully: read what is there for a precise status. */
-    uint8_t small[QCC_TABLE_HEADER_SIZE] __attribute__((aligned(8)));
-    ssize_t n = 0;
-    if (st.st_size < QCC_TABLE_HEADER_SIZE) n = pread(fd, small, sizeof small, 0);
-    close(fd);
-    if (n < 0) return fail(err, QCC_TABLE_ERR_IO, 0, "cannot read: %s", strerror(errno));
-    if ((uint64_t)st.st_size > QCC_TABLE_MAX_SIZE)
-      return fail(err, QCC_TABLE_ERR_NOT_TABLE, 0, "%lld bytes: larger than any table",
-                  (long long)st.st_size);
-    struct qcc_table *t = NULL;
-    qcc_table_open_buffer(small, (size_t)n, &t, err); /* always fails: too short */
-    table_free(t);
+  if (qcc_table_open_buffer(buf, len, out, err) != 0) {
+    explicit_bzero(buf, len);
+    free(buf);
     return -1;
   }
-  size_t len = (size_t)st.st_size;
-  /* The writer never modifies a file in place (it renames a new one over it),
-   * so the mapping cannot shrink under us. */
-  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  int e = errno;
-  close(fd);
-  if (map == MAP_FAILED) return fail(err, QCC_TABLE_ERR_IO, 0, "cannot mmap: %s", strerror(e));
-  if (qcc_table_open_buffer(map, len, out, err) != 0) {
-    munmap(map, len);
-    return -1;
-  }
-  (*out)->map = map;
-  (*out)->map_len = len;
+  (*out)->owned = buf;
   return 0;
 }
 

@@ -198,8 +198,9 @@ _Static_assert(sizeof(struct qcc_tbl_token) == 32, "token");
  * pair ranges of endpoints, profile_index). After a successful open every
  * accessor below is safe without further checks.
  *
- * Pointers returned stay valid until qcc_table_close() of that table. The
- * mapping is PROT_READ; a table is immutable once open. */
+ * Pointers returned stay valid until qcc_table_close() of that table. A
+ * table opened from a file is a private copy read at open (never a mapping
+ * of the file), so nothing done to the file later can change or fault it. */
 
 enum qcc_table_status {
   QCC_TABLE_OK = 0,
@@ -219,7 +220,8 @@ struct qcc_table_error {
 
 struct qcc_table;
 
-/* mmap PATH read-only and verify it. */
+/* Read PATH (a regular file of at most QCC_TABLE_MAX_SIZE bytes; a FIFO or
+ * device is refused without blocking) into private memory and verify it. */
 int qcc_table_open(const char *path, struct qcc_table **out, struct qcc_table_error *err);
 /* Verify an in-memory image; BUF must outlive the table (no copy). */
 int qcc_table_open_buffer(const void *buf, size_t len, struct qcc_table **out,

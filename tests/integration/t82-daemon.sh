@@ -1,6 +1,6 @@
 #!/bin/bash
 # `qcc-run --daemon --pidfile FILE` (issue 6): detaches (the starting command
-# returns 0 once the listener is up), writes the pidfile 0644 naming a
+# returns 0 once the listener is up), writes the pidfile 0600 naming a
 # process that is not our child and has its own session, refuses a second
 # start while that pid lives, reloads on SIGHUP, and on SIGTERM exits and
 # removes the pidfile.
@@ -33,7 +33,7 @@ assert_eq "qcc-run --daemon returns 0 once it is listening" "0" "$rc"
 check "the pidfile exists at once" test -s "$PIDF"
 DPID=$(cat "$PIDF" 2>/dev/null)
 track_pid "${DPID:-0}"
-assert_eq "pidfile mode 0644" "644" "$(stat -c %a "$PIDF")"
+assert_eq "pidfile mode 0600" "600" "$(stat -c %a "$PIDF")"
 check "the pid is alive" kill -0 "${DPID:-0}"
 assert_eq "it is qcc-run" "qcc-run" "$(cat "/proc/$DPID/comm" 2>/dev/null)"
 assert_eq "it leads no terminal session of ours: its own session (setsid, then forked)" "1" \

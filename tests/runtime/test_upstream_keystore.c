@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/keystore.h"
@@ -110,6 +111,27 @@ Test(upstream_keystore, key_with_newline_inside_is_refused) {
   qcc_keystore_free(&ks);
   fx_table_free(&t);
   unsetenv("QCC_TEST_KEY_NL");
+}
+
+/* A FIFO put where a key file was expected: refused at once (opening it
+ * for reading would wait for a writer and freeze qcc-run's loop). */
+Test(upstream_keystore, key_file_fifo_is_refused_without_blocking, .timeout = 5) {
+  char fifo[300];
+  snprintf(fifo, sizeof fifo, "%s/fifo.key", tmpdir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  struct fx_endpoint eps[] = {{"fifo", "http://127.0.0.1:1", QCC_KEY_FILE, fifo, 0, 1, 0, NULL}};
+  struct fx_profile pr = {"p", QCC_GROUP_PRIMARY, 1, eps, 1};
+  struct fx_table t;
+  fx_table_build(&t, &pr, 1, NULL, 0);
+  struct qcc_keystore *ks = NULL;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_keystore_new(t.table, &ks, &err), 0);
+  const char *why = NULL;
+  cr_expect_null(qcc_keystore_endpoint_key(ks, 0, &why));
+  cr_assert_not_null(why);
+  cr_expect(strstr(why, "fifo.key") != NULL && strstr(why, "not a regular file") != NULL, "%s", why);
+  qcc_keystore_free(&ks);
+  fx_table_free(&t);
 }
 
 Test(upstream_keystore, reload_picks_up_changed_key_file) {
