@@ -288,6 +288,13 @@ static void check_listener(const struct qcc_loaded *l, struct qcc_diags *d) {
                  "add proxy.cert and proxy.key (PEM files), or set ssl_enabled: false",
                  "ssl_enabled needs both cert and key");
   }
+  /* qcc-run reads them at every load, from / once it runs as a daemon */
+  if (s->tls_cert != NULL && s->tls_cert[0] != '/')
+    qcc_diag_add(d, QCC_DIAG_ERROR, at[QCC_K_PROXY_CERT], 4, "give an absolute path",
+                 "proxy.cert '%s' is relative", s->tls_cert);
+  if (s->tls_key != NULL && s->tls_key[0] != '/')
+    qcc_diag_add(d, QCC_DIAG_ERROR, at[QCC_K_PROXY_KEY], 3, "give an absolute path",
+                 "proxy.key '%s' is relative", s->tls_key);
   if (!is_loopback(s->host) && l->cfg->token_count == 0) {
     qcc_diag_add(d, QCC_DIAG_WARNING, at[QCC_K_PROXY_HOST], 4,
                  "add proxy.auth_tokens, or listen on 127.0.0.1",
