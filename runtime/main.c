@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "admin.h"
 #include "adminapi.h"
+#include "alerts.h"
 #include "deadletters.h"
 #include "events.h"
 #include "exchange.h"
@@ -62,6 +63,7 @@ struct app {
   bool drained;
   const char *stop_reason;
   ev_signal sighup, sigterm, sigint, sigusr1;
+  struct qcc_alerts *alerts;      /* health.alert_enabled, alerts.* */
   struct qcc_tlsserver *tls;      /* the listener's TLS (proxy.ssl_enabled), or NULL */
   struct qcc_tlsserver *tls_next; /* built by the check of a table about to go live */
 };
@@ -147,6 +149,16 @@ static int table_check(void *ctx, const struct qcc_generation *g, struct qcc_err
   return auth_check(ctx, g, err) != 0 ? -1 : tls_check(ctx, g, err);
 }
 
+static void configure_alerts(struct app *a, const struct qcc_table *t) {
+  const struct qcc_tbl_settings *st = qcc_table_settings(t);
+  struct qcc_alerts_config c = {.enabled = st->alert_enabled, .threshold = st->alert_threshold,
+                                .exec = qcc_table_str(t, st->alerts_exec),
+                                .webhook = qcc_table_str(t, st->alerts_webhook),
+                                .timeout_ms = st->alerts_timeout_ms};
+  struct qcc_err err = {0};
+  if (qcc_alerts_configure(a->alerts, &c, &err) != 0) qcc_log_error("alerts: %s", err.msg);
+}
+
 static void drained(void *ctx) {
   struct app *a = ctx;
   qcc_log_info("drained; exiting");
@@ -193,6 +205,7 @@ static void configure_queue(struct app *a, const struct qcc_tbl_settings *st) {
 static void on_route_event(void *ctx, const struct qcc_route_event *e) {
   struct app *a = ctx;
   qcc_metrics_route_event(a->rt.metrics, e);
+  qcc_alerts_route_event(a->alerts, e);
   bool recovers = false;
   switch (e->kind) {
   case QCC_EV_BREAKER: recovers = strcmp(e->to, "closed") == 0; break;
@@ -390,7 +403,10 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
   qcc_events_table_swap(a->rt.events, from, to_number, to != NULL, reason);
   qcc_metrics_reload(a->rt.metrics, to != NULL, to != NULL ? to_number : from,
                      qcc_journal_now_ms(), to != NULL ? NULL : reason);
-  if (to != NULL) configure_queue(a, qcc_table_settings(to->table));
+  if (to != NULL) {
+    configure_queue(a, qcc_table_settings(to->table));
+    configure_alerts(a, to->table);
+  }
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
@@ -665,6 +681,11 @@ int main(int argc, char **argv) {
                                   .limits = rt->limits, .metrics = rt->metrics,
                                   .journal = journal_record, .ctx = &a};
   qcc_proxy_set_hooks(rt->proxy, &hooks);
+  if (qcc_alerts_new(rt->loop, rt->router, qcc_runtime_now_ms, &a.alerts, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  configure_alerts(&a, g->table);
   qcc_events_tap(rt->events, on_route_event, &a);
   if (qcc_prober_new(rt->loop, rt->router, rt->tables, rt->events, &rt->prober, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
@@ -746,6 +767,7 @@ out:
   qcc_tlsserver_free(&a.tls);
   qcc_tlsserver_free(&a.tls_next);
   qcc_prober_free(&rt->prober);
+  qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
