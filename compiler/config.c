@@ -21,6 +21,9 @@ void qcc_config_free(struct qcc_config **cfg) {
       free(e->from);
       free(e->base_url);
       free(e->key.value);
+      free(e->ca_file);
+      free(e->proxy);
+      free(e->proxy_credentials_env);
       free_pairs(e->models, e->model_count);
       free_pairs(e->metadata, e->metadata_count);
     }
@@ -37,6 +40,10 @@ void qcc_config_free(struct qcc_config **cfg) {
   free(c->settings.host);
   free(c->settings.tls_cert);
   free(c->settings.tls_key);
+  free(c->settings.tls_ca_file);
+  free(c->settings.tls_ca_path);
+  free(c->settings.alerts_exec);
+  free(c->settings.alerts_webhook);
   for (size_t i = 0; i < c->file_count; i++) free(c->files[i]);
   free(c->files);
   free(c);

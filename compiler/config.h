@@ -37,12 +37,17 @@ struct qcc_endpoint_cfg {
   struct qcc_keysrc key;
   enum qcc_auth_style auth;
   uint32_t weight, priority, max_failures, timeout_ms, rate_limit, max_concurrency;
+  /* 0 until resolve fills in the upstream.* value (every minimum is > 0) */
+  uint32_t connect_timeout_ms, request_timeout_ms, stream_idle_timeout_ms;
+  char *ca_file;               /* own, else tls.ca_file after resolve, else NULL */
+  char *proxy;                 /* forward proxy URL, or NULL */
+  char *proxy_credentials_env; /* env variable holding user:password, or NULL */
   bool enabled, allow_insecure;
   struct qcc_pair *models; /* model name mapping, in source order */
   size_t model_count;
   struct qcc_pair *metadata; /* scalar metadata, in source order */
   size_t metadata_count;
-  struct qcc_pos pos, base_url_pos, from_pos;
+  struct qcc_pos pos, base_url_pos, from_pos, proxy_pos, proxy_cred_pos;
   /* bit i set = field i given explicitly (for `from:` inheritance) */
   uint32_t set_mask;
 };
@@ -97,6 +102,14 @@ struct qcc_settings {
   /* switching_policy */
   bool auto_switch, auto_recovery, fallback_enabled;
   uint32_t switch_threshold, cooldown_ms;
+  /* upstream: defaults of the endpoints' timeouts */
+  uint32_t upstream_connect_timeout_ms, upstream_timeout_ms, upstream_request_timeout_ms,
+      upstream_stream_idle_timeout_ms;
+  /* tls */
+  char *tls_ca_file, *tls_ca_path;
+  /* alerts */
+  char *alerts_exec, *alerts_webhook;
+  uint32_t alerts_timeout_ms;
 };
 
 struct qcc_config {

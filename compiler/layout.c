@@ -216,6 +216,15 @@ void qcc_layout_digest(const struct qcc_config *cfg, uint8_t out[16]) {
   d_u64(&st, s->fallback_enabled);
   d_u64(&st, s->switch_threshold);
   d_u64(&st, s->cooldown_ms);
+  d_u64(&st, s->upstream_connect_timeout_ms);
+  d_u64(&st, s->upstream_timeout_ms);
+  d_u64(&st, s->upstream_request_timeout_ms);
+  d_u64(&st, s->upstream_stream_idle_timeout_ms);
+  d_str(&st, s->tls_ca_file);
+  d_str(&st, s->tls_ca_path);
+  d_str(&st, s->alerts_exec);
+  d_str(&st, s->alerts_webhook);
+  d_u64(&st, s->alerts_timeout_ms);
   d_u64(&st, cfg->profile_count);
   for (size_t i = 0; i < cfg->profile_count; i++) {
     const struct qcc_profile_cfg *p = &cfg->profiles[i];
@@ -244,6 +253,12 @@ void qcc_layout_digest(const struct qcc_config *cfg, uint8_t out[16]) {
       d_u64(&st, e->max_concurrency);
       d_u64(&st, e->enabled);
       d_u64(&st, e->allow_insecure);
+      d_u64(&st, e->connect_timeout_ms);
+      d_u64(&st, e->request_timeout_ms);
+      d_u64(&st, e->stream_idle_timeout_ms);
+      d_str(&st, e->ca_file);
+      d_str(&st, e->proxy);
+      d_str(&st, e->proxy_credentials_env);
       d_pairs(&st, e->models, e->model_count);
       d_pairs(&st, e->metadata, e->metadata_count);
     }
@@ -338,6 +353,15 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
   ts.fallback_enabled = s->fallback_enabled;
   ts.switch_threshold = s->switch_threshold;
   ts.cooldown_ms = s->cooldown_ms;
+  ts.tls_ca_file = pool_add(&pool, s->tls_ca_file);
+  ts.tls_ca_path = pool_add(&pool, s->tls_ca_path);
+  ts.alerts_exec = pool_add(&pool, s->alerts_exec);
+  ts.alerts_webhook = pool_add(&pool, s->alerts_webhook);
+  ts.upstream_connect_timeout_ms = s->upstream_connect_timeout_ms;
+  ts.upstream_timeout_ms = s->upstream_timeout_ms;
+  ts.upstream_request_timeout_ms = s->upstream_request_timeout_ms;
+  ts.upstream_stream_idle_timeout_ms = s->upstream_stream_idle_timeout_ms;
+  ts.alerts_timeout_ms = s->alerts_timeout_ms;
 
   uint32_t ei = 0, mi = 0, di = 0;
   for (size_t i = 0; i < cfg->profile_count; i++) {
@@ -370,6 +394,12 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
       x->enabled = e->enabled;
       x->auth = (uint8_t)e->auth;
       x->allow_insecure = e->allow_insecure;
+      x->connect_timeout_ms = e->connect_timeout_ms;
+      x->request_timeout_ms = e->request_timeout_ms;
+      x->stream_idle_timeout_ms = e->stream_idle_timeout_ms;
+      x->ca_file = pool_add(&pool, e->ca_file);
+      x->proxy = pool_add(&pool, e->proxy);
+      x->proxy_credentials_env = pool_add(&pool, e->proxy_credentials_env);
       x->model_map_first = mi;
       x->model_map_count = (uint32_t)e->model_count;
       for (size_t k = 0; k < e->model_count; k++) {

@@ -199,6 +199,11 @@ static void settings_defaults(struct qcc_config *cfg) {
   s->switch_threshold = (uint32_t)DEF_NUM(SWITCH_THRESHOLD);
   s->cooldown_ms = (uint32_t)DEF_NUM(SWITCH_COOLDOWN);
   s->fallback_enabled = DEF_BOOL(SWITCH_FALLBACK);
+  s->upstream_connect_timeout_ms = (uint32_t)DEF_NUM(UPSTREAM_CONNECT_TIMEOUT);
+  s->upstream_timeout_ms = (uint32_t)DEF_NUM(UPSTREAM_TIMEOUT);
+  s->upstream_request_timeout_ms = (uint32_t)DEF_NUM(UPSTREAM_REQUEST_TIMEOUT);
+  s->upstream_stream_idle_timeout_ms = (uint32_t)DEF_NUM(UPSTREAM_STREAM_IDLE_TIMEOUT);
+  s->alerts_timeout_ms = (uint32_t)DEF_NUM(ALERTS_TIMEOUT);
 }
 
 static void begin_item(struct ld *ld, enum qcc_knob_id list, struct qcc_pos at) {
@@ -226,7 +231,6 @@ static void begin_item(struct ld *ld, enum qcc_knob_id list, struct qcc_pos at) 
     e->priority = (uint32_t)DEF_NUM(EP_PRIORITY);
     e->enabled = DEF_BOOL(EP_ENABLED);
     e->max_failures = (uint32_t)DEF_NUM(EP_MAX_FAILURES);
-    e->timeout_ms = (uint32_t)DEF_NUM(EP_TIMEOUT);
     e->max_concurrency = (uint32_t)DEF_NUM(EP_MAX_CONC);
     e->rate_limit = (uint32_t)DEF_NUM(EP_RATE_LIMIT);
     e->allow_insecure = DEF_BOOL(EP_INSECURE);
@@ -338,6 +342,15 @@ static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_kno
     case QCC_K_SWITCH_COOLDOWN: s->cooldown_ms = n32; break;
     case QCC_K_SWITCH_FALLBACK: s->fallback_enabled = v->flag; break;
     case QCC_K_JOURNAL_FSYNC: s->journal_fsync = (enum qcc_fsync_policy)v->num; break;
+    case QCC_K_UPSTREAM_CONNECT_TIMEOUT: s->upstream_connect_timeout_ms = n32; break;
+    case QCC_K_UPSTREAM_TIMEOUT: s->upstream_timeout_ms = n32; break;
+    case QCC_K_UPSTREAM_REQUEST_TIMEOUT: s->upstream_request_timeout_ms = n32; break;
+    case QCC_K_UPSTREAM_STREAM_IDLE_TIMEOUT: s->upstream_stream_idle_timeout_ms = n32; break;
+    case QCC_K_TLS_CA_FILE: set_str(&s->tls_ca_file, v->str); break;
+    case QCC_K_TLS_CA_PATH: set_str(&s->tls_ca_path, v->str); break;
+    case QCC_K_ALERTS_EXEC: set_str(&s->alerts_exec, v->str); break;
+    case QCC_K_ALERTS_WEBHOOK: set_str(&s->alerts_webhook, v->str); break;
+    case QCC_K_ALERTS_TIMEOUT: s->alerts_timeout_ms = n32; break;
     case QCC_K_GROUPS_PRIMARY:
     case QCC_K_GROUPS_SECONDARY:
     case QCC_K_GROUPS_FALLBACK: {
@@ -401,6 +414,18 @@ static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_kno
     case QCC_K_EP_ENABLED: e->enabled = v->flag; break;
     case QCC_K_EP_MAX_FAILURES: e->max_failures = n32; break;
     case QCC_K_EP_TIMEOUT: e->timeout_ms = n32; break;
+    case QCC_K_EP_CONNECT_TIMEOUT: e->connect_timeout_ms = n32; break;
+    case QCC_K_EP_REQUEST_TIMEOUT: e->request_timeout_ms = n32; break;
+    case QCC_K_EP_STREAM_IDLE_TIMEOUT: e->stream_idle_timeout_ms = n32; break;
+    case QCC_K_EP_CA_FILE: set_str(&e->ca_file, v->str); break;
+    case QCC_K_EP_PROXY:
+      set_str(&e->proxy, v->str);
+      e->proxy_pos = pos_of(ld, val);
+      break;
+    case QCC_K_EP_PROXY_CRED_ENV:
+      set_str(&e->proxy_credentials_env, v->str);
+      e->proxy_cred_pos = pos_of(ld, val);
+      break;
     case QCC_K_EP_MAX_CONC: e->max_concurrency = n32; break;
     case QCC_K_EP_INSECURE: e->allow_insecure = v->flag; break;
     case QCC_K_EP_RATE_LIMIT: e->rate_limit = n32; break;

@@ -45,6 +45,15 @@ const struct qcc_field qcc_settings_fields[] = {
     S(switch_threshold, "switching_policy.switch_threshold", QCC_FIELD_UINT),
     S(cooldown_ms, "switching_policy.cooldown_period", QCC_FIELD_MS),
     S(fallback_enabled, "switching_policy.fallback_enabled", QCC_FIELD_BOOL),
+    S(upstream_connect_timeout_ms, "upstream.connect_timeout", QCC_FIELD_MS),
+    S(upstream_timeout_ms, "upstream.timeout", QCC_FIELD_MS),
+    S(upstream_request_timeout_ms, "upstream.request_timeout", QCC_FIELD_MS),
+    S(upstream_stream_idle_timeout_ms, "upstream.stream_idle_timeout", QCC_FIELD_MS),
+    S(tls_ca_file, "tls.ca_file", QCC_FIELD_STR),
+    S(tls_ca_path, "tls.ca_path", QCC_FIELD_STR),
+    S(alerts_exec, "alerts.exec", QCC_FIELD_STR),
+    S(alerts_webhook, "alerts.webhook", QCC_FIELD_STR),
+    S(alerts_timeout_ms, "alerts.timeout", QCC_FIELD_MS),
 };
 const size_t qcc_settings_field_count = sizeof qcc_settings_fields / sizeof qcc_settings_fields[0];
 
@@ -72,6 +81,12 @@ const struct qcc_field qcc_endpoint_fields[] = {
     E(enabled, "enabled", QCC_FIELD_BOOL),
     E(max_failures, "max_failures", QCC_FIELD_UINT),
     E(timeout_ms, "timeout", QCC_FIELD_MS),
+    E(connect_timeout_ms, "connect_timeout", QCC_FIELD_MS),
+    E(request_timeout_ms, "request_timeout", QCC_FIELD_MS),
+    E(stream_idle_timeout_ms, "stream_idle_timeout", QCC_FIELD_MS),
+    E(ca_file, "ca_file", QCC_FIELD_STR),
+    E(proxy, "proxy", QCC_FIELD_STR),
+    E(proxy_credentials_env, "proxy_credentials_env", QCC_FIELD_STR),
     E(rate_limit, "rate_limit", QCC_FIELD_UINT),
     E(max_concurrency, "max_concurrency", QCC_FIELD_UINT),
     E(allow_insecure, "allow_insecure", QCC_FIELD_BOOL),

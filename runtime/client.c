@@ -23,6 +23,7 @@
 #include "proxy.h"
 #include "reqpath.h"
 #include "tableset.h"
+#include "tlsserver.h"
 
 /* Defaults for settings a table leaves at 0. */
 #define DEF_MAX_HEADER (64u * 1024)
@@ -63,6 +64,9 @@ struct qcc_client {
   uint32_t retry_after; /* seconds, sent with our own 429/529 (0 = none) */
   void *tag;
   int fd;
+  SSL *ssl;                   /* TLS on the listener, else NULL (plain TCP) */
+  bool tls_flush_on_read;     /* a TLS write waits for the socket to be readable */
+  bool tls_read_on_write;     /* a TLS read waits for the socket to be writable */
   enum cstate state;
   ev_io rio, wio;
   ev_timer timer; /* head / idle / write-stall / linger timeout */
@@ -290,6 +294,35 @@ static int out_chunk(struct qcc_client *c, const char *data, size_t len) {
   return 0;
 }
 
+/* ---- the socket, plain or TLS ---------------------------------------------- */
+
+static void rio_start(struct qcc_client *c) {
+  if (!ev_is_active(&c->rio)) ev_io_start(c->env->loop, &c->rio);
+  /* decrypted bytes already inside OpenSSL never make the socket readable */
+  if (c->ssl != NULL && qcc_tls_pending(c->ssl)) ev_feed_event(c->env->loop, &c->rio, EV_READ);
+}
+
+/* recv/send for either transport. A TLS operation may need the other
+ * direction's readiness first; the flags route that wake-up back to it. */
+static ssize_t conn_recv(struct qcc_client *c, void *buf, size_t len) {
+  if (c->ssl == NULL) return recv(c->fd, buf, len, 0);
+  enum qcc_tls_want want;
+  ssize_t n = qcc_tls_read(c->ssl, buf, len, &want);
+  if (n < 0 && want == QCC_TLS_WANT_WRITE) {
+    c->tls_read_on_write = true;
+    if (!ev_is_active(&c->wio)) ev_io_start(c->env->loop, &c->wio);
+  }
+  return n;
+}
+
+static ssize_t conn_send(struct qcc_client *c, const void *buf, size_t len) {
+  if (c->ssl == NULL) return send(c->fd, buf, len, MSG_NOSIGNAL);
+  enum qcc_tls_want want;
+  ssize_t n = qcc_tls_write(c->ssl, buf, len, &want);
+  c->tls_flush_on_read = n < 0 && want == QCC_TLS_WANT_READ;
+  return n;
+}
+
 static size_t out_pending(const struct qcc_client *c) { return c->out.len - c->out_off; }
 
 static void response_flushed(struct qcc_client *c);
@@ -298,7 +331,7 @@ static void response_flushed(struct qcc_client *c);
  * when the peer is gone (the connection is then marked dead). */
 static int flush_out(struct qcc_client *c) {
   while (out_pending(c) > 0) {
-    ssize_t n = send(c->fd, c->out.p + c->out_off, out_pending(c), MSG_NOSIGNAL);
+    ssize_t n = conn_send(c, c->out.p + c->out_off, out_pending(c));
     if (n > 0) {
       c->out_off += (size_t)n;
       /* Progress resets the write-stall timer. */
@@ -306,6 +339,10 @@ static int flush_out(struct qcc_client *c) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && c->tls_flush_on_read) {
+      rio_start(c); /* TLS: the write goes on once the peer's bytes arrive */
+      return 0;
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!ev_is_active(&c->wio)) {
         ev_io_start(c->env->loop, &c->wio);
@@ -354,6 +391,14 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop;
   (void)revents;
   struct qcc_client *c = w->data;
+  if (c->tls_read_on_write) {
+    c->tls_read_on_write = false;
+    ev_feed_event(loop, &c->rio, EV_READ);
+    if (out_pending(c) == 0) {
+      ev_io_stop(loop, &c->wio);
+      return;
+    }
+  }
   if (flush_out(c) != 0) return;
   flushed(c);
 }
@@ -477,13 +522,14 @@ static void next_request(struct qcc_client *c) {
   c->state = CS_READING;
   http_parser_pause(&c->parser, 0);
   set_timer(c, c->idle_timeout);
-  if (!ev_is_active(&c->rio)) ev_io_start(c->env->loop, &c->rio);
+  rio_start(c);
   if (c->in.len > 0) kick(c); /* a pipelined request is already buffered */
 }
 
 static void start_linger(struct qcc_client *c) {
   /* Closing with unread input makes the kernel send RST, which can destroy
    * the error reply in flight; shut the write side and drain for a while. */
+  if (c->ssl != NULL) qcc_tls_shutdown(c->ssl); /* close_notify first */
   shutdown(c->fd, SHUT_WR);
   c->state = CS_LINGER;
   c->in.len = 0;
@@ -1027,9 +1073,14 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents) {
   (void)revents;
   struct qcc_client *c = w->data;
   char tmp[READ_CHUNK];
+  if (c->tls_flush_on_read) { /* a TLS write was waiting for these bytes */
+    c->tls_flush_on_read = false;
+    if (flush_out(c) != 0) return;
+    if (out_pending(c) == 0) flushed(c);
+  }
   for (int rounds = 0; rounds < 4; rounds++) {
     if (c->state == CS_LINGER) {
-      ssize_t n = recv(c->fd, tmp, sizeof tmp, 0);
+      ssize_t n = conn_recv(c, tmp, sizeof tmp);
       if (n > 0) {
         c->linger_discarded += (uint64_t)n;
         if (c->linger_discarded > LINGER_DISCARD) close_quietly(c);
@@ -1050,7 +1101,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents) {
       close_quietly(c);
       return;
     }
-    ssize_t n = recv(c->fd, c->in.p + c->in.len, room, 0);
+    ssize_t n = conn_recv(c, c->in.p + c->in.len, room);
     if (n == 0) {
       on_eof(c);
       return;
@@ -1063,8 +1114,11 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents) {
     }
     c->in.len += (size_t)n;
     if (c->state == CS_READING) process_input(c);
-    if ((size_t)n < room) return; /* socket drained */
+    if ((size_t)n < room && (c->ssl == NULL || !qcc_tls_pending(c->ssl))) return; /* drained */
   }
+  /* more may be waiting: the socket says so by itself, OpenSSL's buffer not */
+  if (c->ssl != NULL && c->state != CS_DEAD && qcc_tls_pending(c->ssl))
+    ev_feed_event(c->env->loop, &c->rio, EV_READ);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -1095,6 +1149,7 @@ static void teardown(struct qcc_client *c) {
   ev_timer_stop(loop, &c->timer);
   ev_timer_stop(loop, &c->kick);
   ev_prepare_stop(loop, &c->flush);
+  qcc_tls_close(&c->ssl);
   if (c->fd >= 0) close(c->fd);
   c->fd = -1;
 }
@@ -1122,6 +1177,10 @@ int qcc_client_new(struct qcc_client_env *env, int fd, struct qcc_client **out) 
   if (c == NULL) return -1;
   c->env = env;
   c->fd = fd;
+  if (env->tls != NULL && (c->ssl = qcc_tlsserver_wrap(env->tls, fd)) == NULL) {
+    free(c);
+    return -1;
+  }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   ev_io_init(&c->rio, read_cb, fd, EV_READ);

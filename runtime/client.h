@@ -16,11 +16,14 @@ struct qcc_accesslog;
 struct qcc_client;
 
 /* Shared by every connection of one listener; owned by the server. */
+struct qcc_tlsserver;
+
 struct qcc_client_env {
   struct ev_loop *loop;
   struct qcc_tableset *tables;
   struct qcc_proxy *proxy;
   struct qcc_accesslog *alog; /* NULL = no access log */
+  struct qcc_tlsserver *tls;  /* new connections speak TLS with it; NULL = plain */
   bool draining;              /* answer with Connection: close, accept no new request */
   /* A connection finished (closed its socket). The owner frees it with
    * qcc_client_free; the client does not touch itself after this call. */

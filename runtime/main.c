@@ -17,6 +17,7 @@
 #include "accesslog.h"
 #include "admin.h"
 #include "adminapi.h"
+#include "alerts.h"
 #include "deadletters.h"
 #include "events.h"
 #include "exchange.h"
@@ -37,6 +38,7 @@
 #include "select.h"
 #include "server.h"
 #include "tableset.h"
+#include "tlsserver.h"
 
 #define DEF_DRAIN_TIMEOUT_MS 30000u
 #ifndef QCC_VERSION
@@ -64,6 +66,9 @@ struct app {
   bool drained;
   const char *stop_reason;
   ev_signal sighup, sigterm, sigint, sigusr1;
+  struct qcc_alerts *alerts;      /* health.alert_enabled, alerts.* */
+  struct qcc_tlsserver *tls;      /* the listener's TLS (proxy.ssl_enabled), or NULL */
+  struct qcc_tlsserver *tls_next; /* built by the check of a table about to go live */
 };
 
 static void usage(FILE *f) {
@@ -123,6 +128,43 @@ static int auth_check(void *ctx, const struct qcc_generation *g, struct qcc_err 
                      qcc_server_address(a->rt.server));
 }
 
+/* proxy.ssl_enabled: the table's certificate and key, loaded now, so a table
+ * whose files are missing or wrong is rejected and the old one (and its
+ * certificate) keeps serving. Every load reads the files again: SIGHUP after
+ * renewing a certificate is enough. */
+static int tls_check(struct app *a, const struct qcc_generation *g, struct qcc_err *err) {
+  qcc_tlsserver_free(&a->tls_next);
+  const struct qcc_tbl_settings *st = qcc_table_settings(g->table);
+  if (!st->ssl_enabled) return 0;
+  return qcc_tlsserver_new(qcc_table_str(g->table, st->tls_cert),
+                           qcc_table_str(g->table, st->tls_key), &a->tls_next, err);
+}
+
+/* A table went live: its TLS context (or none) serves new connections. */
+static void tls_apply(struct app *a) {
+  bool was = a->tls != NULL;
+  qcc_tlsserver_free(&a->tls);
+  a->tls = a->tls_next;
+  a->tls_next = NULL;
+  qcc_server_set_tls(a->rt.server, a->tls);
+  if (was != (a->tls != NULL))
+    qcc_log_warn("the listener now speaks %s to new connections", a->tls ? "HTTPS" : "plain HTTP");
+}
+
+static int table_check(void *ctx, const struct qcc_generation *g, struct qcc_err *err) {
+  return auth_check(ctx, g, err) != 0 ? -1 : tls_check(ctx, g, err);
+}
+
+static void configure_alerts(struct app *a, const struct qcc_table *t) {
+  const struct qcc_tbl_settings *st = qcc_table_settings(t);
+  struct qcc_alerts_config c = {.enabled = st->alert_enabled, .threshold = st->alert_threshold,
+                                .exec = qcc_table_str(t, st->alerts_exec),
+                                .webhook = qcc_table_str(t, st->alerts_webhook),
+                                .timeout_ms = st->alerts_timeout_ms};
+  struct qcc_err err = {0};
+  if (qcc_alerts_configure(a->alerts, &c, &err) != 0) qcc_log_error("alerts: %s", err.msg);
+}
+
 static void drained(void *ctx) {
   struct app *a = ctx;
   qcc_log_info("drained; exiting");
@@ -169,6 +211,7 @@ static void configure_queue(struct app *a, const struct qcc_tbl_settings *st) {
 static void on_route_event(void *ctx, const struct qcc_route_event *e) {
   struct app *a = ctx;
   qcc_metrics_route_event(a->rt.metrics, e);
+  qcc_alerts_route_event(a->alerts, e);
   bool recovers = false;
   switch (e->kind) {
   case QCC_EV_BREAKER: recovers = strcmp(e->to, "closed") == 0; break;
@@ -427,10 +470,14 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
     if (qcc_router_attach(a->rt.router, to->table, qcc_runtime_now_ms(), &err) != 0)
       qcc_log_error("routing keeps the previous table's view: %s", err.msg);
   }
+  if (to != NULL) tls_apply(a);
   qcc_events_table_swap(a->rt.events, from, to_number, to != NULL, reason);
   qcc_metrics_reload(a->rt.metrics, to != NULL, to != NULL ? to_number : from,
                      qcc_journal_now_ms(), to != NULL ? NULL : reason);
-  if (to != NULL) configure_queue(a, qcc_table_settings(to->table));
+  if (to != NULL) {
+    configure_queue(a, qcc_table_settings(to->table));
+    configure_alerts(a, to->table);
+  }
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
@@ -712,6 +759,11 @@ int main(int argc, char **argv) {
                                   .limits = rt->limits, .metrics = rt->metrics,
                                   .journal = journal_record, .ctx = &a};
   qcc_proxy_set_hooks(rt->proxy, &hooks);
+  if (qcc_alerts_new(rt->loop, rt->router, qcc_runtime_now_ms, &a.alerts, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  configure_alerts(&a, g->table);
   qcc_events_tap(rt->events, on_route_event, &a);
   if (qcc_prober_new(rt->loop, rt->router, rt->tables, rt->events, &rt->prober, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
@@ -731,7 +783,12 @@ int main(int argc, char **argv) {
             err.msg);
     goto out;
   }
-  qcc_tableset_set_check(rt->tables, auth_check, &a);
+  if (tls_check(&a, g, &err) != 0) {
+    fprintf(stderr, "qcc-run: refusing to start: %s\n", err.msg);
+    goto out;
+  }
+  tls_apply(&a);
+  qcc_tableset_set_check(rt->tables, table_check, &a);
   qcc_tableset_on_swap(rt->tables, on_swap, &a);
   qcc_tableset_watch(rt->tables, 0.05);
   qcc_prober_start(rt->prober);
@@ -767,8 +824,8 @@ int main(int argc, char **argv) {
   watch_signal(&a, &a.sigterm, SIGTERM);
   watch_signal(&a, &a.sigint, SIGINT);
   watch_signal(&a, &a.sigusr1, SIGUSR1);
-  qcc_log_info("qcc-run listening on http://%s, table %s generation %llu, state %s",
-               qcc_server_address(rt->server), table_path, (unsigned long long)g->number,
+  qcc_log_info("qcc-run listening on %s://%s, table %s generation %llu, state %s",
+               a.tls != NULL ? "https" : "http", qcc_server_address(rt->server), table_path, (unsigned long long)g->number,
                state_dir);
   daemon_ready();
   ev_run(rt->loop, 0);
@@ -785,7 +842,10 @@ out:
   qcc_admin_close(&rt->admin);
   if (pid_opt != NULL) pidfile_remove(pid_opt);
   qcc_server_free(&rt->server);
+  qcc_tlsserver_free(&a.tls);
+  qcc_tlsserver_free(&a.tls_next);
   qcc_prober_free(&rt->prober);
+  qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);

@@ -195,7 +195,11 @@ static bool addr_is_loopback(const struct sockaddr *sa) {
   return false;
 }
 
-static void refuse(int fd) {
+static void refuse(const struct qcc_server *s, int fd) {
+  if (s->env.tls != NULL) { /* no handshake for a connection we will not serve */
+    close(fd);
+    return;
+  }
   /* Best effort: the socket is fresh, so a short reply fits its buffer. */
   static const char msg[] =
       "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
@@ -250,7 +254,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
     }
     if (s->nconns >= maxc) {
       count_refusal(s, maxc);
-      refuse(fd);
+      refuse(s, fd);
       continue;
     }
     int one = 1;
@@ -328,6 +332,7 @@ int qcc_server_listen(struct qcc_server *s, const char *host, uint16_t port, str
 }
 
 bool qcc_server_is_loopback(const struct qcc_server *s) { return s->loopback; }
+void qcc_server_set_tls(struct qcc_server *s, struct qcc_tlsserver *tls) { s->env.tls = tls; }
 const char *qcc_server_address(const struct qcc_server *s) { return s->address; }
 size_t qcc_server_connections(const struct qcc_server *s) { return s->nconns; }
 

@@ -37,6 +37,10 @@ int qcc_server_listen(struct qcc_server *s, const char *host, uint16_t port, str
 bool qcc_server_is_loopback(const struct qcc_server *s);
 const char *qcc_server_address(const struct qcc_server *s);
 size_t qcc_server_connections(const struct qcc_server *s);
+/* Connections accepted from now on speak TLS with TLS (not owned; NULL =
+ * plain). Open connections keep what they were accepted with. */
+struct qcc_tlsserver;
+void qcc_server_set_tls(struct qcc_server *s, struct qcc_tlsserver *tls);
 /* Stop accepting, close idle connections, let busy ones finish; DONE runs
  * once all are closed or after TIMEOUT seconds (then the rest are cut). */
 void qcc_server_drain(struct qcc_server *s, double timeout, void (*done)(void *ctx), void *ctx);

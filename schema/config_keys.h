@@ -143,6 +143,30 @@ enum {
     "The runtime's append-only state journal.") \
   X(JOURNAL_FSYNC, "journal.fsync", QCC_KNOB_ENUM, &qcc_fsync_desc, 0, 0, "everysec", "", 0, \
     "When the journal is fsynced: everysec, always or no.") \
+  X(UPSTREAM, "upstream", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+    "Timeouts of requests to upstreams; each endpoint may override them.") \
+  X(UPSTREAM_CONNECT_TIMEOUT, "upstream.connect_timeout", QCC_KNOB_DURATION, NULL, 100, \
+    10 * QCC_MS_MIN, "5s", "ms", 0, "Time to open the TCP connection and finish the TLS handshake.") \
+  X(UPSTREAM_TIMEOUT, "upstream.timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, "30s", "ms", \
+    0, "Streamed request: time from the request sent to the first byte of the response body.") \
+  X(UPSTREAM_REQUEST_TIMEOUT, "upstream.request_timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, \
+    24 * QCC_MS_HOUR, "10m", "ms", 0, "Non-streamed request: time for the whole exchange.") \
+  X(UPSTREAM_STREAM_IDLE_TIMEOUT, "upstream.stream_idle_timeout", QCC_KNOB_DURATION, NULL, \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, "90s", "ms", 0, "Longest silence inside a streamed response.") \
+  X(TLS, "tls", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+    "Certificate authorities trusted for upstream TLS (default: the system's).") \
+  X(TLS_CA_FILE, "tls.ca_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+    "PEM bundle of trusted CAs, used as written (relative to where qcc-run starts).") \
+  X(TLS_CA_PATH, "tls.ca_path", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+    "Directory of hashed CA certificates (c_rehash), used as written.") \
+  X(ALERTS, "alerts", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+    "Hooks run on alerts (endpoint unhealthy, profile switch, everything down).") \
+  X(ALERTS_EXEC, "alerts.exec", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+    "Shell command run with the alert event as JSON on stdin.") \
+  X(ALERTS_WEBHOOK, "alerts.webhook", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+    "http(s) URL that receives the alert event as a JSON POST.") \
+  X(ALERTS_TIMEOUT, "alerts.timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, 10 * QCC_MS_MIN, \
+    "10s", "ms", 0, "Longest time one exec or webhook call may take.") \
   X(GROUPS, "profile_groups", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
     "Optional: profile names per group (must agree with each profile's priority).") \
   X(GROUPS_PRIMARY, "profile_groups.primary", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, \
@@ -194,7 +218,22 @@ enum {
   X(EP_MAX_FAILURES, "profiles[].endpoints[].max_failures", QCC_KNOB_INT, NULL, 1, 1000, "3", "", \
     0, "Consecutive failures that open the circuit breaker.") \
   X(EP_TIMEOUT, "profiles[].endpoints[].timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, \
-    "30s", "ms", 0, "Time to the first response byte.") \
+    NULL, "ms", 0, "As upstream.timeout, for this endpoint (default: upstream.timeout).") \
+  X(EP_CONNECT_TIMEOUT, "profiles[].endpoints[].connect_timeout", QCC_KNOB_DURATION, NULL, 100, \
+    10 * QCC_MS_MIN, NULL, "ms", 0, \
+    "As upstream.connect_timeout, for this endpoint (default: upstream.connect_timeout).") \
+  X(EP_REQUEST_TIMEOUT, "profiles[].endpoints[].request_timeout", QCC_KNOB_DURATION, NULL, \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, NULL, "ms", 0, \
+    "As upstream.request_timeout, for this endpoint (default: upstream.request_timeout).") \
+  X(EP_STREAM_IDLE_TIMEOUT, "profiles[].endpoints[].stream_idle_timeout", QCC_KNOB_DURATION, NULL, \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, NULL, "ms", 0, \
+    "As upstream.stream_idle_timeout, for this endpoint (default: upstream.stream_idle_timeout).") \
+  X(EP_CA_FILE, "profiles[].endpoints[].ca_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+    "PEM bundle of CAs trusted for this endpoint (default: tls.ca_file).") \
+  X(EP_PROXY, "profiles[].endpoints[].proxy", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+    "Forward proxy: http://, https://, socks5:// or socks5h://host:port, no credentials.") \
+  X(EP_PROXY_CRED_ENV, "profiles[].endpoints[].proxy_credentials_env", QCC_KNOB_STRING, NULL, 1, \
+    255, NULL, "", 0, "Environment variable holding the proxy's user:password.") \
   X(EP_MAX_CONC, "profiles[].endpoints[].max_concurrency", QCC_KNOB_INT, NULL, 0, 100000, "0", \
     "", 0, "Most requests in flight to this endpoint; 0 = no limit.") \
   X(EP_INSECURE, "profiles[].endpoints[].allow_insecure", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", \

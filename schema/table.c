@@ -245,7 +245,11 @@ static int verify_settings(struct qcc_table *t, struct qcc_table_error *err) {
   const char *w = "settings";
   if (check_str(t, s->host, at + offsetof(struct qcc_tbl_settings, host), w, 0, err) ||
       check_str(t, s->tls_cert, at + offsetof(struct qcc_tbl_settings, tls_cert), w, 0, err) ||
-      check_str(t, s->tls_key, at + offsetof(struct qcc_tbl_settings, tls_key), w, 0, err))
+      check_str(t, s->tls_key, at + offsetof(struct qcc_tbl_settings, tls_key), w, 0, err) ||
+      check_str(t, s->tls_ca_file, at + offsetof(struct qcc_tbl_settings, tls_ca_file), w, 0, err) ||
+      check_str(t, s->tls_ca_path, at + offsetof(struct qcc_tbl_settings, tls_ca_path), w, 0, err) ||
+      check_str(t, s->alerts_exec, at + offsetof(struct qcc_tbl_settings, alerts_exec), w, 0, err) ||
+      check_str(t, s->alerts_webhook, at + offsetof(struct qcc_tbl_settings, alerts_webhook), w, 0, err))
     return -1;
 #define E(field, count) \
   check_enum(s->field, count, at + offsetof(struct qcc_tbl_settings, field), w, 0, #field, err)
@@ -340,6 +344,10 @@ static int verify_endpoints(struct qcc_table *t, struct qcc_table_error *err) {
     if (check_str(t, e->id, at + offsetof(struct qcc_tbl_endpoint, id), w, i, err) ||
         check_str(t, e->base_url, at + offsetof(struct qcc_tbl_endpoint, base_url), w, i, err) ||
         check_keyref(t, &e->key, at + offsetof(struct qcc_tbl_endpoint, key), w, i, err) ||
+        check_str(t, e->ca_file, at + offsetof(struct qcc_tbl_endpoint, ca_file), w, i, err) ||
+        check_str(t, e->proxy, at + offsetof(struct qcc_tbl_endpoint, proxy), w, i, err) ||
+        check_str(t, e->proxy_credentials_env, at + offsetof(struct qcc_tbl_endpoint, proxy_credentials_env),
+                  w, i, err) ||
         E(enabled, 2) || E(auth, QCC_AUTH_COUNT) || E(allow_insecure, 2))
       return -1;
 #undef E

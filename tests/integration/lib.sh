@@ -289,8 +289,10 @@ build_table() {
 	"$QCCC_BIN" build -c "$1" -o "$2" >"$T/qccc.out" 2>&1
 }
 
+# QCC_IT_SCHEME=https and QCC_IT_CACERT=FILE: qcc-run serves TLS (proxy.ssl_enabled).
 healthz() {
-	curl -sS -m 2 "http://127.0.0.1:$QCC_PORT/healthz"
+	curl -sS -m 2 ${QCC_IT_CACERT:+--cacert "$QCC_IT_CACERT"} \
+		"${QCC_IT_SCHEME:-http}://127.0.0.1:$QCC_PORT/healthz"
 }
 
 # The generation number qcc-run reports (empty when it does not answer).
@@ -356,7 +358,7 @@ stop_qcc() {
 	QCC_PID=""
 }
 
-qcc_url() { printf 'http://127.0.0.1:%s' "$QCC_PORT"; }
+qcc_url() { printf '%s://127.0.0.1:%s' "${QCC_IT_SCHEME:-http}" "$QCC_PORT"; }
 
 # wait_generation_above N : until /healthz reports a generation > N (5 s).
 wait_generation_above() {
