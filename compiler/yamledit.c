@@ -254,8 +254,10 @@ const char *qcc_yamldoc_text(const struct qcc_yamldoc *doc, size_t *len) {
 
 /* ---- positions ---- */
 
+/* The first line starts after a byte order mark: it is no indentation. */
 static size_t line_start(const struct qcc_yamldoc *d, size_t pos) {
-  while (pos > 0 && d->text[pos - 1] != '\n')
+  size_t top = d->len >= 3 && memcmp(d->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  while (pos > top && d->text[pos - 1] != '\n')
     pos--;
   return pos;
 }
@@ -1106,7 +1108,7 @@ static char *replacement(const struct qcc_yamldoc *d, size_t x, const char *s) {
   } else if (string && o->style == YS_SINGLE && all_printable(v->value)) {
     sb_str(&b, "'");
     for (const char *p = v->value; *p; p++)
-      sb_add(&b, p, 1 + (*p == '\'')); /* '' inside '...': the quote twice */
+      sb_str(&b, *p == '\'' ? "''" : (char[]){*p, 0}); /* '' inside '...' */
     sb_str(&b, "'");
   } else if (string && v->style == YS_PLAIN && in_flow(d, x) && !plain_flow_safe(v->value)) {
     sb_quoted(&b, v->value);
