@@ -825,11 +825,12 @@ static void one_case(uint64_t seed, unsigned cs, struct stats *st) {
         yaml_node_t *yp2 = NULL;
         size_t yi;
         yaml_node_t *yn = ylocate(&v, model, &pb, pb.n - (two ? 2 : 1), &yp2, &yi);
-        cr_assert_not_null(yn);
-        size_t cnt = ycount(yn);
-        size_t at = cnt ? yend(&v, ykid(&v, yn, cnt - 1)) : ystart(&v, yn);
-        r.lo = lstart(before, at);
-        r.hi = lend(before, olen, cnt ? at : yend(&v, yn));
+        if (yn) { /* else an emptied document: anywhere */
+          size_t cnt = ycount(yn);
+          size_t at = cnt ? yend(&v, ykid(&v, yn, cnt - 1)) : ystart(&v, yn);
+          r.lo = lstart(before, at);
+          r.hi = lend(before, olen, cnt ? at : yend(&v, yn));
+        }
       }
     } else if (kind == E_REMOVE) {
       int k2 = chance(50) ? MM : MQ;
