@@ -1284,7 +1284,12 @@ int qcc_yamldoc_remove(struct qcc_yamldoc *doc, const char *const *path, size_t 
                        struct qcc_err *err) {
   if (n == 0)
     return qcc_err_set(err, EINVAL, "empty key");
-  size_t at = locate(doc, path, n);
+  size_t at = doc->root;
+  for (size_t i = 0; i < n && at != NO_NODE; i++) {
+    if (doc->nodes[at].alias)
+      return refuse_shared(doc, at, path[n - 1], err);
+    at = qcc_ytree_child(doc, at, path[i]);
+  }
   if (at == NO_NODE)
     return qcc_err_set(err, ENOENT, "%s is not in the file", path[n - 1]);
   if (refuse_shared(doc, doc->nodes[at].parent, path[n - 1], err) != 0)

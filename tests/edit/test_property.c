@@ -74,6 +74,7 @@ struct mn {
   char *s;   /* scalar text */
   bool null; /* scalar: null */
   bool num;  /* scalar: a number (written plain) */
+  const char *anchor, *alias; /* block style writes &anchor / *alias */
   size_t n;
   char **keys;
   struct mn **kids;
@@ -256,6 +257,14 @@ static struct mn *rand_config(void) {
     char k[32];
     snprintf(k, sizeof k, "section%u", i);
     mput(root, k, rand_map(2));
+  }
+  if (extra && chance(20)) { /* shared by an alias: edits there must be refused */
+    struct mn *sec = root->kids[root->n - 1];
+    sec->anchor = "shared";
+    struct mn *copy = mcopy(sec);
+    copy->anchor = NULL;
+    copy->alias = "shared";
+    mput(root, "alias_of_shared", copy);
   }
   struct mn *profiles = mnew(MQ);
   unsigned np = 1 + pick(3);
@@ -473,6 +482,15 @@ static void w_block_seq(struct buf *b, const struct mn *q, size_t dash) {
 
 /* After "key:": the value, its comment, the newline. */
 static void w_block_value(struct buf *b, const struct mn *v, size_t ind) {
+  if (v->alias) {
+    bfmt(b, " *%s\n", v->alias);
+    return;
+  }
+  if (v->anchor) {
+    bfmt(b, " &%s\n", v->anchor);
+    w_block_map(b, v, ind + 2, false);
+    return;
+  }
   if (v->kind == MS || v->n == 0 || (small(v) && chance(20))) {
     if (!(v->kind == MS && v->null && chance(50))) {
       bstr(b, " ");
@@ -1012,4 +1030,5 @@ Test(edit_property, random_configs_random_edits, .timeout = 120) {
   cr_assert_eq(st.cases, cases);
   /* refusals are for layouts the editor cannot keep exact, not the norm */
   cr_assert(refused * 20 < st.edits, "%lu of %lu edits refused", refused, st.edits);
+  cr_assert(refused > 0, "the anchored sections were never hit: the refusal path went untested");
 }
