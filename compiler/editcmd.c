@@ -1730,7 +1730,7 @@ static int render_item(const struct newep *n, char *item, size_t cap) {
 #define ADDQ(fmt, val, as_string)                                                                  \
   do {                                                                                             \
     char *q_ = qcc_yaml_scalar((val), (as_string));                                                \
-    bad = bad || !q_; /* not UTF-8: never written as something else */                            \
+    bad = bad || !q_; /* not UTF-8: never written as something else */                             \
     ADD(fmt, q_ ? q_ : "\"\"");                                                                    \
     free(q_);                                                                                      \
   } while (0)

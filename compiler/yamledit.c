@@ -23,234 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "textpos.h"
 #include "yamltree.h"
 
 #define NO_NODE QCC_NO_NODE
-/* Cap on nodes so a hostile file cannot make us allocate without bound. */
-#define MAX_NODES 1000000u
-
-/* ---- tree ---- */
-
-static void nodes_clear(struct qcc_yamldoc *d) {
-  for (size_t i = 0; i < d->count; i++) {
-    free(d->nodes[i].kids);
-    free(d->nodes[i].value);
-    free(d->nodes[i].anchor);
-  }
-  free(d->nodes);
-  d->nodes = NULL;
-  d->count = d->cap = 0;
-  d->root = NO_NODE;
-}
-
-static size_t node_add(struct qcc_yamldoc *d, enum qcc_ynode_kind kind, size_t parent) {
-  if (d->count >= MAX_NODES)
-    return NO_NODE;
-  if (d->count == d->cap) {
-    size_t ncap = d->cap ? d->cap * 2 : 64;
-    struct ynode *n = realloc(d->nodes, ncap * sizeof *n);
-    if (!n)
-      return NO_NODE;
-    d->nodes = n;
-    d->cap = ncap;
-  }
-  size_t idx = d->count++;
-  memset(&d->nodes[idx], 0, sizeof d->nodes[idx]);
-  d->nodes[idx].kind = kind;
-  d->nodes[idx].style = YS_NONE;
-  d->nodes[idx].parent = parent;
-  if (parent != NO_NODE) {
-    struct ynode *p = &d->nodes[parent];
-    if (p->nkids == p->capkids) {
-      size_t ncap = p->capkids ? p->capkids * 2 : 8;
-      size_t *k = realloc(p->kids, ncap * sizeof *k);
-      if (!k) {
-        d->count--;
-        return NO_NODE;
-      }
-      p->kids = k;
-      p->capkids = ncap;
-    }
-    p->kids[p->nkids++] = idx;
-  }
-  return idx;
-}
-
-static enum ystyle style_of(yaml_scalar_style_t s) {
-  switch (s) {
-  case YAML_PLAIN_SCALAR_STYLE:
-    return YS_PLAIN;
-  case YAML_SINGLE_QUOTED_SCALAR_STYLE:
-    return YS_SINGLE;
-  case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-    return YS_DOUBLE;
-  default:
-    return YS_BLOCK;
-  }
-}
-
-/* Fill node N from event EV (marks turned into byte offsets). */
-static int node_fill(struct ynode *n, const yaml_event_t *ev, struct qcc_textpos *tp) {
-  n->start = qcc_textpos_byte(tp, ev->start_mark.index);
-  n->end = qcc_textpos_byte(tp, ev->end_mark.index);
-  const yaml_char_t *anchor = NULL, *tag = NULL;
-  switch (ev->type) {
-  case YAML_SCALAR_EVENT:
-    n->value = strdup((const char *)ev->data.scalar.value);
-    if (!n->value)
-      return -1;
-    n->style = style_of(ev->data.scalar.style);
-    n->empty = ev->data.scalar.length == 0 && ev->data.scalar.plain_implicit &&
-               n->style == YS_PLAIN && n->start == n->end;
-    anchor = ev->data.scalar.anchor;
-    tag = ev->data.scalar.tag;
-    break;
-  case YAML_ALIAS_EVENT:
-    n->alias = true;
-    n->value = strdup((const char *)ev->data.alias.anchor);
-    if (!n->value)
-      return -1;
-    break;
-  case YAML_MAPPING_START_EVENT:
-    n->flow = ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
-    anchor = ev->data.mapping_start.anchor;
-    tag = ev->data.mapping_start.tag;
-    break;
-  case YAML_SEQUENCE_START_EVENT:
-    n->flow = ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
-    anchor = ev->data.sequence_start.anchor;
-    tag = ev->data.sequence_start.tag;
-    break;
-  default:
-    break;
-  }
-  n->tagged = tag != NULL;
-  if (anchor && !(n->anchor = strdup((const char *)anchor)))
-    return -1;
-  return 0;
-}
-
-/* Build the tree of d->text. */
-static int build(struct qcc_yamldoc *d, struct qcc_err *err) {
-  yaml_parser_t parser;
-  yaml_event_t ev;
-  size_t cur = NO_NODE; /* open collection */
-  int rc = -1;
-  bool done = false;
-  unsigned docs = 0;
-
-  nodes_clear(d);
-  const unsigned char *t = (const unsigned char *)d->text;
-  if (d->len >= 2 && ((t[0] == 0xFF && t[1] == 0xFE) || (t[0] == 0xFE && t[1] == 0xFF)))
-    return qcc_err_set(err, EINVAL, "1:1: the file is UTF-16; save it as UTF-8 to edit it");
-  struct qcc_textpos *tp = qcc_textpos_new(d->text, d->len);
-  if (!tp)
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  if (!yaml_parser_initialize(&parser)) {
-    qcc_textpos_free(&tp);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  yaml_parser_set_input_string(&parser, (const unsigned char *)d->text, d->len);
-  while (!done) {
-    if (!yaml_parser_parse(&parser, &ev)) {
-      qcc_err_set(err, EINVAL, "%zu:%zu: %s", parser.problem_mark.line + 1,
-                  parser.problem_mark.column + 1,
-                  parser.problem ? parser.problem : "YAML syntax error");
-      goto out;
-    }
-    size_t idx;
-    switch (ev.type) {
-    case YAML_STREAM_END_EVENT:
-      done = true;
-      break;
-    case YAML_DOCUMENT_START_EVENT:
-      if (++docs > 1) {
-        qcc_err_set(err, EINVAL, "%zu:%zu: more than one YAML document; edit it by hand",
-                    ev.start_mark.line + 1, ev.start_mark.column + 1);
-        yaml_event_delete(&ev);
-        goto out;
-      }
-      break;
-    case YAML_SCALAR_EVENT:
-    case YAML_ALIAS_EVENT:
-    case YAML_MAPPING_START_EVENT:
-    case YAML_SEQUENCE_START_EVENT: {
-      enum qcc_ynode_kind k = ev.type == YAML_MAPPING_START_EVENT    ? QCC_YNODE_MAP
-                              : ev.type == YAML_SEQUENCE_START_EVENT ? QCC_YNODE_SEQ
-                                                                     : QCC_YNODE_SCALAR;
-      idx = node_add(d, k, cur);
-      if (idx == NO_NODE || node_fill(&d->nodes[idx], &ev, tp) != 0) {
-        yaml_event_delete(&ev);
-        qcc_err_set(err, ENOMEM, "out of memory (or too many YAML nodes)");
-        goto out;
-      }
-      if (k != QCC_YNODE_SCALAR)
-        cur = idx;
-      if (d->root == NO_NODE)
-        d->root = idx;
-      break;
-    }
-    case YAML_MAPPING_END_EVENT:
-    case YAML_SEQUENCE_END_EVENT:
-      if (cur != NO_NODE) {
-        if (d->nodes[cur].flow)
-          d->nodes[cur].end = qcc_textpos_byte(tp, ev.end_mark.index);
-        cur = d->nodes[cur].parent;
-      }
-      break;
-    default:
-      break;
-    }
-    yaml_event_delete(&ev);
-  }
-  rc = 0;
-out:
-  yaml_parser_delete(&parser);
-  qcc_textpos_free(&tp);
-  if (rc != 0)
-    nodes_clear(d);
-  return rc;
-}
-
-int qcc_yamldoc_parse(const char *text, size_t len, struct qcc_yamldoc **out, struct qcc_err *err) {
-  *out = NULL;
-  struct qcc_yamldoc *d = calloc(1, sizeof *d);
-  if (!d)
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  d->root = NO_NODE;
-  d->text = malloc(len + 1);
-  if (!d->text) {
-    free(d);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  memcpy(d->text, text, len);
-  d->text[len] = '\0';
-  d->len = len;
-  if (build(d, err) != 0) {
-    qcc_yamldoc_free(&d);
-    return -1;
-  }
-  *out = d;
-  return 0;
-}
-
-void qcc_yamldoc_free(struct qcc_yamldoc **doc) {
-  if (!doc || !*doc)
-    return;
-  nodes_clear(*doc);
-  free((*doc)->text);
-  free(*doc);
-  *doc = NULL;
-}
-
-const char *qcc_yamldoc_text(const struct qcc_yamldoc *doc, size_t *len) {
-  if (len)
-    *len = doc->len;
-  return doc->text;
-}
 
 /* ---- positions ---- */
 
@@ -342,331 +119,6 @@ static void where(const struct qcc_yamldoc *d, size_t pos, char *buf, size_t cap
   snprintf(buf, cap, "%zu:%zu", l, c);
 }
 
-/* ---- lookup ---- */
-
-static const char *map_get_scalar(const struct qcc_yamldoc *d, size_t map, const char *key) {
-  const struct ynode *m = &d->nodes[map];
-  for (size_t i = 0; i + 1 < m->nkids; i += 2) {
-    const struct ynode *k = &d->nodes[m->kids[i]];
-    const struct ynode *v = &d->nodes[m->kids[i + 1]];
-    if (k->value && !k->alias && strcmp(k->value, key) == 0)
-      return v->kind == QCC_YNODE_SCALAR && !v->alias ? v->value : NULL;
-  }
-  return NULL;
-}
-
-size_t qcc_ytree_child(const struct qcc_yamldoc *d, size_t n, const char *seg) {
-  const struct ynode *x = &d->nodes[n];
-  if (x->kind == QCC_YNODE_MAP) {
-    for (size_t i = 0; i + 1 < x->nkids; i += 2) {
-      const struct ynode *k = &d->nodes[x->kids[i]];
-      if (k->value && !k->alias && strcmp(k->value, seg) == 0)
-        return x->kids[i + 1];
-    }
-    return NO_NODE;
-  }
-  if (x->kind == QCC_YNODE_SEQ) {
-    for (size_t i = 0; i < x->nkids; i++) {
-      size_t it = x->kids[i];
-      if (d->nodes[it].kind == QCC_YNODE_SCALAR && !d->nodes[it].alias && d->nodes[it].value &&
-          strcmp(d->nodes[it].value, seg) == 0)
-        return it; /* a list of names */
-      if (d->nodes[it].kind != QCC_YNODE_MAP)
-        continue;
-      const char *name = map_get_scalar(d, it, "name");
-      const char *id = map_get_scalar(d, it, "id");
-      if ((name && strcmp(name, seg) == 0) || (id && strcmp(id, seg) == 0))
-        return it;
-    }
-    char *endp = NULL;
-    errno = 0;
-    unsigned long long ix = strtoull(seg, &endp, 10);
-    if (isdigit((unsigned char)seg[0]) && *endp == '\0' && errno == 0 && ix < x->nkids)
-      return x->kids[ix];
-  }
-  return NO_NODE;
-}
-
-static size_t locate(const struct qcc_yamldoc *d, const char *const *path, size_t n) {
-  size_t cur = d->root;
-  for (size_t i = 0; i < n && cur != NO_NODE; i++)
-    cur = qcc_ytree_child(d, cur, path[i]);
-  return cur;
-}
-
-enum qcc_ynode_kind qcc_yamldoc_get(const struct qcc_yamldoc *doc, const char *const *path,
-                                    size_t n, char **value) {
-  if (value)
-    *value = NULL;
-  size_t at = locate(doc, path, n);
-  if (at == NO_NODE)
-    return QCC_YNODE_NONE;
-  const struct ynode *x = &doc->nodes[at];
-  if (x->kind == QCC_YNODE_SCALAR && value && x->value && !x->empty && !x->alias)
-    *value = strdup(x->value);
-  return x->kind;
-}
-
-size_t qcc_yamldoc_items(const struct qcc_yamldoc *doc, const char *const *path, size_t n,
-                         const char *field, const char **names, size_t max) {
-  size_t at = locate(doc, path, n);
-  if (at == NO_NODE || doc->nodes[at].kind != QCC_YNODE_SEQ)
-    return 0;
-  size_t count = 0;
-  const struct ynode *x = &doc->nodes[at];
-  for (size_t i = 0; i < x->nkids && count < max; i++) {
-    const struct ynode *it = &doc->nodes[x->kids[i]];
-    const char *v = NULL;
-    if (it->kind == QCC_YNODE_MAP)
-      v = map_get_scalar(doc, x->kids[i], field);
-    else if (it->kind == QCC_YNODE_SCALAR && !it->empty && !it->alias)
-      v = it->value;
-    if (v)
-      names[count++] = v;
-  }
-  return count;
-}
-
-size_t qcc_yamldoc_line(const struct qcc_yamldoc *doc, const char *const *path, size_t n) {
-  size_t at = locate(doc, path, n);
-  if (at == NO_NODE)
-    return 0;
-  size_t l, c;
-  qcc_textpos_linecol(doc->text, doc->len, doc->nodes[at].start, &l, &c);
-  return l;
-}
-
-/* ---- text buffer ---- */
-
-struct sbuf {
-  char *p;
-  size_t len, cap;
-  bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t ncap = b->cap ? b->cap : 64;
-    while (ncap < b->len + n + 1)
-      ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (!np) {
-      b->oom = true;
-      return;
-    }
-    b->p = np;
-    b->cap = ncap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_spaces(struct sbuf *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    sb_add(b, " ", 1);
-}
-
-/* The buffer's string (owned by the caller), or NULL on out of memory. */
-static char *sb_take(struct sbuf *b) {
-  if (b->oom) {
-    free(b->p);
-    return NULL;
-  }
-  return b->p ? b->p : strdup("");
-}
-
-/* ITEM (block YAML at column 0) as a sequence item: "- " at column DASH. */
-static void sb_item(struct sbuf *b, size_t dash, const char *item) {
-  bool first = true;
-  const char *p = item;
-  while (*p) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    if (first) {
-      sb_spaces(b, dash);
-      sb_str(b, "- ");
-    } else if (n > 0) {
-      sb_spaces(b, dash + 2);
-    }
-    sb_add(b, p, n);
-    sb_str(b, "\n");
-    first = false;
-    p += n + (nl ? 1 : 0);
-  }
-  if (first) { /* empty item */
-    sb_spaces(b, dash);
-    sb_str(b, "- {}\n");
-  }
-}
-
-/* ---- scalars ---- */
-
-bool qcc_ytree_looks_typed(const char *s) {
-  static const char *const words[] = {"true", "false", "yes", "no",   "on",
-                                      "off",  "y",     "n",   "null", "~"};
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-    if (strcasecmp(s, words[i]) == 0)
-      return true;
-  const char *p = s;
-  if (*p == '+' || *p == '-')
-    p++;
-  if (*p == '.')
-    p++;
-  return isdigit((unsigned char)*p) != 0 || strcasecmp(p, "inf") == 0 || strcasecmp(p, "nan") == 0;
-}
-
-/* A JSON literal: number, true, false, null (plain in JSON too). */
-static bool json_literal(const char *s) {
-  if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "null"))
-    return true;
-  const char *p = s;
-  if (*p == '-')
-    p++;
-  if (!isdigit((unsigned char)*p) || (p[0] == '0' && isdigit((unsigned char)p[1])))
-    return false;
-  while (isdigit((unsigned char)*p))
-    p++;
-  if (*p == '.') {
-    if (!isdigit((unsigned char)*++p))
-      return false;
-    while (isdigit((unsigned char)*p))
-      p++;
-  }
-  if (*p == 'e' || *p == 'E') {
-    p++;
-    if (*p == '+' || *p == '-')
-      p++;
-    if (!isdigit((unsigned char)*p))
-      return false;
-    while (isdigit((unsigned char)*p))
-      p++;
-  }
-  return *p == '\0';
-}
-
-/* Characters libyaml refuses to read raw (or reads as a line break). */
-static bool printable(unsigned long cp) {
-  if (cp == 0x85 || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF)
-    return false;
-  return (cp >= 0x20 && cp <= 0x7E) || (cp >= 0xA0 && cp <= 0xD7FF) ||
-         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
-}
-
-static bool all_printable(const char *s) {
-  for (size_t i = 0; s[i];) {
-    size_t k;
-    if (!printable(qcc_utf8_decode(s + i, &k)))
-      return false;
-    i += k;
-  }
-  return true;
-}
-
-static bool plain_safe(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':')
-    return false;
-  if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) && !(s[0] == '-' && n > 1 && s[1] != ' '))
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f || strchr(",[]{}", c))
-      return false;
-    if (c == ':' && s[i + 1] == ' ')
-      return false;
-    if (c == '#' && i > 0 && s[i - 1] == ' ')
-      return false;
-  }
-  return all_printable(s);
-}
-
-/* Plain inside {...} / [...] too: libyaml 0.2 also ends a flow plain scalar
- * at ':' before a flow indicator, so any ':' is quoted there. */
-static bool plain_flow_safe(const char *s) { return plain_safe(s) && !strchr(s, ':'); }
-
-/* S double-quoted with escapes both YAML and JSON read: \" \\ \n \t \r and
- * \uXXXX for anything else libyaml would not take raw. S is valid UTF-8. */
-static void sb_quoted(struct sbuf *b, const char *s) {
-  sb_str(b, "\"");
-  for (size_t i = 0; s[i];) {
-    size_t k;
-    unsigned long cp = qcc_utf8_decode(s + i, &k);
-    char esc[16];
-    if (cp == '"' || cp == '\\') {
-      esc[0] = '\\';
-      esc[1] = (char)cp;
-      sb_add(b, esc, 2);
-    } else if (cp == '\n') {
-      sb_str(b, "\\n");
-    } else if (cp == '\t') {
-      sb_str(b, "\\t");
-    } else if (cp == '\r') {
-      sb_str(b, "\\r");
-    } else if (!printable(cp) && cp <= 0xFFFF) {
-      snprintf(esc, sizeof esc, "\\u%04lx", cp);
-      sb_str(b, esc);
-    } else {
-      sb_add(b, s + i, k);
-    }
-    i += k;
-  }
-  sb_str(b, "\"");
-}
-
-char *qcc_yaml_scalar(const char *s, bool as_string) {
-  if (qcc_utf8_valid_prefix(s, strlen(s)) != strlen(s)) {
-    errno = EILSEQ;
-    return NULL;
-  }
-  if (plain_safe(s) && !(as_string && qcc_ytree_looks_typed(s)))
-    return strdup(s);
-  struct sbuf b = {0};
-  sb_quoted(&b, s);
-  return sb_take(&b);
-}
-
-/* A key as block YAML writes it. */
-static void sb_key(struct sbuf *b, const char *k) {
-  if (plain_safe(k) && !qcc_ytree_looks_typed(k) && !strchr(k, ':'))
-    sb_str(b, k);
-  else
-    sb_quoted(b, k);
-}
-
-char *qcc_ytree_chain(size_t ind, const char *const *segs, size_t k, const char *scalar,
-                      const char *item) {
-  struct sbuf b = {0};
-  for (size_t j = 0; j < k; j++) {
-    sb_spaces(&b, ind + 2 * j);
-    sb_key(&b, segs[j]);
-    sb_str(&b, ":");
-    if (j + 1 < k) {
-      sb_str(&b, "\n");
-    } else if (item) {
-      sb_str(&b, "\n");
-      sb_item(&b, ind + 2 * j + 2, item);
-    } else {
-      sb_str(&b, " ");
-      sb_str(&b, scalar);
-      sb_str(&b, "\n");
-    }
-  }
-  if (k == 0) {
-    if (item)
-      sb_item(&b, ind, item);
-    else {
-      sb_str(&b, scalar);
-      sb_str(&b, "\n");
-    }
-  }
-  return sb_take(&b);
-}
-
 /* ---- splicing ---- */
 
 struct splice {
@@ -696,24 +148,23 @@ static void edit_free(struct edit *e) {
 }
 
 /* Append INS to B, with CRLF line ends when CRLF is set. */
-static void sb_ins(struct sbuf *b, const char *ins, bool crlf) {
+static void sb_ins(struct qcc_ytext *b, const char *ins, bool crlf) {
   for (const char *p = ins; *p; p++) {
     if (*p == '\n' && crlf && (p == ins || p[-1] != '\r'))
-      sb_add(b, "\r", 1);
-    sb_add(b, p, 1);
+      qcc_yt_add(b, "\r", 1);
+    qcc_yt_add(b, p, 1);
   }
 }
 
 /* Apply E to the text, parse the result and check it is the old tree with
  * OP applied; only then keep it. On any failure the document is unchanged. */
-static int apply(struct qcc_yamldoc *d, struct edit *e, const struct yop *op,
-                 struct qcc_err *err) {
+static int apply(struct qcc_yamldoc *d, struct edit *e, const struct yop *op, struct qcc_err *err) {
   if (e->oom) {
     edit_free(e);
     return qcc_err_set(err, ENOMEM, "out of memory");
   }
   bool crlf = uses_crlf(d);
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   size_t at = 0;
   for (size_t i = 0; i < e->n; i++) {
     const struct splice *s = &e->sp[i];
@@ -728,11 +179,11 @@ static int apply(struct qcc_yamldoc *d, struct edit *e, const struct yop *op,
       free(b.p);
       return qcc_err_set(err, EILSEQ, "the new text is not valid UTF-8; nothing was changed");
     }
-    sb_add(&b, d->text + at, s->a - at);
+    qcc_yt_add(&b, d->text + at, s->a - at);
     sb_ins(&b, s->ins, crlf);
     at = s->b;
   }
-  sb_add(&b, d->text + at, d->len - at);
+  qcc_yt_add(&b, d->text + at, d->len - at);
   edit_free(e);
   if (b.oom || !b.p) {
     free(b.p);
@@ -747,7 +198,7 @@ static int apply(struct qcc_yamldoc *d, struct edit *e, const struct yop *op,
     qcc_yamldoc_free(&nd);
     return -1;
   }
-  nodes_clear(d);
+  qcc_ytree_clear(d);
   free(d->text);
   *d = *nd;
   free(nd);
@@ -817,63 +268,6 @@ static bool in_flow(const struct qcc_yamldoc *d, size_t n) {
   return false;
 }
 
-struct fstyle {
-  bool json, ml;
-  size_t step;
-};
-
-/* In JSON, JSON literals stay plain and everything else is double-quoted
- * (the loader reads a value's text, quoted or not; only null needs plain).
- * Elsewhere typed plain values stay plain, strings are plain where safe. */
-static void sb_flow_scalar(struct sbuf *b, const struct ynode *x, bool json) {
-  bool typed = x->style == YS_PLAIN && qcc_ytree_looks_typed(x->value);
-  if (x->style == YS_PLAIN && x->empty)
-    sb_str(b, "null");
-  else if (json ? x->style == YS_PLAIN && json_literal(x->value)
-                : typed || (x->style == YS_PLAIN && plain_flow_safe(x->value)))
-    sb_str(b, x->value);
-  else
-    sb_quoted(b, x->value);
-}
-
-static void sb_flow(struct sbuf *b, const struct qcc_yamldoc *s, size_t n, const struct fstyle *f,
-                    size_t ind) {
-  const struct ynode *x = &s->nodes[n];
-  if (x->kind == QCC_YNODE_SCALAR) {
-    sb_flow_scalar(b, x, f->json);
-    return;
-  }
-  bool map = x->kind == QCC_YNODE_MAP;
-  if (x->nkids == 0) {
-    sb_str(b, map ? "{}" : "[]");
-    return;
-  }
-  sb_str(b, map ? "{" : "[");
-  size_t stride = map ? 2 : 1;
-  for (size_t i = 0; i < x->nkids; i += stride) {
-    if (f->ml) {
-      sb_str(b, "\n");
-      sb_spaces(b, ind + f->step);
-    }
-    if (map) {
-      const struct ynode *k = &s->nodes[x->kids[i]];
-      if (f->json || !(k->style == YS_PLAIN && plain_flow_safe(k->value)))
-        sb_quoted(b, k->value);
-      else
-        sb_str(b, k->value);
-      sb_str(b, ": ");
-    }
-    sb_flow(b, s, x->kids[i + stride - 1], f, ind + f->step);
-    if (i + stride < x->nkids)
-      sb_str(b, f->ml ? "," : ", ");
-  }
-  if (f->ml) {
-    sb_str(b, "\n");
-    sb_spaces(b, ind);
-  }
-  sb_str(b, map ? "}" : "]");
-}
-
 /* How entries of flow collection C are laid out, judged by its last entry
  * (first text START, last END): one per line when the entry starts its line
  * and the closing bracket is on a later line. */
@@ -894,34 +288,35 @@ static void flow_insert_after(const struct qcc_yamldoc *d, size_t c, size_t star
                               char *entry, struct edit *e) {
   size_t q = skip_blank(d, end);
   bool comma = q < d->len && d->text[q] == ',';
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   if (flow_ml(d, c, start, end)) {
-    sb_str(&b, "\n");
-    sb_spaces(&b, col_of(d, start));
-    sb_str(&b, entry);
+    qcc_yt_str(&b, "\n");
+    qcc_yt_spaces(&b, col_of(d, start));
+    qcc_yt_str(&b, entry);
     if (comma) {
-      sb_str(&b, ",");
-      edit_add(e, line_stop(d, q), line_stop(d, q), sb_take(&b));
+      qcc_yt_str(&b, ",");
+      edit_add(e, line_stop(d, q), line_stop(d, q), qcc_yt_take(&b));
     } else {
       edit_add(e, end, end, strdup(","));
-      edit_add(e, line_stop(d, end), line_stop(d, end), sb_take(&b));
+      edit_add(e, line_stop(d, end), line_stop(d, end), qcc_yt_take(&b));
     }
   } else if (comma) {
-    sb_str(&b, " ");
-    sb_str(&b, entry);
-    sb_str(&b, ",");
-    edit_add(e, q + 1, q + 1, sb_take(&b));
+    qcc_yt_str(&b, " ");
+    qcc_yt_str(&b, entry);
+    qcc_yt_str(&b, ",");
+    edit_add(e, q + 1, q + 1, qcc_yt_take(&b));
   } else {
-    sb_str(&b, ", ");
-    sb_str(&b, entry);
-    edit_add(e, end, end, sb_take(&b));
+    qcc_yt_str(&b, ", ");
+    qcc_yt_str(&b, entry);
+    edit_add(e, end, end, qcc_yt_take(&b));
   }
   free(entry);
 }
 
 /* The flow style for a new entry of collection C (last entry START..END). */
-static struct fstyle style_for(const struct qcc_yamldoc *d, size_t c, size_t start, size_t end) {
-  struct fstyle f = {.json = json_ctx(d, c), .ml = false, .step = 2};
+static struct qcc_ytstyle style_for(const struct qcc_yamldoc *d, size_t c, size_t start,
+                                    size_t end) {
+  struct qcc_ytstyle f = {.json = json_ctx(d, c), .ml = false, .step = 2};
   if (start != NO_NODE && flow_ml(d, c, start, end)) {
     f.step = flow_step(d, c, col_of(d, start));
     f.ml = true;
@@ -942,23 +337,23 @@ static int insert_flow_pairs(struct qcc_yamldoc *d, size_t map, const struct qcc
   struct edit e = {0};
   size_t lk = m->nkids ? m->kids[m->nkids - 2] : NO_NODE;
   size_t lend = m->nkids ? content_end(d, m->kids[m->nkids - 1]) : 0;
-  struct fstyle f = style_for(d, map, lk == NO_NODE ? NO_NODE : d->nodes[lk].start, lend);
+  struct qcc_ytstyle f = style_for(d, map, lk == NO_NODE ? NO_NODE : d->nodes[lk].start, lend);
   if (m->nkids == 0 && m->parent != NO_NODE) {
     f.json = json_ctx(d, m->parent);
   }
   size_t ind = lk != NO_NODE ? col_of(d, d->nodes[lk].start) : indent_of(d, m->start);
   /* the snippet's root is a one-pair mapping: render "key: value" */
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   const struct ynode *r = &s->nodes[s->root];
-  struct fstyle inner = f;
+  struct qcc_ytstyle inner = f;
   const struct ynode *k = &s->nodes[r->kids[0]];
-  if (f.json || !(k->style == YS_PLAIN && plain_flow_safe(k->value)))
-    sb_quoted(&b, k->value);
+  if (f.json || !(k->style == YS_PLAIN && qcc_yt_plain_flow_safe(k->value)))
+    qcc_yt_quoted(&b, k->value);
   else
-    sb_str(&b, k->value);
-  sb_str(&b, ": ");
-  sb_flow(&b, s, r->kids[1], &inner, ind);
-  char *entry = sb_take(&b);
+    qcc_yt_str(&b, k->value);
+  qcc_yt_str(&b, ": ");
+  qcc_yt_flow(&b, s, r->kids[1], &inner, ind);
+  char *entry = qcc_yt_take(&b);
   if (!entry)
     return qcc_err_set(err, ENOMEM, "out of memory");
   if (m->nkids == 0) {
@@ -988,14 +383,14 @@ static int create_in_map(struct qcc_yamldoc *d, size_t map, const char *const *s
   }
   size_t ind = col_of(d, m->start);
   size_t pos = line_after(d, content_end(d, map));
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   if (pos == d->len && d->len > 0 && d->text[d->len - 1] != '\n')
-    sb_str(&b, "\n");
+    qcc_yt_str(&b, "\n");
   char *chain = qcc_ytree_chain(ind, segs, k, scalar, item);
   if (chain)
-    sb_str(&b, chain);
+    qcc_yt_str(&b, chain);
   free(chain);
-  return apply1(d, pos, pos, chain ? sb_take(&b) : (free(b.p), NULL), op, err);
+  return apply1(d, pos, pos, chain ? qcc_yt_take(&b) : (free(b.p), NULL), op, err);
 }
 
 /* Create SEGS under the key whose value is the null scalar V. */
@@ -1018,15 +413,15 @@ static int create_under_null(struct qcc_yamldoc *d, size_t v, const char *const 
   size_t pos = line_stop(d, d->nodes[v].end);
   char *chain = qcc_ytree_chain(ind, segs, k, op->kind == YOP_SET ? op->leaf : NULL,
                                 op->kind == YOP_APPEND ? op->leaf : NULL);
-  struct sbuf b = {0};
-  sb_str(&b, "\n");
+  struct qcc_ytext b = {0};
+  qcc_yt_str(&b, "\n");
   if (chain) {
-    sb_str(&b, chain);
+    qcc_yt_str(&b, chain);
     if (b.len > 0 && b.p[b.len - 1] == '\n')
       b.p[--b.len] = '\0';
   }
   free(chain);
-  return apply1(d, pos, pos, chain ? sb_take(&b) : (free(b.p), NULL), op, err);
+  return apply1(d, pos, pos, chain ? qcc_yt_take(&b) : (free(b.p), NULL), op, err);
 }
 
 /* Walk PATH; on the first missing segment create the rest. FOUND gets the
@@ -1040,13 +435,13 @@ static int walk_create(struct qcc_yamldoc *d, const struct yop *op, size_t *foun
   if (cur == NO_NODE) { /* empty document */
     char *chain = qcc_ytree_chain(0, path, n, op->kind == YOP_SET ? op->leaf : NULL,
                                   op->kind == YOP_APPEND ? op->leaf : NULL);
-    struct sbuf b = {0};
+    struct qcc_ytext b = {0};
     if (d->len > 0 && d->text[d->len - 1] != '\n')
-      sb_str(&b, "\n");
+      qcc_yt_str(&b, "\n");
     if (chain)
-      sb_str(&b, chain);
+      qcc_yt_str(&b, chain);
     free(chain);
-    return apply1(d, d->len, d->len, chain ? sb_take(&b) : (free(b.p), NULL), op, err);
+    return apply1(d, d->len, d->len, chain ? qcc_yt_take(&b) : (free(b.p), NULL), op, err);
   }
   for (size_t i = 0; i < n; i++) {
     struct ynode *x = &d->nodes[cur];
@@ -1095,28 +490,28 @@ static char *replacement(const struct qcc_yamldoc *d, size_t x, const char *s) {
   const struct ynode *o = &d->nodes[x];
   bool string = v->style != YS_PLAIN || !qcc_ytree_looks_typed(v->value);
   bool json = json_ctx(d, o->parent);
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   if (v->empty) {
-    sb_str(&b, s);
+    qcc_yt_str(&b, s);
   } else if (json) {
-    if (v->style == YS_PLAIN && json_literal(v->value))
-      sb_str(&b, v->value);
+    if (v->style == YS_PLAIN && qcc_yt_json_literal(v->value))
+      qcc_yt_str(&b, v->value);
     else
-      sb_quoted(&b, v->value);
+      qcc_yt_quoted(&b, v->value);
   } else if (string && o->style == YS_DOUBLE) {
-    sb_quoted(&b, v->value);
-  } else if (string && o->style == YS_SINGLE && all_printable(v->value)) {
-    sb_str(&b, "'");
+    qcc_yt_quoted(&b, v->value);
+  } else if (string && o->style == YS_SINGLE && qcc_yt_printable(v->value)) {
+    qcc_yt_str(&b, "'");
     for (const char *p = v->value; *p; p++)
-      sb_str(&b, *p == '\'' ? "''" : (char[]){*p, 0}); /* '' inside '...' */
-    sb_str(&b, "'");
-  } else if (string && v->style == YS_PLAIN && in_flow(d, x) && !plain_flow_safe(v->value)) {
-    sb_quoted(&b, v->value);
+      qcc_yt_str(&b, *p == '\'' ? "''" : (char[]){*p, 0}); /* '' inside '...' */
+    qcc_yt_str(&b, "'");
+  } else if (string && v->style == YS_PLAIN && in_flow(d, x) && !qcc_yt_plain_flow_safe(v->value)) {
+    qcc_yt_quoted(&b, v->value);
   } else {
-    sb_str(&b, s);
+    qcc_yt_str(&b, s);
   }
   qcc_yamldoc_free(&sd);
-  return sb_take(&b);
+  return qcc_yt_take(&b);
 }
 
 int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *scalar,
@@ -1168,8 +563,8 @@ static int remove_flow_entry(struct qcc_yamldoc *d, size_t c, size_t j, size_t n
   size_t q = skip_blank(d, t);
   bool comma = q < d->len && d->text[q] == ',';
   size_t after = comma ? skip_blank(d, q + 1) : q;
-  bool eol = after >= d->len || d->text[after] == '\n' || d->text[after] == '\r' ||
-             d->text[after] == '#';
+  bool eol =
+      after >= d->len || d->text[after] == '\n' || d->text[after] == '\r' || d->text[after] == '#';
   char at[48];
   where(d, s, at, sizeof at);
   if (only_space_before(d, s) && eol && newline_between(d, t, d->nodes[c].end)) {
@@ -1330,11 +725,11 @@ static int append_flow(struct qcc_yamldoc *d, size_t at, const struct yop *op,
     return qcc_err_set(err, EINVAL, "internal: empty item");
   }
   struct edit e = {0};
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   if (x->nkids == 0) {
     /* "[]": the new item laid out like the mapping around it */
     size_t key = key_of(d, at), p = x->parent;
-    struct fstyle f = {.json = json_ctx(d, p != NO_NODE ? p : at), .ml = false, .step = 2};
+    struct qcc_ytstyle f = {.json = json_ctx(d, p != NO_NODE ? p : at), .ml = false, .step = 2};
     size_t ind = indent_of(d, x->start);
     if (key != NO_NODE && d->nodes[p].flow &&
         flow_ml(d, p, d->nodes[key].start, content_end(d, at))) {
@@ -1342,22 +737,22 @@ static int append_flow(struct qcc_yamldoc *d, size_t at, const struct yop *op,
       f.step = flow_step(d, p, col_of(d, d->nodes[key].start));
       ind = col_of(d, d->nodes[key].start);
     }
-    sb_str(&b, "[");
+    qcc_yt_str(&b, "[");
     if (f.ml) {
-      sb_str(&b, "\n");
-      sb_spaces(&b, ind + f.step);
+      qcc_yt_str(&b, "\n");
+      qcc_yt_spaces(&b, ind + f.step);
     }
-    sb_flow(&b, s, s->root, &f, ind + f.step);
+    qcc_yt_flow(&b, s, s->root, &f, ind + f.step);
     if (f.ml) {
-      sb_str(&b, "\n");
-      sb_spaces(&b, ind);
+      qcc_yt_str(&b, "\n");
+      qcc_yt_spaces(&b, ind);
     }
-    sb_str(&b, "]");
-    edit_add(&e, x->start, x->end, sb_take(&b));
+    qcc_yt_str(&b, "]");
+    edit_add(&e, x->start, x->end, qcc_yt_take(&b));
   } else {
     size_t last = x->kids[x->nkids - 1];
     size_t ls = d->nodes[last].start, le = content_end(d, last);
-    struct fstyle f = style_for(d, at, ls, le);
+    struct qcc_ytstyle f = style_for(d, at, ls, le);
     const struct ynode *l = &d->nodes[last];
     /* a multi-line item gets multi-line company */
     f.ml = f.ml && l->kind != QCC_YNODE_SCALAR && l->nkids > 0 && newline_between(d, ls, le);
@@ -1365,8 +760,8 @@ static int append_flow(struct qcc_yamldoc *d, size_t at, const struct yop *op,
       size_t first = d->nodes[l->kids[0]].start;
       f.step = col_of(d, first) > col_of(d, ls) ? col_of(d, first) - col_of(d, ls) : 2;
     }
-    sb_flow(&b, s, s->root, &f, col_of(d, ls));
-    char *entry = sb_take(&b);
+    qcc_yt_flow(&b, s, s->root, &f, col_of(d, ls));
+    char *entry = qcc_yt_take(&b);
     if (entry)
       flow_insert_after(d, at, ls, le, entry, &e);
     else
@@ -1391,13 +786,13 @@ int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t 
   where(doc, x->start, pos, sizeof pos);
   size_t key = key_of(doc, at);
   bool block_parent = key != NO_NODE && !doc->nodes[x->parent].flow;
-  struct sbuf b = {0};
+  struct qcc_ytext b = {0};
   size_t a, e;
   if (x->kind == QCC_YNODE_SCALAR && x->empty && block_parent) {
     /* "key:" with no value gets a block list under it */
     a = e = line_stop(doc, x->end);
-    sb_str(&b, "\n");
-    sb_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
+    qcc_yt_str(&b, "\n");
+    qcc_yt_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
     if (b.len > 0)
       b.p[--b.len] = '\0';
   } else if (x->kind != QCC_YNODE_SEQ) {
@@ -1406,21 +801,21 @@ int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t 
   } else if (!x->flow) {
     a = e = line_after(doc, content_end(doc, at));
     if (a == doc->len && doc->len > 0 && doc->text[doc->len - 1] != '\n')
-      sb_str(&b, "\n");
-    sb_item(&b, col_of(doc, x->start), item);
+      qcc_yt_str(&b, "\n");
+    qcc_yt_item(&b, col_of(doc, x->start), item);
   } else if (x->nkids == 0 && block_parent && !json_ctx(doc, at) &&
              only_space_before(doc, doc->nodes[key].start)) {
     /* "key: []" becomes a block list */
     a = after_colon(doc, key);
     e = x->end;
-    sb_str(&b, "\n");
-    sb_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
+    qcc_yt_str(&b, "\n");
+    qcc_yt_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
     if (b.len > 0)
       b.p[--b.len] = '\0';
   } else {
     return append_flow(doc, at, &op, err);
   }
-  return apply1(doc, a, e, sb_take(&b), &op, err);
+  return apply1(doc, a, e, qcc_yt_take(&b), &op, err);
 }
 
 /* ---- paths ---- */

@@ -27,8 +27,8 @@ static enum sclass sclass(const struct ynode *x) {
   if (x->alias)
     return SC_ALIAS;
   const char *v = x->value;
-  if (x->style == YS_PLAIN && (!v[0] || !strcmp(v, "~") || !strcmp(v, "null") ||
-                               !strcmp(v, "Null") || !strcmp(v, "NULL")))
+  if (x->style == YS_PLAIN &&
+      (!v[0] || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL")))
     return SC_NULL;
   return SC_TEXT;
 }

@@ -71,9 +71,9 @@ static void bfmt(struct buf *b, const char *fmt, ...) {
 enum { MS, MM, MQ };
 struct mn {
   int kind;
-  char *s;   /* scalar text */
-  bool null; /* scalar: null */
-  bool num;  /* scalar: a number (written plain) */
+  char *s;                    /* scalar text */
+  bool null;                  /* scalar: null */
+  bool num;                   /* scalar: a number (written plain) */
   const char *anchor, *alias; /* block style writes &anchor / *alias */
   size_t n;
   char **keys;
@@ -172,16 +172,49 @@ static long mchild(const struct mn *m, const char *seg) {
 /* ---- random content ---- */
 
 static const char *const words[] = {
-    "备份配置", "生产环境配置", "主配置", "🚀", "emoji 😀 ok", "naïve café", "日本語テキスト",
-    "한국어",   "a: b",         "#hash",  "- dash", "yes",        "123",         "x, y",
-    "[br]",     "{c}",          "say \"hi\"", "it's", "tab\there", "中文: 冒号", "plain",
-    "weighted", "https://api.example.com/v1", "𝄞 clef", "Ω≈ç√", "line\nbreak", "  padded ",
-    "~",        "null",         "true",  "0x1F", "3.5", "a#b", "'q'", "\\back", "end:",
+    "备份配置",
+    "生产环境配置",
+    "主配置",
+    "🚀",
+    "emoji 😀 ok",
+    "naïve café",
+    "日本語テキスト",
+    "한국어",
+    "a: b",
+    "#hash",
+    "- dash",
+    "yes",
+    "123",
+    "x, y",
+    "[br]",
+    "{c}",
+    "say \"hi\"",
+    "it's",
+    "tab\there",
+    "中文: 冒号",
+    "plain",
+    "weighted",
+    "https://api.example.com/v1",
+    "𝄞 clef",
+    "Ω≈ç√",
+    "line\nbreak",
+    "  padded ",
+    "~",
+    "null",
+    "true",
+    "0x1F",
+    "3.5",
+    "a#b",
+    "'q'",
+    "\\back",
+    "end:",
 };
-static const char *const keywords[] = {"host", "port", "名字", "描述", "region", "provider",
-                                       "rate_limit", "🔑", "clé", "timeout", "weight", "mode"};
-static const char *const comments[] = {"注释", "说明：这里是中文", "emoji 🎉 comment", "plain note",
-                                       "日本語のコメント", "x: y # nested", "𝄞"};
+static const char *const keywords[] = {"host",   "port",     "名字",       "描述",
+                                       "region", "provider", "rate_limit", "🔑",
+                                       "clé",    "timeout",  "weight",     "mode"};
+static const char *const comments[] = {"注释",       "说明：这里是中文", "emoji 🎉 comment",
+                                       "plain note", "日本語のコメント", "x: y # nested",
+                                       "𝄞"};
 
 static char *rand_text(void) {
   struct buf b = {0};
@@ -534,8 +567,8 @@ static char *write_text(const struct mn *root, enum style st) {
 
 /* ---- reading text back (libyaml document API) ---- */
 
-static bool same_as(yaml_document_t *doc, yaml_node_t *n, const struct mn *m, char *why,
-                    size_t cap, const char *at) {
+static bool same_as(yaml_document_t *doc, yaml_node_t *n, const struct mn *m, char *why, size_t cap,
+                    const char *at) {
   if (n->type == YAML_SCALAR_NODE) {
     const char *v = (const char *)n->data.scalar.value;
     bool plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -575,8 +608,8 @@ static bool same_as(yaml_document_t *doc, yaml_node_t *n, const struct mn *m, ch
   for (size_t i = 0; i < cnt; i++) {
     char sub[256];
     snprintf(sub, sizeof sub, "%s[%zu]", at, i);
-    if (!same_as(doc, yaml_document_get_node(doc, n->data.sequence.items.start[i]), m->kids[i],
-                 why, cap, sub))
+    if (!same_as(doc, yaml_document_get_node(doc, n->data.sequence.items.start[i]), m->kids[i], why,
+                 cap, sub))
       return false;
   }
   return true;
@@ -638,9 +671,9 @@ static size_t ystart(struct yview *v, yaml_node_t *n) {
 }
 /* End of the node's own text (a block collection: its last child's). */
 static size_t yend(struct yview *v, yaml_node_t *n) {
-  bool block = (n->type == YAML_MAPPING_NODE && n->data.mapping.style != YAML_FLOW_MAPPING_STYLE) ||
-               (n->type == YAML_SEQUENCE_NODE &&
-                n->data.sequence.style != YAML_FLOW_SEQUENCE_STYLE);
+  bool block =
+      (n->type == YAML_MAPPING_NODE && n->data.mapping.style != YAML_FLOW_MAPPING_STYLE) ||
+      (n->type == YAML_SEQUENCE_NODE && n->data.sequence.style != YAML_FLOW_SEQUENCE_STYLE);
   if (block && n->type == YAML_MAPPING_NODE &&
       n->data.mapping.pairs.top > n->data.mapping.pairs.start)
     return yend(v, yaml_document_get_node(&v->doc, n->data.mapping.pairs.top[-1].value));
@@ -737,7 +770,7 @@ struct stats {
 static void fail_case(uint64_t seed, unsigned cs, const char *what, const char *before,
                       const char *after, const char *why) {
   cr_assert_fail("seed %llu case %u: %s: %s\n--- before ---\n%s\n--- after ---\n%s",
-          (unsigned long long)seed, cs, what, why, before, after ? after : "(same)");
+                 (unsigned long long)seed, cs, what, why, before, after ? after : "(same)");
 }
 
 static void one_case(uint64_t seed, unsigned cs, struct stats *st) {
@@ -799,7 +832,7 @@ static void one_case(uint64_t seed, unsigned cs, struct stats *st) {
         yaml_node_t *yn = ylocate(&v, model, &pb, pb.n, &yp2, &yi);
         cr_assert_not_null(yn);
         r.lo = lstart(before, yp2 && yp2->type == YAML_MAPPING_NODE ? ystart(&v, ykey(&v, yp2, yi))
-                                                                  : ystart(&v, yn));
+                                                                    : ystart(&v, yn));
         r.hi = lend(before, olen, yend(&v, yn));
         if (rc == 0 && ((const struct mn *)w)->null == false && yn->type == YAML_SCALAR_NODE &&
             yn->start_mark.index == yn->end_mark.index)

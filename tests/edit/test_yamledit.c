@@ -207,9 +207,9 @@ Test(edit_yaml, f_errors_leave_text_alone) {
   const char *text = "a: 1\nl: [1, 2]\nm:\n  k: v\n";
   struct qcc_yamldoc *d = parse(text);
   struct qcc_err e = {0};
-  cr_assert_eq(qcc_yamldoc_set(d, P("m"), 1, "x", &e), -1);       /* a mapping */
-  cr_assert_eq(qcc_yamldoc_set(d, P("a", "b"), 2, "x", &e), -1);  /* under a scalar */
-  cr_assert_eq(qcc_yamldoc_append(d, P("a"), 1, "3", &e), -1);    /* not a list */
+  cr_assert_eq(qcc_yamldoc_set(d, P("m"), 1, "x", &e), -1);      /* a mapping */
+  cr_assert_eq(qcc_yamldoc_set(d, P("a", "b"), 2, "x", &e), -1); /* under a scalar */
+  cr_assert_eq(qcc_yamldoc_append(d, P("a"), 1, "3", &e), -1);   /* not a list */
   expect_text(d, text);
   qcc_yamldoc_free(&d);
 }
@@ -423,9 +423,9 @@ Test(edit_yaml, k_json_set_keeps_json) {
   cr_assert_eq(set_e(d, P("proxy", "host"), 2, "localhost"), 0, "%s", last_err.msg);
   cr_assert(strstr(qcc_yamldoc_text(d, NULL), "\"host\": \"localhost\","), "plain -> JSON string");
   cr_assert_eq(set_e(d, P("proxy", "timeout"), 2, "5s"), 0, "%s", last_err.msg);
-  cr_assert(strstr(qcc_yamldoc_text(d, NULL),
-                   "    \"port\": 7861,\n    \"timeout\": \"5s\"\n  },\n"),
-            "%s", qcc_yamldoc_text(d, NULL));
+  cr_assert(
+      strstr(qcc_yamldoc_text(d, NULL), "    \"port\": 7861,\n    \"timeout\": \"5s\"\n  },\n"),
+      "%s", qcc_yamldoc_text(d, NULL));
   cr_assert_eq(set_e(d, P("health", "check", "every"), 3, "60"), 0, "%s", last_err.msg);
   cr_assert(strstr(qcc_yamldoc_text(d, NULL),
                    "  ],\n  \"health\": {\n    \"check\": {\n      \"every\": 60\n    }\n  }\n}\n"),
@@ -496,7 +496,8 @@ Test(edit_yaml, k_flow_map_appended_to_one_line_list) {
 }
 
 Test(edit_yaml, l_refusals_name_the_place_and_change_nothing) {
-  const char *text = "a: &x\n  k: 1\nb: *x\nc: !!str 5\nd: |\n  多行\n  文本\nf: {g: 1, # 注\n  h: 2}\n";
+  const char *text =
+      "a: &x\n  k: 1\nb: *x\nc: !!str 5\nd: |\n  多行\n  文本\nf: {g: 1, # 注\n  h: 2}\n";
   struct qcc_yamldoc *d = parse(text);
   cr_assert_eq(set_e(d, P("a", "k"), 2, "2"), -1);
   cr_assert(strstr(last_err.msg, "1:4:") && strstr(last_err.msg, "&x"), "%s", last_err.msg);
@@ -516,8 +517,14 @@ Test(edit_yaml, l_refusals_name_the_place_and_change_nothing) {
 
 Test(edit_yaml, m_scalars_that_need_escapes) {
   /* NEL, LS/PS would be line breaks and U+FEFF is not printable for libyaml */
-  const char *vals[] = {"a\xC2\x85" "b", "x\xE2\x80\xA8y", "\xEF\xBB\xBFz", "ctl\x01", "中文: 冒号",
-                        "# 注释", "🚀"};
+  const char *vals[] = {"a\xC2\x85"
+                        "b",
+                        "x\xE2\x80\xA8y",
+                        "\xEF\xBB\xBFz",
+                        "ctl\x01",
+                        "中文: 冒号",
+                        "# 注释",
+                        "🚀"};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     struct qcc_yamldoc *d = parse("m: {k: 0}\nb: 0\n");
     char *s = qcc_yaml_scalar(vals[i], true);
