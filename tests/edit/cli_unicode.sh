@@ -134,6 +134,13 @@ if grep -q '^    {$' plan.json && grep -q '^          "id": "extra-1",$' plan.js
   ok "new items laid out like their neighbours"; else notok "new items laid out like their neighbours"
   sed 's/^/    /' plan.json; fi
 
+expect 0 "config export of a JSON config" -- "$QCCC" config export out.json -c plan.json
+json_ok out.json "the export is JSON too"
+expect 0 "and valid" -- "$QCCC" validate -c out.json
+expect 0 "config reset --yes on JSON" -- "$QCCC" config reset --yes -c plan.json
+json_ok plan.json "reset leaves JSON"
+expect 0 "and a valid config" -- "$QCCC" validate -c plan.json
+
 # --- refusals: clear, positioned, file untouched ---
 cat >anchor.yaml <<'YAML'
 version: 1
