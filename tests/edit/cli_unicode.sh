@@ -157,7 +157,10 @@ profiles:
 YAML
 cp anchor.yaml anchor-before.yaml
 expect 2 "an edit inside an anchored value is refused" -- "$QCCC" config set proxy.port 7861 -c anchor.yaml
-contains "anchor.yaml:3:8:" "the refusal names FILE:LINE:COL"
+msg="port is inside the anchored value &base (aliases share it); edit it by hand"
+contains "anchor.yaml:3:8: $msg" "the refusal names FILE:LINE:COL and why"
+if grep -qF "qcc.yaml:3:8: $msg" "$SRC/docs/editing.md"; then ok "docs/editing.md shows that message"
+else notok "docs/editing.md shows that message"; fi
 same anchor.yaml anchor-before.yaml "refused: the file is byte-identical"
 printf 'version: 1\nprofiles:\n  - name: p\n    description: |\n      第一行\n      第二行\n    endpoints:\n      - id: e1\n        base_url: https://api.anthropic.com\n        api_key_env: K\n' >block.yaml
 cp block.yaml block-before.yaml

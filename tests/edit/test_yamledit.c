@@ -313,24 +313,29 @@ static void try_edits(const char *text, size_t len) {
   qcc_yamldoc_free(&d);
 }
 
+/* base.yaml, and the plan's JSON with its Chinese text (cuts and flips
+ * land inside multi-byte characters too). */
 Test(edit_yaml, h_cut_and_flip_never_crash) {
   const char *root = getenv("QCC_SOURCE_ROOT");
   cr_assert_not_null(root);
-  char path[1024];
-  snprintf(path, sizeof path, "%s/tests/edit/base.yaml", root);
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f);
-  char buf[8192];
-  size_t len = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  for (size_t cut = 0; cut <= len; cut++)
-    try_edits(buf, cut);
-  const char flips[] = {'\0', ':', '-', '[', '{', '"', '\'', '\n', ' ', '#', '&', '*', '\t'};
-  for (size_t i = 0; i < len; i += 3) {
-    char copy[8192];
-    memcpy(copy, buf, len);
-    copy[i] = flips[i % sizeof flips];
-    try_edits(copy, len);
+  const char *files[] = {"tests/edit/base.yaml", "tests/configs/good/plan-example.json"};
+  for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, files[fi]);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    for (size_t cut = 0; cut <= len; cut++)
+      try_edits(buf, cut);
+    const char flips[] = {'\0', ':', '-', '[', '{', '"', '\'', '\n', ' ', '#', '&', '*', '\t', ','};
+    for (size_t i = 0; i < len; i += 3) {
+      char copy[8192];
+      memcpy(copy, buf, len);
+      copy[i] = flips[i % sizeof flips];
+      try_edits(copy, len);
+    }
   }
 }
 
