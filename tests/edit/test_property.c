@@ -524,6 +524,20 @@ static void w_block_value(struct buf *b, const struct mn *v, size_t ind) {
     w_block_map(b, v, ind + 2, false);
     return;
   }
+  if (v->kind == MS && v->s && strchr(v->s, '\n') && !strstr(v->s, "\n ") && v->s[0] != ' ' &&
+      v->s[strlen(v->s) - 1] != ' ' && !strstr(v->s, " \n") && chance(50)) {
+    /* a literal block scalar: set must refuse it, remove must take it whole */
+    bstr(b, " |-\n");
+    for (const char *p = v->s; *p;) {
+      const char *nl = strchr(p, '\n');
+      size_t l = nl ? (size_t)(nl - p) : strlen(p);
+      bsp(b, ind + 2);
+      badd(b, p, l);
+      bstr(b, "\n");
+      p += l + (nl ? 1 : 0);
+    }
+    return;
+  }
   if (v->kind == MS || v->n == 0 || (small(v) && chance(20))) {
     if (!(v->kind == MS && v->null && chance(50))) {
       bstr(b, " ");
