@@ -313,6 +313,18 @@ static void flow_insert_after(const struct qcc_yamldoc *d, size_t c, size_t star
   free(entry);
 }
 
+/* Mapping MAP writes a list or mapping value on one line ("primary":
+ * ["a"]): new values there follow suit, even when its keys are one per line. */
+static bool inline_values(const struct qcc_yamldoc *d, size_t map) {
+  const struct ynode *m = &d->nodes[map];
+  for (size_t i = 1; m->kind == QCC_YNODE_MAP && i < m->nkids; i += 2) {
+    const struct ynode *v = &d->nodes[m->kids[i]];
+    if (v->flow && v->nkids > 0 && !newline_between(d, v->start, v->end))
+      return true;
+  }
+  return false;
+}
+
 /* The flow style for a new entry of collection C (last entry START..END). */
 static struct qcc_ytstyle style_for(const struct qcc_yamldoc *d, size_t c, size_t start,
                                     size_t end) {
@@ -346,6 +358,7 @@ static int insert_flow_pairs(struct qcc_yamldoc *d, size_t map, const struct qcc
   struct qcc_ytext b = {0};
   const struct ynode *r = &s->nodes[s->root];
   struct qcc_ytstyle inner = f;
+  inner.ml = f.ml && !inline_values(d, map);
   const struct ynode *k = &s->nodes[r->kids[0]];
   if (f.json || !(k->style == YS_PLAIN && qcc_yt_plain_flow_safe(k->value)))
     qcc_yt_quoted(&b, k->value);
@@ -731,7 +744,7 @@ static int append_flow(struct qcc_yamldoc *d, size_t at, const struct yop *op,
     size_t key = key_of(d, at), p = x->parent;
     struct qcc_ytstyle f = {.json = json_ctx(d, p != NO_NODE ? p : at), .ml = false, .step = 2};
     size_t ind = indent_of(d, x->start);
-    if (key != NO_NODE && d->nodes[p].flow &&
+    if (key != NO_NODE && d->nodes[p].flow && !inline_values(d, p) &&
         flow_ml(d, p, d->nodes[key].start, content_end(d, at))) {
       f.ml = true;
       f.step = flow_step(d, p, col_of(d, d->nodes[key].start));

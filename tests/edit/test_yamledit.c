@@ -547,3 +547,16 @@ Test(edit_yaml, m_scalars_that_need_escapes) {
   cr_assert_null(qcc_yaml_scalar("bad \xFF byte", true), "not UTF-8: no scalar at all");
   cr_assert_eq(errno, EILSEQ);
 }
+
+Test(edit_yaml, k_json_lists_written_like_their_neighbours) {
+  struct qcc_yamldoc *d = parse("{\n  \"groups\": {\n    \"primary\": [\"生产\"],\n"
+                                "    \"secondary\": []\n  }\n}\n");
+  cr_assert_eq(app(d, P("groups", "secondary"), 2, "备份"), 0, "%s", last_err.msg);
+  cr_assert_eq(app(d, P("groups", "fallback"), 2, "兜底"), 0, "%s", last_err.msg);
+  expect_text(d, "{\n  \"groups\": {\n    \"primary\": [\"生产\"],\n"
+                 "    \"secondary\": [\"备份\"],\n    \"fallback\": [\"兜底\"]\n  }\n}\n");
+  cr_assert_eq(rm(d, P("groups", "primary", "生产"), 3), 0, "%s", last_err.msg);
+  expect_text(d, "{\n  \"groups\": {\n    \"primary\": [],\n"
+                 "    \"secondary\": [\"备份\"],\n    \"fallback\": [\"兜底\"]\n  }\n}\n");
+  qcc_yamldoc_free(&d);
+}
