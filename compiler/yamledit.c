@@ -566,6 +566,17 @@ int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, 
 
 /* ---- remove ---- */
 
+/* The parent key of value node X in a mapping, or NO_NODE. */
+static size_t key_of(const struct qcc_yamldoc *d, size_t x) {
+  size_t p = d->nodes[x].parent;
+  if (p == NO_NODE || d->nodes[p].kind != QCC_YNODE_MAP)
+    return NO_NODE;
+  for (size_t i = 1; i < d->nodes[p].nkids; i += 2)
+    if (d->nodes[p].kids[i] == x)
+      return d->nodes[p].kids[i - 1];
+  return NO_NODE;
+}
+
 /* Remove entry J (first text START, last END) of flow collection C with N
  * entries whose starts and ends are STARTS/ENDS. */
 static int remove_flow_entry(struct qcc_yamldoc *d, size_t c, size_t j, size_t n,
@@ -580,7 +591,16 @@ static int remove_flow_entry(struct qcc_yamldoc *d, size_t c, size_t j, size_t n
       after >= d->len || d->text[after] == '\n' || d->text[after] == '\r' || d->text[after] == '#';
   char at[48];
   where(d, s, at, sizeof at);
-  if (only_space_before(d, s) && eol && newline_between(d, t, d->nodes[c].end)) {
+  const struct ynode *cn = &d->nodes[c];
+  bool own_lines = only_space_before(d, s) && eol && newline_between(d, t, cn->end);
+  if (n == 1 && !comment_between(d, cn->start, cn->end)) { /* the only entry: {} or [] */
+    edit_add(&e, cn->start, cn->end, strdup(cn->kind == QCC_YNODE_MAP ? "{}" : "[]"));
+    return apply(d, &e, op, err);
+  }
+  if (n == 1 && !own_lines)
+    return qcc_err_set(err, EINVAL, "%s: a comment sits inside this {...}/[...]; edit it by hand",
+                       at);
+  if (own_lines) {
     /* one entry per line: drop its lines; the last one takes the comma of
      * the one before unless the file writes trailing commas */
     edit_add(&e, line_start(d, s), line_after(d, t), strdup(""));
@@ -626,15 +646,9 @@ static int remove_node(struct qcc_yamldoc *d, size_t idx, const struct yop *op,
   while (j < p->nkids && p->kids[j + stride - 1] != idx)
     j += stride;
   size_t ent = j / stride, nent = p->nkids / stride;
-  if (p->kind == QCC_YNODE_MAP && nent == 1) {
-    if (p->parent != NO_NODE)
-      return remove_node(d, pi, op, err);
-    if (p->flow)
-      return apply1(d, p->start, p->end, strdup("{}"), op, err);
-  }
+  if (p->kind == QCC_YNODE_MAP && nent == 1 && p->parent != NO_NODE)
+    return remove_node(d, pi, op, err);
   if (p->flow) {
-    if (nent == 1)
-      return apply1(d, p->start, p->end, strdup(p->kind == QCC_YNODE_MAP ? "{}" : "[]"), op, err);
     size_t *starts = malloc(nent * sizeof *starts), *ends = malloc(nent * sizeof *ends);
     if (!starts || !ends) {
       free(starts);
@@ -660,20 +674,18 @@ static int remove_node(struct qcc_yamldoc *d, size_t idx, const struct yop *op,
     return qcc_err_set(err, EINVAL, "%s: cannot remove %s here; edit it by hand", at,
                        d->nodes[key].value);
   }
-  /* block sequence item */
-  if (nent == 1 && p->parent != NO_NODE && d->nodes[p->parent].kind == QCC_YNODE_MAP) {
-    const struct ynode *gp = &d->nodes[p->parent];
-    for (size_t i = 1; i < gp->nkids; i += 2)
-      if (gp->kids[i] == pi)
-        return apply1(d, after_colon(d, gp->kids[i - 1]), line_stop(d, content_end(d, idx)),
-                      strdup(" []"), op, err);
-  }
+  /* block sequence item: its lines go */
   size_t dash = d->nodes[idx].start;
   while (dash > 0 && d->text[dash] != '-')
     dash--;
   if (d->text[dash] != '-' || !only_space_before(d, dash))
     return qcc_err_set(err, EINVAL, "%s: cannot remove this list item; edit it by hand", at);
-  return apply1(d, line_start(d, dash), line_after(d, content_end(d, idx)), strdup(""), op, err);
+  struct edit e = {0};
+  size_t key = key_of(d, pi);
+  if (nent == 1 && key != NO_NODE) /* the last one leaves "key: []" (comments stay) */
+    edit_add(&e, after_colon(d, key), after_colon(d, key), strdup(" []"));
+  edit_add(&e, line_start(d, dash), line_after(d, content_end(d, idx)), strdup(""));
+  return apply(d, &e, op, err);
 }
 
 /* Anchors inside the subtree of N (removing it would orphan aliases). */
@@ -714,17 +726,6 @@ int qcc_yamldoc_remove(struct qcc_yamldoc *doc, const char *const *path, size_t 
 }
 
 /* ---- append ---- */
-
-/* The parent key of value node X in a mapping, or NO_NODE. */
-static size_t key_of(const struct qcc_yamldoc *d, size_t x) {
-  size_t p = d->nodes[x].parent;
-  if (p == NO_NODE || d->nodes[p].kind != QCC_YNODE_MAP)
-    return NO_NODE;
-  for (size_t i = 1; i < d->nodes[p].nkids; i += 2)
-    if (d->nodes[p].kids[i] == x)
-      return d->nodes[p].kids[i - 1];
-  return NO_NODE;
-}
 
 /* Append ITEM to flow sequence X. */
 static int append_flow(struct qcc_yamldoc *d, size_t at, const struct yop *op,

@@ -127,6 +127,8 @@ static struct mn *mcopy(const struct mn *m) {
   c->s = m->s ? strdup(m->s) : NULL;
   c->null = m->null;
   c->num = m->num;
+  c->anchor = m->anchor;
+  c->alias = m->alias;
   for (size_t i = 0; i < m->n; i++)
     mput(c, m->keys ? m->keys[i] : NULL, mcopy(m->kids[i]));
   if (m->kind == MQ) {
@@ -895,6 +897,10 @@ static void one_case(uint64_t seed, unsigned cs, struct stats *st) {
           size_t at = cnt ? yend(&v, ykid(&v, yn, cnt - 1)) : ystart(&v, yn);
           r.lo = lstart(before, at);
           r.hi = lend(before, olen, cnt ? at : yend(&v, yn));
+          if (cnt && node->kids[cnt - 1]->alias) { /* libyaml gives the anchor's marks */
+            r.lo = lstart(before, ystart(&v, ykey(&v, yn, cnt - 1)));
+            r.hi = olen;
+          }
         }
       }
     } else if (kind == E_REMOVE) {

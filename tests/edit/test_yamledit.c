@@ -560,3 +560,19 @@ Test(edit_yaml, k_json_lists_written_like_their_neighbours) {
                  "    \"secondary\": [\"备份\"],\n    \"fallback\": [\"兜底\"]\n  }\n}\n");
   qcc_yamldoc_free(&d);
 }
+
+Test(edit_yaml, d_last_entry_keeps_the_comments_around_it) {
+  struct qcc_yamldoc *d = parse("eps:   # 列表\n  # 说明\n  - id: a  # 第一\nz: 1\n");
+  cr_assert_eq(rm(d, P("eps", "a"), 2), 0, "%s", last_err.msg);
+  expect_text(d, "eps: []   # 列表\n  # 说明\nz: 1\n");
+  qcc_yamldoc_free(&d);
+  d = parse("{\n  \"version\": 1\n  # 注释\n}\n");
+  cr_assert_eq(rm(d, P("version"), 1), 0, "%s", last_err.msg);
+  expect_text(d, "{\n  # 注释\n}\n");
+  qcc_yamldoc_free(&d);
+  /* a mapping emptied of its only key goes with its own key */
+  d = parse("m: {a: 1}  # c\nn: 2\n");
+  cr_assert_eq(rm(d, P("m", "a"), 2), 0, "%s", last_err.msg);
+  expect_text(d, "n: 2\n");
+  qcc_yamldoc_free(&d);
+}
