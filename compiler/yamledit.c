@@ -377,6 +377,23 @@ static int insert_flow_pairs(struct qcc_yamldoc *d, size_t map, const struct qcc
   return apply(d, &e, op, err);
 }
 
+/* LEAD, then the block chain for SEGS at column IND ending in OP's leaf;
+ * without its last newline unless TRAILING_NL. NULL on out of memory. */
+static char *chain_text(const char *lead, size_t ind, const char *const *segs, size_t k,
+                        const struct yop *op, bool trailing_nl) {
+  char *chain = qcc_ytree_chain(ind, segs, k, op->kind == YOP_SET ? op->leaf : NULL,
+                                op->kind == YOP_APPEND ? op->leaf : NULL);
+  if (!chain)
+    return NULL;
+  struct qcc_ytext b = {0};
+  qcc_yt_str(&b, lead);
+  qcc_yt_str(&b, chain);
+  free(chain);
+  if (!trailing_nl && !b.oom && b.len > 0 && b.p[b.len - 1] == '\n')
+    b.p[--b.len] = '\0';
+  return qcc_yt_take(&b);
+}
+
 /* Create the missing keys SEGS[0..k) under mapping MAP. */
 static int create_in_map(struct qcc_yamldoc *d, size_t map, const char *const *segs, size_t k,
                          const struct yop *op, struct qcc_err *err) {
@@ -385,8 +402,10 @@ static int create_in_map(struct qcc_yamldoc *d, size_t map, const char *const *s
   const char *item = op->kind == YOP_APPEND ? op->leaf : NULL;
   if (m->flow) {
     char *txt = qcc_ytree_chain(0, segs, k, scalar, item);
+    if (!txt)
+      return qcc_err_set(err, ENOMEM, "out of memory");
     struct qcc_yamldoc *s = NULL;
-    int rc = txt ? qcc_yamldoc_parse(txt, strlen(txt), &s, err) : -1;
+    int rc = qcc_yamldoc_parse(txt, strlen(txt), &s, err);
     free(txt);
     if (rc != 0)
       return qcc_err_wrap(err, "internal: the new entry does not parse");
@@ -394,16 +413,10 @@ static int create_in_map(struct qcc_yamldoc *d, size_t map, const char *const *s
     qcc_yamldoc_free(&s);
     return rc;
   }
-  size_t ind = col_of(d, m->start);
   size_t pos = line_after(d, content_end(d, map));
-  struct qcc_ytext b = {0};
-  if (pos == d->len && d->len > 0 && d->text[d->len - 1] != '\n')
-    qcc_yt_str(&b, "\n");
-  char *chain = qcc_ytree_chain(ind, segs, k, scalar, item);
-  if (chain)
-    qcc_yt_str(&b, chain);
-  free(chain);
-  return apply1(d, pos, pos, chain ? qcc_yt_take(&b) : (free(b.p), NULL), op, err);
+  bool nl = pos == d->len && d->len > 0 && d->text[d->len - 1] != '\n';
+  return apply1(d, pos, pos, chain_text(nl ? "\n" : "", col_of(d, m->start), segs, k, op, true), op,
+                err);
 }
 
 /* Create SEGS under the key whose value is the null scalar V. */
@@ -422,19 +435,9 @@ static int create_under_null(struct qcc_yamldoc *d, size_t v, const char *const 
   if (key == NO_NODE || !only_space_before(d, d->nodes[key].start))
     return qcc_err_set(err, EINVAL, "%s: cannot add %s under an empty value here; edit it by hand",
                        at, segs[0]);
-  size_t ind = col_of(d, d->nodes[key].start) + 2;
   size_t pos = line_stop(d, d->nodes[v].end);
-  char *chain = qcc_ytree_chain(ind, segs, k, op->kind == YOP_SET ? op->leaf : NULL,
-                                op->kind == YOP_APPEND ? op->leaf : NULL);
-  struct qcc_ytext b = {0};
-  qcc_yt_str(&b, "\n");
-  if (chain) {
-    qcc_yt_str(&b, chain);
-    if (b.len > 0 && b.p[b.len - 1] == '\n')
-      b.p[--b.len] = '\0';
-  }
-  free(chain);
-  return apply1(d, pos, pos, chain ? qcc_yt_take(&b) : (free(b.p), NULL), op, err);
+  return apply1(d, pos, pos,
+                chain_text("\n", col_of(d, d->nodes[key].start) + 2, segs, k, op, false), op, err);
 }
 
 /* Walk PATH; on the first missing segment create the rest. FOUND gets the
@@ -446,15 +449,8 @@ static int walk_create(struct qcc_yamldoc *d, const struct yop *op, size_t *foun
   *found = NO_NODE;
   size_t cur = d->root;
   if (cur == NO_NODE) { /* empty document */
-    char *chain = qcc_ytree_chain(0, path, n, op->kind == YOP_SET ? op->leaf : NULL,
-                                  op->kind == YOP_APPEND ? op->leaf : NULL);
-    struct qcc_ytext b = {0};
-    if (d->len > 0 && d->text[d->len - 1] != '\n')
-      qcc_yt_str(&b, "\n");
-    if (chain)
-      qcc_yt_str(&b, chain);
-    free(chain);
-    return apply1(d, d->len, d->len, chain ? qcc_yt_take(&b) : (free(b.p), NULL), op, err);
+    bool nl = d->len > 0 && d->text[d->len - 1] != '\n';
+    return apply1(d, d->len, d->len, chain_text(nl ? "\n" : "", 0, path, n, op, true), op, err);
   }
   for (size_t i = 0; i < n; i++) {
     struct ynode *x = &d->nodes[cur];
