@@ -141,6 +141,26 @@ expect 0 "config reset --yes on JSON" -- "$QCCC" config reset --yes -c plan.json
 json_ok plan.json "reset leaves JSON"
 expect 0 "and a valid config" -- "$QCCC" validate -c plan.json
 
+# --- every editing command on a CRLF file with a byte order mark ---
+printf '\357\273\277# 配置 🚀\r\nversion: 1\r\nprofile_groups:\r\n  primary: [生产]   # 主\r\nprofiles:\r\n  - name: 生产\r\n    description: "生产环境 😀"\r\n    endpoints:\r\n      - id: e1   # 第一个\r\n        base_url: https://api.anthropic.com\r\n        api_key_env: K\r\n' >crlf.yaml
+while read -r line; do
+  # shellcheck disable=SC2086 # the words of each command
+  expect 0 "CRLF+BOM: $line" -- "$QCCC" $line -c crlf.yaml
+done <<'CMDS'
+profile add backup --description 备份 --priority secondary -y
+endpoint add backup --from e1 --id b1
+endpoint add 生产 --base-url https://x.example.com --key-env X --id e2 --weight 7
+priority set backup fallback
+policy --no-auto-failover --failure-threshold 5
+config set proxy.port 7861
+config set profiles.生产.endpoints.e1.metadata.区域 华东
+endpoint remove e2
+config reset switching_policy.switch_threshold
+profile remove backup
+CMDS
+printf '\357\273\277# 配置 🚀\r\nversion: 1\r\nprofile_groups:\r\n  primary: [生产]   # 主\r\n  secondary: []\r\n  fallback: []\r\nprofiles:\r\n  - name: 生产\r\n    description: "生产环境 😀"\r\n    endpoints:\r\n      - id: e1   # 第一个\r\n        base_url: https://api.anthropic.com\r\n        api_key_env: K\r\n        metadata:\r\n          区域: 华东\r\nswitching_policy:\r\n  auto_switch: false\r\nproxy:\r\n  port: 7861\r\n' >crlf-want.yaml
+same crlf.yaml crlf-want.yaml "ten commands later: exactly their changes, CRLF and BOM kept"
+
 # --- refusals: clear, positioned, file untouched ---
 cat >anchor.yaml <<'YAML'
 version: 1
