@@ -507,7 +507,7 @@ static char *replacement(const struct qcc_yamldoc *d, size_t x, const char *s) {
       qcc_yt_str(&b, v->value);
     else
       qcc_yt_quoted(&b, v->value);
-  } else if (string && o->style == YS_DOUBLE) {
+  } else if (string && (o->style == YS_DOUBLE || o->style == YS_BLOCK)) {
     qcc_yt_quoted(&b, v->value);
   } else if (string && o->style == YS_SINGLE && qcc_yt_printable(v->value)) {
     qcc_yt_str(&b, "'");
@@ -539,9 +539,21 @@ int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, 
   if (x->kind != QCC_YNODE_SCALAR)
     return qcc_err_set(err, EINVAL, "%s: %s is %s; set one of its keys instead", pos, path[n - 1],
                        kind_name(x->kind));
-  if (x->style == YS_BLOCK)
-    return qcc_err_set(err, EINVAL, "%s: %s is a block scalar (| or >); edit it by hand", pos,
-                       path[n - 1]);
+  size_t end = x->end;
+  if (x->style == YS_BLOCK) {
+    /* "key: |" and its lines become "key: NEW" on the key's line: from the
+     * indicator to the end of the last text line; blank lines after stay */
+    size_t hdr = line_stop(doc, x->start);
+    if (comment_between(doc, x->start, hdr))
+      return qcc_err_set(err, EINVAL,
+                         "%s: %s is a block scalar with a comment on its first line; edit it by "
+                         "hand",
+                         pos, path[n - 1]);
+    size_t l = x->end;
+    while (l > hdr && strchr(" \t\r\n", doc->text[l - 1]))
+      l--;
+    end = l > hdr ? line_stop(doc, l - 1) : hdr;
+  }
   if (x->empty && in_flow(doc, at))
     return qcc_err_set(err, EINVAL, "%s: %s has an empty value inside {...}; edit it by hand", pos,
                        path[n - 1]);
@@ -557,7 +569,7 @@ int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, 
     free(r);
     return apply1(doc, x->start, x->end, ins, &op, err);
   }
-  return apply1(doc, x->start, x->end, r, &op, err);
+  return apply1(doc, x->start, end, r, &op, err);
 }
 
 /* ---- remove ---- */

@@ -9,9 +9,11 @@
  * Every edit is exact or refused: the new text is parsed again and must be
  * the old document with exactly the asked change (as the loader reads it:
  * scalar text, or null). Anything else -- and constructs that cannot be
- * edited safely (anchors and aliases, !tags, block scalars, comments between
- * entries of a one-line {...}) -- is an error, "LINE:COL: what" where there
- * is a place to name, and the text is left as it was.
+ * edited safely (anchors and aliases, !tags, a comment on a block scalar's
+ * | line, comments between entries of a one-line {...}) -- is an error,
+ * "LINE:COL: what" where there is a place to name, and the text is left as
+ * it was. A block scalar that is set becomes a quoted value on its key's
+ * line.
  *
  * Paths are lists of segments. Under a mapping a segment is a key; under a
  * sequence it selects the item mapping whose `name` or `id` equals it (the

@@ -184,7 +184,14 @@ else notok "docs/editing.md shows that message"; fi
 same anchor.yaml anchor-before.yaml "refused: the file is byte-identical"
 printf 'version: 1\nprofiles:\n  - name: p\n    description: |\n      第一行\n      第二行\n    endpoints:\n      - id: e1\n        base_url: https://api.anthropic.com\n        api_key_env: K\n' >block.yaml
 cp block.yaml block-before.yaml
-expect 2 "a block scalar is not rewritten" -- "$QCCC" config set profiles.p.description x -c block.yaml
+expect 0 "a block scalar is replaced by the new value" -- \
+  "$QCCC" config set profiles.p.description "新的 描述" -c block.yaml
+printf 'version: 1\nprofiles:\n  - name: p\n    description: "新的 描述"\n    endpoints:\n      - id: e1\n        base_url: https://api.anthropic.com\n        api_key_env: K\n' >block-want.yaml
+same block.yaml block-want.yaml "only the value changed"
+sed 's/description: |/description: | # 两行/' block-before.yaml >block.yaml
+cp block.yaml block-before.yaml
+expect 2 "a block scalar with a comment on its | line is refused" -- \
+  "$QCCC" config set profiles.p.description x -c block.yaml
 contains "block.yaml:4:18:" "the refusal names FILE:LINE:COL"
 same block.yaml block-before.yaml "refused: the file is byte-identical"
 expect 2 "an argument that is not UTF-8 is refused" -- \

@@ -502,7 +502,7 @@ Test(edit_yaml, k_flow_map_appended_to_one_line_list) {
 
 Test(edit_yaml, l_refusals_name_the_place_and_change_nothing) {
   const char *text =
-      "a: &x\n  k: 1\nb: *x\nc: !!str 5\nd: |\n  多行\n  文本\nf: {g: 1, # 注\n  h: 2}\n";
+      "a: &x\n  k: 1\nb: *x\nc: !!str 5\nd: | # 注\n  多行\n  文本\nf: {g: 1, # 注\n  h: 2}\n";
   struct qcc_yamldoc *d = parse(text);
   cr_assert_eq(set_e(d, P("a", "k"), 2, "2"), -1);
   cr_assert(strstr(last_err.msg, "1:4:") && strstr(last_err.msg, "&x"), "%s", last_err.msg);
@@ -511,7 +511,8 @@ Test(edit_yaml, l_refusals_name_the_place_and_change_nothing) {
   cr_assert_eq(rm(d, P("a"), 1), -1, "removing an anchored value orphans its aliases");
   cr_assert_eq(set_e(d, P("c"), 1, "6"), -1);
   cr_assert(strstr(last_err.msg, "tag"), "%s", last_err.msg);
-  cr_assert_eq(set_e(d, P("d"), 1, "x"), -1);
+
+  cr_assert_eq(set_e(d, P("d"), 1, "x"), -1, "the comment on the | line would be lost");
   cr_assert(strstr(last_err.msg, "5:4:") && strstr(last_err.msg, "block scalar"), "%s",
             last_err.msg);
   cr_assert_eq(rm(d, P("f", "h"), 2), -1, "a comment between inline entries would be lost");
@@ -574,5 +575,12 @@ Test(edit_yaml, d_last_entry_keeps_the_comments_around_it) {
   d = parse("m: {a: 1}  # c\nn: 2\n");
   cr_assert_eq(rm(d, P("m", "a"), 2), 0, "%s", last_err.msg);
   expect_text(d, "n: 2\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, m_block_scalar_becomes_a_quoted_value) {
+  struct qcc_yamldoc *d = parse("d: |\n  第一行\n  第二行\n\n# 下一个\ne: 1\n");
+  cr_assert_eq(set_e(d, P("d"), 1, "新"), 0, "%s", last_err.msg);
+  expect_text(d, "d: \"新\"\n\n# 下一个\ne: 1\n");
   qcc_yamldoc_free(&d);
 }
