@@ -24,6 +24,7 @@
 #include "schema/enums.h"
 #include "schema/error.h"
 #include "schema/fileio.h"
+#include "textpos.h"
 #include "yamledit.h"
 
 #define MAX_FILE (16u << 20) /* larger than any sane config; refuse beyond */
@@ -118,6 +119,10 @@ static int parse_opts(struct ctx *c, unsigned cmd, int argc, char **argv, int fi
   o->auto_failover = o->auto_recovery = -1;
   for (int i = first; i < argc; i++) {
     const char *a = argv[i];
+    /* every word may end up in the file: it must be text the file can hold */
+    if (qcc_utf8_valid_prefix(a, strlen(a)) != strlen(a))
+      return fail(c, QCCC_EDIT_USAGE, "argument %d is not valid UTF-8 text; nothing was changed",
+                  i + 1);
     if (strcmp(a, "-y") == 0 || strcmp(a, "--yes") == 0) {
       o->yes = true;
       continue;
@@ -273,6 +278,18 @@ static int validate(struct ctx *c, const char *file, const char *shown, bool qui
   else
     qcc_config_free(&cfg);
   return 0;
+}
+
+/* An edit yamledit refused or could not make. A message that starts with
+ * "LINE:COL:" points into the user's file: print it as FILE:LINE:COL. */
+static int edit_failed(struct ctx *c, const char *what, const struct qcc_err *e) {
+  unsigned line, col;
+  int used = 0;
+  if (sscanf(e->msg, "%u:%u:%n", &line, &col, &used) == 2 && used > 0)
+    return fail(c, QCCC_EDIT_USAGE, "%s:%s", c->path, e->msg);
+  if (what)
+    return fail(c, QCCC_EDIT_USAGE, "%s: %s", what, e->msg);
+  return fail(c, QCCC_EDIT_USAGE, "%s", e->msg);
 }
 
 /* ---- load / commit ---- */
@@ -663,7 +680,7 @@ static int config_set(struct ctx *c) {
   rc = qcc_yamldoc_set(c->doc, r.segs, r.n, scalar, &e);
   free(scalar);
   if (rc != 0)
-    return fail(c, QCCC_EDIT_USAGE, "%s: %s", key, e.msg);
+    return edit_failed(c, key, &e);
   char what[600];
   snprintf(what, sizeof what, "%s set", key);
   return commit(c, what);
@@ -722,7 +739,7 @@ static int config_reset(struct ctx *c) {
       return QCCC_EDIT_OK;
     }
     if (qcc_yamldoc_remove(c->doc, r.segs, r.n, &e) != 0)
-      return fail(c, QCCC_EDIT_USAGE, "%s: %s", key, e.msg);
+      return edit_failed(c, key, &e);
     char what[600];
     if (r.knob && r.knob->def)
       snprintf(what, sizeof what, "%s reset to its default (%s)", key, r.knob->def);
@@ -757,7 +774,7 @@ static int config_reset(struct ctx *c) {
     if (qcc_yamldoc_get(c->doc, segs, n, NULL) != QCC_YNODE_SCALAR)
       continue;
     if (qcc_yamldoc_remove(c->doc, segs, n, &e) != 0)
-      return fail(c, QCCC_EDIT_USAGE, "%s: %s", k->path, e.msg);
+      return edit_failed(c, k->path, &e);
     removed++;
   }
   char what[64];
@@ -803,7 +820,7 @@ static int config_export(struct ctx *c) {
     rc = s ? qcc_yamldoc_set(c->doc, segs, n, s, &e) : -1;
     free(s);
     if (rc != 0)
-      return fail(c, QCCC_EDIT_USAGE, "%s: %s", k->path, e.msg);
+      return edit_failed(c, k->path, &e);
   }
   const char **names = calloc(MAX_NAMES, sizeof *names);
   const char **ids = calloc(MAX_NAMES, sizeof *ids);
@@ -831,7 +848,7 @@ static int config_export(struct ctx *c) {
           qcc_yamldoc_set(c->doc, env, 5, var, &e) != 0) {
         free(names);
         free(ids);
-        return fail(c, QCCC_EDIT_USAGE, "%s: %s", id, e.msg);
+        return edit_failed(c, id, &e);
       }
       fprintf(c->err,
               "qccc config export: endpoint %s has a literal api_key; exported as "
@@ -858,7 +875,7 @@ static int config_export(struct ctx *c) {
     snprintf(var, sizeof var, "QCC_CLIENT_TOKEN_%u", t);
     if (qcc_yamldoc_remove(c->doc, lit, 4, &e) != 0 ||
         qcc_yamldoc_set(c->doc, env, 4, var, &e) != 0)
-      return fail(c, QCCC_EDIT_USAGE, "auth_tokens: %s", e.msg);
+      return edit_failed(c, "auth_tokens", &e);
     fprintf(c->err, "qccc config export: auth token %u is literal; exported as env: %s\n", t, var);
   }
   size_t len;
@@ -971,7 +988,7 @@ static int priority_set(struct ctx *c) {
   const char *path[] = {"profiles", name, "priority"};
   struct qcc_err e = {0};
   if (qcc_yamldoc_set(c->doc, path, 3, group, &e) != 0 || sync_groups(c, name, group, &e) != 0)
-    return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
+    return edit_failed(c, NULL, &e);
   char what[512];
   snprintf(what, sizeof what, "profile %s is now %s", name, group);
   return commit(c, what);
@@ -1014,6 +1031,12 @@ static int profile_add(struct ctx *c) {
   }
   char *qn = qcc_yaml_scalar(name, true);
   char *qd = desc ? qcc_yaml_scalar(desc, true) : NULL;
+  if (!qn || (desc && !qd)) { /* a description typed at the prompt that is not UTF-8 */
+    free(desc);
+    free(qn);
+    free(qd);
+    return fail(c, QCCC_EDIT_USAGE, "the description is not valid UTF-8 text; nothing was changed");
+  }
   free(desc);
   char item[8192];
   snprintf(item, sizeof item, "name: %s\n%s%s%spriority: %s\nendpoints: []\n", qn ? qn : name,
@@ -1023,7 +1046,7 @@ static int profile_add(struct ctx *c) {
   struct qcc_err e = {0};
   if (qcc_yamldoc_append(c->doc, PROFILES, 1, item, &e) != 0 ||
       sync_groups(c, name, group ? group : "primary", &e) != 0)
-    return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
+    return edit_failed(c, NULL, &e);
   char what[512];
   snprintf(what, sizeof what, "profile %s added (add endpoints with `qccc endpoint add %s`)", name,
            name);
@@ -1044,7 +1067,7 @@ static int profile_remove(struct ctx *c) {
   const char *path[] = {"profiles", keep};
   struct qcc_err e = {0};
   if (qcc_yamldoc_remove(c->doc, path, 2, &e) != 0 || sync_groups(c, keep, NULL, &e) != 0)
-    return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
+    return edit_failed(c, NULL, &e);
   char what[512];
   snprintf(what, sizeof what, "profile %s removed", keep);
   return commit(c, what);
@@ -1170,7 +1193,7 @@ static int policy(struct ctx *c) {
     rc = set_knob(c, QCC_K_SWITCH_COOLDOWN, o->cooldown, &e);
   free(cool);
   if (rc != 0)
-    return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
+    return edit_failed(c, NULL, &e);
   return commit(c, "switching_policy updated");
 }
 
@@ -1295,7 +1318,7 @@ static int endpoint_remove(struct ctx *c) {
   const char *path[] = {"profiles", pname, "endpoints", id};
   struct qcc_err e = {0};
   if (qcc_yamldoc_remove(c->doc, path, 4, &e) != 0)
-    return fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
+    return edit_failed(c, NULL, &e);
   snprintf(what, sizeof what, "endpoint %s removed from profile %s", id, pname);
   return commit(c, what);
 }
@@ -1618,13 +1641,16 @@ static int ask_numbers(struct ctx *c, struct newep *n) {
   return answered(rc);
 }
 
-/* The new list item as block YAML at column 0; -1 when it does not fit. */
+/* The new list item as block YAML at column 0; -1 when it does not fit,
+ * -2 when a value is not UTF-8 text. */
 static int render_item(const struct newep *n, char *item, size_t cap) {
   size_t len = 0;
+  bool bad = false;
 #define ADD(...) len += (size_t)snprintf(item + len, len < cap ? cap - len : 0, __VA_ARGS__)
 #define ADDQ(fmt, val, as_string)                                                                  \
   do {                                                                                             \
     char *q_ = qcc_yaml_scalar((val), (as_string));                                                \
+    bad = bad || !q_; /* not UTF-8: never written as something else */                             \
     ADD(fmt, q_ ? q_ : "\"\"");                                                                    \
     free(q_);                                                                                      \
   } while (0)
@@ -1660,7 +1686,7 @@ static int render_item(const struct newep *n, char *item, size_t cap) {
     ADD("metadata:\n  provider: %s\n", n->preset->provider);
 #undef ADDQ
 #undef ADD
-  return len < cap ? 0 : -1;
+  return bad ? -2 : len < cap ? 0 : -1;
 }
 
 /* Show the item and ask before writing (terminal, no --yes). */
@@ -1829,15 +1855,18 @@ static int endpoint_add(struct ctx *c) {
   if (rc == 0)
     rc = ask_numbers(c, &n);
   char item[16384];
-  if (rc == 0 && render_item(&n, item, sizeof item) != 0)
-    rc = fail(c, QCCC_EDIT_USAGE, "endpoint too large");
+  int ri = rc == 0 ? render_item(&n, item, sizeof item) : 0;
+  if (ri != 0)
+    rc = fail(c, QCCC_EDIT_USAGE,
+              ri == -2 ? "a value is not valid UTF-8 text; nothing was changed"
+                       : "endpoint too large");
   if (rc == 0)
     rc = confirm_item(c, &n, item);
   if (rc == 0) {
     const char *path[] = {"profiles", n.profile, "endpoints"};
     struct qcc_err e = {0};
     if (qcc_yamldoc_append(c->doc, path, 3, item, &e) != 0) {
-      rc = fail(c, QCCC_EDIT_USAGE, "%s", e.msg);
+      rc = edit_failed(c, NULL, &e);
     } else {
       char what[600];
       snprintf(what, sizeof what, "endpoint %s added to profile %s", n.id, n.profile);

@@ -1,11 +1,19 @@
 /* Comment- and format-preserving YAML edits (see yamledit.h).
  *
- * libyaml drops comments but gives every event a start and end byte offset.
- * We keep a small node tree with those offsets and edit the text between
- * them. Block collections have no reliable end mark (libyaml puts it at the
- * next token, past trailing comments and blank lines), so the end of a block
- * collection is the end of its last child ("content end"); edits that remove
- * or append whole entries work on whole lines from there. */
+ * libyaml drops comments but gives every event a start and end mark. Marks
+ * count characters, so textpos turns them into byte offsets (a CJK character
+ * is one mark step and three bytes). We keep a small node tree with those
+ * offsets and edit the text between them. Block collections have no reliable
+ * end mark (libyaml puts it at the next token, past trailing comments and
+ * blank lines), so the end of a block collection is the end of its last child
+ * ("content end"); edits that remove or append whole entries work on whole
+ * lines from there. Flow collections ({...}, [...], JSON) are edited in their
+ * own layout: one entry per line or all on one line, commas kept right.
+ *
+ * Every edit is checked before it is kept: the new text is parsed again and
+ * compared with the old tree plus the one change asked (yamlverify.c). An
+ * edit that would change anything else is refused and the text stays as it
+ * was. */
 #include "yamledit.h"
 
 #include <ctype.h>
@@ -14,208 +22,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
+#include <strings.h>
 
-#define NO_NODE SIZE_MAX
-/* Cap on nodes so a hostile file cannot make us allocate without bound. */
-#define MAX_NODES 1000000u
+#include "textpos.h"
+#include "yamltree.h"
 
-struct ynode {
-  enum qcc_ynode_kind kind;
-  bool flow;
-  bool empty;        /* plain scalar with no text: a null value */
-  size_t start, end; /* byte offsets from libyaml marks */
-  size_t parent;
-  size_t *kids; /* map: key0, value0, key1, value1 ...; seq: items */
-  size_t nkids, capkids;
-  char *value; /* scalar value (NULL for aliases) */
-};
-
-struct qcc_yamldoc {
-  char *text;
-  size_t len;
-  struct ynode *nodes;
-  size_t count, cap;
-  size_t root;
-};
-
-/* ---- tree ---- */
-
-static void nodes_clear(struct qcc_yamldoc *d) {
-  for (size_t i = 0; i < d->count; i++) {
-    free(d->nodes[i].kids);
-    free(d->nodes[i].value);
-  }
-  free(d->nodes);
-  d->nodes = NULL;
-  d->count = d->cap = 0;
-  d->root = NO_NODE;
-}
-
-static size_t node_add(struct qcc_yamldoc *d, enum qcc_ynode_kind kind, size_t parent) {
-  if (d->count >= MAX_NODES)
-    return NO_NODE;
-  if (d->count == d->cap) {
-    size_t ncap = d->cap ? d->cap * 2 : 64;
-    struct ynode *n = realloc(d->nodes, ncap * sizeof *n);
-    if (!n)
-      return NO_NODE;
-    d->nodes = n;
-    d->cap = ncap;
-  }
-  size_t idx = d->count++;
-  memset(&d->nodes[idx], 0, sizeof d->nodes[idx]);
-  d->nodes[idx].kind = kind;
-  d->nodes[idx].parent = parent;
-  if (parent != NO_NODE) {
-    struct ynode *p = &d->nodes[parent];
-    if (p->nkids == p->capkids) {
-      size_t ncap = p->capkids ? p->capkids * 2 : 8;
-      size_t *k = realloc(p->kids, ncap * sizeof *k);
-      if (!k) {
-        d->count--;
-        return NO_NODE;
-      }
-      p->kids = k;
-      p->capkids = ncap;
-    }
-    p->kids[p->nkids++] = idx;
-  }
-  return idx;
-}
-
-/* Build the tree of d->text. */
-static int build(struct qcc_yamldoc *d, struct qcc_err *err) {
-  yaml_parser_t parser;
-  yaml_event_t ev;
-  size_t cur = NO_NODE; /* open collection */
-  int rc = -1;
-  bool done = false;
-  unsigned docs = 0;
-
-  nodes_clear(d);
-  if (!yaml_parser_initialize(&parser))
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  yaml_parser_set_input_string(&parser, (const unsigned char *)d->text, d->len);
-  while (!done) {
-    if (!yaml_parser_parse(&parser, &ev)) {
-      qcc_err_set(err, EINVAL, "%zu:%zu: %s", parser.problem_mark.line + 1,
-                  parser.problem_mark.column + 1,
-                  parser.problem ? parser.problem : "YAML syntax error");
-      goto out;
-    }
-    size_t idx;
-    switch (ev.type) {
-    case YAML_STREAM_END_EVENT:
-      done = true;
-      break;
-    case YAML_DOCUMENT_START_EVENT:
-      if (++docs > 1) {
-        yaml_event_delete(&ev);
-        qcc_err_set(err, EINVAL, "%zu:%zu: more than one YAML document; edit it by hand",
-                    ev.start_mark.line + 1, ev.start_mark.column + 1);
-        goto out;
-      }
-      break;
-    case YAML_SCALAR_EVENT:
-    case YAML_ALIAS_EVENT:
-    case YAML_MAPPING_START_EVENT:
-    case YAML_SEQUENCE_START_EVENT: {
-      enum qcc_ynode_kind k = ev.type == YAML_MAPPING_START_EVENT    ? QCC_YNODE_MAP
-                              : ev.type == YAML_SEQUENCE_START_EVENT ? QCC_YNODE_SEQ
-                                                                     : QCC_YNODE_SCALAR;
-      idx = node_add(d, k, cur);
-      if (idx == NO_NODE) {
-        yaml_event_delete(&ev);
-        qcc_err_set(err, ENOMEM, "out of memory (or too many YAML nodes)");
-        goto out;
-      }
-      struct ynode *n = &d->nodes[idx];
-      n->start = ev.start_mark.index;
-      n->end = ev.end_mark.index;
-      if (ev.type == YAML_SCALAR_EVENT) {
-        n->value = strdup((const char *)ev.data.scalar.value);
-        if (!n->value) {
-          yaml_event_delete(&ev);
-          qcc_err_set(err, ENOMEM, "out of memory");
-          goto out;
-        }
-        n->empty = ev.data.scalar.length == 0 && ev.data.scalar.plain_implicit &&
-                   ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-                   ev.start_mark.index == ev.end_mark.index;
-      } else if (ev.type == YAML_MAPPING_START_EVENT) {
-        n->flow = ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
-        cur = idx;
-      } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-        n->flow = ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
-        cur = idx;
-      }
-      if (d->root == NO_NODE)
-        d->root = idx;
-      break;
-    }
-    case YAML_MAPPING_END_EVENT:
-    case YAML_SEQUENCE_END_EVENT:
-      if (cur != NO_NODE) {
-        if (d->nodes[cur].flow)
-          d->nodes[cur].end = ev.end_mark.index;
-        cur = d->nodes[cur].parent;
-      }
-      break;
-    default:
-      break;
-    }
-    yaml_event_delete(&ev);
-  }
-  rc = 0;
-out:
-  yaml_parser_delete(&parser);
-  if (rc != 0)
-    nodes_clear(d);
-  return rc;
-}
-
-int qcc_yamldoc_parse(const char *text, size_t len, struct qcc_yamldoc **out, struct qcc_err *err) {
-  *out = NULL;
-  struct qcc_yamldoc *d = calloc(1, sizeof *d);
-  if (!d)
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  d->root = NO_NODE;
-  d->text = malloc(len + 1);
-  if (!d->text) {
-    free(d);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  memcpy(d->text, text, len);
-  d->text[len] = '\0';
-  d->len = len;
-  if (build(d, err) != 0) {
-    qcc_yamldoc_free(&d);
-    return -1;
-  }
-  *out = d;
-  return 0;
-}
-
-void qcc_yamldoc_free(struct qcc_yamldoc **doc) {
-  if (!doc || !*doc)
-    return;
-  nodes_clear(*doc);
-  free((*doc)->text);
-  free(*doc);
-  *doc = NULL;
-}
-
-const char *qcc_yamldoc_text(const struct qcc_yamldoc *doc, size_t *len) {
-  if (len)
-    *len = doc->len;
-  return doc->text;
-}
+#define NO_NODE QCC_NO_NODE
 
 /* ---- positions ---- */
 
+/* The first line starts after a byte order mark: it is no indentation. */
 static size_t line_start(const struct qcc_yamldoc *d, size_t pos) {
-  while (pos > 0 && d->text[pos - 1] != '\n')
+  size_t top = d->len >= 3 && memcmp(d->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  while (pos > top && d->text[pos - 1] != '\n')
     pos--;
   return pos;
 }
@@ -248,11 +67,33 @@ static bool uses_crlf(const struct qcc_yamldoc *d) {
 
 static size_t col_of(const struct qcc_yamldoc *d, size_t pos) { return pos - line_start(d, pos); }
 
+/* Width of the indentation of the line holding POS. */
+static size_t indent_of(const struct qcc_yamldoc *d, size_t pos) {
+  size_t s = line_start(d, pos), i = s;
+  while (i < d->len && d->text[i] == ' ')
+    i++;
+  return i - s;
+}
+
 static bool only_space_before(const struct qcc_yamldoc *d, size_t pos) {
   for (size_t i = line_start(d, pos); i < pos; i++)
     if (d->text[i] != ' ' && d->text[i] != '\t')
       return false;
   return true;
+}
+
+static size_t skip_blank(const struct qcc_yamldoc *d, size_t p) {
+  while (p < d->len && (d->text[p] == ' ' || d->text[p] == '\t'))
+    p++;
+  return p;
+}
+
+static bool newline_between(const struct qcc_yamldoc *d, size_t a, size_t b) {
+  return a < b && memchr(d->text + a, '\n', b - a) != NULL;
+}
+
+static bool comment_between(const struct qcc_yamldoc *d, size_t a, size_t b) {
+  return a < b && memchr(d->text + a, '#', b - a) != NULL;
 }
 
 /* End of the last text that belongs to node N. */
@@ -265,570 +106,741 @@ static size_t content_end(const struct qcc_yamldoc *d, size_t n) {
 
 /* Position just past the ':' that follows key node K. */
 static size_t after_colon(const struct qcc_yamldoc *d, size_t k) {
-  size_t p = d->nodes[k].end;
-  while (p < d->len && (d->text[p] == ' ' || d->text[p] == '\t'))
-    p++;
+  size_t p = skip_blank(d, d->nodes[k].end);
   if (p < d->len && d->text[p] == ':')
     return p + 1;
   return d->nodes[k].end;
 }
 
-/* ---- lookup ---- */
-
-static const char *map_get_scalar(const struct qcc_yamldoc *d, size_t map, const char *key) {
-  const struct ynode *m = &d->nodes[map];
-  for (size_t i = 0; i + 1 < m->nkids; i += 2) {
-    const struct ynode *k = &d->nodes[m->kids[i]];
-    const struct ynode *v = &d->nodes[m->kids[i + 1]];
-    if (k->value && strcmp(k->value, key) == 0)
-      return v->kind == QCC_YNODE_SCALAR ? v->value : NULL;
-  }
-  return NULL;
+/* "LINE:COL" of byte POS, for messages. */
+static void where(const struct qcc_yamldoc *d, size_t pos, char *buf, size_t cap) {
+  size_t l, c;
+  qcc_textpos_linecol(d->text, d->len, pos, &l, &c);
+  snprintf(buf, cap, "%zu:%zu", l, c);
 }
 
-/* Child of N selected by SEG: the value for a key, or an item. */
-static size_t child(const struct qcc_yamldoc *d, size_t n, const char *seg) {
-  const struct ynode *x = &d->nodes[n];
-  if (x->kind == QCC_YNODE_MAP) {
-    for (size_t i = 0; i + 1 < x->nkids; i += 2) {
-      const struct ynode *k = &d->nodes[x->kids[i]];
-      if (k->value && strcmp(k->value, seg) == 0)
-        return x->kids[i + 1];
-    }
-    return NO_NODE;
-  }
-  if (x->kind == QCC_YNODE_SEQ) {
-    for (size_t i = 0; i < x->nkids; i++) {
-      size_t it = x->kids[i];
-      if (d->nodes[it].kind == QCC_YNODE_SCALAR && d->nodes[it].value &&
-          strcmp(d->nodes[it].value, seg) == 0)
-        return it; /* a list of names */
-      if (d->nodes[it].kind != QCC_YNODE_MAP)
-        continue;
-      const char *name = map_get_scalar(d, it, "name");
-      const char *id = map_get_scalar(d, it, "id");
-      if ((name && strcmp(name, seg) == 0) || (id && strcmp(id, seg) == 0))
-        return it;
-    }
-    char *endp = NULL;
-    errno = 0;
-    unsigned long long ix = strtoull(seg, &endp, 10);
-    if (isdigit((unsigned char)seg[0]) && *endp == '\0' && errno == 0 && ix < x->nkids)
-      return x->kids[ix];
-  }
-  return NO_NODE;
-}
+/* ---- splicing ---- */
 
-static size_t locate(const struct qcc_yamldoc *d, const char *const *path, size_t n) {
-  size_t cur = d->root;
-  for (size_t i = 0; i < n && cur != NO_NODE; i++)
-    cur = child(d, cur, path[i]);
-  return cur;
-}
+struct splice {
+  size_t a, b;
+  char *ins; /* owned */
+};
 
-enum qcc_ynode_kind qcc_yamldoc_get(const struct qcc_yamldoc *doc, const char *const *path,
-                                    size_t n, char **value) {
-  if (value)
-    *value = NULL;
-  size_t at = locate(doc, path, n);
-  if (at == NO_NODE)
-    return QCC_YNODE_NONE;
-  const struct ynode *x = &doc->nodes[at];
-  if (x->kind == QCC_YNODE_SCALAR && value && x->value && !x->empty)
-    *value = strdup(x->value);
-  return x->kind;
-}
-
-size_t qcc_yamldoc_items(const struct qcc_yamldoc *doc, const char *const *path, size_t n,
-                         const char *field, const char **names, size_t max) {
-  size_t at = locate(doc, path, n);
-  if (at == NO_NODE || doc->nodes[at].kind != QCC_YNODE_SEQ)
-    return 0;
-  size_t count = 0;
-  const struct ynode *x = &doc->nodes[at];
-  for (size_t i = 0; i < x->nkids && count < max; i++) {
-    const struct ynode *it = &doc->nodes[x->kids[i]];
-    const char *v = NULL;
-    if (it->kind == QCC_YNODE_MAP)
-      v = map_get_scalar(doc, x->kids[i], field);
-    else if (it->kind == QCC_YNODE_SCALAR && !it->empty)
-      v = it->value;
-    if (v)
-      names[count++] = v;
-  }
-  return count;
-}
-
-size_t qcc_yamldoc_line(const struct qcc_yamldoc *doc, const char *const *path, size_t n) {
-  size_t at = locate(doc, path, n);
-  if (at == NO_NODE)
-    return 0;
-  size_t line = 1;
-  for (size_t i = 0; i < doc->nodes[at].start && i < doc->len; i++)
-    line += doc->text[i] == '\n';
-  return line;
-}
-
-/* ---- text building ---- */
-
-struct sbuf {
-  char *p;
-  size_t len, cap;
+struct edit {
+  struct splice sp[3];
+  size_t n;
   bool oom;
 };
 
-static void sb_add(struct sbuf *b, const char *s, size_t n) {
-  if (b->oom)
+static void edit_add(struct edit *e, size_t a, size_t b, char *ins) {
+  if (!ins || e->n == sizeof e->sp / sizeof e->sp[0]) {
+    e->oom = true;
+    free(ins);
     return;
-  if (b->len + n + 1 > b->cap) {
-    size_t ncap = b->cap ? b->cap : 128;
-    while (ncap < b->len + n + 1)
-      ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (!np) {
-      b->oom = true;
-      return;
-    }
-    b->p = np;
-    b->cap = ncap;
   }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
+  e->sp[e->n++] = (struct splice){a, b, ins};
 }
 
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_spaces(struct sbuf *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    sb_add(b, " ", 1);
+static void edit_free(struct edit *e) {
+  for (size_t i = 0; i < e->n; i++)
+    free(e->sp[i].ins);
+  e->n = 0;
 }
 
-/* ITEM (block YAML at column 0) as a sequence item: "- " at column DASH. */
-static void sb_item(struct sbuf *b, size_t dash, const char *item) {
-  bool first = true;
-  const char *p = item;
-  while (*p) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    if (first) {
-      sb_spaces(b, dash);
-      sb_str(b, "- ");
-    } else if (n > 0) {
-      sb_spaces(b, dash + 2);
-    }
-    sb_add(b, p, n);
-    sb_str(b, "\n");
-    first = false;
-    p += n + (nl ? 1 : 0);
-  }
-  if (first) { /* empty item */
-    sb_spaces(b, dash);
-    sb_str(b, "- {}\n");
+/* Append INS to B, with CRLF line ends when CRLF is set. */
+static void sb_ins(struct qcc_ytext *b, const char *ins, bool crlf) {
+  for (const char *p = ins; *p; p++) {
+    if (*p == '\n' && crlf && (p == ins || p[-1] != '\r'))
+      qcc_yt_add(b, "\r", 1);
+    qcc_yt_add(b, p, 1);
   }
 }
 
-static int splice_raw(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins,
-                      struct qcc_err *err);
-
-/* Replace [a, b) with INS and rebuild the tree; the old text is kept when
- * the result does not parse. */
-static int splice(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins, struct qcc_err *err) {
-  char *conv = NULL;
-  if (uses_crlf(d) && strchr(ins, '\n')) {
-    size_t nl = 0, n = strlen(ins);
-    for (size_t i = 0; i < n; i++)
-      nl += ins[i] == '\n' && (i == 0 || ins[i - 1] != '\r');
-    conv = malloc(n + nl + 1);
-    if (!conv)
-      return qcc_err_set(err, ENOMEM, "out of memory");
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (ins[i] == '\n' && (i == 0 || ins[i - 1] != '\r'))
-        conv[o++] = '\r';
-      conv[o++] = ins[i];
-    }
-    conv[o] = '\0';
-    ins = conv;
-  }
-  int rc = splice_raw(d, a, b, ins, err);
-  free(conv);
-  return rc;
-}
-
-static int splice_raw(struct qcc_yamldoc *d, size_t a, size_t b, const char *ins,
-                      struct qcc_err *err) {
-  size_t il = strlen(ins);
-  size_t nlen = d->len - (b - a) + il;
-  char *nt = malloc(nlen + 1);
-  if (!nt)
+/* Apply E to the text, parse the result and check it is the old tree with
+ * OP applied; only then keep it. On any failure the document is unchanged. */
+static int apply(struct qcc_yamldoc *d, struct edit *e, const struct yop *op, struct qcc_err *err) {
+  if (e->oom) {
+    edit_free(e);
     return qcc_err_set(err, ENOMEM, "out of memory");
-  memcpy(nt, d->text, a);
-  memcpy(nt + a, ins, il);
-  memcpy(nt + a + il, d->text + b, d->len - b);
-  nt[nlen] = '\0';
-  char *old = d->text;
-  size_t olen = d->len;
-  d->text = nt;
-  d->len = nlen;
-  if (build(d, err) != 0) {
-    qcc_err_wrap(err, "internal: the edited text does not parse");
-    free(nt);
-    d->text = old;
-    d->len = olen;
-    struct qcc_err ignore;
-    build(d, &ignore);
+  }
+  bool crlf = uses_crlf(d);
+  struct qcc_ytext b = {0};
+  size_t at = 0;
+  for (size_t i = 0; i < e->n; i++) {
+    const struct splice *s = &e->sp[i];
+    size_t il = strlen(s->ins);
+    if (s->a < at || s->b < s->a || s->b > d->len) {
+      edit_free(e);
+      free(b.p);
+      return qcc_err_set(err, EINVAL, "internal: overlapping edits; nothing was changed");
+    }
+    if (qcc_utf8_valid_prefix(s->ins, il) != il) {
+      edit_free(e);
+      free(b.p);
+      return qcc_err_set(err, EILSEQ, "the new text is not valid UTF-8; nothing was changed");
+    }
+    qcc_yt_add(&b, d->text + at, s->a - at);
+    sb_ins(&b, s->ins, crlf);
+    at = s->b;
+  }
+  qcc_yt_add(&b, d->text + at, d->len - at);
+  edit_free(e);
+  if (b.oom || !b.p) {
+    free(b.p);
+    return qcc_err_set(err, ENOMEM, "out of memory");
+  }
+  struct qcc_yamldoc *nd = NULL;
+  int rc = qcc_yamldoc_parse(b.p, b.len, &nd, err);
+  free(b.p);
+  if (rc != 0)
+    return qcc_err_wrap(err, "internal: the edited text would not parse; nothing was changed");
+  if (qcc_yamldoc_verify(d, nd, op, err) != 0) {
+    qcc_yamldoc_free(&nd);
     return -1;
   }
-  free(old);
+  qcc_ytree_clear(d);
+  free(d->text);
+  *d = *nd;
+  free(nd);
   return 0;
 }
 
-/* Insert a block chain "s0:\n  s1:\n    s2: VALUE" (or ending in a block
- * sequence holding ITEM) at POS with the first key at column IND. LEAD is
- * put before it (a newline when inserting after a key with no value). */
-static int insert_chain(struct qcc_yamldoc *d, size_t pos, size_t ind, const char *lead,
-                        const char *const *segs, size_t k, const char *scalar, const char *item,
-                        bool trailing_nl, struct qcc_err *err) {
-  struct sbuf b = {0};
-  if (pos == d->len && d->len > 0 && d->text[d->len - 1] != '\n' && !lead[0])
-    sb_str(&b, "\n");
-  sb_str(&b, lead);
-  for (size_t j = 0; j < k; j++) {
-    sb_spaces(&b, ind + 2 * j);
-    sb_str(&b, segs[j]);
-    sb_str(&b, ":");
-    if (j + 1 < k) {
-      sb_str(&b, "\n");
-    } else if (item) {
-      sb_str(&b, "\n");
-      sb_item(&b, ind + 2 * j + 2, item);
-    } else {
-      sb_str(&b, " ");
-      sb_str(&b, scalar);
-      sb_str(&b, "\n");
-    }
-  }
-  if (!trailing_nl && b.len > 0 && b.p[b.len - 1] == '\n')
-    b.p[--b.len] = '\0';
-  if (b.oom) {
-    free(b.p);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  int rc = splice(d, pos, pos, b.p ? b.p : "", err);
-  free(b.p);
-  return rc;
+/* One splice. */
+static int apply1(struct qcc_yamldoc *d, size_t a, size_t b, char *ins, const struct yop *op,
+                  struct qcc_err *err) {
+  struct edit e = {0};
+  edit_add(&e, a, b, ins);
+  return apply(d, &e, op, err);
 }
 
-/* Flow text for the chain: "s0: {s1: VALUE}" */
-static int insert_flow_chain(struct qcc_yamldoc *d, size_t map, const char *const *segs, size_t k,
-                             const char *scalar, const char *item, struct qcc_err *err) {
-  if (item)
-    return qcc_err_set(err, EINVAL, "%s is written in flow style {...}; edit it by hand", segs[0]);
-  struct ynode *m = &d->nodes[map];
-  struct sbuf b = {0};
-  size_t pos;
-  if (m->nkids > 0) {
-    pos = content_end(d, m->kids[m->nkids - 1]);
-    sb_str(&b, ", ");
-  } else {
-    pos = m->start + 1;
-  }
-  for (size_t j = 0; j < k; j++) {
-    sb_str(&b, segs[j]);
-    sb_str(&b, j + 1 < k ? ": {" : ": ");
-  }
-  sb_str(&b, scalar);
-  for (size_t j = 1; j < k; j++)
-    sb_str(&b, "}");
-  if (b.oom) {
-    free(b.p);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  int rc = splice(d, pos, pos, b.p, err);
-  free(b.p);
-  return rc;
-}
-
-/* Create the missing keys SEGS[0..k) under mapping MAP. */
-static int create_in_map(struct qcc_yamldoc *d, size_t map, const char *const *segs, size_t k,
-                         const char *scalar, const char *item, struct qcc_err *err) {
-  struct ynode *m = &d->nodes[map];
-  if (m->flow)
-    return insert_flow_chain(d, map, segs, k, scalar, item, err);
-  size_t ind = col_of(d, m->start);
-  size_t pos = line_after(d, content_end(d, map));
-  return insert_chain(d, pos, ind, "", segs, k, scalar, item, true, err);
-}
-
-/* Create SEGS under the key whose value is the null scalar V. */
-static int create_under_null(struct qcc_yamldoc *d, size_t v, const char *const *segs, size_t k,
-                             const char *scalar, const char *item, struct qcc_err *err) {
-  size_t p = d->nodes[v].parent;
-  if (p == NO_NODE || d->nodes[p].kind != QCC_YNODE_MAP || d->nodes[p].flow)
-    return qcc_err_set(err, EINVAL, "cannot add %s under an empty value here; edit it by hand",
-                       segs[0]);
-  size_t key = NO_NODE;
-  for (size_t i = 1; i < d->nodes[p].nkids; i += 2)
-    if (d->nodes[p].kids[i] == v)
-      key = d->nodes[p].kids[i - 1];
-  if (key == NO_NODE)
-    return qcc_err_set(err, EINVAL, "internal: null value without key");
-  size_t ind = col_of(d, d->nodes[key].start) + 2;
-  size_t pos = line_stop(d, d->nodes[v].end);
-  return insert_chain(d, pos, ind, "\n", segs, k, scalar, item, false, err);
-}
+/* ---- refusals ---- */
 
 static const char *kind_name(enum qcc_ynode_kind k) {
   return k == QCC_YNODE_MAP ? "a mapping" : k == QCC_YNODE_SEQ ? "a list" : "a single value";
 }
 
+/* Anchors, aliases and tags on the way to (or at) the edited node: an edit
+ * there would change what other places read too, or drop the tag. */
+static int refuse_shared(const struct qcc_yamldoc *d, size_t n, const char *name,
+                         struct qcc_err *err) {
+  for (size_t x = n; x != NO_NODE; x = d->nodes[x].parent) {
+    const struct ynode *y = &d->nodes[x];
+    char at[48];
+    where(d, y->start, at, sizeof at);
+    if (y->alias)
+      return qcc_err_set(err, EINVAL,
+                         "%s: %s goes through the alias *%s; edit the anchored value by hand", at,
+                         name, y->value);
+    if (y->anchor)
+      return qcc_err_set(err, EINVAL,
+                         "%s: %s is inside the anchored value &%s (aliases share it); edit it by "
+                         "hand",
+                         at, name, y->anchor);
+    if (y->tagged && x == n)
+      return qcc_err_set(err, EINVAL, "%s: %s has an explicit !tag; edit it by hand", at, name);
+  }
+  return 0;
+}
+
+/* ---- flow layout ---- */
+
+/* Is the document written as JSON around node N: the nearest flow mapping
+ * with keys has them all double-quoted. */
+static bool json_ctx(const struct qcc_yamldoc *d, size_t n) {
+  for (size_t x = n; x != NO_NODE; x = d->nodes[x].parent) {
+    const struct ynode *y = &d->nodes[x];
+    if (!y->flow)
+      return false;
+    if (y->kind != QCC_YNODE_MAP || y->nkids == 0)
+      continue;
+    for (size_t i = 0; i < y->nkids; i += 2)
+      if (d->nodes[y->kids[i]].style != YS_DOUBLE)
+        return false;
+    return true;
+  }
+  return false;
+}
+
+static bool in_flow(const struct qcc_yamldoc *d, size_t n) {
+  for (size_t x = n; x != NO_NODE; x = d->nodes[x].parent)
+    if (d->nodes[x].flow)
+      return true;
+  return false;
+}
+
+/* How entries of flow collection C are laid out, judged by its last entry
+ * (first text START, last END): one per line when the entry starts its line
+ * and the closing bracket is on a later line. */
+static bool flow_ml(const struct qcc_yamldoc *d, size_t c, size_t start, size_t end) {
+  return only_space_before(d, start) && newline_between(d, end, d->nodes[c].end);
+}
+
+/* Indentation step of flow collection C: its entries' column minus the
+ * indentation of the line its bracket is on. */
+static size_t flow_step(const struct qcc_yamldoc *d, size_t c, size_t entry_col) {
+  size_t base = indent_of(d, d->nodes[c].start);
+  return entry_col > base ? entry_col - base : 2;
+}
+
+/* Insert the rendered entry ENTRY (owned) after the last entry of flow
+ * collection C, whose last entry runs from START to END, laid out like it. */
+static void flow_insert_after(const struct qcc_yamldoc *d, size_t c, size_t start, size_t end,
+                              char *entry, struct edit *e) {
+  size_t q = skip_blank(d, end);
+  bool comma = q < d->len && d->text[q] == ',';
+  struct qcc_ytext b = {0};
+  if (flow_ml(d, c, start, end)) {
+    qcc_yt_str(&b, "\n");
+    qcc_yt_spaces(&b, col_of(d, start));
+    qcc_yt_str(&b, entry);
+    if (comma) {
+      qcc_yt_str(&b, ",");
+      edit_add(e, line_stop(d, q), line_stop(d, q), qcc_yt_take(&b));
+    } else {
+      edit_add(e, end, end, strdup(","));
+      edit_add(e, line_stop(d, end), line_stop(d, end), qcc_yt_take(&b));
+    }
+  } else if (comma) {
+    qcc_yt_str(&b, " ");
+    qcc_yt_str(&b, entry);
+    qcc_yt_str(&b, ",");
+    edit_add(e, q + 1, q + 1, qcc_yt_take(&b));
+  } else {
+    qcc_yt_str(&b, ", ");
+    qcc_yt_str(&b, entry);
+    edit_add(e, end, end, qcc_yt_take(&b));
+  }
+  free(entry);
+}
+
+/* Mapping MAP writes a list or mapping value on one line ("primary":
+ * ["a"]): new values there follow suit, even when its keys are one per line. */
+static bool inline_values(const struct qcc_yamldoc *d, size_t map) {
+  const struct ynode *m = &d->nodes[map];
+  for (size_t i = 1; m->kind == QCC_YNODE_MAP && i < m->nkids; i += 2) {
+    const struct ynode *v = &d->nodes[m->kids[i]];
+    if (v->flow && v->nkids > 0 && !newline_between(d, v->start, v->end))
+      return true;
+  }
+  return false;
+}
+
+/* The flow style for a new entry of collection C (last entry START..END). */
+static struct qcc_ytstyle style_for(const struct qcc_yamldoc *d, size_t c, size_t start,
+                                    size_t end) {
+  struct qcc_ytstyle f = {.json = json_ctx(d, c), .ml = false, .step = 2};
+  if (start != NO_NODE && flow_ml(d, c, start, end)) {
+    f.step = flow_step(d, c, col_of(d, start));
+    f.ml = true;
+  }
+  return f;
+}
+
+/* ---- set / create ---- */
+
+/* Insert the pairs of snippet S's root mapping into flow mapping M. */
+static int insert_flow_pairs(struct qcc_yamldoc *d, size_t map, const struct qcc_yamldoc *s,
+                             const struct yop *op, struct qcc_err *err) {
+  const struct ynode *m = &d->nodes[map];
+  char at[48];
+  where(d, m->start, at, sizeof at);
+  if (m->anchor || m->tagged || d->text[m->start] != '{')
+    return qcc_err_set(err, EINVAL, "%s: this mapping has an anchor or tag; edit it by hand", at);
+  struct edit e = {0};
+  size_t lk = m->nkids ? m->kids[m->nkids - 2] : NO_NODE;
+  size_t lend = m->nkids ? content_end(d, m->kids[m->nkids - 1]) : 0;
+  struct qcc_ytstyle f = style_for(d, map, lk == NO_NODE ? NO_NODE : d->nodes[lk].start, lend);
+  if (m->nkids == 0 && m->parent != NO_NODE) {
+    f.json = json_ctx(d, m->parent);
+  }
+  size_t ind = lk != NO_NODE ? col_of(d, d->nodes[lk].start) : indent_of(d, m->start);
+  /* the snippet's root is a one-pair mapping: render "key: value" */
+  struct qcc_ytext b = {0};
+  const struct ynode *r = &s->nodes[s->root];
+  struct qcc_ytstyle inner = f;
+  inner.ml = f.ml && !inline_values(d, map);
+  const struct ynode *k = &s->nodes[r->kids[0]];
+  if (f.json || !(k->style == YS_PLAIN && qcc_yt_plain_flow_safe(k->value)))
+    qcc_yt_quoted(&b, k->value);
+  else
+    qcc_yt_str(&b, k->value);
+  qcc_yt_str(&b, ": ");
+  qcc_yt_flow(&b, s, r->kids[1], &inner, ind);
+  char *entry = qcc_yt_take(&b);
+  if (!entry)
+    return qcc_err_set(err, ENOMEM, "out of memory");
+  if (m->nkids == 0) {
+    edit_add(&e, m->start + 1, m->start + 1, entry);
+  } else {
+    flow_insert_after(d, map, d->nodes[lk].start, lend, entry, &e);
+  }
+  return apply(d, &e, op, err);
+}
+
+/* LEAD, then the block chain for SEGS at column IND ending in OP's leaf;
+ * without its last newline unless TRAILING_NL. NULL on out of memory. */
+static char *chain_text(const char *lead, size_t ind, const char *const *segs, size_t k,
+                        const struct yop *op, bool trailing_nl) {
+  char *chain = qcc_ytree_chain(ind, segs, k, op->kind == YOP_SET ? op->leaf : NULL,
+                                op->kind == YOP_APPEND ? op->leaf : NULL);
+  if (!chain)
+    return NULL;
+  struct qcc_ytext b = {0};
+  qcc_yt_str(&b, lead);
+  qcc_yt_str(&b, chain);
+  free(chain);
+  if (!trailing_nl && !b.oom && b.len > 0 && b.p[b.len - 1] == '\n')
+    b.p[--b.len] = '\0';
+  return qcc_yt_take(&b);
+}
+
+/* Create the missing keys SEGS[0..k) under mapping MAP. */
+static int create_in_map(struct qcc_yamldoc *d, size_t map, const char *const *segs, size_t k,
+                         const struct yop *op, struct qcc_err *err) {
+  struct ynode *m = &d->nodes[map];
+  const char *scalar = op->kind == YOP_SET ? op->leaf : NULL;
+  const char *item = op->kind == YOP_APPEND ? op->leaf : NULL;
+  if (m->flow) {
+    char *txt = qcc_ytree_chain(0, segs, k, scalar, item);
+    if (!txt)
+      return qcc_err_set(err, ENOMEM, "out of memory");
+    struct qcc_yamldoc *s = NULL;
+    int rc = qcc_yamldoc_parse(txt, strlen(txt), &s, err);
+    free(txt);
+    if (rc != 0)
+      return qcc_err_wrap(err, "internal: the new entry does not parse");
+    rc = insert_flow_pairs(d, map, s, op, err);
+    qcc_yamldoc_free(&s);
+    return rc;
+  }
+  size_t pos = line_after(d, content_end(d, map));
+  bool nl = pos == d->len && d->len > 0 && d->text[d->len - 1] != '\n';
+  return apply1(d, pos, pos, chain_text(nl ? "\n" : "", col_of(d, m->start), segs, k, op, true), op,
+                err);
+}
+
+/* Create SEGS under the key whose value is the null scalar V. */
+static int create_under_null(struct qcc_yamldoc *d, size_t v, const char *const *segs, size_t k,
+                             const struct yop *op, struct qcc_err *err) {
+  size_t p = d->nodes[v].parent;
+  char at[48];
+  where(d, d->nodes[v].start, at, sizeof at);
+  if (p == NO_NODE || d->nodes[p].kind != QCC_YNODE_MAP || d->nodes[p].flow)
+    return qcc_err_set(err, EINVAL, "%s: cannot add %s under an empty value here; edit it by hand",
+                       at, segs[0]);
+  size_t key = NO_NODE;
+  for (size_t i = 1; i < d->nodes[p].nkids; i += 2)
+    if (d->nodes[p].kids[i] == v)
+      key = d->nodes[p].kids[i - 1];
+  if (key == NO_NODE || !only_space_before(d, d->nodes[key].start))
+    return qcc_err_set(err, EINVAL, "%s: cannot add %s under an empty value here; edit it by hand",
+                       at, segs[0]);
+  size_t pos = line_stop(d, d->nodes[v].end);
+  return apply1(d, pos, pos,
+                chain_text("\n", col_of(d, d->nodes[key].start) + 2, segs, k, op, false), op, err);
+}
+
 /* Walk PATH; on the first missing segment create the rest. FOUND gets the
  * node at PATH when it exists. */
-static int walk_create(struct qcc_yamldoc *d, const char *const *path, size_t n, const char *scalar,
-                       const char *item, size_t *found, struct qcc_err *err) {
+static int walk_create(struct qcc_yamldoc *d, const struct yop *op, size_t *found,
+                       struct qcc_err *err) {
+  const char *const *path = op->path;
+  size_t n = op->n;
   *found = NO_NODE;
   size_t cur = d->root;
-  if (cur == NO_NODE) /* empty document */
-    return insert_chain(d, d->len, 0, "", path, n, scalar, item, true, err);
+  if (cur == NO_NODE) { /* empty document */
+    bool nl = d->len > 0 && d->text[d->len - 1] != '\n';
+    return apply1(d, d->len, d->len, chain_text(nl ? "\n" : "", 0, path, n, op, true), op, err);
+  }
   for (size_t i = 0; i < n; i++) {
     struct ynode *x = &d->nodes[cur];
-    size_t next = child(d, cur, path[i]);
+    if (x->alias || x->anchor)
+      return refuse_shared(d, cur, path[i], err);
+    size_t next = qcc_ytree_child(d, cur, path[i]);
     if (next != NO_NODE) {
       cur = next;
       continue;
     }
+    char at[48];
+    where(d, x->start, at, sizeof at);
     if (x->kind == QCC_YNODE_MAP)
-      return create_in_map(d, cur, path + i, n - i, scalar, item, err);
+      return create_in_map(d, cur, path + i, n - i, op, err);
     if (x->kind == QCC_YNODE_SEQ)
       return qcc_err_set(err, ENOENT, "no entry named \"%s\" in %s", path[i],
                          i ? path[i - 1] : "the document");
     if (x->empty && i > 0)
-      return create_under_null(d, cur, path + i, n - i, scalar, item, err);
-    return qcc_err_set(err, EINVAL, "%s is %s, not a mapping", i ? path[i - 1] : "the document",
-                       kind_name(x->kind));
+      return create_under_null(d, cur, path + i, n - i, op, err);
+    return qcc_err_set(err, EINVAL, "%s: %s is %s, not a mapping", at,
+                       i ? path[i - 1] : "the document", kind_name(x->kind));
   }
   *found = cur;
+  return refuse_shared(d, cur, path[n - 1], err);
+}
+
+/* The value and style of scalar text S ("7861", "\"a b\""). */
+static int parse_scalar(const char *s, struct qcc_yamldoc **out, struct qcc_err *err) {
+  if (qcc_yamldoc_parse(s, strlen(s), out, err) != 0)
+    return qcc_err_wrap(err, "not a YAML scalar: %s", s);
+  if ((*out)->root == NO_NODE || (*out)->nodes[(*out)->root].kind != QCC_YNODE_SCALAR) {
+    qcc_yamldoc_free(out);
+    return qcc_err_set(err, EINVAL, "not a YAML scalar: %s", s);
+  }
   return 0;
+}
+
+/* The text replacing scalar X with the value of S: the old quoting kept
+ * where the value stays a string, JSON quoting in a JSON document. */
+static char *replacement(const struct qcc_yamldoc *d, size_t x, const char *s) {
+  struct qcc_yamldoc *sd = NULL;
+  struct qcc_err ignore;
+  if (parse_scalar(s, &sd, &ignore) != 0)
+    return NULL;
+  const struct ynode *v = &sd->nodes[sd->root];
+  const struct ynode *o = &d->nodes[x];
+  bool string = v->style != YS_PLAIN || !qcc_ytree_looks_typed(v->value);
+  bool json = json_ctx(d, o->parent);
+  struct qcc_ytext b = {0};
+  if (v->empty) {
+    qcc_yt_str(&b, s);
+  } else if (json) {
+    if (v->style == YS_PLAIN && qcc_yt_json_literal(v->value))
+      qcc_yt_str(&b, v->value);
+    else
+      qcc_yt_quoted(&b, v->value);
+  } else if (string && (o->style == YS_DOUBLE || o->style == YS_BLOCK)) {
+    qcc_yt_quoted(&b, v->value);
+  } else if (string && o->style == YS_SINGLE && qcc_yt_printable(v->value)) {
+    qcc_yt_str(&b, "'");
+    for (const char *p = v->value; *p; p++)
+      qcc_yt_str(&b, *p == '\'' ? "''" : (char[]){*p, 0}); /* '' inside '...' */
+    qcc_yt_str(&b, "'");
+  } else if (string && v->style == YS_PLAIN && in_flow(d, x) && !qcc_yt_plain_flow_safe(v->value)) {
+    qcc_yt_quoted(&b, v->value);
+  } else {
+    qcc_yt_str(&b, s);
+  }
+  qcc_yamldoc_free(&sd);
+  return qcc_yt_take(&b);
 }
 
 int qcc_yamldoc_set(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *scalar,
                     struct qcc_err *err) {
   if (n == 0)
     return qcc_err_set(err, EINVAL, "empty key");
+  struct yop op = {YOP_SET, path, n, scalar};
   size_t at;
-  if (walk_create(doc, path, n, scalar, NULL, &at, err) != 0)
+  if (walk_create(doc, &op, &at, err) != 0)
     return -1;
   if (at == NO_NODE)
     return 0; /* created */
   struct ynode *x = &doc->nodes[at];
+  char pos[48];
+  where(doc, x->start, pos, sizeof pos);
   if (x->kind != QCC_YNODE_SCALAR)
-    return qcc_err_set(err, EINVAL, "%s is %s; set one of its keys instead", path[n - 1],
+    return qcc_err_set(err, EINVAL, "%s: %s is %s; set one of its keys instead", pos, path[n - 1],
                        kind_name(x->kind));
-  if (x->empty) {
-    char *ins = malloc(strlen(scalar) + 2);
-    if (!ins)
-      return qcc_err_set(err, ENOMEM, "out of memory");
-    ins[0] = ' ';
-    memcpy(ins + 1, scalar, strlen(scalar) + 1);
-    int rc = splice(doc, x->start, x->end, ins, err);
-    free(ins);
-    return rc;
+  size_t end = x->end;
+  if (x->style == YS_BLOCK) {
+    /* "key: |" and its lines become "key: NEW" on the key's line: from the
+     * indicator to the end of the last text line; blank lines after stay */
+    size_t hdr = line_stop(doc, x->start);
+    if (comment_between(doc, x->start, hdr))
+      return qcc_err_set(err, EINVAL,
+                         "%s: %s is a block scalar with a comment on its first line; edit it by "
+                         "hand",
+                         pos, path[n - 1]);
+    size_t l = x->end;
+    while (l > hdr && strchr(" \t\r\n", doc->text[l - 1]))
+      l--;
+    end = l > hdr ? line_stop(doc, l - 1) : hdr;
   }
-  return splice(doc, x->start, x->end, scalar, err);
+  if (x->empty && in_flow(doc, at))
+    return qcc_err_set(err, EINVAL, "%s: %s has an empty value inside {...}; edit it by hand", pos,
+                       path[n - 1]);
+  char *r = replacement(doc, at, scalar);
+  if (!r)
+    return qcc_err_set(err, EINVAL, "not a YAML scalar: %s", scalar);
+  if (x->empty) {
+    char *ins = malloc(strlen(r) + 2);
+    if (ins) {
+      ins[0] = ' ';
+      memcpy(ins + 1, r, strlen(r) + 1);
+    }
+    free(r);
+    return apply1(doc, x->start, x->end, ins, &op, err);
+  }
+  return apply1(doc, x->start, end, r, &op, err);
 }
 
-static int remove_node(struct qcc_yamldoc *d, size_t idx, struct qcc_err *err) {
+/* ---- remove ---- */
+
+/* The parent key of value node X in a mapping, or NO_NODE. */
+static size_t key_of(const struct qcc_yamldoc *d, size_t x) {
+  size_t p = d->nodes[x].parent;
+  if (p == NO_NODE || d->nodes[p].kind != QCC_YNODE_MAP)
+    return NO_NODE;
+  for (size_t i = 1; i < d->nodes[p].nkids; i += 2)
+    if (d->nodes[p].kids[i] == x)
+      return d->nodes[p].kids[i - 1];
+  return NO_NODE;
+}
+
+/* Remove entry J (first text START, last END) of flow collection C with N
+ * entries whose starts and ends are STARTS/ENDS. */
+static int remove_flow_entry(struct qcc_yamldoc *d, size_t c, size_t j, size_t n,
+                             const size_t *starts, const size_t *ends, const struct yop *op,
+                             struct qcc_err *err) {
+  struct edit e = {0};
+  size_t s = starts[j], t = ends[j];
+  size_t q = skip_blank(d, t);
+  bool comma = q < d->len && d->text[q] == ',';
+  size_t after = comma ? skip_blank(d, q + 1) : q;
+  bool eol =
+      after >= d->len || d->text[after] == '\n' || d->text[after] == '\r' || d->text[after] == '#';
+  char at[48];
+  where(d, s, at, sizeof at);
+  const struct ynode *cn = &d->nodes[c];
+  bool own_lines = only_space_before(d, s) && eol && newline_between(d, t, cn->end);
+  if (n == 1 && !comment_between(d, cn->start, cn->end)) { /* the only entry: {} or [] */
+    edit_add(&e, cn->start, cn->end, strdup(cn->kind == QCC_YNODE_MAP ? "{}" : "[]"));
+    return apply(d, &e, op, err);
+  }
+  if (n == 1 && !own_lines)
+    return qcc_err_set(err, EINVAL, "%s: a comment sits inside this {...}/[...]; edit it by hand",
+                       at);
+  if (own_lines) {
+    /* one entry per line: drop its lines; the last one takes the comma of
+     * the one before unless the file writes trailing commas */
+    edit_add(&e, line_start(d, s), line_after(d, t), strdup(""));
+    if (j + 1 == n && j > 0 && !comma) {
+      size_t pq = skip_blank(d, ends[j - 1]);
+      if (pq < d->len && d->text[pq] == ',') {
+        struct splice first = {pq, pq + 1, strdup("")};
+        if (!first.ins)
+          e.oom = true;
+        e.sp[1] = e.sp[0];
+        e.sp[0] = first;
+        e.n = 2;
+      }
+    }
+    return apply(d, &e, op, err);
+  }
+  size_t a, b;
+  if (j + 1 < n) {
+    a = s;
+    b = starts[j + 1];
+  } else {
+    a = ends[j - 1];
+    b = t;
+  }
+  if (comment_between(d, a, s) || comment_between(d, t, b))
+    return qcc_err_set(err, EINVAL,
+                       "%s: comments sit between the entries of this {...}/[...]; edit it by hand",
+                       at);
+  edit_add(&e, a, b, strdup(""));
+  return apply(d, &e, op, err);
+}
+
+static int remove_node(struct qcc_yamldoc *d, size_t idx, const struct yop *op,
+                       struct qcc_err *err) {
   size_t pi = d->nodes[idx].parent;
   if (pi == NO_NODE)
     return qcc_err_set(err, EINVAL, "cannot remove the whole document");
   const struct ynode *p = &d->nodes[pi];
+  char at[48];
+  where(d, d->nodes[idx].start, at, sizeof at);
+  size_t stride = p->kind == QCC_YNODE_MAP ? 2 : 1;
+  size_t j = 0;
+  while (j < p->nkids && p->kids[j + stride - 1] != idx)
+    j += stride;
+  size_t ent = j / stride, nent = p->nkids / stride;
+  if (p->kind == QCC_YNODE_MAP && nent == 1 && p->parent != NO_NODE)
+    return remove_node(d, pi, op, err);
+  if (p->flow) {
+    size_t *starts = malloc(nent * sizeof *starts), *ends = malloc(nent * sizeof *ends);
+    if (!starts || !ends) {
+      free(starts);
+      free(ends);
+      return qcc_err_set(err, ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nent; i++) {
+      starts[i] = d->nodes[p->kids[i * stride]].start;
+      ends[i] = content_end(d, p->kids[i * stride + stride - 1]);
+    }
+    int rc = remove_flow_entry(d, pi, ent, nent, starts, ends, op, err);
+    free(starts);
+    free(ends);
+    return rc;
+  }
   if (p->kind == QCC_YNODE_MAP) {
-    size_t j = 0;
-    while (j + 1 < p->nkids && p->kids[j + 1] != idx)
-      j += 2;
     size_t key = p->kids[j];
-    if (p->nkids == 2) {
-      if (p->parent != NO_NODE)
-        return remove_node(d, pi, err);
-      if (p->flow)
-        return splice(d, p->start, p->end, "{}", err);
-    }
-    if (p->flow) {
-      if (j == 0)
-        return splice(d, d->nodes[key].start, d->nodes[p->kids[2]].start, "", err);
-      return splice(d, content_end(d, p->kids[j - 1]), content_end(d, idx), "", err);
-    }
     size_t ks = d->nodes[key].start;
     if (only_space_before(d, ks))
-      return splice(d, line_start(d, ks), line_after(d, content_end(d, idx)), "", err);
+      return apply1(d, line_start(d, ks), line_after(d, content_end(d, idx)), strdup(""), op, err);
     if (j + 2 < p->nkids) /* first key of a "- key: v" item */
-      return splice(d, ks, d->nodes[p->kids[j + 2]].start, "", err);
-    return qcc_err_set(err, EINVAL, "cannot remove %s here; edit it by hand", d->nodes[key].value);
+      return apply1(d, ks, d->nodes[p->kids[j + 2]].start, strdup(""), op, err);
+    return qcc_err_set(err, EINVAL, "%s: cannot remove %s here; edit it by hand", at,
+                       d->nodes[key].value);
   }
-  /* sequence item */
-  size_t j = 0;
-  while (j < p->nkids && p->kids[j] != idx)
-    j++;
-  if (p->flow) {
-    if (p->nkids == 1)
-      return splice(d, p->start, p->end, "[]", err);
-    if (j == 0)
-      return splice(d, d->nodes[idx].start, d->nodes[p->kids[1]].start, "", err);
-    return splice(d, content_end(d, p->kids[j - 1]), content_end(d, idx), "", err);
-  }
-  if (p->nkids == 1 && p->parent != NO_NODE && d->nodes[p->parent].kind == QCC_YNODE_MAP) {
-    const struct ynode *gp = &d->nodes[p->parent];
-    for (size_t i = 1; i < gp->nkids; i += 2)
-      if (gp->kids[i] == pi)
-        return splice(d, after_colon(d, gp->kids[i - 1]), line_stop(d, content_end(d, idx)), " []",
-                      err);
-  }
+  /* block sequence item: its lines go */
   size_t dash = d->nodes[idx].start;
   while (dash > 0 && d->text[dash] != '-')
     dash--;
   if (d->text[dash] != '-' || !only_space_before(d, dash))
-    return qcc_err_set(err, EINVAL, "cannot remove this list item; edit it by hand");
-  return splice(d, line_start(d, dash), line_after(d, content_end(d, idx)), "", err);
+    return qcc_err_set(err, EINVAL, "%s: cannot remove this list item; edit it by hand", at);
+  struct edit e = {0};
+  size_t key = key_of(d, pi);
+  if (nent == 1 && key != NO_NODE) /* the last one leaves "key: []" (comments stay) */
+    edit_add(&e, after_colon(d, key), after_colon(d, key), strdup(" []"));
+  edit_add(&e, line_start(d, dash), line_after(d, content_end(d, idx)), strdup(""));
+  return apply(d, &e, op, err);
+}
+
+/* Anchors inside the subtree of N (removing it would orphan aliases). */
+static size_t anchored_inside(const struct qcc_yamldoc *d, size_t n) {
+  if (d->nodes[n].anchor)
+    return n;
+  for (size_t i = 0; i < d->nodes[n].nkids; i++) {
+    size_t a = anchored_inside(d, d->nodes[n].kids[i]);
+    if (a != NO_NODE)
+      return a;
+  }
+  return NO_NODE;
 }
 
 int qcc_yamldoc_remove(struct qcc_yamldoc *doc, const char *const *path, size_t n,
                        struct qcc_err *err) {
   if (n == 0)
     return qcc_err_set(err, EINVAL, "empty key");
-  size_t at = locate(doc, path, n);
+  size_t at = doc->root;
+  for (size_t i = 0; i < n && at != NO_NODE; i++) {
+    if (doc->nodes[at].alias)
+      return refuse_shared(doc, at, path[n - 1], err);
+    at = qcc_ytree_child(doc, at, path[i]);
+  }
   if (at == NO_NODE)
     return qcc_err_set(err, ENOENT, "%s is not in the file", path[n - 1]);
-  return remove_node(doc, at, err);
+  if (refuse_shared(doc, doc->nodes[at].parent, path[n - 1], err) != 0)
+    return -1;
+  size_t an = anchored_inside(doc, at);
+  if (an != NO_NODE) {
+    char pos[48];
+    where(doc, doc->nodes[an].start, pos, sizeof pos);
+    return qcc_err_set(err, EINVAL, "%s: %s holds the anchor &%s; edit it by hand", pos,
+                       path[n - 1], doc->nodes[an].anchor);
+  }
+  struct yop op = {YOP_REMOVE, path, n, NULL};
+  return remove_node(doc, at, &op, err);
+}
+
+/* ---- append ---- */
+
+/* Append ITEM to flow sequence X. */
+static int append_flow(struct qcc_yamldoc *d, size_t at, const struct yop *op,
+                       struct qcc_err *err) {
+  const struct ynode *x = &d->nodes[at];
+  struct qcc_yamldoc *s = NULL;
+  if (qcc_yamldoc_parse(op->leaf, strlen(op->leaf), &s, err) != 0)
+    return qcc_err_wrap(err, "internal: the new item does not parse");
+  if (s->root == NO_NODE) {
+    qcc_yamldoc_free(&s);
+    return qcc_err_set(err, EINVAL, "internal: empty item");
+  }
+  struct edit e = {0};
+  struct qcc_ytext b = {0};
+  if (x->nkids == 0) {
+    /* "[]": the new item laid out like the mapping around it */
+    size_t key = key_of(d, at), p = x->parent;
+    struct qcc_ytstyle f = {.json = json_ctx(d, p != NO_NODE ? p : at), .ml = false, .step = 2};
+    size_t ind = indent_of(d, x->start);
+    if (key != NO_NODE && d->nodes[p].flow && !inline_values(d, p) &&
+        flow_ml(d, p, d->nodes[key].start, content_end(d, at))) {
+      f.ml = true;
+      f.step = flow_step(d, p, col_of(d, d->nodes[key].start));
+      ind = col_of(d, d->nodes[key].start);
+    }
+    qcc_yt_str(&b, "[");
+    if (f.ml) {
+      qcc_yt_str(&b, "\n");
+      qcc_yt_spaces(&b, ind + f.step);
+    }
+    qcc_yt_flow(&b, s, s->root, &f, ind + f.step);
+    if (f.ml) {
+      qcc_yt_str(&b, "\n");
+      qcc_yt_spaces(&b, ind);
+    }
+    qcc_yt_str(&b, "]");
+    edit_add(&e, x->start, x->end, qcc_yt_take(&b));
+  } else {
+    size_t last = x->kids[x->nkids - 1];
+    size_t ls = d->nodes[last].start, le = content_end(d, last);
+    struct qcc_ytstyle f = style_for(d, at, ls, le);
+    const struct ynode *l = &d->nodes[last];
+    /* a multi-line item gets multi-line company */
+    f.ml = f.ml && l->kind != QCC_YNODE_SCALAR && l->nkids > 0 && newline_between(d, ls, le);
+    if (f.ml) {
+      size_t first = d->nodes[l->kids[0]].start;
+      f.step = col_of(d, first) > col_of(d, ls) ? col_of(d, first) - col_of(d, ls) : 2;
+    }
+    qcc_yt_flow(&b, s, s->root, &f, col_of(d, ls));
+    char *entry = qcc_yt_take(&b);
+    if (entry)
+      flow_insert_after(d, at, ls, le, entry, &e);
+    else
+      e.oom = true;
+  }
+  qcc_yamldoc_free(&s);
+  return apply(d, &e, op, err);
 }
 
 int qcc_yamldoc_append(struct qcc_yamldoc *doc, const char *const *path, size_t n, const char *item,
                        struct qcc_err *err) {
   if (n == 0)
     return qcc_err_set(err, EINVAL, "empty key");
+  struct yop op = {YOP_APPEND, path, n, item};
   size_t at;
-  if (walk_create(doc, path, n, NULL, item, &at, err) != 0)
+  if (walk_create(doc, &op, &at, err) != 0)
     return -1;
   if (at == NO_NODE)
     return 0; /* created with the item */
   struct ynode *x = &doc->nodes[at];
-  struct sbuf b = {0};
+  char pos[48];
+  where(doc, x->start, pos, sizeof pos);
+  size_t key = key_of(doc, at);
+  bool block_parent = key != NO_NODE && !doc->nodes[x->parent].flow;
+  struct qcc_ytext b = {0};
   size_t a, e;
-  if (x->kind == QCC_YNODE_SCALAR && x->empty && x->parent != NO_NODE &&
-      doc->nodes[x->parent].kind == QCC_YNODE_MAP && !doc->nodes[x->parent].flow) {
+  if (x->kind == QCC_YNODE_SCALAR && x->empty && block_parent) {
     /* "key:" with no value gets a block list under it */
-    const struct ynode *p = &doc->nodes[x->parent];
-    size_t key = NO_NODE;
-    for (size_t i = 1; i < p->nkids; i += 2)
-      if (p->kids[i] == at)
-        key = p->kids[i - 1];
     a = e = line_stop(doc, x->end);
-    sb_str(&b, "\n");
-    sb_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
+    qcc_yt_str(&b, "\n");
+    qcc_yt_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
     if (b.len > 0)
       b.p[--b.len] = '\0';
   } else if (x->kind != QCC_YNODE_SEQ) {
-    return qcc_err_set(err, EINVAL, "%s is %s, not a list", path[n - 1], kind_name(x->kind));
+    return qcc_err_set(err, EINVAL, "%s: %s is %s, not a list", pos, path[n - 1],
+                       kind_name(x->kind));
   } else if (!x->flow) {
     a = e = line_after(doc, content_end(doc, at));
     if (a == doc->len && doc->len > 0 && doc->text[doc->len - 1] != '\n')
-      sb_str(&b, "\n");
-    sb_item(&b, col_of(doc, x->start), item);
-  } else if (x->nkids == 0 && x->parent != NO_NODE && doc->nodes[x->parent].kind == QCC_YNODE_MAP &&
-             !doc->nodes[x->parent].flow) {
+      qcc_yt_str(&b, "\n");
+    qcc_yt_item(&b, col_of(doc, x->start), item);
+  } else if (x->nkids == 0 && block_parent && !json_ctx(doc, at) &&
+             only_space_before(doc, doc->nodes[key].start)) {
     /* "key: []" becomes a block list */
-    const struct ynode *p = &doc->nodes[x->parent];
-    size_t key = NO_NODE;
-    for (size_t i = 1; i < p->nkids; i += 2)
-      if (p->kids[i] == at)
-        key = p->kids[i - 1];
     a = after_colon(doc, key);
     e = x->end;
-    sb_str(&b, "\n");
-    sb_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
+    qcc_yt_str(&b, "\n");
+    qcc_yt_item(&b, col_of(doc, doc->nodes[key].start) + 2, item);
     if (b.len > 0)
       b.p[--b.len] = '\0';
-  } else if (x->nkids > 0 && !strchr(item, '\n') && !strchr(item, ':')) {
-    /* "[a, b]" + c -> "[a, b, c]": only single scalars fit a flow list */
-    a = e = content_end(doc, x->kids[x->nkids - 1]);
-    sb_str(&b, ", ");
-    sb_str(&b, item);
   } else {
-    return qcc_err_set(err, EINVAL, "%s is written in flow style [...]; edit it by hand",
-                       path[n - 1]);
+    return append_flow(doc, at, &op, err);
   }
-  if (b.oom) {
-    free(b.p);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  int rc = splice(doc, a, e, b.p ? b.p : "", err);
-  free(b.p);
-  return rc;
+  return apply1(doc, a, e, qcc_yt_take(&b), &op, err);
 }
 
-/* ---- scalars and paths ---- */
-
-static bool looks_typed(const char *s) {
-  static const char *const words[] = {"true", "false", "yes", "no",   "on",
-                                      "off",  "y",     "n",   "null", "~"};
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-    if (strcasecmp(s, words[i]) == 0)
-      return true;
-  const char *p = s;
-  if (*p == '+' || *p == '-')
-    p++;
-  if (*p == '.')
-    p++;
-  return isdigit((unsigned char)*p) != 0 || strcasecmp(p, "inf") == 0 || strcasecmp(p, "nan") == 0;
-}
-
-static bool plain_safe(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':')
-    return false;
-  if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) && !(s[0] == '-' && n > 1 && s[1] != ' '))
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f || strchr(",[]{}", c))
-      return false;
-    if (c == ':' && s[i + 1] == ' ')
-      return false;
-    if (c == '#' && i > 0 && s[i - 1] == ' ')
-      return false;
-  }
-  return true;
-}
-
-char *qcc_yaml_scalar(const char *s, bool as_string) {
-  if (plain_safe(s) && !(as_string && looks_typed(s)))
-    return strdup(s);
-  struct sbuf b = {0};
-  sb_str(&b, "\"");
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    char esc[8];
-    if (*p == '"' || *p == '\\') {
-      esc[0] = '\\';
-      esc[1] = (char)*p;
-      sb_add(&b, esc, 2);
-    } else if (*p == '\n') {
-      sb_str(&b, "\\n");
-    } else if (*p == '\t') {
-      sb_str(&b, "\\t");
-    } else if (*p < 0x20 || *p == 0x7f) {
-      snprintf(esc, sizeof esc, "\\x%02x", *p);
-      sb_str(&b, esc);
-    } else {
-      sb_add(&b, (const char *)p, 1);
-    }
-  }
-  sb_str(&b, "\"");
-  if (b.oom) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
-}
+/* ---- paths ---- */
 
 size_t qcc_path_split(const char *dotted, char *buf, size_t cap, const char **segs,
                       size_t max_segs) {

@@ -464,3 +464,45 @@ Test(edit_cmd, h_priority_set_keeps_profile_groups_in_step) {
             "%s", now);
   free(now);
 }
+
+/* ---- issue 13: the two reported inputs, in process ---- */
+
+Test(edit_cmd, i_chinese_description_then_endpoint_add) {
+  put(cfg, "# 主配置 🚀\nversion: 1\nprofiles:\n  - name: only\n    endpoints:\n      - id: e\n"
+           "        base_url: https://api.anthropic.com/\n        api_key_env: K\n");
+  struct run r = run("profile", "add", "backup", "--description", "备份配置", "-y", NULL);
+  cr_assert_eq(r.rc, 0, "%s", r.err);
+  run_free(&r);
+  r = run("endpoint", "add", "backup", "--base-url", "https://b.example.com", "--key-env", "B",
+          NULL);
+  cr_assert_eq(r.rc, 0, "was 'internal: the edited text does not parse': %s", r.err);
+  run_free(&r);
+  char *got = slurp(cfg, NULL);
+  cr_assert_str_eq(got, "# 主配置 🚀\nversion: 1\nprofiles:\n  - name: only\n    endpoints:\n"
+                        "      - id: e\n        base_url: https://api.anthropic.com/\n"
+                        "        api_key_env: K\n  - name: backup\n    description: 备份配置\n"
+                        "    priority: primary\n    endpoints:\n      - id: backup-1\n"
+                        "        base_url: https://b.example.com\n        api_key_env: B\n");
+  free(got);
+}
+
+Test(edit_cmd, i_plan_json_port_is_an_exact_edit) {
+  char b[1024];
+  const char *root = getenv("QCC_SOURCE_ROOT");
+  snprintf(b, sizeof b, "%s/tests/configs/good/plan-example.json", root);
+  size_t len;
+  char *plan = slurp(b, &len);
+  cr_assert_not_null(plan);
+  put(cfg, plan);
+  struct run r = run("config", "set", "proxy.port", "7861", NULL);
+  cr_assert_eq(r.rc, 0, "%s", r.err);
+  run_free(&r);
+  /* the plan with exactly "7860" -> "7861" (was: "host": "127.78611") */
+  char *at = strstr(plan, "\"port\": 7860,");
+  cr_assert_not_null(at);
+  at[strlen("\"port\": 786")] = '1';
+  char *got = slurp(cfg, NULL);
+  cr_assert_str_eq(got, plan);
+  free(got);
+  free(plan);
+}

@@ -2,6 +2,7 @@
  * states the exact text an edit must produce, so any change to untouched
  * bytes (comments, spacing, order) fails it. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,10 +207,9 @@ Test(edit_yaml, f_errors_leave_text_alone) {
   const char *text = "a: 1\nl: [1, 2]\nm:\n  k: v\n";
   struct qcc_yamldoc *d = parse(text);
   struct qcc_err e = {0};
-  cr_assert_eq(qcc_yamldoc_set(d, P("m"), 1, "x", &e), -1);       /* a mapping */
-  cr_assert_eq(qcc_yamldoc_set(d, P("a", "b"), 2, "x", &e), -1);  /* under a scalar */
-  cr_assert_eq(qcc_yamldoc_append(d, P("l"), 1, "k: 3", &e), -1); /* mapping into flow list */
-  cr_assert_eq(qcc_yamldoc_append(d, P("a"), 1, "3", &e), -1);    /* not a list */
+  cr_assert_eq(qcc_yamldoc_set(d, P("m"), 1, "x", &e), -1);      /* a mapping */
+  cr_assert_eq(qcc_yamldoc_set(d, P("a", "b"), 2, "x", &e), -1); /* under a scalar */
+  cr_assert_eq(qcc_yamldoc_append(d, P("a"), 1, "3", &e), -1);   /* not a list */
   expect_text(d, text);
   qcc_yamldoc_free(&d);
 }
@@ -313,24 +313,29 @@ static void try_edits(const char *text, size_t len) {
   qcc_yamldoc_free(&d);
 }
 
+/* base.yaml, and the plan's JSON with its Chinese text (cuts and flips
+ * land inside multi-byte characters too). */
 Test(edit_yaml, h_cut_and_flip_never_crash) {
   const char *root = getenv("QCC_SOURCE_ROOT");
   cr_assert_not_null(root);
-  char path[1024];
-  snprintf(path, sizeof path, "%s/tests/edit/base.yaml", root);
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f);
-  char buf[8192];
-  size_t len = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  for (size_t cut = 0; cut <= len; cut++)
-    try_edits(buf, cut);
-  const char flips[] = {'\0', ':', '-', '[', '{', '"', '\'', '\n', ' ', '#', '&', '*', '\t'};
-  for (size_t i = 0; i < len; i += 3) {
-    char copy[8192];
-    memcpy(copy, buf, len);
-    copy[i] = flips[i % sizeof flips];
-    try_edits(copy, len);
+  const char *files[] = {"tests/edit/base.yaml", "tests/configs/good/plan-example.json"};
+  for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, files[fi]);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    for (size_t cut = 0; cut <= len; cut++)
+      try_edits(buf, cut);
+    const char flips[] = {'\0', ':', '-', '[', '{', '"', '\'', '\n', ' ', '#', '&', '*', '\t', ','};
+    for (size_t i = 0; i < len; i += 3) {
+      char copy[8192];
+      memcpy(copy, buf, len);
+      copy[i] = flips[i % sizeof flips];
+      try_edits(copy, len);
+    }
   }
 }
 
@@ -355,5 +360,227 @@ Test(edit_yaml, i_crlf_file_stays_crlf) {
   cr_assert_eq(qcc_yamldoc_remove(d, P("eps", "a"), 2, &e), 0, "%s", e.msg);
   expect_text(d, "proxy:\r\n  port: 1\r\n  host: h\r\nnul:\r\n  k: v\r\neps:\r\n"
                  "  - id: b\r\n    w: 2\r\n");
+  qcc_yamldoc_free(&d);
+}
+
+/* ---- UTF-8 and JSON (issue 13) ---- */
+
+static struct qcc_err last_err;
+static int rm(struct qcc_yamldoc *d, const char *const *p, size_t n) {
+  memset(&last_err, 0, sizeof last_err);
+  return qcc_yamldoc_remove(d, p, n, &last_err);
+}
+static int app(struct qcc_yamldoc *d, const char *const *p, size_t n, const char *item) {
+  memset(&last_err, 0, sizeof last_err);
+  return qcc_yamldoc_append(d, p, n, item, &last_err);
+}
+static int set_e(struct qcc_yamldoc *d, const char *const *p, size_t n, const char *v) {
+  memset(&last_err, 0, sizeof last_err);
+  return qcc_yamldoc_set(d, p, n, v, &last_err);
+}
+
+Test(edit_yaml, j_cjk_and_emoji_before_the_edit) {
+  /* libyaml counts characters: 备份 is 2 marks and 6 bytes, 🚀 1 mark, 4 bytes */
+  struct qcc_yamldoc *d = parse("# 备份配置 🚀\nproxy:\n  host: 主机 # 说明\n  port: 7860\n");
+  cr_assert_eq(set_e(d, P("proxy", "port"), 2, "7861"), 0, "%s", last_err.msg);
+  expect_text(d, "# 备份配置 🚀\nproxy:\n  host: 主机 # 说明\n  port: 7861\n");
+  cr_assert_eq(set_e(d, P("proxy", "host"), 2, "\"服务器 😀\""), 0, "%s", last_err.msg);
+  expect_text(d, "# 备份配置 🚀\nproxy:\n  host: \"服务器 😀\" # 说明\n  port: 7861\n");
+  cr_assert_eq(set_e(d, P("proxy", "描述"), 2, "中文"), 0, "%s", last_err.msg);
+  expect_text(d, "# 备份配置 🚀\nproxy:\n  host: \"服务器 😀\" # 说明\n  port: 7861\n  描述: 中文\n");
+  cr_assert_eq(qcc_yamldoc_line(d, P("proxy", "描述"), 2), 5);
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, j_byte_order_mark) {
+  struct qcc_yamldoc *d = parse("\xEF\xBB\xBFversion: 1\nname: 名\n");
+  cr_assert_eq(set_e(d, P("name"), 1, "新"), 0, "%s", last_err.msg);
+  cr_assert_eq(set_e(d, P("port"), 1, "1"), 0, "%s", last_err.msg);
+  expect_text(d, "\xEF\xBB\xBFversion: 1\nname: 新\nport: 1\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, j_utf16_is_refused) {
+  struct qcc_yamldoc *d = NULL;
+  struct qcc_err e = {0};
+  cr_assert_eq(qcc_yamldoc_parse("\xFF\xFEv\0:\0", 6, &d, &e), -1);
+  cr_assert(strstr(e.msg, "UTF-16"), "%s", e.msg);
+}
+
+static const char *const plan_json = "{\n"
+                                     "  \"proxy\": {\n"
+                                     "    \"host\": \"127.0.0.1\",\n"
+                                     "    \"port\": 7860\n"
+                                     "  },\n"
+                                     "  \"profiles\": [\n"
+                                     "    {\n"
+                                     "      \"name\": \"backup\",\n"
+                                     "      \"description\": \"备份配置\",\n"
+                                     "      \"endpoints\": []\n"
+                                     "    }\n"
+                                     "  ]\n"
+                                     "}\n";
+
+Test(edit_yaml, k_json_set_keeps_json) {
+  struct qcc_yamldoc *d = parse(plan_json);
+  cr_assert_eq(set_e(d, P("proxy", "port"), 2, "7861"), 0, "%s", last_err.msg);
+  cr_assert(strstr(qcc_yamldoc_text(d, NULL), "\"host\": \"127.0.0.1\",\n    \"port\": 7861\n"));
+  cr_assert_eq(set_e(d, P("proxy", "host"), 2, "localhost"), 0, "%s", last_err.msg);
+  cr_assert(strstr(qcc_yamldoc_text(d, NULL), "\"host\": \"localhost\","), "plain -> JSON string");
+  cr_assert_eq(set_e(d, P("proxy", "timeout"), 2, "5s"), 0, "%s", last_err.msg);
+  cr_assert(
+      strstr(qcc_yamldoc_text(d, NULL), "    \"port\": 7861,\n    \"timeout\": \"5s\"\n  },\n"),
+      "%s", qcc_yamldoc_text(d, NULL));
+  cr_assert_eq(set_e(d, P("health", "check", "every"), 3, "60"), 0, "%s", last_err.msg);
+  cr_assert(strstr(qcc_yamldoc_text(d, NULL),
+                   "  ],\n  \"health\": {\n    \"check\": {\n      \"every\": 60\n    }\n  }\n}\n"),
+            "%s", qcc_yamldoc_text(d, NULL));
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, k_json_append_and_remove) {
+  struct qcc_yamldoc *d = parse(plan_json);
+  cr_assert_eq(app(d, P("profiles", "backup", "endpoints"), 3, "id: b1\nweight: 5\n"), 0, "%s",
+               last_err.msg);
+  cr_assert(strstr(qcc_yamldoc_text(d, NULL), "      \"endpoints\": [\n"
+                                              "        {\n"
+                                              "          \"id\": \"b1\",\n"
+                                              "          \"weight\": 5\n"
+                                              "        }\n"
+                                              "      ]\n"),
+            "%s", qcc_yamldoc_text(d, NULL));
+  cr_assert_eq(app(d, P("profiles"), 1, "name: 新\nendpoints: []\n"), 0, "%s", last_err.msg);
+  cr_assert(strstr(qcc_yamldoc_text(d, NULL), "    },\n"
+                                              "    {\n"
+                                              "      \"name\": \"新\",\n"
+                                              "      \"endpoints\": []\n"
+                                              "    }\n"
+                                              "  ]\n"),
+            "%s", qcc_yamldoc_text(d, NULL));
+  cr_assert_eq(rm(d, P("profiles", "新"), 2), 0, "%s", last_err.msg);
+  cr_assert_eq(rm(d, P("profiles", "backup", "endpoints", "b1"), 4), 0, "%s", last_err.msg);
+  cr_assert_eq(rm(d, P("proxy", "port"), 2), 0, "%s", last_err.msg);
+  /* back where it started, but for the port and the emptied list */
+  expect_text(d, "{\n"
+                 "  \"proxy\": {\n"
+                 "    \"host\": \"127.0.0.1\"\n"
+                 "  },\n"
+                 "  \"profiles\": [\n"
+                 "    {\n"
+                 "      \"name\": \"backup\",\n"
+                 "      \"description\": \"备份配置\",\n"
+                 "      \"endpoints\": []\n"
+                 "    }\n"
+                 "  ]\n"
+                 "}\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, k_flow_comments_and_trailing_commas) {
+  struct qcc_yamldoc *d = parse("m: {\n  a: 1,  # 一\n  b: 2,  # 二\n}\nl: [x, y,]\n");
+  cr_assert_eq(set_e(d, P("m", "c"), 2, "3"), 0, "%s", last_err.msg);
+  expect_text(d, "m: {\n  a: 1,  # 一\n  b: 2,  # 二\n  c: 3,\n}\nl: [x, y,]\n");
+  cr_assert_eq(app(d, P("l"), 1, "z"), 0, "%s", last_err.msg);
+  expect_text(d, "m: {\n  a: 1,  # 一\n  b: 2,  # 二\n  c: 3,\n}\nl: [x, y, z,]\n");
+  cr_assert_eq(rm(d, P("m", "b"), 2), 0, "%s", last_err.msg);
+  expect_text(d, "m: {\n  a: 1,  # 一\n  c: 3,\n}\nl: [x, y, z,]\n");
+  qcc_yamldoc_free(&d);
+  d = parse("m: {\n  a: 1,  # 一\n  b: 2   # 二\n}\n");
+  cr_assert_eq(rm(d, P("m", "b"), 2), 0, "%s", last_err.msg);
+  expect_text(d, "m: {\n  a: 1  # 一\n}\n");
+  cr_assert_eq(set_e(d, P("m", "z"), 2, "9"), 0, "%s", last_err.msg);
+  expect_text(d, "m: {\n  a: 1,  # 一\n  z: 9\n}\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, k_flow_map_appended_to_one_line_list) {
+  struct qcc_yamldoc *d = parse("l: [1, 2]  # 列表\n");
+  cr_assert_eq(app(d, P("l"), 1, "k: 3\nn: \"a, b\"\n"), 0, "%s", last_err.msg);
+  expect_text(d, "l: [1, 2, {k: 3, n: \"a, b\"}]  # 列表\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, l_refusals_name_the_place_and_change_nothing) {
+  const char *text =
+      "a: &x\n  k: 1\nb: *x\nc: !!str 5\nd: | # 注\n  多行\n  文本\nf: {g: 1, # 注\n  h: 2}\n";
+  struct qcc_yamldoc *d = parse(text);
+  cr_assert_eq(set_e(d, P("a", "k"), 2, "2"), -1);
+  cr_assert(strstr(last_err.msg, "1:4:") && strstr(last_err.msg, "&x"), "%s", last_err.msg);
+  cr_assert_eq(set_e(d, P("b", "k"), 2, "2"), -1);
+  cr_assert(strstr(last_err.msg, "3:4:") && strstr(last_err.msg, "alias"), "%s", last_err.msg);
+  cr_assert_eq(rm(d, P("a"), 1), -1, "removing an anchored value orphans its aliases");
+  cr_assert_eq(set_e(d, P("c"), 1, "6"), -1);
+  cr_assert(strstr(last_err.msg, "tag"), "%s", last_err.msg);
+
+  cr_assert_eq(set_e(d, P("d"), 1, "x"), -1, "the comment on the | line would be lost");
+  cr_assert(strstr(last_err.msg, "5:4:") && strstr(last_err.msg, "block scalar"), "%s",
+            last_err.msg);
+  cr_assert_eq(rm(d, P("f", "h"), 2), -1, "a comment between inline entries would be lost");
+  cr_assert(strstr(last_err.msg, "comment"), "%s", last_err.msg);
+  expect_text(d, text);
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, m_scalars_that_need_escapes) {
+  /* NEL, LS/PS would be line breaks and U+FEFF is not printable for libyaml */
+  const char *vals[] = {"a\xC2\x85"
+                        "b",
+                        "x\xE2\x80\xA8y",
+                        "\xEF\xBB\xBFz",
+                        "ctl\x01",
+                        "中文: 冒号",
+                        "# 注释",
+                        "🚀"};
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+    struct qcc_yamldoc *d = parse("m: {k: 0}\nb: 0\n");
+    char *s = qcc_yaml_scalar(vals[i], true);
+    cr_assert_not_null(s);
+    cr_assert_eq(set_e(d, P("b"), 1, s), 0, "%s: %s", s, last_err.msg);
+    cr_assert_eq(set_e(d, P("m", "k"), 2, s), 0, "%s: %s", s, last_err.msg);
+    free(s);
+    char *v = NULL;
+    cr_assert_eq(qcc_yamldoc_get(d, P("m", "k"), 2, &v), QCC_YNODE_SCALAR);
+    cr_assert_str_eq(v, vals[i]);
+    free(v);
+    qcc_yamldoc_free(&d);
+  }
+  errno = 0;
+  cr_assert_null(qcc_yaml_scalar("bad \xFF byte", true), "not UTF-8: no scalar at all");
+  cr_assert_eq(errno, EILSEQ);
+}
+
+Test(edit_yaml, k_json_lists_written_like_their_neighbours) {
+  struct qcc_yamldoc *d = parse("{\n  \"groups\": {\n    \"primary\": [\"生产\"],\n"
+                                "    \"secondary\": []\n  }\n}\n");
+  cr_assert_eq(app(d, P("groups", "secondary"), 2, "备份"), 0, "%s", last_err.msg);
+  cr_assert_eq(app(d, P("groups", "fallback"), 2, "兜底"), 0, "%s", last_err.msg);
+  expect_text(d, "{\n  \"groups\": {\n    \"primary\": [\"生产\"],\n"
+                 "    \"secondary\": [\"备份\"],\n    \"fallback\": [\"兜底\"]\n  }\n}\n");
+  cr_assert_eq(rm(d, P("groups", "primary", "生产"), 3), 0, "%s", last_err.msg);
+  expect_text(d, "{\n  \"groups\": {\n    \"primary\": [],\n"
+                 "    \"secondary\": [\"备份\"],\n    \"fallback\": [\"兜底\"]\n  }\n}\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, d_last_entry_keeps_the_comments_around_it) {
+  struct qcc_yamldoc *d = parse("eps:   # 列表\n  # 说明\n  - id: a  # 第一\nz: 1\n");
+  cr_assert_eq(rm(d, P("eps", "a"), 2), 0, "%s", last_err.msg);
+  expect_text(d, "eps: []   # 列表\n  # 说明\nz: 1\n");
+  qcc_yamldoc_free(&d);
+  d = parse("{\n  \"version\": 1\n  # 注释\n}\n");
+  cr_assert_eq(rm(d, P("version"), 1), 0, "%s", last_err.msg);
+  expect_text(d, "{\n  # 注释\n}\n");
+  qcc_yamldoc_free(&d);
+  /* a mapping emptied of its only key goes with its own key */
+  d = parse("m: {a: 1}  # c\nn: 2\n");
+  cr_assert_eq(rm(d, P("m", "a"), 2), 0, "%s", last_err.msg);
+  expect_text(d, "n: 2\n");
+  qcc_yamldoc_free(&d);
+}
+
+Test(edit_yaml, m_block_scalar_becomes_a_quoted_value) {
+  struct qcc_yamldoc *d = parse("d: |\n  第一行\n  第二行\n\n# 下一个\ne: 1\n");
+  cr_assert_eq(set_e(d, P("d"), 1, "新"), 0, "%s", last_err.msg);
+  expect_text(d, "d: \"新\"\n\n# 下一个\ne: 1\n");
   qcc_yamldoc_free(&d);
 }
