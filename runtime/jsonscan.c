@@ -141,51 +141,123 @@ static size_t check_string(const char *s, size_t len, size_t i, struct sink *k) 
   return 0;
 }
 
-/* S[I] is '"': the index just past the closing quote, or 0, checking only
- * that the string is closed. A quote ends it when an even number of
- * backslashes precede it; runs are walked once, so this stays linear. */
-static size_t skip_string(const char *s, size_t len, size_t i) {
-  size_t j = i + 1;
-  for (;;) {
-    const char *q = j < len ? memchr(s + j, '"', len - j) : NULL;
-    if (q == NULL) return 0;
-    size_t at = (size_t)(q - s);
-    size_t b = at;
-    while (b > i + 1 && s[b - 1] == '\\') b--;
-    if (((at - b) & 1) == 0) return at + 1;
-    j = at + 1;
+/* Nested values are skipped 64 bytes at a time: one bit per byte says
+ * where the quotes, backslashes and brackets are; escaped bytes and string
+ * interiors are masked out with bit operations, so only brackets outside
+ * strings (and unescaped backslashes) cost a step each. */
+struct block {
+  uint64_t quote, backslash, bracket; /* bracket: a superset, see classify */
+};
+
+#if defined(__SSE2__) && !defined(QCC_JSONSCAN_SCALAR)
+#include <emmintrin.h>
+
+static uint64_t mask16(__m128i v, __m128i c) {
+  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+}
+
+static void classify(const unsigned char *p, struct block *b) {
+  const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+  /* x | 0x26 == 0x7f for the four brackets (and 'Y', '_', 'y', DEL: the
+   * caller looks at the byte) */
+  const __m128i fold = _mm_set1_epi8(0x26), br = _mm_set1_epi8(0x7f);
+  __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+  __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+  __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+  b->quote = mask16(v0, q) | mask16(v1, q) << 16 | mask16(v2, q) << 32 | mask16(v3, q) << 48;
+  b->backslash =
+      mask16(v0, bs) | mask16(v1, bs) << 16 | mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
+  b->bracket = mask16(_mm_or_si128(v0, fold), br) | mask16(_mm_or_si128(v1, fold), br) << 16 |
+               mask16(_mm_or_si128(v2, fold), br) << 32 |
+               mask16(_mm_or_si128(v3, fold), br) << 48;
+}
+#else
+static void classify(const unsigned char *p, struct block *b) {
+  b->quote = b->backslash = b->bracket = 0;
+  for (int k = 0; k < 64; k++) {
+    uint64_t bit = (uint64_t)1 << k;
+    unsigned char c = p[k];
+    if (c == '"') b->quote |= bit;
+    if (c == '\\') b->backslash |= bit;
+    if ((c | 0x26) == 0x7f) b->bracket |= bit;
   }
+}
+#endif
+
+/* Inclusive prefix XOR: bit k = XOR of bits 0..k. */
+static uint64_t prefix_xor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+/* Bytes escaped by a backslash in a block whose backslashes are BS; *CARRY
+ * (in and out, 0 or 1) says the block's first byte is escaped by the one
+ * before. A run of backslashes escapes the byte after it when its length is
+ * odd. Adding a run's first bit to the run carries to the byte after it, so
+ * for runs starting on even bits the odd landing bits are the escaped ones,
+ * and the other way round; a run still open at bit 63 escapes the next
+ * block's first byte when it started on an odd bit. */
+static uint64_t escaped(uint64_t bs, uint64_t *carry) {
+  const uint64_t even = 0x5555555555555555ull, odd = ~even;
+  uint64_t b = bs & ~*carry; /* an escaped backslash at bit 0 is a plain byte */
+  uint64_t starts = b & ~(b << 1);
+  uint64_t from_even = (b + (starts & even)) & ~b & odd;
+  uint64_t sum;
+  bool out = __builtin_add_overflow(b, starts & odd, &sum);
+  uint64_t from_odd = sum & ~b & even;
+  uint64_t esc = from_even | from_odd | *carry;
+  *carry = out;
+  return esc;
 }
 
 /* S[I] is '{' or '[': the index just past its matching bracket, or 0. Only
- * the structure is checked; DEPTH is the nesting level of the container
- * holding this one. One bit per level says which bracket closes it. */
+ * the structure is checked (strings closed, brackets matched); DEPTH is the
+ * nesting level of the container holding this one. One bit per level says
+ * which bracket closes it. */
 static size_t skip_container(const char *s, size_t len, size_t i, size_t depth) {
   uint64_t closes_brace[QCC_JSONSCAN_MAX_DEPTH / 64] = {0};
   size_t base = depth;
-  while (i < len) {
-    char c = s[i];
-    if (c == '"') {
-      i = skip_string(s, len, i);
-      if (i == 0) return 0;
-      continue;
+  uint64_t esc_carry = 0, in_string = 0; /* in_string: all ones inside a string */
+  unsigned char tail[64];
+  for (size_t at = i; at < len; at += 64) {
+    const unsigned char *p = (const unsigned char *)s + at;
+    if (len - at < 64) { /* never read past the body: pad the rest with spaces */
+      memset(tail, ' ', sizeof tail);
+      memcpy(tail, p, len - at);
+      p = tail;
     }
-    if (c == '{' || c == '[') {
-      if (depth >= QCC_JSONSCAN_MAX_DEPTH) return 0;
-      uint64_t bit = (uint64_t)1 << (depth & 63);
-      if (c == '{')
-        closes_brace[depth >> 6] |= bit;
-      else
-        closes_brace[depth >> 6] &= ~bit;
-      depth++;
-    } else if (c == '}' || c == ']') {
-      if (depth == base) return 0;
-      depth--;
-      bool brace = (closes_brace[depth >> 6] >> (depth & 63)) & 1;
-      if (brace != (c == '}')) return 0;
-      if (depth == base) return i + 1;
+    struct block b;
+    classify(p, &b);
+    uint64_t quotes = b.quote & ~escaped(b.backslash, &esc_carry);
+    uint64_t inside = prefix_xor(quotes) ^ in_string;
+    in_string = (uint64_t)0 - (inside >> 63);
+    uint64_t events = b.bracket & ~inside;
+    while (events != 0) {
+      unsigned k = (unsigned)__builtin_ctzll(events);
+      events &= events - 1;
+      unsigned char c = p[k];
+      if (c == '{' || c == '[') {
+        if (depth >= QCC_JSONSCAN_MAX_DEPTH) return 0;
+        uint64_t bit = (uint64_t)1 << (depth & 63);
+        if (c == '{')
+          closes_brace[depth >> 6] |= bit;
+        else
+          closes_brace[depth >> 6] &= ~bit;
+        depth++;
+      } else if (c == '}' || c == ']') {
+        if (depth == base) return 0;
+        depth--;
+        bool brace = (closes_brace[depth >> 6] >> (depth & 63)) & 1;
+        if (brace != (c == '}')) return 0;
+        if (depth == base) return at + k + 1;
+      }
     }
-    i++;
   }
   return 0;
 }

@@ -184,3 +184,22 @@ Test(upstream_jsonscan, many_duplicate_models_keep_the_last) {
   cr_expect_str_eq(str(in, &f.models[QCC_JSONSCAN_MAX_MODELS - 1]), "m11");
   cr_expect_str_eq(str(in, &f.model), "m11");
 }
+
+/* Nested values are skipped 64 bytes at a time: shift every escape run,
+ * quote and bracket across the block boundaries and expect the same facts. */
+Test(upstream_jsonscan, block_boundaries_do_not_matter) {
+  const char *tail = "\"x\":[{\"t\":\"\\\\\"},{\"t\":\"\\\\\\\"]}\"},\"a\\\\\\\\\\\\\\\\\","
+                     "[\"\\\"\",\"}\",\"{\"]],\"metadata\":{\"user_id\":\"u\\\\\"},\"model\":\"m\"}";
+  char buf[512];
+  for (int pad = 0; pad < 140; pad++) {
+    int n = snprintf(buf, sizeof buf, "{\"p\":[\"%*s\"],%s", pad, "", tail);
+    cr_assert(n > 0 && (size_t)n < sizeof buf);
+    struct qcc_jsonscan_facts f;
+    cr_assert_eq(qcc_jsonscan_body(buf, (size_t)n, &f), 0, "pad %d: %s", pad, buf);
+    cr_expect_str_eq(str(buf, &f.model), "m");
+    cr_expect_str_eq(str(buf, &f.user_id), "u\\");
+    /* cut anywhere inside the nested values: never an object */
+    for (int cut = 6; cut < n - 20; cut += 7)
+      cr_expect_eq(qcc_jsonscan_body(buf, (size_t)cut, &f), -1, "pad %d cut %d", pad, cut);
+  }
+}
