@@ -33,6 +33,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "egress.h"
 #include "modelmap.h"
 #include "proxy.h"
 #include "queue.h"
@@ -356,6 +357,9 @@ static int configure(struct attempt *a, const struct qcc_request *r, const char 
   /* no total timeout: a long live stream must survive; a dead one is cut */
   SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
   SETOPT(CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+  /* CA store, verification, proxy: resolved once per generation */
+  if (qcc_egress_apply(r->gen->egress, qcc_table_endpoint(r->gen->table, a->endpoint), e) != 0)
+    return -1;
   const char *m = r->method;
   if (strcmp(m, "GET") == 0) {
     SETOPT(CURLOPT_HTTPGET, 1L);
@@ -1218,7 +1222,9 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
       const char *type = curl_status_type(rc, &st);
       set_error(x, st, type, "upstream %s: %s", a->endpoint_id, why);
       bool charged = a->began;
-      attempt_end(x, a, classify(rc), 0, curl_easy_strerror(rc));
+      enum qcc_outcome_kind kind = classify(rc);
+      /* for TLS, curl's message says which check failed: the health status shows it */
+      attempt_end(x, a, kind, 0, kind == QCC_OUT_TLS_ERROR ? why : curl_easy_strerror(rc));
       /* a retryable status already passed through stays the client's answer */
       if (charged && rc != CURLE_URL_MALFORMAT && rc != CURLE_OUT_OF_MEMORY && fail_over(x) == 0)
         return;
