@@ -72,12 +72,17 @@ HOSTNAME_REASON="no alternative certificate subject name matches"
 CHAIN_REASON="self-signed certificate in certificate chain"
 
 # ---- 1. private CA by endpoint ca_file, base_url with a path prefix ------------
-config "$T/a.yaml" "" "$(ep good "$(surl good)/api/anthropic" 1 "ca_file: $P/ca.pem")"
+config "$T/a.yaml" "" "$(ep good "$(surl good)/api/anthropic" 1 "ca_file: $P/ca.pem")
+        models:
+          claude-sonnet-4-5: glm-4.6"
 table "$T/a.yaml"
 start_qcc "$T/table.bin"
 assert_eq "ca_file: a relay with a private CA answers 200 through qcc-run" "200" "$(post)"
 assert_eq "the relay saw the path prefix (/api/anthropic/v1/messages), over TLS" \
 	"/api/anthropic/v1/messages" "$(mock_requests good '.path' | tail -1 | tr -d '"')"
+assert_eq "the model map spliced the model name, every other byte as sent" \
+	"glm-4.6 $(($(body_json claude-sonnet-4-5 | wc -c) - 10))" \
+	"$(mock_requests good '"\(.model) \(.body_len)"' | tail -1 | tr -d '"')"
 stop_qcc
 
 # ---- 2. wrong name and untrusted chain refused, failed over to a good one -------
