@@ -10,7 +10,8 @@
  *   MIN/MAX  range in base units (ms for durations, bytes for sizes,
  *            characters for strings); unused for compound kinds
  *   DEFAULT  default as a user would write it (parsed by the same code as
- *            the YAML), or NULL when there is none
+ *            the YAML), "=PATH" when it is the value of setting PATH (the
+ *            compiler resolves it into the table), or NULL when there is none
  *   UNIT     unit of the stored value ("ms", "bytes", ...), "" if none
  *   FLAGS    QCC_KF_* below
  *   FIELD    where the value lives: QCC_FS(m) member m of the settings
@@ -90,7 +91,8 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
   X(PROXY_IDLE_TIMEOUT, "proxy.idle_timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, \
     24 * QCC_MS_HOUR, "120s", "ms", 0, QCC_FS(idle_timeout_ms), "Idle keep-alive connections are closed after this.") \
   X(PROXY_DRAIN_TIMEOUT, "proxy.drain_timeout", QCC_KNOB_DURATION, NULL, 0, QCC_MS_HOUR, "30s", \
-    "ms", 0, QCC_FS(drain_timeout_ms), "On SIGTERM, time given to in-flight requests before exit.") \
+    "ms", 0, QCC_FS(drain_timeout_ms), \
+    "On SIGTERM, time given to in-flight requests before exit; 0 = none, they are cut at once.") \
   X(TOKENS, "proxy.auth_tokens", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Client tokens accepted by the listener; each has exactly one of env, file, value.") \
   X(TOKEN_NAME, "proxy.auth_tokens[].name", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, QCC_FT(name), \
@@ -202,10 +204,10 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
   X(PROF_LB, "profiles[].load_balancing", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Per-profile override of loadbalancer; unset keys come from loadbalancer.") \
   X(PROF_LB_STRATEGY, "profiles[].load_balancing.strategy", QCC_KNOB_ENUM, &qcc_lb_desc, 0, 0, \
-    NULL, "", 0, QCC_FP(lb_strategy), "As loadbalancer.strategy.") \
+    "=loadbalancer.strategy", "", 0, QCC_FP(lb_strategy), "As loadbalancer.strategy.") \
   X(PROF_LB_HEALTH_AWARE, "profiles[].load_balancing.health_aware", QCC_KNOB_BOOL, NULL, 0, 1, \
-    NULL, "", 0, QCC_FP(health_aware), "As loadbalancer.health_aware.") \
-  X(PROF_LB_STICKY, "profiles[].load_balancing.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, NULL, \
+    "=loadbalancer.health_aware", "", 0, QCC_FP(health_aware), "As loadbalancer.health_aware.") \
+  X(PROF_LB_STICKY, "profiles[].load_balancing.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "=loadbalancer.sticky_session", \
     "", 0, QCC_FP(sticky_session), "As loadbalancer.sticky_session.") \
   X(ENDPOINTS, "profiles[].endpoints", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Upstreams of the profile: a base URL and a key.") \
@@ -232,18 +234,18 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
   X(EP_MAX_FAILURES, "profiles[].endpoints[].max_failures", QCC_KNOB_INT, NULL, 1, 1000, "3", "", \
     0, QCC_FE(max_failures), "Consecutive failures that open the circuit breaker.") \
   X(EP_TIMEOUT, "profiles[].endpoints[].timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, \
-    NULL, "ms", 0, QCC_FE(timeout_ms), "As upstream.timeout, for this endpoint (default: upstream.timeout).") \
+    "=upstream.timeout", "ms", 0, QCC_FE(timeout_ms), "Streamed request: time from the request sent to the first response body byte.") \
   X(EP_CONNECT_TIMEOUT, "profiles[].endpoints[].connect_timeout", QCC_KNOB_DURATION, NULL, 100, \
-    10 * QCC_MS_MIN, NULL, "ms", 0, QCC_FE(connect_timeout_ms), \
-    "As upstream.connect_timeout, for this endpoint (default: upstream.connect_timeout).") \
+    10 * QCC_MS_MIN, "=upstream.connect_timeout", "ms", 0, QCC_FE(connect_timeout_ms), \
+    "Time to open the TCP connection and finish the TLS handshake.") \
   X(EP_REQUEST_TIMEOUT, "profiles[].endpoints[].request_timeout", QCC_KNOB_DURATION, NULL, \
-    QCC_MS_SEC, 24 * QCC_MS_HOUR, NULL, "ms", 0, QCC_FE(request_timeout_ms), \
-    "As upstream.request_timeout, for this endpoint (default: upstream.request_timeout).") \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, "=upstream.request_timeout", "ms", 0, QCC_FE(request_timeout_ms), \
+    "Non-streamed request: time for the whole exchange.") \
   X(EP_STREAM_IDLE_TIMEOUT, "profiles[].endpoints[].stream_idle_timeout", QCC_KNOB_DURATION, NULL, \
-    QCC_MS_SEC, 24 * QCC_MS_HOUR, NULL, "ms", 0, QCC_FE(stream_idle_timeout_ms), \
-    "As upstream.stream_idle_timeout, for this endpoint (default: upstream.stream_idle_timeout).") \
-  X(EP_CA_FILE, "profiles[].endpoints[].ca_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FE(ca_file), \
-    "PEM bundle of CAs trusted for this endpoint (default: tls.ca_file).") \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, "=upstream.stream_idle_timeout", "ms", 0, QCC_FE(stream_idle_timeout_ms), \
+    "Longest silence inside a streamed response.") \
+  X(EP_CA_FILE, "profiles[].endpoints[].ca_file", QCC_KNOB_STRING, NULL, 1, 4096, "=tls.ca_file", "", 0, QCC_FE(ca_file), \
+    "PEM bundle of CAs trusted for this endpoint.") \
   X(EP_PROXY, "profiles[].endpoints[].proxy", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FE(proxy), \
     "Forward proxy: http://, https://, socks5:// or socks5h://host:port, no credentials.") \
   X(EP_PROXY_CRED_ENV, "profiles[].endpoints[].proxy_credentials_env", QCC_KNOB_STRING, NULL, 1, \
