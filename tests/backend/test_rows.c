@@ -342,3 +342,23 @@ Test(rows, every_name_show_prints_is_accepted_by_config_get) {
   free(text);
   built_free(&b);
 }
+
+/* A chat webhook's token is in its path: show and diff print scheme and host. */
+Test(rows, show_hides_the_path_of_alerts_webhook) {
+  write_config(qcc_knob_find("alerts.webhook"), "https://hooks.example.com/services/T0/B1/s3cr3t");
+  struct built b = build("webhook");
+  char *text = NULL;
+  size_t n = 0;
+  FILE *m = open_memstream(&text, &n);
+  qcc_show_text(b.t, "t", m);
+  fclose(m);
+  cr_assert_not_null(strstr(text, "alerts.webhook: https://hooks.example.com/<redacted>\n"), "%s", text);
+  cr_assert_null(strstr(text, "s3cr3t"));
+  json_t *j = qcc_show_json(b.t, "t");
+  char *js = json_dumps(j, 0);
+  cr_assert_null(strstr(js, "s3cr3t"), "%s", js);
+  free(js);
+  json_decref(j);
+  free(text);
+  built_free(&b);
+}
