@@ -362,3 +362,41 @@ Test(rows, show_hides_the_path_of_alerts_webhook) {
   free(text);
   built_free(&b);
 }
+
+static char *config_get_out(const char *key) {
+  char *argv[] = {"get", (char *)key, "-c", cfg_path, NULL};
+  char *o = NULL, *e = NULL;
+  size_t ol = 0, el = 0;
+  FILE *out = open_memstream(&o, &ol), *err = open_memstream(&e, &el), *in = fopen("/dev/null", "r");
+  cr_assert(out && err && in);
+  int rc = qccc_edit_cmd("config", 4, argv, in, out, err);
+  fclose(out);
+  fclose(err);
+  fclose(in);
+  cr_assert_eq(rc, 0, "config get %s: %s", key, e);
+  free(e);
+  return o;
+}
+
+/* "=PATH" defaults: config get and the table follow the setting. */
+Test(rows, inherited_defaults_follow_their_setting) {
+  write_config(NULL, NULL);
+  char *v = config_get_out("profiles.p.endpoints.e.timeout");
+  cr_assert_str_eq(v, "30s\n", "upstream.timeout's default");
+  free(v);
+  v = config_get_out("profiles.p.endpoints.e.proxy");
+  cr_assert_str_eq(v, "\n", "not set, no default");
+  free(v);
+  write_config(qcc_knob_find("upstream.timeout"), "45s");
+  v = config_get_out("profiles.p.endpoints.e.timeout");
+  cr_assert_str_eq(v, "45s\n");
+  free(v);
+  struct built b = build("upstream.timeout");
+  cr_assert_eq(qcc_table_endpoint(b.t, 0)->timeout_ms, 45000);
+  cr_assert_eq(qcc_table_endpoint(b.t, 1)->timeout_ms, 45000);
+  built_free(&b);
+  write_config(qcc_knob_find("loadbalancer.strategy"), "failover");
+  v = config_get_out("profiles.p.load_balancing.strategy");
+  cr_assert_str_eq(v, "failover\n");
+  free(v);
+}
