@@ -712,7 +712,9 @@ static int config_get(struct ctx *c) {
                 r.segs[r.last_item - 2], c->path);
   const struct qcc_knob *from = r.knob ? qcc_knob_inherits(r.knob) : NULL;
   char buf[1024];
-  const char *def = from ? current_value(c, from->id, buf, sizeof buf) : r.knob ? r.knob->def : NULL;
+  const char *def = from   ? current_value(c, from->id, buf, sizeof buf)
+                    : r.knob ? r.knob->def
+                             : NULL;
   /* Unset and no default: the empty value, as `qccc show` prints it. */
   fprintf(c->out, "%s\n", def ? def : "");
   return QCCC_EDIT_OK;
