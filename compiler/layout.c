@@ -158,7 +158,8 @@ static void copy_fields(struct pool *pool, enum qcc_rec which, const void *from,
       memcpy(out + tf->offset, &r, sizeof r);
     } else {
       uint64_t v = qcc_cfg_num(from, (enum qcc_knob_id)k);
-      for (uint32_t b = 0; b < tf->size && b < 8; b++) out[tf->offset + b] = (uint8_t)(v >> (8 * b));
+      for (uint32_t b = 0; b < tf->size && b < 8; b++)
+        out[tf->offset + b] = (uint8_t)(v >> (8 * b));
     }
   }
 }

@@ -161,12 +161,13 @@ static struct qcc_knob_value knob_default(enum qcc_knob_id id) {
   return v;
 }
 
-
 /* Every row of record kind WHICH that has a default, set in REC. */
 static void apply_defaults(void *rec, enum qcc_rec which) {
   for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
     const struct qcc_knob *kn = &qcc_knobs[k];
-    if (qcc_cfg_fields[k].rec != which || kn->def == NULL) continue;
+    /* "=PATH" defaults are filled by resolve, once PATH is known. */
+    if (qcc_cfg_fields[k].rec != which || kn->def == NULL || qcc_knob_inherits(kn) != NULL)
+      continue;
     struct qcc_knob_value v = knob_default(kn->id);
     if (kn->kind == QCC_KNOB_STRING) qcc_cfg_set_str(rec, kn->id, kn->def);
     else qcc_cfg_set_num(rec, kn->id, kn->kind == QCC_KNOB_BOOL ? v.flag : v.num);

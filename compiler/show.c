@@ -33,7 +33,9 @@ static void build_fields(void) {
     switch ((enum qcc_knob_kind)tf->kind) {
       case QCC_KNOB_BOOL: kind = QCC_FIELD_BOOL; break;
       case QCC_KNOB_DURATION: kind = QCC_FIELD_MS; break;
-      case QCC_KNOB_STRING: kind = QCC_FIELD_STR; break;
+      case QCC_KNOB_STRING:
+        kind = (tf->flags & QCC_KF_URL_TOKEN) != 0 ? QCC_FIELD_URL : QCC_FIELD_STR;
+        break;
       case QCC_KNOB_ENUM: kind = QCC_FIELD_ENUM; break;
       default: break;
     }
@@ -106,6 +108,15 @@ static void key_text(const struct qcc_table *t, struct qcc_tbl_keyref k, char *b
   }
 }
 
+/* "https://hooks.example.com/<redacted>": chat webhooks carry their token in
+ * the path, so only scheme and host are shown. */
+static void url_text(const char *u, char *buf, size_t cap) {
+  const char *sep = strstr(u, "://");
+  size_t keep = sep != NULL ? (size_t)(sep - u) + 3 : 0;
+  keep += strcspn(u + keep, "/?#");
+  snprintf(buf, cap, "%.*s%s", (int)keep, u, u[keep] != '\0' ? "/<redacted>" : "");
+}
+
 void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc_field *f, char *buf,
                     size_t cap) {
   switch (f->kind) {
@@ -114,6 +125,7 @@ void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc
   case QCC_FIELD_MS: qcc_ms_text((uint32_t)field_uint(rec, f), buf, cap); break;
   case QCC_FIELD_HEX: snprintf(buf, cap, "%016" PRIx64, field_uint(rec, f)); break;
   case QCC_FIELD_STR: snprintf(buf, cap, "%s", qcc_table_str(t, field_str(rec, f))); break;
+  case QCC_FIELD_URL: url_text(qcc_table_str(t, field_str(rec, f)), buf, cap); break;
   case QCC_FIELD_ENUM: snprintf(buf, cap, "%s", qcc_enum_name(f->desc, (unsigned)field_uint(rec, f))); break;
   case QCC_FIELD_KEY: key_text(t, field_key(rec, f), buf, cap); break;
   }
@@ -127,7 +139,8 @@ json_t *qcc_field_json(const struct qcc_table *t, const void *rec, const struct 
   case QCC_FIELD_MS: return json_integer((json_int_t)field_uint(rec, f));
   case QCC_FIELD_HEX:
   case QCC_FIELD_ENUM:
-  case QCC_FIELD_KEY: qcc_field_text(t, rec, f, buf, sizeof buf); return json_string(buf);
+  case QCC_FIELD_KEY:
+  case QCC_FIELD_URL: qcc_field_text(t, rec, f, buf, sizeof buf); return json_string(buf);
   case QCC_FIELD_STR: return json_string(qcc_table_str(t, field_str(rec, f)));
   }
   return json_null();
@@ -135,7 +148,7 @@ json_t *qcc_field_json(const struct qcc_table *t, const void *rec, const struct 
 
 bool qcc_field_equal(const struct qcc_table *ta, const void *ra, const struct qcc_table *tb,
                      const void *rb, const struct qcc_field *f) {
-  if (f->kind == QCC_FIELD_STR)
+  if (f->kind == QCC_FIELD_STR || f->kind == QCC_FIELD_URL)
     return strcmp(qcc_table_str(ta, field_str(ra, f)), qcc_table_str(tb, field_str(rb, f))) == 0;
   if (f->kind == QCC_FIELD_KEY) {
     struct qcc_tbl_keyref a = field_key(ra, f), b = field_key(rb, f);

@@ -24,6 +24,7 @@ enum qcc_field_kind {
   QCC_FIELD_STR,  /* struct qcc_tbl_str */
   QCC_FIELD_ENUM, /* uint8 with desc */
   QCC_FIELD_KEY,  /* struct qcc_tbl_keyref, redacted */
+  QCC_FIELD_URL,  /* struct qcc_tbl_str, a URL shown without its path (QCC_KF_URL_TOKEN) */
 };
 
 struct qcc_field {

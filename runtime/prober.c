@@ -20,8 +20,6 @@
 #include "schema/enums.h"
 #include "tableset.h"
 
-#define DEF_INTERVAL_MS 30000u
-#define DEF_TIMEOUT_MS 5000u
 #define MAX_RETRIES 10u
 #define ANTHROPIC_VERSION "anthropic-version: 2023-06-01"
 
@@ -266,7 +264,7 @@ static int probe_start(struct qcc_prober *p, uint32_t gidx, bool feed, qcc_probe
   pr->sid = ep->stable_id;
   snprintf(pr->id, sizeof pr->id, "%s", qcc_table_str(t, ep->id));
   pr->kind = st->health_check < QCC_CHECK_COUNT ? st->health_check : QCC_CHECK_TCP;
-  pr->timeout_ms = st->health_timeout_ms != 0 ? st->health_timeout_ms : DEF_TIMEOUT_MS;
+  pr->timeout_ms = st->health_timeout_ms;
   pr->retries_left = st->retry_count < MAX_RETRIES ? st->retry_count : MAX_RETRIES;
   pr->tries = 1;
   pr->feed = feed;
@@ -315,7 +313,7 @@ static void due_cb(void *ctx, uint32_t idx) {
 
 static double tick_seconds(const struct qcc_prober *p) {
   const struct qcc_tbl_settings *st = qcc_table_settings(qcc_tableset_current(p->tables)->table);
-  uint32_t iv = st->check_interval_ms != 0 ? st->check_interval_ms : DEF_INTERVAL_MS;
+  uint32_t iv = st->check_interval_ms;
   double s = iv / 10000.0; /* a tenth of the interval: due times are kept to ~10% */
   return s < 0.05 ? 0.05 : s > 1.0 ? 1.0 : s;
 }

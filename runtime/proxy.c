@@ -44,7 +44,6 @@
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
 #define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
-#define DEFAULT_TIMEOUT_MS 30000u      /* when an endpoint says 0 */
 #define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
 #define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
 
@@ -667,7 +666,7 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   a->endpoint = sel->endpoint;
   a->pick = sel->pick;
   a->endpoint_id = qcc_table_str(t, sel->ep->id);
-  a->timeout_ms = sel->ep->timeout_ms != 0 ? sel->ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+  a->timeout_ms = sel->ep->timeout_ms;
   if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
   const char *base = qcc_table_str(t, sel->ep->base_url);

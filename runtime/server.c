@@ -19,7 +19,6 @@
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE 0.1 /* seconds the listener rests after running out of fds */
-#define DEF_MAX_CONNECTIONS 1000u
 
 struct conn_node {
   struct qcc_client *c;
@@ -161,7 +160,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct qcc_server *s = w->data;
   const struct qcc_tbl_settings *st =
       qcc_table_settings(qcc_tableset_current(s->env.tables)->table);
-  size_t maxc = st->max_connections != 0 ? st->max_connections : DEF_MAX_CONNECTIONS;
+  size_t maxc = st->max_connections;
   for (int i = 0; i < ACCEPT_BATCH; i++) {
     int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {

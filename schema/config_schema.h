@@ -30,6 +30,8 @@ extern const struct qcc_knob qcc_knobs[QCC_KNOB_COUNT];
 
 /* Exact path ("profiles[].endpoints[].weight"); NULL when not a key. */
 const struct qcc_knob *qcc_knob_find(const char *path);
+/* The setting K's default is the value of ("=PATH" in its row), or NULL. */
+const struct qcc_knob *qcc_knob_inherits(const struct qcc_knob *k);
 /* Last path component ("weight"). */
 const char *qcc_knob_key(const struct qcc_knob *k);
 /* The key KEY directly inside PARENT (NULL = top level; for a list, its

@@ -28,7 +28,7 @@
 #define QCC_FT(m) QCC_TF_(qcc_tbl_token, QCC_REC_TOKEN, m)
 #define QCC_FNONE QCC_REC_NONE, 0, 0, NULL
 #define QCC_TF_ROW_(id, path, kind, en, mn, mx, def, unit, flags, field, help) \
-  {field, kind, en, path},
+  {field, kind, en, path, flags},
 const struct qcc_tbl_field qcc_tbl_fields[QCC_KNOB_COUNT] = {QCC_KNOBS(QCC_TF_ROW_)};
 #undef QCC_TF_ROW_
 

@@ -225,6 +225,7 @@ struct qcc_tbl_field {
   uint8_t kind;     /* enum qcc_knob_kind */
   const struct qcc_enum_desc *desc; /* QCC_KNOB_ENUM only */
   const char *path; /* the key as the user writes it */
+  unsigned flags;   /* QCC_KF_* */
 };
 extern const struct qcc_tbl_field qcc_tbl_fields[QCC_KNOB_COUNT];
 
