@@ -252,3 +252,5 @@ const char *qcc_egress_trust_source(const struct qcc_egress *eg,
   if (i < 0 || eg->ep_store[i] < 0) return "";
   return eg->stores[eg->ep_store[i]].source;
 }
+
+const char *qcc_egress_noproxy(const struct qcc_egress *eg) { return eg->noproxy; }

@@ -39,6 +39,9 @@ int qcc_egress_apply(const struct qcc_egress *eg, const struct qcc_tbl_endpoint 
  * "SSL_CERT_FILE=/y", "system CAs"; "" for a plain-HTTP endpoint. */
 const char *qcc_egress_trust_source(const struct qcc_egress *eg, const struct qcc_tbl_endpoint *ep);
 
+/* The no-proxy list set on every transfer (for logs and tests). */
+const char *qcc_egress_noproxy(const struct qcc_egress *eg);
+
 /* Hosts no proxy is used for (the environment's no_proxy + loopback). */
 #define QCC_EGRESS_LOOPBACK "localhost,127.0.0.0/8,::1"
 
