@@ -27,6 +27,7 @@ struct qcc_egress {
   int32_t *ep_store;  /* per endpoint: index into stores, -1 = plain HTTP */
   char **ep_userpwd;  /* per endpoint: proxy credentials or NULL (wiped on free) */
   char *noproxy;
+  const char *ca_path; /* tls.ca_path (table string) */
 };
 
 static bool is_https(const char *url) { return strncasecmp(url, "https://", 8) == 0; }
@@ -146,6 +147,7 @@ int qcc_egress_new(const struct qcc_table *t, struct qcc_egress **out, struct qc
     return qcc_err_set(err, ENOMEM, "out of memory");
   }
   const char *ca_path = qcc_table_str(t, qcc_table_settings(t)->tls_ca_path);
+  eg->ca_path = ca_path;
   for (uint32_t i = 0; i < n; i++) {
     const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(t, i);
     const char *id = qcc_table_str(t, ep->id);
@@ -236,13 +238,20 @@ int qcc_egress_apply(const struct qcc_egress *eg, const struct qcc_tbl_endpoint 
   }
   int k = eg->ep_store[i];
   if (k < 0) return 0;
+  const struct store *st = &eg->stores[k];
+  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, use_store) != CURLE_OK) {
+    /* a libcurl on another TLS library: let it load the same files itself
+     * (per connection, the slow way; the environment case is OpenSSL's) */
+    if (st->ca_file[0] != '\0') SETOPT(CURLOPT_CAINFO, st->ca_file);
+    if (eg->ca_path[0] != '\0') SETOPT(CURLOPT_CAPATH, eg->ca_path);
+    return 0;
+  }
   /* no CA file or directory for curl to load: the store is set per SSL_CTX */
   SETOPT(CURLOPT_CAINFO, NULL);
   SETOPT(CURLOPT_CAPATH, NULL);
   SETOPT(CURLOPT_PROXY_CAINFO, NULL);
   SETOPT(CURLOPT_PROXY_CAPATH, NULL);
-  SETOPT(CURLOPT_SSL_CTX_FUNCTION, use_store);
-  SETOPT(CURLOPT_SSL_CTX_DATA, (void *)eg->stores[k].x509);
+  SETOPT(CURLOPT_SSL_CTX_DATA, (void *)st->x509);
   return 0;
 }
 
