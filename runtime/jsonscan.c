@@ -234,10 +234,12 @@ static size_t skip_container(const char *s, size_t len, size_t i, size_t depth) 
     }
     struct block b;
     classify(p, &b);
-    uint64_t quotes = b.quote & ~escaped(b.backslash, &esc_carry);
+    uint64_t quotes = b.quote;
+    if ((b.backslash | esc_carry) != 0) quotes &= ~escaped(b.backslash, &esc_carry);
     uint64_t inside = prefix_xor(quotes) ^ in_string;
     in_string = (uint64_t)0 - (inside >> 63);
     uint64_t events = b.bracket & ~inside;
+    if (events == 0) continue;
     while (events != 0) {
       unsigned k = (unsigned)__builtin_ctzll(events);
       events &= events - 1;
