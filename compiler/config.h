@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema/config_keys.h"
 #include "schema/enums.h"
 
 /* A place in a source file; file points into qcc_config.files (owned there). */
@@ -124,5 +125,24 @@ struct qcc_config {
 };
 
 void qcc_config_free(struct qcc_config **cfg);
+
+/* Where each row of schema/config_keys.h keeps its value in the structs
+ * above (its FIELD column; the table member has the same name). Indexed by
+ * enum qcc_knob_id; rec == QCC_REC_NONE for rows without a field. Strings are
+ * char * (NULL = not set), booleans bool, the rest unsigned of `size` bytes. */
+struct qcc_cfg_field {
+  uint8_t rec; /* enum qcc_rec */
+  uint32_t offset, size;
+  uint8_t kind; /* enum qcc_knob_kind */
+};
+extern const struct qcc_cfg_field qcc_cfg_fields[QCC_KNOB_COUNT];
+
+/* Read and write the field of row K in REC, the record of the row's kind
+ * (&cfg->settings, or one profile / endpoint / token). */
+uint64_t qcc_cfg_num(const void *rec, enum qcc_knob_id k);
+void qcc_cfg_set_num(void *rec, enum qcc_knob_id k, uint64_t v);
+const char *qcc_cfg_str(const void *rec, enum qcc_knob_id k);
+/* Replaces (and frees) the string; V NULL unsets it. */
+void qcc_cfg_set_str(void *rec, enum qcc_knob_id k, const char *v);
 
 #endif

@@ -619,6 +619,8 @@ static int need_scalar(struct ctx *c, const struct keyref *r, const char *dotted
               r->on_item ? "list item" : "section or list");
 }
 
+static const char *current_value(struct ctx *c, enum qcc_knob_id id, char *buf, size_t cap);
+
 static int config_get(struct ctx *c) {
   if (c->o.npos != 2)
     return fail(c, QCCC_EDIT_USAGE, "usage: qccc config get KEY");
@@ -645,11 +647,14 @@ static int config_get(struct ctx *c) {
   if (r.last_item && qcc_yamldoc_get(c->doc, r.segs, r.last_item, NULL) == QCC_YNODE_NONE)
     return fail(c, QCCC_EDIT_USAGE, "no \"%s\" under %s in %s", r.segs[r.last_item - 1],
                 r.segs[r.last_item - 2], c->path);
-  if (r.knob && r.knob->def) {
-    fprintf(c->out, "%s\n", r.knob->def);
-    return QCCC_EDIT_OK;
-  }
-  return fail(c, QCCC_EDIT_INVALID, "%s is not set (it has no default)", key);
+  const struct qcc_knob *from = r.knob ? qcc_knob_inherits(r.knob) : NULL;
+  char buf[1024];
+  const char *def = from   ? current_value(c, from->id, buf, sizeof buf)
+                    : r.knob ? r.knob->def
+                             : NULL;
+  /* Unset and no default: the empty value, as `qccc show` prints it. */
+  fprintf(c->out, "%s\n", def ? def : "");
+  return QCCC_EDIT_OK;
 }
 
 static int config_set(struct ctx *c) {
@@ -741,7 +746,9 @@ static int config_reset(struct ctx *c) {
     if (qcc_yamldoc_remove(c->doc, r.segs, r.n, &e) != 0)
       return edit_failed(c, key, &e);
     char what[600];
-    if (r.knob && r.knob->def)
+    if (r.knob && qcc_knob_inherits(r.knob))
+      snprintf(what, sizeof what, "%s reset to its default (as %s)", key, r.knob->def + 1);
+    else if (r.knob && r.knob->def)
       snprintf(what, sizeof what, "%s reset to its default (%s)", key, r.knob->def);
     else
       snprintf(what, sizeof what, "%s removed (no default)", key);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/config_schema.h"
+
 /* One endpoint in id order; seq keeps source order among equal ids so a
  * lookup finds the first definition. */
 struct ep_ref {
@@ -255,19 +257,26 @@ static void resolve_from(struct qcc_loaded *l, struct qcc_diags *d) {
   free(c.chain);
 }
 
-/* ---- upstream.* and tls.ca_file: each endpoint gets its effective value ---- */
+/* ---- "=PATH" defaults: each endpoint gets the setting's value ------------
+ * (profiles' load_balancing.* are made effective by the loader, which knows
+ * which of them were given.) */
 
-static void resolve_upstream(struct qcc_config *cfg) {
-  const struct qcc_settings *s = &cfg->settings;
-  for (size_t i = 0; i < cfg->profile_count; i++) {
-    for (size_t j = 0; j < cfg->profiles[i].endpoint_count; j++) {
-      struct qcc_endpoint_cfg *e = &cfg->profiles[i].endpoints[j];
-      if (e->connect_timeout_ms == 0) e->connect_timeout_ms = s->upstream_connect_timeout_ms;
-      if (e->timeout_ms == 0) e->timeout_ms = s->upstream_timeout_ms;
-      if (e->request_timeout_ms == 0) e->request_timeout_ms = s->upstream_request_timeout_ms;
-      if (e->stream_idle_timeout_ms == 0)
-        e->stream_idle_timeout_ms = s->upstream_stream_idle_timeout_ms;
-      if (e->ca_file == NULL && s->tls_ca_file != NULL) e->ca_file = dupstr(s->tls_ca_file);
+static void resolve_inherited(struct qcc_config *cfg) {
+  for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
+    const struct qcc_knob *kn = &qcc_knobs[k], *from = qcc_knob_inherits(kn);
+    if (from == NULL || qcc_cfg_fields[k].rec != QCC_REC_ENDPOINT ||
+        qcc_cfg_fields[from->id].rec != QCC_REC_SETTINGS)
+      continue;
+    for (size_t i = 0; i < cfg->profile_count; i++) {
+      for (size_t j = 0; j < cfg->profiles[i].endpoint_count; j++) {
+        struct qcc_endpoint_cfg *e = &cfg->profiles[i].endpoints[j];
+        if (kn->kind == QCC_KNOB_STRING) {
+          if (qcc_cfg_str(e, kn->id) == NULL)
+            qcc_cfg_set_str(e, kn->id, qcc_cfg_str(&cfg->settings, from->id));
+        } else if (qcc_cfg_num(e, kn->id) == 0) { /* 0 = not given: every such row has min > 0 */
+          qcc_cfg_set_num(e, kn->id, qcc_cfg_num(&cfg->settings, from->id));
+        }
+      }
     }
   }
 }
@@ -277,6 +286,6 @@ int qcc_resolve(struct qcc_loaded *l, struct qcc_diags *d) {
   size_t before = qcc_diags_errors(d);
   resolve_groups(l, d);
   resolve_from(l, d);
-  resolve_upstream(l->cfg);
+  resolve_inherited(l->cfg);
   return qcc_diags_errors(d) == before ? 0 : -1;
 }

@@ -26,10 +26,6 @@
 #include "tlsserver.h"
 
 /* Defaults for settings a table leaves at 0. */
-#define DEF_MAX_HEADER (64u * 1024)
-#define DEF_MAX_BODY (32ull * 1024 * 1024)
-#define DEF_HEADER_TIMEOUT_MS 10000u
-#define DEF_IDLE_TIMEOUT_MS 60000u
 
 #define READ_CHUNK (16u * 1024)
 #define IN_CAP (64u * 1024)            /* unparsed input held while a request is served */
@@ -175,10 +171,11 @@ static const struct qcc_tbl_settings *settings_now(const struct qcc_client *c) {
 
 static void load_limits(struct qcc_client *c) {
   const struct qcc_tbl_settings *s = settings_now(c);
-  c->max_header = s->max_header_bytes != 0 ? s->max_header_bytes : DEF_MAX_HEADER;
-  c->max_body = s->max_body_bytes != 0 ? s->max_body_bytes : DEF_MAX_BODY;
-  uint32_t head_ms = s->header_timeout_ms != 0 ? s->header_timeout_ms : DEF_HEADER_TIMEOUT_MS;
-  uint32_t idle_ms = s->idle_timeout_ms != 0 ? s->idle_timeout_ms : DEF_IDLE_TIMEOUT_MS;
+  /* Settings come from the table only: qccc applied the defaults. */
+  c->max_header = s->max_header_bytes;
+  c->max_body = s->max_body_bytes;
+  uint32_t head_ms = s->header_timeout_ms;
+  uint32_t idle_ms = s->idle_timeout_ms;
   c->header_timeout = head_ms / 1e3;
   c->idle_timeout = idle_ms / 1e3;
 }

@@ -40,7 +40,6 @@
 #include "tableset.h"
 #include "tlsserver.h"
 
-#define DEF_DRAIN_TIMEOUT_MS 30000u
 #ifndef QCC_VERSION
 #define QCC_VERSION "0.1.0"
 #endif
@@ -507,7 +506,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
     qcc_proxy_stop_queue(a->rt.proxy);
     const struct qcc_tbl_settings *s =
         qcc_table_settings(qcc_tableset_current(a->rt.tables)->table);
-    unsigned ms = s->drain_timeout_ms != 0 ? s->drain_timeout_ms : DEF_DRAIN_TIMEOUT_MS;
+    unsigned ms = s->drain_timeout_ms; /* 0: no grace, in-flight requests are cut */
     qcc_log_info("%s: draining %zu connections (up to %u ms)", strsignal(w->signum),
                  qcc_server_connections(a->rt.server), ms);
     qcc_server_drain(a->rt.server, ms / 1e3, drained, a);

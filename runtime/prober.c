@@ -10,6 +10,7 @@
 
 #include "curlloop.h"
 #include "events.h"
+#include "egress.h"
 #include "generation.h"
 #include "headers.h"
 #include "keystore.h"
@@ -19,8 +20,6 @@
 #include "schema/enums.h"
 #include "tableset.h"
 
-#define DEF_INTERVAL_MS 30000u
-#define DEF_TIMEOUT_MS 5000u
 #define MAX_RETRIES 10u
 #define ANTHROPIC_VERSION "anthropic-version: 2023-06-01"
 
@@ -141,6 +140,7 @@ static int configure(struct probe *pr, const struct qcc_tbl_endpoint *ep, const 
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_WRITEFUNCTION, on_body);
   SETOPT(CURLOPT_WRITEDATA, pr);
+  if (qcc_egress_apply(pr->gen->egress, ep, e) != 0) return -1;
   if (pr->kind == QCC_CHECK_TCP) {
     /* connect (and for https the TLS handshake), then stop */
     SETOPT(CURLOPT_CONNECT_ONLY, 1L);
@@ -264,7 +264,7 @@ static int probe_start(struct qcc_prober *p, uint32_t gidx, bool feed, qcc_probe
   pr->sid = ep->stable_id;
   snprintf(pr->id, sizeof pr->id, "%s", qcc_table_str(t, ep->id));
   pr->kind = st->health_check < QCC_CHECK_COUNT ? st->health_check : QCC_CHECK_TCP;
-  pr->timeout_ms = st->health_timeout_ms != 0 ? st->health_timeout_ms : DEF_TIMEOUT_MS;
+  pr->timeout_ms = st->health_timeout_ms;
   pr->retries_left = st->retry_count < MAX_RETRIES ? st->retry_count : MAX_RETRIES;
   pr->tries = 1;
   pr->feed = feed;
@@ -313,7 +313,7 @@ static void due_cb(void *ctx, uint32_t idx) {
 
 static double tick_seconds(const struct qcc_prober *p) {
   const struct qcc_tbl_settings *st = qcc_table_settings(qcc_tableset_current(p->tables)->table);
-  uint32_t iv = st->check_interval_ms != 0 ? st->check_interval_ms : DEF_INTERVAL_MS;
+  uint32_t iv = st->check_interval_ms;
   double s = iv / 10000.0; /* a tenth of the interval: due times are kept to ~10% */
   return s < 0.05 ? 0.05 : s > 1.0 ? 1.0 : s;
 }

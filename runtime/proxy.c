@@ -33,6 +33,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "egress.h"
 #include "modelmap.h"
 #include "proxy.h"
 #include "queue.h"
@@ -43,7 +44,6 @@
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
 #define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
-#define DEFAULT_TIMEOUT_MS 30000u      /* when an endpoint says 0 */
 #define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
 #define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
 
@@ -132,6 +132,9 @@ struct qcc_exchange {
   struct qcc_select_out next_sel;   /* pick made while aborting a failed attempt */
   char session[QCC_SESSION_KEY_MAX];
   bool has_session;
+  /* the body's facts, scanned once and only when a policy needs them */
+  struct qcc_jsonscan_facts facts;
+  bool scanned;
   struct qcc_exchange_result res;
   char msg[640];
   /* failure queue and in-flight limit (proxy.h hooks) */
@@ -353,6 +356,9 @@ static int configure(struct attempt *a, const struct qcc_request *r, const char 
   /* no total timeout: a long live stream must survive; a dead one is cut */
   SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
   SETOPT(CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+  /* CA store, verification, proxy: resolved once per generation */
+  if (qcc_egress_apply(r->gen->egress, qcc_table_endpoint(r->gen->table, a->endpoint), e) != 0)
+    return -1;
   const char *m = r->method;
   if (strcmp(m, "GET") == 0) {
     SETOPT(CURLOPT_HTTPGET, 1L);
@@ -631,6 +637,15 @@ static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel)
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
  * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
  * holds the error), -1 on allocation failure. */
+/* The body's facts (runtime/jsonscan.h), from one pass made at first need. */
+static const struct qcc_jsonscan_facts *x_facts(struct qcc_exchange *x) {
+  if (!x->scanned) {
+    qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    x->scanned = true;
+  }
+  return &x->facts;
+}
+
 static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   struct qcc_proxy *p = x->p;
   const struct qcc_request *r = x->req;
@@ -651,7 +666,7 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   a->endpoint = sel->endpoint;
   a->pick = sel->pick;
   a->endpoint_id = qcc_table_str(t, sel->ep->id);
-  a->timeout_ms = sel->ep->timeout_ms != 0 ? sel->ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+  a->timeout_ms = sel->ep->timeout_ms;
   if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
   const char *base = qcc_table_str(t, sel->ep->base_url);
@@ -665,7 +680,8 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   const char *body = r->body;
   size_t body_len = r->body_len;
   size_t new_len = 0;
-  int mm = qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, &a->body, &new_len);
+  int mm = sel->ep->model_map_count == 0 ? 0 :
+           qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, x_facts(x), &a->body, &new_len);
   if (mm < 0) goto oom;
   if (mm == 1) {
     body = a->body;
@@ -1205,7 +1221,9 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
       const char *type = curl_status_type(rc, &st);
       set_error(x, st, type, "upstream %s: %s", a->endpoint_id, why);
       bool charged = a->began;
-      attempt_end(x, a, classify(rc), 0, curl_easy_strerror(rc));
+      enum qcc_outcome_kind kind = classify(rc);
+      /* for TLS, curl's message says which check failed: the health status shows it */
+      attempt_end(x, a, kind, 0, kind == QCC_OUT_TLS_ERROR ? why : curl_easy_strerror(rc));
       /* a retryable status already passed through stays the client's answer */
       if (charged && rc != CURLE_URL_MALFORMAT && rc != CURLE_OUT_OF_MEMORY && fail_over(x) == 0)
         return;
@@ -1336,6 +1354,13 @@ static void limit_release(struct qcc_exchange *x) {
   qtimer_arm(x->p);
 }
 
+/* Any profile of T routes by session: only then is a session key needed. */
+static bool wants_session(const struct qcc_table *t) {
+  for (uint32_t i = 0; i < qcc_table_profile_count(t); i++)
+    if (qcc_table_profile(t, i)->sticky_session) return true;
+  return false;
+}
+
 static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_request *req,
                                     const struct qcc_sink_ops *ops, void *ctx, bool direct) {
   struct qcc_exchange *x = calloc(1, sizeof *x);
@@ -1346,7 +1371,11 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   x->ctx = ctx;
   x->direct = direct;
   x->t0_us = now_us();
-  x->has_session = qcc_select_session_key(req, x->session, sizeof x->session) > 0;
+  if (wants_session(req->gen->table)) {
+    x->has_session = qcc_select_session_key(req, NULL, x->session, sizeof x->session) > 0;
+    if (!x->has_session)
+      x->has_session = qcc_select_session_key(req, x_facts(x), x->session, sizeof x->session) > 0;
+  }
   x->priority = request_priority(req);
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;

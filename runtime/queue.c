@@ -69,7 +69,7 @@ void qcc_queue_params_default(struct qcc_queue_params *p) {
 
 void qcc_queue_params_from_settings(struct qcc_queue_params *p, const struct qcc_tbl_settings *s,
                                     double time_scale, uint64_t first_id) {
-  qcc_queue_params_default(p);
+  memset(p, 0, sizeof(*p)); /* every value from the table, none from defaults here */
   p->max_size = s->queue_enabled ? s->queue_max_size : 0;
   p->strategy = s->retry_strategy < QCC_RETRY_COUNT ? (enum qcc_retry_strategy)s->retry_strategy
                                                     : QCC_RETRY_EXPONENTIAL_BACKOFF;

@@ -22,7 +22,6 @@
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE 0.1 /* seconds the listener rests after running out of fds */
-#define DEF_MAX_CONNECTIONS 1000u
 #define REFUSE_LOG_PERIOD 1.0 /* seconds: at most one "refused" line per period */
 /* The sizing rule (docs/inbound.md, "Connection limits and sizing"): a client connection
  * holds its socket and, while forwarded, one upstream connection; the rest
@@ -121,7 +120,7 @@ static void check_fd_budget(struct qcc_server *s, size_t maxc) {
 static size_t max_connections_now(const struct qcc_server *s) {
   const struct qcc_tbl_settings *st =
       qcc_table_settings(qcc_tableset_current(s->env.tables)->table);
-  return st->max_connections != 0 ? st->max_connections : DEF_MAX_CONNECTIONS;
+  return st->max_connections; /* at least 1: the table is verified */
 }
 
 /* Refusals are logged at most once per REFUSE_LOG_PERIOD, with a count:

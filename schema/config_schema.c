@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QCC_KNOB_ROW_(id, path, kind, en, mn, mx, def, unit, flags, help) \
+#define QCC_KNOB_ROW_(id, path, kind, en, mn, mx, def, unit, flags, field, help) \
   {QCC_K_##id, path, kind, en, mn, mx, def, unit, flags, help},
 const struct qcc_knob qcc_knobs[QCC_KNOB_COUNT] = {QCC_KNOBS(QCC_KNOB_ROW_)};
 #undef QCC_KNOB_ROW_
@@ -16,6 +16,10 @@ const struct qcc_knob *qcc_knob_find(const char *path) {
     if (strcmp(qcc_knobs[i].path, path) == 0) return &qcc_knobs[i];
   }
   return NULL;
+}
+
+const struct qcc_knob *qcc_knob_inherits(const struct qcc_knob *k) {
+  return k->def != NULL && k->def[0] == '=' ? qcc_knob_find(k->def + 1) : NULL;
 }
 
 /* parent index per knob, -1 at the top level; built once. */
@@ -497,7 +501,17 @@ static const char md_intro[] =
     "  `user:password@`. Plain `http://` is allowed only to loopback (`127.x`, `::1`,\n"
     "  `localhost`) unless the endpoint sets `allow_insecure: true`.\n"
     "- An endpoint without `from:` needs exactly one of `api_key_env`, `api_key_file`,\n"
-    "  `api_key`; two key sources on one endpoint are an error.\n\n"
+    "  `api_key`; two key sources on one endpoint are an error.\n"
+    "- A default written \"as `upstream.timeout`\" is that setting's value: an endpoint's\n"
+    "  `timeout`, `connect_timeout`, `request_timeout`, `stream_idle_timeout` and `ca_file`\n"
+    "  come from `upstream.*` and `tls.ca_file` unless the endpoint gives its own; a\n"
+    "  profile's `load_balancing.*` from `loadbalancer.*`. The table holds each endpoint's\n"
+    "  resolved value.\n"
+    "- `proxy` is `http://`, `https://`, `socks5://` or `socks5h://` (names resolved by the\n"
+    "  proxy) with a host, never `user:password@`: put the credentials in an environment\n"
+    "  variable as `user:password` and name it in `proxy_credentials_env`.\n"
+    "- Paths (`ca_file`, `ca_path`, `cert`, `key`, `api_key_file`) are used as written:\n"
+    "  a relative path is relative to the directory qcc-run runs in.\n\n"
     "## Secrets\n\n"
     "The table stores key references (variable name or file path), never the key;\n"
     "qcc-run reads them at load and at every reload. A literal `api_key` (or auth token\n"
@@ -537,7 +551,9 @@ static const char md_intro[] =
     "Nothing waits for a hook: qcc-run keeps serving while one runs, and at most 8\n"
     "deliveries run at once (more are dropped, with a log line).\n\n"
     "## Every key\n\n"
-    "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`.\n"
+    "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`. The same\n"
+    "names (with an item's name for `[]`) are what `qccc show` prints and what\n"
+    "`qccc config get` / `set` take: `profiles.main.endpoints.e1.weight`.\n"
     "A key not listed here is an error, with a \"did you mean\" hint.\n\n"
     "| key | type | default | legal values | meaning |\n"
     "|---|---|---|---|---|\n";
@@ -551,7 +567,8 @@ int qcc_config_reference_md(FILE *out) {
     fprintf(out, "| `%s` | %s%s%s%s%s | ", k->path, kind_name(k), unit ? " (" : "",
             unit ? k->unit : "", unit ? ")" : "",
             (k->flags & QCC_KF_REQUIRED) != 0 ? ", required" : "");
-    if (k->def != NULL) fprintf(out, "`%s`", k->def);
+    if (qcc_knob_inherits(k) != NULL) fprintf(out, "as `%s`", k->def + 1);
+    else if (k->def != NULL) fprintf(out, "`%s`", k->def);
     fputs(" | ", out);
     md_legal(out, k);
     fprintf(out, " | %s |\n", k->help);

@@ -13,9 +13,6 @@
 #include "config_keys.h"
 #include "enums.h"
 
-#define QCC_KNOB_ID_(id, ...) QCC_K_##id,
-enum qcc_knob_id { QCC_KNOBS(QCC_KNOB_ID_) QCC_KNOB_COUNT };
-#undef QCC_KNOB_ID_
 
 struct qcc_knob {
   enum qcc_knob_id id;
@@ -33,6 +30,8 @@ extern const struct qcc_knob qcc_knobs[QCC_KNOB_COUNT];
 
 /* Exact path ("profiles[].endpoints[].weight"); NULL when not a key. */
 const struct qcc_knob *qcc_knob_find(const char *path);
+/* The setting K's default is the value of ("=PATH" in its row), or NULL. */
+const struct qcc_knob *qcc_knob_inherits(const struct qcc_knob *k);
 /* Last path component ("weight"). */
 const char *qcc_knob_key(const struct qcc_knob *k);
 /* The key KEY directly inside PARENT (NULL = top level; for a list, its

@@ -21,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_keys.h"
+#include "enums.h"
+
 #define QCC_TABLE_MAGIC "QCCTBL\r\n" /* \r\n catches text-mode mangling */
 #define QCC_TABLE_MAGIC_LEN 8
 #define QCC_TABLE_BYTE_ORDER 0x01020304u /* reads 0x04030201 on a big-endian host */
@@ -209,6 +212,22 @@ _Static_assert(sizeof(struct qcc_tbl_profile) == 32, "profile");
 _Static_assert(sizeof(struct qcc_tbl_endpoint) == 136, "endpoint");
 _Static_assert(sizeof(struct qcc_tbl_pair) == 16, "pair");
 _Static_assert(sizeof(struct qcc_tbl_token) == 32, "token");
+
+/* Where each row of schema/config_keys.h lives in the table, indexed by enum
+ * qcc_knob_id (rec == QCC_REC_NONE: the row has no field of its own). The
+ * reader verifies every field from it (strings, booleans, enum values), and
+ * the compiler lays out, digests and shows settings from it. */
+struct qcc_tbl_field {
+  uint8_t rec;      /* enum qcc_rec */
+  uint32_t offset;  /* in the record */
+  uint32_t size;    /* bytes */
+  const char *name; /* the struct member */
+  uint8_t kind;     /* enum qcc_knob_kind */
+  const struct qcc_enum_desc *desc; /* QCC_KNOB_ENUM only */
+  const char *path; /* the key as the user writes it */
+  unsigned flags;   /* QCC_KF_* */
+};
+extern const struct qcc_tbl_field qcc_tbl_fields[QCC_KNOB_COUNT];
 
 /* ---- the one reader ------------------------------------------------------
  * qcc_table_open* verifies everything before returning: header fields and

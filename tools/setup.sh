@@ -9,6 +9,7 @@ pkgs=(
   libcyaml-dev libyaml-dev libxxhash-dev libssl-dev libjansson-dev    # compiler + shared
   libev-dev libcurl4-openssl-dev libhttp-parser-dev                   # runtime
   libcriterion-dev curl jq python3 python3-yaml python3-jsonschema     # tests
+  openssl                                                             # TLS test bed: CA made at test time
   python3-prometheus-client
   procps psmisc valgrind
   nginx-light haproxy wrk                                             # benchmark peers

@@ -591,6 +591,20 @@ Test(frontend, c1_every_default_parses_within_range) {
     cr_assert_gt(strlen(k->help), 0, "%s has no help", k->path);
     if (k->kind == QCC_KNOB_ENUM) cr_assert_not_null(k->enum_desc, "%s", k->path);
     if (k->def == NULL) continue;
+    if (k->def[0] == '=') {
+      /* "=PATH": the value of another setting of the same kind and range;
+       * a number inherits only where 0 cannot be given (0 = not given). */
+      const struct qcc_knob *from = qcc_knob_inherits(k);
+      cr_assert_not_null(from, "%s inherits from unknown %s", k->path, k->def + 1);
+      cr_assert_eq(from->kind, k->kind, "%s", k->path);
+      cr_assert_null(qcc_knob_inherits(from), "%s: no chains", k->path);
+      if (k->kind != QCC_KNOB_STRING && k->kind != QCC_KNOB_BOOL && k->kind != QCC_KNOB_ENUM) {
+        cr_assert_gt(k->min, 0, "%s", k->path);
+        cr_assert(from->min >= k->min && from->max <= k->max, "%s: %s's range does not fit",
+                  k->path, from->path);
+      }
+      continue;
+    }
     struct qcc_knob_value v;
     cr_assert_eq(qcc_knob_parse(k, k->def, &v), QCC_KNOB_OK, "default of %s: %s", k->path,
                  k->def);

@@ -897,6 +897,35 @@ Test(runtime_serve, e02_drain_timeout_cuts_a_long_stream) {
   (void)sr;
 }
 
+/* drain_timeout 0 means no grace (it used to mean 30 s). */
+Test(runtime_serve, e03_drain_timeout_zero_cuts_at_once) {
+  char dir[] = "/tmp/qcc-mock-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  int mport = start_mock(dir, "40", "200"); /* about eight seconds */
+  char upstream[64];
+  snprintf(upstream, sizeof upstream, "http://127.0.0.1:%d", mport);
+  const char *const args[] = {"--upstream", upstream, "--drain-timeout-ms", "0", NULL};
+  start_run(args);
+  int fd = conn();
+  const char req[] = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+                     "{\"stream\":true}";
+  send_all(fd, req, sizeof req - 1);
+  static char buf[65536];
+  recv_until(fd, buf, sizeof buf, 3000, "event: message_start", 1);
+  cr_assert_eq(status_of(buf), 200, "%s", buf);
+  long t0 = now_ms();
+  kill(R.pid, SIGTERM);
+  int rc = wait_exit(5000);
+  long took = now_ms() - t0;
+  cr_assert_eq(rc, 0, "exit status %d", rc);
+  cr_assert(took < 2000, "exited after %ld ms; 0 means no grace", took);
+  close(fd);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  int sr = system(cmd);
+  (void)sr;
+}
+
 /* ---- robustness ------------------------------------------------------------------------ */
 
 Test(runtime_serve, f01_random_bytes_and_cuts_never_kill_it) {

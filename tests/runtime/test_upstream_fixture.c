@@ -67,6 +67,10 @@ void fx_table_build(struct fx_table *out, const struct fx_profile *profiles, siz
       eps[e].enabled = fe->enabled;
       eps[e].auth = fe->auth;
       eps[e].timeout_ms = fe->timeout_ms;
+      if (fe->ca_file != NULL) eps[e].ca_file = pool_add(&pool, fe->ca_file);
+      if (fe->proxy != NULL) eps[e].proxy = pool_add(&pool, fe->proxy);
+      if (fe->proxy_credentials_env != NULL)
+        eps[e].proxy_credentials_env = pool_add(&pool, fe->proxy_credentials_env);
       eps[e].model_map_first = (uint32_t)m;
       for (const char *const *mp = fe->models; mp != NULL && mp[0] != NULL; mp += 2) {
         maps[m].key = pool_add(&pool, mp[0]);

@@ -18,6 +18,9 @@ struct fx_endpoint {
   uint8_t enabled;
   uint32_t timeout_ms;
   const char *const *models; /* from, to, from, to, ..., NULL */
+  const char *ca_file;       /* NULL = none */
+  const char *proxy;         /* NULL = none */
+  const char *proxy_credentials_env;
 };
 
 struct fx_profile {
