@@ -196,6 +196,8 @@ static void other_value(const struct qcc_knob *k, const struct qcc_table *base, 
           {"profiles[].endpoints[].base_url", "https://other.example.com"},
           {"profiles[].endpoints[].proxy", "socks5h://127.0.0.1:1080"},
           {"profiles[].endpoints[].proxy_credentials_env", "QCC_ROWS_PROXY"},
+          {"proxy.cert", "/changed/cert.pem"},
+          {"proxy.key", "/changed/key.pem"},
       };
       const char *v = "\"changed value\"";
       for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
