@@ -23,6 +23,7 @@
 #include "compiler/frontend.h"
 #include "compiler/journalcmd.h"
 #include "compiler/layout.h"
+#include "compiler/lifecycle.h"
 #include "compiler/opcmd.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
@@ -639,6 +640,8 @@ static const struct command *find_command(const char *name) {
 static void main_usage(FILE *out) {
   fprintf(out, "usage: qccc COMMAND [OPTIONS]   (qccc COMMAND --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nrunning qcc-run and Claude Code through it (files in the state dir):\n");
+  qccc_lifecycle_usage(out);
   fprintf(out, "\nasking and steering a running qcc-run (admin socket in the state dir):\n");
   qccc_op_usage(out);
   fprintf(out, "\nediting qcc.yaml in place (validated before writing, previous file kept as .bak):\n");
@@ -668,6 +671,7 @@ int main(int argc, char **argv) {
   }
   /* Command families owned by their own modules (journal readers, config
    * editing) claim their subcommands first; the table below has the rest. */
+  if (qccc_lifecycle_handles(argc - 1, argv + 1)) return qccc_lifecycle_cmd(argc - 1, argv + 1, stdout, stderr);
   if (qccc_journal_cmd_handles(argc - 1, argv + 1))
     return qccc_journal_cmd(argc - 1, argv + 1, stdout, stderr);
   /* Before the editing commands: `endpoint list` asks a running qcc-run
