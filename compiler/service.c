@@ -165,6 +165,8 @@ static void what_to_run(FILE *out, bool user, const char *verb) {
   fprintf(out, "  systemctl%s daemon-reload\n  systemctl%s %s qcc-run\n", u, u, verb);
 }
 
+static bool under_tmp(const char *p) { return strncmp(p, "/tmp/", 5) == 0 || strncmp(p, "/var/tmp/", 9) == 0; }
+
 static int write_unit(const struct sv_opts *o, const char *path, const char *prog, const char *table,
                       const char *state, FILE *err) {
   char user[256] = "", group[256] = "";
@@ -219,7 +221,7 @@ static int write_unit(const struct sv_opts *o, const char *path, const char *pro
           "# Hardening: nothing but the state dir is writable; no privileges to gain.\n"
           "UMask=0077\n"
           "NoNewPrivileges=yes\n"
-          "PrivateTmp=yes\n"
+          "%s"
           "ProtectSystem=strict\n"
           "ProtectHome=read-only\n"
           "ReadWritePaths=%s\n"
@@ -228,7 +230,10 @@ static int write_unit(const struct sv_opts *o, const char *path, const char *pro
           "RestrictSUIDSGID=yes\n"
           "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
           "SystemCallArchitectures=native\n",
-          state, state, prog, table, prog, state, state, state, table, state);
+          state, state, prog, table, prog, state, state, state, table,
+          under_tmp(state) || under_tmp(table) ? "# PrivateTmp off: the state dir or table is in /tmp\n"
+                                               : "PrivateTmp=yes\n",
+          state);
   if (o->system)
     fputs("# A system unit can drop everything else too.\n"
           "CapabilityBoundingSet=\n"
@@ -347,6 +352,7 @@ static int uninstall(const struct sv_opts *o, const char *path, FILE *out, FILE 
 }
 
 static int status(const struct sv_opts *o, const char *path, FILE *out) {
+  const char *flag = o->state_dir;
   struct stat st;
   bool installed = stat(path, &st) == 0;
   fprintf(out, "unit: %s (%s)\n", path, installed ? "installed" : "not installed");
@@ -361,7 +367,7 @@ static int status(const struct sv_opts *o, const char *path, FILE *out) {
   struct qcc_instance *inst = NULL;
   struct qcc_err e = {0};
   uint64_t gen = 0;
-  if (qcc_instance_new(NULL, &inst, &e) == 0 && qcc_instance_healthz(inst, &gen, &e) == 0)
+  if (qcc_instance_new(flag, &inst, &e) == 0 && qcc_instance_healthz(inst, &gen, &e) == 0)
     fprintf(out, "qcc-run: serving generation %llu (state dir %s)\n", (unsigned long long)gen,
             qcc_instance_dir(inst));
   else
