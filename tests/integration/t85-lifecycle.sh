@@ -109,6 +109,22 @@ out=$(cd / && Q start --state-dir "$T/state3" 2>&1)
 assert_eq "start with no config: exit 1" 1 "$?"
 assert_contains "start with no config: hint" "$out" "qccc init"
 
+# Installed (meson install, as tools/run.sh install does): both programs in one
+# bin directory, and qccc finds its qcc-run there.
+if meson install -C "$QCC_BUILD_ROOT" --no-rebuild --destdir "$T/dest" >"$T/install.out" 2>&1; then
+	bin=$(dirname "$(find "$T/dest" -path '*/bin/qccc' | head -1)")
+	check "meson install: qccc in bin" test -x "$bin/qccc"
+	check "meson install: qcc-run beside it" test -x "$bin/qcc-run"
+	out=$(cd "$T" && env -u QCC_RUN PATH="$bin:/usr/bin:/bin" qccc start --state-dir "$T/state4" 2>&1)
+	assert_eq "installed qccc start: exit 0" 0 "$?"
+	[ -s "$T/state4/qcc-run.pid" ] && track_pid "$(cat "$T/state4/qcc-run.pid")"
+	assert_contains "installed qccc start: serves" "$out" "qcc-run started"
+	out=$(PATH="$bin:/usr/bin:/bin" qccc stop --state-dir "$T/state4" 2>&1)
+	assert_contains "installed qccc stop" "$out" "stopped after"
+else
+	not_ok "meson install --destdir" "$(tail -5 "$T/install.out")"
+fi
+
 for c in start stop restart reload "logs --errors" "proxy" "service" "run" "env" "claude-settings"; do
 	# shellcheck disable=SC2086
 	out=$(Q $c --help 2>&1)
