@@ -132,6 +132,15 @@ for c in start stop restart reload "logs --errors" "proxy" "service" "run" "env"
 	assert_eq "qccc $c --help: exit 0" 0 "$rc"
 	assert_contains "qccc $c --help: usage" "$out" "usage: qccc"
 done
+# docs/lifecycle.md names every option the commands' --help prints.
+missing=""
+for c in start stop restart reload "logs --errors" proxy service run env claude-settings; do
+	# shellcheck disable=SC2086
+	for o in $(Q $c --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -q -- "$o" "$QCC_SOURCE_ROOT/docs/lifecycle.md" || missing+=" $c:$o"
+	done
+done
+assert_eq "docs/lifecycle.md names every --help option" "" "$missing"
 out=$(Q start --bogus 2>&1)
 assert_eq "start --bogus: usage error" 2 "$?"
 
