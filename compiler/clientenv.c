@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/claudesettings.h"
 #include "compiler/instance.h"
 #include "compiler/lifecycle.h"
 #include "schema/fileio.h"
@@ -16,9 +17,9 @@
 #define CE_USAGE 2
 #define SETTINGS_CAP (16u << 20)
 
-#define VAR_URL "ANTHROPIC_BASE_URL"
-#define VAR_TOKEN "ANTHROPIC_AUTH_TOKEN"
-#define VAR_KEY "ANTHROPIC_API_KEY"
+#define VAR_URL QCC_CS_URL
+#define VAR_TOKEN QCC_CS_TOKEN
+#define VAR_KEY QCC_CS_KEY
 
 static const char run_help[] =
     "usage: qccc run [-c FILE] [-o TABLE] [--state-dir DIR] [-- COMMAND ARGS...]\n"
@@ -225,9 +226,10 @@ static int cmd_env(const struct ce_opts *o, FILE *out, FILE *err) {
 /* ---- claude-settings ------------------------------------------------------ */
 
 struct settings {
-  char path[QCC_INSTANCE_PATH_MAX + 32], undo[QCC_INSTANCE_PATH_MAX + 64], backup[QCC_INSTANCE_PATH_MAX + 64];
   char dir[QCC_INSTANCE_PATH_MAX];
-  json_t *root; /* the file as it is (an empty object when missing) */
+  char path[QCC_INSTANCE_PATH_MAX + 32], undo[QCC_INSTANCE_PATH_MAX + 64], backup[QCC_INSTANCE_PATH_MAX + 64];
+  json_t *root;  /* the file as it is (an empty object when missing) */
+  json_t *record; /* the undo record, NULL when none */
   bool exists;
   mode_t mode;
 };
@@ -246,30 +248,21 @@ static int settings_open(struct settings *s, FILE *err) {
   struct stat st;
   s->exists = stat(s->path, &st) == 0;
   s->mode = s->exists ? (st.st_mode & 07777) : 0600;
-  if (!s->exists) {
-    s->root = json_object();
-    return s->root != NULL ? CE_OK : CE_FAIL;
-  }
   void *buf = NULL;
   size_t len = 0;
   struct qcc_err e = {0};
-  if (qcc_file_read(s->path, SETTINGS_CAP, &buf, &len, &e) != 0) {
+  if (s->exists && qcc_file_read(s->path, SETTINGS_CAP, &buf, &len, &e) != 0) {
     fprintf(err, "qccc claude-settings: %s\n", e.msg);
     return CE_FAIL;
   }
-  json_error_t je;
-  s->root = len == 0 ? json_object() : json_loadb(buf, len, 0, &je);
+  int rc = qcc_claudesettings_parse(buf, len, &s->root, &e);
   free(buf);
-  if (!json_is_object(s->root)) {
-    if (s->root == NULL)
-      fprintf(err, "qccc claude-settings: %s: not valid JSON (line %d: %s); not touching it\n", s->path, je.line,
-              je.text);
-    else
-      fprintf(err, "qccc claude-settings: %s: not a JSON object; not touching it\n", s->path);
-    json_decref(s->root);
-    s->root = NULL;
+  if (rc != 0) {
+    fprintf(err, "qccc claude-settings: %s: %s; not touching it\n", s->path, e.msg);
     return CE_FAIL;
   }
+  if (qcc_file_read(s->undo, SETTINGS_CAP, &buf, &len, &e) == 0) s->record = qcc_claudesettings_parse_undo(buf, len);
+  free(buf);
   return CE_OK;
 }
 
@@ -295,14 +288,71 @@ static int write_json(const char *path, json_t *j, mode_t mode, FILE *err) {
   return CE_OK;
 }
 
-static const char *env_str(json_t *env, const char *key) {
-  return json_string_value(json_object_get(env, key));
+static void show_var(FILE *out, json_t *root, const char *key, const char *want, const char *label) {
+  const char *now = json_string_value(json_object_get(json_object_get(root, "env"), key));
+  const char *state = now == NULL ? "not set" : strcmp(now, want) == 0 ? "set" : "set to another value";
+  fprintf(out, "  env.%-22s %s   (now: %s)\n", key, label, state);
 }
 
-static void show_var(FILE *out, json_t *env, const char *key, const char *want, const char *want_label) {
-  const char *now = env_str(env, key);
-  const char *state = now == NULL ? "not set" : strcmp(now, want) == 0 ? "set" : "set to another value";
-  fprintf(out, "  env.%-22s %s   (now: %s)\n", key, want_label, state);
+static int settings_undo(struct settings *s, FILE *out, FILE *err) {
+  if (s->record == NULL) {
+    fprintf(out, "nothing to undo: `qccc claude-settings --write` has not changed %s\n", s->path);
+    return CE_OK;
+  }
+  size_t restored = 0, kept = 0;
+  if (qcc_claudesettings_undo(s->root, s->record, &restored, &kept) == 1 &&
+      write_json(s->path, s->root, s->mode, err) != CE_OK)
+    return CE_FAIL;
+  unlink(s->undo);
+  fprintf(out, "%s: qcc's settings taken out (%zu put back", s->path, restored);
+  if (kept > 0) fprintf(out, ", %zu changed since and left as they are", kept);
+  fprintf(out, "); every other setting left as it was\n");
+  return CE_OK;
+}
+
+/* Copy the file as it is to the backup. */
+static int settings_backup(const struct settings *s, FILE *out, FILE *err) {
+  void *buf = NULL;
+  size_t len = 0;
+  struct qcc_err e = {0};
+  if (qcc_file_read(s->path, SETTINGS_CAP, &buf, &len, &e) != 0 ||
+      qcc_file_replace(s->backup, buf, len, s->mode, &e) != 0) {
+    free(buf);
+    fprintf(err, "qccc claude-settings: backup: %s; nothing changed\n", e.msg);
+    return CE_FAIL;
+  }
+  free(buf);
+  fprintf(out, "backup: %s\n", s->backup);
+  return CE_OK;
+}
+
+static int settings_write(struct settings *s, const char *url, const char *token, const char *label, FILE *out,
+                          FILE *err) {
+  const char *auth = qcc_claudesettings_auth_var(s->root);
+  if (qcc_claudesettings_points_at(s->root, url, token)) {
+    fprintf(out, "%s already points at qcc (%s); nothing changed\n", s->path, url);
+    return CE_OK;
+  }
+  /* A backup never holds qcc's settings: none of a file pointing at qcc. */
+  bool ours = s->record != NULL || qcc_claudesettings_has_url(s->root, url);
+  if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
+    fprintf(err, "qccc claude-settings: %s: %s\n", s->dir, strerror(errno));
+    return CE_FAIL;
+  }
+  if (s->exists && !ours && settings_backup(s, out, err) != CE_OK) return CE_FAIL;
+  qcc_claudesettings_write(s->root, &s->record, url, token);
+  /* The record first: a crash between the two leaves an undo that finds
+   * nothing of ours, never qcc's values without a way back. */
+  if (write_json(s->undo, s->record, 0600, err) != CE_OK || write_json(s->path, s->root, s->mode, err) != CE_OK)
+    return CE_FAIL;
+  fprintf(out, "%s: env.%s = %s, env.%s = %s\n  other settings unchanged; `qccc claude-settings --undo` takes "
+               "these out\n",
+          s->path, QCC_CS_URL, url, auth, label);
+  if (strcmp(auth, QCC_CS_TOKEN) == 0 &&
+      json_object_get(json_object_get(s->root, "env"), QCC_CS_KEY) != NULL)
+    fprintf(err, "qccc claude-settings: warning: env.%s is set in the file too; Claude Code may send it\n",
+            QCC_CS_KEY);
+  return CE_OK;
 }
 
 static int cmd_settings(const struct ce_opts *o, FILE *out, FILE *err) {
@@ -310,143 +360,29 @@ static int cmd_settings(const struct ce_opts *o, FILE *out, FILE *err) {
   bool running = false;
   if (target(o, url, sizeof url, table, sizeof table, &running, err) != CE_OK) return CE_FAIL;
   struct settings s = {0};
-  if (settings_open(&s, err) != CE_OK) return CE_FAIL;
-  int rc = CE_OK;
-  json_t *env = json_object_get(s.root, "env");
-  if (env != NULL && !json_is_object(env)) {
-    fprintf(err, "qccc claude-settings: %s: \"env\" is not an object; not touching it\n", s.path);
-    json_decref(s.root);
-    return CE_FAIL;
-  }
-  json_t *undo = NULL;
-  {
-    void *buf = NULL;
-    size_t len = 0;
-    struct qcc_err e = {0};
-    json_error_t je;
-    if (qcc_file_read(s.undo, SETTINGS_CAP, &buf, &len, &e) == 0) undo = json_loadb(buf, len, 0, &je);
-    free(buf);
-    if (undo != NULL && !json_is_object(json_object_get(undo, "vars"))) {
-      json_decref(undo);
-      undo = NULL;
-    }
-  }
-
-  if (o->undo) {
-    if (undo == NULL) {
-      fprintf(out, "nothing to undo: `qccc claude-settings --write` has not changed %s\n", s.path);
-      goto done;
-    }
-    json_t *vars = json_object_get(undo, "vars"), *rec;
-    const char *key;
-    int changed = 0;
-    json_object_foreach(vars, key, rec) {
-      const char *wrote = json_string_value(json_object_get(rec, "wrote"));
-      const char *now = env_str(env, key);
-      json_t *had = json_object_get(rec, "had");
-      if (now == NULL || wrote == NULL || strcmp(now, wrote) != 0) {
-        fprintf(out, "  env.%s was changed since qccc wrote it: left as it is\n", key);
-        continue;
+  int rc = settings_open(&s, err);
+  if (rc == CE_OK && o->undo) {
+    rc = settings_undo(&s, out, err);
+  } else if (rc == CE_OK) {
+    char *token = NULL, ref[QCC_INSTANCE_PATH_MAX + 8], label[QCC_INSTANCE_PATH_MAX + 64];
+    rc = auth_value(table, &token, ref, sizeof ref, err);
+    if (rc == CE_OK) {
+      if (strcmp(ref, "none") == 0) snprintf(label, sizeof label, "\"%s\" (no client tokens configured)", token);
+      else snprintf(label, sizeof label, "<client token from %s>", ref);
+      if (o->write) {
+        rc = settings_write(&s, url, token, label, out, err);
+      } else {
+        fprintf(out, "Claude Code settings: %s%s\n", s.path, s.exists ? "" : " (does not exist yet)");
+        show_var(out, s.root, QCC_CS_URL, url, url);
+        show_var(out, s.root, qcc_claudesettings_auth_var(s.root), token, label);
+        if (qcc_claudesettings_points_at(s.root, url, token)) fprintf(out, "it points at qcc already\n");
+        else fprintf(out, "`qccc claude-settings --write` merges these into the file (other settings kept)\n");
+        if (!running) fprintf(out, "(qcc-run is not running: `qccc start`)\n");
       }
-      if (json_is_string(had)) json_object_set(env, key, had);
-      else json_object_del(env, key);
-      fprintf(out, "  env.%s %s\n", key, json_is_string(had) ? "restored to its earlier value" : "removed");
-      changed++;
     }
-    if (env != NULL && json_object_size(env) == 0 && json_is_true(json_object_get(undo, "created_env")))
-      json_object_del(s.root, "env");
-    if (changed > 0 && write_json(s.path, s.root, s.mode, err) != CE_OK) {
-      rc = CE_FAIL;
-      goto done;
-    }
-    unlink(s.undo);
-    fprintf(out, "%s: qcc's settings taken out; every other setting left as it was\n", s.path);
-    goto done;
-  }
-
-  char *token = NULL, ref[QCC_INSTANCE_PATH_MAX + 8];
-  if (auth_value(table, &token, ref, sizeof ref, err) != CE_OK) {
-    rc = CE_FAIL;
-    goto done;
-  }
-  /* One auth variable: the one the file already uses, else the bearer one. */
-  const char *auth = env_str(env, VAR_KEY) != NULL && env_str(env, VAR_TOKEN) == NULL ? VAR_KEY : VAR_TOKEN;
-  char label[QCC_INSTANCE_PATH_MAX + 64];
-  if (strcmp(ref, "none") == 0) snprintf(label, sizeof label, "\"%s\" (no client tokens configured)", token);
-  else snprintf(label, sizeof label, "<client token from %s>", ref);
-  bool points = env != NULL && env_str(env, VAR_URL) != NULL && strcmp(env_str(env, VAR_URL), url) == 0 &&
-                env_str(env, auth) != NULL && strcmp(env_str(env, auth), token) == 0;
-  if (!o->write) {
-    fprintf(out, "Claude Code settings: %s%s\n", s.path, s.exists ? "" : " (does not exist yet)");
-    show_var(out, env, VAR_URL, url, url);
-    show_var(out, env, auth, token, label);
-    if (points) fprintf(out, "it points at qcc already\n");
-    else fprintf(out, "`qccc claude-settings --write` merges these into the file (other settings kept)\n");
-    if (!running) fprintf(out, "(qcc-run is not running: `qccc start`)\n");
     free(token);
-    goto done;
   }
-  if (points) {
-    fprintf(out, "%s already points at qcc (%s); nothing changed\n", s.path, url);
-    free(token);
-    goto done;
-  }
-  /* Keep a backup of a file that does not point at qcc yet. */
-  bool ours_before = undo != NULL || (env != NULL && env_str(env, VAR_URL) != NULL &&
-                                       strcmp(env_str(env, VAR_URL), url) == 0);
-  if (mkdir(s.dir, 0700) != 0 && errno != EEXIST) {
-    fprintf(err, "qccc claude-settings: %s: %s\n", s.dir, strerror(errno));
-    free(token);
-    rc = CE_FAIL;
-    goto done;
-  }
-  if (s.exists && !ours_before) {
-    void *buf = NULL;
-    size_t len = 0;
-    struct qcc_err e = {0};
-    if (qcc_file_read(s.path, SETTINGS_CAP, &buf, &len, &e) != 0 ||
-        qcc_file_replace(s.backup, buf, len, s.mode, &e) != 0) {
-      free(buf);
-      free(token);
-      fprintf(err, "qccc claude-settings: backup: %s; nothing changed\n", e.msg);
-      rc = CE_FAIL;
-      goto done;
-    }
-    free(buf);
-    fprintf(out, "backup: %s\n", s.backup);
-  }
-  if (undo == NULL) {
-    undo = json_pack("{s:{}, s:b}", "vars", "created_env", env == NULL);
-  }
-  if (env == NULL) {
-    env = json_object();
-    json_object_set_new(s.root, "env", env);
-  }
-  json_t *vars = json_object_get(undo, "vars");
-  const char *keys[2] = {VAR_URL, auth}, *vals[2] = {url, token};
-  for (int k = 0; k < 2; k++) {
-    json_t *rec = json_object_get(vars, keys[k]);
-    if (rec == NULL) { /* the first write remembers what was there */
-      json_t *had = json_object_get(env, keys[k]);
-      rec = json_pack("{s:O?}", "had", had);
-      json_object_set_new(vars, keys[k], rec);
-    }
-    json_object_set_new(rec, "wrote", json_string(vals[k]));
-    json_object_set_new(env, keys[k], json_string(vals[k]));
-  }
-  free(token);
-  if (write_json(s.undo, undo, 0600, err) != CE_OK || write_json(s.path, s.root, s.mode, err) != CE_OK) {
-    rc = CE_FAIL;
-    goto done;
-  }
-  fprintf(out, "%s: env.%s = %s, env.%s = %s\n  other settings unchanged; `qccc claude-settings --undo` takes "
-               "these out\n",
-          s.path, VAR_URL, url, auth, label);
-  if (strcmp(auth, VAR_TOKEN) == 0 && env_str(env, VAR_KEY) != NULL)
-    fprintf(err, "qccc claude-settings: warning: env.%s is set in the file too; Claude Code may send it\n",
-            VAR_KEY);
-done:
-  json_decref(undo);
+  json_decref(s.record);
   json_decref(s.root);
   return rc;
 }
