@@ -118,7 +118,9 @@ static int target(const struct ce_opts *o, char *url, size_t urlcap, char *table
   uint64_t gen = 0;
   bool have = qcc_instance_info_load(inst, &info, &e) == 0;
   *running = qcc_instance_healthz(inst, &gen, &e) == 0;
-  snprintf(table, tablecap, "%s", o->table != NULL ? o->table : have && info.table[0] ? info.table : "table.bin");
+  if (o->table != NULL) snprintf(table, tablecap, "%s", o->table);
+  else if (!*running || qcc_instance_served_table(inst, table, tablecap) != 0)
+    snprintf(table, tablecap, "%s", have && info.table[0] ? info.table : "table.bin");
   int rc = CE_OK;
   if (*running && o->table == NULL && qcc_instance_logged_url(inst, url, urlcap) == 0) {
     /* the address qcc-run said it listens on */

@@ -116,6 +116,23 @@ void qcc_instance_reload_error(const struct qcc_instance *i, char *buf, size_t c
   qcc_admin_reply_free(&r);
 }
 
+int qcc_instance_served_table(const struct qcc_instance *i, char *out, size_t cap) {
+  struct qcc_admin_reply r = {0};
+  struct qcc_err err = {0};
+  if (qcc_admin_call(i->socket, "GET", "/status", NULL, 2000, &r, &err) != 0) return -1;
+  json_t *t = r.json != NULL ? json_object_get(r.json, "table") : NULL;
+  const char *p = json_is_object(t) ? json_string_value(json_object_get(t, "path")) : NULL;
+  int rc = -1;
+  if (p != NULL && p[0] == '/' && strlen(p) < cap) {
+    snprintf(out, cap, "%s", p);
+    rc = 0;
+  } else if (p != NULL && realpath(p, out) != NULL) {
+    rc = 0;
+  }
+  qcc_admin_reply_free(&r);
+  return rc;
+}
+
 static void copy_field(json_t *j, const char *key, char *out, size_t cap) {
   const char *v = json_string_value(json_object_get(j, key));
   snprintf(out, cap, "%s", v != NULL ? v : "");

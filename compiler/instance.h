@@ -50,6 +50,10 @@ int qcc_instance_healthz(const struct qcc_instance *inst, uint64_t *generation, 
 /* The last reload error reported by GET /status into buf ("" = none). */
 void qcc_instance_reload_error(const struct qcc_instance *inst, char *buf, size_t cap);
 
+/* The table file the running qcc-run serves (GET /status), absolute; -1
+ * when it does not answer or serves none. */
+int qcc_instance_served_table(const struct qcc_instance *inst, char *out, size_t cap);
+
 /* run.json. load: -1 when missing or unreadable. */
 int qcc_instance_info_load(const struct qcc_instance *inst, struct qcc_run_info *info, struct qcc_err *err);
 int qcc_instance_info_save(const struct qcc_instance *inst, const struct qcc_run_info *info, struct qcc_err *err);

@@ -320,7 +320,7 @@ static int do_start(struct lc *c, bool quiet, char *url, size_t urlcap, char *ta
     current_url(c, addr, sizeof addr);
     if (!quiet) print_running(c, pid, gen, addr, true);
     if (url != NULL) snprintf(url, urlcap, "%s", addr);
-    if (table != NULL) {
+    if (table != NULL && qcc_instance_served_table(c->inst, table, tablecap) != 0) {
       struct qcc_run_info prev;
       struct qcc_err err = {0};
       bool have = qcc_instance_info_load(c->inst, &prev, &err) == 0 && prev.table[0];
@@ -433,6 +433,13 @@ static int do_reload(struct lc *c) {
   }
   struct qcc_run_info info;
   if (settle_paths(c, &info) != LC_OK) return LC_FAIL;
+  /* Build into the file qcc-run watches, whoever started it. */
+  char served[QCC_INSTANCE_PATH_MAX];
+  if (!c->o.table_given && qcc_instance_served_table(c->inst, served, sizeof served) == 0 &&
+      strcmp(served, info.table) != 0) {
+    fprintf(c->out, "qcc-run serves %s: building into it\n", served);
+    snprintf(info.table, sizeof info.table, "%s", served);
+  }
   bool unchanged = false;
   if (build(c, info.config, info.table, &gen, &unchanged) != LC_OK) return LC_FAIL;
   long limit = c->o.timeout_s > 0 ? c->o.timeout_s : RELOAD_TIMEOUT_S;

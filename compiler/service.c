@@ -306,6 +306,14 @@ static int install(const struct sv_opts *o, const char *dir, const char *path, F
   }
   int rc = write_unit(o, path, prog, table, state, err);
   if (rc != SV_OK) return rc;
+  /* What `qccc reload`, `run` and `env` read to find this instance. */
+  struct qcc_run_info info = {0};
+  snprintf(info.config, sizeof info.config, "%s", config);
+  snprintf(info.table, sizeof info.table, "%s", table);
+  if (o->root == NULL && qcc_instance_new(o->state_dir, &inst, &e) == 0 &&
+      qcc_instance_table_url(table, NULL, info.url, sizeof info.url, &e) == 0)
+    qcc_instance_info_save(inst, &info, &e);
+  qcc_instance_free(&inst);
   fprintf(out, "wrote %s (%s unit)\n", path, o->system ? "system" : "user");
   bool user = !o->system;
   if (o->no_start || !systemd_usable(o)) {

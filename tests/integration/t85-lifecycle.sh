@@ -109,6 +109,21 @@ out=$(cd / && Q start --state-dir "$T/state3" 2>&1)
 assert_eq "start with no config: exit 1" 1 "$?"
 assert_contains "start with no config: hint" "$out" "qccc init"
 
+# qcc-run started by hand (not by qccc start): reload builds into the table it
+# serves, stop says it was not started by qccc.
+build_table qcc.yaml "$T/hand.bin" || bail_out "build hand.bin: $(cat "$T/qccc.out")"
+start_qcc "$T/hand.bin"
+sed -i 's/description: edited/description: edited again/' qcc.yaml
+out=$(Q reload 2>&1)
+assert_eq "reload of a hand-started qcc-run: exit 0" 0 "$?"
+assert_contains "reload: builds into the table qcc-run serves" "$out" "qcc-run serves $T/hand.bin"
+assert_contains "reload: the hand-started one is live on generation 2" "$out" "live: generation 2"
+assert_eq "reload: /healthz agrees" 2 "$(healthz_generation)"
+out=$(Q stop 2>&1)
+assert_eq "stop of a hand-started qcc-run: exit 1" 1 "$?"
+assert_contains "stop of a hand-started qcc-run: says why" "$out" "left no pidfile"
+stop_qcc
+
 # Installed (meson install, as tools/run.sh install does): both programs in one
 # bin directory, and qccc finds its qcc-run there.
 if meson install -C "$QCC_BUILD_ROOT" --no-rebuild --destdir "$T/dest" >"$T/install.out" 2>&1; then
