@@ -124,6 +124,22 @@ assert_eq "stop of a hand-started qcc-run: exit 1" 1 "$?"
 assert_contains "stop of a hand-started qcc-run: says why" "$out" "left no pidfile"
 stop_qcc
 
+# The README's path: init, set the key, start, run (here with curl for claude).
+mkdir -p "$T/fresh"
+p=$(free_port)
+out=$(cd "$T/fresh" && Q init 2>&1)
+assert_contains "init: says start and run next" "$out" "qccc start -c ./qcc.yaml\` and \`qccc run\`"
+sed -i -e "s|^  port: 7860|  port: $p|" -e "s|https://api.anthropic.com|$(mock_url up1)|" "$T/fresh/qcc.yaml"
+out=$(cd "$T/fresh" && ANTHROPIC_API_KEY=sk-fresh Q start --state-dir "$T/fresh-state" 2>&1)
+assert_eq "fresh: start exit 0" 0 "$?"
+[ -s "$T/fresh-state/qcc-run.pid" ] && track_pid "$(cat "$T/fresh-state/qcc-run.pid")"
+reply=$(cd "$T/fresh" && ANTHROPIC_API_KEY=sk-fresh Q run --state-dir "$T/fresh-state" -- sh -c \
+	'curl -sS -m 10 "$ANTHROPIC_BASE_URL/v1/messages" -H "authorization: Bearer $ANTHROPIC_AUTH_TOKEN" -d "$0"' \
+	"$(body_json claude-sonnet-4-5)" 2>&1)
+assert_contains "fresh: a request through qccc run reaches the upstream" "$reply" "Hello from up1."
+out=$(Q stop --state-dir "$T/fresh-state" 2>&1)
+assert_contains "fresh: stop" "$out" "stopped after"
+
 # Installed (meson install, as tools/run.sh install does): both programs in one
 # bin directory, and qccc finds its qcc-run there.
 if meson install -C "$QCC_BUILD_ROOT" --no-rebuild --destdir "$T/dest" >"$T/install.out" 2>&1; then
