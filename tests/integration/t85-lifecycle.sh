@@ -68,7 +68,7 @@ assert_contains "proxy logs --errors" "$(Q proxy logs --errors 2>&1)" "listening
 curl -sS -N -m 30 "$(qcc_url)/v1/messages" -H 'x-api-key: c' -d "$(body_stream claude-sonnet-4-5)" \
 	>"$T/stream.out" 2>&1 &
 cpid=$!
-wait_until 50 0.1 grep -q content_block_delta "$T/stream.out"
+wait_until 200 0.1 grep -q content_block_delta "$T/stream.out"
 out=$(Q stop 2>&1)
 rc=$?
 wait "$cpid"
