@@ -372,6 +372,12 @@ static int cmd_settings(const struct ce_opts *o, FILE *out, FILE *err) {
       if (strcmp(ref, "none") == 0) snprintf(label, sizeof label, "\"%s\" (no client tokens configured)", token);
       else snprintf(label, sizeof label, "<client token from %s>", ref);
       if (o->write) {
+        /* A real client token is a secret: the file becomes readable by
+         * its owner only (the placeholder is not). */
+        if (strcmp(ref, "none") != 0 && (s.mode & 077) != 0) {
+          s.mode &= (mode_t)~077;
+          fprintf(out, "%s will be mode %04o: it holds the client token\n", s.path, (unsigned)s.mode);
+        }
         rc = settings_write(&s, url, token, label, out, err);
       } else {
         fprintf(out, "Claude Code settings: %s%s\n", s.path, s.exists ? "" : " (does not exist yet)");

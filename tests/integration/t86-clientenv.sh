@@ -74,6 +74,7 @@ cat >"$H/.claude/settings.json" <<'J'
   }
 }
 J
+chmod 644 "$H/.claude/settings.json"
 cp "$H/.claude/settings.json" "$T/orig.json"
 S=$H/.claude/settings.json
 out=$(HOME=$H Q claude-settings 2>&1)
@@ -88,6 +89,7 @@ assert_eq "--write: other settings and env vars kept" \
 	"$(jq -c 'del(.env.ANTHROPIC_BASE_URL)' "$T/orig.json")" \
 	"$(jq -c 'del(.env.ANTHROPIC_BASE_URL, .env.ANTHROPIC_AUTH_TOKEN)' "$S")"
 assert_eq "--write: key order kept" "model env permissions enabledPlugins" "$(jq -r 'keys_unsorted | join(" ")' "$S")"
+assert_eq "--write: a file holding the client token is owner-only" 600 "$(stat -c %a "$S")"
 assert_eq "--write: backup of the file as it was" "$(cat "$T/orig.json")" "$(cat "$S.qcc.bak")"
 assert_not_contains "--write: prints no token" "$out" "$QCC_IT_CLIENT_TOKEN"
 cp "$S" "$T/after1.json"
