@@ -61,6 +61,14 @@ assert_contains "logs --all: access lines with a level" "$out" "ACCESS 200 POST 
 assert_contains "logs --all: error-log lines with theirs" "$out" " INFO "
 out=$(Q logs --errors --level error -n 50 2>&1)
 assert_not_contains "logs --level error: no INFO lines" "$out" " INFO "
+t0=$SECONDS
+out=$(Q logs --errors -f --for 1 -n 1 2>&1)
+assert_eq "logs --errors -f --for 1: ends by itself" 0 "$?"
+assert_le "logs --errors -f --for 1: within a few seconds" "$((SECONDS - t0))" 5
+assert_contains "logs --errors -f: prints the last line" "$out" "table generation 1 -> 2"
+Q logs --all -f >/dev/null 2>&1
+assert_eq "logs --all -f: usage error (one log to follow)" 2 "$?"
+assert_contains "logs --help names --errors" "$(Q logs --help 2>&1)" "--errors"
 assert_contains "proxy status: the seed spelling of status" "$(Q proxy status 2>&1)" "generation 2"
 assert_contains "proxy logs --errors" "$(Q proxy logs --errors 2>&1)" "listening on"
 
