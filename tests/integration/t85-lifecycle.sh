@@ -7,7 +7,7 @@
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
 
 it_keys up1
-start_mock up1 --events 20 --event-delay-ms 100
+start_mock up1 --events 40 --event-delay-ms 100
 QCC_PORT=$(free_port)
 std_config "$T/qcc.yaml" up1 || bail_out "config"
 export QCC_STATE_DIR=$T/state
@@ -104,8 +104,19 @@ assert_contains "restart: stopped the old one" "$out" "qcc-run (pid $pid1) stopp
 assert_contains "restart: same address" "$out" "export ANTHROPIC_BASE_URL=http://127.0.0.1:$QCC_PORT"
 assert_ne "restart: a new process" "$pid1" "$(cat "$STATE/qcc-run.pid")"
 assert_eq "restart: a request goes through" "200 up1" "$(ask "$(body_json claude-sonnet-4-5)")"
+# A stop that outlasts --timeout says so (exit 1); the next stop is qcc-run's
+# second signal: it exits without waiting, and stop reports that.
+curl -sS -N -m 30 "$(qcc_url)/v1/messages" -H 'x-api-key: c' -d "$(body_stream claude-sonnet-4-5)" \
+	>"$T/stream2.out" 2>&1 &
+cpid=$!
+wait_until 200 0.1 grep -q content_block_delta "$T/stream2.out"
+out=$(Q stop --timeout 1 2>&1)
+assert_eq "stop --timeout 1 during a 4 s stream: exit 1" 1 "$?"
+assert_contains "stop --timeout 1: says it is still running" "$out" "still running after 1 s"
 out=$(Q proxy stop 2>&1)
-assert_contains "proxy stop: stops it" "$out" "stopped after"
+assert_eq "proxy stop (the second signal): exit 0" 0 "$?"
+assert_contains "proxy stop: reports it did not wait" "$out" "exiting without waiting"
+wait "$cpid"
 
 # A start that fails (the address is taken) says why and with which status.
 out=$(Q start --listen "127.0.0.1:${MOCK_PORT[up1]}" --state-dir "$T/state2" 2>&1)
