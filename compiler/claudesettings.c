@@ -25,7 +25,7 @@ json_t *qcc_claudesettings_parse_undo(const char *buf, size_t len) {
   json_error_t je;
   json_t *u = json_loadb(buf, len, 0, &je);
   json_t *vars = json_object_get(u, "vars");
-  bool good = json_is_object(vars);
+  bool good = json_is_object(vars) && json_integer_value(json_object_get(u, "version")) == QCC_CS_UNDO_VERSION;
   const char *k;
   json_t *rec;
   json_object_foreach(vars, k, rec) {
@@ -60,7 +60,8 @@ int qcc_claudesettings_write(json_t *root, json_t **undo, const char *url, const
   if (qcc_claudesettings_points_at(root, url, token)) return 0;
   const char *auth = qcc_claudesettings_auth_var(root);
   json_t *env = json_object_get(root, "env");
-  if (*undo == NULL) *undo = json_pack("{s:{}, s:b}", "vars", "created_env", env == NULL);
+  if (*undo == NULL)
+    *undo = json_pack("{s:i, s:{}, s:b}", "version", QCC_CS_UNDO_VERSION, "vars", "created_env", env == NULL);
   if (env == NULL) {
     env = json_object();
     json_object_set_new(root, "env", env);

@@ -18,11 +18,12 @@
 #define QCC_CS_URL "ANTHROPIC_BASE_URL"
 #define QCC_CS_TOKEN "ANTHROPIC_AUTH_TOKEN"
 #define QCC_CS_KEY "ANTHROPIC_API_KEY"
+#define QCC_CS_UNDO_VERSION 1 /* the undo record's "version" */
 
 /* Parse settings.json bytes (empty = {}): *root is an object with an
  * object or no "env"; -1 with the reason otherwise. */
 int qcc_claudesettings_parse(const char *buf, size_t len, json_t **root, struct qcc_err *err);
-/* Parse an undo record; NULL when it is not one. */
+/* Parse an undo record; NULL when it is not one (or another version). */
 json_t *qcc_claudesettings_parse_undo(const char *buf, size_t len);
 
 /* The auth variable write() uses for ROOT: ANTHROPIC_API_KEY when the file

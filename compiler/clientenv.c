@@ -74,16 +74,20 @@ static int parse(int argc, char **argv, struct ce_opts *o, FILE *err) {
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       o->help = true;
     } else if ((strcmp(a, "-c") == 0 || is_flag(a, "--config")) && is_run) {
-      if ((v = value(argc, argv, &i, "--config")) == NULL) return usage(err, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--config");
+      if (v == NULL) return usage(err, cmd, "missing value for ", a);
       o->config = v;
     } else if (strcmp(a, "-o") == 0 || is_flag(a, "--table")) {
-      if ((v = value(argc, argv, &i, "--table")) == NULL) return usage(err, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--table");
+      if (v == NULL) return usage(err, cmd, "missing value for ", a);
       o->table = v;
     } else if (is_flag(a, "--state-dir")) {
-      if ((v = value(argc, argv, &i, "--state-dir")) == NULL) return usage(err, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--state-dir");
+      if (v == NULL) return usage(err, cmd, "missing value for ", a);
       o->state_dir = v;
     } else if (is_flag(a, "--shell") && strcmp(cmd, "env") == 0) {
-      if ((v = value(argc, argv, &i, "--shell")) == NULL) return usage(err, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--shell");
+      if (v == NULL) return usage(err, cmd, "missing value for ", a);
       if (strcmp(v, "bash") != 0 && strcmp(v, "zsh") != 0 && strcmp(v, "fish") != 0)
         return usage(err, cmd, "--shell takes bash, zsh or fish, not ", v);
       o->shell = v;
@@ -141,7 +145,8 @@ static int auth_value(const char *table, char **token, char *ref, size_t refcap,
     fprintf(err, "qccc: %s\n", e.msg);
     return CE_FAIL;
   }
-  if (*token == NULL && (*token = strdup(QCC_INSTANCE_PLACEHOLDER_TOKEN)) == NULL) return CE_FAIL;
+  if (*token == NULL) *token = strdup(QCC_INSTANCE_PLACEHOLDER_TOKEN);
+  if (*token == NULL) return CE_FAIL;
   return CE_OK;
 }
 

@@ -150,6 +150,12 @@ int qcc_instance_info_load(const struct qcc_instance *i, struct qcc_run_info *in
     json_decref(j);
     return qcc_err_set(err, EINVAL, "%s: not a JSON object", i->runinfo);
   }
+  json_int_t v = json_integer_value(json_object_get(j, "version"));
+  if (v != QCC_RUN_INFO_VERSION) {
+    json_decref(j);
+    return qcc_err_set(err, EINVAL, "%s: version %lld, not %d: written by another qccc", i->runinfo,
+                       (long long)v, QCC_RUN_INFO_VERSION);
+  }
   copy_field(j, "config", info->config, sizeof info->config);
   copy_field(j, "table", info->table, sizeof info->table);
   copy_field(j, "listen", info->listen, sizeof info->listen);
@@ -159,8 +165,8 @@ int qcc_instance_info_load(const struct qcc_instance *i, struct qcc_run_info *in
 }
 
 int qcc_instance_info_save(const struct qcc_instance *i, const struct qcc_run_info *info, struct qcc_err *err) {
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "config", info->config, "table", info->table, "listen",
-                        info->listen, "url", info->url);
+  json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", QCC_RUN_INFO_VERSION, "config", info->config,
+                        "table", info->table, "listen", info->listen, "url", info->url);
   char *text = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
   json_decref(j);
   if (text == NULL) return qcc_err_set(err, ENOMEM, "out of memory");
@@ -295,7 +301,8 @@ int qcc_instance_client_token(const char *table, char **token, char *ref, size_t
     snprintf(ref, refcap, "env:%s", v);
     const char *val = getenv(v);
     if (val == NULL || *val == '\0') rc = qcc_err_set(err, ENOENT, "client token env:%s is not set here", v);
-    else if ((*token = strdup(val)) == NULL) rc = qcc_err_set(err, ENOMEM, "out of memory");
+    else *token = strdup(val);
+    if (rc == 0 && *token == NULL) rc = qcc_err_set(err, ENOMEM, "out of memory");
     break;
   }
   case QCC_KEY_FILE: {
@@ -318,7 +325,8 @@ int qcc_instance_client_token(const char *table, char **token, char *ref, size_t
   }
   case QCC_KEY_LITERAL:
     snprintf(ref, refcap, "literal");
-    if ((*token = strdup(v)) == NULL) rc = qcc_err_set(err, ENOMEM, "out of memory");
+    *token = strdup(v);
+    if (*token == NULL) rc = qcc_err_set(err, ENOMEM, "out of memory");
     break;
   default:
     rc = qcc_err_set(err, EINVAL, "client token: unknown kind %u", tok->key.kind);

@@ -22,7 +22,9 @@
 
 struct qcc_instance;
 
-/* How the running qcc-run was started (run.json). Empty strings = unknown. */
+/* How the running qcc-run was started (run.json, docs/lifecycle.md). Empty
+ * strings = unknown. */
+#define QCC_RUN_INFO_VERSION 1
 struct qcc_run_info {
   char config[QCC_INSTANCE_PATH_MAX]; /* absolute */
   char table[QCC_INSTANCE_PATH_MAX];  /* absolute */

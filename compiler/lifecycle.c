@@ -109,21 +109,26 @@ static int parse(struct lc *c, const char *cmd, int argc, char **argv) {
     } else if (strcmp(a, "--force") == 0) {
       o->force = true;
     } else if (strcmp(a, "-c") == 0 || is_flag(a, "--config")) {
-      if ((v = value(argc, argv, &i, "--config")) == NULL) return usage(c, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--config");
+      if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->config = v;
       o->config_given = true;
     } else if (strcmp(a, "-o") == 0 || is_flag(a, "--table")) {
-      if ((v = value(argc, argv, &i, "--table")) == NULL) return usage(c, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--table");
+      if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->table = v;
       o->table_given = true;
     } else if (is_flag(a, "--state-dir")) {
-      if ((v = value(argc, argv, &i, "--state-dir")) == NULL) return usage(c, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--state-dir");
+      if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->state_dir = v;
     } else if (is_flag(a, "--listen")) {
-      if ((v = value(argc, argv, &i, "--listen")) == NULL) return usage(c, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--listen");
+      if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->listen = v;
     } else if (is_flag(a, "--timeout")) {
-      if ((v = value(argc, argv, &i, "--timeout")) == NULL) return usage(c, cmd, "missing value for ", a);
+      v = value(argc, argv, &i, "--timeout");
+      if (v == NULL) return usage(c, cmd, "missing value for ", a);
       char *end = NULL;
       o->timeout_s = strtol(v, &end, 10);
       if (end == v || *end != '\0' || o->timeout_s < 1 || o->timeout_s > 3600)
@@ -493,7 +498,10 @@ static int dispatch(struct lc *c, int argc, char **argv) {
   if (strcmp(cmd, "start") == 0) rc = do_start(c, false, NULL, 0, NULL, 0);
   else if (strcmp(cmd, "stop") == 0) rc = do_stop(c);
   else if (strcmp(cmd, "reload") == 0) rc = do_reload(c);
-  else if ((rc = do_stop(c)) == LC_OK) rc = do_start(c, false, NULL, 0, NULL, 0);
+  else {
+    rc = do_stop(c); /* restart */
+    if (rc == LC_OK) rc = do_start(c, false, NULL, 0, NULL, 0);
+  }
   qcc_instance_free(&c->inst);
   return rc;
 }

@@ -64,7 +64,8 @@ static int parse(int argc, char **argv, struct sv_opts *o, FILE *err) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
 #define TAKE(name)                                                                  \
-  if ((v = value(argc, argv, &i, name)) == NULL) return usage(err, "missing value for ", a)
+  v = value(argc, argv, &i, name);                                                \
+  if (v == NULL) return usage(err, "missing value for ", a)
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) o->help = true;
     else if (strcmp(a, "--user") == 0) o->system = false;
     else if (strcmp(a, "--system") == 0) o->system = true;

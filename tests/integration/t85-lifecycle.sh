@@ -29,6 +29,12 @@ check "start: pidfile in the state dir" test -s "$STATE/qcc-run.pid"
 pid=$(cat "$STATE/qcc-run.pid")
 assert_contains "start: error log in the state dir" "$(cat "$STATE/qcc-run.log")" "qcc-run listening on"
 
+assert_eq "run.json: the fields docs/lifecycle.md shows" "version config table listen url" \
+	"$(jq -r 'keys_unsorted | join(" ")' "$STATE/run.json")"
+check "docs/lifecycle.md shows run.json as written" grep -qF \
+	"$(jq -c '{version, config: "/abs/qcc.yaml", table: "/abs/table.bin", listen}' "$STATE/run.json" |
+		sed 's/:/: /g; s/,/, /g; s/}$//')" "$QCC_SOURCE_ROOT/docs/lifecycle.md"
+
 out=$(Q start 2>&1)
 rc=$?
 assert_eq "second start: exit 0" 0 "$rc"

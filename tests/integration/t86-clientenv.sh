@@ -92,6 +92,10 @@ assert_eq "--write: key order kept" "model env permissions enabledPlugins" "$(jq
 assert_eq "--write: a file holding the client token is owner-only" 600 "$(stat -c %a "$S")"
 assert_eq "--write: backup of the file as it was" "$(cat "$T/orig.json")" "$(cat "$S.qcc.bak")"
 assert_not_contains "--write: prints no token" "$out" "$QCC_IT_CLIENT_TOKEN"
+assert_eq "undo record: the fields docs/lifecycle.md shows" "version vars created_env" \
+	"$(jq -r 'keys_unsorted | join(" ")' "$S.qcc-undo")"
+assert_eq "undo record: had and wrote per key" '{"had":"https://relay.example"}|{}' \
+	"$(jq -c '.vars.ANTHROPIC_BASE_URL | del(.wrote)' "$S.qcc-undo")|$(jq -c '.vars.ANTHROPIC_AUTH_TOKEN | del(.wrote)' "$S.qcc-undo")"
 cp "$S" "$T/after1.json"
 touch -d '2001-01-01' "$S.qcc.bak"
 out=$(HOME=$H Q claude-settings --write 2>&1)

@@ -31,7 +31,7 @@ Test(claudesettings, write_merges_two_keys_and_keeps_the_rest_in_order) {
   cr_assert_eq(qcc_claudesettings_write(j, &undo, URL, TOK), 1);
   expect(j, "{\"model\":\"opus\",\"env\":{\"FOO\":\"bar\",\"ANTHROPIC_BASE_URL\":\"http://127.0.0.1:7860\","
             "\"ANTHROPIC_AUTH_TOKEN\":\"tok-1\"},\"z\":[1]}");
-  expect(undo, "{\"vars\":{\"ANTHROPIC_BASE_URL\":{\"had\":\"https://relay\",\"wrote\":\"http://127.0.0.1:7860\"},"
+  expect(undo, "{\"version\":1,\"vars\":{\"ANTHROPIC_BASE_URL\":{\"had\":\"https://relay\",\"wrote\":\"http://127.0.0.1:7860\"},"
                "\"ANTHROPIC_AUTH_TOKEN\":{\"wrote\":\"tok-1\"}},\"created_env\":false}");
   cr_assert_eq(qcc_claudesettings_write(j, &undo, URL, TOK), 0, "a second write changes nothing");
   size_t restored, kept;
@@ -99,5 +99,8 @@ Test(claudesettings, refuses_what_is_not_a_settings_object) {
   cr_assert_eq(qcc_claudesettings_parse("", 0, &j, &err), 0, "an empty file is {}");
   expect(j, "{}");
   json_decref(j);
-  cr_assert_null(qcc_claudesettings_parse_undo("{\"vars\":{\"X\":{\"had\":1}}}", 25), "no wrote: not a record");
+  const char *no_wrote = "{\"version\":1,\"vars\":{\"X\":{\"had\":1}}}";
+  cr_assert_null(qcc_claudesettings_parse_undo(no_wrote, strlen(no_wrote)), "no wrote: not a record");
+  const char *v2 = "{\"version\":2,\"vars\":{}}";
+  cr_assert_null(qcc_claudesettings_parse_undo(v2, strlen(v2)), "another version: not ours to read");
 }
