@@ -43,6 +43,7 @@ struct lc_opts {
 struct lc {
   FILE *out, *err;
   struct lc_opts o;
+  bool fresh; /* start/run (not restart): see settle_paths */
   struct qcc_instance *inst;
 };
 
@@ -156,6 +157,11 @@ static int abs_path(const char *path, char *out, size_t cap) {
   return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
+static bool file_exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
 /* Compile CONFIG into TABLE (no new generation when unchanged). */
 static int build(struct lc *c, const char *config, const char *table, uint64_t *generation,
                  bool *unchanged) {
@@ -190,17 +196,14 @@ static int build(struct lc *c, const char *config, const char *table, uint64_t *
   return rc;
 }
 
-static bool file_exists(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0;
-}
-
 /* Fill info's config/table/listen from the options, else run.json, else
- * the defaults. */
-static int settle_paths(struct lc *c, struct qcc_run_info *info) {
+ * the defaults. FRESH (start, run): a ./qcc.yaml here wins over run.json,
+ * as it does for `qccc build`; restart and reload go on with run.json. */
+static int settle_paths(struct lc *c, struct qcc_run_info *info, bool fresh) {
   struct qcc_run_info prev;
   struct qcc_err err = {0};
   bool have_prev = qcc_instance_info_load(c->inst, &prev, &err) == 0;
+  if (fresh && !c->o.config_given && !c->o.table_given && file_exists(DEFAULT_CONFIG)) have_prev = false;
   const char *config = c->o.config_given ? c->o.config
                        : (have_prev && !c->o.table_given && prev.config[0]) ? prev.config
                                                                            : DEFAULT_CONFIG;
@@ -320,7 +323,7 @@ static int do_start(struct lc *c, bool quiet, char *url, size_t urlcap, char *ta
   uint64_t gen;
   char addr[512];
   struct qcc_run_info info;
-  if (settle_paths(c, &info) != LC_OK) return LC_FAIL;
+  if (settle_paths(c, &info, c->fresh) != LC_OK) return LC_FAIL;
   if (running(c, &pid, &gen)) {
     current_url(c, addr, sizeof addr);
     if (!quiet) print_running(c, pid, gen, addr, true);
@@ -437,7 +440,7 @@ static int do_reload(struct lc *c) {
     return LC_FAIL;
   }
   struct qcc_run_info info;
-  if (settle_paths(c, &info) != LC_OK) return LC_FAIL;
+  if (settle_paths(c, &info, false) != LC_OK) return LC_FAIL;
   /* Build into the file qcc-run watches, whoever started it. */
   char served[QCC_INSTANCE_PATH_MAX];
   if (!c->o.table_given && qcc_instance_served_table(c->inst, served, sizeof served) == 0 &&
@@ -495,7 +498,8 @@ static int dispatch(struct lc *c, int argc, char **argv) {
     fprintf(c->err, "qccc %s: %s\n", cmd, err.msg);
     return LC_FAIL;
   }
-  if (strcmp(cmd, "start") == 0) rc = do_start(c, false, NULL, 0, NULL, 0);
+  c->fresh = strcmp(cmd, "start") == 0;
+  if (c->fresh) rc = do_start(c, false, NULL, 0, NULL, 0);
   else if (strcmp(cmd, "stop") == 0) rc = do_stop(c);
   else if (strcmp(cmd, "reload") == 0) rc = do_reload(c);
   else {
@@ -554,7 +558,7 @@ int qccc_lifecycle_build(const char *config, const char *table, FILE *out, FILE 
 
 int qccc_lifecycle_ensure(const char *config, const char *table_path, const char *state_dir,
                           char *url, size_t urlcap, char *table, size_t tablecap, FILE *err) {
-  struct lc c = {.out = err, .err = err};
+  struct lc c = {.out = err, .err = err, .fresh = true};
   c.o.config = config;
   c.o.config_given = config != NULL;
   c.o.table = table_path;
