@@ -189,6 +189,18 @@ else
 	assert_contains "claude -p through qccc run: the mock answered" "$out" "Hello from up1."
 	n=$(mock_requests up1 'select(.path | startswith("/v1/messages")) | select(.key_match == true)' | wc -l)
 	assert_le "claude -p: the mock saw its own key" 1 "$n"
+	# The IDE path: no variables, only what claude-settings --write put in
+	# the settings file; Claude Code reads it and goes through qcc-run.
+	CH2=$T/cc-home2
+	mkdir -p "$CH2/.claude"
+	printf '{"theme":"dark"}\n' >"$CH2/.claude/settings.json"
+	HOME=$CH2 Q claude-settings --write >/dev/null 2>&1
+	mock_reset up1
+	out=$(cd "$CH2" && env -u ANTHROPIC_BASE_URL -u ANTHROPIC_API_KEY -u ANTHROPIC_AUTH_TOKEN HOME=$CH2 \
+		TMPDIR=$CH2 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 \
+		DISABLE_ERROR_REPORTING=1 timeout 90 "$CLIENTS/node_modules/.bin/claude" -p "say hi" 2>"$T/claude2.err")
+	assert_contains "claude -p with only settings.json (claude-settings --write): through qcc-run" "$out" \
+		"Hello from up1."
 fi
 assert_not_contains "client token not in qcc-run's logs" "$(cat "$STATE"/*.log 2>/dev/null)" "$QCC_IT_CLIENT_TOKEN"
 
