@@ -163,6 +163,19 @@ for h in User=nobody CapabilityBoundingSet= PrivateDevices=yes ProtectKernelTuna
 	WantedBy=multi-user.target; do
 	assert_contains "system unit: $h" "$sunit" "$h"
 done
+# systemd's own parser knows every directive the units use.
+if command -v systemd-analyze >/dev/null 2>&1; then
+	for u in "$U" "$R/etc/systemd/system/qcc-run.service"; do
+		v=$(timeout 60 systemd-analyze verify --man=no "$u" 2>&1)
+		assert_not_contains "systemd-analyze verify ${u##"$R"}: no unknown key" "$v" "Unknown"
+		assert_not_contains "systemd-analyze verify ${u##"$R"}: nothing it cannot parse" "$v" "parse"
+	done
+fi
+if [ "$(id -u)" = 0 ]; then
+	out=$(env -u SUDO_USER "$QCCC_BIN" service install --system --root "$T/root-r" 2>&1)
+	assert_eq "service install --system as root without --run-as: exit 1" 1 "$?"
+	assert_contains "service install --system: never runs as root" "$out" "--run-as USER"
+fi
 HOME=$H XDG_CONFIG_HOME= Q service uninstall --root "$R" >/dev/null 2>&1
 check "service uninstall: unit removed" test ! -e "$U"
 HOME=$H XDG_CONFIG_HOME= Q service status --root "$R" >/dev/null 2>&1
