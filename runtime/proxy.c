@@ -845,28 +845,14 @@ static int send_head(struct qcc_exchange *x) {
     if (a->hbuf[i] == '\n') lines++;
   struct qcc_header *all = calloc(lines + 1, sizeof *all);
   if (all == NULL) return -1;
-  size_t n = 0;
+  size_t n = 0, at = 0;
   int64_t clen = -1;
   bool chunked = false;
-  size_t at = 0;
-  while (at < a->hlen) {
-    const char *line = a->hbuf + at;
-    const char *nl = memchr(line, '\n', a->hlen - at);
-    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
-    at += len;
-    struct qcc_header h;
-    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
+  struct qcc_header h;
+  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h)) {
     all[n++] = h;
     if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding")) chunked = true;
-    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) {
-      int64_t v = 0;
-      bool ok = h.value_len > 0 && h.value_len <= 18;
-      for (size_t k = 0; ok && k < h.value_len; k++) {
-        if (h.value[k] < '0' || h.value[k] > '9') ok = false;
-        else v = v * 10 + (h.value[k] - '0');
-      }
-      clen = ok ? v : -1;
-    }
+    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) clen = qcc_hdr_content_length(&h);
   }
   struct qcc_header *keep = calloc(n + 1, sizeof *keep);
   if (keep == NULL) {
@@ -927,13 +913,8 @@ static void parse_rest_hints(struct attempt *a) {
   size_t reset_len[4] = {0};
   bool exhausted[4] = {0};
   size_t at = 0;
-  while (at < a->hlen) {
-    const char *line = a->hbuf + at;
-    const char *nl = memchr(line, '\n', a->hlen - at);
-    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
-    at += len;
-    struct qcc_header h;
-    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
+  struct qcc_header h;
+  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h)) {
     if (qcc_hdr_name_is(h.name, h.name_len, "retry-after")) {
       a->retry_after_s = parse_uint(h.value, h.value_len);
       continue;
@@ -967,17 +948,9 @@ static bool status_retryable(int status) {
 static int64_t head_content_length(const struct attempt *a) {
   int64_t clen = -1;
   size_t at = 0;
-  while (at < a->hlen) {
-    const char *line = a->hbuf + at;
-    const char *nl = memchr(line, '\n', a->hlen - at);
-    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
-    at += len;
-    struct qcc_header h;
-    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
-    if (!qcc_hdr_name_is(h.name, h.name_len, "content-length")) continue;
-    uint32_t v = parse_uint(h.value, h.value_len);
-    clen = v > 0 || (h.value_len == 1 && h.value[0] == '0') ? (int64_t)v : -1;
-  }
+  struct qcc_header h;
+  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h))
+    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) clen = qcc_hdr_content_length(&h);
   return clen;
 }
 
