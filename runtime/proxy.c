@@ -167,6 +167,9 @@ struct qcc_exchange {
   struct qcc_select_out next_sel;   /* pick made while aborting a failed attempt */
   char session[QCC_SESSION_KEY_MAX];
   bool has_session;
+  /* the body's facts, scanned once and only when a policy needs them */
+  struct qcc_jsonscan_facts facts;
+  bool scanned;
   struct qcc_exchange_result res;
   char msg[640];
   /* failure queue and in-flight limit (proxy.h hooks) */
@@ -688,6 +691,15 @@ static void ep_timeouts(const struct qcc_tbl_endpoint *ep, struct attempt *a) {
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
  * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
  * holds the error), -1 on allocation failure. */
+/* The body's facts (runtime/jsonscan.h), from one pass made at first need. */
+static const struct qcc_jsonscan_facts *x_facts(struct qcc_exchange *x) {
+  if (!x->scanned) {
+    qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    x->scanned = true;
+  }
+  return &x->facts;
+}
+
 static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   struct qcc_proxy *p = x->p;
   const struct qcc_request *r = x->req;
@@ -722,7 +734,8 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   const char *body = r->body;
   size_t body_len = r->body_len;
   size_t new_len = 0;
-  int mm = qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, &a->body, &new_len);
+  int mm = sel->ep->model_map_count == 0 ? 0 :
+           qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, x_facts(x), &a->body, &new_len);
   if (mm < 0) goto oom;
   if (mm == 1) {
     body = a->body;
@@ -1601,6 +1614,13 @@ static void limit_release(struct qcc_exchange *x) {
   qtimer_arm(x->p);
 }
 
+/* Any profile of T routes by session: only then is a session key needed. */
+static bool wants_session(const struct qcc_table *t) {
+  for (uint32_t i = 0; i < qcc_table_profile_count(t); i++)
+    if (qcc_table_profile(t, i)->sticky_session) return true;
+  return false;
+}
+
 static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_request *req,
                                     const struct qcc_sink_ops *ops, void *ctx, bool direct) {
   struct qcc_exchange *x = calloc(1, sizeof *x);
@@ -1612,7 +1632,11 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   x->direct = direct;
   x->stream = wants_stream(req);
   x->t0_us = now_us();
-  x->has_session = qcc_select_session_key(req, x->session, sizeof x->session) > 0;
+  if (wants_session(req->gen->table)) {
+    x->has_session = qcc_select_session_key(req, NULL, x->session, sizeof x->session) > 0;
+    if (!x->has_session)
+      x->has_session = qcc_select_session_key(req, x_facts(x), x->session, sizeof x->session) > 0;
+  }
   x->priority = request_priority(req);
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;
