@@ -680,12 +680,13 @@ static void timer_arm(struct qcc_exchange *x, enum timer_mode mode, uint32_t ms)
 
 static uint32_t or_default(uint32_t v, uint32_t def) { return v != 0 ? v : def; }
 
-/* EP's timeouts, a table's 0 meaning the default. */
+/* EP's timeouts (resolved by qccc: the endpoint's, else upstream.*), a 0
+ * meaning the default. */
 static void ep_timeouts(const struct qcc_tbl_endpoint *ep, struct attempt *a) {
   a->timeout_ms = or_default(ep->timeout_ms, DEFAULT_TIMEOUT_MS);
-  a->connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-  a->request_ms = DEFAULT_REQUEST_TIMEOUT_MS;
-  a->idle_ms = DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+  a->connect_ms = or_default(ep->connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS);
+  a->request_ms = or_default(ep->request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS);
+  a->idle_ms = or_default(ep->stream_idle_timeout_ms, DEFAULT_STREAM_IDLE_TIMEOUT_MS);
 }
 
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
@@ -1564,26 +1565,6 @@ static uint32_t request_priority(const struct qcc_request *r) {
   return QCC_QUEUE_PRIORITY_DEFAULT;
 }
 
-/* Does the request body ask for a stream ("stream": true at any depth of a
- * JSON object; a JSON string cannot hold an unescaped quote, so the match is
- * a key)? Which timeout applies depends on it. */
-static bool wants_stream(const struct qcc_request *r) {
-  const char *b = r->body, *end = r->body + r->body_len;
-  while (b != NULL && b < end) {
-    const char *k = memmem(b, (size_t)(end - b), "\"stream\"", 8);
-    if (k == NULL) return false;
-    const char *v = k + 8;
-    while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
-    if (v < end && *v == ':') {
-      v++;
-      while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
-      return (size_t)(end - v) >= 4 && memcmp(v, "true", 4) == 0;
-    }
-    b = k + 8;
-  }
-  return false;
-}
-
 static void x_link(struct qcc_exchange *x) {
   struct qcc_proxy *p = x->p;
   x->next = p->all;
@@ -1630,7 +1611,6 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   x->ops = ops;
   x->ctx = ctx;
   x->direct = direct;
-  x->stream = wants_stream(req);
   x->t0_us = now_us();
   if (wants_session(req->gen->table)) {
     x->has_session = qcc_select_session_key(req, NULL, x->session, sizeof x->session) > 0;
@@ -1638,6 +1618,9 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
       x->has_session = qcc_select_session_key(req, x_facts(x), x->session, sizeof x->session) > 0;
   }
   x->priority = request_priority(req);
+  /* which timeout applies: `timeout` to a stream's first byte, else
+   * request_timeout for the whole answer */
+  x->stream = x_facts(x)->stream == 1;
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;
   if (!direct && p->hooks.limits != NULL) {
