@@ -6,8 +6,9 @@
  *
  * Life of an entry (entries are the caller's opaque request handles):
  *
- *   push -> WAITING --due--> pop_due -> RETRYING --retry_failed--> WAITING ...
- *                                            \--succeeded--> gone (succeeded)
+ *   push -> WAITING --due or woken--> pop_due -> RETRYING --retry_failed--> WAITING ...
+ *                                                     |  \--retry_no_endpoint--> WAITING
+ *                                                     \--succeeded--> gone (succeeded)
  *   WAITING/RETRYING --remove (client gone)--> gone (removed)
  *   WAITING --max_wait over / max_retries used--> gone (expired: dead letter)
  *
