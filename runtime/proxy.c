@@ -30,6 +30,7 @@
 #include "deadletters.h"
 #include "exchange.h"
 #include "headers.h"
+#include "uphead.h"
 #include "keystore.h"
 #include "limits.h"
 #include "log.h"
@@ -43,7 +44,6 @@
 #include "sse.h"
 
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
-#define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
 /* The endpoint timeouts' defaults, for a table that leaves one at 0
  * (docs/config-reference.md, profiles[].endpoints[].*timeout). */
@@ -114,12 +114,8 @@ struct attempt {
   const char *endpoint_id;
   uint32_t connect_ms, timeout_ms, request_ms, idle_ms;
   ev_tstamp last_io;            /* loop time of the last body bytes (idle timer) */
-  int status;                   /* of the current header block */
-  bool headers_done;            /* final (non-1xx) head complete */
-  bool chunked;                 /* the body comes raw in chunked framing (see dechunk.h) */
+  struct qcc_uphead head;       /* the response head (its chunked: see dechunk.h) */
   struct qcc_dechunk dc;
-  char *hbuf;                   /* raw header lines of the current block */
-  size_t hlen, hcap;
   /* A 429's body is read (up to SNIFF_MAX) before the retry decision: it is
    * the only place Anthropic says a spend/credit limit is used up. */
   bool sniff;                   /* reading it now */
@@ -127,7 +123,6 @@ struct attempt {
   char *sbuf;                   /* SNIFF_MAX + 1 (NUL), allocated on use */
   size_t slen;
   bool spend_exhausted;
-  bool is_sse, is_json;         /* the head's content-type */
   bool body_seen;               /* a body byte arrived */
   enum hold_kind hold;          /* holding the first body bytes (HOLD_MAX) */
   struct held {
@@ -284,7 +279,7 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   free(a->hdrs); /* one block: build_headers */
   free(a->url);
   free(a->body);
-  free(a->hbuf);
+  qcc_uphead_clear(&a->head);
   free(a->sbuf);
   free(a->held);
   free(a);
@@ -885,121 +880,30 @@ static void complete(struct qcc_exchange *x) {
   x_free(x);
 }
 
-/* Build the filtered header list from the stored head and call head(). */
+/* Pass the stored head on: head() with the headers the client gets. */
 static int send_head(struct qcc_exchange *x) {
   struct attempt *a = x->att;
-  size_t lines = 0;
-  for (size_t i = 0; i < a->hlen; i++)
-    if (a->hbuf[i] == '\n') lines++;
-  struct qcc_header *all = calloc(lines + 1, sizeof *all);
-  if (all == NULL) return -1;
-  size_t n = 0, at = 0;
-  int64_t clen = -1;
-  bool chunked = false;
-  struct qcc_header h;
-  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h)) {
-    all[n++] = h;
-    if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding")) chunked = true;
-    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) clen = qcc_hdr_content_length(&h);
-  }
-  struct qcc_header *keep = calloc(n + 1, sizeof *keep);
-  if (keep == NULL) {
-    free(all);
-    return -1;
-  }
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!qcc_hdr_drop_response(all, n, &all[i])) keep[k++] = all[i];
   const char *m = x->req->method;
-  bool no_body = strcmp(m, "HEAD") == 0 || a->status == 204 || a->status == 304;
-  if (no_body) clen = 0;
-  else if (chunked) clen = -1;
+  bool no_body = strcmp(m, "HEAD") == 0 || a->head.status == 204 || a->head.status == 304;
+  struct qcc_header *keep = NULL;
+  size_t k = 0;
+  int64_t clen = -1;
+  if (qcc_uphead_forward(&a->head, no_body, &keep, &k, &clen) != 0) return -1;
   x->head_sent = true;
-  x->res.upstream_status = a->status;
-  x->res.status = a->status;
-  x->ops->head(x->ctx, a->status, keep, k, clen);
+  x->res.upstream_status = a->head.status;
+  x->res.status = a->head.status;
+  x->ops->head(x->ctx, a->head.status, keep, k, clen);
   free(keep);
-  free(all);
   /* The head is out and nothing reads it again (retries happen before it
-   * is sent; on_header ignores trailers): its 1 KiB goes back now, not at
-   * the end of a stream that may last minutes. */
-  free(a->hbuf);
-  a->hbuf = NULL;
-  a->hlen = a->hcap = 0;
+   * is sent; trailers are ignored): its 1 KiB goes back now, not at the end
+   * of a stream that may last minutes. */
+  qcc_uphead_clear(&a->head);
   return 0;
-}
-
-/* Seconds from now until an RFC 3339 time ("2026-11-26T05:00:00Z"); 0 when
- * unparsable or past. */
-static uint32_t seconds_until(const char *v, size_t n) {
-  char buf[40];
-  if (n == 0 || n >= sizeof buf) return 0;
-  memcpy(buf, v, n);
-  buf[n] = '\0';
-  struct tm tm = {0};
-  if (strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm) == NULL) return 0;
-  time_t at = timegm(&tm);
-  time_t now = time(NULL);
-  return at > now ? (uint32_t)(at - now) : 0;
-}
-
-static uint32_t parse_uint(const char *v, size_t n) {
-  uint64_t x = 0;
-  if (n == 0 || n > 9) return 0;
-  for (size_t i = 0; i < n; i++) {
-    if (v[i] < '0' || v[i] > '9') return 0;
-    x = x * 10 + (uint64_t)(v[i] - '0');
-  }
-  return (uint32_t)x;
-}
-
-/* How long the upstream asks us to rest it: Retry-After (seconds), and the
- * reset time of any Anthropic rate limit whose remaining count is 0. */
-static void parse_rest_hints(struct attempt *a) {
-  static const char *const kinds[] = {"requests", "tokens", "input-tokens", "output-tokens"};
-  const char *reset[4] = {0};
-  size_t reset_len[4] = {0};
-  bool exhausted[4] = {0};
-  size_t at = 0;
-  struct qcc_header h;
-  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h)) {
-    if (qcc_hdr_name_is(h.name, h.name_len, "retry-after")) {
-      a->retry_after_s = parse_uint(h.value, h.value_len);
-      continue;
-    }
-    if (h.name_len < 22 || strncasecmp(h.name, "anthropic-ratelimit-", 20) != 0) continue;
-    for (size_t k = 0; k < 4; k++) {
-      char nm[64];
-      snprintf(nm, sizeof nm, "anthropic-ratelimit-%s-reset", kinds[k]);
-      if (qcc_hdr_name_is(h.name, h.name_len, nm)) {
-        reset[k] = h.value;
-        reset_len[k] = h.value_len;
-      }
-      snprintf(nm, sizeof nm, "anthropic-ratelimit-%s-remaining", kinds[k]);
-      if (qcc_hdr_name_is(h.name, h.name_len, nm) && h.value_len == 1 && h.value[0] == '0')
-        exhausted[k] = true;
-    }
-  }
-  for (size_t k = 0; k < 4; k++) {
-    if (!exhausted[k] || reset[k] == NULL) continue;
-    uint32_t sec = seconds_until(reset[k], reset_len[k]);
-    if (sec > a->reset_s) a->reset_s = sec;
-  }
 }
 
 static bool status_retryable(int status) {
   struct qcc_outcome o = {.kind = QCC_OUT_HTTP_STATUS, .http_status = status};
   return qcc_router_retryable(&o);
-}
-
-/* Content-Length of the stored head, -1 when absent or unreadable. */
-static int64_t head_content_length(const struct attempt *a) {
-  int64_t clen = -1;
-  size_t at = 0;
-  struct qcc_header h;
-  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h))
-    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) clen = qcc_hdr_content_length(&h);
-  return clen;
 }
 
 /* Does a 429 body say the account's spend/credit limit is used up (rest
@@ -1049,11 +953,11 @@ static const char *error_type_for(int status) {
  * this answer goes to the client as it is. */
 static bool give_up_attempt(struct qcc_exchange *x, struct attempt *a) {
   qcc_log_warn("upstream %s: HTTP %d before the first byte%s (%s %.*s)", a->endpoint_id,
-               a->status, a->spend_exhausted ? ", spend limit exhausted" : "", x->req->method,
+               a->head.status, a->spend_exhausted ? ", spend limit exhausted" : "", x->req->method,
                path_len(x->req->target), x->req->target);
-  attempt_end(x, a, QCC_OUT_HTTP_STATUS, a->status,
+  attempt_end(x, a, QCC_OUT_HTTP_STATUS, a->head.status,
               a->spend_exhausted ? "spend limit exhausted" : NULL);
-  return retry_elsewhere(x, a, a->status);
+  return retry_elsewhere(x, a, a->head.status);
 }
 
 /* Enough of the 429 body was read (or the transfer ended): decide. */
@@ -1073,65 +977,33 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (x->cancelled) return 0;
   if (a->ttfb_us == 0) a->ttfb_us = now_us() - a->t0_us;
   if (x->res.ttfb_us == 0) x->res.ttfb_us = now_us() - x->t0_us;
-  /* after the final head: trailers (or noise) are not forwarded */
-  if (a->headers_done) return len;
-  int st = qcc_hdr_parse_status(ptr, len);
-  if (st > 0) {
-    a->status = st;
-    a->hlen = 0; /* a new block (after 1xx) replaces the old */
-    a->chunked = a->is_sse = a->is_json = false;
-    return len;
-  }
-  struct qcc_header h;
-  int kind = qcc_hdr_parse_line(ptr, len, &h);
-  if (kind == 0) {
-    if (a->status >= 200) {
-      a->headers_done = true;
-      if (status_retryable(a->status)) {
-        parse_rest_hints(a);
-        if (a->status == 429) {
-          int64_t cl = head_content_length(a);
-          a->sniff_want = cl >= 0 && cl < SNIFF_MAX ? (size_t)cl : SNIFF_MAX;
-          /* the timer stays on: a body that stalls times out too */
-          a->sniff = a->sniff_want > 0;
-          if (a->sniff) return len;
-        }
-        if (give_up_attempt(x, a)) return 0;
-        return len;
-      }
-      /* a success is held until it shows it is not an error in disguise
-       * (the timer goes on counting: a head is not an answer) */
-      if (a->status < 300 && strcmp(x->req->method, "HEAD") != 0)
-        a->hold = a->is_sse ? HOLD_SSE : a->is_json ? HOLD_JSON : HOLD_NONE;
-    }
-    return len;
-  }
-  if (kind < 0) return len; /* a malformed line is dropped, not fatal */
-  if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding") &&
-      qcc_hdr_value_has_token(&h, "chunked"))
-    a->chunked = true;
-  if (qcc_hdr_name_is(h.name, h.name_len, "content-type")) {
-    a->is_sse = h.value_len >= 17 && strncasecmp(h.value, "text/event-stream", 17) == 0;
-    a->is_json = h.value_len >= 16 && strncasecmp(h.value, "application/json", 16) == 0;
-  }
-  if (a->hlen + len > RESP_HEAD_MAX) {
-    snprintf(a->why, sizeof a->why, "response head larger than %d bytes", RESP_HEAD_MAX);
+  enum qcc_uphead_step step = qcc_uphead_feed(&a->head, ptr, len);
+  if (step == QCC_UPHEAD_TOO_BIG) {
+    snprintf(a->why, sizeof a->why, "response head larger than %d bytes", QCC_UPHEAD_MAX);
     return 0;
   }
-  if (a->hlen + len + 1 > a->hcap) {
-    size_t cap = a->hcap == 0 ? 1024 : a->hcap;
-    while (cap < a->hlen + len + 1) cap *= 2;
-    char *nb = realloc(a->hbuf, cap);
-    if (nb == NULL) {
-      snprintf(a->why, sizeof a->why, "out of memory");
-      return 0;
-    }
-    a->hbuf = nb;
-    a->hcap = cap;
+  if (step == QCC_UPHEAD_NOMEM) {
+    snprintf(a->why, sizeof a->why, "out of memory");
+    return 0;
   }
-  memcpy(a->hbuf + a->hlen, ptr, len);
-  a->hlen += len;
-  if (ptr[len - 1] != '\n') a->hbuf[a->hlen++] = '\n';
+  if (step != QCC_UPHEAD_END) return len;
+  int status = a->head.status;
+  if (status_retryable(status)) {
+    qcc_uphead_rest_hints(&a->head, &a->retry_after_s, &a->reset_s);
+    if (status == 429) {
+      int64_t cl = qcc_uphead_content_length(&a->head);
+      a->sniff_want = cl >= 0 && cl < SNIFF_MAX ? (size_t)cl : SNIFF_MAX;
+      /* the timer stays on: a body that stalls times out too */
+      a->sniff = a->sniff_want > 0;
+      if (a->sniff) return len;
+    }
+    if (give_up_attempt(x, a)) return 0;
+    return len;
+  }
+  /* a success is held until it shows it is not an error in disguise (the
+   * timer goes on counting: a head is not an answer) */
+  if (status < 300 && strcmp(x->req->method, "HEAD") != 0)
+    a->hold = a->head.is_sse ? HOLD_SSE : a->head.is_json ? HOLD_JSON : HOLD_NONE;
   return len;
 }
 
@@ -1291,7 +1163,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
       else timer_arm(x, TM_IDLE, a->idle_ms);
     }
   }
-  if (!a->chunked) return deliver(a, ptr, len);
+  if (!a->head.chunked) return deliver(a, ptr, len);
   struct qcc_proxy *p = a->x->p;
   if (len > p->dcap) {
     char *nb = realloc(p->dbuf, len);
@@ -1369,7 +1241,7 @@ static bool hold_failed_at_end(struct qcc_exchange *x, struct attempt *a) {
     if (a->held == NULL || !qcc_apierror_parse(a->held->buf, a->held->len, &e)) return false;
     int st = qcc_apierror_status(e.type);
     set_error(x, st, error_type_for(st), "upstream %s: HTTP %d with an error: %s: %s",
-              a->endpoint_id, a->status, e.type, e.message);
+              a->endpoint_id, a->head.status, e.type, e.message);
     attempt_end(x, a, QCC_OUT_HTTP_STATUS, st, "error object in a 200 answer");
   } else {
     set_error(x, 502, "api_error", "upstream %s: the stream ended before any content",
@@ -1388,7 +1260,7 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
   if (a->retry) {
     /* aborted on purpose (a retryable status, an error in a 200): the
      * next pick is in x->next_sel */
-    int st = a->fail_status != 0 ? a->fail_status : a->status;
+    int st = a->fail_status != 0 ? a->fail_status : a->head.status;
     if (a->fail_msg[0] != '\0')
       set_error(x, st, error_type_for(st), "upstream %s: %s", a->endpoint_id, a->fail_msg);
     else
@@ -1404,7 +1276,7 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
     return;
   }
   if (rc == CURLE_OK && !x->head_sent) {
-    if (a->status < 200) {
+    if (a->head.status < 200) {
       set_error(x, 502, "api_error", "upstream %s sent no response head", a->endpoint_id);
       attempt_end(x, a, QCC_OUT_CONNECT_ERROR, 0, "no response head");
       if (fail_over(x) == 0) return;
@@ -1448,7 +1320,7 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
       set_error(x, st, type, "upstream %s: %s", a->endpoint_id, why);
       bool charged = a->began;
       /* curl's own words ("self-signed certificate"), not its code's name */
-      attempt_end(x, a, a->headers_done ? QCC_OUT_BROKEN_STREAM : classify(rc), 0, why);
+      attempt_end(x, a, a->head.done ? QCC_OUT_BROKEN_STREAM : classify(rc), 0, why);
       /* a retryable status already passed through stays the client's answer */
       if (charged && rc != CURLE_URL_MALFORMAT && rc != CURLE_OUT_OF_MEMORY && fail_over(x) == 0)
         return;
@@ -1456,8 +1328,8 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
   }
   if (rc == CURLE_OK && x->head_sent) {
     x->res.failed = 0;
-    x->res.status = a->status;
-    attempt_end(x, a, a->status < 300 ? QCC_OUT_OK : QCC_OUT_HTTP_STATUS, a->status, NULL);
+    x->res.status = a->head.status;
+    attempt_end(x, a, a->head.status < 300 ? QCC_OUT_OK : QCC_OUT_HTTP_STATUS, a->head.status, NULL);
   }
   complete(x);
 }
@@ -1478,7 +1350,7 @@ static void x_timeout(struct qcc_exchange *x, struct attempt *a) {
                                                                           : a->timeout_ms;
   const char *what = x->tmode == TM_IDLE      ? "no stream data"
                      : x->tmode == TM_REQUEST ? "no complete answer"
-                     : a->headers_done        ? "no response body"
+                     : a->head.done        ? "no response body"
                                               : "no response head";
   qcc_log_warn("upstream %s: %s within %u ms (%s %.*s)", a->endpoint_id, what, ms, r->method,
                path_len(r->target), r->target);
