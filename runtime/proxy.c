@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <ev.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,11 +30,11 @@
 #include "exchange.h"
 #include "headers.h"
 #include "uphead.h"
+#include "upreq.h"
 #include "keystore.h"
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
-#include "modelmap.h"
 #include "proxy.h"
 #include "queue.h"
 #include "router.h"
@@ -99,10 +98,7 @@ struct attempt {
   struct qcc_exchange *x;
   CURL *easy;
   struct qcc_curl_job job;      /* the loop's completion callback */
-  struct curl_slist *hdrs;
-  struct curl_slist *auth_node; /* wiped before the list is freed */
-  char *url;
-  char *body;                   /* model-rewritten body, or NULL */
+  struct qcc_upreq req;          /* what goes upstream */
   uint32_t endpoint;            /* index in the request's (pinned) table */
   struct qcc_pick pick;         /* the router's pick (its indexes) */
   bool began;                   /* qcc_router_begin done, end not yet */
@@ -274,11 +270,7 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
     curl_multi_remove_handle(p->multi, a->easy);
     easy_release(p, a->easy);
   }
-  if (a->auth_node != NULL && a->auth_node->data != NULL)
-    OPENSSL_cleanse(a->auth_node->data, strlen(a->auth_node->data));
-  free(a->hdrs); /* one block: build_headers */
-  free(a->url);
-  free(a->body);
+  qcc_upreq_clear(&a->req);
   qcc_uphead_clear(&a->head);
   free(a->sbuf);
   free(a->held);
@@ -286,127 +278,10 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   *pa = NULL;
 }
 
-static bool has_header(const struct qcc_request *r, const char *name) {
-  for (size_t i = 0; i < r->header_count; i++)
-    if (qcc_hdr_name_is(r->headers[i].name, r->headers[i].name_len, name)) return true;
-  return false;
-}
-
-/* Node K of N points at the line just written at *TEXT (LEN bytes + NUL). */
-static void link_line(struct curl_slist *node, size_t k, size_t n, char **text, size_t len) {
-  node[k].data = *text;
-  node[k].next = k + 1 < n ? &node[k + 1] : NULL;
-  *text += len + 1;
-}
-
-/* The upstream request headers: the client's minus what qcc_hdr_drop_request
- * removes, plus the endpoint's credential; curl's own Expect/Accept (and the
- * form Content-Type it would add to a POST) are suppressed so only the
- * client's headers go. */
-
-static int build_headers(struct attempt *a, const struct qcc_request *r, enum qcc_auth_style auth,
-                         const char *key, bool has_body) {
-  /* One allocation: the curl_slist nodes, then their lines (curl only reads
-   * the list; attempt_free frees it). curl_slist_append made two per line,
-   * ~1 KiB of malloc chunks per open stream for a typical SDK request. */
-  const bool accept = !has_header(r, "accept");
-  const bool ctype = has_body && !has_header(r, "content-type");
-  size_t n = 1 + accept + ctype + (key[0] != '\0');
-  size_t bytes = sizeof "Expect:" + sizeof "Accept:" + sizeof "Content-Type:" + strlen(key) + 32;
-  for (size_t i = 0; i < r->header_count; i++) {
-    const struct qcc_header *h = &r->headers[i];
-    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
-    n++;
-    bytes += h->name_len + h->value_len + 3;
-  }
-  struct curl_slist *node = malloc(n * sizeof *node + bytes);
-  if (node == NULL) return -1;
-  a->hdrs = node;
-  char *text = (char *)(node + n), *end = text + bytes;
-  size_t k = 0;
-  for (size_t i = 0; i < r->header_count; i++) {
-    const struct qcc_header *h = &r->headers[i];
-    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
-    int len = qcc_hdr_line(h, text, (size_t)(end - text));
-    if (len < 0) return -1;
-    link_line(node, k++, n, &text, (size_t)len);
-  }
-  static const char *const fixed[] = {"Expect:", "Accept:", "Content-Type:"};
-  for (size_t f = 0; f < 3; f++) {
-    if ((f == 1 && !accept) || (f == 2 && !ctype)) continue;
-    size_t len = strlen(fixed[f]);
-    memcpy(text, fixed[f], len + 1);
-    link_line(node, k++, n, &text, len);
-  }
-  if (key[0] != '\0') {
-    int len = qcc_hdr_auth_line(auth, key, text, (size_t)(end - text));
-    if (len < 0) {
-      OPENSSL_cleanse(text, (size_t)(end - text)); /* a cut-off line may hold key bytes */
-      return -1;
-    }
-    a->auth_node = &node[k];
-    link_line(node, k++, n, &text, (size_t)len);
-  }
-  return k == n ? 0 : -1;
-}
-
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud);
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud);
 static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-#define SETOPT(opt, val)                                                 \
-  do {                                                                   \
-    if (curl_easy_setopt(e, opt, val) != CURLE_OK) return -1;            \
-  } while (0)
-
-static int configure(struct attempt *a, const struct qcc_request *r, const char *body,
-                     size_t body_len) {
-  CURL *e = a->easy;
-  SETOPT(CURLOPT_URL, a->url);
-  SETOPT(CURLOPT_HTTPHEADER, a->hdrs);
-  SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-  SETOPT(CURLOPT_HEADERDATA, a);
-  SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-  SETOPT(CURLOPT_WRITEDATA, a);
-  SETOPT(CURLOPT_ERRORBUFFER, a->errbuf);
-  SETOPT(CURLOPT_NOSIGNAL, 1L);
-  SETOPT(CURLOPT_TCP_NODELAY, 1L);
-  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-  SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  /* over TLS, wait to multiplex on an HTTP/2 connection being set up rather
-   * than open another; plain http is HTTP/1.1 and waiting only serialises */
-  SETOPT(CURLOPT_PIPEWAIT, strncmp(a->url, "https:", 6) == 0 ? 1L : 0L);
-  /* bytes pass through as the upstream sent them */
-  SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
-  /* chunked bodies come raw, one callback per read (on_body decodes them) */
-  SETOPT(CURLOPT_HTTP_TRANSFER_DECODING, 0L);
-  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-  /* forward the client's path as it is (no dot-segment squashing) */
-  SETOPT(CURLOPT_PATH_AS_IS, 1L);
-  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-  SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_ms);
-  /* no curl timeout past the connect: the exchange's timer covers the
-   * first byte, the whole non-streamed answer and a stream's silences */
-  /* removing a transfer whose name is still being resolved must not wait
-   * for the resolver thread: the loop would stop for the DNS timeout */
-  SETOPT(CURLOPT_QUICK_EXIT, 1L);
-  const char *m = r->method;
-  if (strcmp(m, "GET") == 0) {
-    SETOPT(CURLOPT_HTTPGET, 1L);
-  } else if (strcmp(m, "HEAD") == 0) {
-    SETOPT(CURLOPT_NOBODY, 1L);
-  } else {
-    if (strcmp(m, "POST") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, m);
-    if (strcmp(m, "POST") == 0 || body_len > 0 || strcmp(m, "PUT") == 0 ||
-        strcmp(m, "PATCH") == 0) {
-      SETOPT(CURLOPT_POSTFIELDS, body != NULL ? body : "");
-      SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    }
-  }
-  return 0;
-}
-#undef SETOPT
 
 static void set_error(struct qcc_exchange *x, int status, const char *type, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
@@ -753,30 +628,13 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   ep_timeouts(sel->ep, a);
   if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
-  const char *base = qcc_table_str(t, sel->ep->base_url);
-  size_t bl = strlen(base);
-  size_t tl = strlen(r->target);
-  a->url = malloc(bl + tl + 1);
-  if (a->url == NULL) goto oom;
-  memcpy(a->url, base, bl);
-  memcpy(a->url + bl, r->target, tl + 1);
-
-  const char *body = r->body;
-  size_t body_len = r->body_len;
-  size_t new_len = 0;
-  int mm = sel->ep->model_map_count == 0 ? 0 :
-           qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, x_facts(x), &a->body, &new_len);
-  if (mm < 0) goto oom;
-  if (mm == 1) {
-    body = a->body;
-    body_len = new_len;
-  }
-  bool has_body = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
-  if (build_headers(a, r, (enum qcc_auth_style)sel->ep->auth, sel->key, has_body) != 0) goto oom;
+  if (qcc_upreq_build(&a->req, r, t, sel->ep, sel->key, x_facts(x)) != 0) goto oom;
   a->easy = easy_get(p);
   if (a->easy == NULL) goto oom;
-  if (configure(a, r, body, body_len) != 0) goto oom;
-  x->res.bytes_up = has_body ? body_len : 0;
+  struct qcc_upreq_io io = {.on_header = on_header, .on_body = on_body, .ud = a,
+                            .errbuf = a->errbuf, .connect_ms = a->connect_ms};
+  if (qcc_upreq_configure(&a->req, a->easy, r->method, &io) != 0) goto oom;
+  x->res.bytes_up = a->req.has_body ? a->req.body_len : 0;
   a->job = (struct qcc_curl_job){.done = transfer_done, .arg = a};
   if (qcc_curlloop_add(p->cl, a->easy, &a->job) != 0) goto oom;
   x->att = a;
