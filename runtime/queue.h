@@ -199,6 +199,12 @@ int qcc_queue_full_json(uint32_t retry_after_s, char *buf, size_t cap);
 /* The final answer of an expired request: overloaded_error naming what was
  * tried ("prod-1 (HTTP 503), prod-2 (timeout)"), how many attempts and how
  * long it waited. dead_letter_id may be NULL. */
+/* The messages of those two answers alone (into MSG, cut to CAP): the
+ * exchange answers with them in its own error. Return the length. */
+int qcc_queue_full_message(uint32_t retry_after_s, char *msg, size_t cap);
+int qcc_queue_expired_message(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
+                              uint64_t waited_ms, const char *dead_letter_id, char *msg,
+                              size_t cap);
 int qcc_queue_expired_json(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
                            uint64_t waited_ms, const char *dead_letter_id, char *buf, size_t cap);
 
