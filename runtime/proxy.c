@@ -24,6 +24,7 @@
 
 #include "apierror.h"
 #include "curlloop.h"
+#include "egress.h"
 #include "headers.h"
 #include "log.h"
 #include "metrics.h"
@@ -288,6 +289,8 @@ int px_attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   struct qcc_upreq_io io = {.on_header = on_header, .on_body = on_body, .ud = a,
                             .errbuf = a->errbuf, .connect_ms = a->connect_ms};
   if (qcc_upreq_configure(&a->req, a->easy, r->method, &io) != 0) goto oom;
+  /* CA store, verification, proxy: resolved once per generation */
+  if (qcc_egress_apply(r->gen->egress, sel->ep, a->easy) != 0) goto oom;
   x->res.bytes_up = a->req.has_body ? a->req.body_len : 0;
   a->job = (struct qcc_curl_job){.done = transfer_done, .arg = a};
   if (qcc_curlloop_add(p->cl, a->easy, &a->job) != 0) goto oom;
