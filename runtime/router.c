@@ -1002,13 +1002,15 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
     /* The endpoint answers: an open breaker need not wait for a request to
      * find out, so an idle group can prove itself and take over again; its
      * recovery clock starts now, not `rise` checks later. */
-    if (e->lv.br.state != QCC_BREAKER_CLOSED) qcc_health_lift(&e->lv.h, now);
+    bool open = e->lv.br.state != QCC_BREAKER_CLOSED;
+    if (open) qcc_health_lift(&e->lv.h, now);
     char why[96];
     snprintf(why, sizeof why, "active check ok%s (latency EWMA %.0f ms)",
              qcc_health_is_slow(&e->lv.h, &r->prm.health) ? ", slow" : "", e->lv.h.ewma_ms);
     health_event(r, e, hb, now, why);
-    enum qcc_breaker_state bb = qcc_breaker_reset(&e->lv.br, now);
-    breaker_event(r, e, bb, now, "active check passed");
+    /* (a closed breaker keeps counting: a /v1/models check passing does not
+     * wipe out real requests failing) */
+    if (open) breaker_event(r, e, qcc_breaker_reset(&e->lv.br, now), now, "active check passed");
   } else {
     char why[QCC_HEALTH_ERROR_LEN];
     snprintf(why, sizeof why, "active check failed: %s", error ? error : "no detail");
