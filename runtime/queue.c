@@ -588,6 +588,27 @@ size_t qcc_queue_wake_all(struct qcc_queue *q, uint64_t now) {
   return n;
 }
 
+size_t qcc_queue_wake_waiting(struct qcc_queue *q, uint64_t now) {
+  /* collect first: removing from a heap while walking it moves entries */
+  uint32_t len = q->time_h.len, n = 0;
+  if (len == 0)
+    return 0;
+  uint32_t *pick = malloc((size_t)len * sizeof(uint32_t));
+  if (pick == NULL)
+    return qcc_queue_wake_all(q, now); /* too many woken beats none */
+  for (uint32_t i = 0; i < len; i++)
+    if (q->e[q->time_h.slot[i]].next_retry_at == UINT64_MAX)
+      pick[n++] = q->time_h.slot[i];
+  for (uint32_t i = 0; i < n; i++) {
+    heap_remove(q, &q->time_h, q->e[pick[i]].hpos);
+    q->e[pick[i]].next_retry_at = now;
+    heap_push(q, &q->ready_h, pick[i]);
+  }
+  free(pick);
+  q->c.woken += n;
+  return n;
+}
+
 bool qcc_queue_contains(const struct qcc_queue *q, void *handle) {
   return handle != NULL && hash_find(q, handle) != UINT32_MAX;
 }

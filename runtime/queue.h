@@ -146,6 +146,12 @@ int qcc_queue_remove(struct qcc_queue *q, void *handle);
  * many were woken. */
 size_t qcc_queue_wake_all(struct qcc_queue *q, uint64_t now);
 
+/* A slot was freed: only the WAITING entries that wait for an endpoint
+ * (qcc_queue_push_waiting, qcc_queue_retry_no_endpoint) are due at NOW;
+ * those backing off from failed retries keep their schedule. Returns how
+ * many were woken. */
+size_t qcc_queue_wake_waiting(struct qcc_queue *q, uint64_t now);
+
 bool qcc_queue_contains(const struct qcc_queue *q, void *handle);
 
 /* For `qccc queue status|list`. */
