@@ -928,7 +928,16 @@ static void end_outcome(struct qcc_router *r, struct ep *e, const struct qcc_out
       on_success(r, e, lat, now);
       return;
     }
-    if ((st == 503 || st == 529) && (o->retry_after_s || o->reset_s)) rest(r, e, o, now);
+    if ((st == 503 || st == 529) && (o->retry_after_s || o->reset_s)) {
+      /* Overloaded, and it said when to come back: a rest, like a 429. As a
+       * breaker failure it would stay out for the whole cooldown after it
+       * is well again (a 529 storm opens every breaker at once). */
+      qcc_breaker_abandon(&e->lv.br);
+      qcc_health_count(&e->lv.h, true, what, now);
+      rest(r, e, o, now);
+      group_failure(r, e, now);
+      return;
+    }
     on_failure(r, e, what, now);
     group_failure(r, e, now);
     return;

@@ -301,6 +301,29 @@ Test(ready, both_rest_after_529_retry_after_1_and_are_usable_after_1_s) {
   rfix_done(&f);
 }
 
+/* A 529 storm with retry-after: every key answers "overloaded, come back in
+ * 1 s" several times. That is a rest, not a broken endpoint: no breaker
+ * opens (it would keep the endpoint out for the whole cooldown after it is
+ * well again), and the endpoint is an ordinary pick when the rest ends. */
+Test(ready, repeated_529s_with_retry_after_rest_but_never_open_the_breaker) {
+  struct rfix_cfg c = two();
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  for (uint64_t t = 0; t < 5; t++) outcome_on(&f, "a", status(529, 1), t * S);
+  struct qcc_route_snapshot s = snap(&f, "a", 4 * S);
+  cr_assert_eq(s.breaker, QCC_BREAKER_CLOSED, "5 x 529 with retry-after: breaker still closed");
+  cr_assert_eq(s.rest_until, 5 * S, "resting until the last retry-after ends");
+  struct qcc_pick_req req = {.tried = {1}, .tried_count = 1}; /* b tried already */
+  struct qcc_pick p = rfix_pick(&f, &req, 5 * S);
+  cr_assert_eq(p.result, QCC_PICK_OK);
+  cr_assert_str_eq(rfix_id(&f, p.endpoint), "a");
+  cr_assert_not(p.rest_probe || p.last_resort || p.probe, "an ordinary pick once the rest ended");
+  /* without retry-after a 529 is still a failure that counts */
+  for (uint64_t t = 0; t < 3; t++) outcome_on(&f, "b", status(529, 0), 6 * S + t);
+  cr_assert_eq(snap(&f, "b", 6 * S + 3).breaker, QCC_BREAKER_OPEN);
+  rfix_done(&f);
+}
+
 Test(ready, the_signal_fires_when_something_may_have_become_eligible) {
   struct rfix_cfg c = two();
   c.health_enabled = true;
