@@ -227,7 +227,8 @@ int qcc_instance_program(char *out, size_t cap, struct qcc_err *err) {
       *slash = '\0';
       const char *rel[] = {"/qcc-run", "/../runtime/qcc-run"};
       for (size_t k = 0; k < 2; k++) {
-        snprintf(cand, sizeof cand, "%s%s", self, rel[k]);
+        int len = snprintf(cand, sizeof cand, "%s%s", self, rel[k]);
+        if (len < 0 || (size_t)len >= sizeof cand) continue; /* too long to be ours */
         char real[QCC_INSTANCE_PATH_MAX];
         if (executable(cand) && realpath(cand, real) != NULL) {
           snprintf(out, cap, "%s", real);
