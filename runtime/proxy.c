@@ -217,6 +217,8 @@ int qcc_proxy_new(struct ev_loop *loop, struct qcc_proxy **out, struct qcc_err *
 
 size_t qcc_proxy_active(const struct qcc_proxy *p) { return p == NULL ? 0 : p->active; }
 
+struct qcc_curlloop *qcc_proxy_curlloop(struct qcc_proxy *p) { return p->cl; }
+
 /* ---- attempts ----------------------------------------------------------- */
 
 static void easy_release(struct qcc_proxy *p, CURL *easy) {

@@ -16,6 +16,7 @@ struct qcc_deadletters;
 struct qcc_limits;
 struct qcc_metrics;
 struct qcc_jrec;
+struct qcc_curlloop;
 
 struct qcc_proxy_hooks {
   struct qcc_queue *queue;             /* NULL: no failure queue */
@@ -50,6 +51,10 @@ struct qcc_exchange *qcc_exchange_start_direct(struct qcc_proxy *p, const struct
 /* Seconds the client should wait before trying again (retry-after), for a
  * result passed to done(): 0 when none. Valid only inside done(). */
 uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res);
+
+/* The multi handle's loop, for transfers that must share the proxy's
+ * connection cache (warmer.h). */
+struct qcc_curlloop *qcc_proxy_curlloop(struct qcc_proxy *p);
 
 /* Requests in the failure queue or on the in-flight wait list now. */
 uint64_t qcc_proxy_waiting(const struct qcc_proxy *p);
