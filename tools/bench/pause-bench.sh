@@ -136,7 +136,7 @@ for r in $(seq 1 "$rounds"); do
   results+=("$d $q")
 done
 closed=$(grep -c '"idle_closed"' "$tmp/mock.log" || true)
-warms=$(grep -c 'warm: ' "$tmp/qcc.err" || true)
+warms=$(grep -c '"path":"/v1/models"' "$tmp/mock.log" || true)
 json=$(printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
 rows = [l.split() for l in sys.stdin if l.strip()]
@@ -150,7 +150,7 @@ print(json.dumps({
   "qcc_ttfb_ms": [round(q * 1000, 1) for _, q in ok],
   "gain_ms": gain, "gain_ms_min": min(gain) if gain else None,
   "gain_ms_median": statistics.median(gain) if gain else None,
-  "upstream_idle_closes": int(sys.argv[5]), "warm_requests_logged": int(sys.argv[6]),
+  "upstream_idle_closes": int(sys.argv[5]), "upstream_warm_requests": int(sys.argv[6]),
   "target": ">= 80 ms sooner than direct"}))
 ' "$delay" "$idle" "$pause" "$keep_warm" "$closed" "$warms")
 echo "$json"
