@@ -772,7 +772,7 @@ int main(int argc, char **argv) {
   }
   struct qcc_warmer_params wp;
   qcc_warmer_params_default(&wp);
-  if (qcc_warmer_new(rt->loop, qcc_proxy_curlloop(rt->proxy), rt->router, rt->tables, &wp,
+  if (qcc_warmer_new(rt->loop, rt->proxy, rt->router, rt->tables, &wp,
                      &a.warmer, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;

@@ -37,6 +37,7 @@
 #include "modelmap.h"
 #include "proxy.h"
 #include "queue.h"
+#include "h2origins.h"
 #include "router.h"
 #include "schema/journal.h"
 #include "select.h"
@@ -45,12 +46,17 @@
 #define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
 #define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
+/* Connections per host on the h2 multi: 24 connections of 100 streams (10
+ * at a small limit) before a stream waits for a slot. */
+#define H2_HOST_CONNECTIONS 24L
 #define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
 
 struct qcc_proxy {
   struct ev_loop *loop;
   struct qcc_curlloop *cl;  /* the multi handle on the loop */
   CURLM *multi;             /* cl's */
+  struct qcc_curlloop *cl2; /* for origins known to speak h2: bounded connections per host */
+  struct qcc_h2origins *h2;
   size_t active;
   unsigned in_curl;         /* > 0 while inside a curl call of ours that may call the sink */
   struct qcc_exchange *all; /* every live exchange, for qcc_proxy_free */
@@ -77,6 +83,7 @@ struct attempt {
   struct qcc_exchange *x;
   CURL *easy;
   struct qcc_curl_job job;      /* the loop's completion callback */
+  struct qcc_curlloop *cl;      /* the loop it was added to (p->cl or p->cl2) */
   struct curl_slist *hdrs;
   struct curl_slist *auth_node; /* wiped before the list is freed */
   char *url;
@@ -185,7 +192,8 @@ static void qtimer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* Inside curl now (the loop's socket action, or one of our pause calls):
  * the sink may be called, and handles must not be removed. */
 static bool in_curl(const struct qcc_proxy *p) {
-  return p->in_curl > 0 || (p->cl != NULL && qcc_curlloop_busy(p->cl));
+  return p->in_curl > 0 || (p->cl != NULL && qcc_curlloop_busy(p->cl)) ||
+         (p->cl2 != NULL && qcc_curlloop_busy(p->cl2));
 }
 
 static void after_curl(void *ctx) { run_pending(ctx); }
@@ -211,13 +219,27 @@ int qcc_proxy_new(struct ev_loop *loop, struct qcc_proxy **out, struct qcc_err *
    * 5.8k req/s with 512, see tools/bench). */
   curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, 4096L);
   curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (qcc_curlloop_new(loop, after_curl, p, &p->cl2, err) != 0 || (p->h2 = qcc_h2origins_new()) == NULL) {
+    qcc_proxy_free(&p);
+    return err->code != 0 ? -1 : qcc_err_set(err, ENOMEM, "out of memory creating the upstream client");
+  }
+  CURLM *m2 = qcc_curlloop_multi(p->cl2);
+  curl_multi_setopt(m2, CURLMOPT_MAXCONNECTS, 4096L);
+  curl_multi_setopt(m2, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(m2, CURLMOPT_MAX_HOST_CONNECTIONS, H2_HOST_CONNECTIONS);
   *out = p;
   return 0;
 }
 
 size_t qcc_proxy_active(const struct qcc_proxy *p) { return p == NULL ? 0 : p->active; }
 
-struct qcc_curlloop *qcc_proxy_curlloop(struct qcc_proxy *p) { return p->cl; }
+struct qcc_curlloop *qcc_proxy_curlloop_for(struct qcc_proxy *p, const char *url) {
+  return qcc_h2origins_has(p->h2, url) ? p->cl2 : p->cl;
+}
+
+void qcc_proxy_learn_protocol(struct qcc_proxy *p, const char *url, CURL *easy) {
+  qcc_h2origins_learn(p->h2, url, easy);
+}
 
 /* ---- attempts ----------------------------------------------------------- */
 
@@ -241,7 +263,7 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   struct attempt *a = *pa;
   if (a == NULL) return;
   if (a->easy != NULL) {
-    curl_multi_remove_handle(p->multi, a->easy);
+    if (a->cl != NULL) curl_multi_remove_handle(qcc_curlloop_multi(a->cl), a->easy);
     easy_release(p, a->easy);
   }
   if (a->auth_node != NULL && a->auth_node->data != NULL)
@@ -696,7 +718,11 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   if (configure(a, r, body, body_len) != 0) goto oom;
   x->res.bytes_up = has_body ? body_len : 0;
   a->job = (struct qcc_curl_job){.done = transfer_done, .arg = a};
-  if (qcc_curlloop_add(p->cl, a->easy, &a->job) != 0) goto oom;
+  a->cl = qcc_proxy_curlloop_for(p, a->url);
+  if (qcc_curlloop_add(a->cl, a->easy, &a->job) != 0) {
+    a->cl = NULL;
+    goto oom;
+  }
   x->att = a;
   a->t0_us = now_us();
   struct qcc_router *router = router_for(p, r->gen);
@@ -1241,8 +1267,8 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
 
 /* The loop's completion callback for an attempt's transfer. */
 static void transfer_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
-  (void)easy;
   struct attempt *a = job->arg;
+  qcc_h2origins_learn(a->x->p->h2, a->url, easy);
   /* cancelled from inside a callback: run_pending frees it silently */
   if (a->x->cancelled) return;
   attempt_done(a->x, rc);
@@ -1471,7 +1497,7 @@ static void qtimer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
           /* let curl start this transfer before the next one is added:
            * transfers due at the same time start in no particular order,
            * and the queue's priority order must reach the upstream */
-          if (x->att != NULL) qcc_curlloop_kick(p->cl);
+          if (x->att != NULL) qcc_curlloop_kick(x->att->cl);
           continue;
         }
         if (rc < 0) set_error(x, 500, "api_error", "out of memory starting the upstream request");
@@ -1609,6 +1635,8 @@ void qcc_proxy_free(struct qcc_proxy **pp) {
   for (size_t i = 0; i < p->pool_len; i++) curl_easy_cleanup(p->pool[i]);
   p->pool_len = 0;
   qcc_curlloop_free(&p->cl);
+  qcc_curlloop_free(&p->cl2);
+  qcc_h2origins_free(&p->h2);
   qcc_router_free(&p->own_router);
   free(p->dbuf);
   free(p);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include "exchange.h"
 
 struct qcc_queue;
@@ -52,9 +54,11 @@ struct qcc_exchange *qcc_exchange_start_direct(struct qcc_proxy *p, const struct
  * result passed to done(): 0 when none. Valid only inside done(). */
 uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res);
 
-/* The multi handle's loop, for transfers that must share the proxy's
- * connection cache (warmer.h). */
-struct qcc_curlloop *qcc_proxy_curlloop(struct qcc_proxy *p);
+/* The curl loop the proxy sends URL's requests on (the h2 one for an origin
+ * known to speak HTTP/2, h2origins.h), for transfers that must share the
+ * proxy's connections (warmer.h); and what a finished one spoke. */
+struct qcc_curlloop *qcc_proxy_curlloop_for(struct qcc_proxy *p, const char *url);
+void qcc_proxy_learn_protocol(struct qcc_proxy *p, const char *url, CURL *easy);
 
 /* Requests in the failure queue or on the in-flight wait list now. */
 uint64_t qcc_proxy_waiting(const struct qcc_proxy *p);

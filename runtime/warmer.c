@@ -12,6 +12,7 @@
 #include "egress.h"
 #include "generation.h"
 #include "log.h"
+#include "proxy.h"
 #include "router.h"
 #include "runtime.h"
 #include "tableset.h"
@@ -31,6 +32,7 @@ struct origin {
   uint64_t seen;           /* sum of its endpoints' total requests at the last tick */
   bool live;               /* still in the table at the last tick */
   CURL *easy;              /* the warm-up in flight, or NULL */
+  struct qcc_curlloop *cl; /* the proxy's loop it went on */
   struct qcc_curl_job job;
   struct qcc_generation *gen; /* pinned while it runs: its CA store and proxy */
   char *url;
@@ -40,7 +42,7 @@ struct origin {
 
 struct qcc_warmer {
   struct ev_loop *loop;
-  struct qcc_curlloop *cl;
+  struct qcc_proxy *proxy;
   struct qcc_router *router;
   struct qcc_tableset *tables;
   struct qcc_warmer_params prm;
@@ -86,7 +88,7 @@ static struct origin *origin_find(struct qcc_warmer *w, const char *url, size_t 
 
 static void warm_end(struct origin *o) {
   if (o->easy != NULL) {
-    qcc_curlloop_remove(o->w->cl, o->easy);
+    qcc_curlloop_remove(o->cl, o->easy);
     curl_easy_cleanup(o->easy);
     o->easy = NULL;
   }
@@ -113,6 +115,7 @@ static void warm_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
   else
     qcc_log_debug("warm: %s failed: %s", o->key, o->errbuf[0] != '\0' ? o->errbuf : curl_easy_strerror(rc));
   if (conns > 0) o->w->opened++;
+  qcc_proxy_learn_protocol(o->w->proxy, o->url, easy);
   o->used_ms = now;
   /* a completion may not remove its own handle from inside curl: the loop
    * delivers completions after curl returned, so this is safe */
@@ -152,7 +155,8 @@ static void warm_start(struct qcc_warmer *w, struct origin *o, const struct qcc_
   o->easy = e;
   o->job = (struct qcc_curl_job){.done = warm_done, .arg = o};
   o->t0_ms = now;
-  if (qcc_curlloop_add(w->cl, e, &o->job) != 0) {
+  o->cl = qcc_proxy_curlloop_for(w->proxy, o->url);
+  if (qcc_curlloop_add(o->cl, e, &o->job) != 0) {
     o->easy = NULL;
     goto fail;
   }
@@ -197,7 +201,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
         continue;
       }
       o->w = w;
-      o->used_ms = now;
+      /* warmed at once: the first request then finds a connection */
+      o->used_ms = now > w->prm.interval_ms ? now - w->prm.interval_ms : 0;
       o->seen = UINT64_MAX;
       w->o[w->n++] = o;
     }
@@ -228,14 +233,14 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
   (void)n;
 }
 
-int qcc_warmer_new(struct ev_loop *loop, struct qcc_curlloop *cl, struct qcc_router *router,
+int qcc_warmer_new(struct ev_loop *loop, struct qcc_proxy *proxy, struct qcc_router *router,
                    struct qcc_tableset *tables, const struct qcc_warmer_params *params,
                    struct qcc_warmer **out, struct qcc_err *err) {
   *out = NULL;
   struct qcc_warmer *w = calloc(1, sizeof *w);
   if (w == NULL) return qcc_err_set(err, ENOMEM, "out of memory creating the connection warmer");
   w->loop = loop;
-  w->cl = cl;
+  w->proxy = proxy;
   w->router = router;
   w->tables = tables;
   w->prm = *params;

@@ -3,8 +3,9 @@
  * request after a pause goes out on it instead of paying TCP + TLS round
  * trips first (servers close idle connections, often after 60 s or less).
  *
- * It uses the proxy's own multi handle (curl's connection cache is per
- * multi), so a request that follows reuses the connection it kept. An origin
+ * It uses the proxy's own multi handles (curl's connection cache is per
+ * multi), so a request that follows reuses the connection it kept. An
+ * origin is warmed once at start (which also tells whether it speaks h2). An origin
  * idle for INTERVAL (no request in flight or started on any of its endpoints)
  * gets one `GET base_url/v1/models` without any key: no token cost, no
  * secret on the wire, any status will do (a 401 is the usual answer); it is
@@ -20,7 +21,7 @@
 #include "schema/error.h"
 
 struct ev_loop;
-struct qcc_curlloop;
+struct qcc_proxy;
 struct qcc_router;
 struct qcc_tableset;
 struct qcc_warmer;
@@ -34,9 +35,9 @@ struct qcc_warmer_params {
  * 0 = off) when set and valid. */
 void qcc_warmer_params_default(struct qcc_warmer_params *p);
 
-/* CL is the proxy's curl loop (qcc_proxy_curlloop); all borrowed, they must
- * outlive the warmer. Nothing is sent with interval 0. */
-int qcc_warmer_new(struct ev_loop *loop, struct qcc_curlloop *cl, struct qcc_router *router,
+/* Warm-ups go on PROXY's curl loops (qcc_proxy_curlloop_for); all borrowed,
+ * they must outlive the warmer. Nothing is sent with interval 0. */
+int qcc_warmer_new(struct ev_loop *loop, struct qcc_proxy *proxy, struct qcc_router *router,
                    struct qcc_tableset *tables, const struct qcc_warmer_params *params,
                    struct qcc_warmer **out, struct qcc_err *err);
 /* Stops its transfers (before the proxy's curl loop is freed). */
