@@ -117,6 +117,10 @@ static void warm_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
   if (conns > 0) o->w->opened++;
   qcc_proxy_learn_protocol(o->w->proxy, o->url, easy);
   o->used_ms = now;
+  /* it spoke h2 (or stopped): requests now go on the other pool, which has
+   * no connection yet; warm that one at the next tick */
+  if (qcc_proxy_curlloop_for(o->w->proxy, o->url) != o->cl)
+    o->used_ms = now > o->w->prm.interval_ms ? now - o->w->prm.interval_ms : 0;
   /* a completion may not remove its own handle from inside curl: the loop
    * delivers completions after curl returned, so this is safe */
   warm_end(o);
