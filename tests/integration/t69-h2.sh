@@ -83,7 +83,8 @@ build_table "$T/h2.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$
 # the warmer's first warm-up (1 s after start) learns that the origin speaks
 # h2; the next tick warms the h2 pool the requests then go on
 QCC_KEEP_WARM=5 start_qcc "$T/table.bin"
-wait_until 60 0.1 test "$(grep -c ' /v1/models c=OK' "$T/ngx/access.log")" -ge 2 ||
+warmups_at_least() { [ "$(grep -c ' /v1/models c=OK' "$T/ngx/access.log")" -ge "$1" ]; }
+wait_until 60 0.1 warmups_at_least 2 ||
 	bail_out "no two warm-ups reached nginx: $(cat "$T/ngx/access.log")"
 sleep 0.5
 assert_eq "two warm-ups at start (learn, then warm the h2 pool), no more" "2" \
@@ -119,7 +120,8 @@ assert_eq "every stream ended with message_stop" "$STREAMS" \
 slowest=$(cat "$T"/s/[0-9]*.res | awk '{ if ($2 > m) m = $2 } END { printf "%d", m * 1000 }')
 diag "slowest first byte: ${slowest} ms"
 assert_le "no first byte waited seconds for a stream slot (<= 2000 ms)" "$slowest" 2000
-wait_until 50 0.1 test "$(grep -c ' /v1/messages c=' "$T/ngx/access.log")" -ge "$((STREAMS + 1))"
+streams_logged() { [ "$(grep -c ' /v1/messages c=' "$T/ngx/access.log")" -ge "$1" ]; }
+wait_until 50 0.1 streams_logged "$((STREAMS + 1))"
 conns=$(grep ' /v1/messages c=' "$T/ngx/access.log" | awk '{print $1}' | sort -u | wc -l)
 diag "upstream connections: $conns for $((STREAMS + 1)) streams at $MAX_STREAMS per connection"
 assert_le "at least $((STREAMS / MAX_STREAMS)) connections (the limit held)" "$((STREAMS / MAX_STREAMS))" "$conns"
