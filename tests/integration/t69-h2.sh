@@ -25,6 +25,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 # paced streams (56 events, 50 ms apart: ~2.8 s) so they all overlap
 start_mock up --event-delay-ms 50
+# for the Claude Code CLI: a relay at /api/anthropic that checks its key
+export QCC_IT_KEY_CC=$(make_secret sk-it-cc)
+start_mock cc --key-env QCC_IT_KEY_CC
 NPORT=$(free_port)
 cat >"$T/ngx/nginx.conf" <<NGX
 worker_processes 1;
@@ -34,7 +37,7 @@ pid $T/ngx/nginx.pid;
 error_log $T/ngx/error.log warn;
 events { worker_connections 2048; }
 http {
-  log_format conns '\$connection \$status \$uri c=\$request_completion';
+  log_format conns '\$connection \$status \$uri c=\$request_completion \$server_protocol';
   access_log $T/ngx/access.log conns;
   client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
   uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
@@ -44,6 +47,12 @@ http {
     ssl_certificate $P/srv.pem;
     ssl_certificate_key $P/srv.key;
     http2_max_concurrent_streams $MAX_STREAMS;
+    location /api/anthropic/ {
+      proxy_pass http://127.0.0.1:${MOCK_PORT[cc]}/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
     location / {
       proxy_pass http://mock;
       proxy_http_version 1.1;
@@ -132,4 +141,46 @@ assert_eq "only that one" "1" "$(awk '$3 == "/v1/messages" && $4 != "c=OK"' "$T/
 assert_le "its connection carried other streams to the end" 1 \
 	"$(awk -v c="$cconn" '$1 == c && $4 == "c=OK"' "$T/ngx/access.log" | wc -l)"
 stop_qcc
+
+# ---- the Claude Code CLI through qcc-run to the TLS h2 relay with a path prefix ----
+CLIENTS=$QCC_SOURCE_ROOT/tests/clients
+if [ -x "$CLIENTS/node_modules/.bin/claude" ] && command -v node >/dev/null; then
+	export QCC_IT_CLIENT_TOKEN=$(make_secret qcc-tok)
+	cat >"$T/cc.yaml" <<YAML
+version: 1
+proxy:
+  host: 127.0.0.1
+  auth_tokens:
+    - env: QCC_IT_CLIENT_TOKEN
+health:
+  enabled: false
+queue:
+  enabled: false
+profiles:
+  - name: main
+    endpoints:
+      - id: relay
+        base_url: https://127.0.0.1:$NPORT/api/anthropic
+        api_key_env: QCC_IT_KEY_CC
+        ca_file: $P/ca.pem
+YAML
+	build_table "$T/cc.yaml" "$T/cc.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+	: >"$T/ngx/access.log"
+	QCC_KEEP_WARM=5 start_qcc "$T/cc.bin"
+	if (cd "$CLIENTS" && QCC_IT_BASE_URL=$(qcc_url) QCC_IT_CLIENT_TOKEN=$QCC_IT_CLIENT_TOKEN \
+		QCC_IT_UPSTREAM_NAME=cc QCC_IT_MOCK_LOG="${MOCK_LOG[cc]}" \
+		timeout 120 node --test --test-reporter=tap claude-code.test.mjs) >"$T/node.out" 2>&1; then
+		ok "claude -p through qcc-run to a TLS h2 relay at /api/anthropic"
+	else
+		not_ok "claude -p through qcc-run to a TLS h2 relay at /api/anthropic" \
+			"$(grep -E 'not ok|error|expected|actual|stderr|Error' "$T/node.out" | head -20)"
+	fi
+	assert_le "the relay saw Claude Code's requests over h2 at /api/anthropic/v1/messages" 1 \
+		"$(grep -c ' /api/anthropic/v1/messages c=OK HTTP/2.0' "$T/ngx/access.log")"
+	assert_not_contains "client token not in qcc-run's logs" "$(cat "$QCC_ACCESS_LOG" "$QCC_ERR_LOG")" \
+		"$QCC_IT_CLIENT_TOKEN"
+	stop_qcc
+else
+	diag "Claude Code CLI not installed (npm ci in tests/clients): its h2 relay check not run"
+fi
 done_testing
