@@ -984,7 +984,7 @@ static int parse_group(struct ctx *c, const char *s, const char **out) {
 static int priority_set(struct ctx *c) {
   if (c->o.npos != 3 || strcmp(c->o.pos[0], "set") != 0)
     return fail(c, QCCC_EDIT_USAGE, "usage: qccc priority set PROFILE primary|secondary|fallback");
-  const char *name = c->o.pos[1], *group;
+  const char *name = c->o.pos[1], *group = NULL;
   int rc = parse_group(c, c->o.pos[2], &group);
   if (rc == 0)
     rc = load(c, true);

@@ -23,6 +23,7 @@
 #include "compiler/frontend.h"
 #include "compiler/journalcmd.h"
 #include "compiler/layout.h"
+#include "compiler/lifecycle.h"
 #include "compiler/opcmd.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
@@ -103,9 +104,8 @@ static void print_table_error(const char *path, const struct qcc_table_error *te
 static const char starter_config[] =
     "# qcc.yaml: where Claude Code's requests go.\n"
     "#   qccc validate        check this file (exit 0 good, 1 bad, 2 usage/IO)\n"
-    "#   qccc build           compile it to table.bin (+ a snapshot)\n"
-    "#   qcc-run table.bin    serve http://127.0.0.1:7860\n"
-    "#   export ANTHROPIC_BASE_URL=http://127.0.0.1:7860\n"
+    "#   qccc start           compile it to table.bin, serve http://127.0.0.1:7860\n"
+    "#   qccc run             run Claude Code through it (`qccc reload` after an edit)\n"
     "#\n"
     "# Keys are not written here: api_key_env names an environment variable and\n"
     "# api_key_file a file holding the key; qcc-run reads them when it loads the table.\n"
@@ -186,8 +186,7 @@ static int cmd_init(int argc, char **argv) {
     fprintf(stderr, "qccc init: %s\n", err.msg);
     return EXIT_USAGE;
   }
-  printf("wrote %s\n  next: set ANTHROPIC_API_KEY, then `qccc validate -c %s` and `qccc build -c %s`\n", path,
-         path, path);
+  printf("wrote %s\n  next: set ANTHROPIC_API_KEY, then `qccc start -c %s` and `qccc run`\n", path, path);
   return EXIT_OK;
 }
 
@@ -639,6 +638,8 @@ static const struct command *find_command(const char *name) {
 static void main_usage(FILE *out) {
   fprintf(out, "usage: qccc COMMAND [OPTIONS]   (qccc COMMAND --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < command_count; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nrunning qcc-run and Claude Code through it (files in the state dir):\n");
+  qccc_lifecycle_usage(out);
   fprintf(out, "\nasking and steering a running qcc-run (admin socket in the state dir):\n");
   qccc_op_usage(out);
   fprintf(out, "\nediting qcc.yaml in place (validated before writing, previous file kept as .bak):\n");
@@ -668,6 +669,7 @@ int main(int argc, char **argv) {
   }
   /* Command families owned by their own modules (journal readers, config
    * editing) claim their subcommands first; the table below has the rest. */
+  if (qccc_lifecycle_handles(argc - 1, argv + 1)) return qccc_lifecycle_cmd(argc - 1, argv + 1, stdout, stderr);
   if (qccc_journal_cmd_handles(argc - 1, argv + 1))
     return qccc_journal_cmd(argc - 1, argv + 1, stdout, stderr);
   /* Before the editing commands: `endpoint list` asks a running qcc-run

@@ -50,10 +50,6 @@ void qcc_proxy_stop_queue(struct qcc_proxy *p);
 struct qcc_exchange *qcc_exchange_start_direct(struct qcc_proxy *p, const struct qcc_request *req,
                                                const struct qcc_sink_ops *ops, void *ctx);
 
-/* Seconds the client should wait before trying again (retry-after), for a
- * result passed to done(): 0 when none. Valid only inside done(). */
-uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res);
-
 /* The curl loop the proxy sends URL's requests on (the h2 one for an origin
  * known to speak HTTP/2, h2origins.h), for transfers that must share the
  * proxy's connections (warmer.h); and what a finished one spoke. */

@@ -375,7 +375,7 @@ static uint32_t retry_after_s(const struct qcc_queue *q, uint64_t now) {
   uint64_t wait_ms;
   if (q->ready_h.len > 0)
     wait_ms = 0;
-  else if (q->time_h.len > 0)
+  else if (q->time_h.len > 0 && due_of(&q->e[q->time_h.slot[0]]) != UINT64_MAX)
     wait_ms = due_of(&q->e[q->time_h.slot[0]]) > now ? due_of(&q->e[q->time_h.slot[0]]) - now : 0;
   else
     wait_ms = qcc_queue_retry_delay_ms(&q->p, 1);
@@ -387,8 +387,24 @@ static uint32_t retry_after_s(const struct qcc_queue *q, uint64_t now) {
   return (uint32_t)s;
 }
 
+static enum qcc_queue_push_status push(struct qcc_queue *q, void *handle, uint32_t priority,
+                                       uint64_t now, uint64_t *id, uint32_t *retry_after,
+                                       bool at_wake);
+
 enum qcc_queue_push_status qcc_queue_push(struct qcc_queue *q, void *handle, uint32_t priority,
                                           uint64_t now, uint64_t *id, uint32_t *retry_after) {
+  return push(q, handle, priority, now, id, retry_after, false);
+}
+
+enum qcc_queue_push_status qcc_queue_push_waiting(struct qcc_queue *q, void *handle,
+                                                  uint32_t priority, uint64_t now, uint64_t *id,
+                                                  uint32_t *retry_after) {
+  return push(q, handle, priority, now, id, retry_after, true);
+}
+
+static enum qcc_queue_push_status push(struct qcc_queue *q, void *handle, uint32_t priority,
+                                       uint64_t now, uint64_t *id, uint32_t *retry_after,
+                                       bool at_wake) {
   if (retry_after != NULL)
     *retry_after = 0;
   if (handle == NULL)
@@ -417,7 +433,7 @@ enum qcc_queue_push_status qcc_queue_push(struct qcc_queue *q, void *handle, uin
   x->seq = q->next_seq++;
   x->priority = priority;
   x->enqueued_at = now;
-  x->next_retry_at = now + qcc_queue_retry_delay_ms(&q->p, 1);
+  x->next_retry_at = at_wake ? UINT64_MAX : now + qcc_queue_retry_delay_ms(&q->p, 1);
   x->deadline = q->p.max_wait_ms ? now + scaled(&q->p, q->p.max_wait_ms) : UINT64_MAX;
   x->state = QCC_QUEUE_WAITING;
   hash_insert(q, slot);
@@ -514,6 +530,32 @@ enum qcc_queue_retry_status qcc_queue_retry_failed(struct qcc_queue *q, void *ha
   return QCC_QUEUE_RESCHEDULED;
 }
 
+enum qcc_queue_retry_status qcc_queue_retry_no_endpoint(struct qcc_queue *q, void *handle,
+                                                        uint64_t now) {
+  uint32_t s = hash_find(q, handle);
+  if (s == UINT32_MAX || q->e[s].state != QCC_QUEUE_RETRYING)
+    return QCC_QUEUE_UNKNOWN;
+  struct entry *x = &q->e[s];
+  /* pop_due counted a retry that never started */
+  if (x->retries > 0)
+    x->retries--;
+  if (q->c.retries > 0)
+    q->c.retries--;
+  if (now >= x->deadline) {
+    expire(q, s, false, NULL);
+    return QCC_QUEUE_EXPIRED;
+  }
+  x->state = QCC_QUEUE_WAITING;
+  q->c.retrying--;
+  x->next_retry_at = UINT64_MAX;
+  heap_push(q, &q->time_h, s);
+  return QCC_QUEUE_RESCHEDULED;
+}
+
+uint64_t qcc_queue_waiting(const struct qcc_queue *q) {
+  return q->c.queued - q->c.retrying;
+}
+
 int qcc_queue_succeeded(struct qcc_queue *q, void *handle) {
   uint32_t s = hash_find(q, handle);
   if (s == UINT32_MAX)
@@ -542,6 +584,27 @@ size_t qcc_queue_wake_all(struct qcc_queue *q, uint64_t now) {
     heap_push(q, &q->ready_h, s);
     n++;
   }
+  q->c.woken += n;
+  return n;
+}
+
+size_t qcc_queue_wake_waiting(struct qcc_queue *q, uint64_t now) {
+  /* collect first: removing from a heap while walking it moves entries */
+  uint32_t len = q->time_h.len, n = 0;
+  if (len == 0)
+    return 0;
+  uint32_t *pick = malloc((size_t)len * sizeof(uint32_t));
+  if (pick == NULL)
+    return qcc_queue_wake_all(q, now); /* too many woken beats none */
+  for (uint32_t i = 0; i < len; i++)
+    if (q->e[q->time_h.slot[i]].next_retry_at == UINT64_MAX)
+      pick[n++] = q->time_h.slot[i];
+  for (uint32_t i = 0; i < n; i++) {
+    heap_remove(q, &q->time_h, q->e[pick[i]].hpos);
+    q->e[pick[i]].next_retry_at = now;
+    heap_push(q, &q->ready_h, pick[i]);
+  }
+  free(pick);
   q->c.woken += n;
   return n;
 }
@@ -688,43 +751,54 @@ int qcc_error_json(const char *type, const char *message, char *buf, size_t cap)
   return (int)len;
 }
 
+int qcc_queue_full_message(uint32_t retry_after_s, char *msg, size_t cap) {
+  return snprintf(msg, cap,
+                  "qcc: every endpoint is busy or failing and the retry queue is full; "
+                  "retry after %u s",
+                  (unsigned)retry_after_s);
+}
+
 int qcc_queue_full_json(uint32_t retry_after_s, char *buf, size_t cap) {
   char msg[160];
-  snprintf(msg, sizeof(msg),
-           "qcc: every endpoint is busy or failing and the retry queue is full; "
-           "retry after %u s",
-           (unsigned)retry_after_s);
+  qcc_queue_full_message(retry_after_s, msg, sizeof(msg));
   return qcc_error_json("overloaded_error", msg, buf, cap);
 }
 
 int qcc_queue_expired_json(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
                            uint64_t waited_ms, const char *dead_letter_id, char *buf, size_t cap) {
   char msg[1024];
+  qcc_queue_expired_message(tried, n, attempts, waited_ms, dead_letter_id, msg, sizeof(msg));
+  /* snprintf may have cut a multi-byte character: put_escaped turns any
+   * broken tail into '?', so the JSON stays valid */
+  return qcc_error_json("overloaded_error", msg, buf, cap);
+}
+
+int qcc_queue_expired_message(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
+                              uint64_t waited_ms, const char *dead_letter_id, char *msg,
+                              size_t cap) {
   size_t len = 0;
-  int w = snprintf(msg, sizeof(msg), "qcc: request failed after %u attempt%s over %.1f s; tried: ",
+  int w = snprintf(msg, cap, "qcc: request failed after %u attempt%s over %.1f s; tried: ",
                    (unsigned)attempts, attempts == 1 ? "" : "s", (double)waited_ms / 1000.0);
   len = w > 0 ? (size_t)w : 0;
-  if (n == 0 && len < sizeof(msg))
-    len += (size_t)snprintf(msg + len, sizeof(msg) - len, "no endpoint");
-  for (size_t i = 0; i < n && len < sizeof(msg); i++) {
+  if (n == 0 && len < cap)
+    len += (size_t)snprintf(msg + len, cap - len, "no endpoint");
+  for (size_t i = 0; i < n && len < cap; i++) {
     const struct qcc_queue_attempt *a = &tried[i];
     const char *ep = a->endpoint != NULL && *a->endpoint ? a->endpoint : "?";
     const char *sep = i ? ", " : "";
     if (a->status != 0 && a->reason != NULL && *a->reason)
-      w = snprintf(msg + len, sizeof(msg) - len, "%s%s (HTTP %u, %s)", sep, ep, a->status,
+      w = snprintf(msg + len, cap - len, "%s%s (HTTP %u, %s)", sep, ep, a->status,
                    a->reason);
     else if (a->status != 0)
-      w = snprintf(msg + len, sizeof(msg) - len, "%s%s (HTTP %u)", sep, ep, a->status);
+      w = snprintf(msg + len, cap - len, "%s%s (HTTP %u)", sep, ep, a->status);
     else
-      w = snprintf(msg + len, sizeof(msg) - len, "%s%s (%s)", sep, ep,
+      w = snprintf(msg + len, cap - len, "%s%s (%s)", sep, ep,
                    a->reason != NULL && *a->reason ? a->reason : "no response");
     if (w < 0)
       break;
     len += (size_t)w;
   }
-  if (dead_letter_id != NULL && *dead_letter_id && len < sizeof(msg))
-    snprintf(msg + len, sizeof(msg) - len, "; kept as dead letter %s", dead_letter_id);
-  /* snprintf may have cut a multi-byte character: put_escaped turns any
-   * broken tail into '?', so the JSON stays valid */
-  return qcc_error_json("overloaded_error", msg, buf, cap);
+  if (dead_letter_id != NULL && *dead_letter_id && len < cap)
+    snprintf(msg + len, cap - len, "; kept as dead letter %s", dead_letter_id);
+  return (int)strnlen(msg, cap);
 }

@@ -402,3 +402,27 @@ Test(rows, inherited_defaults_follow_their_setting) {
   cr_assert_str_eq(v, "failover\n");
   free(v);
 }
+
+/* A scalar row without a field reaches the table only through hand-written
+ * code: the list of those is closed, so a new row cannot silently lack one. */
+Test(rows, every_scalar_row_has_a_field_or_is_handled_by_hand) {
+  static const char *const by_hand[] = {
+      "version",                                /* checked, not laid out */
+      "proxy.auth_tokens[].env",                /* the token's keyref */
+      "proxy.auth_tokens[].file",
+      "proxy.auth_tokens[].value",
+      "profiles[].endpoints[].from",            /* resolved before layout */
+      "profiles[].endpoints[].api_key",         /* the endpoint's keyref */
+      "profiles[].endpoints[].api_key_env",
+      "profiles[].endpoints[].api_key_file",
+  };
+  for (size_t i = 0; i < QCC_KNOB_COUNT; i++) {
+    const struct qcc_knob *k = &qcc_knobs[i];
+    bool scalar = k->kind == QCC_KNOB_BOOL || k->kind == QCC_KNOB_INT || k->kind == QCC_KNOB_DURATION ||
+                  k->kind == QCC_KNOB_SIZE || k->kind == QCC_KNOB_STRING || k->kind == QCC_KNOB_ENUM;
+    if (!scalar || qcc_tbl_fields[i].rec != QCC_REC_NONE) continue;
+    bool listed = false;
+    for (size_t j = 0; j < sizeof by_hand / sizeof by_hand[0]; j++) listed |= strcmp(by_hand[j], k->path) == 0;
+    cr_expect(listed, "%s is a scalar without a field (QCC_FNONE) and not handled by hand", k->path);
+  }
+}

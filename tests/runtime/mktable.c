@@ -28,6 +28,9 @@ int main(int argc, char **argv) {
       .priority = 1,
       .max_failures = 3,
       .timeout_ms = 2000,
+      .connect_timeout_ms = 5000,
+      .request_timeout_ms = 600000,
+      .stream_idle_timeout_ms = 90000,
       .enabled = true,
   };
   struct qcc_profile_cfg prof = {

@@ -52,6 +52,8 @@ struct up_server {
   char *last_req;
   size_t last_req_len;
   struct up_conn *stream; /* the connection answering /v1/stream */
+  struct up_conn *held;   /* the first connection of .../v1/held, not answered */
+  int held_count;
   struct up_conn *conns;
 };
 
@@ -63,6 +65,7 @@ static void up_conn_close(struct up_conn *c) {
   ev_io_stop(c->srv->loop, &c->wio);
   close(c->fd);
   if (c->srv->stream == c) c->srv->stream = NULL;
+  if (c->srv->held == c) c->srv->held = NULL;
   free(c->in);
   free(c->out);
   free(c);
@@ -128,7 +131,9 @@ static void up_answer(struct up_conn *c, const char *path) {
              "Keep-Alive: timeout=5\r\nX-Upstream: echo\r\nContent-Length: %zu\r\n\r\n",
              s->last_req_len);
     up_send(c, s->last_req, s->last_req_len);
-  } else if (strcmp(path, "/v1/stream") == 0) {
+  } else if (strstr(path, "/v1/held") != NULL && s->held_count++ == 0) {
+    s->held = c; /* the first one: the test closes it when it likes */
+  } else if (strcmp(path, "/v1/stream") == 0 || strstr(path, "/v1/held") != NULL) {
     up_sendf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                 "Transfer-Encoding: chunked\r\nrequest-id: req_up\r\n\r\n");
     c->streaming = true;
@@ -150,6 +155,11 @@ static void up_answer(struct up_conn *c, const char *path) {
     up_send(c, m, MEDIUM_LEN);
   } else if (strcmp(path, "/v1/empty") == 0) {
     up_sendf(c, "HTTP/1.1 204 No Content\r\nX-Empty: 1\r\n\r\n");
+  } else if (strcmp(path, "/v1/err200") == 0) {
+    static const char e[] = "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                            "\"message\":\"Overloaded\"}}";
+    up_sendf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             sizeof e - 1, e);
   } else if (strcmp(path, "/v1/hang") == 0) {
     /* never answer */
   } else {
@@ -437,6 +447,55 @@ static void open_one(struct harness *h, uint8_t auth, uint8_t kind, const char *
 
 static void close_one(struct harness *h) { harness_close(h); }
 
+/* One endpoint with all three timeouts of an exchange set (milliseconds). */
+static void open_timeouts(struct harness *h, uint32_t timeout_ms, uint32_t request_ms,
+                          uint32_t idle_ms) {
+  memset(h, 0, sizeof *h);
+  h->loop = ev_loop_new(EVFLAG_AUTO);
+  cr_assert_not_null(h->loop);
+  ev_timer_init(&h->tick, tick_cb, 0.01, 0.01);
+  ev_timer_start(h->loop, &h->tick);
+  up_start(&h->up, h->loop);
+  struct fx_endpoint ep[] = {{.id = "up-1", .base_url = up_url(h->up.port),
+                              .key_kind = QCC_KEY_LITERAL, .key_value = "k",
+                              .auth = QCC_AUTH_X_API_KEY, .enabled = 1, .timeout_ms = timeout_ms,
+                              .request_timeout_ms = request_ms,
+                              .stream_idle_timeout_ms = idle_ms}};
+  struct fx_profile pr = {"main", QCC_GROUP_PRIMARY, 1, ep, 1};
+  fx_table_build(&h->t, &pr, 1, NULL, 0);
+  h->gen.table = h->t.table;
+  h->gen.refs = 1;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_keystore_new(h->t.table, &h->gen.keys, &err), 0);
+  cr_assert_eq(qcc_proxy_new(h->loop, &h->proxy, &err), 0);
+}
+
+/* Two endpoints of one profile on one upstream: "up-1" (under /a), "up-2"
+ * (under /b), both with TIMEOUT_MS. */
+static void open_two(struct harness *h, uint32_t timeout_ms) {
+  memset(h, 0, sizeof *h);
+  h->loop = ev_loop_new(EVFLAG_AUTO);
+  cr_assert_not_null(h->loop);
+  ev_timer_init(&h->tick, tick_cb, 0.01, 0.01);
+  ev_timer_start(h->loop, &h->tick);
+  up_start(&h->up, h->loop);
+  static char a[80], b[80];
+  snprintf(a, sizeof a, "http://127.0.0.1:%d/a", h->up.port);
+  snprintf(b, sizeof b, "http://127.0.0.1:%d/b", h->up.port);
+  struct fx_endpoint e1[] = {{"up-1", a, QCC_KEY_LITERAL, "k", QCC_AUTH_X_API_KEY, 1, timeout_ms,
+                              NULL}};
+  struct fx_endpoint e2[] = {{"up-2", b, QCC_KEY_LITERAL, "k", QCC_AUTH_X_API_KEY, 1, timeout_ms,
+                              NULL}};
+  struct fx_endpoint e[] = {e1[0], e2[0]};
+  struct fx_profile pr[] = {{"main", QCC_GROUP_PRIMARY, 1, e, 2}};
+  fx_table_build(&h->t, pr, 1, NULL, 0);
+  h->gen.table = h->t.table;
+  h->gen.refs = 1;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_keystore_new(h->t.table, &h->gen.keys, &err), 0);
+  cr_assert_eq(qcc_proxy_new(h->loop, &h->proxy, &err), 0);
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 Test(upstream_exchange, forwards_with_endpoint_key_and_filtered_headers) {
@@ -541,6 +600,8 @@ Test(upstream_exchange, bearer_endpoint_gets_authorization_header) {
   close_one(&h);
 }
 
+#define DELTA "event: content_block_delta\ndata: {}\n\n"
+
 static bool body_has(const struct sink *s, const char *what) {
   return s->body != NULL && strstr(s->body, what) != NULL;
 }
@@ -558,15 +619,22 @@ Test(upstream_exchange, streaming_chunks_arrive_in_order_unbuffered) {
                       "event: content_block_delta\ndata: {\"t\":\"a\"}\n\n",
                       "event: message_stop\ndata: {}\n\n"};
   char all[512] = "";
-  for (size_t i = 0; i < 4; i++) {
+  /* the events before the first content are held (a failure there can
+   * still go elsewhere), then go with it, in order */
+  up_chunk(&h.up, ev[0]);
+  up_chunk(&h.up, ev[1]);
+  run_for(&h, 0.1);
+  cr_expect_eq(s.heads, 0, "head passed on before any content");
+  cr_expect_eq(s.len, 0, "events passed on before any content");
+  for (size_t i = 2; i < 4; i++) {
     /* the next event is only sent once the previous reached the sink: any
      * buffering in the proxy would stall here and fail the test */
     up_chunk(&h.up, ev[i]);
     RUN_UNTIL(&h, body_has(&s, ev[i]), 3.0);
     cr_assert(body_has(&s, ev[i]), "event %zu did not arrive", i);
     cr_expect_eq(s.dones, 0);
-    strncat(all, ev[i], sizeof all - strlen(all) - 1);
   }
+  for (size_t i = 0; i < 4; i++) strncat(all, ev[i], sizeof all - strlen(all) - 1);
   cr_expect_eq(s.heads, 1);
   cr_expect_eq(s.clen, -1);
   cr_expect(strstr(s.hdrs, "request-id: req_up\n") != NULL);
@@ -576,7 +644,7 @@ Test(upstream_exchange, streaming_chunks_arrive_in_order_unbuffered) {
   cr_assert_eq(s.dones, 1);
   cr_expect_str_eq(s.body, all);
   cr_expect_eq(s.res.failed, 0);
-  cr_expect(s.chunks >= 4);
+  cr_expect(s.chunks >= 2);
   free(s.body);
   close_one(&h);
 }
@@ -625,7 +693,7 @@ Test(upstream_exchange, cancel_stops_the_upstream_transfer) {
   struct qcc_exchange *x = qcc_exchange_start(h.proxy, &r, &sink_ops, &s);
   cr_assert_not_null(x);
   RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
-  up_chunk(&h.up, "event: ping\n\n");
+  up_chunk(&h.up, DELTA);
   RUN_UNTIL(&h, s.len > 0, 3.0);
   cr_assert(s.len > 0);
   qcc_exchange_cancel(&x);
@@ -650,7 +718,7 @@ Test(upstream_exchange, cancel_from_inside_body_callback) {
   s.xp = &x;
   s.cancel_in_body = true;
   RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
-  up_chunk(&h.up, "event: ping\n\n");
+  up_chunk(&h.up, DELTA);
   RUN_UNTIL(&h, h.up.peer_closed > 0, 3.0);
   cr_expect_eq(h.up.peer_closed, 1);
   cr_expect_null(x);
@@ -685,7 +753,8 @@ Test(upstream_exchange, no_response_head_in_time_is_504) {
   struct harness h;
   open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 200, 0, NULL);
   struct qcc_request r;
-  request(&r, &h, "GET", "/v1/hang", NULL, 0, NULL);
+  /* `timeout` is a streamed request's (a non-streamed one has request_timeout) */
+  request(&r, &h, "POST", "/v1/hang", NULL, 0, "{\"stream\": true}");
   struct sink s = {0};
   double t0 = mono();
   cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
@@ -783,7 +852,7 @@ Test(upstream_exchange, start_from_inside_a_sink_callback) {
   s1.xp = &x;
   RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
   cr_assert_not_null(h.up.stream);
-  up_chunk(&h.up, "data: 1\n\n");
+  up_chunk(&h.up, DELTA);
   RUN_UNTIL(&h, s2.dones > 0, 5.0);
   cr_assert_not_null(s1.started);
   cr_assert_eq(s2.dones, 1);
@@ -813,7 +882,7 @@ Test(upstream_exchange, keys_never_reach_the_log) {
     struct qcc_header hd[] = {HDR("x-api-key", "sk-client-secret-456"),
                               HDR("Authorization", "Bearer sk-client-secret-789")};
     struct qcc_request r;
-    request(&r, &h, "POST", targets[i], hd, 2, "{}");
+    request(&r, &h, "POST", targets[i], hd, 2, "{\"stream\":true}");
     struct sink s = {0};
     cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
     RUN_UNTIL(&h, s.dones > 0, 5.0);
@@ -853,7 +922,7 @@ Test(upstream_exchange, upstream_dying_mid_stream_is_a_failed_done) {
   cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
   RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
   cr_assert_not_null(h.up.stream);
-  up_chunk(&h.up, "event: ping\n\n");
+  up_chunk(&h.up, DELTA);
   RUN_UNTIL(&h, s.len > 0, 3.0);
   cr_assert(s.len > 0);
   up_conn_close(h.up.stream); /* the upstream goes away mid-body */
@@ -863,7 +932,200 @@ Test(upstream_exchange, upstream_dying_mid_stream_is_a_failed_done) {
   cr_expect_eq(s.res.failed, 1);
   cr_expect_eq(s.res.status, 200, "the status already sent stays");
   cr_expect(strstr(s.err_msg, "up-1") != NULL, "%s", s.err_msg);
-  cr_expect_str_eq(s.body, "event: ping\n\n");
+  cr_expect_str_eq(s.body, DELTA);
+  free(s.body);
+  close_one(&h);
+}
+
+Test(upstream_exchange, head_then_nothing_is_a_timeout_not_a_silent_hold) {
+  struct harness h;
+  open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 300, 0, NULL);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  double t0 = mono();
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, s.dones > 0, 5.0);
+  double took = mono() - t0;
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.heads, 0, "a head without a body is not an answer");
+  cr_expect_eq(s.res.status, 504);
+  cr_expect(strstr(s.err_msg, "no response body") != NULL, "%s", s.err_msg);
+  cr_expect(took >= 0.25 && took < 4.0, "took %.3f s", took);
+  close_one(&h);
+}
+
+Test(upstream_exchange, held_events_then_silence_go_on_at_the_timeout) {
+  struct harness h;
+  open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 300, 0, NULL);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
+  up_chunk(&h.up, "event: message_start\ndata: {}\n\n");
+  /* a live stream slow to its first content: not cut, the hold ends */
+  RUN_UNTIL(&h, s.heads > 0, 3.0);
+  cr_expect_eq(s.heads, 1);
+  cr_expect(body_has(&s, "message_start"));
+  up_chunk(&h.up, DELTA);
+  RUN_UNTIL(&h, body_has(&s, "content_block_delta"), 3.0);
+  up_end(&h.up);
+  RUN_UNTIL(&h, s.dones > 0, 3.0);
+  cr_expect_eq(s.res.failed, 0);
+  free(s.body);
+  close_one(&h);
+}
+
+Test(upstream_exchange, reset_before_content_is_an_error_not_a_broken_stream) {
+  struct harness h;
+  open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 5000, 0, NULL);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
+  up_chunk(&h.up, "event: message_start\ndata: {}\n\n");
+  run_for(&h, 0.05);
+  up_conn_close(h.up.stream);
+  RUN_UNTIL(&h, s.dones > 0, 3.0);
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.heads, 0, "nothing of the broken stream reached the client");
+  cr_expect_eq(s.res.status, 502);
+  cr_expect_eq(s.res.failed, 1);
+  close_one(&h);
+}
+
+Test(upstream_exchange, stream_ending_before_content_is_an_error) {
+  struct harness h;
+  open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 5000, 0, NULL);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
+  up_chunk(&h.up, "event: message_start\ndata: {}\n\n");
+  up_end(&h.up);
+  RUN_UNTIL(&h, s.dones > 0, 3.0);
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.heads, 0);
+  cr_expect_eq(s.res.status, 502);
+  cr_expect(strstr(s.err_msg, "before any content") != NULL, "%s", s.err_msg);
+  close_one(&h);
+}
+
+Test(upstream_exchange, error_event_with_nowhere_else_to_go_passes_on) {
+  struct harness h;
+  open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 5000, 0, NULL);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
+  const char *err = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                    "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+  up_chunk(&h.up, "event: message_start\ndata: {}\n\n");
+  up_chunk(&h.up, err);
+  RUN_UNTIL(&h, body_has(&s, "overloaded_error"), 3.0);
+  cr_expect_eq(s.heads, 1);
+  cr_expect(body_has(&s, "message_start"));
+  up_end(&h.up);
+  RUN_UNTIL(&h, s.dones > 0, 3.0);
+  free(s.body);
+  close_one(&h);
+}
+
+Test(upstream_exchange, json_200_error_object_is_an_error) {
+  struct harness h;
+  open_one(&h, QCC_AUTH_X_API_KEY, QCC_KEY_LITERAL, "k", 5000, 0, NULL);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/err200", NULL, 0, "{}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, s.dones > 0, 5.0);
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.heads, 0, "the disguised error was passed on as a success");
+  cr_expect_eq(s.res.status, 529);
+  cr_expect_str_eq(s.err_type, "overloaded_error");
+  cr_expect(strstr(s.err_msg, "Overloaded") != NULL, "%s", s.err_msg);
+  close_one(&h);
+}
+
+Test(upstream_exchange, next_endpoint_gets_its_own_timeout_after_a_connection_failure) {
+  /* the first endpoint fails at the connection level after 0.6 s; the
+   * second starts its first byte 0.7 s after that: past the first one's
+   * deadline (1 s), within its own */
+  struct harness h;
+  open_two(&h, 1000);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/held", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  double t0 = mono();
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.held != NULL, 5.0);
+  cr_assert_not_null(h.up.held);
+  run_for(&h, 0.6 - (mono() - t0));
+  up_conn_close(h.up.held); /* nothing sent: curl sees an empty reply */
+  RUN_UNTIL(&h, h.up.stream != NULL, 3.0);
+  cr_assert_not_null(h.up.stream, "not retried on up-2: %d done, %d requests, %s", s.dones, h.up.requests, s.err_msg);
+  double retried = mono();
+  run_for(&h, 0.7 - (mono() - retried));
+  cr_expect_eq(s.dones, 0, "up-2 timed out on up-1's clock: %s", s.err_msg);
+  if (s.dones == 0) {
+    up_chunk(&h.up, DELTA);
+    RUN_UNTIL(&h, body_has(&s, "content_block_delta"), 3.0);
+    up_end(&h.up);
+    RUN_UNTIL(&h, s.dones > 0, 3.0);
+  }
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.status, 200);
+  cr_expect_eq(s.res.failed, 0);
+  cr_expect_eq(h.up.requests, 2);
+  cr_expect(strncmp(s.endpoint, "up-", 3) == 0, "%s", s.endpoint);
+  free(s.body);
+  close_one(&h);
+}
+
+Test(upstream_exchange, non_streamed_request_has_request_timeout_not_timeout) {
+  struct harness h;
+  open_timeouts(&h, 100, 800, 0);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/hang", NULL, 0, "{\"stream\":false}");
+  struct sink s = {0};
+  double t0 = mono();
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, s.dones > 0, 5.0);
+  double took = mono() - t0;
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.res.status, 504);
+  cr_expect(took >= 0.75, "cut at %.3f s: before request_timeout (0.8 s)", took);
+  cr_expect(took < 4.0, "took %.3f s", took);
+  cr_expect(strstr(s.err_msg, "no complete answer within 800 ms") != NULL, "%s", s.err_msg);
+  close_one(&h);
+}
+
+Test(upstream_exchange, silence_inside_a_stream_breaks_it_after_stream_idle_timeout) {
+  struct harness h;
+  open_timeouts(&h, 5000, 0, 400);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
+  /* bytes every 0.2 s keep it alive past the idle time */
+  for (int i = 0; i < 4; i++) {
+    up_chunk(&h.up, DELTA);
+    run_for(&h, 0.2);
+  }
+  cr_expect_eq(s.dones, 0, "cut while data flowed: %s", s.err_msg);
+  double t0 = mono();
+  RUN_UNTIL(&h, s.dones > 0, 5.0);
+  double took = mono() - t0;
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.heads, 1);
+  cr_expect_eq(s.res.failed, 1, "a silent stream must end as broken");
+  cr_expect(took >= 0.15 && took < 3.0, "took %.3f s", took);
+  cr_expect(strstr(s.err_msg, "no stream data within 400 ms") != NULL, "%s", s.err_msg);
   free(s.body);
   close_one(&h);
 }

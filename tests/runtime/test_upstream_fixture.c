@@ -66,11 +66,17 @@ void fx_table_build(struct fx_table *out, const struct fx_profile *profiles, siz
       eps[e].weight = 100;
       eps[e].enabled = fe->enabled;
       eps[e].auth = fe->auth;
-      eps[e].timeout_ms = fe->timeout_ms;
+      /* A table from qccc always carries every timeout (config_keys.h
+       * defaults); 0 here means "what qccc would write". */
+      eps[e].timeout_ms = fe->timeout_ms != 0 ? fe->timeout_ms : 30000;
+      eps[e].connect_timeout_ms = fe->connect_timeout_ms != 0 ? fe->connect_timeout_ms : 5000;
       if (fe->ca_file != NULL) eps[e].ca_file = pool_add(&pool, fe->ca_file);
       if (fe->proxy != NULL) eps[e].proxy = pool_add(&pool, fe->proxy);
       if (fe->proxy_credentials_env != NULL)
         eps[e].proxy_credentials_env = pool_add(&pool, fe->proxy_credentials_env);
+      eps[e].request_timeout_ms = fe->request_timeout_ms != 0 ? fe->request_timeout_ms : 600000;
+      eps[e].stream_idle_timeout_ms =
+          fe->stream_idle_timeout_ms != 0 ? fe->stream_idle_timeout_ms : 90000;
       eps[e].model_map_first = (uint32_t)m;
       for (const char *const *mp = fe->models; mp != NULL && mp[0] != NULL; mp += 2) {
         maps[m].key = pool_add(&pool, mp[0]);

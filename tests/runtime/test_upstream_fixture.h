@@ -16,11 +16,14 @@ struct fx_endpoint {
   const char *key_value;   /* env name / path / literal */
   uint8_t auth;            /* enum qcc_auth_style */
   uint8_t enabled;
-  uint32_t timeout_ms;
+  uint32_t timeout_ms;             /* 0 = qccc's default */
   const char *const *models; /* from, to, from, to, ..., NULL */
   const char *ca_file;       /* NULL = none */
   const char *proxy;         /* NULL = none */
   const char *proxy_credentials_env;
+  uint32_t connect_timeout_ms;     /* 0 = qccc's default */
+  uint32_t request_timeout_ms;     /* 0 = qccc's default */
+  uint32_t stream_idle_timeout_ms; /* 0 = qccc's default */
 };
 
 struct fx_profile {
