@@ -222,6 +222,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
     if (!o->live) { /* gone from the table */
       origin_free(o);
       w->o[k] = w->o[--w->n];
+      totals[k] = totals[w->n];
+      busy[k] = busy[w->n];
+      rep[k] = rep[w->n];
       continue;
     }
     if (busy[k] || (o->seen != UINT64_MAX && totals[k] != o->seen)) {
@@ -234,7 +237,6 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
       warm_start(w, o, rep[k], now);
     k++;
   }
-  (void)n;
 }
 
 int qcc_warmer_new(struct ev_loop *loop, struct qcc_proxy *proxy, struct qcc_router *router,
