@@ -38,6 +38,7 @@
 #include "select.h"
 #include "server.h"
 #include "tableset.h"
+#include "warmer.h"
 #include "tlsserver.h"
 
 #ifndef QCC_VERSION
@@ -66,6 +67,7 @@ struct app {
   const char *stop_reason;
   ev_signal sighup, sigterm, sigint, sigusr1;
   struct qcc_alerts *alerts;      /* health.alert_enabled, alerts.* */
+  struct qcc_warmer *warmer;      /* warm upstream connections (warmer.h) */
   struct qcc_tlsserver *tls;      /* the listener's TLS (proxy.ssl_enabled), or NULL */
   struct qcc_tlsserver *tls_next; /* built by the check of a table about to go live */
 };
@@ -768,6 +770,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
+  struct qcc_warmer_params wp;
+  qcc_warmer_params_default(&wp);
+  if (qcc_warmer_new(rt->loop, rt->proxy, rt->router, rt->tables, &wp,
+                     &a.warmer, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
   struct qcc_server_opts so = {.tables = rt->tables, .proxy = rt->proxy, .alog = rt->alog};
   if (qcc_server_new(rt->loop, &so, &rt->server, &err) != 0 ||
       qcc_server_listen(rt->server, host, port, &err) != 0) {
@@ -844,6 +853,7 @@ out:
   qcc_tlsserver_free(&a.tls);
   qcc_tlsserver_free(&a.tls_next);
   qcc_prober_free(&rt->prober);
+  qcc_warmer_free(&a.warmer); /* before the proxy: its transfers are on the proxy's loop */
   qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
   /* after the proxy: its exchanges leave the queue and the limit */

@@ -56,7 +56,8 @@ static void run_pending(struct qcc_proxy *p);
 /* Inside curl now (the loop's socket action, or one of our pause calls):
  * the sink may be called, and handles must not be removed. */
 static bool in_curl(const struct qcc_proxy *p) {
-  return p->in_curl > 0 || (p->cl != NULL && qcc_curlloop_busy(p->cl));
+  return p->in_curl > 0 || (p->cl != NULL && qcc_curlloop_busy(p->cl)) ||
+         (p->cl2 != NULL && qcc_curlloop_busy(p->cl2));
 }
 
 static void after_curl(void *ctx) { run_pending(ctx); }
@@ -83,11 +84,27 @@ int qcc_proxy_new(struct ev_loop *loop, struct qcc_proxy **out, struct qcc_err *
    * 5.8k req/s with 512, see tools/bench). */
   curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, 4096L);
   curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if (qcc_curlloop_new(loop, after_curl, p, &p->cl2, err) != 0 || (p->h2 = qcc_h2origins_new()) == NULL) {
+    qcc_proxy_free(&p);
+    return err->code != 0 ? -1 : qcc_err_set(err, ENOMEM, "out of memory creating the upstream client");
+  }
+  CURLM *m2 = qcc_curlloop_multi(p->cl2);
+  curl_multi_setopt(m2, CURLMOPT_MAXCONNECTS, 4096L);
+  curl_multi_setopt(m2, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(m2, CURLMOPT_MAX_HOST_CONNECTIONS, H2_HOST_CONNECTIONS);
   *out = p;
   return 0;
 }
 
 size_t qcc_proxy_active(const struct qcc_proxy *p) { return p == NULL ? 0 : p->active; }
+
+struct qcc_curlloop *qcc_proxy_curlloop_for(struct qcc_proxy *p, const char *url) {
+  return qcc_h2origins_has(p->h2, url) ? p->cl2 : p->cl;
+}
+
+void qcc_proxy_learn_protocol(struct qcc_proxy *p, const char *url, CURL *easy) {
+  qcc_h2origins_learn(p->h2, url, easy);
+}
 
 /* ---- attempts ----------------------------------------------------------- */
 
@@ -111,7 +128,7 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   struct attempt *a = *pa;
   if (a == NULL) return;
   if (a->easy != NULL) {
-    curl_multi_remove_handle(p->multi, a->easy);
+    if (a->cl != NULL) curl_multi_remove_handle(qcc_curlloop_multi(a->cl), a->easy);
     easy_release(p, a->easy);
   }
   qcc_upreq_clear(&a->req);
@@ -299,7 +316,11 @@ int px_attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   if (qcc_egress_apply(r->gen->egress, sel->ep, a->easy) != 0) goto oom;
   x->res.bytes_up = a->req.has_body ? a->req.body_len : 0;
   a->job = (struct qcc_curl_job){.done = transfer_done, .arg = a};
-  if (qcc_curlloop_add(p->cl, a->easy, &a->job) != 0) goto oom;
+  a->cl = qcc_proxy_curlloop_for(p, a->req.url);
+  if (qcc_curlloop_add(a->cl, a->easy, &a->job) != 0) {
+    a->cl = NULL;
+    goto oom;
+  }
   x->att = a;
   a->t0_us = px_now_us();
   struct qcc_router *router = router_for(p, r->gen);
@@ -826,8 +847,8 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
 
 /* The loop's completion callback for an attempt's transfer. */
 static void transfer_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
-  (void)easy;
   struct attempt *a = job->arg;
+  qcc_h2origins_learn(a->x->p->h2, a->req.url, easy);
   /* cancelled from inside a callback: run_pending frees it silently */
   if (a->x->cancelled) return;
   attempt_done(a->x, rc);
@@ -1064,6 +1085,8 @@ void qcc_proxy_free(struct qcc_proxy **pp) {
   for (size_t i = 0; i < p->pool_len; i++) curl_easy_cleanup(p->pool[i]);
   p->pool_len = 0;
   qcc_curlloop_free(&p->cl);
+  qcc_curlloop_free(&p->cl2);
+  qcc_h2origins_free(&p->h2);
   qcc_router_free(&p->own_router);
   free(p->dbuf);
   free(p);

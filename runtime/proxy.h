@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include "exchange.h"
 
 struct qcc_queue;
@@ -16,6 +18,7 @@ struct qcc_deadletters;
 struct qcc_limits;
 struct qcc_metrics;
 struct qcc_jrec;
+struct qcc_curlloop;
 
 struct qcc_proxy_hooks {
   struct qcc_queue *queue;             /* NULL: no failure queue */
@@ -46,6 +49,12 @@ void qcc_proxy_stop_queue(struct qcc_proxy *p);
  * for internal exchanges (dead-letter replays) whose caller waits itself. */
 struct qcc_exchange *qcc_exchange_start_direct(struct qcc_proxy *p, const struct qcc_request *req,
                                                const struct qcc_sink_ops *ops, void *ctx);
+
+/* The curl loop the proxy sends URL's requests on (the h2 one for an origin
+ * known to speak HTTP/2, h2origins.h), for transfers that must share the
+ * proxy's connections (warmer.h); and what a finished one spoke. */
+struct qcc_curlloop *qcc_proxy_curlloop_for(struct qcc_proxy *p, const char *url);
+void qcc_proxy_learn_protocol(struct qcc_proxy *p, const char *url, CURL *easy);
 
 /* Requests in the failure queue or on the in-flight wait list now. */
 uint64_t qcc_proxy_waiting(const struct qcc_proxy *p);

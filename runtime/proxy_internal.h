@@ -19,6 +19,7 @@
 #include "dechunk.h"
 #include "deadletters.h"
 #include "exchange.h"
+#include "h2origins.h"
 #include "jsonscan.h"
 #include "proxy.h"
 #include "router.h"
@@ -30,6 +31,9 @@
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
 #define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
+/* Connections per host on the h2 multi: 24 connections of 100 streams (10
+ * at a small limit) before a stream waits for a slot (h2origins.h). */
+#define H2_HOST_CONNECTIONS 24L
 /* A 200's first body bytes held before the client sees anything, so a
  * failure there can still go to another endpoint: a stream's events before
  * its first content_block_delta, a JSON answer that may be an error object. */
@@ -50,6 +54,8 @@ struct qcc_proxy {
   struct ev_loop *loop;
   struct qcc_curlloop *cl;  /* the multi handle on the loop */
   CURLM *multi;             /* cl's */
+  struct qcc_curlloop *cl2; /* for origins known to speak h2: bounded connections per host */
+  struct qcc_h2origins *h2;
   size_t active;
   unsigned in_curl;         /* > 0 while inside a curl call of ours that may call the sink */
   struct qcc_exchange *all; /* every live exchange, for qcc_proxy_free */
@@ -77,6 +83,7 @@ struct attempt {
   struct qcc_exchange *x;
   CURL *easy;
   struct qcc_curl_job job;      /* the loop's completion callback */
+  struct qcc_curlloop *cl;      /* the loop it was added to (p->cl or p->cl2) */
   struct qcc_upreq req;          /* what goes upstream */
   uint32_t endpoint;            /* index in the request's (pinned) table */
   struct qcc_pick pick;         /* the router's pick (its indexes) */

@@ -332,7 +332,7 @@ void px_qtimer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
           /* let curl start this transfer before the next one is added:
            * transfers due at the same time start in no particular order,
            * and the queue's priority order must reach the upstream */
-          if (x->att != NULL) qcc_curlloop_kick(p->cl);
+          if (x->att != NULL) qcc_curlloop_kick(x->att->cl);
           continue;
         }
         if (rc < 0) px_set_error(x, 500, "api_error", "out of memory starting the upstream request");

@@ -29,6 +29,10 @@ QCC_TABLE=""
 QCC_STATE=""
 QCC_ACCESS_LOG=""
 QCC_ERR_LOG=""
+# qcc-run's connection warmer (runtime/warmer.h) sends keyless GET /v1/models
+# to every upstream at start and when idle; tests that count upstream
+# requests would see them, so it is off unless a test turns it on.
+export QCC_KEEP_WARM=${QCC_KEEP_WARM:-0}
 
 # ---- reporting -------------------------------------------------------------
 

@@ -21,6 +21,7 @@ static void usage(FILE *f)
 		"         [--log FILE|-] [--fault SPEC] [--events N] [--event-delay-ms MS]\n"
 		"         [--port-file FILE] [--echo-headers] [--deterministic]\n"
 		"         [--tls-cert PEM --tls-key PEM] [--path-prefix /api/anthropic]\n"
+		"         [--idle-close-s S] [--close-every N]\n"
 		"  PORT 0 picks a free port; --port-file receives it.\n"
 		"  SPEC: ok | hang | slow[&delay_ms=MS] | reset_mid_stream[&after=N]\n"
 		"        | close_before_headers | status=N[&retry_after=S], each [&count=N]\n"
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 	const char *listen_arg = NULL, *port_file = NULL, *key_env = NULL;
 	char err[512];
 	enum { O_KEY_ENV = 256, O_EVENTS, O_DELAY, O_PORT_FILE, O_ECHO, O_DET,
-	       O_TLS_CERT, O_TLS_KEY, O_PREFIX };
+	       O_TLS_CERT, O_TLS_KEY, O_PREFIX, O_IDLE, O_EVERY };
 	static const struct option lo[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"name", required_argument, NULL, 'n'},
@@ -122,6 +123,8 @@ int main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, O_TLS_CERT},
 		{"tls-key", required_argument, NULL, O_TLS_KEY},
 		{"path-prefix", required_argument, NULL, O_PREFIX},
+		{"idle-close-s", required_argument, NULL, O_IDLE},
+		{"close-every", required_argument, NULL, O_EVERY},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -149,6 +152,8 @@ int main(int argc, char **argv)
 		case O_TLS_CERT: o.tls_cert = optarg; break;
 		case O_TLS_KEY: o.tls_key = optarg; break;
 		case O_PREFIX: o.path_prefix = optarg; break;
+		case O_IDLE: o.idle_close_s = (int)parse_num(optarg, 0, 86400, "--idle-close-s"); break;
+		case O_EVERY: o.close_every = (int)parse_num(optarg, 0, 1000000, "--close-every"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

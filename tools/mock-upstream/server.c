@@ -49,6 +49,7 @@ struct mock_conn {
 	bool reset_after_flush;
 	ev_io rio, wio;
 	ev_timer timer;
+	ev_timer idle;  /* --idle-close-s */
 	http_parser parser;
 	struct mock_buf in;
 	size_t in_off;
@@ -241,6 +242,9 @@ static int on_message_complete(http_parser *p)
 	struct mock_conn *c = p->data;
 	c->have_request = true;
 	c->keep_alive = http_should_keep_alive(p) != 0;
+	if (c->srv->opts.close_every > 0 &&
+	    (c->nreq + 1) % (unsigned long)c->srv->opts.close_every == 0)
+		c->keep_alive = false;
 	/* One request at a time: the rest of the input waits for the answer. */
 	http_parser_pause(p, 1);
 	return 0;
@@ -254,6 +258,7 @@ static void conn_destroy(struct mock_conn *c)
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
 	ev_timer_stop(s->loop, &c->timer);
+	ev_timer_stop(s->loop, &c->idle);
 	mock_tls_conn_free(&c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -420,6 +425,8 @@ static void finish_response(struct mock_conn *c)
 {
 	c->phase = PHASE_IDLE;
 	ev_timer_stop(c->srv->loop, &c->timer);
+	if (c->srv->opts.idle_close_s > 0)
+		ev_timer_again(c->srv->loop, &c->idle);
 	conn_flush(c);
 	if (!c->dead && !c->close_after_flush)
 		process_input(c);
@@ -926,6 +933,21 @@ static void process_input(struct mock_conn *c)
 	conn_flush(c);
 }
 
+/* --idle-close-s: a server's keep-alive timeout. Restarted by every read;
+ * a connection with an answer still going waits for another period. */
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct mock_conn *c = w->data;
+	if (c->phase != PHASE_IDLE || c->out.len > 0 || c->in.len > c->in_off) {
+		ev_timer_again(loop, w);
+		return;
+	}
+	log_event(c, "idle_closed");
+	c->dead = true;
+	conn_destroy(c);
+}
+
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
@@ -950,6 +972,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->in.len += (size_t)n;
+	if (c->srv->opts.idle_close_s > 0)
+		ev_timer_again(loop, &c->idle);
 	if (c->phase == PHASE_IDLE)
 		process_input(c);
 	if (c->dead)
@@ -1006,6 +1030,11 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_init(&c->rio, read_cb, fd, EV_READ);
 		ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
 		ev_timer_init(&c->timer, timer_cb, 0., 0.);
+		ev_init(&c->idle, idle_cb);
+		c->idle.repeat = s->opts.idle_close_s;
+		c->idle.data = c;
+		if (s->opts.idle_close_s > 0)
+			ev_timer_again(loop, &c->idle);
 		c->rio.data = c;
 		c->wio.data = c;
 		c->timer.data = c;

@@ -24,6 +24,8 @@ struct mock_opts {
 	const char *tls_cert;  /* PEM chain: speak TLS (tls.h); NULL = plain HTTP */
 	const char *tls_key;
 	const char *path_prefix; /* served as if absent, e.g. /api/anthropic; NULL = none */
+	int idle_close_s;      /* close a connection idle this long; 0 = never */
+	int close_every;       /* answer every Nth request on a connection with close; 0 = never */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };

@@ -1,0 +1,187 @@
+#!/bin/bash
+# HTTP/2 upstreams (issue 12): qcc-run -> nginx (TLS, h2 by ALPN, at most 10
+# concurrent streams per connection) -> mock. 150 concurrent streams through
+# qcc-run all complete, on a bounded number of upstream connections (nginx's
+# log: $connection per request), no first byte stalled by seconds, and a
+# client that hangs up mid-stream resets only its stream: its connection goes
+# on carrying the others. nginx is Debian's (tools/setup.sh installs it).
+. "$(dirname "$0")/lib.sh"
+require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
+command -v openssl >/dev/null || skip_all "openssl CLI not installed"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || skip_all "nginx not installed (bash tools/setup.sh)"
+"$NGINX" -V 2>&1 | grep -q -- --with-http_v2_module || skip_all "nginx without http_v2"
+STREAMS=150 MAX_STREAMS=10
+
+P=$T/pki
+mkdir -p "$P" "$T/ngx"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-keyout "$P/ca.key" -out "$P/ca.pem" -subj "/CN=qcc it h2 ca" >/dev/null 2>&1 &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/srv.key" \
+		-out "$P/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$P/ext" &&
+	openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -set_serial 11 -days 2 \
+		-extfile "$P/ext" -out "$P/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+
+# paced streams (56 events, 80 ms apart: ~4.4 s) so they all overlap, and a
+# stream that waited for another to end would show a first byte after 4 s
+start_mock up --event-delay-ms 80
+# for the Claude Code CLI: a relay at /api/anthropic that checks its key
+export QCC_IT_KEY_CC=$(make_secret sk-it-cc)
+start_mock cc --key-env QCC_IT_KEY_CC
+NPORT=$(free_port)
+cat >"$T/ngx/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+master_process off;
+pid $T/ngx/nginx.pid;
+error_log $T/ngx/error.log warn;
+events { worker_connections 2048; }
+http {
+  log_format conns '\$connection \$status \$uri c=\$request_completion \$server_protocol';
+  access_log $T/ngx/access.log conns;
+  client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
+  uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
+  upstream mock { server 127.0.0.1:${MOCK_PORT[up]}; keepalive 256; }
+  server {
+    listen 127.0.0.1:$NPORT ssl http2;
+    ssl_certificate $P/srv.pem;
+    ssl_certificate_key $P/srv.key;
+    http2_max_concurrent_streams $MAX_STREAMS;
+    location /api/anthropic/ {
+      proxy_pass http://127.0.0.1:${MOCK_PORT[cc]}/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+NGX
+"$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" >"$T/ngx/out" 2>&1 &
+track_pid $!
+wait_until 100 0.05 curl -sk -o /dev/null "https://127.0.0.1:$NPORT/" ||
+	bail_out "nginx did not start: $(tail -c 400 "$T/ngx/error.log")"
+assert_eq "the terminator speaks h2 (ALPN)" "2" \
+	"$(curl -s --cacert "$P/ca.pem" -o /dev/null -w '%{http_version}' -H 'content-type: application/json' \
+		--data "$(body_json claude-sonnet-4-5)" "https://127.0.0.1:$NPORT/v1/messages")"
+
+export QCC_IT_KEY_UP=$(make_secret sk-it-up)
+cat >"$T/h2.yaml" <<YAML
+version: 1
+proxy:
+  host: 127.0.0.1
+health:
+  enabled: false
+queue:
+  enabled: false
+profiles:
+  - name: main
+    endpoints:
+      - id: up
+        base_url: https://127.0.0.1:$NPORT
+        api_key_env: QCC_IT_KEY_UP
+        ca_file: $P/ca.pem
+        timeout: 30s
+YAML
+build_table "$T/h2.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+# the warmer's first warm-up (1 s after start) learns that the origin speaks
+# h2; the next tick warms the h2 pool the requests then go on
+QCC_KEEP_WARM=5 start_qcc "$T/table.bin"
+warmups_at_least() { [ "$(grep -c ' /v1/models c=OK' "$T/ngx/access.log")" -ge "$1" ]; }
+wait_until 60 0.1 warmups_at_least 2 ||
+	bail_out "no two warm-ups reached nginx: $(cat "$T/ngx/access.log")"
+sleep 0.5
+assert_eq "two warm-ups at start (learn, then warm the h2 pool), no more" "2" \
+	"$(grep -c ' /v1/models c=OK' "$T/ngx/access.log")"
+assert_eq "on two connections (one per pool)" "2" \
+	"$(grep ' /v1/models c=OK' "$T/ngx/access.log" | awk '{print $1}' | sort -u | wc -l)"
+: >"$T/ngx/access.log"
+
+# STREAMS streaming requests at once, and one more that hangs up after 1 s
+mkdir -p "$T/s"
+stream_req() { # N [curl args]
+	local n=$1
+	shift
+	curl -sS -m 60 -o "$T/s/$n.body" -w '%{http_code} %{time_starttransfer}\n' "$@" \
+		-H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' \
+		--data "$(body_stream claude-sonnet-4-5)" "$(qcc_url)/v1/messages" >"$T/s/$n.res" 2>/dev/null
+}
+pids=()
+for i in $(seq 1 "$STREAMS"); do
+	stream_req "$i" &
+	pids+=($!)
+done
+stream_req cancel -m 1 &
+cancel_pid=$!
+for p in "${pids[@]}" "$cancel_pid"; do wait "$p"; done
+
+ok200=$(cat "$T"/s/[0-9]*.res | awk '$1 == 200' | wc -l)
+assert_eq "all $STREAMS streams answered 200" "$STREAMS" "$ok200"
+full=$(for i in $(seq 1 "$STREAMS"); do grep -c '^event: ' "$T/s/$i.body"; done | sort -u | tr '\n' ' ')
+assert_eq "every stream got all 56 events (the hang-up broke none)" "56 " "$full"
+assert_eq "every stream ended with message_stop" "$STREAMS" \
+	"$(grep -l '^event: message_stop' "$T"/s/[0-9]*.body | wc -l)"
+slowest=$(cat "$T"/s/[0-9]*.res | awk '{ if ($2 > m) m = $2 } END { printf "%d", m * 1000 }')
+diag "slowest first byte: ${slowest} ms"
+assert_le "no first byte waited for another stream to end (<= 3000 ms; streams last 4.4 s)" "$slowest" 3000
+streams_logged() { [ "$(grep -c ' /v1/messages c=' "$T/ngx/access.log")" -ge "$1" ]; }
+wait_until 50 0.1 streams_logged "$((STREAMS + 1))"
+conns=$(grep ' /v1/messages c=' "$T/ngx/access.log" | awk '{print $1}' | sort -u | wc -l)
+diag "upstream connections: $conns for $((STREAMS + 1)) streams at $MAX_STREAMS per connection"
+assert_le "at least $((STREAMS / MAX_STREAMS)) connections (the limit held)" "$((STREAMS / MAX_STREAMS))" "$conns"
+assert_le "at most $((2 * STREAMS / MAX_STREAMS)) upstream connections (bounded)" "$conns" "$((2 * STREAMS / MAX_STREAMS))"
+cconn=$(awk '$3 == "/v1/messages" && $4 != "c=OK" {print $1}' "$T/ngx/access.log" | head -1)
+assert_ne "nginx saw one stream end unfinished (the hang-up)" "" "$cconn"
+assert_eq "only that one" "1" "$(awk '$3 == "/v1/messages" && $4 != "c=OK"' "$T/ngx/access.log" | wc -l)"
+assert_le "its connection carried other streams to the end" 1 \
+	"$(awk -v c="$cconn" '$1 == c && $4 == "c=OK"' "$T/ngx/access.log" | wc -l)"
+stop_qcc
+
+# ---- the Claude Code CLI through qcc-run to the TLS h2 relay with a path prefix ----
+CLIENTS=$QCC_SOURCE_ROOT/tests/clients
+if [ -x "$CLIENTS/node_modules/.bin/claude" ] && command -v node >/dev/null; then
+	export QCC_IT_CLIENT_TOKEN=$(make_secret qcc-tok)
+	cat >"$T/cc.yaml" <<YAML
+version: 1
+proxy:
+  host: 127.0.0.1
+  auth_tokens:
+    - env: QCC_IT_CLIENT_TOKEN
+health:
+  enabled: false
+queue:
+  enabled: false
+profiles:
+  - name: main
+    endpoints:
+      - id: relay
+        base_url: https://127.0.0.1:$NPORT/api/anthropic
+        api_key_env: QCC_IT_KEY_CC
+        ca_file: $P/ca.pem
+YAML
+	build_table "$T/cc.yaml" "$T/cc.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+	: >"$T/ngx/access.log"
+	QCC_KEEP_WARM=5 start_qcc "$T/cc.bin"
+	if (cd "$CLIENTS" && QCC_IT_BASE_URL=$(qcc_url) QCC_IT_CLIENT_TOKEN=$QCC_IT_CLIENT_TOKEN \
+		QCC_IT_UPSTREAM_NAME=cc QCC_IT_MOCK_LOG="${MOCK_LOG[cc]}" \
+		timeout 120 node --test --test-reporter=tap claude-code.test.mjs) >"$T/node.out" 2>&1; then
+		ok "claude -p through qcc-run to a TLS h2 relay at /api/anthropic"
+	else
+		not_ok "claude -p through qcc-run to a TLS h2 relay at /api/anthropic" \
+			"$(grep -E 'not ok|error|expected|actual|stderr|Error' "$T/node.out" | head -20)"
+	fi
+	assert_le "the relay saw Claude Code's requests over h2 at /api/anthropic/v1/messages" 1 \
+		"$(grep -c ' /api/anthropic/v1/messages c=OK HTTP/2.0' "$T/ngx/access.log")"
+	assert_not_contains "client token not in qcc-run's logs" "$(cat "$QCC_ACCESS_LOG" "$QCC_ERR_LOG")" \
+		"$QCC_IT_CLIENT_TOKEN"
+	stop_qcc
+else
+	diag "Claude Code CLI not installed (npm ci in tests/clients): its h2 relay check not run"
+fi
+done_testing
