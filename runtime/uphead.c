@@ -10,9 +10,9 @@
 
 static enum qcc_uphead_step store(struct qcc_uphead *h, const char *line, size_t len) {
   if (h->len + len > QCC_UPHEAD_MAX) return QCC_UPHEAD_TOO_BIG;
-  if (h->len + len + 1 > h->cap) {
+  if (h->len + len + 2 > h->cap) { /* a LF may be added, and the NUL */
     size_t cap = h->cap == 0 ? 1024 : h->cap;
-    while (cap < h->len + len + 1) cap *= 2;
+    while (cap < h->len + len + 2) cap *= 2;
     char *nb = realloc(h->buf, cap);
     if (nb == NULL) return QCC_UPHEAD_NOMEM;
     h->buf = nb;
@@ -21,6 +21,7 @@ static enum qcc_uphead_step store(struct qcc_uphead *h, const char *line, size_t
   memcpy(h->buf + h->len, line, len);
   h->len += len;
   if (line[len - 1] != '\n') h->buf[h->len++] = '\n';
+  h->buf[h->len] = '\0';
   return QCC_UPHEAD_MORE;
 }
 
@@ -31,6 +32,7 @@ enum qcc_uphead_step qcc_uphead_feed(struct qcc_uphead *h, const char *line, siz
   if (st > 0) {
     h->status = st;
     h->len = 0; /* a new block (after 1xx) replaces the old */
+    if (h->buf != NULL) h->buf[0] = '\0';
     h->chunked = h->is_sse = h->is_json = false;
     return QCC_UPHEAD_MORE;
   }

@@ -21,7 +21,7 @@ struct qcc_uphead {
   bool chunked;   /* Transfer-Encoding lists chunked */
   bool is_sse;    /* Content-Type text/event-stream */
   bool is_json;   /* Content-Type application/json */
-  char *buf;      /* the block's lines, each ending in LF */
+  char *buf;      /* the block's lines, each ending in LF; NUL after them */
   size_t len, cap;
 };
 

@@ -164,7 +164,7 @@ void *fixture_read_file(const char *path, size_t *len) {
     return NULL;
   }
   size_t n = (size_t)st.st_size;
-  void *buf = aligned_alloc(8, n + 8);
+  void *buf = aligned_alloc(8, (n + 8 + 7) & ~(size_t)7); /* C11: size a multiple of it */
   size_t got = 0;
   while (buf != NULL && got < n) {
     ssize_t r = read(fd, (char *)buf + got, n - got);
