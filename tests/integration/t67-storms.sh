@@ -71,7 +71,7 @@ fresh() {
 	stop_qcc >/dev/null
 	mock_reset a
 	mock_reset b
-	rm -rf "$T/state"
+	rm -rf "$T/state" "$T/access.log"
 	start_qcc "$1"
 }
 
@@ -314,6 +314,47 @@ assert_eq "refused then slower (streamed): the whole stream from b, not a false 
 assert_le "refused then slower: b's answer was waited for (${ms} ms >= 1600)" 1600 "$ms"
 assert_eq "refused then slower: no 504 in the access log" "0" \
 	"$(jq -s '[.[] | select(.status == 504)] | length' "$QCC_ACCESS_LOG" 2>/dev/null || echo x)"
+
+# ---- 10. timeouts that match LLM traffic (new per-endpoint keys) ------------
+# try_table NAME ARGS... : like table, but a config qccc rejects (a key it
+# does not know yet) is one failed test and the scenario is skipped
+try_table() {
+	local name=$1
+	shift
+	cfg "$T/$name.yaml" "$@"
+	if build_table "$T/$name.yaml" "$T/$name.bin"; then
+		return 0
+	fi
+	not_ok "config with $name's timeout keys is accepted by qccc" "$(head -c 400 "$T/qccc.out")"
+	return 1
+}
+
+# a stalls inside a stream after content: broken after stream_idle_timeout
+if try_table s10 "a:stream_idle_timeout: 2s"; then
+	fresh "$T/s10.bin"
+	mock_fault a 'stall&after=8'
+	read -r code ms rc <<<"$(stream_to "$T/s10.sse" s10)"
+	v=$(verdict "$T/s10.sse")
+	assert_eq "stream_idle_timeout 2s, a silent after content: a's text, an error event, no message_stop" \
+		"a stop=0 errors=1" "$(awk '{print $1, $3, $4}' <<<"$v")"
+	assert_le "stream_idle_timeout: broken after >= 2 s (${ms} ms)" 1900 "$ms"
+	assert_le "stream_idle_timeout: broken within 2 s + 2.5 s (${ms} ms)" "$ms" 4500
+fi
+# a sends the head of a non-streamed answer, then nothing: request_timeout
+if try_table s11 "a:request_timeout: 2s"; then
+	fresh "$T/s11.bin"
+	mock_fault a stall
+	read -r code name ms <<<"$(timed_ask "$(body_json s11)")"
+	assert_eq "request_timeout 2s, a stalls a non-streamed answer after its head: b answers" "200 b" "$code $name"
+	assert_le "request_timeout: within 2 s + 2.5 s (${ms} ms)" "$ms" 4500
+fi
+# a long non-streamed answer is not cut at `timeout` (request_timeout governs)
+table s12 "a:timeout: 1s"
+fresh "$T/s12.bin"
+mock_fault a 'slow&delay_ms=2500'
+read -r code name ms <<<"$(timed_ask "$(body_json s12)")"
+assert_eq "non-streamed answer taking 2.5 s with timeout 1s: served by a, not cut at 1 s" "200 a" "$code $name"
+assert_le "non-streamed 2.5 s answer: waited for (${ms} ms >= 2500)" 2500 "$ms"
 
 stop_qcc
 done_testing

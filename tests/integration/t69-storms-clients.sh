@@ -18,9 +18,9 @@ if [ ! -x "$CLIENTS/node_modules/.bin/claude" ] || [ ! -d "$CLIENTS/node_modules
 fi
 
 export QCC_IT_CLIENT_TOKEN=$(make_secret qcc-tok)
-start_mock a
-start_mock b
 it_keys a b
+start_mock a --key-env QCC_IT_KEY_A
+start_mock b --key-env QCC_IT_KEY_B
 QCC_PORT=$(free_port)
 
 cat >"$T/qcc.yaml" <<YAML
@@ -51,7 +51,7 @@ fresh() {
 	stop_qcc >/dev/null
 	mock_reset a
 	mock_reset b
-	rm -rf "$T/state"
+	rm -rf "$T/state" "$T/access.log"
 	QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
 }
 sdk_stream() {
