@@ -135,6 +135,27 @@ int qcc_hdr_parse_line(const char *line, size_t len, struct qcc_header *out) {
   return 1;
 }
 
+bool qcc_hdr_next(const char *buf, size_t len, size_t *at, struct qcc_header *out) {
+  while (*at < len) {
+    const char *line = buf + *at;
+    const char *nl = memchr(line, '\n', len - *at);
+    size_t n = nl != NULL ? (size_t)(nl - line) + 1 : len - *at;
+    *at += n;
+    if (qcc_hdr_parse_line(line, n, out) == 1) return true;
+  }
+  return false;
+}
+
+int64_t qcc_hdr_content_length(const struct qcc_header *h) {
+  if (h->value_len == 0 || h->value_len > 18) return -1;
+  int64_t v = 0;
+  for (size_t k = 0; k < h->value_len; k++) {
+    if (h->value[k] < '0' || h->value[k] > '9') return -1;
+    v = v * 10 + (h->value[k] - '0');
+  }
+  return v;
+}
+
 int qcc_hdr_parse_status(const char *line, size_t len) {
   if (len < 5 || memcmp(line, "HTTP/", 5) != 0) return -1;
   size_t i = 5;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <strings.h>
 
 #include "exchange.h"
@@ -61,6 +62,14 @@ int qcc_hdr_line(const struct qcc_header *h, char *buf, size_t cap);
  * CRLF). Returns 1 for "Name: value" (OWS trimmed; pointers into LINE),
  * 0 for the empty line that ends a header block, -1 when malformed. */
 int qcc_hdr_parse_line(const char *line, size_t len, struct qcc_header *out);
+
+/* The next well-formed "Name: value" line of a stored head BUF[0..LEN)
+ * (lines end in LF), from *AT on: true with OUT filled and *AT past it,
+ * false at the end. Malformed lines are skipped. */
+bool qcc_hdr_next(const char *buf, size_t len, size_t *at, struct qcc_header *out);
+
+/* A Content-Length value: 1*DIGIT, at most 18 digits. -1 when it is not one. */
+int64_t qcc_hdr_content_length(const struct qcc_header *h);
 
 /* Parse a status line "HTTP/1.1 200 OK" / "HTTP/2 200". Returns the status
  * (100..999) or -1 when LINE is not a status line. */

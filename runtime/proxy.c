@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "apierror.h"
 #include "curlloop.h"
 #include "dechunk.h"
 #include "deadletters.h"
@@ -39,13 +40,33 @@
 #include "router.h"
 #include "schema/journal.h"
 #include "select.h"
+#include "sse.h"
 
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
 #define RESP_HEAD_MAX (64 * 1024)      /* response head bytes we accept */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
-#define DEFAULT_TIMEOUT_MS 30000u      /* when an endpoint says 0 */
-#define LOW_SPEED_TIME_S 300L          /* 0 bytes for 5 min = dead connection */
+/* The endpoint timeouts' defaults, for a table that leaves one at 0
+ * (docs/config-reference.md, profiles[].endpoints[].*timeout). */
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000u
+#define DEFAULT_TIMEOUT_MS 30000u
+#define DEFAULT_REQUEST_TIMEOUT_MS 600000u
+#define DEFAULT_STREAM_IDLE_TIMEOUT_MS 90000u
 #define MAX_TRIED QCC_PICK_TRIED_MAX /* attempts per request: every endpoint once */
+/* A 200's first body bytes held before the client sees anything, so a
+ * failure there can still go to another endpoint: a stream's events before
+ * its first content_block_delta, a JSON answer that may be an error object. */
+#define HOLD_MAX 8192
+
+enum hold_kind { HOLD_NONE = 0, HOLD_SSE, HOLD_JSON };
+
+/* What the exchange's timer is counting (docs/config-reference.md). */
+enum timer_mode {
+  TM_NONE = 0,
+  TM_FIRST,   /* streamed: request sent -> first body byte (timeout) */
+  TM_HOLD,    /* streamed, first events held: release them at the same deadline */
+  TM_IDLE,    /* streamed, flowing: longest silence (stream_idle_timeout) */
+  TM_REQUEST, /* not streamed: the whole answer (request_timeout) */
+};
 
 struct qcc_proxy {
   struct ev_loop *loop;
@@ -90,7 +111,8 @@ struct attempt {
   uint64_t ttfb_us;             /* attempt start -> first header byte */
   uint32_t retry_after_s, reset_s;
   const char *endpoint_id;
-  uint32_t timeout_ms;
+  uint32_t connect_ms, timeout_ms, request_ms, idle_ms;
+  ev_tstamp last_io;            /* loop time of the last body bytes (idle timer) */
   int status;                   /* of the current header block */
   bool headers_done;            /* final (non-1xx) head complete */
   bool chunked;                 /* the body comes raw in chunked framing (see dechunk.h) */
@@ -104,6 +126,17 @@ struct attempt {
   char *sbuf;                   /* SNIFF_MAX + 1 (NUL), allocated on use */
   size_t slen;
   bool spend_exhausted;
+  bool is_sse, is_json;         /* the head's content-type */
+  bool body_seen;               /* a body byte arrived */
+  enum hold_kind hold;          /* holding the first body bytes (HOLD_MAX) */
+  struct held {
+    struct qcc_sse sse;
+    bool stop_seen;             /* message_stop: the stream is whole */
+    size_t len;
+    char buf[HOLD_MAX];
+  } *held;                      /* allocated at the first held byte */
+  int fail_status;              /* an error inside a 200: the status it stands for */
+  char fail_msg[200];           /* ... and what it said */
   char errbuf[CURL_ERROR_SIZE]; /* curl's message */
   char why[96];                 /* ours, when a callback of ours aborted */
 };
@@ -119,7 +152,9 @@ struct qcc_exchange {
   const struct qcc_sink_ops *ops;
   void *ctx;
   struct attempt *att;
-  ev_timer timer;                   /* header timeout, or a deferred finish */
+  ev_timer timer;                   /* the attempt's timeout (tmode), or a deferred start/finish */
+  enum timer_mode tmode;
+  bool stream;                      /* the request asks for a stream ("stream": true) */
   bool finish_deferred;             /* timer delivers a prepared error */
   bool start_deferred;              /* timer starts the first attempt */
   bool head_sent;
@@ -246,6 +281,7 @@ static void attempt_free(struct qcc_proxy *p, struct attempt **pa) {
   free(a->body);
   free(a->hbuf);
   free(a->sbuf);
+  free(a->held);
   free(a);
   *pa = NULL;
 }
@@ -349,10 +385,12 @@ static int configure(struct attempt *a, const struct qcc_request *r, const char 
   SETOPT(CURLOPT_PATH_AS_IS, 1L);
   SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
   SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)a->timeout_ms);
-  /* no total timeout: a long live stream must survive; a dead one is cut */
-  SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
-  SETOPT(CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_ms);
+  /* no curl timeout past the connect: the exchange's timer covers the
+   * first byte, the whole non-streamed answer and a stream's silences */
+  /* removing a transfer whose name is still being resolved must not wait
+   * for the resolver thread: the loop would stop for the DNS timeout */
+  SETOPT(CURLOPT_QUICK_EXIT, 1L);
   const char *m = r->method;
   if (strcmp(m, "GET") == 0) {
     SETOPT(CURLOPT_HTTPGET, 1L);
@@ -628,6 +666,25 @@ static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel)
   return 1;
 }
 
+/* The exchange's timer now counts MODE, MS from now. Stopped first: after a
+ * failed attempt it may still be running with the last endpoint's time. */
+static void timer_arm(struct qcc_exchange *x, enum timer_mode mode, uint32_t ms) {
+  ev_timer_stop(x->p->loop, &x->timer);
+  x->tmode = mode;
+  ev_timer_set(&x->timer, (double)ms / 1000.0, 0.);
+  ev_timer_start(x->p->loop, &x->timer);
+}
+
+static uint32_t or_default(uint32_t v, uint32_t def) { return v != 0 ? v : def; }
+
+/* EP's timeouts, a table's 0 meaning the default. */
+static void ep_timeouts(const struct qcc_tbl_endpoint *ep, struct attempt *a) {
+  a->timeout_ms = or_default(ep->timeout_ms, DEFAULT_TIMEOUT_MS);
+  a->connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  a->request_ms = DEFAULT_REQUEST_TIMEOUT_MS;
+  a->idle_ms = DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+}
+
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
  * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
  * holds the error), -1 on allocation failure. */
@@ -651,7 +708,7 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   a->endpoint = sel->endpoint;
   a->pick = sel->pick;
   a->endpoint_id = qcc_table_str(t, sel->ep->id);
-  a->timeout_ms = sel->ep->timeout_ms != 0 ? sel->ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+  ep_timeouts(sel->ep, a);
   if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
   const char *base = qcc_table_str(t, sel->ep->base_url);
@@ -695,9 +752,9 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   x->attempts++;
   x->total_attempts++;
   p->stats.attempts++;
-  /* no response head within the endpoint timeout -> next endpoint or 504 */
-  ev_timer_set(&x->timer, (double)a->timeout_ms / 1000.0, 0.);
-  ev_timer_start(p->loop, &x->timer);
+  /* nothing within the endpoint's timeout -> next endpoint or 504 */
+  if (x->stream) timer_arm(x, TM_FIRST, a->timeout_ms);
+  else timer_arm(x, TM_REQUEST, a->request_ms);
   return 0;
 oom:
   if (a->easy != NULL) {
@@ -936,6 +993,35 @@ bool qcc_proxy_body_says_spend_exhausted(const char *body) {
   return false;
 }
 
+/* The attempt failed (and was charged) before anything reached the client:
+ * when another endpoint (or the failure queue) can take the request, mark
+ * it to be dropped unread (true); else (false) the answer goes on as it is. */
+static bool retry_elsewhere(struct qcc_exchange *x, struct attempt *a, int status) {
+  if (pick_next(x, &x->next_sel) == 0) {
+    a->retry = true;
+    snprintf(a->why, sizeof a->why, "HTTP %d: trying the next endpoint", status);
+    return true;
+  }
+  if (queue_on(x)) {
+    /* the failure queue waits for a better answer than this one */
+    a->retry = true;
+    a->to_queue = true;
+    snprintf(a->why, sizeof a->why, "HTTP %d: to the failure queue", status);
+    return true;
+  }
+  return false;
+}
+
+/* The Anthropic error type qcc-run answers with for upstream STATUS. */
+static const char *error_type_for(int status) {
+  switch (status) {
+  case 529: return "overloaded_error";
+  case 429: return "rate_limit_error";
+  case 504: return "timeout_error";
+  default: return "api_error";
+  }
+}
+
 /* A retryable status arrived before anything reached the client: charge
  * this endpoint and, when another one (or the failure queue) can take the
  * request, mark the attempt to be dropped unread (true). Otherwise (false)
@@ -946,25 +1032,12 @@ static bool give_up_attempt(struct qcc_exchange *x, struct attempt *a) {
                path_len(x->req->target), x->req->target);
   attempt_end(x, a, QCC_OUT_HTTP_STATUS, a->status,
               a->spend_exhausted ? "spend limit exhausted" : NULL);
-  if (pick_next(x, &x->next_sel) == 0) {
-    a->retry = true;
-    snprintf(a->why, sizeof a->why, "HTTP %d: trying the next endpoint", a->status);
-    return true;
-  }
-  if (queue_on(x)) {
-    /* the failure queue waits for a better answer than this one */
-    a->retry = true;
-    a->to_queue = true;
-    snprintf(a->why, sizeof a->why, "HTTP %d: to the failure queue", a->status);
-    return true;
-  }
-  return false;
+  return retry_elsewhere(x, a, a->status);
 }
 
 /* Enough of the 429 body was read (or the transfer ended): decide. */
 static bool sniff_decide(struct qcc_exchange *x, struct attempt *a) {
   a->sniff = false;
-  ev_timer_stop(x->p->loop, &x->timer);
   if (a->sbuf != NULL) {
     a->sbuf[a->slen] = '\0';
     a->spend_exhausted = qcc_proxy_body_says_spend_exhausted(a->sbuf);
@@ -985,7 +1058,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (st > 0) {
     a->status = st;
     a->hlen = 0; /* a new block (after 1xx) replaces the old */
-    a->chunked = false;
+    a->chunked = a->is_sse = a->is_json = false;
     return len;
   }
   struct qcc_header h;
@@ -998,15 +1071,17 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
         if (a->status == 429) {
           int64_t cl = head_content_length(a);
           a->sniff_want = cl >= 0 && cl < SNIFF_MAX ? (size_t)cl : SNIFF_MAX;
-          /* the header timer stays on: a body that stalls times out too */
+          /* the timer stays on: a body that stalls times out too */
           a->sniff = a->sniff_want > 0;
           if (a->sniff) return len;
         }
-        ev_timer_stop(x->p->loop, &x->timer);
         if (give_up_attempt(x, a)) return 0;
         return len;
       }
-      ev_timer_stop(x->p->loop, &x->timer);
+      /* a success is held until it shows it is not an error in disguise
+       * (the timer goes on counting: a head is not an answer) */
+      if (a->status < 300 && strcmp(x->req->method, "HEAD") != 0)
+        a->hold = a->is_sse ? HOLD_SSE : a->is_json ? HOLD_JSON : HOLD_NONE;
     }
     return len;
   }
@@ -1014,6 +1089,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding") &&
       qcc_hdr_value_has_token(&h, "chunked"))
     a->chunked = true;
+  if (qcc_hdr_name_is(h.name, h.name_len, "content-type")) {
+    a->is_sse = h.value_len >= 17 && strncasecmp(h.value, "text/event-stream", 17) == 0;
+    a->is_json = h.value_len >= 16 && strncasecmp(h.value, "application/json", 16) == 0;
+  }
   if (a->hlen + len > RESP_HEAD_MAX) {
     snprintf(a->why, sizeof a->why, "response head larger than %d bytes", RESP_HEAD_MAX);
     return 0;
@@ -1035,6 +1114,95 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+enum hold_verdict { HV_KEEP, HV_RELEASE, HV_FAIL };
+
+/* The held bytes plus PTR[0..LEN): keep holding, release them all, or the
+ * attempt failed (a->fail_status, a->fail_msg say how). */
+static enum hold_verdict hold_look(struct attempt *a, const char *ptr, size_t len) {
+  struct held *h = a->held;
+  for (size_t at = 0; a->hold == HOLD_SSE && at < len;) {
+    size_t used = 0;
+    enum qcc_sse_status st = qcc_sse_feed(&h->sse, ptr + at, len - at, &used);
+    at += used;
+    if (st != QCC_SSE_EVENT) continue;
+    /* content, or a whole stream without any: nothing left to retry for */
+    if (qcc_sse_is(&h->sse, "content_block_delta") || qcc_sse_is(&h->sse, "message_stop"))
+      return HV_RELEASE;
+    if (qcc_sse_is(&h->sse, "error")) {
+      struct qcc_apierror e;
+      if (qcc_apierror_parse(h->sse.data, h->sse.data_len, &e)) {
+        a->fail_status = qcc_apierror_status(e.type);
+        snprintf(a->fail_msg, sizeof a->fail_msg, "error event before any content: %.40s: %.100s",
+                 e.type, e.message);
+      } else {
+        a->fail_status = 502;
+        snprintf(a->fail_msg, sizeof a->fail_msg, "error event before any content");
+      }
+      return HV_FAIL;
+    }
+  }
+  return h->len + len > HOLD_MAX ? HV_RELEASE : HV_KEEP;
+}
+
+/* The held bytes and PTR[0..LEN) go to the client: the head first. Returns
+ * 1 when the sink's buffer is full, -1 when the attempt is over. */
+static int hold_release(struct qcc_exchange *x, struct attempt *a, const char *ptr, size_t len) {
+  a->hold = HOLD_NONE;
+  if (x->tmode == TM_HOLD) timer_arm(x, TM_IDLE, a->idle_ms);
+  if (!x->head_sent) {
+    if (send_head(x) != 0) {
+      snprintf(a->why, sizeof a->why, "out of memory");
+      return -1;
+    }
+    if (x->cancelled) return -1;
+  }
+  int full = 0;
+  if (a->held != NULL && a->held->len > 0) {
+    x->res.bytes_down += a->held->len;
+    full = x->ops->body(x->ctx, a->held->buf, a->held->len);
+    if (x->cancelled) return -1;
+  }
+  free(a->held);
+  a->held = NULL;
+  if (len > 0) {
+    x->res.bytes_down += len;
+    full |= x->ops->body(x->ctx, ptr, len);
+    if (x->cancelled) return -1;
+  }
+  return full;
+}
+
+/* PTR[0..LEN) while holding: LEN when held or passed on, 0 when the
+ * attempt failed and goes elsewhere (CURL_WRITEFUNC_ERROR follows). */
+static size_t hold_take(struct qcc_exchange *x, struct attempt *a, const char *ptr, size_t len,
+                        int *full) {
+  if (a->held == NULL) {
+    a->held = malloc(sizeof *a->held);
+    if (a->held == NULL) {
+      /* no memory to hold: pass on unchecked */
+      *full = hold_release(x, a, ptr, len);
+      return *full < 0 ? 0 : len;
+    }
+    qcc_sse_init(&a->held->sse);
+    a->held->len = 0;
+  }
+  enum hold_verdict v = hold_look(a, ptr, len);
+  if (v == HV_KEEP) {
+    memcpy(a->held->buf + a->held->len, ptr, len);
+    a->held->len += len;
+    return len;
+  }
+  if (v == HV_FAIL) {
+    qcc_log_warn("upstream %s: %s (%s %.*s)", a->endpoint_id, a->fail_msg, x->req->method,
+                 path_len(x->req->target), x->req->target);
+    attempt_end(x, a, QCC_OUT_HTTP_STATUS, a->fail_status, "error event before any content");
+    if (retry_elsewhere(x, a, a->fail_status)) return 0;
+    /* nowhere else to go: the stream goes on as the upstream sent it */
+  }
+  *full = hold_release(x, a, ptr, len);
+  return *full < 0 ? 0 : len;
+}
+
 /* Body bytes (de-chunked) to the sink: LEN when taken, CURL_WRITEFUNC_ERROR
  * when the attempt is over. */
 static size_t deliver(struct attempt *a, char *ptr, size_t len) {
@@ -1053,6 +1221,16 @@ static size_t deliver(struct attempt *a, char *ptr, size_t len) {
     }
     if (sniff_decide(x, a)) return CURL_WRITEFUNC_ERROR; /* dropped: next endpoint */
   }
+  int full = 0;
+  if (a->hold != HOLD_NONE && held == 0) {
+    if (len == 0) return 0;
+    if (hold_take(x, a, ptr, len, &full) == 0) return CURL_WRITEFUNC_ERROR;
+    if (full && !x->paused) {
+      x->paused = true;
+      curl_easy_pause(a->easy, CURLPAUSE_RECV);
+    }
+    return len;
+  }
   if (!x->head_sent) {
     if (send_head(x) != 0) {
       snprintf(a->why, sizeof a->why, "out of memory");
@@ -1060,7 +1238,6 @@ static size_t deliver(struct attempt *a, char *ptr, size_t len) {
     }
     if (x->cancelled) return CURL_WRITEFUNC_ERROR;
   }
-  int full = 0;
   if (held > 0) {
     x->res.bytes_down += held;
     full = x->ops->body(x->ctx, a->sbuf, held);
@@ -1083,6 +1260,16 @@ static size_t deliver(struct attempt *a, char *ptr, size_t len) {
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   struct attempt *a = ud;
   size_t len = size * nmemb;
+  struct qcc_exchange *x = a->x;
+  a->last_io = ev_now(x->p->loop);
+  if (!a->body_seen) {
+    a->body_seen = true;
+    /* the first body byte ends `timeout`; held events keep its deadline */
+    if (x->tmode == TM_FIRST) {
+      if (a->hold == HOLD_SSE) x->tmode = TM_HOLD;
+      else timer_arm(x, TM_IDLE, a->idle_ms);
+    }
+  }
   if (!a->chunked) return deliver(a, ptr, len);
   struct qcc_proxy *p = a->x->p;
   if (len > p->dcap) {
@@ -1152,15 +1339,40 @@ static int fail_over(struct qcc_exchange *x) {
   return rc == 0 ? 0 : 1;
 }
 
+/* A held answer ended whole (rc OK) before it was passed on: a 200 whose
+ * JSON is an error object, or a stream that ended before any content, is a
+ * failed attempt (charged, x->res set: true). */
+static bool hold_failed_at_end(struct qcc_exchange *x, struct attempt *a) {
+  struct qcc_apierror e;
+  if (a->hold == HOLD_JSON) {
+    if (a->held == NULL || !qcc_apierror_parse(a->held->buf, a->held->len, &e)) return false;
+    int st = qcc_apierror_status(e.type);
+    set_error(x, st, error_type_for(st), "upstream %s: HTTP %d with an error: %s: %s",
+              a->endpoint_id, a->status, e.type, e.message);
+    attempt_end(x, a, QCC_OUT_HTTP_STATUS, st, "error object in a 200 answer");
+  } else {
+    set_error(x, 502, "api_error", "upstream %s: the stream ended before any content",
+              a->endpoint_id);
+    attempt_end(x, a, QCC_OUT_BROKEN_STREAM, 0, "stream ended before any content");
+  }
+  qcc_log_warn("%s (%s %.*s)", x->msg, x->req->method, path_len(x->req->target), x->req->target);
+  return true;
+}
+
 /* A transfer ended (from curl_multi_info_read). */
 static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
   struct attempt *a = x->att;
   /* a 429 whose whole body was shorter than what we waited for */
   if (rc == CURLE_OK && a->sniff) sniff_decide(x, a);
   if (a->retry) {
-    /* aborted on purpose in on_header: the next pick is in x->next_sel */
-    set_error(x, a->status, a->status == 529 ? "overloaded_error" : "api_error",
-              "upstream %s: HTTP %d", a->endpoint_id, a->status);
+    /* aborted on purpose (a retryable status, an error in a 200): the
+     * next pick is in x->next_sel */
+    int st = a->fail_status != 0 ? a->fail_status : a->status;
+    if (a->fail_msg[0] != '\0')
+      set_error(x, st, error_type_for(st), "upstream %s: %s", a->endpoint_id, a->fail_msg);
+    else
+      set_error(x, st, st == 529 ? "overloaded_error" : "api_error", "upstream %s: HTTP %d",
+                a->endpoint_id, st);
     bool to_queue = a->to_queue;
     attempt_free(x->p, &x->att);
     x->res.ttfb_us = 0;
@@ -1178,6 +1390,11 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
       complete(x);
       return;
     }
+    if (a->hold != HOLD_NONE && hold_failed_at_end(x, a)) {
+      if (fail_over(x) == 0) return;
+      complete(x);
+      return;
+    }
     /* head() may cancel (the client's socket broke): treat it like a
      * callback, so the cancel is queued for run_pending, not done here */
     x->p->in_curl++;
@@ -1185,6 +1402,10 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
     if (hrc == 0 && !x->cancelled && a->slen > 0) {
       x->res.bytes_down += a->slen; /* the 429 body read while deciding */
       x->ops->body(x->ctx, a->sbuf, a->slen);
+    }
+    if (hrc == 0 && !x->cancelled && a->held != NULL && a->held->len > 0) {
+      x->res.bytes_down += a->held->len; /* a whole answer, held to check it */
+      x->ops->body(x->ctx, a->held->buf, a->held->len);
     }
     x->p->in_curl--;
     if (x->cancelled) return;
@@ -1205,7 +1426,8 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
       const char *type = curl_status_type(rc, &st);
       set_error(x, st, type, "upstream %s: %s", a->endpoint_id, why);
       bool charged = a->began;
-      attempt_end(x, a, classify(rc), 0, curl_easy_strerror(rc));
+      /* curl's own words ("self-signed certificate"), not its code's name */
+      attempt_end(x, a, a->headers_done ? QCC_OUT_BROKEN_STREAM : classify(rc), 0, why);
       /* a retryable status already passed through stays the client's answer */
       if (charged && rc != CURLE_URL_MALFORMAT && rc != CURLE_OUT_OF_MEMORY && fail_over(x) == 0)
         return;
@@ -1228,6 +1450,31 @@ static void transfer_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
   attempt_done(a->x, rc);
 }
 
+/* The attempt's timer ran out (x->tmode says which timeout). */
+static void x_timeout(struct qcc_exchange *x, struct attempt *a) {
+  const struct qcc_request *r = x->req;
+  uint32_t ms = x->tmode == TM_IDLE ? a->idle_ms : x->tmode == TM_REQUEST ? a->request_ms
+                                                                          : a->timeout_ms;
+  const char *what = x->tmode == TM_IDLE      ? "no stream data"
+                     : x->tmode == TM_REQUEST ? "no complete answer"
+                     : a->headers_done        ? "no response body"
+                                              : "no response head";
+  qcc_log_warn("upstream %s: %s within %u ms (%s %.*s)", a->endpoint_id, what, ms, r->method,
+               path_len(r->target), r->target);
+  if (x->head_sent) {
+    set_error(x, x->res.status, "timeout_error", "upstream %s: stream broken: %s within %u ms",
+              a->endpoint_id, what, ms);
+    attempt_end(x, a, QCC_OUT_TIMEOUT, 0, what);
+    x->p->stats.broken++;
+    complete(x);
+    return;
+  }
+  set_error(x, 504, "timeout_error", "upstream %s sent %s within %u ms", a->endpoint_id, what, ms);
+  attempt_end(x, a, QCC_OUT_TIMEOUT, 0, what);
+  if (fail_over(x) == 0) return;
+  complete(x);
+}
+
 static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop;
   (void)revents;
@@ -1240,15 +1487,39 @@ static void x_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     complete(x);
     return;
   }
-  if (!x->finish_deferred && x->att != NULL) {
-    set_error(x, 504, "timeout_error", "upstream %s sent no response head within %u ms",
-              x->att->endpoint_id, x->att->timeout_ms);
-    qcc_log_warn("upstream %s: no response head within %u ms (%s %.*s)", x->att->endpoint_id,
-                 x->att->timeout_ms, x->req->method, path_len(x->req->target), x->req->target);
-    attempt_end(x, x->att, QCC_OUT_TIMEOUT, 0, "no response head in time");
-    if (fail_over(x) == 0) return;
+  struct attempt *a = x->att;
+  if (x->finish_deferred || a == NULL) {
+    complete(x);
+    return;
   }
-  complete(x);
+  if (x->tmode == TM_IDLE) {
+    /* one timer per silence, not per read: it checks when bytes last came */
+    ev_tstamp idle = (double)a->idle_ms / 1000.0, quiet = ev_now(loop) - a->last_io;
+    if (x->paused || quiet < idle) {
+      ev_timer_set(&x->timer, x->paused ? idle : idle - quiet, 0.);
+      ev_timer_start(loop, &x->timer);
+      return;
+    }
+  } else if (x->tmode == TM_HOLD) {
+    /* no content within `timeout`, but the stream is alive: the held
+     * events go on (no retry past this point) and it counts as a stream */
+    struct qcc_proxy *p = x->p;
+    p->in_curl++; /* the sink may cancel: queued for run_pending */
+    int full = hold_release(x, a, NULL, 0);
+    if (full > 0 && !x->paused) {
+      x->paused = true;
+      curl_easy_pause(a->easy, CURLPAUSE_RECV);
+    }
+    p->in_curl--;
+    if (!x->cancelled && full < 0) {
+      set_error(x, 500, "api_error", "%s", a->why);
+      attempt_end(x, a, QCC_OUT_CANCELLED, 0, a->why);
+      complete(x);
+    }
+    run_pending(p);
+    return;
+  }
+  x_timeout(x, a);
 }
 
 static void run_pending(struct qcc_proxy *p) {
@@ -1307,6 +1578,26 @@ static uint32_t request_priority(const struct qcc_request *r) {
   return QCC_QUEUE_PRIORITY_DEFAULT;
 }
 
+/* Does the request body ask for a stream ("stream": true at any depth of a
+ * JSON object; a JSON string cannot hold an unescaped quote, so the match is
+ * a key)? Which timeout applies depends on it. */
+static bool wants_stream(const struct qcc_request *r) {
+  const char *b = r->body, *end = r->body + r->body_len;
+  while (b != NULL && b < end) {
+    const char *k = memmem(b, (size_t)(end - b), "\"stream\"", 8);
+    if (k == NULL) return false;
+    const char *v = k + 8;
+    while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
+    if (v < end && *v == ':') {
+      v++;
+      while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
+      return (size_t)(end - v) >= 4 && memcmp(v, "true", 4) == 0;
+    }
+    b = k + 8;
+  }
+  return false;
+}
+
 static void x_link(struct qcc_exchange *x) {
   struct qcc_proxy *p = x->p;
   x->next = p->all;
@@ -1319,6 +1610,7 @@ static void x_link(struct qcc_exchange *x) {
 static void defer(struct qcc_exchange *x, bool start) {
   if (start) x->start_deferred = true;
   else x->finish_deferred = true;
+  x->tmode = TM_NONE;
   ev_timer_stop(x->p->loop, &x->timer);
   ev_timer_set(&x->timer, 0., 0.);
   ev_timer_start(x->p->loop, &x->timer);
@@ -1345,6 +1637,7 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   x->ops = ops;
   x->ctx = ctx;
   x->direct = direct;
+  x->stream = wants_stream(req);
   x->t0_us = now_us();
   x->has_session = qcc_select_session_key(req, x->session, sizeof x->session) > 0;
   x->priority = request_priority(req);

@@ -138,3 +138,30 @@ Test(upstream_headers, value_lists_a_token) {
   struct qcc_header near = H("Transfer-Encoding", "xchunked, chunkedx");
   cr_expect(!qcc_hdr_value_has_token(&near, "chunked"));
 }
+
+Test(upstream_headers, next_line_of_a_stored_head) {
+  const char head[] = "content-type: text/event-stream\nbad line\n\nretry-after:  7 \nx:y";
+  size_t at = 0;
+  struct qcc_header h;
+  const char *names[] = {"content-type", "retry-after", "x"};
+  const char *values[] = {"text/event-stream", "7", "y"};
+  for (size_t i = 0; i < 3; i++) {
+    cr_assert(qcc_hdr_next(head, sizeof head - 1, &at, &h), "line %zu", i);
+    cr_assert(qcc_hdr_name_is(h.name, h.name_len, names[i]));
+    cr_assert_eq(h.value_len, strlen(values[i]));
+    cr_assert_eq(memcmp(h.value, values[i], h.value_len), 0);
+  }
+  cr_assert(!qcc_hdr_next(head, sizeof head - 1, &at, &h));
+  cr_assert_eq(at, sizeof head - 1);
+}
+
+Test(upstream_headers, content_length_values) {
+  struct { const char *v; int64_t want; } cases[] = {
+      {"0", 0}, {"1234", 1234}, {"999999999999999999", 999999999999999999LL},
+      {"", -1}, {"1000000000000000000", -1}, {"12a", -1}, {"-1", -1}, {"1 2", -1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct qcc_header h = {.name = "content-length", .name_len = 14, .value = cases[i].v,
+                           .value_len = strlen(cases[i].v)};
+    cr_assert_eq(qcc_hdr_content_length(&h), cases[i].want, "%s", cases[i].v);
+  }
+}
