@@ -53,7 +53,6 @@ die() { echo "storm-bench: $*" >&2; exit 1; }
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-now_ms() { date +%s%3N; }
 
 start_mock() { # NAME
 	"$mock" --listen 127.0.0.1:0 --name "$1" --port-file "$tmp/$1.port" --events 12 \
@@ -128,17 +127,18 @@ stop_qcc() {
 # naming its upstream), broken-NAME (a stream without message_stop, or with an
 # error event), or HTTP-CODE
 one() {
-	local body t0 code rc f=$tmp/resp name
+	local body w code rc f=$tmp/resp name ms
 	if [ "$2" = 1 ]; then
 		body='{"model":"m","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}'
 	else
 		body='{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}'
 	fi
-	t0=$(now_ms)
-	code=$(curl -sS -N -m 60 -o "$f" -w '%{http_code}' -H 'x-api-key: c' -d "$body" \
+	# curl's own clock: the request, not the process start-up
+	w=$(curl -sS -N -m 60 -o "$f" -w '%{http_code} %{time_total}' -H 'x-api-key: c' -d "$body" \
 		"http://127.0.0.1:$1/v1/messages" 2>/dev/null)
 	rc=$?
-	local ms=$(($(now_ms) - t0))
+	code=${w%% *}
+	ms=$(awk '{printf "%.1f", $2 * 1000}' <<<"$w")
 	if [ "$2" = 1 ]; then
 		name=$(grep '^data: ' "$f" | cut -c7- | jq -rj 'select(.type=="content_block_delta") | .delta.text' 2>/dev/null |
 			sed -n 's/^Hello from \([^.]*\)\..*/\1/p')
@@ -156,8 +156,9 @@ one() {
 	fi
 }
 
-median() { sort -n | awk '{v[NR]=$1} END {if (NR==0) print 0; else print v[int((NR+1)/2)]}'; }
-maxof() { sort -n | tail -1; }
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print 0; else print v[int((NR+1)/2)]}'; }
+maxof() { sort -g | tail -1; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
 
 # run KIND -> lines "OUTCOME MS" in $tmp/KIND.res
 run() {
@@ -208,7 +209,7 @@ for kind in $kinds; do
 	med=$(awk '{print $2}' "$tmp/$kind.res" | median)
 	mx=$(awk '{print $2}' "$tmp/$kind.res" | maxof)
 	seen=$(awk '{print $1}' "$tmp/$kind.res" | sort | uniq -c | awk '{printf "%s%d x %s", (NR>1?", ":""), $1, $2}')
-	line="| $kind | $seen | $med | $mx | $((med - base)) | $((mx - base)) |"
+	line="| $kind | $seen | $med | $mx | $(minus "$med" "$base") | $(minus "$mx" "$base") |"
 	echo "$line" | tee -a "$report"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$report"
