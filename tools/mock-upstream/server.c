@@ -752,6 +752,7 @@ static void handle_request(struct mock_conn *c)
 	c->path[plen] = '\0';
 	c->ev_next = 0;
 	c->ev_total = 0;
+	c->delayed_stream = false;
 
 	if (strncmp(c->path, "/_control/", 10) == 0) {
 		handle_control(c, c->path);
