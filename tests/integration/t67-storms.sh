@@ -68,7 +68,7 @@ table() {
 
 # fresh TABLE : a new qcc-run with an empty state dir; both mocks reset (no fault)
 fresh() {
-	stop_qcc >/dev/null
+	stop_qcc
 	mock_reset a
 	mock_reset b
 	rm -rf "$T/state" "$T/access.log"
@@ -249,7 +249,10 @@ mock_fault a 'status=503'
 r=""
 for i in 1 2 3; do r+="$(ask "$(body_json "s7-$i")");"; done
 assert_eq "idle recovery: while the primary fails, the secondary serves" "200 b;200 b;200 b;" "$r"
-wait_group secondary 50 || bail_out "idle recovery: secondary never became active (status: $(Q status --json | jq -c .routing))"
+if ! wait_group secondary 50; then
+	not_ok "idle recovery: the secondary group becomes active while the primary fails" \
+		"status: $(Q status --json | jq -c .routing)"
+fi
 mock_fault a ok
 t0=$(now_ms)
 if wait_group primary 150; then
@@ -270,7 +273,8 @@ cfg2 "$T/s8.yaml" 60s
 fresh "$T/s8.bin"
 Q endpoint disable a --reason storms-test >/dev/null || bail_out "qccc endpoint disable failed"
 assert_eq "enable: with a disabled, b serves" "200 b" "$(ask "$(body_json s8-0)")"
-wait_group secondary 50 || bail_out "enable: secondary never became active"
+wait_group secondary 50 || not_ok "enable: the secondary group becomes active while a is disabled" \
+	"status: $(Q status --json | jq -c .routing)"
 t0=$(now_ms)
 Q endpoint enable a >/dev/null || bail_out "qccc endpoint enable failed"
 # no traffic first: the command alone must start the clock
