@@ -790,7 +790,7 @@ static void h_queue(struct qcc_admin_req *req, void *arg) {
                        "retries", (int)q->retries, "state", qcc_queue_state_name(q->state),
                        "waiting_ms", (json_int_t)(now > q->enqueued_at ? now - q->enqueued_at : 0),
                        "next_retry_in_ms",
-                       q->state == QCC_QUEUE_WAITING
+                       q->state == QCC_QUEUE_WAITING && q->next_retry_at != UINT64_MAX
                            ? json_integer(q->next_retry_at > now
                                               ? (json_int_t)(q->next_retry_at - now)
                                               : 0)

@@ -81,6 +81,30 @@ void qcc_breaker_abandon(struct qcc_breaker *b) {
   b->probe_in_flight = false;
 }
 
+enum qcc_breaker_state qcc_breaker_trip(struct qcc_breaker *b, uint64_t now) {
+  enum qcc_breaker_state before = b->state;
+  if (b->state == QCC_BREAKER_CLOSED) {
+    if (b->failures < b->max_failures) b->failures = b->max_failures;
+    trip(b, now, b->base_ms);
+  } else if (b->state == QCC_BREAKER_HALF_OPEN) {
+    uint64_t next = (uint64_t)b->cooldown_ms * 2;
+    trip(b, now, next > b->max_ms ? b->max_ms : (uint32_t)next);
+  }
+  return before;
+}
+
+enum qcc_breaker_state qcc_breaker_reset(struct qcc_breaker *b, uint64_t now) {
+  enum qcc_breaker_state before = b->state;
+  b->failures = 0;
+  b->probe_in_flight = false;
+  b->cooldown_ms = b->base_ms;
+  if (b->state != QCC_BREAKER_CLOSED) {
+    b->state = QCC_BREAKER_CLOSED;
+    b->changed_at = now;
+  }
+  return before;
+}
+
 const char *qcc_breaker_state_name(enum qcc_breaker_state s) {
 #define QCC_BREAKER_NAME_(c, n) [c] = n,
   static const char *const names[] = {QCC_BREAKER_STATE_LIST(QCC_BREAKER_NAME_)};

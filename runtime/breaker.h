@@ -56,6 +56,14 @@ enum qcc_breaker_state qcc_breaker_success(struct qcc_breaker *b, uint64_t now);
 enum qcc_breaker_state qcc_breaker_failure(struct qcc_breaker *b, uint64_t now);
 /* The request ended without telling anything (client gone): frees the probe. */
 void qcc_breaker_abandon(struct qcc_breaker *b);
+/* Open at once, whatever the count (a timeout: a hung endpoint must not cost
+ * max_failures requests a timeout each). A closed breaker trips with the base
+ * cooldown, a half-open one as on a failed probe; an open one stays as it
+ * is. Returns the state before. */
+enum qcc_breaker_state qcc_breaker_trip(struct qcc_breaker *b, uint64_t now);
+/* Closed now, cooldown back to base (an active check passed, an operator
+ * enabled the endpoint). Returns the state before. */
+enum qcc_breaker_state qcc_breaker_reset(struct qcc_breaker *b, uint64_t now);
 
 const char *qcc_breaker_state_name(enum qcc_breaker_state s);
 

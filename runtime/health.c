@@ -112,6 +112,15 @@ enum qcc_health_status qcc_health_check_failure(struct qcc_health *h,
   return before;
 }
 
+enum qcc_health_status qcc_health_operator_up(struct qcc_health *h, uint64_t now) {
+  enum qcc_health_status before = h->status;
+  h->consecutive_failures = 0;
+  h->consecutive_weak = 0;
+  /* degraded, not healthy: rise real successes still decide "healthy" */
+  if (h->status == QCC_HEALTH_UNHEALTHY) set_status(h, QCC_HEALTH_DEGRADED, now);
+  return before;
+}
+
 void qcc_health_count(struct qcc_health *h, bool failed, const char *error, uint64_t now) {
   h->total_requests++;
   if (failed) {

@@ -89,6 +89,7 @@ struct qcc_proxy {
   struct qcc_proxy_stats stats;
   struct qcc_proxy_hooks hooks;
   ev_timer qtimer;          /* the queue's and the in-flight limit's next due time */
+  uint64_t ready_due;       /* an endpoint becomes eligible: wake the queue (UINT64_MAX: none) */
   bool stopping;            /* shutting down: nothing more enters the queue */
 };
 
@@ -234,6 +235,7 @@ int qcc_proxy_new(struct ev_loop *loop, struct qcc_proxy **out, struct qcc_err *
     return -1;
   }
   p->multi = qcc_curlloop_multi(p->cl);
+  p->ready_due = UINT64_MAX;
   ev_init(&p->qtimer, qtimer_cb);
   p->qtimer.data = p;
   /* Keep idle upstream connections for reuse across exchanges. The cache must
@@ -426,7 +428,15 @@ static void set_error(struct qcc_exchange *x, int status, const char *type, cons
 
 static uint64_t now_ms(void) { return now_us() / 1000u; }
 
-void qcc_proxy_set_router(struct qcc_proxy *p, struct qcc_router *r) { p->router = r; }
+/* The router says an endpoint may have become eligible: requests waiting
+ * for one are retried now, not at their next scheduled retry. */
+static void router_ready(void *ctx) { qcc_proxy_queue_wake(ctx); }
+
+void qcc_proxy_set_router(struct qcc_proxy *p, struct qcc_router *r) {
+  if (p->router != NULL) qcc_router_on_ready(p->router, NULL, NULL);
+  p->router = r;
+  if (r != NULL) qcc_router_on_ready(r, router_ready, p);
+}
 
 void qcc_proxy_get_stats(const struct qcc_proxy *p, struct qcc_proxy_stats *out) {
   *out = p->stats;
@@ -437,7 +447,10 @@ void qcc_proxy_get_stats(const struct qcc_proxy *p, struct qcc_proxy_stats *out)
 static struct qcc_router *router_for(struct qcc_proxy *p, const struct qcc_generation *g) {
   if (p->router != NULL) return p->router;
   struct qcc_err err = {0};
-  if (p->own_router == NULL && qcc_router_new(NULL, &p->own_router, &err) != 0) return NULL;
+  if (p->own_router == NULL) {
+    if (qcc_router_new(NULL, &p->own_router, &err) != 0) return NULL;
+    qcc_router_on_ready(p->own_router, router_ready, p);
+  }
   if (p->own_table != g->table || p->own_gen != g->number) {
     if (qcc_router_attach(p->own_router, g->table, now_ms(), &err) != 0) return NULL;
     p->own_table = g->table;
@@ -545,9 +558,16 @@ static void qtimer_arm(struct qcc_proxy *p) {
     uint64_t l = qcc_limits_next_due(p->hooks.limits);
     if (l < due) due = l;
   }
+  uint64_t now = now_ms();
+  /* requests waiting for an endpoint: wake them when one becomes eligible
+   * by the clock (a rest or a breaker cooldown ends) */
+  struct qcc_router *router = p->router != NULL ? p->router : p->own_router;
+  p->ready_due = UINT64_MAX;
+  if (router != NULL && p->hooks.queue != NULL && qcc_queue_waiting(p->hooks.queue) > 0)
+    p->ready_due = qcc_router_next_ready(router, now);
+  if (p->ready_due < due) due = p->ready_due;
   ev_timer_stop(p->loop, &p->qtimer);
   if (due == UINT64_MAX) return;
-  uint64_t now = now_ms();
   double secs = due > now ? (double)(due - now) / 1e3 : 0.;
   ev_timer_set(&p->qtimer, secs, 0.);
   ev_timer_start(p->loop, &p->qtimer);
@@ -612,6 +632,9 @@ static void dead_letter(struct qcc_exchange *x) {
 static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel) {
   const struct qcc_request *r = x->req;
   struct qcc_proxy *p = x->p;
+  /* no attempt in this round: nothing to back off from, and no retry spent;
+   * it waits for an endpoint to become eligible */
+  bool idle = x->attempts == 0;
   p->stats.exhausted++;
   if (x->attempts == 0 || x->res.error_message == NULL) {
     set_error(x, 503, "overloaded_error", "%s", sel->reason != NULL ? sel->reason : "no endpoint");
@@ -625,7 +648,8 @@ static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel)
   if (!x->queued) {
     uint64_t id = 0;
     uint32_t ra = 0;
-    enum qcc_queue_push_status st = qcc_queue_push(q, x, x->priority, now, &id, &ra);
+    enum qcc_queue_push_status st = idle ? qcc_queue_push_waiting(q, x, x->priority, now, &id, &ra)
+                                         : qcc_queue_push(q, x, x->priority, now, &id, &ra);
     if (st == QCC_QUEUE_FULL) {
       char buf[512];
       x->retry_after_s = ra;
@@ -647,6 +671,16 @@ static int no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel)
                  x->priority, x->msg);
     qtimer_arm(p);
     return 0;
+  }
+  if (idle) {
+    enum qcc_queue_retry_status rs = qcc_queue_retry_no_endpoint(q, x, now);
+    if (rs == QCC_QUEUE_RESCHEDULED) {
+      qtimer_arm(p);
+      return 0;
+    }
+    x->queued = false;
+    if (rs == QCC_QUEUE_EXPIRED) dead_letter(x);
+    return 1;
   }
   struct qcc_jrec j = {.type = QCC_JT_QUEUE_RETRIED};
   const struct tried_rec *last = x->hist_n > 0 ? &x->hist[x->hist_n - 1] : NULL;
@@ -1697,6 +1731,7 @@ static void qtimer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)revents;
   struct qcc_proxy *p = w->data;
   uint64_t now = now_ms();
+  if (p->ready_due <= now && p->hooks.queue != NULL) qcc_queue_wake_all(p->hooks.queue, now);
   if (p->hooks.limits != NULL) {
     void *out[32];
     size_t n;
@@ -1861,6 +1896,8 @@ void qcc_exchange_cancel(struct qcc_exchange **px) {
 void qcc_proxy_free(struct qcc_proxy **pp) {
   if (pp == NULL || *pp == NULL) return;
   struct qcc_proxy *p = *pp;
+  qcc_proxy_set_router(p, NULL);
+  if (p->own_router != NULL) qcc_router_on_ready(p->own_router, NULL, NULL);
   while (p->all != NULL) {
     struct qcc_exchange *x = p->all;
     x_unlink(x);

@@ -375,7 +375,7 @@ static uint32_t retry_after_s(const struct qcc_queue *q, uint64_t now) {
   uint64_t wait_ms;
   if (q->ready_h.len > 0)
     wait_ms = 0;
-  else if (q->time_h.len > 0)
+  else if (q->time_h.len > 0 && due_of(&q->e[q->time_h.slot[0]]) != UINT64_MAX)
     wait_ms = due_of(&q->e[q->time_h.slot[0]]) > now ? due_of(&q->e[q->time_h.slot[0]]) - now : 0;
   else
     wait_ms = qcc_queue_retry_delay_ms(&q->p, 1);
@@ -387,8 +387,24 @@ static uint32_t retry_after_s(const struct qcc_queue *q, uint64_t now) {
   return (uint32_t)s;
 }
 
+static enum qcc_queue_push_status push(struct qcc_queue *q, void *handle, uint32_t priority,
+                                       uint64_t now, uint64_t *id, uint32_t *retry_after,
+                                       bool at_wake);
+
 enum qcc_queue_push_status qcc_queue_push(struct qcc_queue *q, void *handle, uint32_t priority,
                                           uint64_t now, uint64_t *id, uint32_t *retry_after) {
+  return push(q, handle, priority, now, id, retry_after, false);
+}
+
+enum qcc_queue_push_status qcc_queue_push_waiting(struct qcc_queue *q, void *handle,
+                                                  uint32_t priority, uint64_t now, uint64_t *id,
+                                                  uint32_t *retry_after) {
+  return push(q, handle, priority, now, id, retry_after, true);
+}
+
+static enum qcc_queue_push_status push(struct qcc_queue *q, void *handle, uint32_t priority,
+                                       uint64_t now, uint64_t *id, uint32_t *retry_after,
+                                       bool at_wake) {
   if (retry_after != NULL)
     *retry_after = 0;
   if (handle == NULL)
@@ -417,7 +433,7 @@ enum qcc_queue_push_status qcc_queue_push(struct qcc_queue *q, void *handle, uin
   x->seq = q->next_seq++;
   x->priority = priority;
   x->enqueued_at = now;
-  x->next_retry_at = now + qcc_queue_retry_delay_ms(&q->p, 1);
+  x->next_retry_at = at_wake ? UINT64_MAX : now + qcc_queue_retry_delay_ms(&q->p, 1);
   x->deadline = q->p.max_wait_ms ? now + scaled(&q->p, q->p.max_wait_ms) : UINT64_MAX;
   x->state = QCC_QUEUE_WAITING;
   hash_insert(q, slot);
@@ -512,6 +528,32 @@ enum qcc_queue_retry_status qcc_queue_retry_failed(struct qcc_queue *q, void *ha
   x->next_retry_at = now + qcc_queue_retry_delay_ms(&q->p, x->retries + 1);
   heap_push(q, &q->time_h, s);
   return QCC_QUEUE_RESCHEDULED;
+}
+
+enum qcc_queue_retry_status qcc_queue_retry_no_endpoint(struct qcc_queue *q, void *handle,
+                                                        uint64_t now) {
+  uint32_t s = hash_find(q, handle);
+  if (s == UINT32_MAX || q->e[s].state != QCC_QUEUE_RETRYING)
+    return QCC_QUEUE_UNKNOWN;
+  struct entry *x = &q->e[s];
+  /* pop_due counted a retry that never started */
+  if (x->retries > 0)
+    x->retries--;
+  if (q->c.retries > 0)
+    q->c.retries--;
+  if (now >= x->deadline) {
+    expire(q, s, false, NULL);
+    return QCC_QUEUE_EXPIRED;
+  }
+  x->state = QCC_QUEUE_WAITING;
+  q->c.retrying--;
+  x->next_retry_at = UINT64_MAX;
+  heap_push(q, &q->time_h, s);
+  return QCC_QUEUE_RESCHEDULED;
+}
+
+uint64_t qcc_queue_waiting(const struct qcc_queue *q) {
+  return q->c.queued - q->c.retrying;
 }
 
 int qcc_queue_succeeded(struct qcc_queue *q, void *handle) {

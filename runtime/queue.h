@@ -6,8 +6,9 @@
  *
  * Life of an entry (entries are the caller's opaque request handles):
  *
- *   push -> WAITING --due--> pop_due -> RETRYING --retry_failed--> WAITING ...
- *                                            \--succeeded--> gone (succeeded)
+ *   push -> WAITING --due or woken--> pop_due -> RETRYING --retry_failed--> WAITING ...
+ *                                                     |  \--retry_no_endpoint--> WAITING
+ *                                                     \--succeeded--> gone (succeeded)
  *   WAITING/RETRYING --remove (client gone)--> gone (removed)
  *   WAITING --max_wait over / max_retries used--> gone (expired: dead letter)
  *
@@ -90,8 +91,17 @@ enum qcc_queue_push_status {
 enum qcc_queue_push_status qcc_queue_push(struct qcc_queue *q, void *handle, uint32_t priority,
                                           uint64_t now, uint64_t *id, uint32_t *retry_after_s);
 
+/* Like qcc_queue_push, for a request that found no endpoint at all (no
+ * attempt was made, so there is nothing to back off from): it waits for
+ * qcc_queue_wake_all (an endpoint became eligible) or its deadline, never
+ * for the retry schedule. */
+enum qcc_queue_push_status qcc_queue_push_waiting(struct qcc_queue *q, void *handle,
+                                                  uint32_t priority, uint64_t now, uint64_t *id,
+                                                  uint32_t *retry_after_s);
+
 /* The earliest time anything is due (a retry or an expiry); UINT64_MAX when
- * nothing waits. Arm one timer for it. */
+ * nothing is due by the clock (entries may still wait for a wake: see
+ * qcc_queue_waiting). Arm one timer for it. */
 uint64_t qcc_queue_next_due(const struct qcc_queue *q);
 
 struct qcc_queue_item {
@@ -119,6 +129,14 @@ enum qcc_queue_retry_status {
 /* The retry of HANDLE failed at NOW. */
 enum qcc_queue_retry_status qcc_queue_retry_failed(struct qcc_queue *q, void *handle,
                                                    uint64_t now);
+/* The retry of HANDLE found no endpoint, so made no attempt: back to
+ * WAITING for a wake (as after qcc_queue_push_waiting), and the retry is
+ * not counted (neither against max_retries nor in the counters). EXPIRED
+ * only when the deadline is over. */
+enum qcc_queue_retry_status qcc_queue_retry_no_endpoint(struct qcc_queue *q, void *handle,
+                                                        uint64_t now);
+/* Entries WAITING now (by the clock or for a wake). */
+uint64_t qcc_queue_waiting(const struct qcc_queue *q);
 /* The retry of HANDLE succeeded: removed. 0, or -1 when not queued. */
 int qcc_queue_succeeded(struct qcc_queue *q, void *handle);
 /* The client went away: removed at once, whatever its state. 0, or -1 when
@@ -141,7 +159,7 @@ struct qcc_queue_info {
   uint32_t retries;        /* retries started so far */
   enum qcc_queue_state state;
   uint64_t enqueued_at;
-  uint64_t next_retry_at;  /* WAITING: when its retry is due */
+  uint64_t next_retry_at;  /* WAITING: when its retry is due (UINT64_MAX: at a wake) */
   uint64_t deadline;       /* enqueued_at + max_wait (scaled); UINT64_MAX = none */
 };
 /* Up to max entries in priority order (the order they would be retried). */

@@ -27,6 +27,8 @@ struct live {
   uint64_t bucket_at;
   uint64_t rest_until;   /* 429 rest */
   bool rest_spend;       /* that rest is for an exhausted spend limit */
+  bool rest_probe_out;   /* a rest probe is in flight */
+  bool rest_hard;        /* a rest probe failed: no other before the rest ends */
   bool key_rejected;
   bool op_disabled;
   char op_reason[64];
@@ -98,6 +100,8 @@ struct qcc_router {
   size_t ring_next, ring_len;
   void (*ev_cb)(void *ctx, const struct qcc_route_event *ev);
   void *ev_ctx;
+  void (*ready_cb)(void *ctx);
+  void *ready_ctx;
 };
 
 void qcc_router_params_default(struct qcc_router_params *p) {
@@ -136,6 +140,17 @@ void qcc_router_free(struct qcc_router **rp) {
 }
 
 uint32_t qcc_router_epoch(const struct qcc_router *r) { return r->epoch; }
+
+void qcc_router_on_ready(struct qcc_router *r, void (*cb)(void *ctx), void *ctx) {
+  r->ready_cb = cb;
+  r->ready_ctx = ctx;
+}
+
+/* Something may have become eligible other than by the clock: waiting
+ * requests should look again now. */
+static void ready(struct qcc_router *r) {
+  if (r->ready_cb) r->ready_cb(r->ready_ctx);
+}
 
 /* ---- events --------------------------------------------------------------- */
 
@@ -349,6 +364,7 @@ int qcc_router_attach(struct qcc_router *r, const struct qcc_table *t, uint64_t 
          "pinned profile is gone from the table");
   }
   r->attached = true;
+  ready(r); /* new endpoints, new keys, new limits */
   return 0;
 }
 
@@ -359,7 +375,8 @@ enum blk {
   BLK_STATIC, /* disabled, key rejected, no key: not this time at all */
   BLK_TRIED,  /* tried in this request */
   BLK_OUT,    /* breaker open or unhealthy: last-resort material */
-  BLK_LIMIT,  /* 429 rest, rate or concurrency cap: wait */
+  BLK_REST,   /* resting after 429/503/529, otherwise fine: rest-probe material */
+  BLK_LIMIT,  /* rate or concurrency cap: wait */
 };
 
 static bool was_tried(const struct qcc_pick_req *req, uint32_t idx) {
@@ -401,28 +418,28 @@ static enum blk block(struct qcc_router *r, uint32_t idx, const struct qcc_pick_
   if (!e->enabled || e->lv.op_disabled || e->lv.key_rejected) return BLK_STATIC;
   if (req && req->has_key && !req->has_key(req->has_key_ctx, idx)) return BLK_STATIC;
   if (was_tried(req, idx)) return BLK_TRIED;
-  if (now < e->lv.rest_until) {
-    *ready = e->lv.rest_until;
-    return BLK_LIMIT;
-  }
+  uint64_t rest = now < e->lv.rest_until ? e->lv.rest_until : 0;
   if (!qcc_breaker_allows(&e->lv.br, now)) {
-    *ready = qcc_breaker_ready_at(&e->lv.br, now);
+    uint64_t at = qcc_breaker_ready_at(&e->lv.br, now);
+    *ready = at && rest > at ? rest : at;
     return BLK_OUT;
   }
   if (gate_unhealthy(r, e)) {
-    *ready = e->lv.next_check;
+    *ready = e->lv.next_check && rest > e->lv.next_check ? rest : e->lv.next_check;
     return BLK_OUT;
   }
-  if (!caps) return BLK_NONE;
+  *ready = rest;
+  if (!caps) return rest ? BLK_REST : BLK_NONE;
   if (e->max_conc && e->lv.inflight >= e->max_conc) return BLK_LIMIT;
   if (e->rate_limit) {
     bucket_refill(e, now);
     if (e->lv.bucket < BUCKET_UNIT) {
-      *ready = now + (BUCKET_UNIT - e->lv.bucket + e->rate_limit - 1) / e->rate_limit;
+      uint64_t at = now + (BUCKET_UNIT - e->lv.bucket + e->rate_limit - 1) / e->rate_limit;
+      if (at > *ready) *ready = at;
       return BLK_LIMIT;
     }
   }
-  return BLK_NONE;
+  return rest ? BLK_REST : BLK_NONE;
 }
 
 /* Could profile P take traffic (HEALTHY: with a closed breaker, proven)?
@@ -434,7 +451,7 @@ static bool profile_up(struct qcc_router *r, uint32_t p, bool healthy, uint64_t 
   for (uint32_t i = pf->first; i < pf->first + pf->count; i++) {
     uint64_t ready;
     enum blk b = block(r, i, NULL, false, now, &ready);
-    if (b == BLK_LIMIT && ready - now <= r->cooldown_ms) {
+    if (b == BLK_REST && ready - now <= r->cooldown_ms) {
       if (!qcc_breaker_allows(&r->eps[i].lv.br, ready) || gate_unhealthy(r, &r->eps[i])) continue;
     } else if (b != BLK_NONE) {
       continue;
@@ -463,6 +480,7 @@ static void switch_to(struct qcc_router *r, int64_t to, uint64_t now, const char
   r->fail_streak = 0;
   emit(r, QCC_EV_SWITCH, NULL, rung_name(r, to), rung_name(r, from), rung_name(r, to), now,
        "%s", why);
+  ready(r);
 }
 
 static void refresh_rung(struct qcc_router *r, struct rung *g, uint64_t now) {
@@ -513,8 +531,10 @@ struct walk {
   uint64_t now;
   bool any_static_ok;   /* some endpoint passed the static checks */
   bool any_untried;
-  uint64_t limit_ready; /* min ready of BLK_LIMIT (0 = none or unknown) */
-  bool any_limit;
+  uint64_t limit_ready; /* min ready of BLK_LIMIT and BLK_REST (0 = none or unknown) */
+  bool any_limit;       /* some endpoint is at a cap */
+  bool any_rest;
+  int64_t rest_probe;   /* the resting endpoint whose rest ends soonest, probe free */
   uint64_t out_ready;
   bool any_out;
   int64_t last_resort;  /* least recently failed BLK_OUT endpoint */
@@ -539,6 +559,13 @@ static int64_t pick_in_profile(struct qcc_router *r, uint32_t p, struct walk *w,
     if (b == BLK_LIMIT) {
       w->any_limit = true;
       note_ready(&w->limit_ready, ready);
+    } else if (b == BLK_REST) {
+      w->any_rest = true;
+      note_ready(&w->limit_ready, ready);
+      /* once per rest, one at a time: a failed probe makes the rest binding */
+      if (!e->lv.rest_probe_out && !e->lv.rest_hard &&
+          (w->rest_probe < 0 || e->lv.rest_until < r->eps[w->rest_probe].lv.rest_until))
+        w->rest_probe = i;
     } else if (b == BLK_OUT) {
       w->any_out = true;
       note_ready(&w->out_ready, ready);
@@ -598,7 +625,7 @@ int qcc_router_pick(struct qcc_router *r, const struct qcc_pick_req *req, uint64
   *out = (struct qcc_pick){.result = QCC_PICK_NO_ENDPOINT, .epoch = r->epoch};
   if (r->n_eps == 0) return -1;
   update_ladder(r, now);
-  struct walk w = {.req = req, .now = now, .last_resort = -1};
+  struct walk w = {.req = req, .now = now, .last_resort = -1, .rest_probe = -1};
   int64_t got = -1;
   int64_t pin = r->pinned ? pin_profile(r) : -1;
   if (pin >= 0) got = pick_in_profile(r, (uint32_t)pin, &w, false);
@@ -625,23 +652,41 @@ int qcc_router_pick(struct qcc_router *r, const struct qcc_pick_req *req, uint64
     fill_pick(r, (uint32_t)got, now, out);
     return 0;
   }
-  if (w.any_limit) {
+  /* Nothing is eligible. An endpoint at its rate or concurrency cap is
+   * worth waiting for (its slot comes soon); otherwise rests and breakers
+   * are preferences, not walls, when the alternative is failing the user. */
+  bool panic = !w.any_limit && !(req && req->no_last_resort);
+  if (panic && w.rest_probe >= 0) {
+    uint64_t rest_end = r->eps[w.rest_probe].lv.rest_until, out_at = UINT64_MAX;
+    if (w.last_resort >= 0) {
+      uint64_t at;
+      block(r, (uint32_t)w.last_resort, req, false, now, &at);
+      if (at) out_at = at;
+    }
+    if (rest_end <= out_at) {
+      fill_pick(r, (uint32_t)w.rest_probe, now, out);
+      out->rest_probe = true;
+      return 0;
+    }
+  }
+  if (panic && w.any_out) {
+    /* Never eject the last one: better a request to the endpoint that failed
+     * longest ago than none at all. */
+    fill_pick(r, (uint32_t)w.last_resort, now, out);
+    out->retry_at = w.out_ready;
+    out->last_resort = true;
+    out->probe = false;
+    return 0;
+  }
+  if (w.any_limit || w.any_rest) {
     out->result = QCC_PICK_LIMITED;
     out->retry_at = w.limit_ready;
     return -1;
   }
   if (w.any_out) {
     out->retry_at = w.out_ready;
-    if (req && req->no_last_resort) {
-      out->result = QCC_PICK_ALL_OUT;
-      return -1;
-    }
-    /* Never eject the last one: better a request to the endpoint that failed
-     * longest ago than none at all. */
-    fill_pick(r, (uint32_t)w.last_resort, now, out);
-    out->last_resort = true;
-    out->probe = false;
-    return 0;
+    out->result = QCC_PICK_ALL_OUT;
+    return -1;
   }
   out->result = w.any_static_ok ? QCC_PICK_ALL_TRIED : QCC_PICK_NO_ENDPOINT;
   return -1;
@@ -685,6 +730,7 @@ void qcc_router_begin(struct qcc_router *r, const struct qcc_pick *pick, uint64_
     bucket_refill(e, now);
     e->lv.bucket = e->lv.bucket >= BUCKET_UNIT ? e->lv.bucket - BUCKET_UNIT : 0;
   }
+  if (pick->rest_probe) e->lv.rest_probe_out = true;
   if (pick->last_resort) return; /* not a probe: the breaker stays as it is */
   enum qcc_breaker_state before = qcc_breaker_begin(&e->lv.br, now);
   if (before != e->lv.br.state)
@@ -697,12 +743,14 @@ static void health_event(struct qcc_router *r, struct ep *e, enum qcc_health_sta
   if (before == e->lv.h.status) return;
   emit(r, QCC_EV_HEALTH, e, NULL, qcc_health_status_name(before),
        qcc_health_status_name(e->lv.h.status), now, "%s", why);
+  if (before == QCC_HEALTH_UNHEALTHY) ready(r);
 }
 
 static void breaker_event(struct qcc_router *r, struct ep *e, enum qcc_breaker_state before,
                           uint64_t now, const char *what) {
   const struct qcc_breaker *b = &e->lv.br;
   if (before == b->state) return;
+  if (b->state == QCC_BREAKER_CLOSED) ready(r);
   if (b->state == QCC_BREAKER_OPEN)
     emit(r, QCC_EV_BREAKER, e, NULL, qcc_breaker_state_name(before), "open", now,
          "%s after %u consecutive failures: cooldown %u s", what, b->failures,
@@ -752,6 +800,7 @@ static void rest(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o
     if (ms > r->prm.rest_max_ms) ms = r->prm.rest_max_ms;
   }
   if (now + ms <= e->lv.rest_until) return;
+  if (e->lv.rest_until <= now) e->lv.rest_hard = false; /* a new rest: one probe again */
   e->lv.rest_until = now + ms;
   e->lv.rest_spend = o->spend_exhausted;
   emit(r, QCC_EV_REST, e, NULL, "available", "resting", now, "HTTP %d: resting %llu s%s",
@@ -779,13 +828,53 @@ static void on_failure(struct qcc_router *r, struct ep *e, const char *what, uin
 
 static void end_outcome(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o,
                         uint64_t now);
+static void rest_probe_end(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o,
+                           uint64_t now);
+
+/* The endpoint served (a client's 4xx included: the endpoint is fine). */
+static bool outcome_ok(const struct qcc_outcome *o) {
+  if (o->kind == QCC_OUT_OK) return true;
+  if (o->kind != QCC_OUT_HTTP_STATUS) return false;
+  int st = o->http_status;
+  return st < 400 || (st < 500 && st != 401 && st != 403 && st != 429);
+}
 
 void qcc_router_end(struct qcc_router *r, const struct qcc_pick *pick,
                     const struct qcc_outcome *o, uint64_t now) {
   struct ep *e = resolve(r, pick);
   if (e == NULL) return;
+  bool was_full = e->max_conc && e->lv.inflight >= e->max_conc;
+  bool half_open = e->lv.br.state == QCC_BREAKER_HALF_OPEN;
   end_outcome(r, e, o, now);
+  if (pick->rest_probe) rest_probe_end(r, e, o, now);
   refresh_profile(r, e->profile, now);
+  /* A freed concurrency slot on an endpoint that works, or a half-open
+   * probe slot given back: someone may go now. (A slot freed by a failure is
+   * not news: waking then would re-try a failing endpoint at once, and the
+   * woken retries' own failures would wake them again.) */
+  bool served = outcome_ok(o);
+  if ((served && was_full && e->lv.inflight < e->max_conc) ||
+      (o->kind == QCC_OUT_CANCELLED && half_open && qcc_breaker_allows(&e->lv.br, now)))
+    ready(r);
+}
+
+/* The rest probe answered: the endpoint serves again (its rest is over), or
+ * it does not and its rest binds until it ends; a cancelled one frees the
+ * slot for the next request. */
+static void rest_probe_end(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o,
+                           uint64_t now) {
+  e->lv.rest_probe_out = false;
+  if (o->kind == QCC_OUT_CANCELLED) {
+    ready(r);
+  } else if (outcome_ok(o)) {
+    bool resting = e->lv.rest_until > now;
+    e->lv.rest_until = 0;
+    e->lv.rest_spend = false;
+    e->lv.rest_hard = false;
+    if (resting) ready(r); /* like any rest's end, not an event */
+  } else {
+    e->lv.rest_hard = true;
+  }
 }
 
 static void end_outcome(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o,
@@ -842,9 +931,42 @@ static void end_outcome(struct qcc_router *r, struct ep *e, const struct qcc_out
     return;
   default:
     on_failure(r, e, what, now);
+    if (o->kind == QCC_OUT_TIMEOUT) {
+      /* A hung endpoint costs one request one timeout: new requests avoid
+       * it from now on, and it comes back through the half-open probe. */
+      enum qcc_breaker_state bb = qcc_breaker_trip(&e->lv.br, now);
+      breaker_event(r, e, bb, now, what);
+    }
     group_failure(r, e, now);
     return;
   }
+}
+
+/* ---- waiting -------------------------------------------------------------- */
+
+uint64_t qcc_router_next_ready(const struct qcc_router *r, uint64_t now) {
+  uint64_t best = UINT64_MAX;
+  for (uint32_t i = 0; i < r->n_eps; i++) {
+    const struct ep *e = &r->eps[i];
+    const struct live *lv = &e->lv;
+    if (!e->enabled || lv->op_disabled || lv->key_rejected) continue;
+    /* Each clock that may hold it back; the earliest is enough: a wake that
+     * finds it still held costs one pick, and the next call says the rest. */
+    uint64_t t[3] = {lv->rest_until, 0, 0};
+    if (lv->br.state == QCC_BREAKER_OPEN) t[1] = lv->br.open_until;
+    if (e->rate_limit && lv->bucket_set) {
+      uint64_t cap = (uint64_t)e->rate_limit * BUCKET_UNIT;
+      uint64_t have = lv->bucket;
+      if (now > lv->bucket_at) {
+        uint64_t add = (now - lv->bucket_at) * e->rate_limit;
+        have = cap - have < add ? cap : have + add;
+      }
+      if (have < BUCKET_UNIT) t[2] = now + (BUCKET_UNIT - have + e->rate_limit - 1) / e->rate_limit;
+    }
+    for (int k = 0; k < 3; k++)
+      if (t[k] > now && t[k] < best) best = t[k];
+  }
+  return best;
 }
 
 /* ---- active checks -------------------------------------------------------- */
@@ -852,6 +974,7 @@ static void end_outcome(struct qcc_router *r, struct ep *e, const struct qcc_out
 size_t qcc_router_health_due(struct qcc_router *r, uint64_t now,
                              void (*cb)(void *ctx, uint32_t idx), void *ctx) {
   if (!r->health_enabled) return 0;
+  update_ladder(r, now); /* an idle router switches back too */
   size_t n = 0;
   for (int pass = 0; pass < 2; pass++) {
     for (uint32_t i = 0; i < r->n_eps; i++) {
@@ -880,6 +1003,10 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
     snprintf(why, sizeof why, "active check ok%s (latency EWMA %.0f ms)",
              qcc_health_is_slow(&e->lv.h, &r->prm.health) ? ", slow" : "", e->lv.h.ewma_ms);
     health_event(r, e, hb, now, why);
+    /* The endpoint answers: an open breaker need not wait for a request to
+     * find out, so an idle group can prove itself and take over again. */
+    enum qcc_breaker_state bb = qcc_breaker_reset(&e->lv.br, now);
+    breaker_event(r, e, bb, now, "active check passed");
   } else {
     char why[QCC_HEALTH_ERROR_LEN];
     snprintf(why, sizeof why, "active check failed: %s", error ? error : "no detail");
@@ -887,6 +1014,7 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
     health_event(r, e, hb, now, why);
   }
   refresh_profile(r, e->profile, now);
+  update_ladder(r, now);
 }
 
 /* ---- operator ------------------------------------------------------------- */
@@ -905,13 +1033,21 @@ int qcc_router_disable(struct qcc_router *r, uint32_t idx, const char *reason, u
 int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct qcc_err *err) {
   if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
   struct ep *e = &r->eps[idx];
-  bool was = e->lv.op_disabled || e->lv.key_rejected || e->lv.rest_until > now;
+  bool was = e->lv.op_disabled || e->lv.key_rejected || e->lv.rest_until > now ||
+             e->lv.br.state != QCC_BREAKER_CLOSED || e->lv.h.status == QCC_HEALTH_UNHEALTHY;
   e->lv.op_disabled = false;
   e->lv.op_reason[0] = 0;
   e->lv.key_rejected = false; /* the operator says the key is fixed */
   e->lv.rest_until = 0;
   e->lv.rest_spend = false;
+  e->lv.rest_hard = false;
+  /* ... and that it works: eligible now, not after a cooldown or a check */
+  qcc_breaker_reset(&e->lv.br, now);
+  qcc_health_operator_up(&e->lv.h, now);
   if (was) emit(r, QCC_EV_ENABLE, e, NULL, "disabled", "enabled", now, "operator");
+  /* the recovery clock of its profile starts now */
+  refresh_profile(r, e->profile, now);
+  ready(r);
   return 0;
 }
 
@@ -935,6 +1071,7 @@ int qcc_router_pin(struct qcc_router *r, const char *profile, const char *reason
   snprintf(r->pin_name, sizeof r->pin_name, "%s", profile);
   snprintf(r->pin_reason, sizeof r->pin_reason, "%s", reason ? reason : "operator");
   emit(r, QCC_EV_PIN, NULL, profile, from, profile, now, "%s", r->pin_reason);
+  ready(r);
   return 0;
 }
 
@@ -944,6 +1081,7 @@ void qcc_router_unpin(struct qcc_router *r, uint64_t now) {
   r->fail_streak = 0;
   emit(r, QCC_EV_UNPIN, NULL, r->pin_name, r->pin_name, "auto", now, "switch --auto");
   r->pin_reason[0] = 0;
+  ready(r);
 }
 
 /* ---- restore -------------------------------------------------------------- */

@@ -94,14 +94,34 @@ struct qcc_pick {
   uint32_t profile;        /* profile index */
   unsigned group;          /* enum qcc_group */
   bool probe;              /* this request is a breaker's half-open probe */
+  bool rest_probe;         /* nothing else was eligible: it tests a resting endpoint */
   bool last_resort;        /* everything was out; least recently failed */
   bool spilled;            /* not the active profile (it could not take it) */
   uint64_t retry_at;       /* not OK: earliest time worth another pick, 0 = unknown */
 };
 
-/* 0 with OUT->result == QCC_PICK_OK, else -1 with OUT->result and retry_at. */
+/* 0 with OUT->result == QCC_PICK_OK, else -1 with OUT->result and retry_at.
+ * When no endpoint is eligible, an endpoint resting after 429/503/529 may
+ * still be picked as a rest probe (one at a time, once per rest), and one
+ * out after breaker or health as the last resort (docs/routing.md, "When
+ * nothing is eligible"). */
 int qcc_router_pick(struct qcc_router *r, const struct qcc_pick_req *req, uint64_t now,
                     struct qcc_pick *out);
+
+/* ---- waiting for an endpoint ---------------------------------------------
+ * A request that found nothing waits until something becomes eligible. Two
+ * ways it does: by the clock (a rest or breaker cooldown ends, a rate bucket
+ * refills), which qcc_router_next_ready() says in advance, and by an event
+ * (an active check passed, an operator enabled an endpoint, a table swap, a
+ * probe or concurrency slot freed, a breaker closed), which the callback set
+ * with qcc_router_on_ready() hears at once. */
+
+/* The earliest time after NOW at which an endpoint that is not eligible now
+ * becomes eligible by the clock alone; UINT64_MAX when none will. */
+uint64_t qcc_router_next_ready(const struct qcc_router *r, uint64_t now);
+/* Called synchronously whenever an endpoint may have become eligible other
+ * than by the clock (CB may be NULL). Never called from qcc_router_pick. */
+void qcc_router_on_ready(struct qcc_router *r, void (*cb)(void *ctx), void *ctx);
 
 /* ---- outcomes ----------------------------------------------------------- */
 
@@ -144,9 +164,13 @@ void qcc_router_end(struct qcc_router *r, const struct qcc_pick *pick,
 
 /* Calls CB for each endpoint whose active check is due (every
  * check_interval; endpoints with an open breaker first) and marks it
- * scheduled. Returns how many. Nothing when health checks are disabled. */
+ * scheduled. Returns how many. Nothing when health checks are disabled.
+ * Also applies switching that is due by the clock (recovery after
+ * cooldown_period), so an idle router switches back without a request. */
 size_t qcc_router_health_due(struct qcc_router *r, uint64_t now,
                              void (*cb)(void *ctx, uint32_t idx), void *ctx);
+/* A passing check closes an open breaker (and starts its profile's
+ * recovery clock); a failing one feeds health only. */
 void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint32_t latency_ms,
                               const char *error, uint64_t now);
 
@@ -155,6 +179,9 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
 /* -1 with err when IDX or PROFILE does not exist. */
 int qcc_router_disable(struct qcc_router *r, uint32_t idx, const char *reason, uint64_t now,
                        struct qcc_err *err);
+/* Eligible at once: clears the disable, a rejected key, a rest, an open
+ * breaker and an unhealthy status, and starts the recovery clock of its
+ * profile now. */
 int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct qcc_err *err);
 int qcc_router_pin(struct qcc_router *r, const char *profile, const char *reason, uint64_t now,
                    struct qcc_err *err);

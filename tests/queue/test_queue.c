@@ -483,3 +483,103 @@ Test(queue_basic, params_from_table_settings) {
   qcc_queue_params_from_settings(&p, &s, 1.0, 0);
   cr_expect_eq(p.max_size, 0, "a disabled queue has no room");
 }
+
+/* ---- waiting for an endpoint, not for a clock (issue 11) ---------------- */
+
+Test(queue_waiting, a_request_that_found_nothing_waits_for_a_wake_not_a_clock) {
+  struct qcc_queue *q = mkq(QCC_RETRY_IMMEDIATE, 10, 5, 120000, 1.0);
+  uint64_t id = 0;
+  cr_assert_eq(qcc_queue_push_waiting(q, H(0), 5, 1000, &id, NULL), QCC_QUEUE_PUSHED);
+  cr_expect_neq(id, 0);
+  cr_expect_eq(qcc_queue_waiting(q), 1);
+  /* immediate would be due now; with nothing to back off from, only the
+   * deadline is on the clock */
+  cr_expect_eq(qcc_queue_next_due(q), 121000);
+  struct qcc_queue_item it;
+  cr_expect_eq(qcc_queue_pop_due(q, 1000, &it, 1), 0);
+  cr_expect_eq(qcc_queue_pop_due(q, 60000, &it, 1), 0);
+  struct qcc_queue_info info;
+  cr_assert_eq(qcc_queue_list(q, &info, 1), 1);
+  cr_expect_eq(info.next_retry_at, UINT64_MAX);
+  /* an endpoint became eligible at 61.5 s */
+  cr_expect_eq(qcc_queue_wake_all(q, 61500), 1);
+  cr_assert_eq(qcc_queue_pop_due(q, 61500, &it, 1), 1);
+  cr_expect_not(it.expired);
+  cr_expect_eq(it.handle, H(0));
+  cr_expect_eq(it.attempt, 1);
+  cr_expect_eq(qcc_queue_waiting(q), 0);
+  qcc_queue_free(&q);
+}
+
+Test(queue_waiting, finding_no_endpoint_spends_no_retry) {
+  struct qcc_queue *q = mkq(QCC_RETRY_IMMEDIATE, 10, 2, 120000, 1.0);
+  cr_assert_eq(qcc_queue_push(q, H(0), 5, 0, NULL, NULL), QCC_QUEUE_PUSHED);
+  struct qcc_queue_item it;
+  /* a hundred wakes that find every endpoint still out: no retry used */
+  for (uint64_t t = 0; t < 100; t++) {
+    qcc_queue_wake_all(q, t);
+    cr_assert_eq(qcc_queue_pop_due(q, t, &it, 1), 1);
+    cr_assert_not(it.expired);
+    cr_assert_eq(it.attempt, 1, "attempt %u at %llu", it.attempt, (unsigned long long)t);
+    cr_assert_eq(qcc_queue_retry_no_endpoint(q, H(0), t), QCC_QUEUE_RESCHEDULED);
+    /* and no spinning: nothing is due until the next wake */
+    cr_assert_eq(qcc_queue_next_due(q), 120000);
+  }
+  struct qcc_queue_counters c;
+  qcc_queue_counters(q, &c);
+  cr_expect_eq(c.retries, 0);
+  cr_expect_eq(c.retrying, 0);
+  cr_expect_eq(c.woken, 100);
+  /* retries that reached endpoints and failed still count: 2, then expired */
+  qcc_queue_wake_all(q, 200);
+  cr_assert_eq(qcc_queue_pop_due(q, 200, &it, 1), 1);
+  cr_expect_eq(qcc_queue_retry_failed(q, H(0), 200), QCC_QUEUE_RESCHEDULED);
+  cr_assert_eq(qcc_queue_pop_due(q, 200, &it, 1), 1, "immediate: due at once");
+  cr_expect_eq(it.attempt, 2);
+  cr_expect_eq(qcc_queue_retry_failed(q, H(0), 200), QCC_QUEUE_EXPIRED);
+  qcc_queue_counters(q, &c);
+  cr_expect_eq(c.retries, 2);
+  cr_expect_eq(c.expired, 1);
+  qcc_queue_free(&q);
+}
+
+Test(queue_waiting, waiting_for_an_endpoint_still_ends_at_max_wait) {
+  struct qcc_queue *q = mkq(QCC_RETRY_EXPONENTIAL_BACKOFF, 10, 5, 1000, 1.0);
+  cr_assert_eq(qcc_queue_push_waiting(q, H(0), 5, 0, NULL, NULL), QCC_QUEUE_PUSHED);
+  cr_assert_eq(qcc_queue_push_waiting(q, H(1), 5, 10, NULL, NULL), QCC_QUEUE_PUSHED);
+  struct qcc_queue_item it[2];
+  cr_assert_eq(qcc_queue_pop_due(q, 1000, it, 2), 1);
+  cr_expect(it[0].expired);
+  cr_expect_eq(it[0].handle, H(0));
+  /* a retry that found nothing after the deadline expires too */
+  qcc_queue_wake_all(q, 1009);
+  cr_assert_eq(qcc_queue_pop_due(q, 1009, it, 2), 1);
+  cr_expect_eq(qcc_queue_retry_no_endpoint(q, H(1), 1010), QCC_QUEUE_EXPIRED);
+  cr_expect_eq(qcc_queue_retry_no_endpoint(q, H(1), 1010), QCC_QUEUE_UNKNOWN);
+  cr_expect_eq(qcc_queue_waiting(q), 0);
+  qcc_queue_free(&q);
+}
+
+Test(queue_waiting, the_backoff_never_delays_a_request_past_a_wake) {
+  struct qcc_queue *q = mkq(QCC_RETRY_EXPONENTIAL_BACKOFF, 10, 5, 0, 1.0);
+  cr_assert_eq(qcc_queue_push(q, H(0), 5, 0, NULL, NULL), QCC_QUEUE_PUSHED);
+  cr_expect_eq(qcc_queue_next_due(q), 5000, "endpoints that keep failing: 5 s");
+  /* one became eligible after 1 s (its retry-after ended) */
+  cr_expect_eq(qcc_queue_wake_all(q, 1000), 1);
+  struct qcc_queue_item it;
+  cr_assert_eq(qcc_queue_pop_due(q, 1000, &it, 1), 1);
+  cr_expect_eq(it.attempt, 1);
+  /* that retry failed again: the schedule goes on from there (10 s) */
+  cr_expect_eq(qcc_queue_retry_failed(q, H(0), 1000), QCC_QUEUE_RESCHEDULED);
+  cr_expect_eq(qcc_queue_next_due(q), 11000);
+  qcc_queue_free(&q);
+}
+
+Test(queue_waiting, a_full_queue_of_waiting_requests_still_names_a_retry_after) {
+  struct qcc_queue *q = mkq(QCC_RETRY_EXPONENTIAL_BACKOFF, 1, 5, 0, 1.0);
+  cr_assert_eq(qcc_queue_push_waiting(q, H(0), 5, 0, NULL, NULL), QCC_QUEUE_PUSHED);
+  uint32_t ra = 0;
+  cr_assert_eq(qcc_queue_push(q, H(1), 5, 0, NULL, &ra), QCC_QUEUE_FULL);
+  cr_expect_eq(ra, 5, "the first backoff step, not 300 s");
+  qcc_queue_free(&q);
+}

@@ -449,9 +449,13 @@ Test(router, when_all_rest_the_queue_gets_a_time) {
   qcc_router_begin(f.r, &p, 0);
   struct qcc_outcome o = {.kind = QCC_OUT_HTTP_STATUS, .http_status = 429, .retry_after_s = 12};
   qcc_router_end(f.r, &p, &o, 0);
-  cr_assert_eq(qcc_router_pick(f.r, NULL, 5, &p), -1);
+  /* (issue 11: without no_last_resort the resting endpoint is now probed
+   * instead, see rests_are_preferences_*) */
+  struct qcc_pick_req req = {.no_last_resort = true};
+  cr_assert_eq(qcc_router_pick(f.r, &req, 5, &p), -1);
   cr_assert_eq(p.result, QCC_PICK_LIMITED);
   cr_assert_eq(p.retry_at, 12 * S);
+  cr_assert_eq(qcc_router_next_ready(f.r, 5), 12 * S);
   rfix_done(&f);
 }
 

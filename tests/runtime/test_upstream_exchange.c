@@ -52,6 +52,8 @@ struct up_server {
   char *last_req;
   size_t last_req_len;
   struct up_conn *stream; /* the connection answering /v1/stream */
+  struct up_conn *held;   /* the first connection of .../v1/held, not answered */
+  int held_count;
   struct up_conn *conns;
 };
 
@@ -63,6 +65,7 @@ static void up_conn_close(struct up_conn *c) {
   ev_io_stop(c->srv->loop, &c->wio);
   close(c->fd);
   if (c->srv->stream == c) c->srv->stream = NULL;
+  if (c->srv->held == c) c->srv->held = NULL;
   free(c->in);
   free(c->out);
   free(c);
@@ -128,7 +131,9 @@ static void up_answer(struct up_conn *c, const char *path) {
              "Keep-Alive: timeout=5\r\nX-Upstream: echo\r\nContent-Length: %zu\r\n\r\n",
              s->last_req_len);
     up_send(c, s->last_req, s->last_req_len);
-  } else if (strcmp(path, "/v1/stream") == 0) {
+  } else if (strstr(path, "/v1/held") != NULL && s->held_count++ == 0) {
+    s->held = c; /* the first one: the test closes it when it likes */
+  } else if (strcmp(path, "/v1/stream") == 0 || strstr(path, "/v1/held") != NULL) {
     up_sendf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                 "Transfer-Encoding: chunked\r\nrequest-id: req_up\r\n\r\n");
     c->streaming = true;
@@ -441,6 +446,32 @@ static void open_one(struct harness *h, uint8_t auth, uint8_t kind, const char *
 }
 
 static void close_one(struct harness *h) { harness_close(h); }
+
+/* Two endpoints of one profile on one upstream: "up-1" (under /a), "up-2"
+ * (under /b), both with TIMEOUT_MS. */
+static void open_two(struct harness *h, uint32_t timeout_ms) {
+  memset(h, 0, sizeof *h);
+  h->loop = ev_loop_new(EVFLAG_AUTO);
+  cr_assert_not_null(h->loop);
+  ev_timer_init(&h->tick, tick_cb, 0.01, 0.01);
+  ev_timer_start(h->loop, &h->tick);
+  up_start(&h->up, h->loop);
+  static char a[80], b[80];
+  snprintf(a, sizeof a, "http://127.0.0.1:%d/a", h->up.port);
+  snprintf(b, sizeof b, "http://127.0.0.1:%d/b", h->up.port);
+  struct fx_endpoint e1[] = {{"up-1", a, QCC_KEY_LITERAL, "k", QCC_AUTH_X_API_KEY, 1, timeout_ms,
+                              NULL}};
+  struct fx_endpoint e2[] = {{"up-2", b, QCC_KEY_LITERAL, "k", QCC_AUTH_X_API_KEY, 1, timeout_ms,
+                              NULL}};
+  struct fx_endpoint e[] = {e1[0], e2[0]};
+  struct fx_profile pr[] = {{"main", QCC_GROUP_PRIMARY, 1, e, 2}};
+  fx_table_build(&h->t, pr, 1, NULL, 0);
+  h->gen.table = h->t.table;
+  h->gen.refs = 1;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_keystore_new(h->t.table, &h->gen.keys, &err), 0);
+  cr_assert_eq(qcc_proxy_new(h->loop, &h->proxy, &err), 0);
+}
 
 /* ---- tests ------------------------------------------------------------- */
 
@@ -994,6 +1025,41 @@ Test(upstream_exchange, json_200_error_object_is_an_error) {
   cr_expect_eq(s.res.status, 529);
   cr_expect_str_eq(s.err_type, "overloaded_error");
   cr_expect(strstr(s.err_msg, "Overloaded") != NULL, "%s", s.err_msg);
+  close_one(&h);
+}
+
+Test(upstream_exchange, next_endpoint_gets_its_own_timeout_after_a_connection_failure) {
+  /* the first endpoint fails at the connection level after 0.6 s; the
+   * second starts its first byte 0.7 s after that: past the first one's
+   * deadline (1 s), within its own */
+  struct harness h;
+  open_two(&h, 1000);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/held", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  double t0 = mono();
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.held != NULL, 5.0);
+  cr_assert_not_null(h.up.held);
+  run_for(&h, 0.6 - (mono() - t0));
+  up_conn_close(h.up.held); /* nothing sent: curl sees an empty reply */
+  RUN_UNTIL(&h, h.up.stream != NULL, 3.0);
+  cr_assert_not_null(h.up.stream, "not retried on up-2: %d done, %d requests, %s", s.dones, h.up.requests, s.err_msg);
+  double retried = mono();
+  run_for(&h, 0.7 - (mono() - retried));
+  cr_expect_eq(s.dones, 0, "up-2 timed out on up-1's clock: %s", s.err_msg);
+  if (s.dones == 0) {
+    up_chunk(&h.up, DELTA);
+    RUN_UNTIL(&h, body_has(&s, "content_block_delta"), 3.0);
+    up_end(&h.up);
+    RUN_UNTIL(&h, s.dones > 0, 3.0);
+  }
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.status, 200);
+  cr_expect_eq(s.res.failed, 0);
+  cr_expect_eq(h.up.requests, 2);
+  cr_expect(strncmp(s.endpoint, "up-", 3) == 0, "%s", s.endpoint);
+  free(s.body);
   close_one(&h);
 }
 
