@@ -206,6 +206,74 @@ static void check_secret(const struct qcc_keysrc *k, const char *what, const cha
   }
 }
 
+/* ---- proxy, proxy_credentials_env, alerts.webhook ---------------------------- */
+
+static bool env_name_ok(const char *s) {
+  if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (const char *p = s; *p != '\0'; p++) {
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+          *p == '_'))
+      return false;
+  }
+  return true;
+}
+
+static void check_proxy(const struct qcc_endpoint_cfg *e, struct qcc_diags *d) {
+  if (e->proxy_credentials_env != NULL && !env_name_ok(e->proxy_credentials_env)) {
+    /* Never echo it: it may be the user:password itself. */
+    qcc_diag_add(d, QCC_DIAG_ERROR, e->proxy_cred_pos,
+                 (unsigned)strlen(e->proxy_credentials_env),
+                 "give the NAME of an environment variable that holds user:password",
+                 "proxy_credentials_env of endpoint '%s' is not an environment variable name",
+                 ep_name(e));
+  }
+  if (e->proxy == NULL) return;
+  static const char *const schemes[] = {"http://", "https://", "socks5://", "socks5h://"};
+  const char *rest = NULL;
+  for (size_t i = 0; i < sizeof schemes / sizeof schemes[0] && rest == NULL; i++) {
+    size_t n = strlen(schemes[i]);
+    if (strncasecmp(e->proxy, schemes[i], n) == 0) rest = e->proxy + n;
+  }
+  unsigned span = (unsigned)strlen(e->proxy);
+  if (rest == NULL) {
+    qcc_diag_add(d, QCC_DIAG_ERROR, e->proxy_pos, span,
+                 "write it as http://, https://, socks5:// or socks5h://host:port",
+                 "proxy of endpoint '%s' has an unsupported scheme", ep_name(e));
+    return;
+  }
+  size_t alen = strcspn(rest, "/?#");
+  if (memchr(rest, '@', alen) != NULL) {
+    /* Never echo the URL: the user:password part is a secret. */
+    qcc_diag_add(d, QCC_DIAG_ERROR, e->proxy_pos, span,
+                 "drop user:password@ from the URL and name an environment variable holding "
+                 "user:password in proxy_credentials_env",
+                 "proxy of endpoint '%s' must not contain credentials", ep_name(e));
+    return;
+  }
+  if (alen == 0 || rest[0] == ':') {
+    qcc_diag_add(d, QCC_DIAG_ERROR, e->proxy_pos, span, "write it as scheme://host:port",
+                 "proxy '%s' of endpoint '%s' has no host", e->proxy, ep_name(e));
+  }
+}
+
+static void check_alerts(const struct qcc_loaded *l, struct qcc_diags *d) {
+  const char *w = l->cfg->settings.alerts_webhook;
+  if (w == NULL) return;
+  struct url u;
+  parse_url(w, &u);
+  if (u.error == NULL) return;
+  struct qcc_pos at = l->setting_pos[QCC_K_ALERTS_WEBHOOK];
+  if (strcmp(u.error, "credentials") == 0) {
+    qcc_diag_add(d, QCC_DIAG_ERROR, at, 7,
+                 "chat webhooks carry their token in the path, never as user:password@",
+                 "alerts.webhook must not contain user:password@");
+  } else {
+    qcc_diag_add(d, QCC_DIAG_ERROR, at, 7,
+                 "write it as https://host[:port]/path", "alerts.webhook is not a usable "
+                 "http:// or https:// URL (%s)", u.error);
+  }
+}
+
 static void check_endpoint(const struct qcc_endpoint_cfg *e, const struct qcc_frontend_opts *o,
                            struct qcc_diags *d) {
   bool has_from = (e->set_mask & QCC_EP_SET_FROM) != 0;
@@ -216,6 +284,7 @@ static void check_endpoint(const struct qcc_endpoint_cfg *e, const struct qcc_fr
                  "endpoint '%s' has no base_url", ep_name(e));
   }
   check_url(e, d);
+  check_proxy(e, d);
   if (!own_key && !has_from) {
     qcc_diag_add(d, QCC_DIAG_ERROR, e->pos, (unsigned)strlen(ep_name(e)),
                  "add 'api_key_env: VARIABLE' (or api_key_file: PATH)",
@@ -312,6 +381,7 @@ int qcc_check(const struct qcc_loaded *l, const struct qcc_frontend_opts *opts,
   }
   check_tokens(cfg, opts, d);
   check_listener(l, d);
+  check_alerts(l, d);
   check_primary(cfg, d);
   return qcc_diags_errors(d) == before ? 0 : -1;
 }

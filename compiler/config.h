@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema/config_keys.h"
 #include "schema/enums.h"
 
 /* A place in a source file; file points into qcc_config.files (owned there). */
@@ -37,12 +38,17 @@ struct qcc_endpoint_cfg {
   struct qcc_keysrc key;
   enum qcc_auth_style auth;
   uint32_t weight, priority, max_failures, timeout_ms, rate_limit, max_concurrency;
+  /* 0 until resolve fills in the upstream.* value (every minimum is > 0) */
+  uint32_t connect_timeout_ms, request_timeout_ms, stream_idle_timeout_ms;
+  char *ca_file;               /* own, else tls.ca_file after resolve, else NULL */
+  char *proxy;                 /* forward proxy URL, or NULL */
+  char *proxy_credentials_env; /* env variable holding user:password, or NULL */
   bool enabled, allow_insecure;
   struct qcc_pair *models; /* model name mapping, in source order */
   size_t model_count;
   struct qcc_pair *metadata; /* scalar metadata, in source order */
   size_t metadata_count;
-  struct qcc_pos pos, base_url_pos, from_pos;
+  struct qcc_pos pos, base_url_pos, from_pos, proxy_pos, proxy_cred_pos;
   /* bit i set = field i given explicitly (for `from:` inheritance) */
   uint32_t set_mask;
 };
@@ -97,6 +103,14 @@ struct qcc_settings {
   /* switching_policy */
   bool auto_switch, auto_recovery, fallback_enabled;
   uint32_t switch_threshold, cooldown_ms;
+  /* upstream: defaults of the endpoints' timeouts */
+  uint32_t upstream_connect_timeout_ms, upstream_timeout_ms, upstream_request_timeout_ms,
+      upstream_stream_idle_timeout_ms;
+  /* tls */
+  char *tls_ca_file, *tls_ca_path;
+  /* alerts */
+  char *alerts_exec, *alerts_webhook;
+  uint32_t alerts_timeout_ms;
 };
 
 struct qcc_config {
@@ -111,5 +125,24 @@ struct qcc_config {
 };
 
 void qcc_config_free(struct qcc_config **cfg);
+
+/* Where each row of schema/config_keys.h keeps its value in the structs
+ * above (its FIELD column; the table member has the same name). Indexed by
+ * enum qcc_knob_id; rec == QCC_REC_NONE for rows without a field. Strings are
+ * char * (NULL = not set), booleans bool, the rest unsigned of `size` bytes. */
+struct qcc_cfg_field {
+  uint8_t rec; /* enum qcc_rec */
+  uint32_t offset, size;
+  uint8_t kind; /* enum qcc_knob_kind */
+};
+extern const struct qcc_cfg_field qcc_cfg_fields[QCC_KNOB_COUNT];
+
+/* Read and write the field of row K in REC, the record of the row's kind
+ * (&cfg->settings, or one profile / endpoint / token). */
+uint64_t qcc_cfg_num(const void *rec, enum qcc_knob_id k);
+void qcc_cfg_set_num(void *rec, enum qcc_knob_id k, uint64_t v);
+const char *qcc_cfg_str(const void *rec, enum qcc_knob_id k);
+/* Replaces (and frees) the string; V NULL unsets it. */
+void qcc_cfg_set_str(void *rec, enum qcc_knob_id k, const char *v);
 
 #endif

@@ -101,11 +101,12 @@ static bool is_key_char(char c) {
          c == '-';
 }
 
-/* The excerpt must never show a secret: blank the value after `api_key:` and
- * `value:` (auth token literal) with '*' of the same length, so the marker
- * under the line stays aligned. */
+/* The excerpt must never show a secret: blank the value after `api_key:`,
+ * `value:` (auth token literal) and `proxy_credentials_env:` (which a user may
+ * fill with user:password by mistake) with '*' of the same length, so the
+ * marker under the line stays aligned. */
 static void redact(char *line) {
-  static const char *const keys[] = {"api_key:", "value:"};
+  static const char *const keys[] = {"api_key:", "value:", "proxy_credentials_env:"};
   for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
     size_t klen = strlen(keys[k]);
     for (char *p = strstr(line, keys[k]); p != NULL; p = strstr(p + 1, keys[k])) {

@@ -74,7 +74,9 @@ static void profiles(struct diff *d) {
     }
     const struct qcc_tbl_profile *pb = qcc_table_profile(b, (uint32_t)j);
     snprintf(what, sizeof what, "profile %s", qcc_table_str(a, pa->name));
-    fields(d, what, pa, pb, qcc_profile_fields, qcc_profile_field_count);
+    size_t n;
+    const struct qcc_field *fs = qcc_record_fields(QCC_REC_PROFILE, &n);
+    fields(d, what, pa, pb, fs, n);
     /* The endpoints both sides have in this profile: same relative order? */
     bool reordered = false;
     int64_t last = -1;
@@ -107,7 +109,9 @@ static void endpoints(struct diff *d) {
     snprintf(what, sizeof what, "endpoint %s", qcc_table_str(a, ea->id));
     const char *pa = profile_name(a, ea->profile_index), *pb = profile_name(b, eb->profile_index);
     if (strcmp(pa, pb) != 0) line(d, "~ %s profile: %s -> %s", what, pa, pb);
-    fields(d, what, ea, eb, qcc_endpoint_fields, qcc_endpoint_field_count);
+    size_t n;
+    const struct qcc_field *fs = qcc_record_fields(QCC_REC_ENDPOINT, &n);
+    fields(d, what, ea, eb, fs, n);
     pairs(d, what, true, ea, eb);
     pairs(d, what, false, ea, eb);
   }
@@ -123,8 +127,9 @@ static void tokens(struct diff *d) {
   char what[64];
   for (uint32_t i = 0; i < na && i < nb; i++) {
     snprintf(what, sizeof what, "auth_token %u", i);
-    fields(d, what, qcc_table_token(d->a, i), qcc_table_token(d->b, i), qcc_token_fields,
-           qcc_token_field_count);
+    size_t n;
+    const struct qcc_field *fs = qcc_record_fields(QCC_REC_TOKEN, &n);
+    fields(d, what, qcc_table_token(d->a, i), qcc_table_token(d->b, i), fs, n);
   }
   for (uint32_t i = nb; i < na; i++) line(d, "- auth_token %u", i);
   for (uint32_t i = na; i < nb; i++) line(d, "+ auth_token %u", i);
@@ -132,8 +137,9 @@ static void tokens(struct diff *d) {
 
 size_t qcc_diff_tables(const struct qcc_table *a, const struct qcc_table *b, FILE *out) {
   struct diff d = {a, b, out, 0};
-  fields(&d, "settings", qcc_table_settings(a), qcc_table_settings(b), qcc_settings_fields,
-         qcc_settings_field_count);
+  size_t n;
+  const struct qcc_field *fs = qcc_record_fields(QCC_REC_SETTINGS, &n);
+  fields(&d, "settings", qcc_table_settings(a), qcc_table_settings(b), fs, n);
   profiles(&d);
   endpoints(&d);
   tokens(&d);

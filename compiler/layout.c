@@ -144,119 +144,53 @@ static void eff_lb(const struct qcc_config *cfg, const struct qcc_profile_cfg *p
   }
 }
 
-/* ---- digest: canonical serialization ------------------------------------ */
+/* ---- fields from the rows of schema/config_keys.h ------------------------ */
 
-static void d_u64(XXH3_state_t *st, uint64_t v) {
-  uint8_t b[8];
-  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-  XXH3_128bits_update(st, b, sizeof b);
-}
-
-static void d_str(XXH3_state_t *st, const char *s) {
-  size_t n = s != NULL ? strlen(s) : 0; /* NULL and "" lay out the same */
-  d_u64(st, n);
-  if (n > 0) XXH3_128bits_update(st, s, n);
-}
-
-static void d_key(XXH3_state_t *st, const struct qcc_keysrc *k) {
-  d_u64(st, (uint64_t)k->kind);
-  d_str(st, k->kind == QCC_KEY_NONE ? NULL : k->value);
-}
-
-static void d_pairs(XXH3_state_t *st, const struct qcc_pair *p, size_t n) {
-  d_u64(st, n);
-  for (size_t i = 0; i < n; i++) {
-    d_str(st, p[i].key);
-    d_str(st, p[i].value);
-  }
-}
-
-void qcc_layout_digest(const struct qcc_config *cfg, uint8_t out[16]) {
-  XXH3_state_t st;
-  const struct qcc_settings *s = &cfg->settings;
-  XXH3_128bits_reset(&st);
-  /* The format version is part of it: a new layout of the same config is a
-   * new table, so `build` after an upgrade does write. */
-  XXH3_128bits_update(&st, "qcc-config\0", 11);
-  d_u64(&st, QCC_TABLE_MAJOR);
-  d_u64(&st, QCC_TABLE_MINOR);
-  d_u64(&st, cfg->version);
-  d_str(&st, s->host);
-  d_u64(&st, s->port);
-  d_u64(&st, s->ssl_enabled);
-  d_str(&st, s->tls_cert);
-  d_str(&st, s->tls_key);
-  d_u64(&st, s->log_level);
-  d_u64(&st, s->access_log);
-  d_u64(&st, s->max_connections);
-  d_u64(&st, s->max_header_bytes);
-  d_u64(&st, s->max_body_bytes);
-  d_u64(&st, s->header_timeout_ms);
-  d_u64(&st, s->idle_timeout_ms);
-  d_u64(&st, s->drain_timeout_ms);
-  d_u64(&st, s->journal_fsync);
-  d_u64(&st, s->health_enabled);
-  d_u64(&st, s->health_check);
-  d_u64(&st, s->check_interval_ms);
-  d_u64(&st, s->health_timeout_ms);
-  d_u64(&st, s->retry_count);
-  d_u64(&st, s->alert_enabled);
-  d_u64(&st, s->alert_threshold);
-  d_u64(&st, s->queue_enabled);
-  d_u64(&st, s->queue_max_size);
-  d_u64(&st, s->retry_strategy);
-  d_u64(&st, s->max_retries);
-  d_u64(&st, s->max_wait_ms);
-  d_u64(&st, s->persistence_enabled);
-  d_u64(&st, s->lb_strategy);
-  d_u64(&st, s->health_aware);
-  d_u64(&st, s->sticky_session);
-  d_u64(&st, s->auto_switch);
-  d_u64(&st, s->auto_recovery);
-  d_u64(&st, s->fallback_enabled);
-  d_u64(&st, s->switch_threshold);
-  d_u64(&st, s->cooldown_ms);
-  d_u64(&st, cfg->profile_count);
-  for (size_t i = 0; i < cfg->profile_count; i++) {
-    const struct qcc_profile_cfg *p = &cfg->profiles[i];
-    uint8_t lb, aware, sticky;
-    eff_lb(cfg, p, &lb, &aware, &sticky);
-    d_str(&st, p->name);
-    d_str(&st, p->description);
-    d_u64(&st, p->group);
-    d_u64(&st, p->enabled);
-    d_u64(&st, p->lb_override);
-    d_u64(&st, lb);
-    d_u64(&st, aware);
-    d_u64(&st, sticky);
-    d_u64(&st, p->endpoint_count);
-    for (size_t j = 0; j < p->endpoint_count; j++) {
-      const struct qcc_endpoint_cfg *e = &p->endpoints[j];
-      d_str(&st, e->id);
-      d_str(&st, e->base_url);
-      d_key(&st, &e->key);
-      d_u64(&st, e->auth);
-      d_u64(&st, e->weight);
-      d_u64(&st, e->priority);
-      d_u64(&st, e->max_failures);
-      d_u64(&st, e->timeout_ms);
-      d_u64(&st, e->rate_limit);
-      d_u64(&st, e->max_concurrency);
-      d_u64(&st, e->enabled);
-      d_u64(&st, e->allow_insecure);
-      d_pairs(&st, e->models, e->model_count);
-      d_pairs(&st, e->metadata, e->metadata_count);
+/* Every row field of record kind WHICH, from the config struct to the table
+ * record: numbers little-endian at the table's width, strings interned. */
+static void copy_fields(struct pool *pool, enum qcc_rec which, const void *from, void *to) {
+  uint8_t *out = to;
+  for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
+    const struct qcc_tbl_field *tf = &qcc_tbl_fields[k];
+    if (tf->rec != which) continue;
+    if (tf->kind == QCC_KNOB_STRING) {
+      struct qcc_tbl_str r = pool_add(pool, qcc_cfg_str(from, (enum qcc_knob_id)k));
+      memcpy(out + tf->offset, &r, sizeof r);
+    } else {
+      uint64_t v = qcc_cfg_num(from, (enum qcc_knob_id)k);
+      for (uint32_t b = 0; b < tf->size && b < 8; b++) out[tf->offset + b] = (uint8_t)(v >> (8 * b));
     }
   }
-  d_u64(&st, cfg->token_count);
-  for (size_t i = 0; i < cfg->token_count; i++) {
-    d_str(&st, cfg->tokens[i].name);
-    d_key(&st, &cfg->tokens[i].key);
-    d_u64(&st, cfg->tokens[i].priority);
-  }
+}
+
+/* ---- digest: the laid-out payload ----------------------------------------- */
+
+/* Everything the runtime can see is in the payload, so hashing it (and not
+ * a hand-kept list of fields) cannot miss a change. Positions, comments and
+ * key order never reach the payload; generation and build time are in the
+ * header. The format version is part of it: a new layout of the same config
+ * is a new table, so `build` after an upgrade does write. */
+static void payload_digest(const uint8_t *img, size_t len, uint8_t out[16]) {
+  XXH3_state_t st;
+  uint8_t v[4] = {QCC_TABLE_MAJOR & 0xff, QCC_TABLE_MAJOR >> 8, QCC_TABLE_MINOR & 0xff,
+                  QCC_TABLE_MINOR >> 8};
+  XXH3_128bits_reset(&st);
+  XXH3_128bits_update(&st, "qcc-table\0", 10);
+  XXH3_128bits_update(&st, v, sizeof v);
+  XXH3_128bits_update(&st, img + QCC_TABLE_HEADER_SIZE, len - QCC_TABLE_HEADER_SIZE);
   XXH128_canonical_t c;
   XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
   memcpy(out, c.digest, 16);
+}
+
+void qcc_layout_digest(const struct qcc_config *cfg, uint8_t out[16]) {
+  struct qcc_layout_opts o = {0, 0};
+  struct qcc_layout *l = NULL;
+  struct qcc_err e;
+  memset(out, 0, 16);
+  if (qcc_layout_new(cfg, &o, &l, &e) != 0) return;
+  memcpy(out, ((const struct qcc_tbl_header *)(const void *)l->bytes)->source_digest, 16);
+  qcc_layout_free(&l);
 }
 
 /* ---- the image ----------------------------------------------------------- */
@@ -274,7 +208,6 @@ static struct qcc_tbl_keyref keyref(struct pool *p, const struct qcc_keysrc *k) 
 int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *opts,
                    struct qcc_layout **out, struct qcc_err *err) {
   *out = NULL;
-  const struct qcc_settings *s = &cfg->settings;
   uint64_t n_ep = 0, n_mm = 0, n_md = 0;
   for (size_t i = 0; i < cfg->profile_count; i++) {
     const struct qcc_profile_cfg *p = &cfg->profiles[i];
@@ -303,50 +236,13 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
   }
 
   memset(&ts, 0, sizeof ts);
-  ts.host = pool_add(&pool, s->host);
-  ts.tls_cert = pool_add(&pool, s->tls_cert);
-  ts.tls_key = pool_add(&pool, s->tls_key);
-  ts.port = s->port;
-  ts.ssl_enabled = s->ssl_enabled;
-  ts.log_level = (uint8_t)s->log_level;
-  ts.access_log = s->access_log;
-  ts.journal_fsync = (uint8_t)s->journal_fsync;
-  ts.max_connections = s->max_connections;
-  ts.max_header_bytes = s->max_header_bytes;
-  ts.max_body_bytes = s->max_body_bytes;
-  ts.header_timeout_ms = s->header_timeout_ms;
-  ts.idle_timeout_ms = s->idle_timeout_ms;
-  ts.drain_timeout_ms = s->drain_timeout_ms;
-  ts.health_enabled = s->health_enabled;
-  ts.health_check = (uint8_t)s->health_check;
-  ts.alert_enabled = s->alert_enabled;
-  ts.check_interval_ms = s->check_interval_ms;
-  ts.health_timeout_ms = s->health_timeout_ms;
-  ts.retry_count = s->retry_count;
-  ts.alert_threshold = s->alert_threshold;
-  ts.queue_enabled = s->queue_enabled;
-  ts.retry_strategy = (uint8_t)s->retry_strategy;
-  ts.persistence_enabled = s->persistence_enabled;
-  ts.queue_max_size = s->queue_max_size;
-  ts.max_retries = s->max_retries;
-  ts.max_wait_ms = s->max_wait_ms;
-  ts.lb_strategy = (uint8_t)s->lb_strategy;
-  ts.health_aware = s->health_aware;
-  ts.sticky_session = s->sticky_session;
-  ts.auto_switch = s->auto_switch;
-  ts.auto_recovery = s->auto_recovery;
-  ts.fallback_enabled = s->fallback_enabled;
-  ts.switch_threshold = s->switch_threshold;
-  ts.cooldown_ms = s->cooldown_ms;
+  copy_fields(&pool, QCC_REC_SETTINGS, &cfg->settings, &ts);
 
   uint32_t ei = 0, mi = 0, di = 0;
   for (size_t i = 0; i < cfg->profile_count; i++) {
     const struct qcc_profile_cfg *p = &cfg->profiles[i];
     struct qcc_tbl_profile *r = &tp[i];
-    r->name = pool_add(&pool, p->name);
-    r->description = pool_add(&pool, p->description);
-    r->group = (uint8_t)p->group;
-    r->enabled = p->enabled;
+    copy_fields(&pool, QCC_REC_PROFILE, p, r);
     r->lb_override = p->lb_override;
     eff_lb(cfg, p, &r->lb_strategy, &r->health_aware, &r->sticky_session);
     r->endpoint_first = ei;
@@ -356,20 +252,10 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
       struct qcc_tbl_endpoint *x = &te[ei++];
       const char *id = e->id != NULL ? e->id : "";
       x->stable_id = XXH3_64bits(id, strlen(id));
-      x->id = pool_add(&pool, id);
-      x->base_url = pool_add(&pool, e->base_url);
+      copy_fields(&pool, QCC_REC_ENDPOINT, e, x);
       x->key = keyref(&pool, &e->key);
       if (e->key.kind == QCC_KEY_LITERAL) flags |= QCC_TABLE_FLAG_LITERAL_KEYS;
       x->profile_index = (uint32_t)i;
-      x->weight = e->weight;
-      x->priority = e->priority;
-      x->max_failures = e->max_failures;
-      x->timeout_ms = e->timeout_ms;
-      x->rate_limit = e->rate_limit;
-      x->max_concurrency = e->max_concurrency;
-      x->enabled = e->enabled;
-      x->auth = (uint8_t)e->auth;
-      x->allow_insecure = e->allow_insecure;
       x->model_map_first = mi;
       x->model_map_count = (uint32_t)e->model_count;
       for (size_t k = 0; k < e->model_count; k++) {
@@ -389,9 +275,8 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
     }
   }
   for (size_t i = 0; i < cfg->token_count; i++) {
-    tt[i].name = pool_add(&pool, cfg->tokens[i].name);
+    copy_fields(&pool, QCC_REC_TOKEN, &cfg->tokens[i], &tt[i]);
     tt[i].key = keyref(&pool, &cfg->tokens[i].key);
-    tt[i].priority = cfg->tokens[i].priority;
     if (cfg->tokens[i].key.kind == QCC_KEY_LITERAL) flags |= QCC_TABLE_FLAG_LITERAL_KEYS;
   }
   if (pool.failed) {
@@ -450,7 +335,7 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
   h.file_size = pos;
   h.generation = opts->generation;
   h.build_time = opts->build_time;
-  qcc_layout_digest(cfg, h.source_digest);
+  payload_digest(img, pos, h.source_digest);
   h.flags = flags;
   h.payload_checksum = XXH3_64bits(img + QCC_TABLE_HEADER_SIZE, pos - QCC_TABLE_HEADER_SIZE);
   memcpy(img, &h, sizeof h);

@@ -161,44 +161,20 @@ static struct qcc_knob_value knob_default(enum qcc_knob_id id) {
   return v;
 }
 
-#define DEF_NUM(id) knob_default(QCC_K_##id).num
-#define DEF_BOOL(id) knob_default(QCC_K_##id).flag
+
+/* Every row of record kind WHICH that has a default, set in REC. */
+static void apply_defaults(void *rec, enum qcc_rec which) {
+  for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
+    const struct qcc_knob *kn = &qcc_knobs[k];
+    if (qcc_cfg_fields[k].rec != which || kn->def == NULL) continue;
+    struct qcc_knob_value v = knob_default(kn->id);
+    if (kn->kind == QCC_KNOB_STRING) qcc_cfg_set_str(rec, kn->id, kn->def);
+    else qcc_cfg_set_num(rec, kn->id, kn->kind == QCC_KNOB_BOOL ? v.flag : v.num);
+  }
+}
 
 static void settings_defaults(struct qcc_config *cfg) {
-  struct qcc_settings *s = &cfg->settings;
-  s->host = dupstr(qcc_knobs[QCC_K_PROXY_HOST].def);
-  s->port = (uint16_t)DEF_NUM(PROXY_PORT);
-  s->ssl_enabled = DEF_BOOL(PROXY_SSL);
-  s->log_level = (enum qcc_log_level)DEF_NUM(PROXY_LOG_LEVEL);
-  s->access_log = DEF_BOOL(PROXY_ACCESS_LOG);
-  s->max_connections = (uint32_t)DEF_NUM(PROXY_MAX_CONN);
-  s->max_body_bytes = DEF_NUM(PROXY_MAX_BODY);
-  s->max_header_bytes = (uint32_t)DEF_NUM(PROXY_MAX_HEADER);
-  s->header_timeout_ms = (uint32_t)DEF_NUM(PROXY_HEADER_TIMEOUT);
-  s->idle_timeout_ms = (uint32_t)DEF_NUM(PROXY_IDLE_TIMEOUT);
-  s->drain_timeout_ms = (uint32_t)DEF_NUM(PROXY_DRAIN_TIMEOUT);
-  s->journal_fsync = (enum qcc_fsync_policy)DEF_NUM(JOURNAL_FSYNC);
-  s->health_enabled = DEF_BOOL(HEALTH_ENABLED);
-  s->health_check = (enum qcc_check_kind)DEF_NUM(HEALTH_CHECK);
-  s->check_interval_ms = (uint32_t)DEF_NUM(HEALTH_INTERVAL);
-  s->health_timeout_ms = (uint32_t)DEF_NUM(HEALTH_TIMEOUT);
-  s->retry_count = (uint32_t)DEF_NUM(HEALTH_RETRY);
-  s->alert_enabled = DEF_BOOL(HEALTH_ALERT);
-  s->alert_threshold = (uint32_t)DEF_NUM(HEALTH_ALERT_THRESHOLD);
-  s->queue_enabled = DEF_BOOL(QUEUE_ENABLED);
-  s->queue_max_size = (uint32_t)DEF_NUM(QUEUE_MAX_SIZE);
-  s->retry_strategy = (enum qcc_retry_strategy)DEF_NUM(QUEUE_RETRY);
-  s->max_retries = (uint32_t)DEF_NUM(QUEUE_MAX_RETRIES);
-  s->max_wait_ms = (uint32_t)DEF_NUM(QUEUE_MAX_WAIT);
-  s->persistence_enabled = DEF_BOOL(QUEUE_PERSIST);
-  s->lb_strategy = (enum qcc_lb_strategy)DEF_NUM(LB_STRATEGY);
-  s->health_aware = DEF_BOOL(LB_HEALTH_AWARE);
-  s->sticky_session = DEF_BOOL(LB_STICKY);
-  s->auto_switch = DEF_BOOL(SWITCH_AUTO);
-  s->auto_recovery = DEF_BOOL(SWITCH_RECOVERY);
-  s->switch_threshold = (uint32_t)DEF_NUM(SWITCH_THRESHOLD);
-  s->cooldown_ms = (uint32_t)DEF_NUM(SWITCH_COOLDOWN);
-  s->fallback_enabled = DEF_BOOL(SWITCH_FALLBACK);
+  apply_defaults(&cfg->settings, QCC_REC_SETTINGS);
 }
 
 static void begin_item(struct ld *ld, enum qcc_knob_id list, struct qcc_pos at) {
@@ -207,8 +183,7 @@ static void begin_item(struct ld *ld, enum qcc_knob_id list, struct qcc_pos at) 
     cfg->profiles = append_slot(cfg->profiles, cfg->profile_count, sizeof *cfg->profiles);
     struct qcc_profile_cfg *p = &cfg->profiles[cfg->profile_count];
     memset(p, 0, sizeof *p);
-    p->group = (enum qcc_group)DEF_NUM(PROF_PRIORITY);
-    p->enabled = DEF_BOOL(PROF_ENABLED);
+    apply_defaults(p, QCC_REC_PROFILE);
     p->pos = at;
     if (cfg->profile_count >= ld->lb_cap) {
       ld->lb_cap = ld->lb_cap == 0 ? 16 : ld->lb_cap * 2;
@@ -221,22 +196,14 @@ static void begin_item(struct ld *ld, enum qcc_knob_id list, struct qcc_pos at) 
     p->endpoints = append_slot(p->endpoints, p->endpoint_count, sizeof *p->endpoints);
     struct qcc_endpoint_cfg *e = &p->endpoints[p->endpoint_count];
     memset(e, 0, sizeof *e);
-    e->auth = (enum qcc_auth_style)DEF_NUM(EP_AUTH);
-    e->weight = (uint32_t)DEF_NUM(EP_WEIGHT);
-    e->priority = (uint32_t)DEF_NUM(EP_PRIORITY);
-    e->enabled = DEF_BOOL(EP_ENABLED);
-    e->max_failures = (uint32_t)DEF_NUM(EP_MAX_FAILURES);
-    e->timeout_ms = (uint32_t)DEF_NUM(EP_TIMEOUT);
-    e->max_concurrency = (uint32_t)DEF_NUM(EP_MAX_CONC);
-    e->rate_limit = (uint32_t)DEF_NUM(EP_RATE_LIMIT);
-    e->allow_insecure = DEF_BOOL(EP_INSECURE);
+    apply_defaults(e, QCC_REC_ENDPOINT);
     e->pos = at;
     ld->ep = p->endpoint_count++;
   } else if (list == QCC_K_TOKENS) {
     cfg->tokens = append_slot(cfg->tokens, cfg->token_count, sizeof *cfg->tokens);
     struct qcc_token_cfg *t = &cfg->tokens[cfg->token_count];
     memset(t, 0, sizeof *t);
-    t->priority = (uint32_t)DEF_NUM(TOKEN_PRIORITY);
+    apply_defaults(t, QCC_REC_TOKEN);
     t->pos = at;
     ld->tok = cfg->token_count++;
   }
@@ -287,57 +254,31 @@ static void strip_slashes(char *url) {
   while (n > floor && url[n - 1] == '/') url[--n] = '\0';
 }
 
-/* Put one validated scalar where it belongs. */
+/* Put one validated scalar where it belongs: rows with a field go there
+ * (config_keys.h), the rest are handled here by hand. */
 static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_knob_value *v,
                   const yaml_node_t *k, const yaml_node_t *val) {
-  struct qcc_settings *s = &ld->cfg->settings;
   struct qcc_profile_cfg *p = cur_profile(ld);
   struct qcc_endpoint_cfg *e = cur_endpoint(ld);
   struct qcc_token_cfg *t = ld->tok == SIZE_MAX ? NULL : &ld->cfg->tokens[ld->tok];
-  uint32_t n32 = (uint32_t)v->num;
   if (p == NULL && t == NULL) ld->out->setting_pos[kn->id] = pos_of(ld, k);
+  void *rec = NULL;
+  switch ((enum qcc_rec)qcc_cfg_fields[kn->id].rec) {
+    case QCC_REC_SETTINGS: rec = &ld->cfg->settings; break;
+    case QCC_REC_PROFILE: rec = p; break;
+    case QCC_REC_ENDPOINT: rec = e; break;
+    case QCC_REC_TOKEN: rec = t; break;
+    case QCC_REC_NONE: break;
+  }
+  if (rec != NULL) {
+    if (kn->kind == QCC_KNOB_STRING) qcc_cfg_set_str(rec, kn->id, v->str);
+    else qcc_cfg_set_num(rec, kn->id, kn->kind == QCC_KNOB_BOOL ? v->flag : v->num);
+  }
   switch (kn->id) {
-    case QCC_K_VERSION: ld->cfg->version = n32; break;
-    case QCC_K_PROXY_HOST: set_str(&s->host, v->str); break;
-    case QCC_K_PROXY_PORT: s->port = (uint16_t)v->num; break;
-    case QCC_K_PROXY_SSL: s->ssl_enabled = v->flag; break;
-    case QCC_K_PROXY_CERT: set_str(&s->tls_cert, v->str); break;
-    case QCC_K_PROXY_KEY: set_str(&s->tls_key, v->str); break;
-    case QCC_K_PROXY_LOG_LEVEL: s->log_level = (enum qcc_log_level)v->num; break;
-    case QCC_K_PROXY_ACCESS_LOG: s->access_log = v->flag; break;
-    case QCC_K_PROXY_MAX_CONN: s->max_connections = n32; break;
-    case QCC_K_PROXY_MAX_BODY: s->max_body_bytes = v->num; break;
-    case QCC_K_PROXY_MAX_HEADER: s->max_header_bytes = n32; break;
-    case QCC_K_PROXY_HEADER_TIMEOUT: s->header_timeout_ms = n32; break;
-    case QCC_K_PROXY_IDLE_TIMEOUT: s->idle_timeout_ms = n32; break;
-    case QCC_K_PROXY_DRAIN_TIMEOUT: s->drain_timeout_ms = n32; break;
-    case QCC_K_TOKEN_NAME: set_str(&t->name, v->str); break;
+    case QCC_K_VERSION: ld->cfg->version = (uint32_t)v->num; break;
     case QCC_K_TOKEN_ENV: set_key(ld, &t->key, QCC_KEY_ENV, v->str, k, true); break;
     case QCC_K_TOKEN_FILE: set_key(ld, &t->key, QCC_KEY_FILE, v->str, k, true); break;
     case QCC_K_TOKEN_VALUE: set_key(ld, &t->key, QCC_KEY_LITERAL, v->str, k, true); break;
-    case QCC_K_TOKEN_PRIORITY: t->priority = n32; break;
-    case QCC_K_HEALTH_ENABLED: s->health_enabled = v->flag; break;
-    case QCC_K_HEALTH_INTERVAL: s->check_interval_ms = n32; break;
-    case QCC_K_HEALTH_TIMEOUT: s->health_timeout_ms = n32; break;
-    case QCC_K_HEALTH_RETRY: s->retry_count = n32; break;
-    case QCC_K_HEALTH_CHECK: s->health_check = (enum qcc_check_kind)v->num; break;
-    case QCC_K_HEALTH_ALERT: s->alert_enabled = v->flag; break;
-    case QCC_K_HEALTH_ALERT_THRESHOLD: s->alert_threshold = n32; break;
-    case QCC_K_QUEUE_ENABLED: s->queue_enabled = v->flag; break;
-    case QCC_K_QUEUE_MAX_SIZE: s->queue_max_size = n32; break;
-    case QCC_K_QUEUE_RETRY: s->retry_strategy = (enum qcc_retry_strategy)v->num; break;
-    case QCC_K_QUEUE_MAX_RETRIES: s->max_retries = n32; break;
-    case QCC_K_QUEUE_MAX_WAIT: s->max_wait_ms = n32; break;
-    case QCC_K_QUEUE_PERSIST: s->persistence_enabled = v->flag; break;
-    case QCC_K_LB_STRATEGY: s->lb_strategy = (enum qcc_lb_strategy)v->num; break;
-    case QCC_K_LB_HEALTH_AWARE: s->health_aware = v->flag; break;
-    case QCC_K_LB_STICKY: s->sticky_session = v->flag; break;
-    case QCC_K_SWITCH_AUTO: s->auto_switch = v->flag; break;
-    case QCC_K_SWITCH_RECOVERY: s->auto_recovery = v->flag; break;
-    case QCC_K_SWITCH_THRESHOLD: s->switch_threshold = n32; break;
-    case QCC_K_SWITCH_COOLDOWN: s->cooldown_ms = n32; break;
-    case QCC_K_SWITCH_FALLBACK: s->fallback_enabled = v->flag; break;
-    case QCC_K_JOURNAL_FSYNC: s->journal_fsync = (enum qcc_fsync_policy)v->num; break;
     case QCC_K_GROUPS_PRIMARY:
     case QCC_K_GROUPS_SECONDARY:
     case QCC_K_GROUPS_FALLBACK: {
@@ -357,53 +298,25 @@ static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_kno
       ld->incs[ld->inc_count] = dupstr(v->str);
       ld->inc_pos[ld->inc_count++] = pos_of(ld, val);
       break;
-    case QCC_K_PROF_NAME:
-      set_str(&p->name, v->str);
-      p->pos = pos_of(ld, val);
-      break;
-    case QCC_K_PROF_DESC: set_str(&p->description, v->str); break;
-    case QCC_K_PROF_PRIORITY:
-      p->group = (enum qcc_group)v->num;
-      p->group_pos = pos_of(ld, val);
-      break;
-    case QCC_K_PROF_ENABLED: p->enabled = v->flag; break;
-    case QCC_K_PROF_LB_STRATEGY:
-      p->lb_strategy = (enum qcc_lb_strategy)v->num;
-      ld->lb_set[ld->prof] |= LB_SET_STRATEGY;
-      break;
-    case QCC_K_PROF_LB_HEALTH_AWARE:
-      p->health_aware = v->flag;
-      ld->lb_set[ld->prof] |= LB_SET_HEALTH;
-      break;
-    case QCC_K_PROF_LB_STICKY:
-      p->sticky_session = v->flag;
-      ld->lb_set[ld->prof] |= LB_SET_STICKY;
-      break;
-    case QCC_K_EP_ID:
-      set_str(&e->id, v->str);
-      e->pos = pos_of(ld, val);
-      break;
+    case QCC_K_PROF_NAME: p->pos = pos_of(ld, val); break;
+    case QCC_K_PROF_PRIORITY: p->group_pos = pos_of(ld, val); break;
+    case QCC_K_PROF_LB_STRATEGY: ld->lb_set[ld->prof] |= LB_SET_STRATEGY; break;
+    case QCC_K_PROF_LB_HEALTH_AWARE: ld->lb_set[ld->prof] |= LB_SET_HEALTH; break;
+    case QCC_K_PROF_LB_STICKY: ld->lb_set[ld->prof] |= LB_SET_STICKY; break;
+    case QCC_K_EP_ID: e->pos = pos_of(ld, val); break;
     case QCC_K_EP_FROM:
       set_str(&e->from, v->str);
       e->from_pos = pos_of(ld, val);
       break;
     case QCC_K_EP_BASE_URL:
-      set_str(&e->base_url, v->str);
       strip_slashes(e->base_url);
       e->base_url_pos = pos_of(ld, val);
       break;
     case QCC_K_EP_API_KEY: set_key(ld, &e->key, QCC_KEY_LITERAL, v->str, k, false); break;
     case QCC_K_EP_API_KEY_ENV: set_key(ld, &e->key, QCC_KEY_ENV, v->str, k, false); break;
     case QCC_K_EP_API_KEY_FILE: set_key(ld, &e->key, QCC_KEY_FILE, v->str, k, false); break;
-    case QCC_K_EP_AUTH: e->auth = (enum qcc_auth_style)v->num; break;
-    case QCC_K_EP_WEIGHT: e->weight = n32; break;
-    case QCC_K_EP_PRIORITY: e->priority = n32; break;
-    case QCC_K_EP_ENABLED: e->enabled = v->flag; break;
-    case QCC_K_EP_MAX_FAILURES: e->max_failures = n32; break;
-    case QCC_K_EP_TIMEOUT: e->timeout_ms = n32; break;
-    case QCC_K_EP_MAX_CONC: e->max_concurrency = n32; break;
-    case QCC_K_EP_INSECURE: e->allow_insecure = v->flag; break;
-    case QCC_K_EP_RATE_LIMIT: e->rate_limit = n32; break;
+    case QCC_K_EP_PROXY: e->proxy_pos = pos_of(ld, val); break;
+    case QCC_K_EP_PROXY_CRED_ENV: e->proxy_cred_pos = pos_of(ld, val); break;
     default: break;
   }
 }

@@ -255,10 +255,28 @@ static void resolve_from(struct qcc_loaded *l, struct qcc_diags *d) {
   free(c.chain);
 }
 
+/* ---- upstream.* and tls.ca_file: each endpoint gets its effective value ---- */
+
+static void resolve_upstream(struct qcc_config *cfg) {
+  const struct qcc_settings *s = &cfg->settings;
+  for (size_t i = 0; i < cfg->profile_count; i++) {
+    for (size_t j = 0; j < cfg->profiles[i].endpoint_count; j++) {
+      struct qcc_endpoint_cfg *e = &cfg->profiles[i].endpoints[j];
+      if (e->connect_timeout_ms == 0) e->connect_timeout_ms = s->upstream_connect_timeout_ms;
+      if (e->timeout_ms == 0) e->timeout_ms = s->upstream_timeout_ms;
+      if (e->request_timeout_ms == 0) e->request_timeout_ms = s->upstream_request_timeout_ms;
+      if (e->stream_idle_timeout_ms == 0)
+        e->stream_idle_timeout_ms = s->upstream_stream_idle_timeout_ms;
+      if (e->ca_file == NULL && s->tls_ca_file != NULL) e->ca_file = dupstr(s->tls_ca_file);
+    }
+  }
+}
+
 int qcc_resolve(struct qcc_loaded *l, struct qcc_diags *d) {
   if (l == NULL || l->cfg == NULL) return -1;
   size_t before = qcc_diags_errors(d);
   resolve_groups(l, d);
   resolve_from(l, d);
+  resolve_upstream(l->cfg);
   return qcc_diags_errors(d) == before ? 0 : -1;
 }

@@ -4,88 +4,59 @@
 #include <string.h>
 #include <time.h>
 
-#define F(type, field, nm, kind, desc, derived) \
-  {nm, kind, offsetof(type, field), sizeof(((type *)0)->field), desc, derived}
-
-#define S(field, nm, kind) F(struct qcc_tbl_settings, field, nm, kind, NULL, false)
-#define SE(field, nm, desc) F(struct qcc_tbl_settings, field, nm, QCC_FIELD_ENUM, &desc, false)
-const struct qcc_field qcc_settings_fields[] = {
-    S(host, "proxy.host", QCC_FIELD_STR),
-    S(port, "proxy.port", QCC_FIELD_UINT),
-    S(ssl_enabled, "proxy.ssl_enabled", QCC_FIELD_BOOL),
-    S(tls_cert, "proxy.cert", QCC_FIELD_STR),
-    S(tls_key, "proxy.key", QCC_FIELD_STR),
-    SE(log_level, "proxy.log_level", qcc_log_desc),
-    S(access_log, "proxy.access_log", QCC_FIELD_BOOL),
-    S(max_connections, "proxy.max_connections", QCC_FIELD_UINT),
-    S(max_header_bytes, "proxy.max_header_bytes", QCC_FIELD_UINT),
-    S(max_body_bytes, "proxy.max_body_bytes", QCC_FIELD_UINT),
-    S(header_timeout_ms, "proxy.header_timeout", QCC_FIELD_MS),
-    S(idle_timeout_ms, "proxy.idle_timeout", QCC_FIELD_MS),
-    S(drain_timeout_ms, "proxy.drain_timeout", QCC_FIELD_MS),
-    SE(journal_fsync, "proxy.journal_fsync", qcc_fsync_desc),
-    S(health_enabled, "health.enabled", QCC_FIELD_BOOL),
-    SE(health_check, "health.check", qcc_check_desc),
-    S(check_interval_ms, "health.check_interval", QCC_FIELD_MS),
-    S(health_timeout_ms, "health.timeout", QCC_FIELD_MS),
-    S(retry_count, "health.retry_count", QCC_FIELD_UINT),
-    S(alert_enabled, "health.alert_enabled", QCC_FIELD_BOOL),
-    S(alert_threshold, "health.alert_threshold", QCC_FIELD_UINT),
-    S(queue_enabled, "queue.enabled", QCC_FIELD_BOOL),
-    S(queue_max_size, "queue.max_size", QCC_FIELD_UINT),
-    SE(retry_strategy, "queue.retry_strategy", qcc_retry_desc),
-    S(max_retries, "queue.max_retries", QCC_FIELD_UINT),
-    S(max_wait_ms, "queue.max_wait", QCC_FIELD_MS),
-    S(persistence_enabled, "queue.persistence_enabled", QCC_FIELD_BOOL),
-    SE(lb_strategy, "loadbalancer.strategy", qcc_lb_desc),
-    S(health_aware, "loadbalancer.health_aware", QCC_FIELD_BOOL),
-    S(sticky_session, "loadbalancer.sticky_session", QCC_FIELD_BOOL),
-    S(auto_switch, "switching_policy.auto_switch", QCC_FIELD_BOOL),
-    S(auto_recovery, "switching_policy.auto_recovery", QCC_FIELD_BOOL),
-    S(switch_threshold, "switching_policy.switch_threshold", QCC_FIELD_UINT),
-    S(cooldown_ms, "switching_policy.cooldown_period", QCC_FIELD_MS),
-    S(fallback_enabled, "switching_policy.fallback_enabled", QCC_FIELD_BOOL),
+/* The fields of each record, in row order: every row of config_keys.h with
+ * a field in that record, named as the user writes it (settings by their
+ * full path, the rest relative to their list item, so `qccc config get`
+ * takes the same names), then the fields no row owns. */
+struct field_set {
+  struct qcc_field f[QCC_KNOB_COUNT + 4];
+  size_t n;
 };
-const size_t qcc_settings_field_count = sizeof qcc_settings_fields / sizeof qcc_settings_fields[0];
+static struct field_set field_sets[QCC_REC_TOKEN + 1];
+static bool fields_built;
 
-#define P(field, nm, kind) F(struct qcc_tbl_profile, field, nm, kind, NULL, false)
-const struct qcc_field qcc_profile_fields[] = {
-    P(name, "name", QCC_FIELD_STR),
-    P(description, "description", QCC_FIELD_STR),
-    F(struct qcc_tbl_profile, group, "priority", QCC_FIELD_ENUM, &qcc_group_desc, false),
-    P(enabled, "enabled", QCC_FIELD_BOOL),
-    P(lb_override, "load_balancing_override", QCC_FIELD_BOOL),
-    F(struct qcc_tbl_profile, lb_strategy, "strategy", QCC_FIELD_ENUM, &qcc_lb_desc, false),
-    P(health_aware, "health_aware", QCC_FIELD_BOOL),
-    P(sticky_session, "sticky_session", QCC_FIELD_BOOL),
-};
-const size_t qcc_profile_field_count = sizeof qcc_profile_fields / sizeof qcc_profile_fields[0];
+static void add(struct field_set *fs, const char *name, enum qcc_field_kind kind, size_t off,
+                size_t size, const struct qcc_enum_desc *desc, bool derived) {
+  fs->f[fs->n++] = (struct qcc_field){name, kind, (uint16_t)off, (uint16_t)size, desc, derived};
+}
 
-#define E(field, nm, kind) F(struct qcc_tbl_endpoint, field, nm, kind, NULL, false)
-const struct qcc_field qcc_endpoint_fields[] = {
-    E(id, "id", QCC_FIELD_STR),
-    E(base_url, "base_url", QCC_FIELD_STR),
-    E(key, "key", QCC_FIELD_KEY),
-    F(struct qcc_tbl_endpoint, auth, "auth", QCC_FIELD_ENUM, &qcc_auth_desc, false),
-    E(weight, "weight", QCC_FIELD_UINT),
-    E(priority, "priority", QCC_FIELD_UINT),
-    E(enabled, "enabled", QCC_FIELD_BOOL),
-    E(max_failures, "max_failures", QCC_FIELD_UINT),
-    E(timeout_ms, "timeout", QCC_FIELD_MS),
-    E(rate_limit, "rate_limit", QCC_FIELD_UINT),
-    E(max_concurrency, "max_concurrency", QCC_FIELD_UINT),
-    E(allow_insecure, "allow_insecure", QCC_FIELD_BOOL),
-    F(struct qcc_tbl_endpoint, stable_id, "stable_id", QCC_FIELD_HEX, NULL, true),
-    F(struct qcc_tbl_endpoint, identity_hash, "identity_hash", QCC_FIELD_HEX, NULL, true),
-};
-const size_t qcc_endpoint_field_count = sizeof qcc_endpoint_fields / sizeof qcc_endpoint_fields[0];
+static void build_fields(void) {
+  for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
+    const struct qcc_tbl_field *tf = &qcc_tbl_fields[k];
+    if (tf->rec == QCC_REC_NONE) continue;
+    const char *name = tf->path, *item = strstr(name, "[].");
+    while (item != NULL) {
+      name = item + 3;
+      item = strstr(name, "[].");
+    }
+    enum qcc_field_kind kind = QCC_FIELD_UINT;
+    switch ((enum qcc_knob_kind)tf->kind) {
+      case QCC_KNOB_BOOL: kind = QCC_FIELD_BOOL; break;
+      case QCC_KNOB_DURATION: kind = QCC_FIELD_MS; break;
+      case QCC_KNOB_STRING: kind = QCC_FIELD_STR; break;
+      case QCC_KNOB_ENUM: kind = QCC_FIELD_ENUM; break;
+      default: break;
+    }
+    add(&field_sets[tf->rec], name, kind, tf->offset, tf->size, tf->desc, false);
+  }
+  add(&field_sets[QCC_REC_PROFILE], "load_balancing_override", QCC_FIELD_BOOL,
+      offsetof(struct qcc_tbl_profile, lb_override), 1, NULL, false);
+  add(&field_sets[QCC_REC_ENDPOINT], "key", QCC_FIELD_KEY, offsetof(struct qcc_tbl_endpoint, key),
+      sizeof(struct qcc_tbl_keyref), NULL, false);
+  add(&field_sets[QCC_REC_ENDPOINT], "stable_id", QCC_FIELD_HEX,
+      offsetof(struct qcc_tbl_endpoint, stable_id), 8, NULL, true);
+  add(&field_sets[QCC_REC_ENDPOINT], "identity_hash", QCC_FIELD_HEX,
+      offsetof(struct qcc_tbl_endpoint, identity_hash), 8, NULL, true);
+  add(&field_sets[QCC_REC_TOKEN], "key", QCC_FIELD_KEY, offsetof(struct qcc_tbl_token, key),
+      sizeof(struct qcc_tbl_keyref), NULL, false);
+  fields_built = true;
+}
 
-const struct qcc_field qcc_token_fields[] = {
-    F(struct qcc_tbl_token, name, "name", QCC_FIELD_STR, NULL, false),
-    F(struct qcc_tbl_token, key, "key", QCC_FIELD_KEY, NULL, false),
-    F(struct qcc_tbl_token, priority, "priority", QCC_FIELD_UINT, NULL, false),
-};
-const size_t qcc_token_field_count = sizeof qcc_token_fields / sizeof qcc_token_fields[0];
+const struct qcc_field *qcc_record_fields(enum qcc_rec rec, size_t *n) {
+  if (!fields_built) build_fields();
+  *n = field_sets[rec].n;
+  return field_sets[rec].f;
+}
 
 static uint64_t field_uint(const void *rec, const struct qcc_field *f) {
   const uint8_t *p = (const uint8_t *)rec + f->offset;
@@ -221,16 +192,20 @@ void qcc_show_text(const struct qcc_table *t, const char *name, FILE *out) {
   fprintf(out, "  size: %" PRIu64 " bytes\n", h->file_size);
   fprintf(out, "  literal keys: %s\n", (h->flags & QCC_TABLE_FLAG_LITERAL_KEYS) ? "yes (file is 0600)" : "no");
   fprintf(out, "\nsettings\n");
-  print_fields(t, qcc_table_settings(t), qcc_settings_fields, qcc_settings_field_count, "  ", out, 0);
+  size_t ns, np, ne;
+  const struct qcc_field *sf = qcc_record_fields(QCC_REC_SETTINGS, &ns);
+  const struct qcc_field *pf = qcc_record_fields(QCC_REC_PROFILE, &np);
+  const struct qcc_field *ef = qcc_record_fields(QCC_REC_ENDPOINT, &ne);
+  print_fields(t, qcc_table_settings(t), sf, ns, "  ", out, 0);
   for (uint32_t i = 0; i < qcc_table_profile_count(t); i++) {
     const struct qcc_tbl_profile *p = qcc_table_profile(t, i);
     fprintf(out, "\nprofile %s (%s, %u endpoint%s)\n", qcc_table_str(t, p->name),
             qcc_enum_name(&qcc_group_desc, p->group), p->endpoint_count, p->endpoint_count == 1 ? "" : "s");
-    print_fields(t, p, qcc_profile_fields, qcc_profile_field_count, "  ", out, 1);
+    print_fields(t, p, pf, np, "  ", out, 1);
     for (uint32_t j = 0; j < p->endpoint_count; j++) {
       const struct qcc_tbl_endpoint *e = qcc_table_endpoint(t, p->endpoint_first + j);
       fprintf(out, "  endpoint %s\n", qcc_table_str(t, e->id));
-      print_fields(t, e, qcc_endpoint_fields, qcc_endpoint_field_count, "    ", out, 1);
+      print_fields(t, e, ef, ne, "    ", out, 1);
       if (e->model_map_count > 0) {
         qcc_pairs_text(t, true, e->model_map_first, e->model_map_count, buf, sizeof buf);
         fprintf(out, "    models: %s\n", buf);
@@ -245,7 +220,7 @@ void qcc_show_text(const struct qcc_table *t, const char *name, FILE *out) {
   for (uint32_t i = 0; i < qcc_table_token_count(t); i++) {
     const struct qcc_tbl_token *k = qcc_table_token(t, i);
     char kb[1024];
-    qcc_field_text(t, k, &qcc_token_fields[1], kb, sizeof kb);
+    key_text(t, k->key, kb, sizeof kb);
     fprintf(out, "  - name: %s, key: %s, priority: %u\n", qcc_table_str(t, k->name), kb, k->priority);
   }
 }
@@ -290,8 +265,13 @@ json_t *qcc_show_json(const struct qcc_table *t, const char *name) {
   /* settings nested by section: {"proxy": {"host": ...}, ...} */
   json_t *sj = json_object();
   const struct qcc_tbl_settings *st = qcc_table_settings(t);
-  for (size_t i = 0; i < qcc_settings_field_count; i++) {
-    const struct qcc_field *f = &qcc_settings_fields[i];
+  size_t ns, np, ne, nt;
+  const struct qcc_field *sf = qcc_record_fields(QCC_REC_SETTINGS, &ns);
+  const struct qcc_field *pf = qcc_record_fields(QCC_REC_PROFILE, &np);
+  const struct qcc_field *ef = qcc_record_fields(QCC_REC_ENDPOINT, &ne);
+  const struct qcc_field *tf = qcc_record_fields(QCC_REC_TOKEN, &nt);
+  for (size_t i = 0; i < ns; i++) {
+    const struct qcc_field *f = &sf[i];
     const char *dot = strchr(f->name, '.');
     char section[64];
     size_t sl = (size_t)(dot - f->name);
@@ -311,11 +291,11 @@ json_t *qcc_show_json(const struct qcc_table *t, const char *name) {
   json_t *pa = json_array();
   for (uint32_t i = 0; i < qcc_table_profile_count(t); i++) {
     const struct qcc_tbl_profile *p = qcc_table_profile(t, i);
-    json_t *pj = fields_json(t, p, qcc_profile_fields, qcc_profile_field_count);
+    json_t *pj = fields_json(t, p, pf, np);
     json_t *ea = json_array();
     for (uint32_t j = 0; j < p->endpoint_count; j++) {
       const struct qcc_tbl_endpoint *e = qcc_table_endpoint(t, p->endpoint_first + j);
-      json_t *ej = fields_json(t, e, qcc_endpoint_fields, qcc_endpoint_field_count);
+      json_t *ej = fields_json(t, e, ef, ne);
       json_object_set_new(ej, "models", pairs_json(t, true, e->model_map_first, e->model_map_count));
       json_object_set_new(ej, "metadata", pairs_json(t, false, e->metadata_first, e->metadata_count));
       json_array_append_new(ea, ej);
@@ -326,7 +306,7 @@ json_t *qcc_show_json(const struct qcc_table *t, const char *name) {
   json_object_set_new(root, "profiles", pa);
   json_t *ta = json_array();
   for (uint32_t i = 0; i < qcc_table_token_count(t); i++)
-    json_array_append_new(ta, fields_json(t, qcc_table_token(t, i), qcc_token_fields, qcc_token_field_count));
+    json_array_append_new(ta, fields_json(t, qcc_table_token(t, i), tf, nt));
   json_object_set_new(root, "auth_tokens", ta);
   return root;
 }

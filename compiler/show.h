@@ -1,9 +1,9 @@
 /* `qccc show`: a table as readable text or JSON. Secrets never appear: a key
  * is shown as env:NAME, file:PATH or literal:<redacted>.
  *
- * The record fields are described once (struct qcc_field tables) and drive
+ * The record fields come from the rows of schema/config_keys.h and drive
  * the text output, the JSON output and `qccc diff`, so the three cannot
- * disagree about names, units or redaction. */
+ * disagree about names, units or redaction, nor with `qccc config get`. */
 #ifndef QCC_COMPILER_SHOW_H
 #define QCC_COMPILER_SHOW_H
 
@@ -27,17 +27,17 @@ enum qcc_field_kind {
 };
 
 struct qcc_field {
-  const char *name; /* config spelling; settings use "section.key" */
+  const char *name; /* config spelling; settings use "section.key", items "key" */
   enum qcc_field_kind kind;
   uint16_t offset, size;
   const struct qcc_enum_desc *desc; /* QCC_FIELD_ENUM */
   bool derived;                     /* computed from other fields: diff skips it */
 };
 
-extern const struct qcc_field qcc_settings_fields[], qcc_profile_fields[], qcc_endpoint_fields[],
-    qcc_token_fields[];
-extern const size_t qcc_settings_field_count, qcc_profile_field_count, qcc_endpoint_field_count,
-    qcc_token_field_count;
+/* The fields of one record kind (settings, profile, endpoint, token): one
+ * per row of schema/config_keys.h that has a field there, named as
+ * `qccc config get` takes it, then the derived ones (key, hashes). */
+const struct qcc_field *qcc_record_fields(enum qcc_rec rec, size_t *n);
 
 /* The value of field F of record REC as text (redacted). */
 void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc_field *f, char *buf,

@@ -178,11 +178,16 @@ static int publish_locked(struct qcc_snapshots *s, const struct qcc_config *cfg,
   qcc_tablefile_clean(s->out);
   qcc_tablefile_clean_dir(s->dir);
 
-  qcc_layout_digest(cfg, r->digest);
+  /* The digest is the layout's own (a hash of its payload): lay out once. */
+  struct qcc_layout_opts o = {.generation = qcc_snapshots_next_generation(s), .build_time = build_time};
+  struct qcc_layout *l = NULL;
+  if (qcc_layout_new(cfg, &o, &l, err) != 0) return -1;
+  memcpy(r->digest, ((const struct qcc_tbl_header *)qcc_layout_bytes(l, NULL))->source_digest, 16);
   struct qcc_tbl_header cur;
   struct qcc_table_error te;
   if (qcc_snapshots_current(s, &cur, &te) == 0 && memcmp(cur.source_digest, r->digest, 16) == 0) {
     struct qcc_table *t = NULL;
+    qcc_layout_free(&l);
     r->unchanged = true;
     r->generation = cur.generation;
     if (qcc_table_open(s->out, &t, &te) == 0) {
@@ -193,9 +198,6 @@ static int publish_locked(struct qcc_snapshots *s, const struct qcc_config *cfg,
     return 0;
   }
 
-  struct qcc_layout_opts o = {.generation = qcc_snapshots_next_generation(s), .build_time = build_time};
-  struct qcc_layout *l = NULL;
-  if (qcc_layout_new(cfg, &o, &l, err) != 0) return -1;
   size_t len = 0;
   const void *img = qcc_layout_bytes(l, &len);
   /* Read back and verify before anything touches the disk. */

@@ -112,7 +112,7 @@ enum qcc_health_status qcc_health_check_failure(struct qcc_health *h,
   return before;
 }
 
-enum qcc_health_status qcc_health_operator_up(struct qcc_health *h, uint64_t now) {
+enum qcc_health_status qcc_health_lift(struct qcc_health *h, uint64_t now) {
   enum qcc_health_status before = h->status;
   h->consecutive_failures = 0;
   h->consecutive_weak = 0;

@@ -70,10 +70,11 @@ enum qcc_health_status qcc_health_failure(struct qcc_health *h, const struct qcc
 enum qcc_health_status qcc_health_check_failure(struct qcc_health *h,
                                                 const struct qcc_health_params *p,
                                                 const char *error, uint64_t now);
-/* An operator says the endpoint is fixed: out of unhealthy now (status
- * degraded when it was unhealthy, streaks cleared); counters are kept.
- * Returns the status before. */
-enum qcc_health_status qcc_health_operator_up(struct qcc_health *h, uint64_t now);
+/* Out of unhealthy now, to degraded (streaks cleared, counters kept): an
+ * operator says the endpoint is fixed, or an active check passed on an
+ * endpoint whose breaker was open. `rise` real successes still decide
+ * "healthy". Returns the status before. */
+enum qcc_health_status qcc_health_lift(struct qcc_health *h, uint64_t now);
 /* Count a request without judging the endpoint (e.g. 429): totals only. */
 void qcc_health_count(struct qcc_health *h, bool failed, const char *error, uint64_t now);
 

@@ -137,6 +137,9 @@ static int configure(struct probe *pr, const struct qcc_tbl_endpoint *ep, const 
   SETOPT(CURLOPT_ERRORBUFFER, pr->errbuf);
   SETOPT(CURLOPT_TIMEOUT_MS, (long)pr->timeout_ms);
   SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)pr->timeout_ms);
+  /* a probe of a name the DNS never answers is removed without waiting
+   * for the resolver thread (the loop would stop for the DNS timeout) */
+  SETOPT(CURLOPT_QUICK_EXIT, 1L);
   SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_WRITEFUNCTION, on_body);

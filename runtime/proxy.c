@@ -168,6 +168,9 @@ struct qcc_exchange {
   struct qcc_select_out next_sel;   /* pick made while aborting a failed attempt */
   char session[QCC_SESSION_KEY_MAX];
   bool has_session;
+  /* the body's facts, scanned once and only when a policy needs them */
+  struct qcc_jsonscan_facts facts;
+  bool scanned;
   struct qcc_exchange_result res;
   char msg[640];
   /* failure queue and in-flight limit (proxy.h hooks) */
@@ -711,17 +714,27 @@ static void timer_arm(struct qcc_exchange *x, enum timer_mode mode, uint32_t ms)
 
 static uint32_t or_default(uint32_t v, uint32_t def) { return v != 0 ? v : def; }
 
-/* EP's timeouts, a table's 0 meaning the default. */
+/* EP's timeouts (resolved by qccc: the endpoint's, else upstream.*), a 0
+ * meaning the default. */
 static void ep_timeouts(const struct qcc_tbl_endpoint *ep, struct attempt *a) {
   a->timeout_ms = or_default(ep->timeout_ms, DEFAULT_TIMEOUT_MS);
-  a->connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-  a->request_ms = DEFAULT_REQUEST_TIMEOUT_MS;
-  a->idle_ms = DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+  a->connect_ms = or_default(ep->connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS);
+  a->request_ms = or_default(ep->request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS);
+  a->idle_ms = or_default(ep->stream_idle_timeout_ms, DEFAULT_STREAM_IDLE_TIMEOUT_MS);
 }
 
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
  * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
  * holds the error), -1 on allocation failure. */
+/* The body's facts (runtime/jsonscan.h), from one pass made at first need. */
+static const struct qcc_jsonscan_facts *x_facts(struct qcc_exchange *x) {
+  if (!x->scanned) {
+    qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    x->scanned = true;
+  }
+  return &x->facts;
+}
+
 static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   struct qcc_proxy *p = x->p;
   const struct qcc_request *r = x->req;
@@ -756,7 +769,8 @@ static int attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pr
   const char *body = r->body;
   size_t body_len = r->body_len;
   size_t new_len = 0;
-  int mm = qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, &a->body, &new_len);
+  int mm = sel->ep->model_map_count == 0 ? 0 :
+           qcc_modelmap_rewrite(t, sel->ep, r->body, r->body_len, x_facts(x), &a->body, &new_len);
   if (mm < 0) goto oom;
   if (mm == 1) {
     body = a->body;
@@ -879,28 +893,14 @@ static int send_head(struct qcc_exchange *x) {
     if (a->hbuf[i] == '\n') lines++;
   struct qcc_header *all = calloc(lines + 1, sizeof *all);
   if (all == NULL) return -1;
-  size_t n = 0;
+  size_t n = 0, at = 0;
   int64_t clen = -1;
   bool chunked = false;
-  size_t at = 0;
-  while (at < a->hlen) {
-    const char *line = a->hbuf + at;
-    const char *nl = memchr(line, '\n', a->hlen - at);
-    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
-    at += len;
-    struct qcc_header h;
-    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
+  struct qcc_header h;
+  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h)) {
     all[n++] = h;
     if (qcc_hdr_name_is(h.name, h.name_len, "transfer-encoding")) chunked = true;
-    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) {
-      int64_t v = 0;
-      bool ok = h.value_len > 0 && h.value_len <= 18;
-      for (size_t k = 0; ok && k < h.value_len; k++) {
-        if (h.value[k] < '0' || h.value[k] > '9') ok = false;
-        else v = v * 10 + (h.value[k] - '0');
-      }
-      clen = ok ? v : -1;
-    }
+    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) clen = qcc_hdr_content_length(&h);
   }
   struct qcc_header *keep = calloc(n + 1, sizeof *keep);
   if (keep == NULL) {
@@ -961,13 +961,8 @@ static void parse_rest_hints(struct attempt *a) {
   size_t reset_len[4] = {0};
   bool exhausted[4] = {0};
   size_t at = 0;
-  while (at < a->hlen) {
-    const char *line = a->hbuf + at;
-    const char *nl = memchr(line, '\n', a->hlen - at);
-    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
-    at += len;
-    struct qcc_header h;
-    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
+  struct qcc_header h;
+  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h)) {
     if (qcc_hdr_name_is(h.name, h.name_len, "retry-after")) {
       a->retry_after_s = parse_uint(h.value, h.value_len);
       continue;
@@ -1001,17 +996,9 @@ static bool status_retryable(int status) {
 static int64_t head_content_length(const struct attempt *a) {
   int64_t clen = -1;
   size_t at = 0;
-  while (at < a->hlen) {
-    const char *line = a->hbuf + at;
-    const char *nl = memchr(line, '\n', a->hlen - at);
-    size_t len = nl != NULL ? (size_t)(nl - line) + 1 : a->hlen - at;
-    at += len;
-    struct qcc_header h;
-    if (qcc_hdr_parse_line(line, len, &h) != 1) continue;
-    if (!qcc_hdr_name_is(h.name, h.name_len, "content-length")) continue;
-    uint32_t v = parse_uint(h.value, h.value_len);
-    clen = v > 0 || (h.value_len == 1 && h.value[0] == '0') ? (int64_t)v : -1;
-  }
+  struct qcc_header h;
+  while (qcc_hdr_next(a->hbuf, a->hlen, &at, &h))
+    if (qcc_hdr_name_is(h.name, h.name_len, "content-length")) clen = qcc_hdr_content_length(&h);
   return clen;
 }
 
@@ -1612,26 +1599,6 @@ static uint32_t request_priority(const struct qcc_request *r) {
   return QCC_QUEUE_PRIORITY_DEFAULT;
 }
 
-/* Does the request body ask for a stream ("stream": true at any depth of a
- * JSON object; a JSON string cannot hold an unescaped quote, so the match is
- * a key)? Which timeout applies depends on it. */
-static bool wants_stream(const struct qcc_request *r) {
-  const char *b = r->body, *end = r->body + r->body_len;
-  while (b != NULL && b < end) {
-    const char *k = memmem(b, (size_t)(end - b), "\"stream\"", 8);
-    if (k == NULL) return false;
-    const char *v = k + 8;
-    while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
-    if (v < end && *v == ':') {
-      v++;
-      while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')) v++;
-      return (size_t)(end - v) >= 4 && memcmp(v, "true", 4) == 0;
-    }
-    b = k + 8;
-  }
-  return false;
-}
-
 static void x_link(struct qcc_exchange *x) {
   struct qcc_proxy *p = x->p;
   x->next = p->all;
@@ -1662,6 +1629,13 @@ static void limit_release(struct qcc_exchange *x) {
   qtimer_arm(x->p);
 }
 
+/* Any profile of T routes by session: only then is a session key needed. */
+static bool wants_session(const struct qcc_table *t) {
+  for (uint32_t i = 0; i < qcc_table_profile_count(t); i++)
+    if (qcc_table_profile(t, i)->sticky_session) return true;
+  return false;
+}
+
 static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_request *req,
                                     const struct qcc_sink_ops *ops, void *ctx, bool direct) {
   struct qcc_exchange *x = calloc(1, sizeof *x);
@@ -1671,10 +1645,16 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   x->ops = ops;
   x->ctx = ctx;
   x->direct = direct;
-  x->stream = wants_stream(req);
   x->t0_us = now_us();
-  x->has_session = qcc_select_session_key(req, x->session, sizeof x->session) > 0;
+  if (wants_session(req->gen->table)) {
+    x->has_session = qcc_select_session_key(req, NULL, x->session, sizeof x->session) > 0;
+    if (!x->has_session)
+      x->has_session = qcc_select_session_key(req, x_facts(x), x->session, sizeof x->session) > 0;
+  }
   x->priority = request_priority(req);
+  /* which timeout applies: `timeout` to a stream's first byte, else
+   * request_timeout for the whole answer */
+  x->stream = x_facts(x)->stream == 1;
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;
   if (!direct && p->hooks.limits != NULL) {

@@ -999,12 +999,14 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
   e->lv.next_check = now + r->check_interval_ms;
   if (ok) {
     enum qcc_health_status hb = qcc_health_success(&e->lv.h, &r->prm.health, latency_ms, now);
+    /* The endpoint answers: an open breaker need not wait for a request to
+     * find out, so an idle group can prove itself and take over again; its
+     * recovery clock starts now, not `rise` checks later. */
+    if (e->lv.br.state != QCC_BREAKER_CLOSED) qcc_health_lift(&e->lv.h, now);
     char why[96];
     snprintf(why, sizeof why, "active check ok%s (latency EWMA %.0f ms)",
              qcc_health_is_slow(&e->lv.h, &r->prm.health) ? ", slow" : "", e->lv.h.ewma_ms);
     health_event(r, e, hb, now, why);
-    /* The endpoint answers: an open breaker need not wait for a request to
-     * find out, so an idle group can prove itself and take over again. */
     enum qcc_breaker_state bb = qcc_breaker_reset(&e->lv.br, now);
     breaker_event(r, e, bb, now, "active check passed");
   } else {
@@ -1043,7 +1045,7 @@ int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct q
   e->lv.rest_hard = false;
   /* ... and that it works: eligible now, not after a cooldown or a check */
   qcc_breaker_reset(&e->lv.br, now);
-  qcc_health_operator_up(&e->lv.h, now);
+  qcc_health_lift(&e->lv.h, now);
   if (was) emit(r, QCC_EV_ENABLE, e, NULL, "disabled", "enabled", now, "operator");
   /* the recovery clock of its profile starts now */
   refresh_profile(r, e->profile, now);

@@ -1,6 +1,5 @@
 #include "select.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,22 +93,20 @@ static size_t copy_key(char *buf, size_t cap, const char *s, size_t n) {
   return n;
 }
 
-size_t qcc_select_session_key(const struct qcc_request *req, char *buf, size_t cap) {
+size_t qcc_select_session_key(const struct qcc_request *req, const struct qcc_jsonscan_facts *facts,
+                              char *buf, size_t cap) {
   if (req == NULL) return 0;
   for (size_t i = 0; i < req->header_count; i++) {
     const struct qcc_header *h = &req->headers[i];
     if (h->value_len > 0 && qcc_hdr_name_is(h->name, h->name_len, "x-claude-code-session-id"))
       return copy_key(buf, cap, h->value, h->value_len);
   }
-  /* Only parse the body when it can hold the key: most requests do not. */
-  if (req->body == NULL || req->body_len == 0 ||
-      memmem(req->body, req->body_len, "\"user_id\"", 9) == NULL)
-    return 0;
-  json_t *root = json_loadb(req->body, req->body_len, 0, NULL);
-  size_t n = 0;
-  json_t *uid = json_object_get(json_object_get(root, "metadata"), "user_id");
-  if (json_is_string(uid) && json_string_length(uid) > 0)
-    n = copy_key(buf, cap, json_string_value(uid), json_string_length(uid));
-  json_decref(root);
-  return n;
+  if (facts == NULL || !facts->has_user_id || req->body == NULL || cap == 0) return 0;
+  /* decoded, then cut at CAP - 1 like a header value; ids past 1 KiB are no key */
+  char tmp[QCC_SESSION_KEY_MAX * 4];
+  const struct qcc_json_span *sp = &facts->user_id;
+  if (sp->off > req->body_len || req->body_len - sp->off < sp->len) return 0;
+  long n = qcc_jsonscan_decode(req->body + sp->off, sp->len, tmp, sizeof tmp);
+  if (n <= 0) return 0;
+  return copy_key(buf, cap, tmp, (size_t)n);
 }

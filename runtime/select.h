@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "exchange.h"
+#include "jsonscan.h"
 #include "router.h"
 
 #define QCC_SESSION_KEY_MAX 256
@@ -44,9 +45,11 @@ struct qcc_select_out {
 int qcc_select_endpoint(const struct qcc_select_in *in, struct qcc_select_out *out);
 
 /* The sticky-session key of REQ: the X-Claude-Code-Session-Id header, else
- * metadata.user_id of the JSON body. Copied into BUF (cut at CAP - 1);
- * returns its length, 0 when there is none. */
-size_t qcc_select_session_key(const struct qcc_request *req, char *buf, size_t cap);
+ * metadata.user_id as FACTS (the scan of REQ's body, runtime/jsonscan.h)
+ * found it; FACTS NULL: the body is not looked at. Copied into BUF (cut at
+ * CAP - 1); returns its length, 0 when there is none. */
+size_t qcc_select_session_key(const struct qcc_request *req, const struct qcc_jsonscan_facts *facts,
+                              char *buf, size_t cap);
 
 /* ---- the proxy's side of the seam (implemented in proxy.c) ---- */
 struct qcc_proxy;

@@ -2,8 +2,9 @@
  * Schema (schema/qcc.schema.json) and docs/config-reference.md are all
  * generated from it, so they cannot disagree.
  *
- * X(ID, PATH, KIND, ENUM, MIN, MAX, DEFAULT, UNIT, FLAGS, HELP)
- *   PATH     dotted key path; "[]" marks the items of a list
+ * X(ID, PATH, KIND, ENUM, MIN, MAX, DEFAULT, UNIT, FLAGS, FIELD, HELP)
+ *   PATH     dotted key path; "[]" marks the items of a list; also the name
+ *            `qccc show` prints and `qccc config get` takes
  *   KIND     QCC_KNOB_* below
  *   ENUM     qcc_enum_desc for QCC_KNOB_ENUM, else NULL
  *   MIN/MAX  range in base units (ms for durations, bytes for sizes,
@@ -12,6 +13,16 @@
  *            the YAML), or NULL when there is none
  *   UNIT     unit of the stored value ("ms", "bytes", ...), "" if none
  *   FLAGS    QCC_KF_* below
+ *   FIELD    where the value lives: QCC_FS(m) member m of the settings
+ *            record, QCC_FE(m) of an endpoint, QCC_FP(m) of a profile,
+ *            QCC_FT(m) of an auth token; the member has the same name in
+ *            the compiler's config (compiler/config.h) and in the table
+ *            (schema/table.h). QCC_FNONE: no field of its own (sections,
+ *            lists, keys handled by hand). The loader's defaults and
+ *            stores, the table layout and verification, the digest and
+ *            `qccc show` all walk these rows; a new scalar setting is its
+ *            row, its table.h member (and docs/table-format.md line), and
+ *            the code that uses it.
  * Only append or insert; IDs are not stored anywhere. */
 #ifndef QCC_SCHEMA_CONFIG_KEYS_H
 #define QCC_SCHEMA_CONFIG_KEYS_H
@@ -37,6 +48,9 @@ enum {
   QCC_KF_SECRET = 1 << 1,   /* value is never echoed in a message */
 };
 
+/* Which record a row's FIELD is in. */
+enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT, QCC_REC_TOKEN };
+
 #define QCC_MS_SEC ((uint64_t)1000)
 #define QCC_MS_MIN ((uint64_t)60000)
 #define QCC_MS_HOUR ((uint64_t)3600000)
@@ -45,165 +59,208 @@ enum {
 #define QCC_GIB ((uint64_t)1073741824)
 
 #define QCC_KNOBS(X) \
-  X(VERSION, "version", QCC_KNOB_INT, NULL, 1, 1, NULL, "", QCC_KF_REQUIRED, \
+  X(VERSION, "version", QCC_KNOB_INT, NULL, 1, 1, NULL, "", QCC_KF_REQUIRED, QCC_FNONE, \
     "Config format version; must be 1 (optional in included files).") \
-  X(INCLUDE, "include", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, \
+  X(INCLUDE, "include", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Other config files to read, relative to this file; their profiles are appended.") \
-  X(PROXY, "proxy", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(PROXY, "proxy", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "The local listener that clients such as Claude Code talk to.") \
-  X(PROXY_HOST, "proxy.host", QCC_KNOB_STRING, NULL, 1, 255, "127.0.0.1", "", 0, \
+  X(PROXY_HOST, "proxy.host", QCC_KNOB_STRING, NULL, 1, 255, "127.0.0.1", "", 0, QCC_FS(host), \
     "Address to listen on; anything but loopback needs auth_tokens.") \
-  X(PROXY_PORT, "proxy.port", QCC_KNOB_INT, NULL, 1, 65535, "7860", "", 0, \
+  X(PROXY_PORT, "proxy.port", QCC_KNOB_INT, NULL, 1, 65535, "7860", "", 0, QCC_FS(port), \
     "TCP port to listen on.") \
-  X(PROXY_SSL, "proxy.ssl_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", 0, \
+  X(PROXY_SSL, "proxy.ssl_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", 0, QCC_FS(ssl_enabled), \
     "Serve TLS on the listener (needs cert and key).") \
-  X(PROXY_CERT, "proxy.cert", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+  X(PROXY_CERT, "proxy.cert", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(tls_cert), \
     "PEM certificate file for ssl_enabled.") \
-  X(PROXY_KEY, "proxy.key", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+  X(PROXY_KEY, "proxy.key", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(tls_key), \
     "PEM private key file for ssl_enabled.") \
-  X(PROXY_LOG_LEVEL, "proxy.log_level", QCC_KNOB_ENUM, &qcc_log_desc, 0, 0, "info", "", 0, \
+  X(PROXY_LOG_LEVEL, "proxy.log_level", QCC_KNOB_ENUM, &qcc_log_desc, 0, 0, "info", "", 0, QCC_FS(log_level), \
     "Log verbosity (case-insensitive).") \
-  X(PROXY_ACCESS_LOG, "proxy.access_log", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(PROXY_ACCESS_LOG, "proxy.access_log", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(access_log), \
     "Write one access-log line per request.") \
-  X(PROXY_MAX_CONN, "proxy.max_connections", QCC_KNOB_INT, NULL, 1, 1000000, "1000", "", 0, \
+  X(PROXY_MAX_CONN, "proxy.max_connections", QCC_KNOB_INT, NULL, 1, 1000000, "1000", "", 0, QCC_FS(max_connections), \
     "Most client connections open at once.") \
   X(PROXY_MAX_BODY, "proxy.max_body_size", QCC_KNOB_SIZE, NULL, QCC_KIB, QCC_GIB, "32MiB", \
-    "bytes", 0, "Largest request body accepted (larger gets 413).") \
+    "bytes", 0, QCC_FS(max_body_bytes), "Largest request body accepted (larger gets 413).") \
   X(PROXY_MAX_HEADER, "proxy.max_header_size", QCC_KNOB_SIZE, NULL, QCC_KIB, QCC_MIB, "64KiB", \
-    "bytes", 0, "Largest request head accepted (larger gets 431).") \
+    "bytes", 0, QCC_FS(max_header_bytes), "Largest request head accepted (larger gets 431).") \
   X(PROXY_HEADER_TIMEOUT, "proxy.header_timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, \
-    "30s", "ms", 0, "Time a client has to send its request head.") \
+    "30s", "ms", 0, QCC_FS(header_timeout_ms), "Time a client has to send its request head.") \
   X(PROXY_IDLE_TIMEOUT, "proxy.idle_timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, \
-    24 * QCC_MS_HOUR, "120s", "ms", 0, "Idle keep-alive connections are closed after this.") \
+    24 * QCC_MS_HOUR, "120s", "ms", 0, QCC_FS(idle_timeout_ms), "Idle keep-alive connections are closed after this.") \
   X(PROXY_DRAIN_TIMEOUT, "proxy.drain_timeout", QCC_KNOB_DURATION, NULL, 0, QCC_MS_HOUR, "30s", \
-    "ms", 0, "On SIGTERM, time given to in-flight requests before exit.") \
-  X(TOKENS, "proxy.auth_tokens", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, \
+    "ms", 0, QCC_FS(drain_timeout_ms), "On SIGTERM, time given to in-flight requests before exit.") \
+  X(TOKENS, "proxy.auth_tokens", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Client tokens accepted by the listener; each has exactly one of env, file, value.") \
-  X(TOKEN_NAME, "proxy.auth_tokens[].name", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, \
+  X(TOKEN_NAME, "proxy.auth_tokens[].name", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, QCC_FT(name), \
     "Label for logs.") \
-  X(TOKEN_ENV, "proxy.auth_tokens[].env", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, \
+  X(TOKEN_ENV, "proxy.auth_tokens[].env", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, QCC_FNONE, \
     "Environment variable holding the token.") \
-  X(TOKEN_FILE, "proxy.auth_tokens[].file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+  X(TOKEN_FILE, "proxy.auth_tokens[].file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FNONE, \
     "File holding the token.") \
   X(TOKEN_VALUE, "proxy.auth_tokens[].value", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", \
-    QCC_KF_SECRET, "The token itself (warning; an error under --strict).") \
-  X(TOKEN_PRIORITY, "proxy.auth_tokens[].priority", QCC_KNOB_INT, NULL, 0, 1000000, "0", "", 0, \
+    QCC_KF_SECRET, QCC_FNONE, "The token itself (warning; an error under --strict).") \
+  X(TOKEN_PRIORITY, "proxy.auth_tokens[].priority", QCC_KNOB_INT, NULL, 0, 1000000, "0", "", 0, QCC_FT(priority), \
     "Queue priority of requests made with this token (higher first).") \
-  X(HEALTH, "health", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(HEALTH, "health", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Active health checks of every endpoint.") \
-  X(HEALTH_ENABLED, "health.enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(HEALTH_ENABLED, "health.enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(health_enabled), \
     "Run active health checks.") \
   X(HEALTH_INTERVAL, "health.check_interval", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, \
-    24 * QCC_MS_HOUR, "60s", "ms", 0, "Time between two checks of one endpoint.") \
+    24 * QCC_MS_HOUR, "60s", "ms", 0, QCC_FS(check_interval_ms), "Time between two checks of one endpoint.") \
   X(HEALTH_TIMEOUT, "health.timeout", QCC_KNOB_DURATION, NULL, 100, 10 * QCC_MS_MIN, "10s", "ms", \
-    0, "Time one check may take.") \
-  X(HEALTH_RETRY, "health.retry_count", QCC_KNOB_INT, NULL, 0, 100, "3", "", 0, \
+    0, QCC_FS(health_timeout_ms), "Time one check may take.") \
+  X(HEALTH_RETRY, "health.retry_count", QCC_KNOB_INT, NULL, 0, 100, "3", "", 0, QCC_FS(retry_count), \
     "Retries of a failed check before it counts as failed.") \
-  X(HEALTH_CHECK, "health.check", QCC_KNOB_ENUM, &qcc_check_desc, 0, 0, "models", "", 0, \
+  X(HEALTH_CHECK, "health.check", QCC_KNOB_ENUM, &qcc_check_desc, 0, 0, "models", "", 0, QCC_FS(health_check), \
     "What a check does: TCP/TLS connect, GET /v1/models, count_tokens, or a 1-token message.") \
-  X(HEALTH_ALERT, "health.alert_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(HEALTH_ALERT, "health.alert_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(alert_enabled), \
     "Log an alert when an endpoint keeps failing.") \
-  X(HEALTH_ALERT_THRESHOLD, "health.alert_threshold", QCC_KNOB_INT, NULL, 1, 1000, "3", "", 0, \
+  X(HEALTH_ALERT_THRESHOLD, "health.alert_threshold", QCC_KNOB_INT, NULL, 1, 1000, "3", "", 0, QCC_FS(alert_threshold), \
     "Consecutive failed checks before an alert.") \
-  X(QUEUE, "queue", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(QUEUE, "queue", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Requests wait here when every endpoint fails.") \
-  X(QUEUE_ENABLED, "queue.enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(QUEUE_ENABLED, "queue.enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(queue_enabled), \
     "Queue requests instead of failing them at once.") \
-  X(QUEUE_MAX_SIZE, "queue.max_size", QCC_KNOB_INT, NULL, 0, 1000000, "1000", "", 0, \
+  X(QUEUE_MAX_SIZE, "queue.max_size", QCC_KNOB_INT, NULL, 0, 1000000, "1000", "", 0, QCC_FS(queue_max_size), \
     "Most requests waiting at once.") \
   X(QUEUE_RETRY, "queue.retry_strategy", QCC_KNOB_ENUM, &qcc_retry_desc, 0, 0, \
-    "exponential_backoff", "", 0, "How queued requests are retried.") \
-  X(QUEUE_MAX_RETRIES, "queue.max_retries", QCC_KNOB_INT, NULL, 0, 100, "5", "", 0, \
+    "exponential_backoff", "", 0, QCC_FS(retry_strategy), "How queued requests are retried.") \
+  X(QUEUE_MAX_RETRIES, "queue.max_retries", QCC_KNOB_INT, NULL, 0, 100, "5", "", 0, QCC_FS(max_retries), \
     "Retries of a queued request before it becomes a dead letter.") \
   X(QUEUE_MAX_WAIT, "queue.max_wait", QCC_KNOB_DURATION, NULL, 0, 24 * QCC_MS_HOUR, "120s", "ms", \
-    0, "Longest time a request waits in the queue.") \
-  X(QUEUE_PERSIST, "queue.persistence_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+    0, QCC_FS(max_wait_ms), "Longest time a request waits in the queue.") \
+  X(QUEUE_PERSIST, "queue.persistence_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(persistence_enabled), \
     "Keep dead-letter bodies on disk (mode 0600).") \
-  X(LB, "loadbalancer", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(LB, "loadbalancer", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Default balancing inside the active group.") \
-  X(LB_STRATEGY, "loadbalancer.strategy", QCC_KNOB_ENUM, &qcc_lb_desc, 0, 0, "weighted", "", 0, \
+  X(LB_STRATEGY, "loadbalancer.strategy", QCC_KNOB_ENUM, &qcc_lb_desc, 0, 0, "weighted", "", 0, QCC_FS(lb_strategy), \
     "weighted, round_robin (or round-robin), least_connections or failover.") \
-  X(LB_HEALTH_AWARE, "loadbalancer.health_aware", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(LB_HEALTH_AWARE, "loadbalancer.health_aware", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(health_aware), \
     "Skip endpoints that are unhealthy.") \
-  X(LB_STICKY, "loadbalancer.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", 0, \
+  X(LB_STICKY, "loadbalancer.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", 0, QCC_FS(sticky_session), \
     "Keep one session on one endpoint (hash of a session header).") \
-  X(SWITCH, "switching_policy", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(SWITCH, "switching_policy", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Failover between primary, secondary and fallback groups.") \
-  X(SWITCH_AUTO, "switching_policy.auto_switch", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(SWITCH_AUTO, "switching_policy.auto_switch", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(auto_switch), \
     "Fail over automatically when a group has no available endpoint.") \
-  X(SWITCH_RECOVERY, "switching_policy.auto_recovery", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(SWITCH_RECOVERY, "switching_policy.auto_recovery", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FS(auto_recovery), \
     "Switch back to primary once it is healthy for the cooldown.") \
   X(SWITCH_THRESHOLD, "switching_policy.switch_threshold", QCC_KNOB_INT, NULL, 1, 1000, "3", "", \
-    0, "Consecutive failures that make a group unavailable.") \
+    0, QCC_FS(switch_threshold), "Consecutive failures that make a group unavailable.") \
   X(SWITCH_COOLDOWN, "switching_policy.cooldown_period", QCC_KNOB_DURATION, NULL, 0, \
-    24 * QCC_MS_HOUR, "300s", "ms", 0, "Time between switches; also the recovery delay.") \
+    24 * QCC_MS_HOUR, "300s", "ms", 0, QCC_FS(cooldown_ms), "Time between switches; also the recovery delay.") \
   X(SWITCH_FALLBACK, "switching_policy.fallback_enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", \
-    0, "Use the fallback group when secondary fails too.") \
-  X(JOURNAL, "journal", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+    0, QCC_FS(fallback_enabled), "Use the fallback group when secondary fails too.") \
+  X(JOURNAL, "journal", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "The runtime's append-only state journal.") \
-  X(JOURNAL_FSYNC, "journal.fsync", QCC_KNOB_ENUM, &qcc_fsync_desc, 0, 0, "everysec", "", 0, \
+  X(JOURNAL_FSYNC, "journal.fsync", QCC_KNOB_ENUM, &qcc_fsync_desc, 0, 0, "everysec", "", 0, QCC_FS(journal_fsync), \
     "When the journal is fsynced: everysec, always or no.") \
-  X(GROUPS, "profile_groups", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(UPSTREAM, "upstream", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
+    "Timeouts of requests to upstreams; each endpoint may override them.") \
+  X(UPSTREAM_CONNECT_TIMEOUT, "upstream.connect_timeout", QCC_KNOB_DURATION, NULL, 100, \
+    10 * QCC_MS_MIN, "5s", "ms", 0, QCC_FS(upstream_connect_timeout_ms), "Time to open the TCP connection and finish the TLS handshake.") \
+  X(UPSTREAM_TIMEOUT, "upstream.timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, "30s", "ms", \
+    0, QCC_FS(upstream_timeout_ms), "Streamed request: time from the request sent to the first byte of the response body.") \
+  X(UPSTREAM_REQUEST_TIMEOUT, "upstream.request_timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, \
+    24 * QCC_MS_HOUR, "10m", "ms", 0, QCC_FS(upstream_request_timeout_ms), "Non-streamed request: time for the whole exchange.") \
+  X(UPSTREAM_STREAM_IDLE_TIMEOUT, "upstream.stream_idle_timeout", QCC_KNOB_DURATION, NULL, \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, "90s", "ms", 0, QCC_FS(upstream_stream_idle_timeout_ms), "Longest silence inside a streamed response.") \
+  X(TLS, "tls", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
+    "Certificate authorities trusted for upstream TLS (default: the system's).") \
+  X(TLS_CA_FILE, "tls.ca_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(tls_ca_file), \
+    "PEM bundle of trusted CAs, used as written (relative to where qcc-run starts).") \
+  X(TLS_CA_PATH, "tls.ca_path", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(tls_ca_path), \
+    "Directory of hashed CA certificates (c_rehash), used as written.") \
+  X(ALERTS, "alerts", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
+    "Hooks run on alerts (endpoint unhealthy, profile switch, everything down).") \
+  X(ALERTS_EXEC, "alerts.exec", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(alerts_exec), \
+    "Shell command run with the alert event as JSON on stdin.") \
+  X(ALERTS_WEBHOOK, "alerts.webhook", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(alerts_webhook), \
+    "http(s) URL that receives the alert event as a JSON POST.") \
+  X(ALERTS_TIMEOUT, "alerts.timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, 10 * QCC_MS_MIN, \
+    "10s", "ms", 0, QCC_FS(alerts_timeout_ms), "Longest time one exec or webhook call may take.") \
+  X(GROUPS, "profile_groups", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Optional: profile names per group (must agree with each profile's priority).") \
-  X(GROUPS_PRIMARY, "profile_groups.primary", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, \
+  X(GROUPS_PRIMARY, "profile_groups.primary", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Profiles of the primary group.") \
-  X(GROUPS_SECONDARY, "profile_groups.secondary", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, \
+  X(GROUPS_SECONDARY, "profile_groups.secondary", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Profiles of the secondary group.") \
-  X(GROUPS_FALLBACK, "profile_groups.fallback", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, \
+  X(GROUPS_FALLBACK, "profile_groups.fallback", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Profiles of the fallback group.") \
-  X(PROFILES, "profiles", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, \
+  X(PROFILES, "profiles", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Profiles: named sets of endpoints in a priority group.") \
-  X(PROF_NAME, "profiles[].name", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", QCC_KF_REQUIRED, \
+  X(PROF_NAME, "profiles[].name", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", QCC_KF_REQUIRED, QCC_FP(name), \
     "Unique profile name.") \
-  X(PROF_DESC, "profiles[].description", QCC_KNOB_STRING, NULL, 0, 4096, NULL, "", 0, \
+  X(PROF_DESC, "profiles[].description", QCC_KNOB_STRING, NULL, 0, 4096, NULL, "", 0, QCC_FP(description), \
     "Free text.") \
-  X(PROF_PRIORITY, "profiles[].priority", QCC_KNOB_ENUM, &qcc_group_desc, 0, 0, "primary", "", 0, \
+  X(PROF_PRIORITY, "profiles[].priority", QCC_KNOB_ENUM, &qcc_group_desc, 0, 0, "primary", "", 0, QCC_FP(group), \
     "Priority group: primary, secondary or fallback.") \
-  X(PROF_ENABLED, "profiles[].enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(PROF_ENABLED, "profiles[].enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FP(enabled), \
     "A disabled profile is compiled but never used.") \
-  X(PROF_LB, "profiles[].load_balancing", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+  X(PROF_LB, "profiles[].load_balancing", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Per-profile override of loadbalancer; unset keys come from loadbalancer.") \
   X(PROF_LB_STRATEGY, "profiles[].load_balancing.strategy", QCC_KNOB_ENUM, &qcc_lb_desc, 0, 0, \
-    NULL, "", 0, "As loadbalancer.strategy.") \
+    NULL, "", 0, QCC_FP(lb_strategy), "As loadbalancer.strategy.") \
   X(PROF_LB_HEALTH_AWARE, "profiles[].load_balancing.health_aware", QCC_KNOB_BOOL, NULL, 0, 1, \
-    NULL, "", 0, "As loadbalancer.health_aware.") \
+    NULL, "", 0, QCC_FP(health_aware), "As loadbalancer.health_aware.") \
   X(PROF_LB_STICKY, "profiles[].load_balancing.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, NULL, \
-    "", 0, "As loadbalancer.sticky_session.") \
-  X(ENDPOINTS, "profiles[].endpoints", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, \
+    "", 0, QCC_FP(sticky_session), "As loadbalancer.sticky_session.") \
+  X(ENDPOINTS, "profiles[].endpoints", QCC_KNOB_LIST, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Upstreams of the profile: a base URL and a key.") \
   X(EP_ID, "profiles[].endpoints[].id", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", \
-    QCC_KF_REQUIRED, "Unique across the whole config; live state follows it across reloads.") \
-  X(EP_FROM, "profiles[].endpoints[].from", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, \
+    QCC_KF_REQUIRED, QCC_FE(id), "Unique across the whole config; live state follows it across reloads.") \
+  X(EP_FROM, "profiles[].endpoints[].from", QCC_KNOB_STRING, NULL, 1, 255, NULL, "", 0, QCC_FNONE, \
     "Id of an endpoint whose base_url, key and auth this one reuses (unless given here).") \
-  X(EP_BASE_URL, "profiles[].endpoints[].base_url", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \
+  X(EP_BASE_URL, "profiles[].endpoints[].base_url", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FE(base_url), \
     "http(s)://host[:port][/path]; plain http only to loopback unless allow_insecure.") \
   X(EP_API_KEY, "profiles[].endpoints[].api_key", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", \
-    QCC_KF_SECRET, "The key itself (warning; an error under --strict). Prefer api_key_env.") \
+    QCC_KF_SECRET, QCC_FNONE, "The key itself (warning; an error under --strict). Prefer api_key_env.") \
   X(EP_API_KEY_ENV, "profiles[].endpoints[].api_key_env", QCC_KNOB_STRING, NULL, 1, 255, NULL, \
-    "", 0, "Environment variable holding the key, read by qcc-run.") \
+    "", 0, QCC_FNONE, "Environment variable holding the key, read by qcc-run.") \
   X(EP_API_KEY_FILE, "profiles[].endpoints[].api_key_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, \
-    "", 0, "File holding the key, read by qcc-run at load and reload.") \
+    "", 0, QCC_FNONE, "File holding the key, read by qcc-run at load and reload.") \
   X(EP_AUTH, "profiles[].endpoints[].auth", QCC_KNOB_ENUM, &qcc_auth_desc, 0, 0, "x-api-key", "", \
-    0, "How the key is sent: x-api-key header or Authorization: Bearer.") \
-  X(EP_WEIGHT, "profiles[].endpoints[].weight", QCC_KNOB_INT, NULL, 0, 10000, "100", "", 0, \
+    0, QCC_FE(auth), "How the key is sent: x-api-key header or Authorization: Bearer.") \
+  X(EP_WEIGHT, "profiles[].endpoints[].weight", QCC_KNOB_INT, NULL, 0, 10000, "100", "", 0, QCC_FE(weight), \
     "Share of traffic under the weighted strategy.") \
-  X(EP_PRIORITY, "profiles[].endpoints[].priority", QCC_KNOB_INT, NULL, 1, 1000, "1", "", 0, \
+  X(EP_PRIORITY, "profiles[].endpoints[].priority", QCC_KNOB_INT, NULL, 1, 1000, "1", "", 0, QCC_FE(priority), \
     "Order under the failover strategy (1 first).") \
-  X(EP_ENABLED, "profiles[].endpoints[].enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+  X(EP_ENABLED, "profiles[].endpoints[].enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, QCC_FE(enabled), \
     "A disabled endpoint is compiled but gets no traffic.") \
   X(EP_MAX_FAILURES, "profiles[].endpoints[].max_failures", QCC_KNOB_INT, NULL, 1, 1000, "3", "", \
-    0, "Consecutive failures that open the circuit breaker.") \
+    0, QCC_FE(max_failures), "Consecutive failures that open the circuit breaker.") \
   X(EP_TIMEOUT, "profiles[].endpoints[].timeout", QCC_KNOB_DURATION, NULL, 100, QCC_MS_HOUR, \
-    "30s", "ms", 0, "Time to the first response byte.") \
+    NULL, "ms", 0, QCC_FE(timeout_ms), "As upstream.timeout, for this endpoint (default: upstream.timeout).") \
+  X(EP_CONNECT_TIMEOUT, "profiles[].endpoints[].connect_timeout", QCC_KNOB_DURATION, NULL, 100, \
+    10 * QCC_MS_MIN, NULL, "ms", 0, QCC_FE(connect_timeout_ms), \
+    "As upstream.connect_timeout, for this endpoint (default: upstream.connect_timeout).") \
+  X(EP_REQUEST_TIMEOUT, "profiles[].endpoints[].request_timeout", QCC_KNOB_DURATION, NULL, \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, NULL, "ms", 0, QCC_FE(request_timeout_ms), \
+    "As upstream.request_timeout, for this endpoint (default: upstream.request_timeout).") \
+  X(EP_STREAM_IDLE_TIMEOUT, "profiles[].endpoints[].stream_idle_timeout", QCC_KNOB_DURATION, NULL, \
+    QCC_MS_SEC, 24 * QCC_MS_HOUR, NULL, "ms", 0, QCC_FE(stream_idle_timeout_ms), \
+    "As upstream.stream_idle_timeout, for this endpoint (default: upstream.stream_idle_timeout).") \
+  X(EP_CA_FILE, "profiles[].endpoints[].ca_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FE(ca_file), \
+    "PEM bundle of CAs trusted for this endpoint (default: tls.ca_file).") \
+  X(EP_PROXY, "profiles[].endpoints[].proxy", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FE(proxy), \
+    "Forward proxy: http://, https://, socks5:// or socks5h://host:port, no credentials.") \
+  X(EP_PROXY_CRED_ENV, "profiles[].endpoints[].proxy_credentials_env", QCC_KNOB_STRING, NULL, 1, \
+    255, NULL, "", 0, QCC_FE(proxy_credentials_env), "Environment variable holding the proxy's user:password.") \
   X(EP_MAX_CONC, "profiles[].endpoints[].max_concurrency", QCC_KNOB_INT, NULL, 0, 100000, "0", \
-    "", 0, "Most requests in flight to this endpoint; 0 = no limit.") \
+    "", 0, QCC_FE(max_concurrency), "Most requests in flight to this endpoint; 0 = no limit.") \
   X(EP_INSECURE, "profiles[].endpoints[].allow_insecure", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", \
-    0, "Allow plain http to a host that is not loopback.") \
-  X(EP_MODELS, "profiles[].endpoints[].models", QCC_KNOB_STRMAP, NULL, 0, 0, NULL, "", 0, \
+    0, QCC_FE(allow_insecure), "Allow plain http to a host that is not loopback.") \
+  X(EP_MODELS, "profiles[].endpoints[].models", QCC_KNOB_STRMAP, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Model-name mapping {requested: sent upstream}.") \
-  X(EP_METADATA, "profiles[].endpoints[].metadata", QCC_KNOB_SCALARMAP, NULL, 0, 0, NULL, "", 0, \
+  X(EP_METADATA, "profiles[].endpoints[].metadata", QCC_KNOB_SCALARMAP, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Free scalar metadata (provider, region ...).") \
   X(EP_RATE_LIMIT, "profiles[].endpoints[].metadata.rate_limit", QCC_KNOB_INT, NULL, 0, 1000000, \
-    "0", "req/min", 0, "Requests per minute sent to this endpoint; 0 = no limit.")
+    "0", "req/min", 0, QCC_FE(rate_limit), "Requests per minute sent to this endpoint; 0 = no limit.")
+
+#define QCC_KNOB_ID_(id, ...) QCC_K_##id,
+enum qcc_knob_id { QCC_KNOBS(QCC_KNOB_ID_) QCC_KNOB_COUNT };
+#undef QCC_KNOB_ID_
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QCC_KNOB_ROW_(id, path, kind, en, mn, mx, def, unit, flags, help) \
+#define QCC_KNOB_ROW_(id, path, kind, en, mn, mx, def, unit, flags, field, help) \
   {QCC_K_##id, path, kind, en, mn, mx, def, unit, flags, help},
 const struct qcc_knob qcc_knobs[QCC_KNOB_COUNT] = {QCC_KNOBS(QCC_KNOB_ROW_)};
 #undef QCC_KNOB_ROW_

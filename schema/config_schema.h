@@ -13,9 +13,6 @@
 #include "config_keys.h"
 #include "enums.h"
 
-#define QCC_KNOB_ID_(id, ...) QCC_K_##id,
-enum qcc_knob_id { QCC_KNOBS(QCC_KNOB_ID_) QCC_KNOB_COUNT };
-#undef QCC_KNOB_ID_
 
 struct qcc_knob {
   enum qcc_knob_id id;

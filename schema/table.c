@@ -21,6 +21,17 @@
 
 #include "enums.h"
 
+#define QCC_TF_(type, rec, m) rec, offsetof(struct type, m), sizeof(((struct type *)0)->m), #m
+#define QCC_FS(m) QCC_TF_(qcc_tbl_settings, QCC_REC_SETTINGS, m)
+#define QCC_FP(m) QCC_TF_(qcc_tbl_profile, QCC_REC_PROFILE, m)
+#define QCC_FE(m) QCC_TF_(qcc_tbl_endpoint, QCC_REC_ENDPOINT, m)
+#define QCC_FT(m) QCC_TF_(qcc_tbl_token, QCC_REC_TOKEN, m)
+#define QCC_FNONE QCC_REC_NONE, 0, 0, NULL
+#define QCC_TF_ROW_(id, path, kind, en, mn, mx, def, unit, flags, field, help) \
+  {field, kind, en, path},
+const struct qcc_tbl_field qcc_tbl_fields[QCC_KNOB_COUNT] = {QCC_KNOBS(QCC_TF_ROW_)};
+#undef QCC_TF_ROW_
+
 /* One section's records, strided by the record_size found in the file (a newer
  * minor version may append fields). */
 struct qcc_view {
@@ -106,6 +117,37 @@ static int check_enum(unsigned v, unsigned count, uint64_t at, const char *what,
 static int check_bool(unsigned v, uint64_t at, const char *what, uint32_t index, const char *field,
                       struct qcc_table_error *err) {
   return check_enum(v, 2, at, what, index, field, err);
+}
+
+static uint64_t field_uint(const uint8_t *r, const struct qcc_tbl_field *f) {
+  uint64_t v = 0;
+  for (uint32_t i = 0; i < f->size && i < 8; i++) v |= (uint64_t)r[f->offset + i] << (8 * i);
+  return v;
+}
+
+/* Every row field of one record: strings in the pool, booleans 0/1, enum
+ * values known. */
+static int check_fields(const struct qcc_table *t, enum qcc_rec which, const uint8_t *r,
+                        uint64_t at, const char *what, uint32_t index, struct qcc_table_error *err) {
+  for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
+    const struct qcc_tbl_field *f = &qcc_tbl_fields[k];
+    if (f->rec != which) continue;
+    uint64_t fat = at + f->offset;
+    int rc = 0;
+    if (f->kind == QCC_KNOB_STRING) {
+      struct qcc_tbl_str s;
+      memcpy(&s, r + f->offset, sizeof s);
+      rc = check_str(t, s, fat, what, index, err);
+    } else if (f->kind == QCC_KNOB_BOOL) {
+      rc = check_bool((unsigned)field_uint(r, f), fat, what, index, f->name, err);
+    } else if (f->kind == QCC_KNOB_ENUM) {
+      uint64_t v = field_uint(r, f);
+      rc = check_enum(v > UINT32_MAX ? UINT32_MAX : (unsigned)v, (unsigned)f->desc->count, fat, what,
+                      index, f->name, err);
+    }
+    if (rc != 0) return rc;
+  }
+  return 0;
 }
 
 static const uint8_t *rec(const struct qcc_view *v, uint32_t i) {
@@ -244,25 +286,8 @@ static int verify_directory(struct qcc_table *t, struct qcc_table_error *err) {
 }
 
 static int verify_settings(struct qcc_table *t, struct qcc_table_error *err) {
-  const struct qcc_tbl_settings *s = t->settings;
-  uint64_t at = (uint64_t)((const uint8_t *)s - t->bytes);
-  const char *w = "settings";
-  if (check_str(t, s->host, at + offsetof(struct qcc_tbl_settings, host), w, 0, err) ||
-      check_str(t, s->tls_cert, at + offsetof(struct qcc_tbl_settings, tls_cert), w, 0, err) ||
-      check_str(t, s->tls_key, at + offsetof(struct qcc_tbl_settings, tls_key), w, 0, err))
-    return -1;
-#define E(field, count) \
-  check_enum(s->field, count, at + offsetof(struct qcc_tbl_settings, field), w, 0, #field, err)
-#define B(field) check_bool(s->field, at + offsetof(struct qcc_tbl_settings, field), w, 0, #field, err)
-  if (E(log_level, QCC_LOG_COUNT) || E(journal_fsync, QCC_FSYNC_COUNT) ||
-      E(health_check, QCC_CHECK_COUNT) || E(retry_strategy, QCC_RETRY_COUNT) ||
-      E(lb_strategy, QCC_LB_COUNT) || B(ssl_enabled) || B(access_log) || B(health_enabled) ||
-      B(alert_enabled) || B(queue_enabled) || B(persistence_enabled) || B(health_aware) ||
-      B(sticky_session) || B(auto_switch) || B(auto_recovery) || B(fallback_enabled))
-    return -1;
-#undef E
-#undef B
-  return 0;
+  const uint8_t *s = (const uint8_t *)t->settings;
+  return check_fields(t, QCC_REC_SETTINGS, s, (uint64_t)(s - t->bytes), "settings", 0, err);
 }
 
 static int verify_profiles(struct qcc_table *t, struct qcc_table_error *err) {
@@ -271,16 +296,10 @@ static int verify_profiles(struct qcc_table *t, struct qcc_table_error *err) {
   for (uint32_t i = 0; i < t->profiles.count; i++) {
     const struct qcc_tbl_profile *p = (const struct qcc_tbl_profile *)rec(&t->profiles, i);
     uint64_t at = rec_off(&t->profiles, i);
-#define E(field, count) \
-  check_enum(p->field, count, at + offsetof(struct qcc_tbl_profile, field), w, i, #field, err)
-#define B(field) check_bool(p->field, at + offsetof(struct qcc_tbl_profile, field), w, i, #field, err)
-    if (check_str(t, p->name, at, w, i, err) ||
-        check_str(t, p->description, at + offsetof(struct qcc_tbl_profile, description), w, i, err) ||
-        E(group, QCC_GROUP_COUNT) || E(lb_strategy, QCC_LB_COUNT) || B(enabled) || B(lb_override) ||
-        B(health_aware) || B(sticky_session))
+    if (check_fields(t, QCC_REC_PROFILE, (const uint8_t *)p, at, w, i, err) ||
+        check_bool(p->lb_override, at + offsetof(struct qcc_tbl_profile, lb_override), w, i,
+                   "lb_override", err))
       return -1;
-#undef E
-#undef B
     if (p->endpoint_first != next || !in_bounds(p->endpoint_first, p->endpoint_count, t->endpoints.count))
       return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_profile, endpoint_first),
                   "profile %u: endpoint range [%u, +%u) does not continue at %llu within %u endpoints", i,
@@ -339,14 +358,9 @@ static int verify_endpoints(struct qcc_table *t, struct qcc_table_error *err) {
     if (e->profile_index != prof)
       return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, profile_index),
                   "endpoint %u: profile_index %u, but profile %u holds it", i, e->profile_index, prof);
-#define E(field, count) \
-  check_enum(e->field, count, at + offsetof(struct qcc_tbl_endpoint, field), w, i, #field, err)
-    if (check_str(t, e->id, at + offsetof(struct qcc_tbl_endpoint, id), w, i, err) ||
-        check_str(t, e->base_url, at + offsetof(struct qcc_tbl_endpoint, base_url), w, i, err) ||
-        check_keyref(t, &e->key, at + offsetof(struct qcc_tbl_endpoint, key), w, i, err) ||
-        E(enabled, 2) || E(auth, QCC_AUTH_COUNT) || E(allow_insecure, 2))
+    if (check_fields(t, QCC_REC_ENDPOINT, (const uint8_t *)e, at, w, i, err) ||
+        check_keyref(t, &e->key, at + offsetof(struct qcc_tbl_endpoint, key), w, i, err))
       return -1;
-#undef E
     if (e->id.len == 0)
       return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, id),
                   "endpoint %u: empty id", i);
@@ -384,7 +398,7 @@ static int verify_tokens(struct qcc_table *t, struct qcc_table_error *err) {
   for (uint32_t i = 0; i < t->tokens.count; i++) {
     const struct qcc_tbl_token *k = (const struct qcc_tbl_token *)rec(&t->tokens, i);
     uint64_t at = rec_off(&t->tokens, i);
-    if (check_str(t, k->name, at, "auth token", i, err) ||
+    if (check_fields(t, QCC_REC_TOKEN, (const uint8_t *)k, at, "auth token", i, err) ||
         check_keyref(t, &k->key, at + offsetof(struct qcc_tbl_token, key), "auth token", i, err))
       return -1;
   }

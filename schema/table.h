@@ -21,11 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_keys.h"
+#include "enums.h"
+
 #define QCC_TABLE_MAGIC "QCCTBL\r\n" /* \r\n catches text-mode mangling */
 #define QCC_TABLE_MAGIC_LEN 8
 #define QCC_TABLE_BYTE_ORDER 0x01020304u /* reads 0x04030201 on a big-endian host */
 #define QCC_TABLE_MAJOR 1
-#define QCC_TABLE_MINOR 0
+#define QCC_TABLE_MINOR 1 /* 1: upstream timeouts, tls, alerts, proxy */
 #define QCC_TABLE_HEADER_SIZE 128
 #define QCC_TABLE_ALIGN 8
 #define QCC_TABLE_MAX_SIZE (1ull << 31) /* 2 GiB: anything larger is not ours */
@@ -130,7 +133,18 @@ struct qcc_tbl_settings {
   uint32_t switch_threshold;     /* 108 */
   uint32_t cooldown_ms;          /* 112 */
   uint32_t reserved[3];          /* 116 zero */
-};                               /* 128 */
+  /* 1.1: tls, alerts, upstream (endpoints carry the resolved timeouts) */
+  struct qcc_tbl_str tls_ca_file;  /* 128 tls.ca_file, empty = system CAs */
+  struct qcc_tbl_str tls_ca_path;  /* 136 tls.ca_path, empty = none */
+  struct qcc_tbl_str alerts_exec;  /* 144 shell command, empty = none */
+  struct qcc_tbl_str alerts_webhook; /* 152 http(s) URL, empty = none */
+  uint32_t upstream_connect_timeout_ms;     /* 160 */
+  uint32_t upstream_timeout_ms;             /* 164 */
+  uint32_t upstream_request_timeout_ms;     /* 168 */
+  uint32_t upstream_stream_idle_timeout_ms; /* 172 */
+  uint32_t alerts_timeout_ms;      /* 176 */
+  uint32_t pad6;                   /* 180 */
+};                                 /* 184 */
 
 struct qcc_tbl_profile {
   struct qcc_tbl_str name;        /*  0 */
@@ -155,7 +169,7 @@ struct qcc_tbl_endpoint {
   uint32_t weight;             /* 44 */
   uint32_t priority;           /* 48 lower first (failover strategy) */
   uint32_t max_failures;       /* 52 breaker opens after this many in a row */
-  uint32_t timeout_ms;         /* 56 upstream timeout before headers */
+  uint32_t timeout_ms;         /* 56 streamed: request sent -> first body byte */
   uint32_t rate_limit;         /* 60 requests/minute, 0 = none (metadata.rate_limit) */
   uint32_t max_concurrency;    /* 64 in-flight cap, 0 = none */
   uint8_t enabled;             /* 68 */
@@ -168,7 +182,15 @@ struct qcc_tbl_endpoint {
   uint32_t metadata_count;     /* 84 */
   uint64_t identity_hash;      /* 88 XXH3-64 of base_url, auth, key kind+value:
                                        live state is reset when it changes */
-};                             /* 96 */
+  /* 1.1: resolved per endpoint (own value, else the upstream.* / tls one) */
+  struct qcc_tbl_str ca_file;  /* 96 PEM CA bundle, empty = system CAs */
+  struct qcc_tbl_str proxy;    /* 104 forward proxy URL, empty = direct */
+  struct qcc_tbl_str proxy_credentials_env; /* 112 env var with user:password */
+  uint32_t connect_timeout_ms;     /* 120 TCP + TLS connect */
+  uint32_t request_timeout_ms;     /* 124 whole non-streamed request */
+  uint32_t stream_idle_timeout_ms; /* 128 longest silence inside a stream */
+  uint32_t pad2;                   /* 132 */
+};                                 /* 136 */
 
 struct qcc_tbl_pair {
   struct qcc_tbl_str key;   /* 0 */
@@ -185,11 +207,26 @@ struct qcc_tbl_token {
 _Static_assert(sizeof(struct qcc_tbl_header) == QCC_TABLE_HEADER_SIZE, "header");
 _Static_assert(sizeof(struct qcc_tbl_section) == 24, "section");
 _Static_assert(sizeof(struct qcc_tbl_keyref) == 16, "keyref");
-_Static_assert(sizeof(struct qcc_tbl_settings) == 128, "settings");
+_Static_assert(sizeof(struct qcc_tbl_settings) == 184, "settings");
 _Static_assert(sizeof(struct qcc_tbl_profile) == 32, "profile");
-_Static_assert(sizeof(struct qcc_tbl_endpoint) == 96, "endpoint");
+_Static_assert(sizeof(struct qcc_tbl_endpoint) == 136, "endpoint");
 _Static_assert(sizeof(struct qcc_tbl_pair) == 16, "pair");
 _Static_assert(sizeof(struct qcc_tbl_token) == 32, "token");
+
+/* Where each row of schema/config_keys.h lives in the table, indexed by enum
+ * qcc_knob_id (rec == QCC_REC_NONE: the row has no field of its own). The
+ * reader verifies every field from it (strings, booleans, enum values), and
+ * the compiler lays out, digests and shows settings from it. */
+struct qcc_tbl_field {
+  uint8_t rec;      /* enum qcc_rec */
+  uint32_t offset;  /* in the record */
+  uint32_t size;    /* bytes */
+  const char *name; /* the struct member */
+  uint8_t kind;     /* enum qcc_knob_kind */
+  const struct qcc_enum_desc *desc; /* QCC_KNOB_ENUM only */
+  const char *path; /* the key as the user writes it */
+};
+extern const struct qcc_tbl_field qcc_tbl_fields[QCC_KNOB_COUNT];
 
 /* ---- the one reader ------------------------------------------------------
  * qcc_table_open* verifies everything before returning: header fields and

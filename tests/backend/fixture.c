@@ -59,6 +59,15 @@ struct qcc_config *fixture_config(size_t profiles, size_t eps, unsigned seed) {
   s->fallback_enabled = true;
   s->switch_threshold = 3 + seed;
   s->cooldown_ms = 300000 + seed;
+  s->upstream_connect_timeout_ms = 5000 + seed;
+  s->upstream_timeout_ms = 30000 + seed;
+  s->upstream_request_timeout_ms = 600000 + seed;
+  s->upstream_stream_idle_timeout_ms = 90000 + seed;
+  s->tls_ca_file = seed % 2 == 0 ? dupf("/etc/qcc/ca-%u.pem", seed, 0, 0) : NULL;
+  s->tls_ca_path = seed % 3 == 0 ? dupf("/etc/qcc/ca-%u.d", seed, 0, 0) : NULL;
+  s->alerts_exec = seed % 2 == 1 ? dupf("notify-send qcc-%u", seed, 0, 0) : NULL;
+  s->alerts_webhook = dupf("https://hooks.example.com/%u", seed, 0, 0);
+  s->alerts_timeout_ms = 10000 + seed;
 
   c->profile_count = profiles;
   c->profiles = calloc(profiles ? profiles : 1, sizeof *c->profiles);
@@ -89,6 +98,12 @@ struct qcc_config *fixture_config(size_t profiles, size_t eps, unsigned seed) {
       e->priority = 1 + k % 5;
       e->max_failures = 3 + k % 4;
       e->timeout_ms = 30000 + k;
+      e->connect_timeout_ms = 5000 + k;
+      e->request_timeout_ms = 600000 + k;
+      e->stream_idle_timeout_ms = 90000 + k;
+      e->ca_file = k % 2 == 0 ? dupf("/etc/qcc/ep-ca-%u.pem", k, 0, 0) : NULL;
+      e->proxy = k % 3 == 0 ? dupf("socks5h://127.0.0.1:%u", 1080 + k, 0, 0) : NULL;
+      e->proxy_credentials_env = k % 3 == 0 ? dupf("PROXY_AUTH_%u", k, 0, 0) : NULL;
       e->rate_limit = k % 3 == 0 ? 60 + k : 0;
       e->max_concurrency = k % 4 == 0 ? 0 : 10 + k;
       e->enabled = k % 5 != 4;
@@ -137,6 +152,10 @@ void fixture_free(struct qcc_config **cfg) {
   free(c->settings.host);
   free(c->settings.tls_cert);
   free(c->settings.tls_key);
+  free(c->settings.tls_ca_file);
+  free(c->settings.tls_ca_path);
+  free(c->settings.alerts_exec);
+  free(c->settings.alerts_webhook);
   for (size_t i = 0; i < c->profile_count; i++) {
     struct qcc_profile_cfg *p = &c->profiles[i];
     free(p->name);
@@ -147,6 +166,9 @@ void fixture_free(struct qcc_config **cfg) {
       free(e->from);
       free(e->base_url);
       free(e->key.value);
+      free(e->ca_file);
+      free(e->proxy);
+      free(e->proxy_credentials_env);
       free_pairs(e->models, e->model_count);
       free_pairs(e->metadata, e->metadata_count);
     }

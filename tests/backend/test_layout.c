@@ -59,6 +59,15 @@ static void check_roundtrip(const struct qcc_config *c, const struct qcc_table *
   cr_assert_eq(x->fallback_enabled, s->fallback_enabled);
   cr_assert_eq(x->switch_threshold, s->switch_threshold);
   cr_assert_eq(x->cooldown_ms, s->cooldown_ms);
+  cr_assert_eq(x->upstream_connect_timeout_ms, s->upstream_connect_timeout_ms);
+  cr_assert_eq(x->upstream_timeout_ms, s->upstream_timeout_ms);
+  cr_assert_eq(x->upstream_request_timeout_ms, s->upstream_request_timeout_ms);
+  cr_assert_eq(x->upstream_stream_idle_timeout_ms, s->upstream_stream_idle_timeout_ms);
+  str_eq(t, x->tls_ca_file, s->tls_ca_file);
+  str_eq(t, x->tls_ca_path, s->tls_ca_path);
+  str_eq(t, x->alerts_exec, s->alerts_exec);
+  str_eq(t, x->alerts_webhook, s->alerts_webhook);
+  cr_assert_eq(x->alerts_timeout_ms, s->alerts_timeout_ms);
 
   cr_assert_eq(qcc_table_profile_count(t), c->profile_count);
   uint32_t ei = 0;
@@ -95,6 +104,12 @@ static void check_roundtrip(const struct qcc_config *c, const struct qcc_table *
       cr_assert_eq(te->enabled, e->enabled);
       cr_assert_eq(te->auth, e->auth);
       cr_assert_eq(te->allow_insecure, e->allow_insecure);
+      cr_assert_eq(te->connect_timeout_ms, e->connect_timeout_ms);
+      cr_assert_eq(te->request_timeout_ms, e->request_timeout_ms);
+      cr_assert_eq(te->stream_idle_timeout_ms, e->stream_idle_timeout_ms);
+      str_eq(t, te->ca_file, e->ca_file);
+      str_eq(t, te->proxy, e->proxy);
+      str_eq(t, te->proxy_credentials_env, e->proxy_credentials_env);
       cr_assert_eq(te->identity_hash,
                    qcc_layout_identity_hash(e->base_url, e->auth, e->key.kind, e->key.value));
       cr_assert_eq(te->model_map_count, e->model_count);

@@ -127,6 +127,7 @@ Test(table, other_byte_order) {
 
 Test(table, unsupported_major_version) {
   hdr()->version_major = 2;
+  hdr()->version_minor = 0;
   reseal();
   expect(QCC_TABLE_ERR_VERSION, "2.0");
 }

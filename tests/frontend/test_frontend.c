@@ -139,6 +139,15 @@ Test(frontend, a1_minimal_config_gets_spec_defaults) {
   cr_assert_eq(s->switch_threshold, 3);
   cr_assert_eq(s->cooldown_ms, 300000);
   cr_assert(s->fallback_enabled);
+  cr_assert_eq(s->upstream_connect_timeout_ms, 5000);
+  cr_assert_eq(s->upstream_timeout_ms, 30000);
+  cr_assert_eq(s->upstream_request_timeout_ms, 600000);
+  cr_assert_eq(s->upstream_stream_idle_timeout_ms, 90000);
+  cr_assert_null(s->tls_ca_file);
+  cr_assert_null(s->tls_ca_path);
+  cr_assert_null(s->alerts_exec);
+  cr_assert_null(s->alerts_webhook);
+  cr_assert_eq(s->alerts_timeout_ms, 10000);
   cr_assert_eq(c->token_count, 0);
   cr_assert_eq(c->file_count, 1);
   cr_assert_str_eq(c->files[0], "tests/configs/good/minimal.yaml");
@@ -161,6 +170,11 @@ Test(frontend, a1_minimal_config_gets_spec_defaults) {
   cr_assert(e->enabled);
   cr_assert_eq(e->max_failures, 3);
   cr_assert_eq(e->timeout_ms, 30000);
+  cr_assert_eq(e->connect_timeout_ms, 5000);
+  cr_assert_eq(e->request_timeout_ms, 600000);
+  cr_assert_eq(e->stream_idle_timeout_ms, 90000);
+  cr_assert_null(e->ca_file);
+  cr_assert_null(e->proxy);
   cr_assert_eq(e->max_concurrency, 0);
   cr_assert_eq(e->rate_limit, 0);
   cr_assert_not(e->allow_insecure);
@@ -284,6 +298,38 @@ Test(frontend, a3_from_chain_inherits_base_url_key_auth) {
   cr_assert_str_eq(d->base_url, "https://d.example.com", "own base_url wins");
   cr_assert_eq(d->key.kind, QCC_KEY_FILE);
   cr_assert_eq(d->auth, QCC_AUTH_BEARER);
+  run_free(&r);
+}
+
+Test(frontend, a3b_endpoints_inherit_upstream_and_tls_unless_their_own) {
+  to_source_root();
+  struct run r = run("tests/configs/good/upstream.yaml");
+  cr_assert_eq(r.rc, 0, "diagnostics:\n%s", r.text);
+  const struct qcc_settings *s = &r.cfg->settings;
+  cr_assert_eq(s->upstream_connect_timeout_ms, 2000);
+  cr_assert_eq(s->upstream_timeout_ms, 45000);
+  cr_assert_eq(s->upstream_request_timeout_ms, 600000, "default 10m");
+  cr_assert_eq(s->upstream_stream_idle_timeout_ms, 120000);
+  cr_assert_str_eq(s->tls_ca_file, "certs/corp.pem", "paths are kept as written");
+  cr_assert_str_eq(s->tls_ca_path, "/etc/ssl/certs");
+  cr_assert_str_eq(s->alerts_exec, "notify-send qcc");
+  cr_assert_str_eq(s->alerts_webhook, "https://hooks.example.com/qcc");
+  cr_assert_eq(s->alerts_timeout_ms, 5000);
+  const struct qcc_endpoint_cfg *a = endpoint(r.cfg, "inherits"), *b = endpoint(r.cfg, "own");
+  cr_assert_eq(a->connect_timeout_ms, 2000);
+  cr_assert_eq(a->timeout_ms, 45000);
+  cr_assert_eq(a->request_timeout_ms, 600000);
+  cr_assert_eq(a->stream_idle_timeout_ms, 120000);
+  cr_assert_str_eq(a->ca_file, "certs/corp.pem");
+  cr_assert_null(a->proxy);
+  cr_assert_null(a->proxy_credentials_env);
+  cr_assert_eq(b->connect_timeout_ms, 500);
+  cr_assert_eq(b->timeout_ms, 10000);
+  cr_assert_eq(b->request_timeout_ms, 3600000);
+  cr_assert_eq(b->stream_idle_timeout_ms, 30000);
+  cr_assert_str_eq(b->ca_file, "/etc/b-ca.pem");
+  cr_assert_str_eq(b->proxy, "socks5h://127.0.0.1:1080");
+  cr_assert_str_eq(b->proxy_credentials_env, "B_PROXY_AUTH");
   run_free(&r);
 }
 

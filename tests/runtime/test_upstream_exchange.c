@@ -447,6 +447,26 @@ static void open_one(struct harness *h, uint8_t auth, uint8_t kind, const char *
 
 static void close_one(struct harness *h) { harness_close(h); }
 
+/* One endpoint with all three timeouts of an exchange set (milliseconds). */
+static void open_timeouts(struct harness *h, uint32_t timeout_ms, uint32_t request_ms,
+                          uint32_t idle_ms) {
+  memset(h, 0, sizeof *h);
+  h->loop = ev_loop_new(EVFLAG_AUTO);
+  cr_assert_not_null(h->loop);
+  ev_timer_init(&h->tick, tick_cb, 0.01, 0.01);
+  ev_timer_start(h->loop, &h->tick);
+  up_start(&h->up, h->loop);
+  struct fx_endpoint ep[] = {{"up-1", up_url(h->up.port), QCC_KEY_LITERAL, "k",
+                              QCC_AUTH_X_API_KEY, 1, timeout_ms, NULL, request_ms, idle_ms}};
+  struct fx_profile pr = {"main", QCC_GROUP_PRIMARY, 1, ep, 1};
+  fx_table_build(&h->t, &pr, 1, NULL, 0);
+  h->gen.table = h->t.table;
+  h->gen.refs = 1;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_keystore_new(h->t.table, &h->gen.keys, &err), 0);
+  cr_assert_eq(qcc_proxy_new(h->loop, &h->proxy, &err), 0);
+}
+
 /* Two endpoints of one profile on one upstream: "up-1" (under /a), "up-2"
  * (under /b), both with TIMEOUT_MS. */
 static void open_two(struct harness *h, uint32_t timeout_ms) {
@@ -1059,6 +1079,50 @@ Test(upstream_exchange, next_endpoint_gets_its_own_timeout_after_a_connection_fa
   cr_expect_eq(s.res.failed, 0);
   cr_expect_eq(h.up.requests, 2);
   cr_expect(strncmp(s.endpoint, "up-", 3) == 0, "%s", s.endpoint);
+  free(s.body);
+  close_one(&h);
+}
+
+Test(upstream_exchange, non_streamed_request_has_request_timeout_not_timeout) {
+  struct harness h;
+  open_timeouts(&h, 100, 800, 0);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/hang", NULL, 0, "{\"stream\":false}");
+  struct sink s = {0};
+  double t0 = mono();
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, s.dones > 0, 5.0);
+  double took = mono() - t0;
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.res.status, 504);
+  cr_expect(took >= 0.75, "cut at %.3f s: before request_timeout (0.8 s)", took);
+  cr_expect(took < 4.0, "took %.3f s", took);
+  cr_expect(strstr(s.err_msg, "no complete answer within 800 ms") != NULL, "%s", s.err_msg);
+  close_one(&h);
+}
+
+Test(upstream_exchange, silence_inside_a_stream_breaks_it_after_stream_idle_timeout) {
+  struct harness h;
+  open_timeouts(&h, 5000, 0, 400);
+  struct qcc_request r;
+  request(&r, &h, "POST", "/v1/stream", NULL, 0, "{\"stream\":true}");
+  struct sink s = {0};
+  cr_assert_not_null(qcc_exchange_start(h.proxy, &r, &sink_ops, &s));
+  RUN_UNTIL(&h, h.up.stream != NULL, 5.0);
+  /* bytes every 0.2 s keep it alive past the idle time */
+  for (int i = 0; i < 4; i++) {
+    up_chunk(&h.up, DELTA);
+    run_for(&h, 0.2);
+  }
+  cr_expect_eq(s.dones, 0, "cut while data flowed: %s", s.err_msg);
+  double t0 = mono();
+  RUN_UNTIL(&h, s.dones > 0, 5.0);
+  double took = mono() - t0;
+  cr_assert_eq(s.dones, 1);
+  cr_expect_eq(s.heads, 1);
+  cr_expect_eq(s.res.failed, 1, "a silent stream must end as broken");
+  cr_expect(took >= 0.15 && took < 3.0, "took %.3f s", took);
+  cr_expect(strstr(s.err_msg, "no stream data within 400 ms") != NULL, "%s", s.err_msg);
   free(s.body);
   close_one(&h);
 }

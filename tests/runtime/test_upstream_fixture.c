@@ -67,6 +67,8 @@ void fx_table_build(struct fx_table *out, const struct fx_profile *profiles, siz
       eps[e].enabled = fe->enabled;
       eps[e].auth = fe->auth;
       eps[e].timeout_ms = fe->timeout_ms;
+      eps[e].request_timeout_ms = fe->request_timeout_ms;
+      eps[e].stream_idle_timeout_ms = fe->stream_idle_timeout_ms;
       eps[e].model_map_first = (uint32_t)m;
       for (const char *const *mp = fe->models; mp != NULL && mp[0] != NULL; mp += 2) {
         maps[m].key = pool_add(&pool, mp[0]);

@@ -18,6 +18,8 @@ struct fx_endpoint {
   uint8_t enabled;
   uint32_t timeout_ms;
   const char *const *models; /* from, to, from, to, ..., NULL */
+  uint32_t request_timeout_ms;     /* 0 = qcc-run's default */
+  uint32_t stream_idle_timeout_ms; /* 0 = qcc-run's default */
 };
 
 struct fx_profile {

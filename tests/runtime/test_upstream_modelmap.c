@@ -24,7 +24,7 @@ static const char *lookup(void *ctx, const char *model, size_t len, size_t *to_l
 static char *rw(const char *in) {
   char *out = NULL;
   size_t out_len = 0;
-  int rc = qcc_modelmap_apply(in, strlen(in), lookup, (void *)map, &out, &out_len);
+  int rc = qcc_modelmap_apply(in, strlen(in), NULL, lookup, (void *)map, &out, &out_len);
   cr_assert_neq(rc, -1);
   if (rc == 0) {
     cr_assert_null(out);
@@ -114,32 +114,6 @@ Test(upstream_modelmap, duplicate_top_level_keys_all_rewritten) {
             "{\"model\":\"glm-4.6\",\"model\":\"glm-4.6\"}");
 }
 
-Test(upstream_modelmap, scan_reports_spans) {
-  const char *in = " { \"a\" : {\"model\":\"x\"}, \"model\" : \"abc\" } ";
-  struct qcc_modelmap_span s[4];
-  int n = qcc_modelmap_scan(in, strlen(in), s, 4);
-  cr_assert_eq(n, 1);
-  cr_expect_eq(s[0].len, 5);
-  cr_expect(strncmp(in + s[0].off, "\"abc\"", 5) == 0);
-  cr_expect_eq(qcc_modelmap_scan("{}", 2, s, 4), 0);
-  cr_expect_eq(qcc_modelmap_scan("{", 1, s, 4), -1);
-  cr_expect_eq(qcc_modelmap_scan("nope", 4, s, 4), -1);
-}
-
-Test(upstream_modelmap, decode_escapes_and_surrogates) {
-  char out[16];
-  const char *t = "\"a\\n\\t\\\"\\ud83d\\ude00\"";
-  long n = qcc_modelmap_decode(t, strlen(t), out, sizeof out);
-  cr_assert_eq(n, 8);
-  cr_expect(memcmp(out, "a\n\t\"\xf0\x9f\x98\x80", 8) == 0);
-  const char *lone = "\"\\ud83d\"";
-  cr_expect_eq(qcc_modelmap_decode(lone, strlen(lone), out, sizeof out), -1);
-  const char *bad = "\"\\x\"";
-  cr_expect_eq(qcc_modelmap_decode(bad, strlen(bad), out, sizeof out), -1);
-  const char *lng = "\"0123456789abcdefgh\"";
-  cr_expect_eq(qcc_modelmap_decode(lng, strlen(lng), out, sizeof out), -1);
-}
-
 /* Every prefix of a valid body is not JSON, so none may be rewritten. */
 Test(upstream_modelmap, every_truncation_passes_unchanged) {
   const char *in = "{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\","
@@ -148,7 +122,7 @@ Test(upstream_modelmap, every_truncation_passes_unchanged) {
   for (size_t cut = 0; cut < len; cut++) {
     char *out = NULL;
     size_t out_len = 0;
-    int rc = qcc_modelmap_apply(in, cut, lookup, (void *)map, &out, &out_len);
+    int rc = qcc_modelmap_apply(in, cut, NULL, lookup, (void *)map, &out, &out_len);
     cr_expect_eq(rc, 0, "prefix of %zu bytes was rewritten", cut);
     free(out);
   }
@@ -166,8 +140,10 @@ static uint64_t rnd(void) {
 }
 
 /* Random byte mutations of a real request: never a crash, and whenever the
- * body is rewritten the result is valid JSON whose top-level model is the
- * mapped name and whose other members are unchanged. */
+ * body is rewritten the result is valid JSON exactly when the body was (the
+ * scanner checks nested values by structure only: what is wrong inside them
+ * stays for the upstream to reject), and then its top-level model is the
+ * mapped name and its other members are unchanged. */
 Test(upstream_modelmap, mutated_bodies_property) {
   const char *seed = "{\"model\":\"claude-sonnet-4-5\",\"stream\":true,\"metadata\":"
                      "{\"model\":\"x\"},\"messages\":[{\"role\":\"user\",\"content\":"
@@ -195,15 +171,18 @@ Test(upstream_modelmap, mutated_bodies_property) {
     }
     char *out = NULL;
     size_t out_len = 0;
-    int rc = qcc_modelmap_apply(buf, len, lookup, (void *)map, &out, &out_len);
+    int rc = qcc_modelmap_apply(buf, len, NULL, lookup, (void *)map, &out, &out_len);
     cr_assert_neq(rc, -1);
     if (rc == 0) continue;
     rewritten++;
     json_error_t jerr;
     json_t *a = json_loadb(buf, len, 0, &jerr);
     json_t *b = json_loadb(out, out_len, 0, &jerr);
-    cr_assert_not_null(a, "a non-JSON body was rewritten: %.*s", (int)len, buf);
-    cr_assert_not_null(b, "rewrite produced invalid JSON: %.*s", (int)out_len, out);
+    cr_assert_eq(a == NULL, b == NULL, "rewrite changed validity: %.*s", (int)len, buf);
+    if (a == NULL) {
+      free(out);
+      continue;
+    }
     json_t *m = json_object_get(b, "model");
     cr_assert(json_is_string(m));
     size_t to_len = 0;

@@ -152,15 +152,30 @@ Test(upstream_select, session_key_from_header_then_body) {
   struct qcc_request r = {.method = "POST", .target = "/v1/messages", .headers = h,
                           .header_count = 1, .body = body, .body_len = strlen(body)};
   char key[QCC_SESSION_KEY_MAX];
-  cr_expect_eq(qcc_select_session_key(&r, key, sizeof key), 7);
+  struct qcc_jsonscan_facts f;
+  cr_assert_eq(qcc_jsonscan_body(body, strlen(body), &f), 0);
+  cr_expect_eq(qcc_select_session_key(&r, &f, key, sizeof key), 7);
   cr_expect_str_eq(key, "sess-42");
   r.header_count = 0;
-  cr_expect_eq(qcc_select_session_key(&r, key, sizeof key), 6);
+  cr_expect_eq(qcc_select_session_key(&r, &f, key, sizeof key), 6);
   cr_expect_str_eq(key, "user-9");
+  /* without the body's facts the body is not looked at */
+  cr_expect_eq(qcc_select_session_key(&r, NULL, key, sizeof key), 0);
+  /* escapes decoded, cut at the buffer */
+  const char *esc = "{\"metadata\":{\"user_id\":\"u\\u00e9\\\"x\"}}";
+  r.body = esc;
+  r.body_len = strlen(esc);
+  cr_assert_eq(qcc_jsonscan_body(esc, strlen(esc), &f), 0);
+  cr_expect_eq(qcc_select_session_key(&r, &f, key, sizeof key), 5);
+  cr_expect_str_eq(key, "u\xc3\xa9\"x");
+  char small[3];
+  cr_expect_eq(qcc_select_session_key(&r, &f, small, sizeof small), 2);
+  cr_expect_str_eq(small, "u\xc3");
   const char *plain = "{\"model\":\"m\"}";
   r.body = plain;
   r.body_len = strlen(plain);
-  cr_expect_eq(qcc_select_session_key(&r, key, sizeof key), 0);
+  cr_assert_eq(qcc_jsonscan_body(plain, strlen(plain), &f), 0);
+  cr_expect_eq(qcc_select_session_key(&r, &f, key, sizeof key), 0);
 }
 
 Test(upstream_select, disabled_profile_skipped) {

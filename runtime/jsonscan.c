@@ -1,0 +1,499 @@
+#include "jsonscan.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Parsing state of one scan: the body and where it is. */
+struct scan {
+  const char *s;
+  size_t len;
+  size_t i;
+};
+
+static void skip_ws(struct scan *sc) {
+  while (sc->i < sc->len) {
+    char c = sc->s[sc->i];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+    sc->i++;
+  }
+}
+
+static int hexval(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static long hex4(const char *p) {
+  long v = 0;
+  for (int k = 0; k < 4; k++) {
+    int h = hexval((unsigned char)p[k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+/* Output of a checked string: decoded bytes go to OUT while they fit; N
+ * counts them all. OUT NULL checks only. */
+struct sink {
+  char *out;
+  size_t cap;
+  size_t n;
+};
+
+static void put(struct sink *k, unsigned char b) {
+  if (k->out != NULL && k->n < k->cap) k->out[k->n] = (char)b;
+  k->n++;
+}
+
+static void put_cp(struct sink *k, uint32_t cp) {
+  if (cp < 0x80) {
+    put(k, (unsigned char)cp);
+  } else if (cp < 0x800) {
+    put(k, (unsigned char)(0xc0 | (cp >> 6)));
+    put(k, (unsigned char)(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    put(k, (unsigned char)(0xe0 | (cp >> 12)));
+    put(k, (unsigned char)(0x80 | ((cp >> 6) & 0x3f)));
+    put(k, (unsigned char)(0x80 | (cp & 0x3f)));
+  } else {
+    put(k, (unsigned char)(0xf0 | (cp >> 18)));
+    put(k, (unsigned char)(0x80 | ((cp >> 12) & 0x3f)));
+    put(k, (unsigned char)(0x80 | ((cp >> 6) & 0x3f)));
+    put(k, (unsigned char)(0x80 | (cp & 0x3f)));
+  }
+}
+
+/* Length of the valid UTF-8 sequence at P (AVAIL bytes readable) whose lead
+ * byte is >= 0x80, or 0 (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
+static size_t utf8_len(const unsigned char *p, size_t avail) {
+  unsigned char c = p[0];
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (avail < n || p[1] < lo || p[1] > hi) return 0;
+  for (size_t k = 2; k < n; k++)
+    if (p[k] < 0x80 || p[k] > 0xbf) return 0;
+  return n;
+}
+
+/* S[I] is '"': check the whole string token as a JSON parser would and
+ * decode it into K. Returns the index just past the closing quote, or 0. */
+static size_t check_string(const char *s, size_t len, size_t i, struct sink *k) {
+  i++;
+  while (i < len) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"') return i + 1;
+    if (c < 0x20) return 0;
+    if (c >= 0x80) {
+      size_t n = utf8_len((const unsigned char *)s + i, len - i);
+      if (n == 0) return 0;
+      for (size_t j = 0; j < n; j++) put(k, (unsigned char)s[i + j]);
+      i += n;
+      continue;
+    }
+    if (c != '\\') {
+      put(k, c);
+      i++;
+      continue;
+    }
+    if (len - i < 2) return 0;
+    unsigned char e = (unsigned char)s[i + 1];
+    if (e != 'u') {
+      static const char from[] = "\"\\/bfnrt";
+      static const char to[] = "\"\\/\b\f\n\r\t";
+      const char *p = e != '\0' ? strchr(from, e) : NULL;
+      if (p == NULL) return 0;
+      put(k, (unsigned char)to[p - from]);
+      i += 2;
+      continue;
+    }
+    if (len - i < 6) return 0;
+    long cp = hex4(s + i + 2);
+    if (cp <= 0) return 0; /* malformed, or \u0000 (JSON parsers reject it by default) */
+    i += 6;
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+      /* a high surrogate must be followed by an escaped low one */
+      if (len - i < 6 || s[i] != '\\' || s[i + 1] != 'u') return 0;
+      long lo = hex4(s + i + 2);
+      if (lo < 0xdc00 || lo > 0xdfff) return 0;
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+      i += 6;
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+      return 0;
+    }
+    put_cp(k, (uint32_t)cp);
+  }
+  return 0;
+}
+
+/* Nested values are skipped 64 bytes at a time: one bit per byte says
+ * where the quotes, backslashes and brackets are; escaped bytes and string
+ * interiors are masked out with bit operations, so only brackets outside
+ * strings (and unescaped backslashes) cost a step each. */
+struct block {
+  uint64_t quote, backslash, bracket; /* bracket: a superset, see classify */
+};
+
+#if defined(__SSE2__) && !defined(QCC_JSONSCAN_SCALAR)
+#include <emmintrin.h>
+
+static uint64_t mask16(__m128i v, __m128i c) {
+  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
+}
+
+static void classify(const unsigned char *p, struct block *b) {
+  const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+  /* x | 0x26 == 0x7f for the four brackets (and 'Y', '_', 'y', DEL: the
+   * caller looks at the byte) */
+  const __m128i fold = _mm_set1_epi8(0x26), br = _mm_set1_epi8(0x7f);
+  __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+  __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+  __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+  b->quote = mask16(v0, q) | mask16(v1, q) << 16 | mask16(v2, q) << 32 | mask16(v3, q) << 48;
+  b->backslash =
+      mask16(v0, bs) | mask16(v1, bs) << 16 | mask16(v2, bs) << 32 | mask16(v3, bs) << 48;
+  b->bracket = mask16(_mm_or_si128(v0, fold), br) | mask16(_mm_or_si128(v1, fold), br) << 16 |
+               mask16(_mm_or_si128(v2, fold), br) << 32 |
+               mask16(_mm_or_si128(v3, fold), br) << 48;
+}
+#else
+static void classify(const unsigned char *p, struct block *b) {
+  b->quote = b->backslash = b->bracket = 0;
+  for (int k = 0; k < 64; k++) {
+    uint64_t bit = (uint64_t)1 << k;
+    unsigned char c = p[k];
+    if (c == '"') b->quote |= bit;
+    if (c == '\\') b->backslash |= bit;
+    if ((c | 0x26) == 0x7f) b->bracket |= bit;
+  }
+}
+#endif
+
+/* Inclusive prefix XOR: bit k = XOR of bits 0..k. */
+static uint64_t prefix_xor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+/* Bytes escaped by a backslash in a block whose backslashes are BS; *CARRY
+ * (in and out, 0 or 1) says the block's first byte is escaped by the one
+ * before. A run of backslashes escapes the byte after it when its length is
+ * odd. Adding a run's first bit to the run carries to the byte after it, so
+ * for runs starting on even bits the odd landing bits are the escaped ones,
+ * and the other way round; a run still open at bit 63 escapes the next
+ * block's first byte when it started on an odd bit. */
+static uint64_t escaped(uint64_t bs, uint64_t *carry) {
+  const uint64_t even = 0x5555555555555555ull, odd = ~even;
+  uint64_t b = bs & ~*carry; /* an escaped backslash at bit 0 is a plain byte */
+  uint64_t starts = b & ~(b << 1);
+  uint64_t from_even = (b + (starts & even)) & ~b & odd;
+  uint64_t sum;
+  bool out = __builtin_add_overflow(b, starts & odd, &sum);
+  uint64_t from_odd = sum & ~b & even;
+  uint64_t esc = from_even | from_odd | *carry;
+  *carry = out;
+  return esc;
+}
+
+/* S[I] is '{' or '[': the index just past its matching bracket, or 0. Only
+ * the structure is checked (strings closed, brackets matched); DEPTH is the
+ * nesting level of the container holding this one. One bit per level says
+ * which bracket closes it. */
+static size_t skip_container(const char *s, size_t len, size_t i, size_t depth) {
+  uint64_t closes_brace[QCC_JSONSCAN_MAX_DEPTH / 64] = {0};
+  size_t base = depth;
+  uint64_t esc_carry = 0, in_string = 0; /* in_string: all ones inside a string */
+  unsigned char tail[64];
+  for (size_t at = i; at < len; at += 64) {
+    const unsigned char *p = (const unsigned char *)s + at;
+    if (len - at < 64) { /* never read past the body: pad the rest with spaces */
+      memset(tail, ' ', sizeof tail);
+      memcpy(tail, p, len - at);
+      p = tail;
+    }
+    struct block b;
+    classify(p, &b);
+    uint64_t quotes = b.quote & ~escaped(b.backslash, &esc_carry);
+    uint64_t inside = prefix_xor(quotes) ^ in_string;
+    in_string = (uint64_t)0 - (inside >> 63);
+    uint64_t events = b.bracket & ~inside;
+    while (events != 0) {
+      unsigned k = (unsigned)__builtin_ctzll(events);
+      events &= events - 1;
+      unsigned char c = p[k];
+      if (c == '{' || c == '[') {
+        if (depth >= QCC_JSONSCAN_MAX_DEPTH) return 0;
+        uint64_t bit = (uint64_t)1 << (depth & 63);
+        if (c == '{')
+          closes_brace[depth >> 6] |= bit;
+        else
+          closes_brace[depth >> 6] &= ~bit;
+        depth++;
+      } else if (c == '}' || c == ']') {
+        if (depth == base) return 0;
+        depth--;
+        bool brace = (closes_brace[depth >> 6] >> (depth & 63)) & 1;
+        if (brace != (c == '}')) return 0;
+        if (depth == base) return at + k + 1;
+      }
+    }
+  }
+  return 0;
+}
+
+static size_t skip_number(const char *s, size_t len, size_t i) {
+  if (i < len && s[i] == '-') i++;
+  if (i >= len) return 0;
+  if (s[i] == '0') {
+    i++;
+  } else if (s[i] >= '1' && s[i] <= '9') {
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+  } else {
+    return 0;
+  }
+  if (i < len && s[i] == '.') {
+    size_t d = ++i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    if (i == d) return 0;
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+    size_t d = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    if (i == d) return 0;
+  }
+  return i;
+}
+
+static size_t skip_literal(const char *s, size_t len, size_t i, const char *lit) {
+  size_t n = strlen(lit);
+  if (len - i < n || memcmp(s + i, lit, n) != 0) return 0;
+  return i + n;
+}
+
+/* Skip the member value at SC->i, checking scalars and top-level-ish
+ * strings fully and containers by structure. Returns 0 or -1. */
+static int skip_value(struct scan *sc, size_t depth) {
+  const char *s = sc->s;
+  size_t len = sc->len, i = sc->i, end;
+  if (i >= len) return -1;
+  switch (s[i]) {
+  case '"': {
+    struct sink none = {0};
+    end = check_string(s, len, i, &none);
+    break;
+  }
+  case '{':
+  case '[': end = skip_container(s, len, i, depth); break;
+  case 't': end = skip_literal(s, len, i, "true"); break;
+  case 'f': end = skip_literal(s, len, i, "false"); break;
+  case 'n': end = skip_literal(s, len, i, "null"); break;
+  default: end = skip_number(s, len, i); break;
+  }
+  if (end == 0) return -1;
+  sc->i = end;
+  return 0;
+}
+
+/* The members this scan looks for, at the level it is at. */
+enum key { KEY_OTHER, KEY_MODEL, KEY_STREAM, KEY_METADATA, KEY_USER_ID };
+
+/* Read the key token at SC->i (checked fully) and say which one it is. */
+static int read_key(struct scan *sc, bool top, enum key *key) {
+  if (sc->i >= sc->len || sc->s[sc->i] != '"') return -1;
+  char buf[16];
+  struct sink k = {buf, sizeof buf, 0};
+  size_t end = check_string(sc->s, sc->len, sc->i, &k);
+  if (end == 0) return -1;
+  sc->i = end;
+  *key = KEY_OTHER;
+  if (k.n > sizeof buf) return 0;
+#define IS(lit) (k.n == sizeof lit - 1 && memcmp(buf, lit, k.n) == 0)
+  if (top && IS("model")) *key = KEY_MODEL;
+  else if (top && IS("stream")) *key = KEY_STREAM;
+  else if (top && IS("metadata")) *key = KEY_METADATA;
+  else if (!top && IS("user_id")) *key = KEY_USER_ID;
+#undef IS
+  return 0;
+}
+
+/* Past the member at SC->i: ',' (returns 1, more follow) or '}' (0). */
+static int after_member(struct scan *sc) {
+  skip_ws(sc);
+  if (sc->i >= sc->len) return -1;
+  char c = sc->s[sc->i++];
+  if (c == '}') return 0;
+  if (c != ',') return -1;
+  skip_ws(sc);
+  return 1;
+}
+
+/* The string value at SC->i, checked fully: its span, or -1. */
+static int string_value(struct scan *sc, struct qcc_json_span *span) {
+  struct sink none = {0};
+  size_t end = check_string(sc->s, sc->len, sc->i, &none);
+  if (end == 0) return -1;
+  span->off = sc->i;
+  span->len = end - sc->i;
+  sc->i = end;
+  return 0;
+}
+
+/* The object "metadata" at SC->i ('{'), its members checked like the top
+ * level's: the last "user_id" string, if any, goes to F. */
+static int scan_metadata(struct scan *sc, struct qcc_jsonscan_facts *f) {
+  f->has_user_id = false;
+  sc->i++;
+  skip_ws(sc);
+  if (sc->i < sc->len && sc->s[sc->i] == '}') {
+    sc->i++;
+    return 0;
+  }
+  for (;;) {
+    enum key key;
+    if (read_key(sc, false, &key) != 0) return -1;
+    skip_ws(sc);
+    if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
+    sc->i++;
+    skip_ws(sc);
+    if (key == KEY_USER_ID && sc->i < sc->len && sc->s[sc->i] == '"') {
+      if (string_value(sc, &f->user_id) != 0) return -1;
+      f->has_user_id = true;
+    } else {
+      if (key == KEY_USER_ID) f->has_user_id = false;
+      if (skip_value(sc, 2) != 0) return -1;
+    }
+    int more = after_member(sc);
+    if (more < 0) return -1;
+    if (more == 0) return 0;
+  }
+}
+
+static int scan_member_value(struct scan *sc, enum key key, struct qcc_jsonscan_facts *f) {
+  const char *s = sc->s;
+  size_t i = sc->i;
+  bool str = i < sc->len && s[i] == '"';
+  switch (key) {
+  case KEY_MODEL:
+    f->has_model = false;
+    if (!str) break;
+    if (string_value(sc, &f->model) != 0) return -1;
+    f->has_model = true;
+    /* the last slot follows the last member: what a parser reads is always kept */
+    if (f->model_count < QCC_JSONSCAN_MAX_MODELS) f->model_count++;
+    f->models[f->model_count - 1] = f->model;
+    return 0;
+  case KEY_STREAM:
+    f->stream = -1;
+    if (skip_value(sc, 1) != 0) return -1;
+    if (sc->i - i == 4 && memcmp(s + i, "true", 4) == 0) f->stream = 1;
+    if (sc->i - i == 5 && memcmp(s + i, "false", 5) == 0) f->stream = 0;
+    return 0;
+  case KEY_METADATA:
+    if (i < sc->len && s[i] == '{') return scan_metadata(sc, f);
+    f->has_user_id = false;
+    break;
+  default: break;
+  }
+  return skip_value(sc, 1);
+}
+
+static void nothing(struct qcc_jsonscan_facts *f) {
+  memset(f, 0, sizeof *f);
+  f->stream = -1;
+}
+
+static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f) {
+  skip_ws(sc);
+  if (sc->i >= sc->len || sc->s[sc->i] != '{') return -1;
+  sc->i++;
+  skip_ws(sc);
+  if (sc->i < sc->len && sc->s[sc->i] == '}') {
+    sc->i++;
+  } else {
+    for (;;) {
+      enum key key;
+      if (read_key(sc, true, &key) != 0) return -1;
+      skip_ws(sc);
+      if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
+      sc->i++;
+      skip_ws(sc);
+      if (scan_member_value(sc, key, f) != 0) return -1;
+      int more = after_member(sc);
+      if (more < 0) return -1;
+      if (more == 0) break;
+    }
+  }
+  skip_ws(sc);
+  return sc->i == sc->len ? 0 : -1;
+}
+
+int qcc_jsonscan_body(const char *body, size_t len, struct qcc_jsonscan_facts *facts) {
+  nothing(facts);
+  if (body == NULL) return -1;
+  struct scan sc = {body, len, 0};
+  if (scan_top(&sc, facts) != 0) {
+    nothing(facts);
+    return -1;
+  }
+  facts->object = true;
+  return 0;
+}
+
+long qcc_jsonscan_decode(const char *tok, size_t len, char *out, size_t cap) {
+  if (tok == NULL || len < 2 || tok[0] != '"') return -1;
+  struct sink k = {out, cap, 0};
+  if (check_string(tok, len, 0, &k) != len || k.n > cap) return -1;
+  return (long)k.n;
+}
+
+size_t qcc_jsonscan_encode(const char *s, size_t len, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = 0;
+  if (out != NULL) out[n] = '"';
+  n++;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') {
+      if (out != NULL) {
+        out[n] = '\\';
+        out[n + 1] = (char)c;
+      }
+      n += 2;
+    } else if (c < 0x20) {
+      if (out != NULL) {
+        memcpy(out + n, "\\u00", 4);
+        out[n + 4] = hex[c >> 4];
+        out[n + 5] = hex[c & 0xf];
+      }
+      n += 6;
+    } else {
+      if (out != NULL) out[n] = (char)c;
+      n++;
+    }
+  }
+  if (out != NULL) out[n] = '"';
+  return n + 1;
+}

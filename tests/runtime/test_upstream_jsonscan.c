@@ -1,0 +1,205 @@
+/* runtime/jsonscan.c: the facts of a request body found without a tree. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/jsonscan.h"
+
+static struct qcc_jsonscan_facts scan(const char *s) {
+  struct qcc_jsonscan_facts f;
+  int rc = qcc_jsonscan_body(s, strlen(s), &f);
+  cr_assert_eq(rc == 0, f.object);
+  return f;
+}
+
+/* The decoded string at SP of S, NUL-terminated in a static buffer. */
+static const char *str(const char *s, const struct qcc_json_span *sp) {
+  static char buf[256];
+  long n = qcc_jsonscan_decode(s + sp->off, sp->len, buf, sizeof buf - 1);
+  cr_assert_geq(n, 0);
+  buf[n] = '\0';
+  return buf;
+}
+
+Test(upstream_jsonscan, finds_the_three_facts_in_one_pass) {
+  const char *in = " { \"model\" : \"claude-sonnet-4-5\", \"messages\":[{\"role\":\"user\","
+                   "\"content\":\"hi\"}], \"metadata\":{\"user_id\":\"u-1\"}, \"stream\":true } ";
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_assert(f.object);
+  cr_assert(f.has_model);
+  cr_expect_eq(f.model.off, 13);
+  cr_expect_eq(f.model.len, 19);
+  cr_expect_str_eq(str(in, &f.model), "claude-sonnet-4-5");
+  cr_expect_eq(f.model_count, 1);
+  cr_expect_eq(f.stream, 1);
+  cr_assert(f.has_user_id);
+  cr_expect_str_eq(str(in, &f.user_id), "u-1");
+}
+
+Test(upstream_jsonscan, absent_and_non_string_values) {
+  struct qcc_jsonscan_facts f = scan("{}");
+  cr_expect(f.object && !f.has_model && !f.has_user_id && f.stream == -1);
+  f = scan("{\"model\":42,\"stream\":\"true\",\"metadata\":{\"user_id\":7}}");
+  cr_expect(f.object && !f.has_model && f.model_count == 0 && !f.has_user_id && f.stream == -1);
+  f = scan("{\"stream\":false,\"metadata\":[\"user_id\"]}");
+  cr_expect(f.stream == 0 && !f.has_user_id);
+  f = scan("{\"stream\":null}");
+  cr_expect_eq(f.stream, -1);
+}
+
+Test(upstream_jsonscan, nested_and_quoted_decoys_ignored) {
+  const char *in = "{\"messages\":[{\"model\":\"x\",\"stream\":true,\"metadata\":"
+                   "{\"user_id\":\"no\"}}],\"text\":\"\\\"model\\\":\\\"y\\\"\\\\\","
+                   "\"tools\":{\"metadata\":{\"user_id\":\"no\"}},\"model\":\"real\"}";
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_assert(f.object);
+  cr_expect_eq(f.model_count, 1);
+  cr_expect_str_eq(str(in, &f.model), "real");
+  cr_expect_eq(f.stream, -1);
+  cr_expect(!f.has_user_id);
+}
+
+Test(upstream_jsonscan, last_member_wins_like_a_parser) {
+  const char *in = "{\"model\":\"a\",\"model\":\"b\",\"stream\":true,\"stream\":0,"
+                   "\"metadata\":{\"user_id\":\"x\"},\"metadata\":{\"user_id\":\"y\",\"user_id\":\"z\"}}";
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_expect_eq(f.model_count, 2);
+  cr_expect_str_eq(str(in, &f.models[0]), "a");
+  cr_expect_str_eq(str(in, &f.model), "b");
+  cr_expect_eq(f.stream, -1);
+  cr_expect_str_eq(str(in, &f.user_id), "z");
+  f = scan("{\"metadata\":{\"user_id\":\"x\"},\"metadata\":{}}");
+  cr_expect(!f.has_user_id);
+  f = scan("{\"model\":\"a\",\"model\":null}");
+  cr_expect(!f.has_model);
+  cr_expect_eq(f.model_count, 1);
+}
+
+Test(upstream_jsonscan, escaped_keys_are_decoded) {
+  const char *in = "{\"mod\\u0065l\":\"m\\u00e9\",\"str\\u0065am\":true,"
+                   "\"metadata\":{\"user\\u005fid\":\"\\ud83d\\ude00\"}}";
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_expect_str_eq(str(in, &f.model), "m\xc3\xa9");
+  cr_expect_eq(f.stream, 1);
+  cr_expect_str_eq(str(in, &f.user_id), "\xf0\x9f\x98\x80");
+}
+
+Test(upstream_jsonscan, backslash_runs_before_quotes) {
+  /* "\\" ends the string; "\\\"" does not end at its third quote */
+  const char *in = "{\"a\":[\"\\\\\",\"\\\\\\\"]\\\\\"],\"model\":\"\\\\\"}";
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_assert(f.object, "%s", in);
+  cr_expect_str_eq(str(in, &f.model), "\\");
+}
+
+Test(upstream_jsonscan, malformed_is_nothing_found) {
+  static const char *const bad[] = {
+      "", "[]", "\"model\"", "{\"model\":\"m\"", "{\"model\":\"m\"} x", "{\"model\":\"m\",}",
+      "{\"model\":\"m\" \"stream\":true}", "{\"model\":\"m\",\"a\":[1,2}}",
+      "{\"model\":\"m\",\"a\":{]}", "{\"model\":\"m\",\"n\":01}", "{\"model\":\"m\",\"n\":1.}",
+      "{\"model\":\"m\",\"n\":-}", "{\"model\":\"m\",\"t\":tru}", "{\"model\":\"a\x01\"}",
+      "{\"model\":\"\\x\"}", "{\"model\":\"\\ud800\"}", "{\"model\":\"\\udc00\"}",
+      "{\"model\":\"\\u0000\"}", "{\"model\":\"\xc0\xaf\"}", "{\"model\":\"\xed\xa0\x80\"}",
+      "{\"model\":\"\xf4\x90\x80\x80\"}", "{\"model\":\"\xe2\x82\"}", "{model:\"m\"}",
+      "{\"a\":\"unterminated}", "{\"a\":[\"x\\\"]}", "{\"model\":\"m\"}}",
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    struct qcc_jsonscan_facts f;
+    cr_expect_eq(qcc_jsonscan_body(bad[k], strlen(bad[k]), &f), -1, "accepted: %s", bad[k]);
+    cr_expect(!f.object && !f.has_model && f.model_count == 0 && !f.has_user_id && f.stream == -1);
+  }
+  struct qcc_jsonscan_facts f;
+  cr_expect_eq(qcc_jsonscan_body(NULL, 0, &f), -1);
+}
+
+/* Every prefix of a valid body is not an object: nothing is found in any. */
+Test(upstream_jsonscan, every_truncation_finds_nothing) {
+  const char *in = "{\"model\":\"claude\\u00e9\",\"messages\":[{\"role\":\"user\",\"content\":"
+                   "[{\"type\":\"text\",\"text\":\"a \\\"b\\\" {[\"}]}],\"metadata\":{\"user_id\":\"u\"},"
+                   "\"max_tokens\":1024,\"temperature\":0.5e-1,\"stream\":true}";
+  size_t len = strlen(in);
+  for (size_t cut = 0; cut < len; cut++) {
+    struct qcc_jsonscan_facts f;
+    cr_expect_eq(qcc_jsonscan_body(in, cut, &f), -1, "prefix of %zu bytes accepted", cut);
+  }
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_expect(f.object && f.has_model && f.has_user_id && f.stream == 1);
+}
+
+Test(upstream_jsonscan, depth_is_bounded) {
+  size_t n = QCC_JSONSCAN_MAX_DEPTH;
+  /* {"a": + (n-1) '[' + ']'s + } is exactly the limit; one more is refused */
+  for (int extra = 0; extra < 2; extra++) {
+    size_t d = n - 1 + (size_t)extra;
+    size_t len = 6 + 2 * d + 1;
+    char *s = malloc(len + 1);
+    cr_assert_not_null(s);
+    memcpy(s, "{\"a\":", 5);
+    memset(s + 5, '[', d);
+    memset(s + 5 + d, ']', d);
+    s[5 + 2 * d] = '}';
+    s[5 + 2 * d + 1] = '\0';
+    struct qcc_jsonscan_facts f;
+    cr_expect_eq(qcc_jsonscan_body(s, strlen(s), &f), extra ? -1 : 0, "depth %zu", d + 1);
+    free(s);
+  }
+}
+
+Test(upstream_jsonscan, decode_escapes_surrogates_and_bounds) {
+  char out[16];
+  const char *t = "\"a\\n\\t\\\"\\/\\ud83d\\ude00\xc3\xa9\"";
+  long n = qcc_jsonscan_decode(t, strlen(t), out, sizeof out);
+  cr_assert_eq(n, 11);
+  cr_expect(memcmp(out, "a\n\t\"/\xf0\x9f\x98\x80\xc3\xa9", 11) == 0);
+  static const char *const bad[] = {"\"\\ud83d\"", "\"\\x\"", "\"abc", "\"a\"b\"", "x", "\"",
+                                    "\"\\u12\""};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    cr_expect_eq(qcc_jsonscan_decode(bad[k], strlen(bad[k]), out, sizeof out), -1, "%s", bad[k]);
+  const char *lng = "\"0123456789abcdefgh\"";
+  cr_expect_eq(qcc_jsonscan_decode(lng, strlen(lng), out, sizeof out), -1);
+  cr_expect_eq(qcc_jsonscan_decode(lng, strlen(lng), out, 18), 18);
+}
+
+Test(upstream_jsonscan, encode_escapes_what_json_requires) {
+  const char in[] = "a\"b\\c\x01\xc3\xa9";
+  char out[32];
+  size_t n = qcc_jsonscan_encode(in, sizeof in - 1, out);
+  cr_assert_eq(n, qcc_jsonscan_encode(in, sizeof in - 1, NULL));
+  cr_expect(n == 17 && memcmp(out, "\"a\\\"b\\\\c\\u0001\xc3\xa9\"", 17) == 0);
+  char back[16];
+  cr_expect_eq(qcc_jsonscan_decode(out, n, back, sizeof back), 8);
+  cr_expect(memcmp(back, in, 8) == 0);
+}
+
+Test(upstream_jsonscan, many_duplicate_models_keep_the_last) {
+  char in[512];
+  size_t n = (size_t)snprintf(in, sizeof in, "{");
+  for (int k = 0; k < 12; k++)
+    n += (size_t)snprintf(in + n, sizeof in - n, "%s\"model\":\"m%d\"", k > 0 ? "," : "", k);
+  snprintf(in + n, sizeof in - n, "}");
+  struct qcc_jsonscan_facts f = scan(in);
+  cr_assert_eq(f.model_count, QCC_JSONSCAN_MAX_MODELS);
+  cr_expect_str_eq(str(in, &f.models[0]), "m0");
+  cr_expect_str_eq(str(in, &f.models[QCC_JSONSCAN_MAX_MODELS - 1]), "m11");
+  cr_expect_str_eq(str(in, &f.model), "m11");
+}
+
+/* Nested values are skipped 64 bytes at a time: shift every escape run,
+ * quote and bracket across the block boundaries and expect the same facts. */
+Test(upstream_jsonscan, block_boundaries_do_not_matter) {
+  const char *tail = "\"x\":[{\"t\":\"\\\\\"},{\"t\":\"\\\\\\\"]}\"},\"a\\\\\\\\\\\\\\\\\","
+                     "[\"\\\"\",\"}\",\"{\"]],\"metadata\":{\"user_id\":\"u\\\\\"},\"model\":\"m\"}";
+  char buf[512];
+  for (int pad = 0; pad < 140; pad++) {
+    int n = snprintf(buf, sizeof buf, "{\"p\":[\"%*s\"],%s", pad, "", tail);
+    cr_assert(n > 0 && (size_t)n < sizeof buf);
+    struct qcc_jsonscan_facts f;
+    cr_assert_eq(qcc_jsonscan_body(buf, (size_t)n, &f), 0, "pad %d: %s", pad, buf);
+    cr_expect_str_eq(str(buf, &f.model), "m");
+    cr_expect_str_eq(str(buf, &f.user_id), "u\\");
+    /* cut anywhere inside the nested values: never an object */
+    for (int cut = 6; cut < n - 20; cut += 7)
+      cr_expect_eq(qcc_jsonscan_body(buf, (size_t)cut, &f), -1, "pad %d cut %d", pad, cut);
+  }
+}
