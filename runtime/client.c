@@ -589,7 +589,7 @@ static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
   if (c->state != CS_DEAD) {
     if (!c->resp_head_sent) {
       const char *msg = res->error_message != NULL ? res->error_message : "upstream request failed";
-      c->retry_after = qcc_exchange_result_retry_after(res);
+      c->retry_after = res->retry_after_s;
       respond_error(c, status, res->error_type, msg, false);
     } else {
       status = c->resp_status;

@@ -484,10 +484,13 @@ static int replay_cb(const struct qcc_jrec *r, uint64_t offset, void *ud) {
       e->disabled = o->kind == QCC_JOVERRIDE_DISABLE;
       snprintf(e->reason, sizeof e->reason, "%s", reason);
       if (o->kind == QCC_JOVERRIDE_ENABLE) {
-        /* as qcc_router_enable: the operator says the key is fixed */
+        /* as qcc_router_enable: the operator says the key is fixed, and
+         * that the endpoint works (breaker closed, not unhealthy) */
         e->key_rejected = false;
         e->rest_until = 0;
         e->spend_exhausted = false;
+        e->has_breaker = false;
+        if (e->has_health && e->health == QCC_JHEALTH_UNHEALTHY) e->health = QCC_JHEALTH_DEGRADED;
       }
     }
     break;

@@ -44,6 +44,7 @@ struct qcc_exchange_result {
   const char *error_type;      /* Anthropic error type when we produced the error
                                   ("api_error", "overloaded_error", ...), else NULL */
   const char *error_message;   /* human message, no secrets */
+  uint32_t retry_after_s;      /* our own 429/529: seconds the client should wait, 0 = none */
 };
 
 /* Implemented by the client side. All calls happen on the loop thread. */

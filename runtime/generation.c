@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "egress.h"
 #include "keystore.h"
 
 int qcc_generation_load(const char *path, struct qcc_generation **out, struct qcc_err *err) {
@@ -21,14 +22,22 @@ int qcc_generation_load(const char *path, struct qcc_generation **out, struct qc
     qcc_table_close(&t);
     return qcc_err_wrap(err, "%s", path);
   }
+  struct qcc_egress *eg = NULL;
+  if (qcc_egress_new(t, &eg, err) != 0) {
+    qcc_keystore_free(&ks);
+    qcc_table_close(&t);
+    return qcc_err_wrap(err, "%s", path);
+  }
   struct qcc_generation *g = calloc(1, sizeof *g);
   if (g == NULL) {
+    qcc_egress_free(&eg);
     qcc_keystore_free(&ks);
     qcc_table_close(&t);
     return qcc_err_set(err, ENOMEM, "%s: out of memory", path);
   }
   g->table = t;
   g->keys = ks;
+  g->egress = eg;
   g->number = qcc_table_header(t)->generation;
   g->refs = 1;
   *out = g;
@@ -49,6 +58,7 @@ void qcc_generation_unref(struct qcc_generation **g) {
     return;
   }
   /* Last holder: the mapping goes away with the table. */
+  qcc_egress_free(&gen->egress);
   qcc_keystore_free(&gen->keys);
   qcc_table_close(&gen->table);
   free(gen);

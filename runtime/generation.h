@@ -11,15 +11,17 @@
 #include "schema/table.h"
 
 struct qcc_keystore;
+struct qcc_egress;
 
 struct qcc_generation {
   struct qcc_table *table;     /* verified, read-only */
   struct qcc_keystore *keys;   /* endpoint keys + client tokens resolved at load */
+  struct qcc_egress *egress;   /* CA stores + proxies resolved at load (egress.h) */
   uint64_t number;             /* header generation, for logs */
   unsigned refs;
 };
 
-/* Open + verify PATH, resolve keys. refs = 1. */
+/* Open + verify PATH, resolve keys, load CA stores. refs = 1. */
 int qcc_generation_load(const char *path, struct qcc_generation **out, struct qcc_err *err);
 struct qcc_generation *qcc_generation_ref(struct qcc_generation *g);
 /* Drop one reference; frees (and unmaps) at zero; NULLs *g. */

@@ -10,6 +10,7 @@
 
 #include "curlloop.h"
 #include "events.h"
+#include "egress.h"
 #include "generation.h"
 #include "headers.h"
 #include "keystore.h"
@@ -144,6 +145,7 @@ static int configure(struct probe *pr, const struct qcc_tbl_endpoint *ep, const 
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_WRITEFUNCTION, on_body);
   SETOPT(CURLOPT_WRITEDATA, pr);
+  if (qcc_egress_apply(pr->gen->egress, ep, e) != 0) return -1;
   if (pr->kind == QCC_CHECK_TCP) {
     /* connect (and for https the TLS handshake), then stop */
     SETOPT(CURLOPT_CONNECT_ONLY, 1L);

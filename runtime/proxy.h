@@ -47,10 +47,6 @@ void qcc_proxy_stop_queue(struct qcc_proxy *p);
 struct qcc_exchange *qcc_exchange_start_direct(struct qcc_proxy *p, const struct qcc_request *req,
                                                const struct qcc_sink_ops *ops, void *ctx);
 
-/* Seconds the client should wait before trying again (retry-after), for a
- * result passed to done(): 0 when none. Valid only inside done(). */
-uint32_t qcc_exchange_result_retry_after(const struct qcc_exchange_result *res);
-
 /* Requests in the failure queue or on the in-flight wait list now. */
 uint64_t qcc_proxy_waiting(const struct qcc_proxy *p);
 

@@ -588,6 +588,27 @@ size_t qcc_queue_wake_all(struct qcc_queue *q, uint64_t now) {
   return n;
 }
 
+size_t qcc_queue_wake_waiting(struct qcc_queue *q, uint64_t now) {
+  /* collect first: removing from a heap while walking it moves entries */
+  uint32_t len = q->time_h.len, n = 0;
+  if (len == 0)
+    return 0;
+  uint32_t *pick = malloc((size_t)len * sizeof(uint32_t));
+  if (pick == NULL)
+    return qcc_queue_wake_all(q, now); /* too many woken beats none */
+  for (uint32_t i = 0; i < len; i++)
+    if (q->e[q->time_h.slot[i]].next_retry_at == UINT64_MAX)
+      pick[n++] = q->time_h.slot[i];
+  for (uint32_t i = 0; i < n; i++) {
+    heap_remove(q, &q->time_h, q->e[pick[i]].hpos);
+    q->e[pick[i]].next_retry_at = now;
+    heap_push(q, &q->ready_h, pick[i]);
+  }
+  free(pick);
+  q->c.woken += n;
+  return n;
+}
+
 bool qcc_queue_contains(const struct qcc_queue *q, void *handle) {
   return handle != NULL && hash_find(q, handle) != UINT32_MAX;
 }
@@ -730,43 +751,54 @@ int qcc_error_json(const char *type, const char *message, char *buf, size_t cap)
   return (int)len;
 }
 
+int qcc_queue_full_message(uint32_t retry_after_s, char *msg, size_t cap) {
+  return snprintf(msg, cap,
+                  "qcc: every endpoint is busy or failing and the retry queue is full; "
+                  "retry after %u s",
+                  (unsigned)retry_after_s);
+}
+
 int qcc_queue_full_json(uint32_t retry_after_s, char *buf, size_t cap) {
   char msg[160];
-  snprintf(msg, sizeof(msg),
-           "qcc: every endpoint is busy or failing and the retry queue is full; "
-           "retry after %u s",
-           (unsigned)retry_after_s);
+  qcc_queue_full_message(retry_after_s, msg, sizeof(msg));
   return qcc_error_json("overloaded_error", msg, buf, cap);
 }
 
 int qcc_queue_expired_json(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
                            uint64_t waited_ms, const char *dead_letter_id, char *buf, size_t cap) {
   char msg[1024];
+  qcc_queue_expired_message(tried, n, attempts, waited_ms, dead_letter_id, msg, sizeof(msg));
+  /* snprintf may have cut a multi-byte character: put_escaped turns any
+   * broken tail into '?', so the JSON stays valid */
+  return qcc_error_json("overloaded_error", msg, buf, cap);
+}
+
+int qcc_queue_expired_message(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
+                              uint64_t waited_ms, const char *dead_letter_id, char *msg,
+                              size_t cap) {
   size_t len = 0;
-  int w = snprintf(msg, sizeof(msg), "qcc: request failed after %u attempt%s over %.1f s; tried: ",
+  int w = snprintf(msg, cap, "qcc: request failed after %u attempt%s over %.1f s; tried: ",
                    (unsigned)attempts, attempts == 1 ? "" : "s", (double)waited_ms / 1000.0);
   len = w > 0 ? (size_t)w : 0;
-  if (n == 0 && len < sizeof(msg))
-    len += (size_t)snprintf(msg + len, sizeof(msg) - len, "no endpoint");
-  for (size_t i = 0; i < n && len < sizeof(msg); i++) {
+  if (n == 0 && len < cap)
+    len += (size_t)snprintf(msg + len, cap - len, "no endpoint");
+  for (size_t i = 0; i < n && len < cap; i++) {
     const struct qcc_queue_attempt *a = &tried[i];
     const char *ep = a->endpoint != NULL && *a->endpoint ? a->endpoint : "?";
     const char *sep = i ? ", " : "";
     if (a->status != 0 && a->reason != NULL && *a->reason)
-      w = snprintf(msg + len, sizeof(msg) - len, "%s%s (HTTP %u, %s)", sep, ep, a->status,
+      w = snprintf(msg + len, cap - len, "%s%s (HTTP %u, %s)", sep, ep, a->status,
                    a->reason);
     else if (a->status != 0)
-      w = snprintf(msg + len, sizeof(msg) - len, "%s%s (HTTP %u)", sep, ep, a->status);
+      w = snprintf(msg + len, cap - len, "%s%s (HTTP %u)", sep, ep, a->status);
     else
-      w = snprintf(msg + len, sizeof(msg) - len, "%s%s (%s)", sep, ep,
+      w = snprintf(msg + len, cap - len, "%s%s (%s)", sep, ep,
                    a->reason != NULL && *a->reason ? a->reason : "no response");
     if (w < 0)
       break;
     len += (size_t)w;
   }
-  if (dead_letter_id != NULL && *dead_letter_id && len < sizeof(msg))
-    snprintf(msg + len, sizeof(msg) - len, "; kept as dead letter %s", dead_letter_id);
-  /* snprintf may have cut a multi-byte character: put_escaped turns any
-   * broken tail into '?', so the JSON stays valid */
-  return qcc_error_json("overloaded_error", msg, buf, cap);
+  if (dead_letter_id != NULL && *dead_letter_id && len < cap)
+    snprintf(msg + len, cap - len, "; kept as dead letter %s", dead_letter_id);
+  return (int)strnlen(msg, cap);
 }

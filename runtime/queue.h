@@ -146,6 +146,12 @@ int qcc_queue_remove(struct qcc_queue *q, void *handle);
  * many were woken. */
 size_t qcc_queue_wake_all(struct qcc_queue *q, uint64_t now);
 
+/* A slot was freed: only the WAITING entries that wait for an endpoint
+ * (qcc_queue_push_waiting, qcc_queue_retry_no_endpoint) are due at NOW;
+ * those backing off from failed retries keep their schedule. Returns how
+ * many were woken. */
+size_t qcc_queue_wake_waiting(struct qcc_queue *q, uint64_t now);
+
 bool qcc_queue_contains(const struct qcc_queue *q, void *handle);
 
 /* For `qccc queue status|list`. */
@@ -199,6 +205,12 @@ int qcc_queue_full_json(uint32_t retry_after_s, char *buf, size_t cap);
 /* The final answer of an expired request: overloaded_error naming what was
  * tried ("prod-1 (HTTP 503), prod-2 (timeout)"), how many attempts and how
  * long it waited. dead_letter_id may be NULL. */
+/* The messages of those two answers alone (into MSG, cut to CAP): the
+ * exchange answers with them in its own error. Return the length. */
+int qcc_queue_full_message(uint32_t retry_after_s, char *msg, size_t cap);
+int qcc_queue_expired_message(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
+                              uint64_t waited_ms, const char *dead_letter_id, char *msg,
+                              size_t cap);
 int qcc_queue_expired_json(const struct qcc_queue_attempt *tried, size_t n, uint32_t attempts,
                            uint64_t waited_ms, const char *dead_letter_id, char *buf, size_t cap);
 

@@ -100,7 +100,7 @@ struct qcc_router {
   size_t ring_next, ring_len;
   void (*ev_cb)(void *ctx, const struct qcc_route_event *ev);
   void *ev_ctx;
-  void (*ready_cb)(void *ctx);
+  void (*ready_cb)(void *ctx, enum qcc_ready_kind kind);
   void *ready_ctx;
 };
 
@@ -141,16 +141,19 @@ void qcc_router_free(struct qcc_router **rp) {
 
 uint32_t qcc_router_epoch(const struct qcc_router *r) { return r->epoch; }
 
-void qcc_router_on_ready(struct qcc_router *r, void (*cb)(void *ctx), void *ctx) {
+void qcc_router_on_ready(struct qcc_router *r,
+                         void (*cb)(void *ctx, enum qcc_ready_kind kind), void *ctx) {
   r->ready_cb = cb;
   r->ready_ctx = ctx;
 }
 
 /* Something may have become eligible other than by the clock: waiting
  * requests should look again now. */
-static void ready(struct qcc_router *r) {
-  if (r->ready_cb) r->ready_cb(r->ready_ctx);
+static void ready_as(struct qcc_router *r, enum qcc_ready_kind kind) {
+  if (r->ready_cb) r->ready_cb(r->ready_ctx, kind);
 }
+
+static void ready(struct qcc_router *r) { ready_as(r, QCC_READY_RECOVERED); }
 
 /* ---- events --------------------------------------------------------------- */
 
@@ -848,14 +851,14 @@ void qcc_router_end(struct qcc_router *r, const struct qcc_pick *pick,
   end_outcome(r, e, o, now);
   if (pick->rest_probe) rest_probe_end(r, e, o, now);
   refresh_profile(r, e->profile, now);
-  /* A freed concurrency slot on an endpoint that works, or a half-open
-   * probe slot given back: someone may go now. (A slot freed by a failure is
-   * not news: waking then would re-try a failing endpoint at once, and the
-   * woken retries' own failures would wake them again.) */
-  bool served = outcome_ok(o);
-  if ((served && was_full && e->lv.inflight < e->max_conc) ||
-      (o->kind == QCC_OUT_CANCELLED && half_open && qcc_breaker_allows(&e->lv.br, now)))
-    ready(r);
+  /* A freed concurrency slot, or a half-open probe slot given back:
+   * someone may go now. Freed by a success, it is news for every waiting
+   * request; otherwise only for those that found no endpoint at all (waking
+   * requests that back off from failures would re-try a failing endpoint at
+   * once, and their own failures would wake them again). */
+  bool slot = (was_full && e->lv.inflight < e->max_conc) ||
+              (o->kind == QCC_OUT_CANCELLED && half_open && qcc_breaker_allows(&e->lv.br, now));
+  if (slot) ready_as(r, outcome_ok(o) ? QCC_READY_RECOVERED : QCC_READY_SLOT);
 }
 
 /* The rest probe answered: the endpoint serves again (its rest is over), or
@@ -865,7 +868,7 @@ static void rest_probe_end(struct qcc_router *r, struct ep *e, const struct qcc_
                            uint64_t now) {
   e->lv.rest_probe_out = false;
   if (o->kind == QCC_OUT_CANCELLED) {
-    ready(r);
+    ready_as(r, QCC_READY_SLOT);
   } else if (outcome_ok(o)) {
     bool resting = e->lv.rest_until > now;
     e->lv.rest_until = 0;
@@ -1002,13 +1005,15 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
     /* The endpoint answers: an open breaker need not wait for a request to
      * find out, so an idle group can prove itself and take over again; its
      * recovery clock starts now, not `rise` checks later. */
-    if (e->lv.br.state != QCC_BREAKER_CLOSED) qcc_health_lift(&e->lv.h, now);
+    bool open = e->lv.br.state != QCC_BREAKER_CLOSED;
+    if (open) qcc_health_lift(&e->lv.h, now);
     char why[96];
     snprintf(why, sizeof why, "active check ok%s (latency EWMA %.0f ms)",
              qcc_health_is_slow(&e->lv.h, &r->prm.health) ? ", slow" : "", e->lv.h.ewma_ms);
     health_event(r, e, hb, now, why);
-    enum qcc_breaker_state bb = qcc_breaker_reset(&e->lv.br, now);
-    breaker_event(r, e, bb, now, "active check passed");
+    /* (a closed breaker keeps counting: a /v1/models check passing does not
+     * wipe out real requests failing) */
+    if (open) breaker_event(r, e, qcc_breaker_reset(&e->lv.br, now), now, "active check passed");
   } else {
     char why[QCC_HEALTH_ERROR_LEN];
     snprintf(why, sizeof why, "active check failed: %s", error ? error : "no detail");

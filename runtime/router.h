@@ -119,9 +119,19 @@ int qcc_router_pick(struct qcc_router *r, const struct qcc_pick_req *req, uint64
 /* The earliest time after NOW at which an endpoint that is not eligible now
  * becomes eligible by the clock alone; UINT64_MAX when none will. */
 uint64_t qcc_router_next_ready(const struct qcc_router *r, uint64_t now);
+enum qcc_ready_kind {
+  /* an endpoint came back (breaker closed, health up, enable, swap, a rest
+   * probe or a capped endpoint served ...): every waiting request may go */
+  QCC_READY_RECOVERED,
+  /* a concurrency or probe slot was freed without a success: news only for
+   * requests that found no endpoint at all, not for those backing off from
+   * failures (they would re-try a failing endpoint at once) */
+  QCC_READY_SLOT,
+};
 /* Called synchronously whenever an endpoint may have become eligible other
  * than by the clock (CB may be NULL). Never called from qcc_router_pick. */
-void qcc_router_on_ready(struct qcc_router *r, void (*cb)(void *ctx), void *ctx);
+void qcc_router_on_ready(struct qcc_router *r,
+                         void (*cb)(void *ctx, enum qcc_ready_kind kind), void *ctx);
 
 /* ---- outcomes ----------------------------------------------------------- */
 

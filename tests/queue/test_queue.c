@@ -583,3 +583,30 @@ Test(queue_waiting, a_full_queue_of_waiting_requests_still_names_a_retry_after) 
   cr_expect_eq(ra, 5, "the first backoff step, not 300 s");
   qcc_queue_free(&q);
 }
+
+Test(queue_waiting, a_freed_slot_wakes_only_requests_waiting_for_an_endpoint) {
+  struct qcc_queue *q = mkq(QCC_RETRY_EXPONENTIAL_BACKOFF, 100, 5, 0, 1.0);
+  /* even handles back off from failed retries, odd ones wait for an endpoint */
+  for (int i = 0; i < 40; i++) {
+    enum qcc_queue_push_status st =
+        i % 2 ? qcc_queue_push_waiting(q, H(i), (uint32_t)(i % 10), (uint64_t)i, NULL, NULL)
+              : qcc_queue_push(q, H(i), (uint32_t)(i % 10), (uint64_t)i, NULL, NULL);
+    cr_assert_eq(st, QCC_QUEUE_PUSHED);
+  }
+  cr_assert_eq(qcc_queue_wake_waiting(q, 100), 20);
+  struct qcc_queue_item it[64];
+  size_t n = qcc_queue_pop_due(q, 100, it, 64);
+  cr_assert_eq(n, 20);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_eq(((char *)it[i].handle - req) % 2, 1, "only the waiting ones");
+    if (i > 0) cr_assert_geq(it[i - 1].priority, it[i].priority, "in priority order");
+  }
+  /* the others keep their schedule: 5 s after their push */
+  cr_assert_eq(qcc_queue_next_due(q), 5000);
+  cr_assert_eq(qcc_queue_pop_due(q, 5019, it, 64), 10);
+  cr_assert_eq(qcc_queue_wake_waiting(q, 5020), 0);
+  struct qcc_queue_counters c;
+  qcc_queue_counters(q, &c);
+  cr_assert_eq(c.woken, 20);
+  qcc_queue_free(&q);
+}

@@ -61,7 +61,12 @@ static struct qcc_route_snapshot snap(struct rfix *f, const char *id, uint64_t n
   return s;
 }
 
-static void count_ready(void *ctx) { (*(int *)ctx)++; }
+/* counts signals: [0] every one, [1] QCC_READY_SLOT ones */
+static void count_ready(void *ctx, enum qcc_ready_kind kind) {
+  int *n = ctx;
+  n[0]++;
+  if (kind == QCC_READY_SLOT) n[1]++;
+}
 
 /* ---- rests are preferences when the alternative is failing the user ------ */
 
@@ -148,15 +153,15 @@ Test(rests, a_cancelled_probe_frees_the_slot_and_says_so) {
   c.profs[0].n = 1;
   struct rfix f;
   rfix_init(&f, &c, NULL, 0);
-  int woken = 0;
-  qcc_router_on_ready(f.r, count_ready, &woken);
+  int woken[2] = {0, 0};
+  qcc_router_on_ready(f.r, count_ready, woken);
   outcome_on(&f, "a", status(429, 30), 0);
   struct qcc_pick p = rfix_pick(&f, NULL, 1 * S);
   cr_assert(p.rest_probe);
   qcc_router_begin(f.r, &p, 1 * S);
-  cr_assert_eq(woken, 0);
+  cr_assert_eq(woken[0], 0);
   rfix_finish(&f, &p, QCC_OUT_CANCELLED, 0, 2 * S);
-  cr_assert_eq(woken, 1, "a waiting request may probe now");
+  cr_assert_eq(woken[1], 1, "a request waiting for an endpoint may probe now");
   cr_assert(rfix_pick(&f, NULL, 2 * S).rest_probe, "the slot is free, the probe not spent");
   rfix_done(&f);
 }
@@ -303,39 +308,45 @@ Test(ready, the_signal_fires_when_something_may_have_become_eligible) {
   c.profs[0].eps[1].max_conc = 1;
   struct rfix f;
   rfix_init(&f, &c, NULL, 0);
-  int woken = 0;
-  qcc_router_on_ready(f.r, count_ready, &woken);
+  int n[2] = {0, 0};
+  qcc_router_on_ready(f.r, count_ready, n);
   struct qcc_err err = {0};
   /* (one change may signal more than once: the count only has to move) */
-  int before = woken;
+  int before = n[0];
   /* a slot freed on a full endpoint that served */
   struct qcc_pick pb = on(&f, "b");
   qcc_router_begin(f.r, &pb, 0);
   rfix_finish(&f, &pb, QCC_OUT_OK, 0, 1);
-  cr_assert_gt(woken, before);
-  /* ... but not by a failure: waking then would re-try a failing endpoint */
-  before = woken;
+  cr_assert_gt(n[0], before);
+  cr_assert_eq(n[1], 0, "served: news for every waiting request");
+  /* freed by a failure: news only for requests that found no endpoint
+   * (waking the ones backing off would re-try a failing endpoint at once) */
+  before = n[0];
   qcc_router_begin(f.r, &pb, 2);
   rfix_finish(&f, &pb, QCC_OUT_HTTP_STATUS, 500, 2);
-  cr_assert_eq(woken, before);
+  cr_assert_eq(n[0], before + 1);
+  cr_assert_eq(n[1], 1);
+  /* from here on every signal is QCC_READY_RECOVERED */
+  before = n[0];
   /* an active check passing on an open breaker */
   for (int i = 0; i < 3; i++) outcome_on(&f, "a", kind(QCC_OUT_CONNECT_ERROR), 3);
-  cr_assert_eq(woken, before, "opening is no news");
+  cr_assert_eq(n[0], before, "opening is no news");
   qcc_router_health_result(f.r, rfix_idx(&f, "a"), true, 50, NULL, 4);
-  cr_assert_gt(woken, before);
+  cr_assert_gt(n[0], before);
   /* an operator enable, a table swap */
-  before = woken;
+  before = n[0];
   cr_assert_eq(qcc_router_disable(f.r, rfix_idx(&f, "a"), "x", 5, &err), 0);
-  cr_assert_eq(woken, before);
+  cr_assert_eq(n[0], before);
   cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), 6, &err), 0);
-  cr_assert_gt(woken, before);
-  before = woken;
+  cr_assert_gt(n[0], before);
+  before = n[0];
   rfix_swap(&f, &c, 7);
-  cr_assert_gt(woken, before);
+  cr_assert_gt(n[0], before);
   /* a pick never signals */
-  before = woken;
+  before = n[0];
   for (int i = 0; i < 4; i++) rfix_pick(&f, NULL, 8);
-  cr_assert_eq(woken, before);
+  cr_assert_eq(n[0], before);
+  cr_assert_eq(n[1], 1);
   rfix_done(&f);
 }
 
@@ -436,13 +447,17 @@ struct sim {
   struct qcc_queue *q;
   upstream_fn up;
   unsigned calls[2]; /* a, b */
-  bool signalled, queued, done, expired;
+  bool signalled, slot, queued, done, expired;
   uint64_t answered_at;
   const char *answered_by;
   int status;
 };
 
-static void sim_ready(void *ctx) { ((struct sim *)ctx)->signalled = true; }
+static void sim_ready(void *ctx, enum qcc_ready_kind kind) {
+  struct sim *s = ctx;
+  if (kind == QCC_READY_RECOVERED) s->signalled = true;
+  else s->slot = true;
+}
 
 static void sim_init(struct sim *s, enum qcc_retry_strategy st, upstream_fn up) {
   memset(s, 0, sizeof *s);
@@ -504,12 +519,13 @@ static void sim_run(struct sim *s, uint64_t t0) {
     uint64_t ready = qcc_queue_waiting(s->q) > 0 ? qcc_router_next_ready(s->f.r, now)
                                                  : UINT64_MAX;
     uint64_t due = qcc_queue_next_due(s->q);
-    if (s->signalled) due = now;
+    if (s->signalled || s->slot) due = now;
     uint64_t t = due < ready ? due : ready;
     cr_assert_neq(t, UINT64_MAX, "the request waits for nothing");
     if (t > now) now = t;
     if (s->signalled || ready <= now) qcc_queue_wake_all(s->q, now);
-    s->signalled = false;
+    else if (s->slot) qcc_queue_wake_waiting(s->q, now);
+    s->signalled = s->slot = false;
     struct qcc_queue_item it;
     if (qcc_queue_pop_due(s->q, now, &it, 1) == 0) continue;
     if (it.expired) {
@@ -624,5 +640,39 @@ Test(storm, a_request_with_nothing_eligible_waits_for_an_enable) {
   cr_assert(s.done);
   cr_assert_str_eq(s.answered_by, "b");
   cr_assert_eq(retries_spent(&s), 1, "waiting spent nothing; the answered retry counts");
+  sim_done(&s);
+}
+
+static struct qcc_outcome all_ok(const char *id, uint64_t now, unsigned *calls) {
+  (void)id;
+  (void)now;
+  (*calls)++;
+  return kind(QCC_OUT_OK);
+}
+
+Test(storm, a_slot_freed_by_a_failure_wakes_a_request_waiting_for_an_endpoint) {
+  struct sim s;
+  sim_init(&s, QCC_RETRY_EXPONENTIAL_BACKOFF, all_ok);
+  struct rfix_cfg c = two();
+  c.profs[0].n = 1;
+  c.profs[0].eps[0].max_conc = 1;
+  rfix_swap(&s.f, &c, 0);
+  /* X holds a's only slot; Y finds nothing and waits for an endpoint */
+  struct qcc_pick x = rfix_pick(&s.f, NULL, 0);
+  qcc_router_begin(s.f.r, &x, 0);
+  s.signalled = s.slot = false;
+  sim_round(&s, 0);
+  cr_assert(s.queued);
+  cr_assert_not(s.done);
+  /* X fails at 7 s: the slot is free; Y has tried nothing yet, so it goes */
+  rfix_finish(&s.f, &x, QCC_OUT_HTTP_STATUS, 500, 7 * S);
+  cr_assert(s.slot);
+  cr_assert_not(s.signalled);
+  cr_assert_eq(qcc_queue_wake_waiting(s.q, 7 * S), 1);
+  struct qcc_queue_item it;
+  cr_assert_eq(qcc_queue_pop_due(s.q, 7 * S, &it, 1), 1);
+  sim_round(&s, 7 * S);
+  cr_assert(s.done);
+  cr_assert_eq(s.status, 200);
   sim_done(&s);
 }

@@ -60,6 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (f.has_user_id) check_span(&f.user_id, size, body);
   if (f.stream < -1 || f.stream > 1) __builtin_trap();
 
+  /* jansson reads a NUL byte outside strings as the end of its input; a
+   * JSON text has none there, so such inputs are not compared */
+  if (memchr(body, '\0', size) != NULL) return 0;
   json_t *root = json_loadb(body, size, 0, NULL);
   if (root == NULL) return 0;
   if (json_is_object(root) != f.object) __builtin_trap();

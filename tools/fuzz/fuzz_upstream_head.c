@@ -5,12 +5,16 @@
  * parsed without a fault, and no header that could break the client side's
  * framing (hop-by-hop, Content-Length, CR/LF/NUL) may ever be forwarded.
  * The same lines are also run through the request-side rule, since a
- * client's request headers are outside bytes too. */
+ * client's request headers are outside bytes too, and through the exchange's
+ * reader of the head (runtime/uphead.c): whatever it forwards must pass the
+ * same rules, and its hints must stay in range. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "runtime/headers.h"
+#include "runtime/uphead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,8 +65,39 @@ static bool has_unsafe_byte(const struct qcc_header *h) {
   return false;
 }
 
+/* The lines through qcc_uphead, as the exchange reads them. */
+static void check_uphead(const char *p, size_t size) {
+  struct qcc_uphead u = {0};
+  size_t off = 0;
+  enum qcc_uphead_step st = QCC_UPHEAD_MORE;
+  while (off < size && st == QCC_UPHEAD_MORE) {
+    const char *nl = memchr(p + off, '\n', size - off);
+    size_t len = nl != NULL ? (size_t)(nl - (p + off)) + 1 : size - off;
+    st = qcc_uphead_feed(&u, p + off, len);
+    off += len;
+  }
+  if (u.len > QCC_UPHEAD_MAX) __builtin_trap();
+  if (st == QCC_UPHEAD_END && (!u.done || u.status < 200 || u.status > 999)) __builtin_trap();
+  uint32_t ra = 0, rs = 0;
+  qcc_uphead_rest_hints(&u, &ra, &rs);
+  if (ra > 999999999u) __builtin_trap();
+  struct qcc_header *fw = NULL;
+  size_t n = 0;
+  int64_t clen = 0;
+  if (qcc_uphead_forward(&u, false, &fw, &n, &clen) == 0) {
+    if (clen < -1) __builtin_trap();
+    for (size_t i = 0; i < n; i++)
+      if (qcc_hdr_is_unsafe(&fw[i]) || framing_name(&fw[i]) ||
+          qcc_hdr_is_hop_by_hop(fw[i].name, fw[i].name_len))
+        __builtin_trap();
+    free(fw);
+  }
+  qcc_uphead_clear(&u);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *p = (const char *)data;
+  check_uphead(p, size);
   struct qcc_header hs[MAX_HEADERS];
   size_t n = 0;
   bool first = true;

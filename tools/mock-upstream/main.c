@@ -20,6 +20,7 @@ static void usage(FILE *f)
 		"usage: mock-upstream --listen HOST:PORT --name NAME [--key KEY | --key-env VAR]\n"
 		"         [--log FILE|-] [--fault SPEC] [--events N] [--event-delay-ms MS]\n"
 		"         [--port-file FILE] [--echo-headers] [--deterministic]\n"
+		"         [--tls-cert PEM --tls-key PEM] [--path-prefix /api/anthropic]\n"
 		"  PORT 0 picks a free port; --port-file receives it.\n"
 		"  SPEC: ok | hang | slow[&delay_ms=MS] | reset_mid_stream[&after=N]\n"
 		"        | close_before_headers | status=N[&retry_after=S][&message=TEXT]\n"
@@ -106,7 +107,8 @@ int main(int argc, char **argv)
 	o.events = 56;
 	const char *listen_arg = NULL, *port_file = NULL, *key_env = NULL;
 	char err[512];
-	enum { O_KEY_ENV = 256, O_EVENTS, O_DELAY, O_PORT_FILE, O_ECHO, O_DET };
+	enum { O_KEY_ENV = 256, O_EVENTS, O_DELAY, O_PORT_FILE, O_ECHO, O_DET,
+	       O_TLS_CERT, O_TLS_KEY, O_PREFIX };
 	static const struct option lo[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"name", required_argument, NULL, 'n'},
@@ -119,6 +121,9 @@ int main(int argc, char **argv)
 		{"port-file", required_argument, NULL, O_PORT_FILE},
 		{"echo-headers", no_argument, NULL, O_ECHO},
 		{"deterministic", no_argument, NULL, O_DET},
+		{"tls-cert", required_argument, NULL, O_TLS_CERT},
+		{"tls-key", required_argument, NULL, O_TLS_KEY},
+		{"path-prefix", required_argument, NULL, O_PREFIX},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -143,6 +148,9 @@ int main(int argc, char **argv)
 		case O_PORT_FILE: port_file = optarg; break;
 		case O_ECHO: o.echo_headers = true; break;
 		case O_DET: o.deterministic = true; break;
+		case O_TLS_CERT: o.tls_cert = optarg; break;
+		case O_TLS_KEY: o.tls_key = optarg; break;
+		case O_PREFIX: o.path_prefix = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -155,6 +163,10 @@ int main(int argc, char **argv)
 		o.name = "mock";
 	if (o.key != NULL && key_env != NULL) {
 		fprintf(stderr, "mock-upstream: give --key or --key-env, not both\n");
+		return 2;
+	}
+	if ((o.tls_cert == NULL) != (o.tls_key == NULL)) {
+		fprintf(stderr, "mock-upstream: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
 	if (key_env != NULL) {

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "reply.h"
+#include "tls.h"
 
 #define MAX_BODY ((size_t)32 << 20)
 #define MAX_HEADERS 96
@@ -37,6 +38,7 @@ struct hdr {
 };
 
 struct mock_conn {
+	struct mock_tls_conn *tls; /* NULL: plain HTTP */
 	struct mock_server *srv;
 	struct mock_conn *prev, *next;
 	int fd;
@@ -86,6 +88,7 @@ struct mock_stats {
 
 struct mock_server {
 	struct ev_loop *loop;
+	struct mock_tls *tls; /* --tls-cert/--tls-key, else NULL */
 	struct mock_opts opts;
 	int lfd;
 	int port;
@@ -255,6 +258,7 @@ static void conn_destroy(struct mock_conn *c)
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
 	ev_timer_stop(s->loop, &c->timer);
+	mock_tls_conn_free(&c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->prev != NULL)
@@ -268,6 +272,17 @@ static void conn_destroy(struct mock_conn *c)
 	mock_buf_release(&c->body);
 	s->st.conns_open--;
 	free(c);
+}
+
+/* The socket's bytes, through TLS when the server speaks it (tls.h). */
+static ssize_t conn_read(struct mock_conn *c, void *buf, size_t n)
+{
+	return c->tls != NULL ? mock_tls_read(c->tls, buf, n) : read(c->fd, buf, n);
+}
+
+static ssize_t conn_write(struct mock_conn *c, const void *buf, size_t n)
+{
+	return c->tls != NULL ? mock_tls_write(c->tls, buf, n) : write(c->fd, buf, n);
 }
 
 /* An RST instead of a FIN: the peer sees ECONNRESET. */
@@ -284,7 +299,7 @@ static void conn_flush(struct mock_conn *c)
 		return;
 	size_t off = 0;
 	while (off < c->out.len) {
-		ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
+		ssize_t n = conn_write(c, c->out.data + off, c->out.len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -781,10 +796,15 @@ static void handle_request(struct mock_conn *c)
 		snprintf(c->msg_id, sizeof c->msg_id, "msg_01%08lx%012lx", (unsigned long)time(NULL),
 			 ++s->next_msg);
 
-	bool is_messages = strcmp(c->path, "/v1/messages") == 0;
-	bool is_count = strcmp(c->path, "/v1/messages/count_tokens") == 0;
-	bool is_models = strcmp(c->path, "/v1/models") == 0;
-	bool is_model = strncmp(c->path, "/v1/models/", 11) == 0;
+	/* --path-prefix: a relay's /api/anthropic/v1/messages (logged in full) */
+	const char *route = c->path;
+	size_t pfx = s->opts.path_prefix != NULL ? strlen(s->opts.path_prefix) : 0;
+	if (pfx > 0 && strncmp(route, s->opts.path_prefix, pfx) == 0 && route[pfx] == '/')
+		route += pfx;
+	bool is_messages = strcmp(route, "/v1/messages") == 0;
+	bool is_count = strcmp(route, "/v1/messages/count_tokens") == 0;
+	bool is_models = strcmp(route, "/v1/models") == 0;
+	bool is_model = strncmp(route, "/v1/models/", 11) == 0;
 	bool is_post = c->parser.method == HTTP_POST;
 	bool is_get = c->parser.method == HTTP_GET || c->parser.method == HTTP_HEAD;
 	if (is_messages && is_post) {
@@ -819,7 +839,7 @@ static void handle_request(struct mock_conn *c)
 			status = 400;
 		else if (!((is_messages && is_post) || (is_count && is_post) ||
 			   (is_models && is_get) || (is_model && is_get) ||
-			   (is_get && strcmp(c->path, "/") == 0)))
+			   (is_get && strcmp(route, "/") == 0)))
 			status = 404;
 	}
 	log_request(c, method, &a, model, stream, status, fdesc);
@@ -930,7 +950,7 @@ static void handle_request(struct mock_conn *c)
 	} else if (is_models) {
 		mock_reply_models(&s->scratch);
 	} else if (is_model) {
-		if (mock_reply_model(&s->scratch, c->path + 11, strlen(c->path + 11)) != 0) {
+		if (mock_reply_model(&s->scratch, route + 11, strlen(route + 11)) != 0) {
 			respond_error(c, 404, "model not found", NULL);
 			return;
 		}
@@ -984,7 +1004,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(c->srv->loop, &c->rio);
 		return;
 	}
-	ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+	ssize_t n = conn_read(c, c->in.data + c->in.len, c->in.cap - c->in.len);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -1040,6 +1060,11 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		c->srv = s;
 		c->fd = fd;
+		if (s->tls != NULL && (c->tls = mock_tls_conn_new(s->tls, fd)) == NULL) {
+			free(c);
+			close(fd);
+			continue;
+		}
 		c->id = ++s->next_conn_id;
 		c->in.max = MAX_BODY + (1 << 20);
 		c->body.max = MAX_BODY + 1;
@@ -1089,6 +1114,9 @@ struct mock_server *mock_server_new(struct ev_loop *loop, const struct mock_opts
 	s->settings.on_headers_complete = on_headers_complete;
 	s->settings.on_body = on_body;
 	s->settings.on_message_complete = on_message_complete;
+	if (opts->tls_cert != NULL &&
+	    (s->tls = mock_tls_new(opts->tls_cert, opts->tls_key, err, errlen)) == NULL)
+		goto fail;
 	if (opts->log_path != NULL) {
 		if (strcmp(opts->log_path, "-") == 0) {
 			s->log = stderr;
@@ -1160,6 +1188,7 @@ void mock_server_free(struct mock_server **sp)
 		fclose(s->log);
 	mock_buf_release(&s->scratch);
 	mock_buf_release(&s->stream_tail);
+	mock_tls_free(&s->tls);
 	free(s);
 	*sp = NULL;
 }

@@ -21,6 +21,9 @@ struct mock_opts {
 	int event_delay_ms;    /* pacing between events; 0 = write at once */
 	bool echo_headers;
 	bool deterministic;    /* message ids derived from the request body */
+	const char *tls_cert;  /* PEM chain: speak TLS (tls.h); NULL = plain HTTP */
+	const char *tls_key;
+	const char *path_prefix; /* served as if absent, e.g. /api/anthropic; NULL = none */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };
