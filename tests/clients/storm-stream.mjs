@@ -1,5 +1,5 @@
 // One `messages.stream` call with the official SDK (no SDK retries), for
-// tests/integration/t69-storms-clients.sh: prints one JSON line
+// tests/integration/t77-storms-clients.sh: prints one JSON line
 // {ok, text, stop_reason, error, events} and always exits 0, so the shell
 // test decides what counts. QCC_IT_BASE_URL, QCC_IT_CLIENT_TOKEN as in
 // sdk.test.mjs.

@@ -1,6 +1,6 @@
 /* dns-blackhole: a DNS server that reads every query and never answers, the
  * resolver failure that leaves a client waiting for its own timeout. Used by
- * tests/integration/t68-storms-dns.sh inside a private network namespace.
+ * tests/integration/t76-storms-dns.sh inside a private network namespace.
  *
  *   dns-blackhole --listen HOST:PORT [--log FILE]
  *
