@@ -144,16 +144,14 @@ void px_set_error(struct qcc_exchange *x, int status, const char *type, const ch
 
 uint64_t px_now_ms(void) { return px_now_us() / 1000u; }
 
-static void qtimer_arm(struct qcc_proxy *p);
-
 /* The router says an endpoint may have become eligible: requests waiting
  * for one are retried now, not at their next scheduled retry. */
 static void router_ready(void *ctx, enum qcc_ready_kind kind) {
   struct qcc_proxy *p = ctx;
   if (kind == QCC_READY_RECOVERED) {
     qcc_proxy_queue_wake(p);
-  } else if (p->hooks.queue != NULL && qcc_queue_wake_waiting(p->hooks.queue, now_ms()) > 0) {
-    qtimer_arm(p);
+  } else if (p->hooks.queue != NULL && qcc_queue_wake_waiting(p->hooks.queue, px_now_ms()) > 0) {
+    px_qtimer_arm(p);
   }
 }
 
