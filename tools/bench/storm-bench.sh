@@ -43,7 +43,7 @@ pids=()
 qpid=""
 cleanup() {
 	local p
-	[ -n "$qpid" ] && kill -TERM "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+	if [ -n "$qpid" ]; then kill -TERM "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; fi
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
@@ -54,17 +54,19 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-start_mock() { # NAME
+# Not in $(...): the pid must reach pids[] in this shell, for cleanup.
+start_mock() { # NAME -> $tmp/NAME.port
 	"$mock" --listen 127.0.0.1:0 --name "$1" --port-file "$tmp/$1.port" --events 12 \
 		>"$tmp/$1.out" 2>&1 &
 	pids+=($!)
 	local i
 	for i in $(seq 100); do [ -s "$tmp/$1.port" ] && break; sleep 0.05; done
 	[ -s "$tmp/$1.port" ] || die "mock $1 did not start"
-	cat "$tmp/$1.port"
 }
-pa=$(start_mock a)
-pb=$(start_mock b)
+start_mock a
+start_mock b
+pa=$(cat "$tmp/a.port")
+pb=$(cat "$tmp/b.port")
 dead=$(free_port)
 export STORM_KEY_A=sk-storm-a STORM_KEY_B=sk-storm-b
 fault() { # NAME SPEC
