@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy_internal.h"
+#include "queue.h"
 
 static void x_free(struct qcc_exchange *x) {
   free(x->hist);

@@ -456,8 +456,11 @@ static void open_timeouts(struct harness *h, uint32_t timeout_ms, uint32_t reque
   ev_timer_init(&h->tick, tick_cb, 0.01, 0.01);
   ev_timer_start(h->loop, &h->tick);
   up_start(&h->up, h->loop);
-  struct fx_endpoint ep[] = {{"up-1", up_url(h->up.port), QCC_KEY_LITERAL, "k",
-                              QCC_AUTH_X_API_KEY, 1, timeout_ms, NULL, request_ms, idle_ms}};
+  struct fx_endpoint ep[] = {{.id = "up-1", .base_url = up_url(h->up.port),
+                              .key_kind = QCC_KEY_LITERAL, .key_value = "k",
+                              .auth = QCC_AUTH_X_API_KEY, .enabled = 1, .timeout_ms = timeout_ms,
+                              .request_timeout_ms = request_ms,
+                              .stream_idle_timeout_ms = idle_ms}};
   struct fx_profile pr = {"main", QCC_GROUP_PRIMARY, 1, ep, 1};
   fx_table_build(&h->t, &pr, 1, NULL, 0);
   h->gen.table = h->t.table;

@@ -6,28 +6,31 @@
 # the median (over rounds) of each round's p50 time to the first complete
 # event, and qcc-run minus direct.
 #
-#   tools/bench/hold-bench.sh [--build DIR] [--requests N] [--rounds R] [--qcc-run BIN]
+#   tools/bench/hold-bench.sh [--build DIR] [--requests N] [--rounds R]
+#                             [--qcc-run BIN --qccc BIN]
 #
-# --qcc-run runs another qcc-run binary (e.g. one built before the hold) on
-# the same mock, for a before/after figure.
+# --qcc-run/--qccc run another build (e.g. one from before the hold) on the
+# same mock, for a before/after figure.
 set -euo pipefail
 build=build
 requests=2000
 rounds=5
 qcc_bin=""
+qccc_bin=""
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --qcc-run) qcc_bin=$2; shift 2 ;;
+    --qccc) qccc_bin=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
 mock=$build/tools/mock-upstream/mock-upstream
 loadgen=$build/tools/bench/loadgen
-qccc=$build/compiler/qccc
+qccc=${qccc_bin:-$build/compiler/qccc}
 qcc_bin=${qcc_bin:-$build/runtime/qcc-run}
 events=56
 pin_gen=()
