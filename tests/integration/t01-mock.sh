@@ -101,6 +101,42 @@ assert_contains "abort: logged client_closed" "$ab" "client_closed"
 el=$(jq -r '.elapsed_ms | floor' <<<"$ab" 2>/dev/null)
 assert_le "abort: seen within 900 ms of the request" "${el:-99999}" 900
 
+# storm faults (issue 11): error event, stall, 200 with an error body,
+# slow head, time window
+evs() { curl -sS -N -m "${2:-5}" "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_stream m)" 2>/dev/null |
+	grep '^event: ' | cut -d' ' -f2 | tr '\n' ' '; }
+mock_fault m1 'sse_error&count=1'
+assert_eq "sse_error: message_start, then event: error (default after=1)" "message_start error " "$(evs)"
+mock_fault m1 'sse_error&after=0&message=busy+now&count=1'
+s=$(curl -sS -N -m 5 "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_stream m)")
+assert_eq "sse_error after=0: the first event is the error, overloaded_error with the message" \
+	"error overloaded_error busy now" \
+	"$(grep '^event: ' <<<"$s" | head -1 | cut -d' ' -f2) $(grep '^data: ' <<<"$s" | head -1 | cut -c7- | jq -r '.error.type + " " + .error.message')"
+mock_fault m1 'stall&after=2&count=1'
+t0=$(date +%s%N)
+s=$(curl -sS -N -m 1.5 -w '\n%{http_code}' "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_stream m)" 2>/dev/null)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq "stall after=2: 200 head, two events, then nothing until the client gives up" \
+	"message_start content_block_start 200" "$(grep '^event: ' <<<"$s" | cut -d' ' -f2 | tr '\n' ' ')${s##*$'\n'}"
+assert_le "stall: the client waited for its own timeout (1.5 s)" 1400 "$ms"
+mock_fault m1 'stall&count=1'
+code=$(curl -sS -m 1 -o /dev/null -w '%{http_code}' "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_json m)" 2>/dev/null)
+assert_eq "stall, non-streamed: the head arrives (200), the body never" "200" "$code"
+mock_fault m1 'error_body&count=1'
+code=$(curl -sS -m 5 -o "$T/eb.json" -w '%{http_code}' "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_json m)")
+assert_eq "error_body: 200 with an Anthropic error object" "200 error overloaded_error" \
+	"$code $(jq -r '.type + " " + .error.type' "$T/eb.json")"
+mock_fault m1 'slow_head&delay_ms=600&count=1'
+s=$(curl -sS -N -m 5 -w '\n%{time_starttransfer}' "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_stream m)")
+assert_le "slow_head: first byte after >= 600 ms" 600 "$(awk '{printf "%d", $1 * 1000}' <<<"${s##*$'\n'}")"
+assert_eq "slow_head: then the whole stream" "12" "$(grep -c '^event: ' <<<"$s")"
+mock_fault m1 'status=529&retry_after=1&for_ms=700'
+c1=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_json m)")
+sleep 0.8
+c2=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$U/v1/messages" -H "x-api-key: $KEY" -d "$(body_json m)")
+assert_eq "for_ms=700: 529 inside the window, 200 after it" "529 200" "$c1 $c2"
+mock_fault m1 ok
+
 # echo-headers and deterministic ids
 start_mock m2 --echo-headers --deterministic --events 8
 h=$(curl -sS -m 5 -D - -o "$T/det1.json" "$(mock_url m2)/v1/messages" -H 'anthropic-beta: b1,b2' -H 'x-api-key: anything' -d "$(body_json m)")

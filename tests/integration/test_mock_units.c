@@ -38,6 +38,35 @@ Test(mock_fault, words_and_params)
 	cr_assert_eq(f.kind, MOCK_FAULT_OK);
 }
 
+Test(mock_fault, storm_kinds_and_windows)
+{
+	struct mock_fault f;
+	cr_assert_eq(parse("error_body", &f), 0);
+	cr_assert_eq(f.kind, MOCK_FAULT_ERROR_BODY);
+	cr_assert_eq(parse("stall_after_head", &f), 0);
+	cr_assert_eq(f.kind, MOCK_FAULT_STALL);
+	cr_assert_eq(f.after, -1, "stall defaults to right after the head");
+	cr_assert_eq(parse("sse_error&after=0&message=busy+now", &f), 0);
+	cr_assert_eq(f.kind, MOCK_FAULT_SSE_ERROR);
+	cr_assert_eq(f.after, 0);
+	cr_assert_str_eq(f.message, "busy now");
+	cr_assert_eq(parse("slow_head&delay_ms=1500", &f), 0);
+	cr_assert_eq(f.kind, MOCK_FAULT_SLOW_HEAD);
+	cr_assert_eq(f.delay_ms, 1500);
+	cr_assert_eq(parse("status=529&retry_after=1&for_ms=1500", &f), 0);
+	cr_assert_eq(f.status, 529);
+	cr_assert_eq(f.for_ms, 1500);
+	cr_assert_eq(f.count, -1);
+	cr_assert_eq(parse("hang", &f), 0);
+	cr_assert_eq(f.for_ms, -1, "no window unless asked");
+	cr_assert_eq(parse("hang&for_ms=0", &f), -1);
+	cr_assert_eq(parse("hang&for_ms=x", &f), -1);
+	char d[64];
+	parse("sse_error&after=3", &f);
+	mock_fault_describe(&f, d, sizeof d);
+	cr_assert_str_eq(d, "sse_error&after=3");
+}
+
 Test(mock_fault, rejects_bad_specs)
 {
 	struct mock_fault f;

@@ -12,6 +12,10 @@ static const char *const kind_names[] = {
 	[MOCK_FAULT_SLOW] = "slow",
 	[MOCK_FAULT_RESET_MID_STREAM] = "reset_mid_stream",
 	[MOCK_FAULT_CLOSE_BEFORE_HEADERS] = "close_before_headers",
+	[MOCK_FAULT_ERROR_BODY] = "error_body",
+	[MOCK_FAULT_STALL] = "stall",
+	[MOCK_FAULT_SSE_ERROR] = "sse_error",
+	[MOCK_FAULT_SLOW_HEAD] = "slow_head",
 };
 
 const char *mock_fault_kind_name(enum mock_fault_kind k)
@@ -29,6 +33,7 @@ void mock_fault_clear(struct mock_fault *f)
 	f->delay_ms = 2000;
 	f->after = -1;
 	f->count = -1;
+	f->for_ms = -1;
 	f->message[0] = '\0';
 }
 
@@ -67,6 +72,10 @@ static int set_kind(struct mock_fault *f, const char *w, size_t n)
 		f->kind = MOCK_FAULT_CLOSE_BEFORE_HEADERS;
 		return 0;
 	}
+	if (n == 16 && memcmp(w, "stall_after_head", 16) == 0) {
+		f->kind = MOCK_FAULT_STALL;
+		return 0;
+	}
 	return -1;
 }
 
@@ -97,7 +106,8 @@ int mock_fault_parse(const char *spec, size_t len, struct mock_fault *out,
 		} else if (eq == NULL) {
 			if (set_kind(&f, item, n) != 0) {
 				snprintf(err, errlen, "unknown fault '%.*s' (use ok, hang, slow, "
-					 "reset_mid_stream, close_before_headers or status=N)",
+					 "reset_mid_stream, close_before_headers, error_body, stall, "
+					 "sse_error, slow_head or status=N)",
 					 (int)n, item);
 				return -1;
 			}
@@ -130,6 +140,10 @@ int mock_fault_parse(const char *spec, size_t len, struct mock_fault *out,
 				if (parse_int(val, vn, 1, 1000000000L, &v) != 0)
 					goto bad_value;
 				f.count = v;
+			} else if (KEY_IS("for_ms")) {
+				if (parse_int(val, vn, 1, 86400000L, &v) != 0)
+					goto bad_value;
+				f.for_ms = v;
 			} else if (KEY_IS("delay_ms")) {
 				if (parse_int(val, vn, 0, 3600000L, &v) != 0)
 					goto bad_value;
@@ -143,7 +157,7 @@ int mock_fault_parse(const char *spec, size_t len, struct mock_fault *out,
 					goto bad_value;
 			} else {
 				snprintf(err, errlen, "unknown fault parameter '%.*s' (use status, "
-					 "retry_after, message, count, delay_ms, after)", (int)kn, item);
+					 "retry_after, message, count, for_ms, delay_ms, after)", (int)kn, item);
 				return -1;
 			}
 #undef KEY_IS
@@ -165,6 +179,9 @@ void mock_fault_describe(const struct mock_fault *f, char *out, size_t outlen)
 {
 	if (f->kind == MOCK_FAULT_STATUS)
 		snprintf(out, outlen, "status=%d", f->status);
+	else if (f->after >= 0 && (f->kind == MOCK_FAULT_STALL || f->kind == MOCK_FAULT_SSE_ERROR ||
+				   f->kind == MOCK_FAULT_RESET_MID_STREAM))
+		snprintf(out, outlen, "%s&after=%d", mock_fault_kind_name(f->kind), f->after);
 	else
 		snprintf(out, outlen, "%s", mock_fault_kind_name(f->kind));
 }

@@ -24,7 +24,9 @@ static void usage(FILE *f)
 		"         [--idle-close-s S] [--close-every N]\n"
 		"  PORT 0 picks a free port; --port-file receives it.\n"
 		"  SPEC: ok | hang | slow[&delay_ms=MS] | reset_mid_stream[&after=N]\n"
-		"        | close_before_headers | status=N[&retry_after=S], each [&count=N]\n"
+		"        | close_before_headers | status=N[&retry_after=S][&message=TEXT]\n"
+		"        | error_body | stall[&after=N] | sse_error[&after=N]\n"
+		"        | slow_head[&delay_ms=MS], each [&count=N][&for_ms=MS]\n"
 		"  Control: POST /_control/fault (body SPEC), GET /_control/stats,\n"
 		"           POST /_control/reset\n");
 }

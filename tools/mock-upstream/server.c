@@ -70,7 +70,10 @@ struct mock_conn {
 	/* response in progress */
 	enum conn_phase phase;
 	int ev_next, ev_total, ev_stop_at;
+	enum mock_fault_kind stop_kind; /* what happens at ev_stop_at */
+	bool delayed_stream; /* PHASE_DELAYED ends in a stream (slow_head) */
 	int delay_ms;
+	char err_message[200]; /* sse_error's error.message, "" = default */
 	char model[256];
 	char msg_id[64];
 	long input_tokens;
@@ -97,6 +100,7 @@ struct mock_server {
 	unsigned long next_msg;
 	struct mock_stats st;
 	struct mock_fault fault;
+	double fault_set_at; /* for the fault's for_ms window */
 	FILE *log;
 	struct mock_buf scratch;
 	/* Events 1..N-1 never change (only message_start carries the id and
@@ -458,6 +462,34 @@ static int stream_tail(struct mock_conn *c)
 	return 0;
 }
 
+/* The stream's planned fault at ev_stop_at: an RST, silence (the
+ * connection stays open, nothing more is sent), or Anthropic's own
+ * overloaded_error event followed by a clean end of the body. */
+static void stream_stop(struct mock_conn *c)
+{
+	if (c->stop_kind == MOCK_FAULT_STALL) {
+		log_event(c, "stall");
+		conn_flush(c);
+		return;
+	}
+	if (c->stop_kind == MOCK_FAULT_SSE_ERROR) {
+		struct mock_server *s = c->srv;
+		s->scratch.len = 0;
+		mock_buf_puts(&s->scratch, "event: error\ndata: ");
+		mock_reply_error(&s->scratch, 529, c->err_message[0] ? c->err_message : "Overloaded");
+		mock_buf_puts(&s->scratch, "\n\n");
+		mock_buf_printf(&c->out, "%zx\r\n", s->scratch.len);
+		mock_buf_append(&c->out, s->scratch.data, s->scratch.len);
+		mock_buf_puts(&c->out, "\r\n0\r\n\r\n");
+		log_event(c, "sse_error");
+		finish_response(c);
+		return;
+	}
+	c->reset_after_flush = true;
+	log_event(c, "reset_mid_stream");
+	conn_flush(c);
+}
+
 /* Emits events until the stream ends, must pause, or must be cut. */
 static void stream_step(struct mock_conn *c)
 {
@@ -470,9 +502,7 @@ static void stream_step(struct mock_conn *c)
 			return;
 		}
 		if (c->ev_stop_at >= 0 && c->ev_next >= c->ev_stop_at) {
-			c->reset_after_flush = true;
-			log_event(c, "reset_mid_stream");
-			conn_flush(c);
+			stream_stop(c);
 			return;
 		}
 		emit_event(c, c->ev_next++);
@@ -491,7 +521,8 @@ static void stream_step(struct mock_conn *c)
 	finish_response(c);
 }
 
-static void start_stream(struct mock_conn *c, int delay_ms, int stop_at)
+static void start_stream(struct mock_conn *c, int delay_ms, int stop_at,
+			 enum mock_fault_kind stop_kind)
 {
 	struct mock_reply_ctx x;
 	fill_ctx(c, &x);
@@ -501,6 +532,7 @@ static void start_stream(struct mock_conn *c, int delay_ms, int stop_at)
 	c->ev_next = 0;
 	c->ev_total = mock_reply_event_count(x.deltas);
 	c->ev_stop_at = stop_at;
+	c->stop_kind = stop_kind;
 	c->delay_ms = delay_ms;
 	stream_step(c);
 }
@@ -512,6 +544,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mock_conn *c = w->data;
 	if (c->phase == PHASE_STREAMING) {
 		stream_step(c);
+	} else if (c->phase == PHASE_DELAYED && c->delayed_stream) {
+		start_stream(c, c->srv->opts.event_delay_ms, -1, MOCK_FAULT_OK);
 	} else if (c->phase == PHASE_DELAYED) {
 		struct mock_server *s = c->srv;
 		struct mock_reply_ctx x;
@@ -649,6 +683,8 @@ static void check_auth(const struct mock_conn *c, const char *key, struct auth_i
 /* Takes the active fault for one request (counting it down). */
 static struct mock_fault take_fault(struct mock_server *s)
 {
+	if (s->fault.for_ms > 0 && (now_s() - s->fault_set_at) * 1000.0 >= (double)s->fault.for_ms)
+		mock_fault_clear(&s->fault);
 	struct mock_fault f = s->fault;
 	if (f.kind == MOCK_FAULT_OK)
 		return f;
@@ -675,9 +711,11 @@ static void handle_control(struct mock_conn *c, const char *path)
 			return;
 		}
 		s->fault = f;
+		s->fault_set_at = now_s();
 		char d[64];
 		mock_fault_describe(&f, d, sizeof d);
-		mock_buf_printf(&s->scratch, "{\"ok\":true,\"fault\":\"%s\",\"count\":%ld}", d, f.count);
+		mock_buf_printf(&s->scratch, "{\"ok\":true,\"fault\":\"%s\",\"count\":%ld,\"for_ms\":%ld}",
+				d, f.count, f.for_ms);
 		respond_scratch(c, 200, NULL);
 		return;
 	}
@@ -736,6 +774,7 @@ static void handle_request(struct mock_conn *c)
 	c->path[plen] = '\0';
 	c->ev_next = 0;
 	c->ev_total = 0;
+	c->delayed_stream = false;
 
 	if (strncmp(c->path, "/_control/", 10) == 0) {
 		handle_control(c, c->path);
@@ -845,6 +884,12 @@ static void handle_request(struct mock_conn *c)
 	case MOCK_FAULT_CLOSE_BEFORE_HEADERS:
 		c->dead = true;
 		return;
+	case MOCK_FAULT_ERROR_BODY:
+		/* a relay that says 200 and means overloaded */
+		s->scratch.len = 0;
+		mock_reply_error(&s->scratch, 529, f.message[0] != '\0' ? f.message : "Overloaded");
+		respond_scratch(c, 200, NULL);
+		return;
 	default:
 		break;
 	}
@@ -862,17 +907,40 @@ static void handle_request(struct mock_conn *c)
 		int delay = s->opts.event_delay_ms;
 		if (f.kind == MOCK_FAULT_SLOW)
 			delay = f.delay_ms;
-		if (stream || f.kind == MOCK_FAULT_RESET_MID_STREAM) {
+		if (f.kind == MOCK_FAULT_SLOW_HEAD) {
+			c->phase = PHASE_DELAYED;
+			c->delayed_stream = stream;
+			ev_timer_set(&c->timer, f.delay_ms / 1000.0, 0.);
+			ev_timer_start(s->loop, &c->timer);
+			return;
+		}
+		if (f.kind == MOCK_FAULT_STALL && !stream) {
+			/* the head of the real answer, then not one body byte */
+			struct mock_reply_ctx x;
+			fill_ctx(c, &x);
+			mock_reply_message(&s->scratch, &x);
+			head_common(c, 200, "application/json");
+			mock_buf_printf(&c->out, "Content-Length: %zu\r\n\r\n", s->scratch.len);
+			c->phase = PHASE_HANG;
+			log_event(c, "stall");
+			return;
+		}
+		bool cut = f.kind == MOCK_FAULT_RESET_MID_STREAM || f.kind == MOCK_FAULT_STALL ||
+			   f.kind == MOCK_FAULT_SSE_ERROR;
+		if (stream || cut) {
 			int stop = -1;
-			if (f.kind == MOCK_FAULT_RESET_MID_STREAM) {
+			if (cut) {
 				struct mock_reply_ctx x;
 				fill_ctx(c, &x);
 				int total = mock_reply_event_count(x.deltas);
-				stop = f.after >= 0 ? f.after : total / 2;
+				int dflt = f.kind == MOCK_FAULT_STALL ? 0
+					   : f.kind == MOCK_FAULT_SSE_ERROR ? 1 : total / 2;
+				stop = f.after >= 0 ? f.after : dflt;
 				if (stop >= total)
 					stop = total - 1;
+				snprintf(c->err_message, sizeof c->err_message, "%s", f.message);
 			}
-			start_stream(c, delay, stop);
+			start_stream(c, delay, stop, f.kind);
 			return;
 		}
 		if (f.kind == MOCK_FAULT_SLOW) {
@@ -1066,6 +1134,7 @@ struct mock_server *mock_server_new(struct ev_loop *loop, const struct mock_opts
 	s->loop = loop;
 	s->opts = *opts;
 	s->fault = opts->fault;
+	s->fault_set_at = now_s();
 	s->lfd = -1;
 	s->settings.on_message_begin = on_message_begin;
 	s->settings.on_url = on_url;
