@@ -75,6 +75,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: qcc-run [--state-dir DIR] [--listen HOST:PORT] [--access-log PATH|-]\n"
           "               [--log PATH] [--log-level debug|info|warning|error] [--check] TABLE\n"
+          "  --version      print the version and the table format it reads, and exit\n"
           "  --check        verify TABLE and exit (0 valid, 1 not)\n"
           "  --state-dir    default $QCC_STATE_DIR, else ~/.qcc\n"
           "  --listen       default: the table's proxy.host:proxy.port ([::1]:PORT for IPv6)\n"
@@ -528,7 +529,8 @@ int main(int argc, char **argv) {
       {"log-level", required_argument, NULL, 'v'},  {"check", no_argument, NULL, 'c'},
       {"help", no_argument, NULL, 'h'},             {"daemon", no_argument, NULL, 'd'},
       {"pidfile", required_argument, NULL, 'p'},    {"metrics-listen", required_argument, NULL, 'm'},
-      {"allow-core", no_argument, NULL, 'C'},       {NULL, 0, NULL, 0},
+      {"allow-core", no_argument, NULL, 'C'},       {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0},
   };
   const char *state_opt = NULL, *listen_opt = NULL, *alog_opt = NULL, *log_opt = NULL;
   const char *level_opt = NULL;
@@ -549,6 +551,9 @@ int main(int argc, char **argv) {
     case 'm': metrics_opt = optarg; break;
     case 'C': allow_core = true; break;
     case 'h': usage(stdout); return 0;
+    case 'V':
+      printf("qcc-run %s (table format %d.%d)\n", QCC_VERSION, QCC_TABLE_MAJOR, QCC_TABLE_MINOR);
+      return 0;
     default: usage(stderr); return 2;
     }
   }
