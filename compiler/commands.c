@@ -238,7 +238,7 @@ static const struct qccc_cmd cmds[] = {
      "qccc, with the config's key reference, TLS and proxy settings; qcc-run need not run.\n"
      "Prints one line: the verdict, HTTP status, latency and model count.\n"
      "  -c, --config FILE the config (default $QCC_CONFIG, else qcc.yaml)\n"
-     "  --verbose         also the URL, TLS and proxy used and the first models\n"
+     "  -v, --verbose     also the URL, TLS and proxy used and the first models\n"
      "  --json            the result as JSON\n"
      "  --timeout SECONDS give up after SECONDS (default 15)\n"
      "Exit: 0 the endpoint answered 2xx, 1 it did not, 2 usage or config trouble.\n",
@@ -763,8 +763,12 @@ int qccc_main(int argc, char **argv) {
       main_usage(stdout);
       return EXIT_OK;
     }
-    if (strcmp(argv[2], "--commands") == 0) { /* for tests and scripts */
-      for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) printf("%s\n", cmds[i].path);
+    if (strcmp(argv[2], "--commands") == 0) { /* for tests and scripts: PATH<TAB>OPTIONS */
+      for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        printf("%s\t", cmds[i].path);
+        option_words(cmds[i].options, stdout);
+        printf("\n");
+      }
       return EXIT_OK;
     }
     char path[128];

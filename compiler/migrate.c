@@ -242,6 +242,7 @@ static int walk_object(struct qccc_migration *m, const json_t *obj, const struct
     if (json_is_null(v)) continue;
     const struct qcc_knob *k = qcc_knob_child(parent, name);
     char line_key[300];
+    const char *out_name = name; /* json_object_foreach iterates by NAME: never change it */
     const json_t *out_v = v;
     char keypath[PATH_MAX];
     if (parent == NULL && strcmp(name, "version") == 0) {
@@ -249,14 +250,14 @@ static int walk_object(struct qccc_migration *m, const json_t *obj, const struct
         note(m, "version: not a Python qcc version; converted anyway");
       else
         note(m, "version: \"%s\" (Python qcc) becomes qcc.yaml version 1", json_string_value(v));
-      put(m, "version: 1\n", 11);
+      putf(m, "version: 1\n");
       first = false;
       continue;
     }
     if (k != NULL && strcmp(k->path, "profiles[].endpoints[].api_key") == 0 && json_is_string(v)) {
       if (key_to_file(m, obj, json_string_value(v), keypath, sizeof keypath) != 0) return -1;
       k = qcc_knob_find("profiles[].endpoints[].api_key_file");
-      name = "api_key_file";
+      out_name = "api_key_file";
       out_v = NULL;
     }
     if (k == NULL && !free_map) {
@@ -265,9 +266,9 @@ static int walk_object(struct qccc_migration *m, const json_t *obj, const struct
     }
     if (!(first && list_item)) indent(m, depth);
     first = false;
-    snprintf(line_key, sizeof line_key, "%s:", name);
+    snprintf(line_key, sizeof line_key, "%s:", out_name);
     if (free_map && k == NULL) { /* a free map's own key, quoted when it must be */
-      put_string(m, name);
+      put_string(m, out_name);
       put(m, ":", 1);
     } else {
       put(m, line_key, strlen(line_key));
@@ -311,8 +312,8 @@ int qccc_migration_new(const char *source, const char *data, size_t len, const c
   }
   m->key_dir = key_dir;
   putf(m, "# qcc.yaml converted by `qccc migrate` from the Python qcc's %s.\n", source);
-  put(m, "# Keys were moved to files (mode 0600) that api_key_file names.\n", 63);
-  if (json_object_get(root, "version") == NULL) put(m, "version: 1\n", 11);
+  putf(m, "# Literal keys were moved to files (mode 0600) that api_key_file names.\n");
+  if (json_object_get(root, "version") == NULL) putf(m, "version: 1\n");
   int rc = walk_object(m, root, NULL, "", 0, false);
   json_decref(root);
   if (rc != 0 || m->oom) {
