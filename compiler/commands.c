@@ -187,25 +187,29 @@ static const struct qccc_cmd cmds[] = {
      "-f|--follow --endpoint=ID --status=N -n|--lines=N --for=SECONDS --file=PATH " OP_OPTS, 0,
      run_op},
     {"health status", "live health of every endpoint: state, breaker, latency, last error",
-     "usage: qccc health status [--json] [--state-dir DIR]\n"
+     "usage: qccc health status [--wide] [--json] [--state-dir DIR]\n"
      "Every endpoint's health, breaker (closed / open / ready to probe / half-open), success\n"
-     "rate, latency and last error with its age.\n" OP_HELP,
-     OP_OPTS, 0, run_op},
+     "rate, latency and last error with its age.\n"
+     "  --wide            do not fit the table to 100 columns\n" OP_HELP,
+     "--wide " OP_OPTS, 0, run_op},
     {"health check", "probe every endpoint now, printing each as it answers",
-     "usage: qccc health check [--json] [--state-dir DIR]\n"
-     "Ask qcc-run to probe every endpoint now and print the results.\n" OP_HELP,
-     OP_OPTS, 0, run_op},
+     "usage: qccc health check [--wide] [--json] [--state-dir DIR]\n"
+     "Ask qcc-run to probe every endpoint now; each endpoint is printed as its check\n"
+     "finishes, then the table of results. Exit 1 when one failed.\n"
+     "  --wide            do not fit the table to 100 columns\n" OP_HELP,
+     "--wide " OP_OPTS, 0, run_op},
     {"health history", "an endpoint's health changes, from the journal (qcc-run may be down)",
      "usage: qccc health history ENDPOINT [--since T] [--json] [--state-dir DIR]\n"
      "  --since T         an ISO time (UTC) or a duration back from now (1h, 2d)\n"
      "  --json            JSON lines\n" JOURNAL_HELP,
      "--since=T --json --state-dir=DIR", 0, run_journal},
     {"endpoint list", "endpoints: live state from qcc-run, else from the config",
-     "usage: qccc endpoint list [PROFILE] [-c FILE] [--json] [--state-dir DIR]\n"
+     "usage: qccc endpoint list [PROFILE] [-c FILE] [--wide] [--json] [--state-dir DIR]\n"
      "List the endpoints (of PROFILE) with their live state; when qcc-run is not running, or\n"
      "with -c FILE, list them from the config.\n"
-     "  -c, --config FILE list the config's endpoints\n" OP_HELP,
-     "-c|--config=FILE " OP_OPTS, 0, run_op},
+     "  -c, --config FILE list the config's endpoints\n"
+     "  --wide            also GROUP, PRIO and INFLIGHT, and nothing cut to fit 100 columns\n" OP_HELP,
+     "-c|--config=FILE --wide " OP_OPTS, 0, run_op},
     {"endpoint add", "add an endpoint to a profile (asks for what is missing on a terminal)",
      "usage: qccc endpoint add PROFILE [--from ID | --base-url URL | --preset NAME]\n"
      "                         [--key-env NAME | --key-file PATH] [--auth x-api-key|bearer]\n"
