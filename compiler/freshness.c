@@ -120,9 +120,9 @@ void qccc_report_drift(const char *config, const char *running_digest, uint64_t 
             config, running_path, (unsigned long long)h.generation, (unsigned long long)running_gen);
     return;
   }
-  fprintf(out, "warning      %s differs from the table qcc-run serves (generation %llu): an edit is not\n"
-               "             built yet, or a rollback left the config ahead of the table; `qccc diff %s %s`\n"
-               "             shows what; `qccc build -c %s` makes it live\n",
+  fprintf(out, "warning      %s differs from the table qcc-run serves (generation %llu):\n"
+               "             an edit is not built yet, or a rollback left the config ahead of the table\n"
+               "             `qccc diff %s %s` shows what; `qccc build -c %s` makes it live\n",
           config, (unsigned long long)running_gen, running_path != NULL ? running_path : "table.bin", config,
           config);
 }
