@@ -134,7 +134,7 @@ static void file_stem(const char *id, size_t n, char *out, size_t cap) {
   size_t k = 0;
   for (const char *p = id; *p && k + 1 < cap; p++) {
     bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                *p == '-' || *p == '_' || (*p == '.' && k > 0);
+                *p == '-' || *p == '_' || (*p == '.' && k > 0 && out[k - 1] != '.');
     out[k] = keep ? *p : '_';
     k++;
   }
