@@ -775,6 +775,11 @@ int qccc_main(int argc, char **argv) {
       }
       return EXIT_OK;
     }
+    if (strcmp(argv[2], "--spellings") == 0) { /* the seed plan's: WORDS<TAB>TARGET or - */
+      for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++)
+        printf("%s\t%s\n", spellings[i].words, spellings[i].target ? spellings[i].target : "-");
+      return EXIT_OK;
+    }
     char path[128];
     snprintf(path, sizeof path, "%s%s%s", argv[2], argc > 3 ? " " : "", argc > 3 ? argv[3] : "");
     if (qccc_help(path, stdout) == EXIT_OK) return EXIT_OK;

@@ -179,5 +179,25 @@ echo '[1,2]' >notqcc.json
 run 1 "not the Python qcc's format" "$QCCC" migrate notqcc.json -o n.yaml --key-dir "$DIR/k2"
 has "expected a JSON object" "says what it expected"
 
+# ---- docs/cli.md lists every command and every spelling ----
+while IFS=$'\t' read -r path opts; do
+  grep -qF "\`qccc $path\`" "$SRC/docs/cli.md" || bad "docs/cli.md does not list qccc $path"
+done <"$DIR/commands"
+ok "docs/cli.md lists every command"
+"$QCCC" help --spellings >"$DIR/spellings" || bad "help --spellings"
+[ "$(wc -l <"$DIR/spellings")" -ge 10 ] || bad "too few spellings"
+while IFS=$'\t' read -r w target; do
+  grep -qF "\`qccc $w\`" "$SRC/docs/cli.md" || bad "docs/cli.md lacks the spelling qccc $w"
+  # shellcheck disable=SC2086
+  if [ "$target" != "-" ]; then
+    "$QCCC" $w --help >"$DIR/out" 2>&1 || bad "qccc $w --help fails"
+    grep -qF "usage: qccc $target" "$DIR/out" || bad "qccc $w does not run qccc $target"
+  else
+    run_rc=0; "$QCCC" $w >"$DIR/out" 2>&1 || run_rc=$?
+    [ "$run_rc" -eq 2 ] && grep -qF "here: " "$DIR/out" || bad "qccc $w does not say where the job is done"
+  fi
+done <"$DIR/spellings"
+ok "docs/cli.md lists the seed plan's spellings"
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
