@@ -20,10 +20,12 @@ health:
   enabled: false
 queue:
   enabled: false
+switching_policy:
+  cooldown_period: 4s   # also the breaker's first cooldown
 profiles:
   - name: main
     endpoints:
-$(ep_yaml a)
+$(ep_yaml a "max_failures: 1")
   - name: backup
     priority: secondary
     endpoints:
@@ -72,6 +74,17 @@ out=$("$QCCC_BIN" status --json)
 assert_contains "status --json keeps UTC" "$(jq -r .started_at <<<"$out")" "Z"
 diag "$("$QCCC_BIN" health check)"
 diag "$(TZ=CET-1 "$QCCC_BIN" status)"
+
+# a breaker: open with its time left, then ready to probe once the cooldown is over
+mock_fault a 'status=500'
+ask "$(body_json m)" >/dev/null
+out=$("$QCCC_BIN" health status)
+assert_contains "an open breaker says when it may probe" "$(grep '^a ' <<<"$out")" "open (probe in"
+assert_contains "the last error carries its age" "$(grep '^a ' <<<"$out")" "ago)"
+check "an open breaker past its cooldown reads ready to probe" wait_until 100 0.1 \
+	bash -c '"$0" health status | grep "^a " | grep -q "ready to probe"' "$QCCC_BIN"
+mock_fault a ok
+diag "$("$QCCC_BIN" health status)"
 
 stop_qcc
 out=$("$QCCC_BIN" endpoint test a 2>&1)
