@@ -2,6 +2,7 @@
 #include "compiler/commands.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,11 +62,14 @@ static int run_edit_live(int argc, char **argv) {
     printf("not live until `qccc build -c %s` (qcc-run then swaps to the new table)\n", config);
     return rc;
   }
-  char *bargv[] = {"build", "-c", (char *)config, NULL};
+  /* Into the table a running qcc-run serves, else ./table.bin. */
+  char table[4096] = "table.bin";
+  qccc_running_table(NULL, table, sizeof table);
+  char *bargv[] = {"build", "-c", (char *)config, "-o", table, NULL};
   optind = 0;
-  rc = qccc_cmd_build(3, bargv);
+  rc = qccc_cmd_build(5, bargv);
   if (rc != EXIT_OK) return rc;
-  return qccc_report_live("table.bin", NULL, stdout, stderr);
+  return qccc_report_live(table, NULL, stdout, stderr);
 }
 
 /* ---- the tables -------------------------------------------------------------- */
@@ -78,8 +82,8 @@ static int run_edit_live(int argc, char **argv) {
 #define EDIT_HELP                                                                            \
   "  -c, --config FILE the config to edit (default $QCC_CONFIG, else qcc.yaml)\n"           \
   "  -y, --yes         no confirmation questions\n"                                          \
-  "  --build           compile table.bin after the edit; with qcc-run running, wait until\n" \
-  "                    it serves the new generation\n"                                       \
+  "  --build           compile the table after the edit (the one qcc-run serves, else\n"     \
+  "                    ./table.bin) and wait until qcc-run serves the new generation\n"      \
   "The file is validated before it is replaced; the previous one is kept as FILE.bak.\n"
 #define JOURNAL_HELP "  --state-dir DIR   where journal.qj is (default $QCC_STATE_DIR, else ~/.qcc)\n"
 

@@ -42,6 +42,7 @@ static int table_header(const char *path, struct qcc_tbl_header *h) {
  * qcc-run does not answer. */
 struct running {
   long long generation;
+  char path[4096];
   char digest[33];
   bool reload_failed;
   long long reload_generation;
@@ -57,6 +58,8 @@ static int ask_running(const char *state_dir, struct running *r) {
   memset(r, 0, sizeof *r);
   const json_t *t = json_object_get(rep.json, "table");
   r->generation = json_integer_value(json_object_get(t, "generation"));
+  const char *tp = json_string_value(json_object_get(t, "path"));
+  snprintf(r->path, sizeof r->path, "%s", tp != NULL ? tp : "");
   const char *dg = json_string_value(json_object_get(t, "digest"));
   snprintf(r->digest, sizeof r->digest, "%s", dg != NULL ? dg : "");
   const json_t *lr = json_object_get(rep.json, "last_reload");
@@ -67,6 +70,13 @@ static int ask_running(const char *state_dir, struct running *r) {
     snprintf(r->reload_error, sizeof r->reload_error, "%s", e != NULL ? e : "");
   }
   qcc_admin_reply_free(&rep);
+  return 0;
+}
+
+int qccc_running_table(const char *state_dir, char *path, size_t cap) {
+  struct running r;
+  if (ask_running(state_dir, &r) != 0 || r.path[0] == '\0') return -1;
+  snprintf(path, cap, "%s", r.path);
   return 0;
 }
 

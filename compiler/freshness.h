@@ -16,6 +16,10 @@
  * load (ERR may be NULL; diagnostics are not printed). */
 int qccc_config_digest(const char *config, uint8_t out[16], struct qcc_err *err);
 
+/* The table file a running qcc-run (STATE_DIR as below) serves: 0 and PATH,
+ * or -1 when none answers. */
+int qccc_running_table(const char *state_dir, char *path, size_t cap);
+
 /* After `qccc build` wrote TABLE: wait (a few seconds at most) for a running
  * qcc-run (STATE_DIR, NULL = $QCC_STATE_DIR or ~/.qcc) to serve its
  * generation and say so on OUT ("live in generation N"), or say why not.

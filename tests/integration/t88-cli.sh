@@ -49,6 +49,10 @@ assert_contains "--build waits until qcc-run serves it" "$out" "live in generati
 assert_eq "qcc-run serves generation 2" "2" "$(healthz_generation)"
 out=$("$QCCC_BIN" status)
 assert_not_contains "status: no warning once built" "$out" "warning"
+mkdir -p "$T/elsewhere"
+out=$(cd "$T/elsewhere" && "$QCCC_BIN" config set queue.max_size 700 -c "$T/qcc.yaml" --build 2>&1)
+assert_contains "--build from another directory builds the table qcc-run serves" "$out" "live in generation 3"
+assert_eq "and writes no table.bin where it ran" "" "$(ls "$T/elsewhere")"
 
 "$QCCC_BIN" rollback >"$T/rollback.out" 2>&1 || bail_out "rollback: $(cat "$T/rollback.out")"
 wait_until 100 0.05 bash -c '"$0" status | grep -q "differs from the table"' "$QCCC_BIN"
