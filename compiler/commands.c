@@ -42,17 +42,17 @@ static const char *edit_config(int argc, char **argv) {
 }
 
 /* ARGV[0] is "endpoint", "policy", ...; the editing module takes the words
- * after it. A successful edit says when it takes effect (commands.h). */
+ * after it. */
 static int run_edit(int argc, char **argv) {
-  int rc = qccc_edit_cmd(argv[0], argc - 1, argv + 1, stdin, stdout, stderr);
-  return rc;
+  return qccc_edit_cmd(argv[0], argc - 1, argv + 1, stdin, stdout, stderr);
 }
 
-static int run_edit_live(int argc, char **argv) {
+/* An edit of qcc.yaml (QCCC_CMD_EDITS) ends saying when it is live. */
+static int run_edit_live(const struct qccc_cmd *cmd, int argc, char **argv) {
   const char *config = edit_config(argc, argv);
   uint8_t before[16];
   bool had = qccc_config_digest(config, before, NULL) == 0;
-  int rc = run_edit(argc, argv);
+  int rc = cmd->run(argc, argv);
   if (rc != EXIT_OK) return rc;
   uint8_t after[16];
   if (qccc_config_digest(config, after, NULL) == 0 && had && memcmp(before, after, 16) == 0)
@@ -230,10 +230,10 @@ static const struct qccc_cmd cmds[] = {
      "  --timeout D       request timeout (30s, 2m)\n" EDIT_HELP,
      "--from=ID --base-url=URL --preset=NAME --key-env=NAME --key-file=PATH --auth=STYLE --id=ID "
      "--weight=N --priority=N --timeout=D " EDIT_OPTS,
-     QCCC_CMD_EDITS, run_edit_live},
+     QCCC_CMD_EDITS, run_edit},
     {"endpoint remove", "remove an endpoint from the config",
      "usage: qccc endpoint remove ID [-c FILE] [-y] [--build]\n" EDIT_HELP, EDIT_OPTS,
-     QCCC_CMD_EDITS, run_edit_live},
+     QCCC_CMD_EDITS, run_edit},
     {"endpoint enable", "put a disabled endpoint back into rotation (live, not in the config)",
      "usage: qccc endpoint enable ID [--json] [--state-dir DIR]\n" OP_HELP, OP_OPTS, 0, run_op},
     {"endpoint disable", "take an endpoint out of rotation now (live, not in the config)",
@@ -255,15 +255,15 @@ static const struct qccc_cmd cmds[] = {
      "usage: qccc profile add NAME [--description TEXT] [--priority GROUP] [-c FILE] [-y] [--build]\n"
      "  --description TEXT\n"
      "  --priority GROUP  primary, secondary or fallback\n" EDIT_HELP,
-     "--description=TEXT --priority=GROUP " EDIT_OPTS, QCCC_CMD_EDITS, run_edit_live},
+     "--description=TEXT --priority=GROUP " EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"profile remove", "remove a profile and its endpoints",
      "usage: qccc profile remove NAME [-c FILE] [-y] [--build]\n" EDIT_HELP, EDIT_OPTS,
-     QCCC_CMD_EDITS, run_edit_live},
+     QCCC_CMD_EDITS, run_edit},
     {"priority list", "profiles by group; the one serving is starred",
      "usage: qccc priority list [--json] [--state-dir DIR]\n" OP_HELP, OP_OPTS, 0, run_op},
     {"priority set", "move a profile to primary, secondary or fallback (in the config)",
      "usage: qccc priority set PROFILE primary|secondary|fallback [-c FILE] [-y] [--build]\n" EDIT_HELP,
-     EDIT_OPTS, QCCC_CMD_EDITS, run_edit_live},
+     EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"priority switch", "pin a profile now, or --auto to resume automatic switching",
      "usage: qccc priority switch PROFILE [--reason TEXT] | switch --auto  [--json] [--state-dir DIR]\n"
      "  --reason TEXT     recorded in the journal\n"
@@ -284,7 +284,7 @@ static const struct qccc_cmd cmds[] = {
      "  --cooldown D                          how long a group must stay healthy (300s, 5m)\n" EDIT_HELP,
      "--auto-failover --no-auto-failover --auto-recovery --no-auto-recovery --failure-threshold=N "
      "--cooldown=D " EDIT_OPTS,
-     QCCC_CMD_EDITS, run_edit_live},
+     QCCC_CMD_EDITS, run_edit},
     {"queue status", "the retry queue: depth, retrying, dead letters",
      "usage: qccc queue status [--json] [--state-dir DIR]\n" OP_HELP, OP_OPTS, 0, run_op},
     {"queue list", "requests waiting for a retry and dead letters",
@@ -302,18 +302,18 @@ static const struct qccc_cmd cmds[] = {
     {"config get", "print one setting", "usage: qccc config get KEY [-c FILE]\n" EDIT_HELP,
      EDIT_OPTS, 0, run_edit},
     {"config set", "change one setting", "usage: qccc config set KEY VALUE [-c FILE] [-y] [--build]\n" EDIT_HELP,
-     EDIT_OPTS, QCCC_CMD_EDITS, run_edit_live},
+     EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"config list", "every setting with its value or default",
      "usage: qccc config list [-c FILE]\n" EDIT_HELP, EDIT_OPTS, 0, run_edit},
     {"config reset", "back to the default: one setting, or all (asks first)",
      "usage: qccc config reset [KEY] [-c FILE] [-y] [--build]\n" EDIT_HELP, EDIT_OPTS,
-     QCCC_CMD_EDITS, run_edit_live},
+     QCCC_CMD_EDITS, run_edit},
     {"config export", "write the config with defaults spelled out, keys as references",
      "usage: qccc config export FILE [-c FILE]\n" EDIT_HELP, EDIT_OPTS, 0, run_edit},
     {"config import", "replace qcc.yaml with another qcc YAML file (validated first)",
      "usage: qccc config import FILE [-c FILE] [-y] [--build]\n"
      "(For the Python qcc's config.json, use `qccc migrate`.)\n" EDIT_HELP,
-     EDIT_OPTS, QCCC_CMD_EDITS, run_edit_live},
+     EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"config validate", "the same as `qccc validate`",
      "usage: qccc config validate [-c FILE]\n" EDIT_HELP, EDIT_OPTS, 0, run_edit},
     {"journal check", "verify the journal; --fix cuts a torn tail",
@@ -398,7 +398,7 @@ static void group_help(const char *group, FILE *out) {
   fprintf(out, "usage: qccc %s COMMAND [OPTIONS]   (qccc %s COMMAND --help for its options)\n%s\n\n",
           group, group, group_summary(group));
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-    if (in_group(&cmds[i], group) && !(cmds[i].flags & QCCC_CMD_HIDDEN))
+    if (in_group(&cmds[i], group))
       fprintf(out, "  %-18s %s\n", cmds[i].path, cmds[i].summary);
 }
 
@@ -415,32 +415,39 @@ int qccc_help(const char *path, FILE *out) {
   return EXIT_USAGE;
 }
 
+static size_t command_index(const char *path) {
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    if (strcmp(cmds[i].path, path) == 0) return i;
+  return sizeof cmds / sizeof cmds[0];
+}
+
 static void main_usage(FILE *out) {
-  fprintf(out, "usage: qccc COMMAND [OPTIONS]   (qccc COMMAND --help for its options)\n\n");
+  fprintf(out, "usage: qccc COMMAND [OPTIONS]   (qccc COMMAND --help for its options)\n");
+  /* The table's order makes the sections: each starts at its first command. */
   static const struct {
-    const char *title;
-    size_t from, to; /* a range of cmds */
+    const char *title, *first;
   } sections[] = {
-      {"configs and tables (no qcc-run needed):", 0, 11},
-      {"a running qcc-run (admin socket in the state dir), and editing qcc.yaml:", 11, 0},
+      {"configs and tables (no qcc-run needed):", "init"},
+      {"a running qcc-run (admin socket in the state dir), and editing qcc.yaml:", "status"},
   };
-  for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
-    fprintf(out, "%s%s\n", s ? "\n" : "", sections[s].title);
-    size_t to = sections[s].to ? sections[s].to : sizeof cmds / sizeof cmds[0];
-    for (size_t i = sections[s].from; i < to; i++) {
-      if (cmds[i].flags & QCCC_CMD_HIDDEN) continue;
+  size_t nsec = sizeof sections / sizeof sections[0], ncmd = sizeof cmds / sizeof cmds[0];
+  for (size_t s = 0; s < nsec; s++) {
+    fprintf(out, "\n%s\n", sections[s].title);
+    size_t from = command_index(sections[s].first);
+    size_t to = s + 1 < nsec ? command_index(sections[s + 1].first) : ncmd;
+    for (size_t i = from; i < to; i++) {
       size_t g = group_len(cmds[i].path);
-      if (g > 0) { /* a group: once, at its first command */
-        bool first = true;
-        for (size_t k = sections[s].from; k < i; k++)
-          if (group_len(cmds[k].path) == g && strncmp(cmds[k].path, cmds[i].path, g) == 0) first = false;
-        if (!first) continue;
-        char name[32];
-        snprintf(name, sizeof name, "%.*s", (int)g, cmds[i].path);
-        fprintf(out, "  %-18s %s\n", name, group_summary(name));
-      } else {
+      if (g == 0) {
         fprintf(out, "  %-18s %s\n", cmds[i].path, cmds[i].summary);
+        continue;
       }
+      bool first = true; /* a group: once, at its first command */
+      for (size_t k = from; k < i; k++)
+        if (group_len(cmds[k].path) == g && strncmp(cmds[k].path, cmds[i].path, g) == 0) first = false;
+      if (!first) continue;
+      char name[32];
+      snprintf(name, sizeof name, "%.*s", (int)g, cmds[i].path);
+      fprintf(out, "  %-18s %s\n", name, group_summary(name));
     }
   }
   fprintf(out, "\n`qccc GROUP` lists a group's commands; `qccc --version` prints the version.\n");
@@ -717,6 +724,7 @@ static int run_cmd(const struct qccc_cmd *c, int argc, char **argv) {
   int rc = check_options(c, argc - words, argv + words);
   if (rc != 0) return rc < 0 ? EXIT_OK : rc;
   optind = 0; /* glibc: full reinitialisation of getopt */
+  if (c->flags & QCCC_CMD_EDITS) return run_edit_live(c, argc, argv);
   return c->run(argc, argv);
 }
 

@@ -17,8 +17,7 @@
 #include <stdio.h>
 
 enum {
-  QCCC_CMD_EDITS = 1 << 0, /* edits qcc.yaml in place: says when the change is live */
-  QCCC_CMD_HIDDEN = 1 << 1 /* not listed in help (still completed and tested) */
+  QCCC_CMD_EDITS = 1 << 0, /* edits qcc.yaml: a change ends with when it is live */
 };
 
 struct qccc_cmd {
