@@ -16,6 +16,7 @@
 #include "compiler/adminclient.h"
 #include "compiler/editcmd.h"
 #include "compiler/freshness.h"
+#include "compiler/texttable.h"
 #include "schema/statedir.h"
 
 #define OP_OK 0
@@ -23,6 +24,7 @@
 #define OP_USAGE 2
 
 #define MAX_ARGS 32
+#define TEXT_FIT 100 /* columns a table fits in unless --wide */
 #define LONG_TIMEOUT_MS (10 * 60 * 1000) /* checks and replays wait for upstreams */
 
 /* ---- options ------------------------------------------------------------- */
@@ -269,106 +271,6 @@ static void fmt_time(const json_t *v, char *out, size_t cap) {
     snprintf(out, cap, "-");
 }
 
-/* A text table: cells collected, then printed with aligned columns. */
-#define TBL_COLS 12
-struct tbl {
-  size_t cols, rows, cap;
-  char **cells;
-  bool right[TBL_COLS];
-  size_t cut_first; /* 1 + the column to narrow before any other (a URL), 0 = none */
-};
-
-static void tbl_row(struct tbl *t, ...) {
-  if (t->rows == t->cap) {
-    size_t nc = t->cap == 0 ? 16 : t->cap * 2;
-    char **n = realloc(t->cells, nc * t->cols * sizeof *n);
-    if (n == NULL) return;
-    t->cells = n;
-    t->cap = nc;
-  }
-  va_list ap;
-  va_start(ap, t);
-  for (size_t i = 0; i < t->cols; i++) {
-    const char *s = va_arg(ap, const char *);
-    t->cells[t->rows * t->cols + i] = strdup(s != NULL && s[0] != '\0' ? s : "-");
-  }
-  va_end(ap);
-  t->rows++;
-}
-
-/* Display width: count UTF-8 lead bytes. */
-static size_t width(const char *s) {
-  size_t w = 0;
-  for (; s != NULL && *s; s++)
-    if (((unsigned char)*s & 0xC0) != 0x80) w++;
-  return w;
-}
-
-static void tbl_free(struct tbl *t) {
-  for (size_t k = 0; k < t->rows * t->cols; k++) free(t->cells[k]);
-  free(t->cells);
-  *t = (struct tbl){0};
-}
-
-/* Print S in W display columns: padded, or cut with "…" when longer. */
-static void put_cell(FILE *out, const char *s, size_t w, bool right, bool last) {
-  size_t sw = width(s);
-  if (sw > w) { /* cut at a character boundary, keep room for the ellipsis */
-    size_t keep = w > 0 ? w - 1 : 0, n = 0;
-    const char *p = s;
-    for (; *p; p++) {
-      if (((unsigned char)*p & 0xC0) != 0x80) {
-        if (n == keep) break;
-        n++;
-      }
-    }
-    fprintf(out, "%.*s%s", (int)(p - s), s, w > 0 ? "…" : "");
-    return;
-  }
-  size_t pad = w - sw;
-  if (right) fprintf(out, "%*s%s", (int)pad, "", s);
-  else fprintf(out, "%s%*s", s, last ? 0 : (int)pad, "");
-}
-
-#define TBL_FIT 100 /* columns a table fits in unless --wide */
-#define TBL_MIN_CUT 8 /* a column is never cut narrower than this */
-
-static void tbl_print(struct tbl *t, struct ctx *c, const char *indent) {
-  FILE *out = c->out;
-  size_t w[TBL_COLS] = {0};
-  for (size_t r = 0; r < t->rows; r++)
-    for (size_t i = 0; i < t->cols; i++) {
-      size_t cw = width(t->cells[r * t->cols + i]);
-      if (cw > w[i]) w[i] = cw;
-    }
-  size_t total = strlen(indent) + 2 * (t->cols - 1);
-  for (size_t i = 0; i < t->cols; i++) total += w[i];
-  /* Narrow the widest text column, one step at a time, until the table fits. */
-  while (!c->o.wide && total > TBL_FIT && t->cut_first > 0 && w[t->cut_first - 1] > TBL_MIN_CUT) {
-    w[t->cut_first - 1]--;
-    total--;
-  }
-  while (!c->o.wide && total > TBL_FIT) {
-    size_t best = t->cols;
-    for (size_t i = 0; i < t->cols; i++)
-      if (!t->right[i] && w[i] > TBL_MIN_CUT && (best == t->cols || w[i] > w[best])) best = i;
-    if (best == t->cols) break;
-    w[best]--;
-    total--;
-  }
-  for (size_t r = 0; r < t->rows; r++) {
-    fputs(indent, out);
-    for (size_t i = 0; i < t->cols; i++) {
-      const char *s = t->cells[r * t->cols + i] != NULL ? t->cells[r * t->cols + i] : "-";
-      bool last = i + 1 == t->cols;
-      put_cell(out, s, w[i], t->right[i], last);
-      if (!last) fputs("  ", out);
-    }
-    fputc('\n', out);
-  }
-  tbl_free(t);
-}
-
 /* ---- status -------------------------------------------------------------- */
 
 /* The config on disk against the running table: -c FILE, else $QCC_CONFIG,
@@ -501,7 +403,7 @@ static void last_error_text(const json_t *e, char *out, size_t cap) {
   else snprintf(out, cap, "%s (%s)", err, ago);
 }
 
-static void endpoint_rows(struct tbl *t, const json_t *arr) {
+static void endpoint_rows(struct qccc_texttable *t, const json_t *arr) {
   size_t i;
   const json_t *e;
   json_array_foreach(arr, i, e) {
@@ -513,7 +415,7 @@ static void endpoint_rows(struct tbl *t, const json_t *arr) {
     char br[48], le[400];
     breaker_text(e, br, sizeof br);
     last_error_text(e, le, sizeof le);
-    tbl_row(t, js(e, "id"), js(e, "profile"), js(e, "health"), score, br, rate, avg, ago, le);
+    qccc_texttable_row(t, js(e, "id"), js(e, "profile"), js(e, "health"), score, br, rate, avg, ago, le);
   }
 }
 
@@ -639,19 +541,19 @@ static int cmd_health(struct ctx *c) {
     if (c->o.json) {
       print_json(c, j);
     } else {
-      struct tbl t = {.cols = 7};
+      struct qccc_texttable t = {.cols = 7};
       t.right[3] = t.right[5] = true;
-      tbl_row(&t, "ENDPOINT", "RESULT", "STATUS", "LATENCY", "HEALTH", "SCORE", "DETAIL");
+      qccc_texttable_row(&t, "ENDPOINT", "RESULT", "STATUS", "LATENCY", "HEALTH", "SCORE", "DETAIL");
       json_array_foreach(json_object_get(j, "results"), i, e) {
         char st[16], lat[24], sc[16];
         snprintf(st, sizeof st, "%lld", ji(e, "status"));
         snprintf(lat, sizeof lat, "%lld ms", ji(e, "latency_ms"));
         snprintf(sc, sizeof sc, "%lld", ji(e, "score"));
-        tbl_row(&t, js(e, "id"), jb(e, "ok") ? "✓ ok" : "✗ failed",
+        qccc_texttable_row(&t, js(e, "id"), jb(e, "ok") ? "✓ ok" : "✗ failed",
                 ji(e, "status") != 0 ? st : "-", lat, js(e, "health"),
                 json_object_get(e, "score") != NULL ? sc : "-", js(e, "detail"));
       }
-      tbl_print(&t, c, "");
+      qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
       fprintf(c->out, "\nchecked %lld endpoint%s: %lld ok, %lld failed\n", ji(j, "checked"),
               plural(ji(j, "checked")), ji(j, "checked") - bad, bad);
     }
@@ -659,12 +561,12 @@ static int cmd_health(struct ctx *c) {
   } else if (c->o.json) {
     print_json(c, j);
   } else {
-    struct tbl t = {.cols = 9};
+    struct qccc_texttable t = {.cols = 9};
     t.right[3] = t.right[5] = t.right[6] = true;
-    tbl_row(&t, "ENDPOINT", "PROFILE", "STATUS", "SCORE", "BREAKER", "SUCCESS", "AVG",
+    qccc_texttable_row(&t, "ENDPOINT", "PROFILE", "STATUS", "SCORE", "BREAKER", "SUCCESS", "AVG",
             "LAST CHECK", "LAST ERROR");
     endpoint_rows(&t, json_object_get(j, "endpoints"));
-    tbl_print(&t, c, "");
+    qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
     const json_t *s = json_object_get(j, "summary");
     fprintf(c->out, "\n%lld healthy, %lld degraded, %lld unhealthy\n", ji(s, "healthy"),
             ji(s, "degraded"), ji(s, "unhealthy"));
@@ -726,14 +628,14 @@ static int endpoint_list(struct ctx *c) {
   } else {
     /* GROUP, PRIO and INFLIGHT only with --wide: the rest fits 100 columns */
     bool wide = c->o.wide;
-    struct tbl t = {.cols = wide ? 11 : 8, .cut_first = wide ? 0 : 8};
+    struct qccc_texttable t = {.cols = wide ? 11 : 8, .cut_first = wide ? 0 : 8};
     if (wide) t.right[4] = t.right[5] = t.right[7] = t.right[9] = true;
     else t.right[3] = t.right[5] = true;
     if (wide)
-      tbl_row(&t, "ID", "PROFILE", "GROUP", "STATE", "WEIGHT", "PRIO", "HEALTH", "SCORE", "BREAKER",
+      qccc_texttable_row(&t, "ID", "PROFILE", "GROUP", "STATE", "WEIGHT", "PRIO", "HEALTH", "SCORE", "BREAKER",
               "INFLIGHT", "BASE_URL");
     else
-      tbl_row(&t, "ID", "PROFILE", "STATE", "WEIGHT", "HEALTH", "SCORE", "BREAKER", "BASE_URL");
+      qccc_texttable_row(&t, "ID", "PROFILE", "STATE", "WEIGHT", "HEALTH", "SCORE", "BREAKER", "BASE_URL");
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
@@ -746,13 +648,13 @@ static int endpoint_list(struct ctx *c) {
       char br[48];
       breaker_text(e, br, sizeof br);
       if (wide)
-        tbl_row(&t, js(e, "id"), js(e, "profile"), js(e, "group"), st, w, p, js(e, "health"), sc, br,
+        qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), js(e, "group"), st, w, p, js(e, "health"), sc, br,
                 inf, js(e, "base_url"));
       else
-        tbl_row(&t, js(e, "id"), js(e, "profile"), st, w, js(e, "health"), sc, br, js(e, "base_url"));
+        qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), st, w, js(e, "health"), sc, br, js(e, "base_url"));
     }
     size_t n = json_array_size(json_object_get(r.json, "endpoints"));
-    tbl_print(&t, c, "");
+    qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
     fprintf(c->out, "\n%zu endpoint%s (live state from qcc-run)\n", n, n == 1 ? "" : "s");
   }
   qcc_admin_reply_free(&r);
@@ -964,17 +866,17 @@ static int queue_list(struct ctx *c) {
     const json_t *e;
     if (json_array_size(ent) > 0) {
       fprintf(c->out, "waiting (%zu):\n", json_array_size(ent));
-      struct tbl t = {.cols = 5};
+      struct qccc_texttable t = {.cols = 5};
       t.right[1] = t.right[2] = true;
-      tbl_row(&t, "ID", "PRIORITY", "RETRIES", "STATE", "WAITING");
+      qccc_texttable_row(&t, "ID", "PRIORITY", "RETRIES", "STATE", "WAITING");
       json_array_foreach(ent, i, e) {
         char pr[16], re[16], w[32];
         snprintf(pr, sizeof pr, "%lld", ji(e, "priority"));
         snprintf(re, sizeof re, "%lld", ji(e, "retries"));
         fmt_dur(ji(e, "waiting_ms") / 1000, w, sizeof w);
-        tbl_row(&t, js(e, "id"), pr, re, js(e, "state"), w);
+        qccc_texttable_row(&t, js(e, "id"), pr, re, js(e, "state"), w);
       }
-      tbl_print(&t, c, "  ");
+      qccc_texttable_print(&t, c->out, "  ", c->o.wide ? 0 : TEXT_FIT);
       fputc('\n', c->out);
     }
     const json_t *dl = json_object_get(d.json, "dead_letters");
@@ -982,9 +884,9 @@ static int queue_list(struct ctx *c) {
       fprintf(c->out, "no dead letters\n");
     } else {
       fprintf(c->out, "dead letters (%zu):\n", json_array_size(dl));
-      struct tbl t = {.cols = 7};
+      struct qccc_texttable t = {.cols = 7};
       t.right[3] = true;
-      tbl_row(&t, "ID", "TIME", "REQUEST", "ATTEMPTS", "TRIED", "REASON", "LAST REPLAY");
+      qccc_texttable_row(&t, "ID", "TIME", "REQUEST", "ATTEMPTS", "TRIED", "REASON", "LAST REPLAY");
       json_array_foreach(dl, i, e) {
         char tm[40], req[160], at[16], tried[256] = "", rep[48] = "never";
         fmt_time(json_object_get(e, "time"), tm, sizeof tm);
@@ -998,9 +900,9 @@ static int queue_list(struct ctx *c) {
         }
         const json_t *rp = json_object_get(e, "replay");
         if (json_is_object(rp)) snprintf(rep, sizeof rep, "HTTP %lld", ji(rp, "status"));
-        tbl_row(&t, js(e, "id"), tm, req, at, tried, js(e, "reason"), rep);
+        qccc_texttable_row(&t, js(e, "id"), tm, req, at, tried, js(e, "reason"), rep);
       }
-      tbl_print(&t, c, "  ");
+      qccc_texttable_print(&t, c->out, "  ", c->o.wide ? 0 : TEXT_FIT);
     }
   }
   qcc_admin_reply_free(&q);
@@ -1061,19 +963,19 @@ static int cmd_queue(struct ctx *c) {
     } else {
       size_t i;
       const json_t *e;
-      struct tbl t = {.cols = 3};
-      tbl_row(&t, "ID", "RESULT", "DETAIL");
+      struct qccc_texttable t = {.cols = 3};
+      qccc_texttable_row(&t, "ID", "RESULT", "DETAIL");
       json_array_foreach(json_object_get(r.json, "results"), i, e) {
         char st[32];
         snprintf(st, sizeof st, "%s HTTP %lld",
                  ji(e, "status") >= 200 && ji(e, "status") < 300 ? "✓" : "✗", ji(e, "status"));
-        tbl_row(&t, js(e, "id"), st, js(e, "detail"));
+        qccc_texttable_row(&t, js(e, "id"), st, js(e, "detail"));
       }
       if (ji(r.json, "retried") > 0) {
-        tbl_print(&t, c, "");
+        qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
         fputc('\n', c->out);
       } else {
-        tbl_free(&t);
+        qccc_texttable_free(&t);
       }
       fprintf(c->out, "retried %lld dead letter%s: %lld succeeded, %lld failed\n",
               ji(r.json, "retried"), plural(ji(r.json, "retried")), ji(r.json, "succeeded"),
