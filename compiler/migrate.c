@@ -121,7 +121,10 @@ static void put_scalar(struct qccc_migration *m, const struct qcc_knob *k, const
   } else if (json_is_integer(v)) {
     putf(m, "%lld", (long long)json_integer_value(v));
   } else if (json_is_real(v)) {
-    putf(m, "%.17g", json_real_value(v));
+    char num[40]; /* the shortest form that reads back the same */
+    snprintf(num, sizeof num, "%.15g", json_real_value(v));
+    if (strtod(num, NULL) != json_real_value(v)) snprintf(num, sizeof num, "%.17g", json_real_value(v));
+    put(m, num, strlen(num));
   } else if (json_is_boolean(v)) {
     put(m, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5);
   } else {
@@ -142,15 +145,18 @@ static void file_stem(const char *id, size_t n, char *out, size_t cap) {
   if (k == 0) snprintf(out, cap, "endpoint-%zu", n);
 }
 
-static int key_to_file(struct qccc_migration *m, const json_t *ep, const char *key, char *path, size_t cap) {
+/* KEY into KEY_DIR/PREFIX+OBJ[NAME_FIELD].key; PATH gets that path. */
+static int key_to_file(struct qccc_migration *m, const json_t *obj, const char *name_field, const char *prefix,
+                       const char *key, char *path, size_t cap) {
   if (m->nkeys == MAX_KEYS) return -1;
-  const char *id = json_string_value(json_object_get(ep, "id"));
+  const char *id = json_string_value(json_object_get(obj, name_field));
   char stem[128];
-  file_stem(id != NULL ? id : "", m->endpoints, stem, sizeof stem);
-  int n = snprintf(path, cap, "%s/%s.key", m->key_dir, stem);
+  file_stem(id != NULL ? id : "", m->endpoints + m->nkeys, stem, sizeof stem);
+  int n = snprintf(path, cap, "%s/%s%s.key", m->key_dir, prefix, stem);
   if (n < 0 || (size_t)n >= cap) return -1;
   for (size_t i = 0; i < m->nkeys; i++) /* two endpoints with one id: keep both keys */
-    if (strcmp(m->keys[i].path, path) == 0) snprintf(path, cap, "%s/%s-%zu.key", m->key_dir, stem, m->nkeys);
+    if (strcmp(m->keys[i].path, path) == 0)
+      snprintf(path, cap, "%s/%s%s-%zu.key", m->key_dir, prefix, stem, m->nkeys);
   struct keyfile *kf = &m->keys[m->nkeys];
   kf->path = strdup(path);
   kf->key = strdup(key);
@@ -255,9 +261,15 @@ static int walk_object(struct qccc_migration *m, const json_t *obj, const struct
       continue;
     }
     if (k != NULL && strcmp(k->path, "profiles[].endpoints[].api_key") == 0 && json_is_string(v)) {
-      if (key_to_file(m, obj, json_string_value(v), keypath, sizeof keypath) != 0) return -1;
+      if (key_to_file(m, obj, "id", "", json_string_value(v), keypath, sizeof keypath) != 0) return -1;
       k = qcc_knob_find("profiles[].endpoints[].api_key_file");
       out_name = "api_key_file";
+      out_v = NULL;
+    } else if (k != NULL && strcmp(k->path, "proxy.auth_tokens[].value") == 0 && json_is_string(v)) {
+      /* a client token is a secret too */
+      if (key_to_file(m, obj, "name", "token-", json_string_value(v), keypath, sizeof keypath) != 0) return -1;
+      k = qcc_knob_find("proxy.auth_tokens[].file");
+      out_name = "file";
       out_v = NULL;
     }
     if (k == NULL && !free_map) {
@@ -312,7 +324,7 @@ int qccc_migration_new(const char *source, const char *data, size_t len, const c
   }
   m->key_dir = key_dir;
   putf(m, "# qcc.yaml converted by `qccc migrate` from the Python qcc's %s.\n", source);
-  putf(m, "# Literal keys were moved to files (mode 0600) that api_key_file names.\n");
+  putf(m, "# Literal keys were moved to files (mode 0600) that api_key_file / file name.\n");
   if (json_object_get(root, "version") == NULL) putf(m, "version: 1\n");
   int rc = walk_object(m, root, NULL, "", 0, false);
   json_decref(root);
@@ -483,6 +495,16 @@ int qccc_cmd_migrate(int argc, char **argv) {
     goto done;
   }
   if (validate_yaml(nf) != 0) {
+    /* The positions above are in text the user has not seen: show it (keys are
+     * already out of it). */
+    fprintf(stderr, "the converted text (%s above):\n", qcc_newfile_temp(nf));
+    int line = 1;
+    for (const char *p = yaml; *p && line <= 400;) {
+      const char *nl = strchr(p, '\n');
+      size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+      fprintf(stderr, "%4d | %.*s\n", line++, (int)n, p);
+      p += n + (nl != NULL);
+    }
     fprintf(stderr, "qccc migrate: the converted config does not validate (above); nothing written\n");
     code = EXIT_FAIL;
     goto done;
@@ -516,11 +538,12 @@ int qccc_cmd_migrate(int argc, char **argv) {
          ne == 1 ? "" : "s");
   size_t nk = qccc_migration_key_count(m);
   if (nk > 0) {
-    printf("  %zu literal key%s moved to %s (mode 0600), named by api_key_file:", nk, nk == 1 ? "" : "s", kd_abs);
+    printf("  %zu literal key%s moved to files in %s (mode 0600):", nk, nk == 1 ? "" : "s", kd_abs);
     for (size_t i = 0; i < nk; i++) {
       const char *path, *key, *ep;
       qccc_migration_key(m, i, &path, &key, &ep);
-      printf("%s %s", i ? "," : "", ep);
+      const char *base = strrchr(path, '/');
+      printf("%s %s", i ? "," : "", base != NULL ? base + 1 : path);
     }
     printf("%s\n", reused ? " (some already there, unchanged)" : "");
   }

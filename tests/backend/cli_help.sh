@@ -175,6 +175,11 @@ HOME="$DIR/home" run 1 "a key file with another key is not overwritten" "$QCCC" 
 echo '{"version": "0.4.0", "profiles": [{"name": "p", "endpoints": [{"id": "e", "base_url": "ftp://x"}]}]}' >bad.json
 run 1 "a config that does not convert into a valid qcc.yaml" "$QCCC" migrate bad.json -o bad.yaml --key-dir "$DIR/k2"
 [ -e bad.yaml ] && bad "bad.yaml written" || ok "nothing written for an invalid result"
+printf '{"version":"0.4.0","proxy":{"auth_tokens":[{"name":"laptop","value":"tok-secret-1234"}]},"profiles":[{"name":"p","endpoints":[{"id":"e","base_url":"https://x.example","api_key":"sk-e-5678"}]}]}' >tok.json
+run 0 "a client token moves to a file too" "$QCCC" migrate tok.json -o tok.yaml --key-dir "$DIR/k3"
+grep -q "file: \"$DIR/k3/token-laptop.key\"" tok.yaml && ok "auth token referenced by file" || bad "auth token file"
+grep -q "tok-secret" tok.yaml && bad "the token is in the YAML" || ok "the token is not in the YAML"
+lacks "tok-secret" "the token is not in the output"
 echo '[1,2]' >notqcc.json
 run 1 "not the Python qcc's format" "$QCCC" migrate notqcc.json -o n.yaml --key-dir "$DIR/k2"
 has "expected a JSON object" "says what it expected"
