@@ -241,7 +241,7 @@ static const struct qccc_cmd cmds[] = {
      "  --reason TEXT     recorded in the journal\n" OP_HELP,
      "--reason=TEXT " OP_OPTS, 0, run_op},
     {"endpoint test", "send one request to an endpoint directly; one verdict line",
-     "usage: qccc endpoint test ID [-c FILE] [--verbose] [--json] [--timeout SECONDS]\n"
+     "usage: qccc endpoint test [PROFILE] ID [-c FILE] [--verbose] [--json] [--timeout SECONDS]\n"
      "Ask the endpoint ID of the config for its model list (GET /v1/models) straight from\n"
      "qccc, with the config's key reference, TLS and proxy settings; qcc-run need not run.\n"
      "Prints one line: the verdict, HTTP status, latency and model count.\n"

@@ -117,7 +117,7 @@ static void redact(char *text, const char *key) {
 }
 
 struct opts {
-  const char *config, *id;
+  const char *config, *id, *profile; /* PROFILE ID: the seed plan's spelling */
   bool verbose, json;
   long timeout_s;
 };
@@ -145,6 +145,10 @@ static int parse(int argc, char **argv, struct opts *o) {
       fprintf(stderr, "qccc endpoint test: unknown option %s\n", a);
       return EXIT_USAGE;
     } else if (o->id == NULL) {
+      o->id = a;
+      continue;
+    } else if (o->profile == NULL) {
+      o->profile = o->id;
       o->id = a;
       continue;
     } else {
@@ -317,6 +321,11 @@ int qccc_cmd_endpoint_test(int argc, char **argv) {
   qcc_diags_free(&d);
   const struct qcc_profile_cfg *prof = NULL;
   const struct qcc_endpoint_cfg *ep = find_ep(cfg, o.id, &prof);
+  if (ep != NULL && o.profile != NULL && strcmp(prof->name, o.profile) != 0) {
+    fprintf(stderr, "qccc endpoint test: endpoint '%s' is in profile '%s', not '%s'\n", o.id, prof->name, o.profile);
+    qcc_config_free(&cfg);
+    return EXIT_USAGE;
+  }
   if (ep == NULL) {
     fprintf(stderr, "qccc endpoint test: no endpoint '%s' in %s\n  hint: `qccc endpoint list -c %s`\n", o.id,
             o.config, o.config);

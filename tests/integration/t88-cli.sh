@@ -96,6 +96,8 @@ rc=$?
 assert_eq "endpoint test works with qcc-run stopped (exit 0)" "0" "$rc"
 assert_contains "one verdict line: status and latency" "$out" "a: ok, HTTP 200 in"
 assert_eq "one line" "1" "$(wc -l <<<"$out")"
+assert_contains "the seed plan's PROFILE ID form works" "$("$QCCC_BIN" endpoint test main a 2>&1)" "a: ok, HTTP 200"
+assert_contains "and checks the profile" "$("$QCCC_BIN" endpoint test backup a 2>&1)" "is in profile 'main'"
 assert_not_contains "the key is not printed" "$out" "$QCC_IT_KEY_A"
 out=$("$QCCC_BIN" endpoint test a --verbose --json 2>&1)
 assert_eq "--json: ok" "true" "$(jq -r .ok <<<"$out")"
