@@ -9,6 +9,7 @@
 #include "compiler/editcmd.h"
 #include "compiler/freshness.h"
 #include "compiler/journalcmd.h"
+#include "compiler/lifecycle.h"
 #include "compiler/migrate.h"
 #include "compiler/opcmd.h"
 #include "compiler/probecmd.h"
@@ -25,6 +26,12 @@
 
 static int run_op(int argc, char **argv) { return qccc_op_cmd(argc, argv, stdout, stderr); }
 static int run_journal(int argc, char **argv) { return qccc_journal_cmd(argc, argv, stdout, stderr); }
+static int run_lifecycle(int argc, char **argv) { return qccc_lifecycle_cmd(argc, argv, stdout, stderr); }
+/* `logs` is the access log (opcmd); --errors / --all / --level the error log (logview). */
+static int run_logs(int argc, char **argv) {
+  if (qccc_lifecycle_handles(argc, argv)) return run_lifecycle(argc, argv);
+  return run_op(argc, argv);
+}
 static int run_completion(int argc, char **argv);
 
 /* The -c FILE an editing command named, else $QCC_CONFIG, else qcc.yaml. */
@@ -170,6 +177,96 @@ static const struct qccc_cmd cmds[] = {
      "  fish:  qccc completion fish > ~/.config/fish/completions/qccc.fish\n",
      "", 0, run_completion},
 
+    /* ---- running qcc-run and Claude Code through it ---- */
+    {"start", "build if changed, start qcc-run in the background, wait until it serves",
+     "usage: qccc start [-c FILE] [-o TABLE] [--listen HOST:PORT] [--timeout S] [--state-dir DIR]\n"
+     "Build FILE (default ./qcc.yaml) into TABLE (default ./table.bin) when it changed, start\n"
+     "qcc-run in the background and wait until it serves. Its files go to the state dir\n"
+     "(--state-dir, $QCC_STATE_DIR, ~/.qcc): qcc-run.log (errors), access.log, qcc-run.pid.\n"
+     "Prints the address and the line to export. Already running: says so (exit 0).\n"
+     "  -c, --config FILE   the config\n"
+     "  -o, --table TABLE   the table to build and serve\n"
+     "  --listen HOST:PORT  another address than the config's proxy.host:proxy.port\n"
+     "  --timeout S         how long to wait for it to serve\n"
+     "  --state-dir DIR     its state dir\n",
+     "-c|--config=FILE -o|--table=TABLE --listen=HOST:PORT --timeout=S --state-dir=DIR", 0, run_lifecycle},
+    {"stop", "drain and stop qcc-run, report how it ended",
+     "usage: qccc stop [--timeout S] [--force] [--state-dir DIR]\n"
+     "SIGTERM: qcc-run stops taking requests and lets open ones finish (proxy.drain_timeout).\n"
+     "Waits up to S seconds (default 60) and reports how it ended; --force kills it after that.\n"
+     "  --timeout S         how long to wait\n"
+     "  --force             kill it when it has not stopped by then\n"
+     "  --state-dir DIR     its state dir\n"
+     "Exit: 0 stopped or not running, 1 still running (or not started by qccc).\n",
+     "--timeout=S --force --state-dir=DIR", 0, run_lifecycle},
+    {"restart", "stop, then start with the same config, table and address",
+     "usage: qccc restart [-c FILE] [-o TABLE] [--listen HOST:PORT] [--timeout S] [--state-dir DIR]\n"
+     "stop, then start with the same config, table and address as before (unless given).\n"
+     "  -c, --config FILE   -o, --table TABLE   --listen HOST:PORT   --timeout S   --state-dir DIR\n"
+     "                      as for `qccc start`\n",
+     "-c|--config=FILE -o|--table=TABLE --listen=HOST:PORT --timeout=S --state-dir=DIR", 0, run_lifecycle},
+    {"reload", "build and hot-swap the table qcc-run serves (no request dropped)",
+     "usage: qccc reload [-c FILE] [--timeout S] [--state-dir DIR]\n"
+     "Build the config qcc-run was started with (or FILE) into the table it serves; qcc-run\n"
+     "swaps to it without dropping a request. Prints the generation now serving.\n"
+     "  -c, --config FILE   another config\n"
+     "  --timeout S         how long to wait for the swap\n"
+     "  --state-dir DIR     its state dir\n"
+     "Exit: 0 live (or unchanged), 1 invalid config or the new table was rejected.\n",
+     "-c|--config=FILE --timeout=S --state-dir=DIR", 0, run_lifecycle},
+    {"run", "start qcc-run if needed, then run Claude Code (or COMMAND) through it",
+     "usage: qccc run [-c FILE] [-o TABLE] [--state-dir DIR] [-- COMMAND ARGS...]\n"
+     "Start qcc-run unless it runs (as `qccc start`), then run COMMAND (default: claude) with\n"
+     "ANTHROPIC_BASE_URL pointing at it and ANTHROPIC_AUTH_TOKEN set (a client token of\n"
+     "proxy.auth_tokens, else a placeholder qcc-run accepts); ANTHROPIC_API_KEY is removed.\n"
+     "  -c, --config FILE   -o, --table TABLE   --state-dir DIR   as for `qccc start`\n"
+     "Exit: COMMAND's exit status; 127 when COMMAND is not found; 1 when qcc-run cannot start.\n",
+     "-c|--config=FILE -o|--table=TABLE --state-dir=DIR", 0, run_lifecycle},
+    {"env", "the exports that point a shell's Claude Code at qcc-run",
+     "usage: qccc env [--shell bash|zsh|fish] [-o TABLE] [--state-dir DIR]\n"
+     "Print the lines that point a shell's Claude Code at qcc-run:  eval \"$(qccc env)\"\n"
+     "(fish: qccc env --shell fish | source). Tokens are printed as references ($VAR,\n"
+     "$(cat FILE)), not their values. Default shell: from $SHELL.\n"
+     "  --shell SHELL       bash, zsh or fish\n"
+     "  -o, --table TABLE   --state-dir DIR   which qcc-run\n",
+     "--shell=SHELL -o|--table=TABLE --state-dir=DIR", 0, run_lifecycle},
+    {"claude-settings", "show, write or undo the env block of ~/.claude/settings.json (IDEs)",
+     "usage: qccc claude-settings [--write | --undo] [-o TABLE] [--state-dir DIR]\n"
+     "Show (default), write or take out the env block of Claude Code's settings.json\n"
+     "($CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json) that the IDE\n"
+     "extensions use. --write merges ANTHROPIC_BASE_URL and one auth variable into the file\n"
+     "as it is, keeping every other setting; the first write keeps a backup\n"
+     "(settings.json.qcc.bak). --undo removes just those (restoring values they replaced).\n"
+     "  --write   --undo    as above\n"
+     "  -o, --table TABLE   --state-dir DIR   which qcc-run\n",
+     "--write --undo -o|--table=TABLE --state-dir=DIR", 0, run_lifecycle},
+    {"service install", "a hardened systemd unit for qcc-run (user unit by default), enabled and started",
+     "usage: qccc service install [--user | --system] [-c FILE] [-o TABLE] [--state-dir DIR]\n"
+     "                            [--run-as USER] [--root DIR] [--no-start]\n"
+     "Build FILE (default ./qcc.yaml) into TABLE (default ./table.bin) and write a hardened\n"
+     "systemd unit qcc-run.service running qcc-run on it, logs and pidfile in the state dir;\n"
+     "a user unit (~/.config/systemd/user) unless --system (/etc/systemd/system, run as\n"
+     "--run-as USER, default $SUDO_USER or you). Enables and starts it where systemd runs,\n"
+     "else prints what to run. Keys named by api_key_env go in STATE_DIR/keys.env (VAR=value\n"
+     "lines, mode 0600), which the unit reads.\n"
+     "  --user, --system    which unit\n"
+     "  -c, --config FILE   -o, --table TABLE   --state-dir DIR\n"
+     "  --run-as USER       the user a --system unit runs as\n"
+     "  --root DIR          write under DIR, never call systemctl (also $QCC_SERVICE_ROOT)\n"
+     "  --no-start          write and enable, do not start\n",
+     "--user --system -c|--config=FILE -o|--table=TABLE --state-dir=DIR --run-as=USER --root=DIR --no-start", 0,
+     run_lifecycle},
+    {"service uninstall", "stop and disable the unit, remove it",
+     "usage: qccc service uninstall [--user | --system] [--root DIR]\n"
+     "  --user, --system    which unit\n"
+     "  --root DIR          under DIR, never call systemctl\n",
+     "--user --system --root=DIR", 0, run_lifecycle},
+    {"service status", "the unit and whether it serves",
+     "usage: qccc service status [--user | --system] [--root DIR]\n"
+     "  --user, --system    which unit\n"
+     "  --root DIR          under DIR, never call systemctl\n",
+     "--user --system --root=DIR", 0, run_lifecycle},
+
     /* ---- a running qcc-run ---- */
     {"status", "what qcc-run serves: generation, active profile, counters, config drift",
      "usage: qccc status [-c FILE] [--json] [--state-dir DIR]\n"
@@ -179,17 +276,23 @@ static const struct qccc_cmd cmds[] = {
      "the config ahead of the table.\n"
      "  -c, --config FILE the config to compare with the running table\n" OP_HELP,
      "-c|--config=FILE " OP_OPTS, 0, run_op},
-    {"logs", "the access log (STATE_DIR/access.log), filtered or followed",
+    {"logs", "the access log, the error log (--errors) or both (--all), filtered or followed",
      "usage: qccc logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]\n"
-     "Print the last LINES (default 20) requests of the access log.\n"
+     "       qccc logs --errors [-n LINES] [-f] [--for S] [--level L] [--file PATH]\n"
+     "       qccc logs --all [-n LINES] [--level L]\n"
+     "Print the last LINES (default 20) requests of the access log (STATE_DIR/access.log).\n"
+     "  --errors          qcc-run's error log instead (STATE_DIR/qcc-run.log: failovers,\n"
+     "                    breakers, reloads, start-up problems)\n"
+     "  --all             both, merged by time, each line with its level\n"
+     "  --level L         debug, info, warning or error and above (a failed request: warning)\n"
      "  -f, --follow      keep printing new lines\n"
      "  --endpoint ID     only requests answered by ID\n"
      "  --status N        only requests answered with HTTP status N\n"
      "  -n, --lines N     how many lines\n"
      "  --for SECONDS     stop following after SECONDS\n"
      "  --file PATH       another access log\n" OP_HELP,
-     "-f|--follow --endpoint=ID --status=N -n|--lines=N --for=SECONDS --file=PATH " OP_OPTS, 0,
-     run_op},
+     "--errors --all --level=L -f|--follow --endpoint=ID --status=N -n|--lines=N --for=SECONDS --file=PATH "
+     OP_OPTS, 0, run_logs},
     {"health status", "live health of every endpoint: state, breaker, latency, last error",
      "usage: qccc health status [--wide] [--json] [--state-dir DIR]\n"
      "Every endpoint's health, breaker (closed / open / ready to probe / half-open), success\n"
@@ -336,10 +439,12 @@ static const struct qccc_spelling spellings[] = {
     {"add", "profile add", NULL},
     {"remove", "profile remove", NULL},
     {"list", "priority list", NULL},
-    {"proxy start", NULL, "`qcc-run table.bin` (or `qcc-run --daemon --log FILE table.bin`); `qccc start` comes with issue 16's lifecycle work"},
-    {"proxy stop", NULL, "stop qcc-run (SIGTERM drains it); `qccc stop` comes with issue 16's lifecycle work"},
-    {"proxy restart", NULL, "`qccc build` (qcc-run swaps tables without a restart); `qccc restart` comes with issue 16's lifecycle work"},
-    {"use", NULL, "`qccc priority switch PROFILE` pins a profile; `qccc run` (Claude Code through qcc) comes with issue 16"},
+    {"proxy start", "start", NULL},
+    {"proxy stop", "stop", NULL},
+    {"proxy restart", "restart", NULL},
+    {"proxy reload", "reload", NULL},
+    {"install-service", "service install", NULL},
+    {"use", NULL, "`qccc run` runs Claude Code through qcc; `qccc priority switch PROFILE` pins a profile"},
     {"health config", NULL, "`qccc config list` shows the health.* settings, `qccc config set health.check_interval 30s` changes one"},
     {"queue config", NULL, "`qccc config set queue.retry_strategy fixed_interval` (see `qccc config list` for the queue.* settings)"},
     {"endpoint stats", NULL, "`qccc health status` (success rate, latency, last error per endpoint) or `qccc endpoint list`"},
@@ -358,6 +463,7 @@ static const struct {
     {"priority", "which profile serves: list, set, switch, history"},
     {"queue", "the retry queue and its dead letters"},
     {"config", "read and change qcc.yaml's settings"},
+    {"service", "qcc-run as a systemd service: install, uninstall, status"},
     {"journal", "qcc-run's event journal (works while it is down)"},
 };
 
@@ -428,6 +534,7 @@ static void main_usage(FILE *out) {
     const char *title, *first;
   } sections[] = {
       {"configs and tables (no qcc-run needed):", "init"},
+      {"running qcc-run and Claude Code through it (files in the state dir):", "start"},
       {"a running qcc-run (admin socket in the state dir), and editing qcc.yaml:", "status"},
   };
   size_t nsec = sizeof sections / sizeof sections[0], ncmd = sizeof cmds / sizeof cmds[0];
@@ -821,9 +928,13 @@ int qccc_main(int argc, char **argv) {
   }
   const struct qccc_spelling *s = find_spelling(w0);
   if (s != NULL) return run_spelling(s, 1, argc - 1, argv + 1);
-  if (strcmp(w0, "proxy") == 0) {
-    fprintf(stderr, "qccc: `qccc proxy` is the seed plan's group; here: `qccc status`, `qccc logs`\n");
-    return EXIT_USAGE;
+  if (strcmp(w0, "proxy") == 0) { /* the seed plan's group: its spellings above */
+    bool help = w1 != NULL && (strcmp(w1, "--help") == 0 || strcmp(w1, "-h") == 0);
+    FILE *out = help ? stdout : stderr;
+    if (w1 != NULL && !help) fprintf(stderr, "qccc proxy: unknown command '%s'\n", w1);
+    fprintf(out, "usage: qccc proxy start|stop|restart|reload|status|logs [OPTIONS]\n"
+                 "The seed plan's spellings of `qccc start`, `stop`, `restart`, `reload`, `status`, `logs`.\n");
+    return help ? EXIT_OK : EXIT_USAGE;
   }
   fprintf(stderr, "qccc: unknown command '%s'\n", w0);
   suggest_top(w0, stderr);

@@ -1174,6 +1174,7 @@ static const char op_usage_text[] =
     "  priority list | switch PROFILE [--reason T] | switch --auto\n"
     "  queue status | list | retry ID | retry-all | clear\n"
     "  logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]\n"
+    "       (the access log; --errors: the error log, --all: both; see `qccc logs --errors --help`)\n"
     "  (each takes --json and --state-dir DIR; they talk to qcc-run through\n"
     "   STATE_DIR/admin.sock, default $QCC_STATE_DIR or ~/.qcc)\n";
 

@@ -86,9 +86,8 @@ static void print_table_error(const char *path, const struct qcc_table_error *te
 static const char starter_config[] =
     "# qcc.yaml: where Claude Code's requests go.\n"
     "#   qccc validate        check this file (exit 0 good, 1 bad, 2 usage/IO)\n"
-    "#   qccc build           compile it to table.bin (+ a snapshot)\n"
-    "#   qcc-run table.bin    serve http://127.0.0.1:7860\n"
-    "#   export ANTHROPIC_BASE_URL=http://127.0.0.1:7860\n"
+    "#   qccc start           compile it to table.bin, serve http://127.0.0.1:7860\n"
+    "#   qccc run             run Claude Code through it (`qccc reload` after an edit)\n"
     "#\n"
     "# Keys are not written here: api_key_env names an environment variable and\n"
     "# api_key_file a file holding the key; qcc-run reads them when it loads the table.\n"
@@ -169,8 +168,7 @@ int qccc_cmd_init(int argc, char **argv) {
     fprintf(stderr, "qccc init: %s\n", err.msg);
     return EXIT_USAGE;
   }
-  printf("wrote %s\n  next: set ANTHROPIC_API_KEY, then `qccc validate -c %s` and `qccc build -c %s`\n", path,
-         path, path);
+  printf("wrote %s\n  next: set ANTHROPIC_API_KEY, then `qccc start -c %s` and `qccc run`\n", path, path);
   return EXIT_OK;
 }
 

@@ -3,12 +3,18 @@
 #   tools/run.sh demo [--keep]   set up, build, run the live demo
 #   tools/run.sh test            set up, build, run the whole test suite
 #   tools/run.sh test-asan       same under ASan+UBSan (separate build dir)
+#   tools/run.sh install [PREFIX]
+#                                build qccc and qcc-run (stripped) into PREFIX/bin
+#                                (default /usr/local as root, else ~/.local)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-test}
 shift || true
 
-bash tools/setup.sh
+# Packages are installed as root; an unprivileged install builds with what is there.
+if [ "$mode" != install ] || [ "$(id -u)" = 0 ]; then
+  bash tools/setup.sh
+fi
 
 configure() { # DIR [meson options...]
   local dir=$1; shift
@@ -59,8 +65,28 @@ case "$mode" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       run_tests build-asan
     ;;
+  install)
+    prefix=${1:-}
+    if [ -z "$prefix" ]; then
+      if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix=$HOME/.local; fi
+    fi
+    case "$prefix" in /*) ;; *) prefix=$PWD/$prefix ;; esac
+    if [ -f build-install/build.ninja ]; then
+      meson configure build-install --prefix "$prefix" >/dev/null
+    else
+      meson setup build-install --prefix "$prefix" -Dtests=disabled >/dev/null
+    fi
+    ninja -C build-install compiler/qccc runtime/qcc-run
+    meson install -C build-install --no-rebuild --strip --quiet
+    echo "installed $prefix/bin/qccc and $prefix/bin/qcc-run"
+    case ":$PATH:" in
+      *":$prefix/bin:"*) echo "next: qccc init && qccc start && qccc run" ;;
+      *) echo "$prefix/bin is not on your PATH: add it, e.g."
+         echo "  echo 'export PATH=\"$prefix/bin:\$PATH\"' >> ~/.bashrc && export PATH=\"$prefix/bin:\$PATH\"" ;;
+    esac
+    ;;
   *)
-    echo "usage: tools/run.sh demo [--keep] | test | test-asan" >&2
+    echo "usage: tools/run.sh demo [--keep] | test | test-asan | install [PREFIX]" >&2
     exit 2
     ;;
 esac

@@ -78,7 +78,7 @@ for g in $(cut -f1 "$DIR/commands" | awk 'NF == 2 {print $1}' | sort -u); do
   run 0 "qccc help $g" "$QCCC" help "$g"
 done
 run 0 "qccc --help" "$QCCC" --help
-for g in health endpoint priority config queue profile journal; do has "  $g " "--help lists group $g"; done
+for g in health endpoint priority config queue profile journal service; do has "  $g " "--help lists group $g"; done
 run 2 "qccc with no command" "$QCCC"
 run 2 "unknown command" "$QCCC" frobnicate
 has "unknown command 'frobnicate'" "unknown command named"
@@ -100,8 +100,10 @@ run 2 "queue config" "$QCCC" queue config
 has "qccc config set queue." "queue config names the command"
 run 2 "endpoint stats" "$QCCC" endpoint stats production
 has "qccc health status" "endpoint stats names health status"
-run 2 "proxy start" "$QCCC" proxy start
-has "issue 16" "proxy start says which issue adds it"
+run 0 "proxy start --help" "$QCCC" proxy start --help
+has "usage: qccc start" "proxy start is start"
+run 2 "use" "$QCCC" use production
+has "qccc run" "use points to qccc run"
 run 2 "import" "$QCCC" import x.json
 has "qccc migrate" "import points to migrate"
 has "qccc config import" "and tells config import apart"
