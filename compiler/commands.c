@@ -65,13 +65,16 @@ static int run_edit_live(const struct qccc_cmd *cmd, int argc, char **argv) {
   if (qccc_config_digest(config, after, NULL) == 0 && had && memcmp(before, after, 16) == 0)
     return rc; /* nothing that the table carries changed */
   fflush(stdout);
-  if (!qccc_edit_wants_build(argc - 1, argv + 1)) {
-    printf("not live until `qccc build -c %s` (qcc-run then swaps to the new table)\n", config);
-    return rc;
-  }
   /* Into the table a running qcc-run serves, else ./table.bin. */
   char table[4096] = "table.bin";
-  qccc_running_table(NULL, table, sizeof table);
+  bool running = qccc_running_table(NULL, table, sizeof table) == 0;
+  if (!qccc_edit_wants_build(argc - 1, argv + 1)) {
+    if (running)
+      printf("not live until `qccc reload -c %s` (build + hot swap; or edit with --build)\n", config);
+    else
+      printf("not live until `qccc build -c %s` (then `qccc start`, or qcc-run swaps to it)\n", config);
+    return rc;
+  }
   char *bargv[] = {"build", "-c", (char *)config, "-o", table, NULL};
   optind = 0;
   rc = qccc_cmd_build(5, bargv);

@@ -15,6 +15,7 @@ cd "$DIR" || exit 1
 fails=0
 n=0
 unset QCC_CONFIG
+export QCC_STATE_DIR="$DIR/state" # never a qcc-run of this machine's ~/.qcc
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() {

@@ -40,7 +40,7 @@ out=$("$QCCC_BIN" status)
 assert_not_contains "status: no warning while qcc.yaml is what runs" "$out" "warning"
 
 out=$("$QCCC_BIN" config set queue.max_size 500)
-assert_contains "an edit says it is not live yet" "$out" 'not live until `qccc build'
+assert_contains "an edit says it is not live yet (qcc-run runs: reload)" "$out" 'not live until `qccc reload -c qcc.yaml`'
 out=$("$QCCC_BIN" status)
 assert_contains "status warns: qcc.yaml differs from the running table" "$out" "differs from the table qcc-run serves"
 
