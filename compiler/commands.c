@@ -175,7 +175,8 @@ static const struct qccc_cmd cmds[] = {
     {"completion", "print shell completion for bash, zsh or fish",
      "usage: qccc completion bash|zsh|fish\n"
      "Print a completion script generated from qccc's command table. Load it with\n"
-     "  bash:  source <(qccc completion bash)      (or into ~/.local/share/bash-completion/completions/qccc)\n"
+     "  bash:  source <(qccc completion bash)\n"
+     "         (or save it as ~/.local/share/bash-completion/completions/qccc)\n"
      "  zsh:   source <(qccc completion zsh)\n"
      "  fish:  qccc completion fish > ~/.config/fish/completions/qccc.fish\n",
      "", 0, run_completion},

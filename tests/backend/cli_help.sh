@@ -45,6 +45,7 @@ while IFS=$'\t' read -r path opts; do
   if head -1 "$DIR/stdout" | grep -qF "usage: qccc $path"; then ok "$path: help starts with its usage line"
   else bad "$path: help does not start with 'usage: qccc $path'"; fi
   [ -s "$DIR/stderr" ] && bad "$path --help wrote to stderr"
+  awk 'length($0) > 100 { exit 1 }' "$DIR/stdout" || bad "$path --help has a line over 100 columns"
   run 0 "qccc $path -h" "$QCCC" "$@" -h
   for o in $opts; do
     [ "$o" = "--help" ] && continue
@@ -79,6 +80,7 @@ for g in $(cut -f1 "$DIR/commands" | awk 'NF == 2 {print $1}' | sort -u); do
   run 0 "qccc help $g" "$QCCC" help "$g"
 done
 run 0 "qccc --help" "$QCCC" --help
+awk 'length($0) > 100 { exit 1 }' "$DIR/stdout" && ok "qccc --help fits 100 columns" || bad "qccc --help too wide"
 for g in health endpoint priority config queue profile journal service; do has "  $g " "--help lists group $g"; done
 run 2 "qccc with no command" "$QCCC"
 run 2 "unknown command" "$QCCC" frobnicate
