@@ -24,6 +24,20 @@ static json_t *parse(const char *out) {
   return j;
 }
 
+/* The widest line of S in display columns (UTF-8 characters). */
+static size_t widest(const char *s) {
+  size_t best = 0, w = 0;
+  for (; *s; s++) {
+    if (*s == '\n') {
+      best = w > best ? w : best;
+      w = 0;
+    } else if (((unsigned char)*s & 0xC0) != 0x80) {
+      w++;
+    }
+  }
+  return w > best ? w : best;
+}
+
 #define RUN(rc_want, ...)                                                     \
   do {                                                                        \
     free(out);                                                                \
@@ -100,13 +114,7 @@ Test(b20_cli, endpoint_commands, .init = setup, .fini = teardown) {
   cr_assert_not_null(strstr(out, "ID"), "%s", out);
   cr_assert_not_null(strstr(out, "BASE_URL"), "%s", out);
   /* fitted to 100 columns (display width: UTF-8 lead bytes), the long URL cut */
-  for (const char *l = out; *l;) {
-    size_t w = 0;
-    const char *p = l;
-    for (; *p && *p != '\n'; p++) w += ((unsigned char)*p & 0xC0) != 0x80;
-    cr_assert_leq(w, 100, "line of %zu columns: %.*s", w, (int)(p - l), l);
-    l = *p ? p + 1 : p;
-  }
+  cr_assert_leq(widest(out), 100, "%s", out);
   cr_assert_not_null(strstr(out, "https://prod-"), "%s", out);
   RUN(0, "endpoint", "list", "--wide");
   cr_assert_not_null(strstr(out, "https://prod-2.example.com/v"), "%s", out);
@@ -186,6 +194,9 @@ Test(b20_cli, queue_commands, .init = setup, .fini = teardown) {
   cr_assert_not_null(strstr(out, "dead letters (2):"), "%s", out);
   cr_assert_not_null(strstr(out, F.dl_id[0]), "%s", out);
   cr_assert_not_null(strstr(out, "prod-1, prod-2"), "%s", out);
+  cr_assert_leq(widest(out), 100, "the dead-letter table fits 100 columns:\n%s", out);
+  RUN(0, "queue", "list", "--wide");
+  cr_assert_not_null(strstr(out, F.dl_id[0]), "%s", out);
   RUN(0, "queue", "list", "--json");
   json_t *j = parse(out);
   cr_assert_eq(json_array_size(json_object_get(j, "dead_letters")), 2);
