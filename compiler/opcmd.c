@@ -286,6 +286,22 @@ static void status_drift(struct ctx *c, const json_t *j) {
   qccc_report_drift(config, js(t, "digest"), (uint64_t)ji(t, "generation"), path, c->out);
 }
 
+/* Endpoints whose key qcc-run could not resolve (GET /endpoints key_problem). */
+static void status_keys(struct ctx *c) {
+  struct qcc_admin_reply r;
+  struct qcc_err err = {0};
+  if (qcc_admin_call(c->sock, "GET", "/endpoints", NULL, 5000, &r, &err) != 0) return;
+  size_t i;
+  const json_t *e;
+  json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
+    if (!json_is_string(json_object_get(e, "key_problem"))) continue;
+    fprintf(c->out, "warning      endpoint %s has no key: %s (qcc-run's environment); it takes\n"
+                    "             no requests until a reload finds one\n",
+            js(e, "id"), js(e, "key_problem"));
+  }
+  qcc_admin_reply_free(&r);
+}
+
 static int cmd_status(struct ctx *c) {
   if (c->o.npos != 1) return usage(c, "usage: qccc status [--json] [--state-dir DIR]");
   struct qcc_admin_reply r;
@@ -363,6 +379,7 @@ static int cmd_status(struct ctx *c) {
   } else {
     fprintf(c->out, "queue        not available\n");
   }
+  status_keys(c);
   status_drift(c, j);
   qcc_admin_reply_free(&r);
   return OP_OK;

@@ -116,6 +116,8 @@ static json_t *endpoint_json(const struct qcc_admin_ctx *c, const struct qcc_tab
     json_object_set_new(o, "priority", json_integer(e->priority));
     json_object_set_new(o, "max_concurrency", json_integer(e->max_concurrency));
     json_object_set_new(o, "rate_limit", json_integer(e->rate_limit));
+    const char *kp = c->key_problem != NULL ? c->key_problem(c->user, i) : NULL;
+    json_object_set_new(o, "key_problem", str_or_null(kp));
   }
   json_object_set_new(o, "enabled", json_boolean(s->enabled));
   json_object_set_new(o, "operator_disabled", json_boolean(s->operator_disabled));

@@ -91,6 +91,32 @@ mock_fault a ok
 diag "$("$QCCC_BIN" health status)"
 
 stop_qcc
+
+# a key variable missing from qcc-run's environment: told at start and in status
+cat >"$T/nokey.yaml" <<YAML
+version: 1
+proxy:
+  host: 127.0.0.1
+health:
+  enabled: false
+profiles:
+  - name: main
+    endpoints:
+      - id: a
+        base_url: $(mock_url a)
+        api_key_env: QCC_IT_NOT_SET_ANYWHERE
+YAML
+unset QCC_IT_NOT_SET_ANYWHERE
+build_table "$T/nokey.yaml" "$T/nokey.bin" || bail_out "build nokey: $(cat "$T/qccc.out")"
+start_qcc "$T/nokey.bin"
+assert_contains "qcc-run names the endpoint and the variable at start" "$(cat "$QCC_ERR_LOG")" \
+	"endpoint a has no key: environment variable QCC_IT_NOT_SET_ANYWHERE"
+out=$("$QCCC_BIN" status -c "$T/nokey.yaml")
+assert_contains "status names the endpoint without a key" "$out" "endpoint a has no key"
+assert_contains "and the variable" "$out" "QCC_IT_NOT_SET_ANYWHERE"
+assert_not_contains "status -c: the config is what runs" "$out" "differs"
+stop_qcc
+
 out=$("$QCCC_BIN" endpoint test a 2>&1)
 rc=$?
 assert_eq "endpoint test works with qcc-run stopped (exit 0)" "0" "$rc"
