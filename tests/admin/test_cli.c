@@ -81,7 +81,7 @@ Test(b10_cli, not_running_says_how_to_start) {
     cr_assert_eq(rc, 1);
     char want[256];
     snprintf(want, sizeof want,
-             "qcc-run is not running at %s/admin.sock: start it with `qcc-run table.bin`", dir);
+             "qcc-run is not running at %s/admin.sock: start it with `qccc start`", dir);
     cr_assert_not_null(strstr(err, want), "%s", err);
     cr_assert_str_eq(out, "");
     free(out);
