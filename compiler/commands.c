@@ -22,7 +22,6 @@
 
 #define EXIT_OK 0
 #define EXIT_USAGE 2
-#define MAX_WORDS 2
 
 static int run_op(int argc, char **argv) { return qccc_op_cmd(argc, argv, stdout, stderr); }
 static int run_journal(int argc, char **argv) { return qccc_journal_cmd(argc, argv, stdout, stderr); }

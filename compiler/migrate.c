@@ -141,6 +141,7 @@ static void file_stem(const char *id, size_t n, char *out, size_t cap) {
     out[k] = keep ? *p : '_';
     k++;
   }
+  while (k > 0 && out[k - 1] == '.') k--; /* no ".." before ".key" */
   out[k] = '\0';
   if (k == 0) snprintf(out, cap, "endpoint-%zu", n);
 }
@@ -258,6 +259,12 @@ static int walk_object(struct qccc_migration *m, const json_t *obj, const struct
         note(m, "version: \"%s\" (Python qcc) becomes qcc.yaml version 1", json_string_value(v));
       putf(m, "version: 1\n");
       first = false;
+      continue;
+    }
+    bool secret = k != NULL && (strcmp(k->path, "profiles[].endpoints[].api_key") == 0 ||
+                                strcmp(k->path, "proxy.auth_tokens[].value") == 0);
+    if (secret && !json_is_string(v)) {
+      note(m, "%s: dropped (a key that is not a string)", kp);
       continue;
     }
     if (k != NULL && strcmp(k->path, "profiles[].endpoints[].api_key") == 0 && json_is_string(v)) {
