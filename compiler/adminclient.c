@@ -28,7 +28,7 @@ static int64_t mono_ms(void) {
 
 static int not_running(const char *path, struct qcc_err *err) {
   return qcc_err_set(err, QCC_ADMIN_NOT_RUNNING,
-                     "qcc-run is not running at %s: start it with `qcc-run table.bin`", path);
+                     "qcc-run is not running at %s: start it with `qccc start`", path);
 }
 
 /* Wait for EVENTS on FD until DEADLINE; -1 with err on timeout. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 
 #include "compiler/adminclient.h"
 #include "compiler/editcmd.h"
+#include "compiler/freshness.h"
+#include "compiler/texttable.h"
 #include "schema/statedir.h"
 
 #define OP_OK 0
@@ -21,12 +24,16 @@
 #define OP_USAGE 2
 
 #define MAX_ARGS 32
+#define TEXT_FIT 100 /* columns a table fits in unless --wide */
 #define LONG_TIMEOUT_MS (10 * 60 * 1000) /* checks and replays wait for upstreams */
 
 /* ---- options ------------------------------------------------------------- */
 
 struct opts {
   bool json, help, follow, auto_mode;
+  bool yes;  /* -y: destructive commands do not ask */
+  bool wide; /* tables as wide as their cells, not fitted to 100 columns */
+  const char *config; /* -c FILE: endpoint list's listing, status's comparison */
   const char *state_dir;
   const char *reason;
   const char *endpoint;  /* logs --endpoint */
@@ -100,6 +107,10 @@ static int parse_opts(struct ctx *c, int argc, char **argv) {
       o->follow = true;
     } else if (strcmp(a, "--auto") == 0) {
       o->auto_mode = true;
+    } else if (strcmp(a, "-y") == 0 || strcmp(a, "--yes") == 0) {
+      o->yes = true;
+    } else if (strcmp(a, "--wide") == 0) {
+      o->wide = true;
     } else if (is_flag(a, "--state-dir")) {
       o->state_dir = flag_value(argc, argv, &i, "--state-dir", &bad);
     } else if (is_flag(a, "--reason")) {
@@ -131,7 +142,9 @@ static int parse_opts(struct ctx *c, int argc, char **argv) {
       o->rest[o->nrest++] = argv[i];
       if (strchr(a, '=') == NULL) {
         if (i + 1 >= argc) bad = true;
-        else o->rest[o->nrest++] = argv[++i];
+        else o->config = o->rest[o->nrest++] = argv[++i];
+      } else {
+        o->config = strchr(a, '=') + 1;
       }
     } else if (a[0] == '-' && a[1] != '\0') {
       return usage(c, "unknown option %s", a);
@@ -248,79 +261,46 @@ static void fmt_ago(const json_t *v, char *out, size_t cap) {
   snprintf(out, cap, "%s ago", d);
 }
 
-/* "2026-11-26 04:10:02" from an ISO time; "-" for null. */
+/* "2026-11-26 05:10:02 CET" (local time and its zone: people read these;
+ * --json keeps the server's UTC) from an ISO time; "-" for null. */
 static void fmt_time(const json_t *v, char *out, size_t cap) {
-  const char *s = json_string_value(v);
-  if (s == NULL || strlen(s) < 19) {
+  long long t = parse_iso(json_string_value(v));
+  struct tm tm;
+  time_t tt = (time_t)t;
+  if (t < 0 || localtime_r(&tt, &tm) == NULL || strftime(out, cap, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
     snprintf(out, cap, "-");
-    return;
-  }
-  snprintf(out, cap, "%.10s %.8s", s, s + 11);
-}
-
-/* A text table: cells collected, then printed with aligned columns. */
-#define TBL_COLS 12
-struct tbl {
-  size_t cols, rows, cap;
-  char **cells;
-  bool right[TBL_COLS];
-};
-
-static void tbl_row(struct tbl *t, ...) {
-  if (t->rows == t->cap) {
-    size_t nc = t->cap == 0 ? 16 : t->cap * 2;
-    char **n = realloc(t->cells, nc * t->cols * sizeof *n);
-    if (n == NULL) return;
-    t->cells = n;
-    t->cap = nc;
-  }
-  va_list ap;
-  va_start(ap, t);
-  for (size_t i = 0; i < t->cols; i++) {
-    const char *s = va_arg(ap, const char *);
-    t->cells[t->rows * t->cols + i] = strdup(s != NULL && s[0] != '\0' ? s : "-");
-  }
-  va_end(ap);
-  t->rows++;
-}
-
-/* Display width: count UTF-8 lead bytes. */
-static size_t width(const char *s) {
-  size_t w = 0;
-  for (; s != NULL && *s; s++)
-    if (((unsigned char)*s & 0xC0) != 0x80) w++;
-  return w;
-}
-
-static void tbl_free(struct tbl *t) {
-  for (size_t k = 0; k < t->rows * t->cols; k++) free(t->cells[k]);
-  free(t->cells);
-  *t = (struct tbl){0};
-}
-
-static void tbl_print(struct tbl *t, FILE *out, const char *indent) {
-  size_t w[TBL_COLS] = {0};
-  for (size_t r = 0; r < t->rows; r++)
-    for (size_t i = 0; i < t->cols; i++) {
-      size_t cw = width(t->cells[r * t->cols + i]);
-      if (cw > w[i]) w[i] = cw;
-    }
-  for (size_t r = 0; r < t->rows; r++) {
-    fputs(indent, out);
-    for (size_t i = 0; i < t->cols; i++) {
-      const char *s = t->cells[r * t->cols + i] != NULL ? t->cells[r * t->cols + i] : "-";
-      size_t pad = w[i] - width(s);
-      bool last = i + 1 == t->cols;
-      if (t->right[i]) fprintf(out, "%*s%s", (int)pad, "", s);
-      else fprintf(out, "%s%*s", s, last ? 0 : (int)pad, "");
-      if (!last) fputs("  ", out);
-    }
-    fputc('\n', out);
-  }
-  tbl_free(t);
 }
 
 /* ---- status -------------------------------------------------------------- */
+
+/* The config on disk against the running table: -c FILE, else $QCC_CONFIG,
+ * else ./qcc.yaml when there is one. */
+static void status_drift(struct ctx *c, const json_t *j) {
+  const json_t *t = json_object_get(j, "table");
+  if (!json_is_object(t)) return;
+  const char *env = getenv("QCC_CONFIG");
+  const char *config = c->o.config != NULL ? c->o.config : env != NULL && env[0] ? env : "qcc.yaml";
+  struct stat st;
+  if (c->o.config == NULL && stat(config, &st) != 0) return;
+  const char *path = json_string_value(json_object_get(t, "path"));
+  qccc_report_drift(config, js(t, "digest"), (uint64_t)ji(t, "generation"), path, c->out);
+}
+
+/* Endpoints whose key qcc-run could not resolve (GET /endpoints key_problem). */
+static void status_keys(struct ctx *c) {
+  struct qcc_admin_reply r;
+  struct qcc_err err = {0};
+  if (qcc_admin_call(c->sock, "GET", "/endpoints", NULL, 5000, &r, &err) != 0) return;
+  size_t i;
+  const json_t *e;
+  json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
+    if (!json_is_string(json_object_get(e, "key_problem"))) continue;
+    fprintf(c->out, "warning      endpoint %s has no key: %s (qcc-run's environment); it takes\n"
+                    "             no requests until a reload finds one\n",
+            js(e, "id"), js(e, "key_problem"));
+  }
+  qcc_admin_reply_free(&r);
+}
 
 static int cmd_status(struct ctx *c) {
   if (c->o.npos != 1) return usage(c, "usage: qccc status [--json] [--state-dir DIR]");
@@ -336,12 +316,12 @@ static int cmd_status(struct ctx *c) {
   char up[32], t1[40], t2[40];
   fmt_dur(ji(j, "uptime_s"), up, sizeof up);
   fmt_time(json_object_get(j, "started_at"), t1, sizeof t1);
-  fprintf(c->out, "qcc-run %s  pid %lld, up %s (since %s UTC)\n", js(j, "version"), ji(j, "pid"),
+  fprintf(c->out, "qcc-run %s  pid %lld, up %s (since %s)\n", js(j, "version"), ji(j, "pid"),
           up, t1);
   const json_t *t = json_object_get(j, "table");
   if (json_is_object(t)) {
     fmt_time(json_object_get(t, "built_at"), t2, sizeof t2);
-    fprintf(c->out, "table        %s: generation %lld, %lld profile%s, %lld endpoint%s (built %s UTC)\n",
+    fprintf(c->out, "table        %s: generation %lld, %lld profile%s, %lld endpoint%s (built %s)\n",
             js(t, "path")[0] ? js(t, "path") : "(unknown path)", ji(t, "generation"),
             ji(t, "profiles"), plural(ji(t, "profiles")), ji(t, "endpoints"),
             plural(ji(t, "endpoints")), t2);
@@ -352,17 +332,19 @@ static int cmd_status(struct ctx *c) {
   if (json_is_object(lr)) {
     fmt_time(json_object_get(lr, "time"), t2, sizeof t2);
     if (jb(lr, "ok"))
-      fprintf(c->out, "last reload  ok at %s UTC (generation %lld)\n", t2, ji(lr, "generation"));
+      fprintf(c->out, "last reload  ok at %s (generation %lld)\n", t2, ji(lr, "generation"));
     else
-      fprintf(c->out, "last reload  REJECTED at %s UTC: %s (the previous table keeps serving)\n",
+      fprintf(c->out, "last reload  REJECTED at %s: %s (the previous table keeps serving)\n",
               t2, js(lr, "error"));
   } else {
     fprintf(c->out, "last reload  none since start\n");
   }
   const json_t *ro = json_object_get(j, "routing");
   fmt_time(json_object_get(ro, "active_since"), t2, sizeof t2);
-  if (json_is_string(json_object_get(ro, "active_profile")))
-    fprintf(c->out, "active       %s (%s) since %s UTC\n", js(ro, "active_profile"),
+  if (jb(ro, "pinned") && js(ro, "pin_profile")[0])
+    fprintf(c->out, "active       %s (pinned)\n", js(ro, "pin_profile"));
+  else if (json_is_string(json_object_get(ro, "active_profile")))
+    fprintf(c->out, "active       %s (%s) since %s\n", js(ro, "active_profile"),
             js(ro, "active_group"), t2);
   else
     fprintf(c->out, "active       no profile can take requests\n");
@@ -397,13 +379,48 @@ static int cmd_status(struct ctx *c) {
   } else {
     fprintf(c->out, "queue        not available\n");
   }
+  status_keys(c);
+  status_drift(c, j);
   qcc_admin_reply_free(&r);
   return OP_OK;
 }
 
 /* ---- health -------------------------------------------------------------- */
 
-static void endpoint_rows(struct tbl *t, const json_t *arr) {
+/* closed / open (probe in 12s) / ready to probe / half-open: an open breaker
+ * whose cooldown is over lets the next request through as a probe. */
+static void breaker_text(const json_t *e, char *out, size_t cap) {
+  const char *b = js(e, "breaker");
+  if (strcmp(b, "open") == 0) {
+    long long left = ji(e, "breaker_open_for_ms");
+    if (left > 0) {
+      char d[32];
+      fmt_dur((left + 999) / 1000, d, sizeof d);
+      snprintf(out, cap, "open (probe in %s)", d);
+    } else {
+      snprintf(out, cap, "ready to probe");
+    }
+  } else if (strcmp(b, "half_open") == 0) {
+    snprintf(out, cap, "half-open");
+  } else {
+    snprintf(out, cap, "%s", b);
+  }
+}
+
+/* "HTTP 503 (4m 10s ago)": the error and the age of the failure it came from. */
+static void last_error_text(const json_t *e, char *out, size_t cap) {
+  const char *err = js(e, "last_error");
+  if (err[0] == '\0') {
+    snprintf(out, cap, "-");
+    return;
+  }
+  char ago[40];
+  fmt_ago(json_object_get(e, "last_failure"), ago, sizeof ago);
+  if (strcmp(ago, "-") == 0) snprintf(out, cap, "%s", err);
+  else snprintf(out, cap, "%s (%s)", err, ago);
+}
+
+static void endpoint_rows(struct qccc_texttable *t, const json_t *arr) {
   size_t i;
   const json_t *e;
   json_array_foreach(arr, i, e) {
@@ -412,9 +429,113 @@ static void endpoint_rows(struct tbl *t, const json_t *arr) {
     snprintf(rate, sizeof rate, "%.1f%%", json_number_value(json_object_get(e, "success_rate")));
     snprintf(avg, sizeof avg, "%.0f ms", json_number_value(json_object_get(e, "avg_ms")));
     fmt_ago(json_object_get(e, "last_check"), ago, sizeof ago);
-    tbl_row(t, js(e, "id"), js(e, "profile"), js(e, "health"), score, js(e, "breaker"), rate,
-            avg, ago, js(e, "last_error"));
+    char br[48], le[400];
+    breaker_text(e, br, sizeof br);
+    last_error_text(e, le, sizeof le);
+    qccc_texttable_row(t, js(e, "id"), js(e, "profile"), js(e, "health"), score, br, rate, avg, ago, le);
   }
+}
+
+/* `health check` in text: POST /health/check answers when every probe is
+ * done (a hung endpoint holds it for its whole timeout), so a thread waits
+ * for it while this one polls GET /endpoints and prints each endpoint whose
+ * last check changed, as it finishes. */
+struct check_job {
+  const char *sock;
+  struct qcc_admin_reply reply;
+  struct qcc_err err;
+  int rc;
+  pthread_mutex_t mu;
+  bool done;
+};
+
+static void *check_thread(void *arg) {
+  struct check_job *job = arg;
+  int rc = qcc_admin_call(job->sock, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, &job->reply, &job->err);
+  pthread_mutex_lock(&job->mu);
+  job->rc = rc;
+  job->done = true;
+  pthread_mutex_unlock(&job->mu);
+  return NULL;
+}
+
+static bool job_done(struct check_job *job) {
+  pthread_mutex_lock(&job->mu);
+  bool d = job->done;
+  pthread_mutex_unlock(&job->mu);
+  return d;
+}
+
+/* id -> "last_check|last_success" of every enabled endpoint, as a JSON object. */
+static json_t *check_marks(struct ctx *c) {
+  struct qcc_admin_reply r;
+  struct qcc_err err = {0};
+  if (qcc_admin_call(c->sock, "GET", "/endpoints", NULL, 5000, &r, &err) != 0) return NULL;
+  json_t *m = json_object();
+  size_t i;
+  const json_t *e;
+  json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
+    if (!jb(e, "enabled") || jb(e, "operator_disabled")) continue;
+    json_object_set_new(m, js(e, "id"),
+                        json_pack("{s:s,s:s,s:s,s:I,s:s}", "check", js(e, "last_check"), "success",
+                                  js(e, "last_success"), "health", js(e, "health"), "score",
+                                  (json_int_t)ji(e, "score"), "error", js(e, "last_error")));
+  }
+  qcc_admin_reply_free(&r);
+  return m;
+}
+
+static int health_check_streamed(struct ctx *c, struct qcc_admin_reply *out) {
+  struct qcc_err err = {0};
+  if (c->sock[0] == '\0' && qcc_admin_socket_path(c->o.state_dir, c->sock, sizeof c->sock, &err) != 0)
+    return call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, out); /* reports it */
+  json_t *before = check_marks(c);
+  if (before == NULL) return call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, out);
+  struct check_job job = {.sock = c->sock};
+  pthread_mutex_init(&job.mu, NULL);
+  pthread_t th;
+  if (pthread_create(&th, NULL, check_thread, &job) != 0) {
+    pthread_mutex_destroy(&job.mu);
+    json_decref(before);
+    return call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, out);
+  }
+  fprintf(c->out, "checking %zu endpoint%s...\n", json_object_size(before),
+          json_object_size(before) == 1 ? "" : "s");
+  fflush(c->out);
+  json_t *shown = json_object();
+  while (!job_done(&job)) {
+    nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    json_t *now = check_marks(c);
+    const char *id;
+    json_t *m;
+    json_object_foreach(now, id, m) {
+      const json_t *b = json_object_get(before, id);
+      if (json_object_get(shown, id) != NULL || b == NULL || strcmp(js(b, "check"), js(m, "check")) == 0)
+        continue;
+      bool ok = strcmp(js(b, "success"), js(m, "success")) != 0;
+      fprintf(c->out, "  %s %s: %s, score %lld%s%s\n", ok ? "✓" : "✗", id, js(m, "health"), ji(m, "score"),
+              !ok && js(m, "error")[0] ? ": " : "", ok ? "" : js(m, "error"));
+      fflush(c->out);
+      json_object_set_new(shown, id, json_true());
+    }
+    json_decref(now);
+  }
+  pthread_join(th, NULL);
+  pthread_mutex_destroy(&job.mu);
+  json_decref(before);
+  json_decref(shown);
+  if (job.rc != 0) {
+    fprintf(c->err, "qccc: %s\n", job.err.msg);
+    return OP_FAIL;
+  }
+  if (job.reply.status < 200 || job.reply.status > 299 || job.reply.json == NULL) {
+    fprintf(c->err, "qccc: qcc-run: %s (HTTP %d)\n", qcc_admin_reply_error_text(&job.reply), job.reply.status);
+    qcc_admin_reply_free(&job.reply);
+    return OP_FAIL;
+  }
+  fputc('\n', c->out);
+  *out = job.reply;
+  return OP_OK;
 }
 
 static int cmd_health(struct ctx *c) {
@@ -423,8 +544,9 @@ static int cmd_health(struct ctx *c) {
   if (c->o.npos != 2 || (!check && strcmp(sub, "status") != 0))
     return usage(c, "usage: qccc health status | check | history ENDPOINT  [--json]");
   struct qcc_admin_reply r;
-  int rc = check ? call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, &r)
-                 : call(c, "GET", "/health", NULL, 0, &r);
+  int rc = check && !c->o.json ? health_check_streamed(c, &r)
+           : check             ? call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, &r)
+                               : call(c, "GET", "/health", NULL, 0, &r);
   if (rc != OP_OK) return rc;
   const json_t *j = r.json;
   int result = OP_OK;
@@ -436,19 +558,19 @@ static int cmd_health(struct ctx *c) {
     if (c->o.json) {
       print_json(c, j);
     } else {
-      struct tbl t = {.cols = 7};
+      struct qccc_texttable t = {.cols = 7};
       t.right[3] = t.right[5] = true;
-      tbl_row(&t, "ENDPOINT", "RESULT", "STATUS", "LATENCY", "HEALTH", "SCORE", "DETAIL");
+      qccc_texttable_row(&t, "ENDPOINT", "RESULT", "STATUS", "LATENCY", "HEALTH", "SCORE", "DETAIL");
       json_array_foreach(json_object_get(j, "results"), i, e) {
         char st[16], lat[24], sc[16];
         snprintf(st, sizeof st, "%lld", ji(e, "status"));
         snprintf(lat, sizeof lat, "%lld ms", ji(e, "latency_ms"));
         snprintf(sc, sizeof sc, "%lld", ji(e, "score"));
-        tbl_row(&t, js(e, "id"), jb(e, "ok") ? "✓ ok" : "✗ failed",
+        qccc_texttable_row(&t, js(e, "id"), jb(e, "ok") ? "✓ ok" : "✗ failed",
                 ji(e, "status") != 0 ? st : "-", lat, js(e, "health"),
                 json_object_get(e, "score") != NULL ? sc : "-", js(e, "detail"));
       }
-      tbl_print(&t, c->out, "");
+      qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
       fprintf(c->out, "\nchecked %lld endpoint%s: %lld ok, %lld failed\n", ji(j, "checked"),
               plural(ji(j, "checked")), ji(j, "checked") - bad, bad);
     }
@@ -456,12 +578,12 @@ static int cmd_health(struct ctx *c) {
   } else if (c->o.json) {
     print_json(c, j);
   } else {
-    struct tbl t = {.cols = 9};
+    struct qccc_texttable t = {.cols = 9};
     t.right[3] = t.right[5] = t.right[6] = true;
-    tbl_row(&t, "ENDPOINT", "PROFILE", "STATUS", "SCORE", "BREAKER", "SUCCESS", "AVG",
+    qccc_texttable_row(&t, "ENDPOINT", "PROFILE", "STATUS", "SCORE", "BREAKER", "SUCCESS", "AVG",
             "LAST CHECK", "LAST ERROR");
     endpoint_rows(&t, json_object_get(j, "endpoints"));
-    tbl_print(&t, c->out, "");
+    qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
     const json_t *s = json_object_get(j, "summary");
     fprintf(c->out, "\n%lld healthy, %lld degraded, %lld unhealthy\n", ji(s, "healthy"),
             ji(s, "degraded"), ji(s, "unhealthy"));
@@ -521,10 +643,16 @@ static int endpoint_list(struct ctx *c) {
   if (c->o.json) {
     print_json(c, r.json);
   } else {
-    struct tbl t = {.cols = 11};
-    t.right[4] = t.right[5] = t.right[7] = t.right[9] = true;
-    tbl_row(&t, "ID", "PROFILE", "GROUP", "STATE", "WEIGHT", "PRIO", "HEALTH", "SCORE", "BREAKER",
-            "INFLIGHT", "BASE_URL");
+    /* GROUP, PRIO and INFLIGHT only with --wide: the rest fits 100 columns */
+    bool wide = c->o.wide;
+    struct qccc_texttable t = {.cols = wide ? 11 : 8, .cut_first = wide ? 0 : 8};
+    if (wide) t.right[4] = t.right[5] = t.right[7] = t.right[9] = true;
+    else t.right[3] = t.right[5] = true;
+    if (wide)
+      qccc_texttable_row(&t, "ID", "PROFILE", "GROUP", "STATE", "WEIGHT", "PRIO", "HEALTH", "SCORE", "BREAKER",
+              "INFLIGHT", "BASE_URL");
+    else
+      qccc_texttable_row(&t, "ID", "PROFILE", "STATE", "WEIGHT", "HEALTH", "SCORE", "BREAKER", "BASE_URL");
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
@@ -534,11 +662,16 @@ static int endpoint_list(struct ctx *c) {
       snprintf(p, sizeof p, "%lld", ji(e, "priority"));
       snprintf(sc, sizeof sc, "%lld", ji(e, "score"));
       snprintf(inf, sizeof inf, "%lld", ji(e, "inflight"));
-      tbl_row(&t, js(e, "id"), js(e, "profile"), js(e, "group"), st, w, p, js(e, "health"), sc,
-              js(e, "breaker"), inf, js(e, "base_url"));
+      char br[48];
+      breaker_text(e, br, sizeof br);
+      if (wide)
+        qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), js(e, "group"), st, w, p, js(e, "health"), sc, br,
+                inf, js(e, "base_url"));
+      else
+        qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), st, w, js(e, "health"), sc, br, js(e, "base_url"));
     }
     size_t n = json_array_size(json_object_get(r.json, "endpoints"));
-    tbl_print(&t, c->out, "");
+    qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
     fprintf(c->out, "\n%zu endpoint%s (live state from qcc-run)\n", n, n == 1 ? "" : "s");
   }
   qcc_admin_reply_free(&r);
@@ -611,6 +744,12 @@ static int cmd_endpoint(struct ctx *c) {
 
 static void print_priority(struct ctx *c, const json_t *j) {
   static const char *groups[] = {"primary", "secondary", "fallback"};
+  bool any_pinned = false;
+  {
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(j, "profiles"), i, p) any_pinned |= jb(p, "pinned");
+  }
   for (size_t g = 0; g < 3; g++) {
     bool header = false;
     size_t i;
@@ -628,12 +767,13 @@ static void print_priority(struct ctx *c, const json_t *j) {
       if (!jb(p, "enabled")) snprintf(avail, sizeof avail, "disabled");
       else snprintf(avail, sizeof avail, "%lld/%lld endpoints available", ji(p, "available"),
                     ji(p, "endpoints"));
-      const char *mark = jb(p, "pinned") && jb(p, "active") ? "(active, pinned)"
-                         : jb(p, "pinned")                    ? "(pinned)"
+      const char *mark = jb(p, "pinned")                      ? "(active, pinned)"
                          : jb(p, "active")                    ? "(active)"
                                                               : "";
-      fprintf(c->out, "  %s %-16s %-16s %s\n", jb(p, "active") || jb(p, "pinned") ? "*" : "-",
-              js(p, "name"), mark, avail);
+      /* one star: the pinned profile is the one serving while a pin holds */
+      bool star = any_pinned ? jb(p, "pinned") : jb(p, "active");
+      if (any_pinned && !jb(p, "pinned")) mark = "";
+      fprintf(c->out, "  %s %-16s %-16s %s\n", star ? "*" : "-", js(p, "name"), mark, avail);
     }
   }
   const json_t *pin = json_object_get(j, "pinned");
@@ -743,17 +883,17 @@ static int queue_list(struct ctx *c) {
     const json_t *e;
     if (json_array_size(ent) > 0) {
       fprintf(c->out, "waiting (%zu):\n", json_array_size(ent));
-      struct tbl t = {.cols = 5};
+      struct qccc_texttable t = {.cols = 5};
       t.right[1] = t.right[2] = true;
-      tbl_row(&t, "ID", "PRIORITY", "RETRIES", "STATE", "WAITING");
+      qccc_texttable_row(&t, "ID", "PRIORITY", "RETRIES", "STATE", "WAITING");
       json_array_foreach(ent, i, e) {
         char pr[16], re[16], w[32];
         snprintf(pr, sizeof pr, "%lld", ji(e, "priority"));
         snprintf(re, sizeof re, "%lld", ji(e, "retries"));
         fmt_dur(ji(e, "waiting_ms") / 1000, w, sizeof w);
-        tbl_row(&t, js(e, "id"), pr, re, js(e, "state"), w);
+        qccc_texttable_row(&t, js(e, "id"), pr, re, js(e, "state"), w);
       }
-      tbl_print(&t, c->out, "  ");
+      qccc_texttable_print(&t, c->out, "  ", c->o.wide ? 0 : TEXT_FIT);
       fputc('\n', c->out);
     }
     const json_t *dl = json_object_get(d.json, "dead_letters");
@@ -761,9 +901,9 @@ static int queue_list(struct ctx *c) {
       fprintf(c->out, "no dead letters\n");
     } else {
       fprintf(c->out, "dead letters (%zu):\n", json_array_size(dl));
-      struct tbl t = {.cols = 7};
+      struct qccc_texttable t = {.cols = 7};
       t.right[3] = true;
-      tbl_row(&t, "ID", "TIME (UTC)", "REQUEST", "ATTEMPTS", "TRIED", "REASON", "LAST REPLAY");
+      qccc_texttable_row(&t, "ID", "TIME", "REQUEST", "ATTEMPTS", "TRIED", "REASON", "LAST REPLAY");
       json_array_foreach(dl, i, e) {
         char tm[40], req[160], at[16], tried[256] = "", rep[48] = "never";
         fmt_time(json_object_get(e, "time"), tm, sizeof tm);
@@ -777,13 +917,29 @@ static int queue_list(struct ctx *c) {
         }
         const json_t *rp = json_object_get(e, "replay");
         if (json_is_object(rp)) snprintf(rep, sizeof rep, "HTTP %lld", ji(rp, "status"));
-        tbl_row(&t, js(e, "id"), tm, req, at, tried, js(e, "reason"), rep);
+        qccc_texttable_row(&t, js(e, "id"), tm, req, at, tried, js(e, "reason"), rep);
       }
-      tbl_print(&t, c->out, "  ");
+      qccc_texttable_print(&t, c->out, "  ", c->o.wide ? 0 : TEXT_FIT);
     }
   }
   qcc_admin_reply_free(&q);
   qcc_admin_reply_free(&d);
+  return OP_OK;
+}
+
+/* A destructive command asks on a terminal; elsewhere it needs -y. */
+static int confirm(struct ctx *c, const char *what) {
+  if (!isatty(STDIN_FILENO)) {
+    fprintf(c->err, "qccc: this would %s\n  not asked (stdin is not a terminal): pass -y to confirm\n", what);
+    return OP_USAGE;
+  }
+  fprintf(c->out, "%c%s [y/N] ", what[0] >= 'a' && what[0] <= 'z' ? what[0] - 'a' + 'A' : what[0], what + 1);
+  fflush(c->out);
+  char line[16];
+  if (fgets(line, sizeof line, stdin) == NULL || (line[0] != 'y' && line[0] != 'Y')) {
+    fprintf(c->out, "cancelled; nothing dropped\n");
+    return OP_FAIL;
+  }
   return OP_OK;
 }
 
@@ -824,19 +980,19 @@ static int cmd_queue(struct ctx *c) {
     } else {
       size_t i;
       const json_t *e;
-      struct tbl t = {.cols = 3};
-      tbl_row(&t, "ID", "RESULT", "DETAIL");
+      struct qccc_texttable t = {.cols = 3};
+      qccc_texttable_row(&t, "ID", "RESULT", "DETAIL");
       json_array_foreach(json_object_get(r.json, "results"), i, e) {
         char st[32];
         snprintf(st, sizeof st, "%s HTTP %lld",
                  ji(e, "status") >= 200 && ji(e, "status") < 300 ? "✓" : "✗", ji(e, "status"));
-        tbl_row(&t, js(e, "id"), st, js(e, "detail"));
+        qccc_texttable_row(&t, js(e, "id"), st, js(e, "detail"));
       }
       if (ji(r.json, "retried") > 0) {
-        tbl_print(&t, c->out, "");
+        qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
         fputc('\n', c->out);
       } else {
-        tbl_free(&t);
+        qccc_texttable_free(&t);
       }
       fprintf(c->out, "retried %lld dead letter%s: %lld succeeded, %lld failed\n",
               ji(r.json, "retried"), plural(ji(r.json, "retried")), ji(r.json, "succeeded"),
@@ -846,6 +1002,10 @@ static int cmd_queue(struct ctx *c) {
     return failed > 0 ? OP_FAIL : OP_OK;
   }
   if (strcmp(sub, "clear") == 0 && c->o.npos == 2) {
+    if (!c->o.yes) {
+      rc = confirm(c, "drop every dead letter (their requests cannot be retried after)?");
+      if (rc != OP_OK) return rc;
+    }
     rc = call(c, "POST", "/queue/clear", "{}", 0, &r);
     if (rc != OP_OK) return rc;
     if (c->o.json) print_json(c, r.json);
@@ -1061,9 +1221,9 @@ int qccc_op_cmd(int argc, char **argv, FILE *out, FILE *err) {
     return OP_OK;
   }
   const char *cmd = c.o.pos[0];
-  if (c.o.config_given && !(strcmp(cmd, "endpoint") == 0 && c.o.npos > 1 &&
-                            strcmp(c.o.pos[1], "list") == 0))
-    return usage(&c, "-c/--config applies to `endpoint list` only");
+  if (c.o.config_given && strcmp(cmd, "status") != 0 &&
+      !(strcmp(cmd, "endpoint") == 0 && c.o.npos > 1 && strcmp(c.o.pos[1], "list") == 0))
+    return usage(&c, "-c/--config applies to `status` and `endpoint list` only");
   if (c.o.auto_mode && strcmp(cmd, "priority") != 0) return usage(&c, "unknown option --auto");
   if (strcmp(cmd, "status") == 0) return cmd_status(&c);
   if (strcmp(cmd, "health") == 0) return cmd_health(&c);

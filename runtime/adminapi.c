@@ -116,6 +116,8 @@ static json_t *endpoint_json(const struct qcc_admin_ctx *c, const struct qcc_tab
     json_object_set_new(o, "priority", json_integer(e->priority));
     json_object_set_new(o, "max_concurrency", json_integer(e->max_concurrency));
     json_object_set_new(o, "rate_limit", json_integer(e->rate_limit));
+    const char *kp = c->key_problem != NULL ? c->key_problem(c->user, i) : NULL;
+    json_object_set_new(o, "key_problem", str_or_null(kp));
   }
   json_object_set_new(o, "enabled", json_boolean(s->enabled));
   json_object_set_new(o, "operator_disabled", json_boolean(s->operator_disabled));
@@ -183,14 +185,16 @@ static void h_status(struct qcc_admin_req *req, void *arg) {
   struct qcc_generation *g = c->current != NULL ? c->current(c->current_arg) : NULL;
   if (g != NULL) {
     const struct qcc_tbl_header *h = qcc_table_header(g->table);
-    char fmt[16];
+    char fmt[16], digest[33];
     snprintf(fmt, sizeof fmt, "%u.%u", (unsigned)h->version_major, (unsigned)h->version_minor);
+    /* The config it was built from: qccc status compares it with the one on disk. */
+    for (int i = 0; i < 16; i++) snprintf(digest + 2 * i, 3, "%02x", h->source_digest[i]);
     json_object_set_new(
         o, "table",
-        json_pack("{s:o,s:I,s:o,s:i,s:i,s:s}", "path", str_or_null(c->table_path), "generation",
+        json_pack("{s:o,s:I,s:o,s:i,s:i,s:s,s:s}", "path", str_or_null(c->table_path), "generation",
                   (json_int_t)g->number, "built_at", iso_wall(h->build_time * 1000), "profiles",
                   (int)qcc_table_profile_count(g->table), "endpoints",
-                  (int)qcc_table_endpoint_count(g->table), "format", fmt));
+                  (int)qcc_table_endpoint_count(g->table), "format", fmt, "digest", digest));
   } else {
     json_object_set_new(o, "table", json_null());
   }

@@ -88,6 +88,9 @@ struct qcc_admin_ctx {
    * e.g. queue_cleared). NULL: nothing is journaled. */
   void (*journal)(void *arg, struct qcc_jrec *r);
   void *journal_arg;
+  /* Why endpoint IDX of the current table has no key (USER is the arg), or
+   * NULL when it has one. NULL: GET /endpoints reports no key_problem. */
+  const char *(*key_problem)(void *arg, uint32_t idx);
 };
 
 /* The route table (static storage). */

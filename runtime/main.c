@@ -76,6 +76,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: qcc-run [--state-dir DIR] [--listen HOST:PORT] [--access-log PATH|-]\n"
           "               [--log PATH] [--log-level debug|info|warning|error] [--check] TABLE\n"
+          "  --version      print the version and the table format it reads, and exit\n"
           "  --check        verify TABLE and exit (0 valid, 1 not)\n"
           "  --state-dir    default $QCC_STATE_DIR, else ~/.qcc\n"
           "  --listen       default: the table's proxy.host:proxy.port ([::1]:PORT for IPv6)\n"
@@ -461,6 +462,29 @@ static void pidfile_remove(const char *file) {
   if (ok == 1 && pid == (long)getpid()) unlink(file);
 }
 
+/* An endpoint whose key does not resolve here takes no requests: say which,
+ * and why (the variable or file it names, never a value), at start and at
+ * every load, rather than let requests wait in the queue for it. */
+static void warn_missing_keys(const struct qcc_generation *g) {
+  uint32_t n = qcc_table_endpoint_count(g->table);
+  for (uint32_t i = 0; i < n; i++) {
+    const char *why = NULL;
+    if (qcc_keystore_endpoint_key(g->keys, i, &why) != NULL) continue;
+    qcc_log_warn("endpoint %s has no key: %s; it takes no requests until a reload finds one",
+                 qcc_table_str(g->table, qcc_table_endpoint(g->table, i)->id), why != NULL ? why : "unresolved");
+  }
+}
+
+/* GET /endpoints' key_problem: why endpoint IDX of the current table has no key, or NULL. */
+static const char *admin_key_problem(void *arg, uint32_t idx) {
+  struct app *a = arg;
+  const struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
+  const char *why = NULL;
+  if (g == NULL || idx >= qcc_table_endpoint_count(g->table)) return NULL;
+  if (qcc_keystore_endpoint_key(g->keys, idx, &why) != NULL) return NULL;
+  return why != NULL ? why : "unresolved";
+}
+
 /* Every table load: re-attach the router (live state kept by stable id)
  * and journal the swap or the rejection. */
 static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, uint64_t to_number,
@@ -478,6 +502,7 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
   if (to != NULL) {
     configure_queue(a, qcc_table_settings(to->table));
     configure_alerts(a, to->table);
+    warn_missing_keys(to);
   }
 }
 
@@ -529,7 +554,8 @@ int main(int argc, char **argv) {
       {"log-level", required_argument, NULL, 'v'},  {"check", no_argument, NULL, 'c'},
       {"help", no_argument, NULL, 'h'},             {"daemon", no_argument, NULL, 'd'},
       {"pidfile", required_argument, NULL, 'p'},    {"metrics-listen", required_argument, NULL, 'm'},
-      {"allow-core", no_argument, NULL, 'C'},       {NULL, 0, NULL, 0},
+      {"allow-core", no_argument, NULL, 'C'},       {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0},
   };
   const char *state_opt = NULL, *listen_opt = NULL, *alog_opt = NULL, *log_opt = NULL;
   const char *level_opt = NULL;
@@ -550,6 +576,9 @@ int main(int argc, char **argv) {
     case 'm': metrics_opt = optarg; break;
     case 'C': allow_core = true; break;
     case 'h': usage(stdout); return 0;
+    case 'V':
+      printf("qcc-run %s (table format %d.%d)\n", QCC_VERSION, QCC_TABLE_MAJOR, QCC_TABLE_MINOR);
+      return 0;
     default: usage(stderr); return 2;
     }
   }
@@ -654,6 +683,7 @@ int main(int argc, char **argv) {
   const struct qcc_tbl_settings *st = qcc_table_settings(g->table);
   if (level_opt == NULL && st->log_level < QCC_LOG_COUNT) level = st->log_level;
   qcc_log_set_level((enum qcc_log_level)level);
+  warn_missing_keys(g);
 
   char host[256];
   uint16_t port = st->port;
@@ -807,7 +837,8 @@ int main(int argc, char **argv) {
       .started_mono_ms = qcc_runtime_now_ms(), .metrics = rt->metrics,
       .counters = admin_counters, .counters_arg = &a, .queue = rt->queue,
       .deadletters = rt->deadletters, .test_endpoint = admin_test_endpoint,
-      .replay = admin_replay, .user = &a, .journal = journal_record, .journal_arg = &a};
+      .replay = admin_replay, .user = &a, .journal = journal_record, .journal_arg = &a,
+      .key_problem = admin_key_problem};
   size_t nroutes = 0;
   const struct qcc_admin_route *routes = qcc_adminapi_routes(&nroutes);
   if (qcc_admin_open(rt->loop, state_dir, routes, nroutes, &a.admin_ctx, &rt->admin, &err) != 0) {

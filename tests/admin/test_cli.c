@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "afix.h"
@@ -21,6 +22,20 @@ static json_t *parse(const char *out) {
   json_t *j = json_loads(out, 0, &je);
   cr_assert_not_null(j, "not JSON: %s", out);
   return j;
+}
+
+/* The widest line of S in display columns (UTF-8 characters). */
+static size_t widest(const char *s) {
+  size_t best = 0, w = 0;
+  for (; *s; s++) {
+    if (*s == '\n') {
+      best = w > best ? w : best;
+      w = 0;
+    } else if (((unsigned char)*s & 0xC0) != 0x80) {
+      w++;
+    }
+  }
+  return w > best ? w : best;
 }
 
 #define RUN(rc_want, ...)                                                     \
@@ -66,7 +81,7 @@ Test(b10_cli, not_running_says_how_to_start) {
     cr_assert_eq(rc, 1);
     char want[256];
     snprintf(want, sizeof want,
-             "qcc-run is not running at %s/admin.sock: start it with `qcc-run table.bin`", dir);
+             "qcc-run is not running at %s/admin.sock: start it with `qccc start`", dir);
     cr_assert_not_null(strstr(err, want), "%s", err);
     cr_assert_str_eq(out, "");
     free(out);
@@ -98,6 +113,10 @@ Test(b20_cli, endpoint_commands, .init = setup, .fini = teardown) {
   RUN(0, "endpoint", "list");
   cr_assert_not_null(strstr(out, "ID"), "%s", out);
   cr_assert_not_null(strstr(out, "BASE_URL"), "%s", out);
+  /* fitted to 100 columns (display width: UTF-8 lead bytes), the long URL cut */
+  cr_assert_leq(widest(out), 100, "%s", out);
+  cr_assert_not_null(strstr(out, "https://prod-"), "%s", out);
+  RUN(0, "endpoint", "list", "--wide");
   cr_assert_not_null(strstr(out, "https://prod-2.example.com/v"), "%s", out);
   cr_assert_not_null(strstr(out, "4 endpoints (live state from qcc-run)"), "%s", out);
   RUN(0, "endpoint", "list", "backup", "--json");
@@ -175,6 +194,9 @@ Test(b20_cli, queue_commands, .init = setup, .fini = teardown) {
   cr_assert_not_null(strstr(out, "dead letters (2):"), "%s", out);
   cr_assert_not_null(strstr(out, F.dl_id[0]), "%s", out);
   cr_assert_not_null(strstr(out, "prod-1, prod-2"), "%s", out);
+  cr_assert_leq(widest(out), 100, "the dead-letter table fits 100 columns:\n%s", out);
+  RUN(0, "queue", "list", "--wide");
+  cr_assert_not_null(strstr(out, F.dl_id[0]), "%s", out);
   RUN(0, "queue", "list", "--json");
   json_t *j = parse(out);
   cr_assert_eq(json_array_size(json_object_get(j, "dead_letters")), 2);
@@ -184,7 +206,14 @@ Test(b20_cli, queue_commands, .init = setup, .fini = teardown) {
   cr_assert_not_null(strstr(out, "replayed: HTTP 200"), "%s", out);
   RUN(0, "queue", "retry-all");
   cr_assert_not_null(strstr(out, "retried 2 dead letters: 2 succeeded, 0 failed"), "%s", out);
-  RUN(0, "queue", "clear");
+  /* destructive: without a terminal to ask on, it needs -y and drops nothing */
+  RUN(2, "queue", "clear");
+  cr_assert_not_null(strstr(err, "pass -y"), "%s", err);
+  RUN(0, "queue", "list", "--json");
+  j = parse(out);
+  cr_assert_eq(json_array_size(json_object_get(j, "dead_letters")), 2);
+  json_decref(j);
+  RUN(0, "queue", "clear", "-y");
   cr_assert_not_null(strstr(out, "✓ cleared 2 dead letters"), "%s", out);
   RUN(0, "queue", "list");
   cr_assert_not_null(strstr(out, "no dead letters"), "%s", out);
@@ -244,8 +273,20 @@ Test(b30_logs, filters_and_json) {
   snprintf(path, sizeof path, "%s/access.log", dir);
   write_log(path, 0, 3);
   char *out = NULL, *err = NULL;
+  /* human output is local time with its zone (POSIX TZ strings need no tzdata) */
+  setenv("TZ", "UTC0", 1);
+  tzset();
   RUN(0, "logs");
-  cr_assert_not_null(strstr(out, "2026-11-26 04:30:00  200  POST   /v1/messages"), "%s", out);
+  cr_assert_not_null(strstr(out, "2026-11-26 04:30:00 UTC  200  POST   /v1/messages"), "%s", out);
+  setenv("TZ", "CET-1", 1);
+  tzset();
+  RUN(0, "logs");
+  cr_assert_not_null(strstr(out, "2026-11-26 05:30:00 CET  200  POST   /v1/messages"), "%s", out);
+  RUN(0, "logs", "--json");
+  cr_assert_not_null(strstr(out, "04:30:00"), "--json keeps UTC: %s", out);
+  setenv("TZ", "UTC0", 1);
+  tzset();
+  RUN(0, "logs");
   cr_assert_not_null(strstr(out, "FAILED"), "%s", out);
   cr_assert_not_null(strstr(out, "/v1/models"), "%s", out);
   RUN(0, "logs", "--endpoint", "prod-1");

@@ -99,7 +99,7 @@ Test(a10_socket, client_says_not_running) {
                -1);
   cr_assert_eq(err.code, QCC_ADMIN_NOT_RUNNING);
   cr_assert_str_eq(err.msg, "qcc-run is not running at /tmp/qcc-admin-nowhere/admin.sock: start "
-                            "it with `qcc-run table.bin`");
+                            "it with `qccc start`");
 }
 
 /* ---- routes -------------------------------------------------------------- */

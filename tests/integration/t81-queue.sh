@@ -196,7 +196,7 @@ assert_contains "the replayed request reached b with the stored body (model bo)"
 	"$(mock_requests b '.model' | tr -d '"')" "bo"
 j=$(Q queue retry-all --json)
 assert_contains "queue retry-all --json answers" "$j" "200"
-out=$(Q queue clear)
+out=$(Q queue clear -y)
 assert_contains "queue clear (text)" "$out" "1"
 assert_eq "no dead letter after clear" "0" \
 	"$(Q queue list --json | jq '[.. | objects | select(has("body_kept"))] | length')"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_table fuzz_config fuzz_journal fuzz_http fuzz_admin fuzz_upstream_head fuzz_dechunk fuzz_reqpath fuzz_jsonscan fuzz_claudesettings)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_table fuzz_config fuzz_journal fuzz_http fuzz_admin fuzz_upstream_head fuzz_dechunk fuzz_reqpath fuzz_jsonscan fuzz_claudesettings fuzz_sse fuzz_migrate)
 
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=disabled \
