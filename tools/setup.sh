@@ -11,7 +11,7 @@ pkgs=(
   libcriterion-dev curl jq python3 python3-yaml python3-jsonschema     # tests
   openssl                                                             # TLS test bed: CA made at test time
   python3-prometheus-client
-  procps psmisc valgrind
+  procps psmisc valgrind iproute2 util-linux                          # storms: private net namespace
   nginx-light haproxy wrk                                             # benchmark peers
 )
 
