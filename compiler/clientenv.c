@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/argscan.h"
 #include "compiler/claudesettings.h"
 #include "compiler/instance.h"
 #include "compiler/lifecycle.h"
@@ -46,18 +47,6 @@ struct ce_opts {
   int cmd_at; /* run: index of COMMAND in argv, 0 = default */
 };
 
-static bool is_flag(const char *a, const char *name) {
-  size_t n = strlen(name);
-  return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
-}
-
-static const char *value(int argc, char **argv, int *i, const char *name) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) == 0 && a[n] == '=') return a + n + 1;
-  return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
 static int usage(FILE *err, const char *cmd, const char *what, const char *arg) {
   fprintf(err, "qccc %s: %s%s\n  hint: run `qccc %s --help`\n", cmd, what, arg, cmd);
   return CE_USAGE;
@@ -73,20 +62,20 @@ static int parse(int argc, char **argv, struct ce_opts *o, FILE *err) {
       return CE_OK;
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       o->help = true;
-    } else if ((strcmp(a, "-c") == 0 || is_flag(a, "--config")) && is_run) {
-      v = value(argc, argv, &i, "--config");
+    } else if ((strcmp(a, "-c") == 0 || qcc_arg_is(a, "--config")) && is_run) {
+      v = qcc_arg_value(argc, argv, &i, "--config");
       if (v == NULL) return usage(err, cmd, "missing value for ", a);
       o->config = v;
-    } else if (strcmp(a, "-o") == 0 || is_flag(a, "--table")) {
-      v = value(argc, argv, &i, "--table");
+    } else if (strcmp(a, "-o") == 0 || qcc_arg_is(a, "--table")) {
+      v = qcc_arg_value(argc, argv, &i, "--table");
       if (v == NULL) return usage(err, cmd, "missing value for ", a);
       o->table = v;
-    } else if (is_flag(a, "--state-dir")) {
-      v = value(argc, argv, &i, "--state-dir");
+    } else if (qcc_arg_is(a, "--state-dir")) {
+      v = qcc_arg_value(argc, argv, &i, "--state-dir");
       if (v == NULL) return usage(err, cmd, "missing value for ", a);
       o->state_dir = v;
-    } else if (is_flag(a, "--shell") && strcmp(cmd, "env") == 0) {
-      v = value(argc, argv, &i, "--shell");
+    } else if (qcc_arg_is(a, "--shell") && strcmp(cmd, "env") == 0) {
+      v = qcc_arg_value(argc, argv, &i, "--shell");
       if (v == NULL) return usage(err, cmd, "missing value for ", a);
       if (strcmp(v, "bash") != 0 && strcmp(v, "zsh") != 0 && strcmp(v, "fish") != 0)
         return usage(err, cmd, "--shell takes bash, zsh or fish, not ", v);

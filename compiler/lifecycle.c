@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "compiler/adminclient.h"
+#include "compiler/argscan.h"
 #include "compiler/clientenv.h"
 #include "compiler/diag.h"
 #include "compiler/frontend.h"
@@ -89,18 +90,6 @@ static int usage(struct lc *c, const char *cmd, const char *what, const char *ar
   return LC_USAGE;
 }
 
-static bool is_flag(const char *a, const char *name) {
-  size_t n = strlen(name);
-  return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
-}
-
-static const char *value(int argc, char **argv, int *i, const char *name) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) == 0 && a[n] == '=') return a + n + 1;
-  return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
 static int parse(struct lc *c, const char *cmd, int argc, char **argv) {
   struct lc_opts *o = &c->o;
   for (int i = 1; i < argc; i++) {
@@ -109,26 +98,26 @@ static int parse(struct lc *c, const char *cmd, int argc, char **argv) {
       o->help = true;
     } else if (strcmp(a, "--force") == 0) {
       o->force = true;
-    } else if (strcmp(a, "-c") == 0 || is_flag(a, "--config")) {
-      v = value(argc, argv, &i, "--config");
+    } else if (strcmp(a, "-c") == 0 || qcc_arg_is(a, "--config")) {
+      v = qcc_arg_value(argc, argv, &i, "--config");
       if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->config = v;
       o->config_given = true;
-    } else if (strcmp(a, "-o") == 0 || is_flag(a, "--table")) {
-      v = value(argc, argv, &i, "--table");
+    } else if (strcmp(a, "-o") == 0 || qcc_arg_is(a, "--table")) {
+      v = qcc_arg_value(argc, argv, &i, "--table");
       if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->table = v;
       o->table_given = true;
-    } else if (is_flag(a, "--state-dir")) {
-      v = value(argc, argv, &i, "--state-dir");
+    } else if (qcc_arg_is(a, "--state-dir")) {
+      v = qcc_arg_value(argc, argv, &i, "--state-dir");
       if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->state_dir = v;
-    } else if (is_flag(a, "--listen")) {
-      v = value(argc, argv, &i, "--listen");
+    } else if (qcc_arg_is(a, "--listen")) {
+      v = qcc_arg_value(argc, argv, &i, "--listen");
       if (v == NULL) return usage(c, cmd, "missing value for ", a);
       o->listen = v;
-    } else if (is_flag(a, "--timeout")) {
-      v = value(argc, argv, &i, "--timeout");
+    } else if (qcc_arg_is(a, "--timeout")) {
+      v = qcc_arg_value(argc, argv, &i, "--timeout");
       if (v == NULL) return usage(c, cmd, "missing value for ", a);
       char *end = NULL;
       o->timeout_s = strtol(v, &end, 10);
@@ -517,7 +506,7 @@ static bool is_lifecycle_word(const char *w) {
 
 static bool wants_logview(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--errors") == 0 || strcmp(argv[i], "--all") == 0 || is_flag(argv[i], "--level"))
+    if (strcmp(argv[i], "--errors") == 0 || strcmp(argv[i], "--all") == 0 || qcc_arg_is(argv[i], "--level"))
       return true;
   return false;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "compiler/adminclient.h"
+#include "compiler/argscan.h"
 #include "compiler/editcmd.h"
 #include "compiler/freshness.h"
 #include "compiler/texttable.h"
@@ -88,11 +89,6 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name, b
   return argv[++*i];
 }
 
-static bool is_flag(const char *a, const char *name) {
-  size_t nl = strlen(name);
-  return strncmp(a, name, nl) == 0 && (a[nl] == '\0' || a[nl] == '=');
-}
-
 static int parse_opts(struct ctx *c, int argc, char **argv) {
   struct opts *o = &c->o;
   o->lines = 20;
@@ -111,31 +107,31 @@ static int parse_opts(struct ctx *c, int argc, char **argv) {
       o->yes = true;
     } else if (strcmp(a, "--wide") == 0) {
       o->wide = true;
-    } else if (is_flag(a, "--state-dir")) {
+    } else if (qcc_arg_is(a, "--state-dir")) {
       o->state_dir = flag_value(argc, argv, &i, "--state-dir", &bad);
-    } else if (is_flag(a, "--reason")) {
+    } else if (qcc_arg_is(a, "--reason")) {
       o->reason = flag_value(argc, argv, &i, "--reason", &bad);
-    } else if (is_flag(a, "--endpoint")) {
+    } else if (qcc_arg_is(a, "--endpoint")) {
       o->endpoint = flag_value(argc, argv, &i, "--endpoint", &bad);
-    } else if (is_flag(a, "--file")) {
+    } else if (qcc_arg_is(a, "--file")) {
       o->file = flag_value(argc, argv, &i, "--file", &bad);
-    } else if (is_flag(a, "--status")) {
+    } else if (qcc_arg_is(a, "--status")) {
       const char *v = flag_value(argc, argv, &i, "--status", &bad);
       if (!bad && !parse_long(v, 100, 599, &o->status))
         return usage(c, "--status needs an HTTP status (100-599), not \"%s\"", v);
-    } else if (strcmp(a, "-n") == 0 || is_flag(a, "--lines")) {
+    } else if (strcmp(a, "-n") == 0 || qcc_arg_is(a, "--lines")) {
       const char *v = strcmp(a, "-n") == 0 ? (i + 1 < argc ? argv[++i] : NULL)
                                            : flag_value(argc, argv, &i, "--lines", &bad);
       if (v == NULL) bad = true;
       else if (!parse_long(v, 0, 100000, &o->lines))
         return usage(c, "-n needs a number of lines (0-100000), not \"%s\"", v);
-    } else if (is_flag(a, "--for")) {
+    } else if (qcc_arg_is(a, "--for")) {
       const char *v = flag_value(argc, argv, &i, "--for", &bad);
       long s = 0;
       if (!bad && !parse_long(v, 1, 86400 * 365, &s))
         return usage(c, "--for needs a number of seconds, not \"%s\"", v);
       o->for_s = (double)s;
-    } else if (strcmp(a, "-c") == 0 || is_flag(a, "--config")) {
+    } else if (strcmp(a, "-c") == 0 || qcc_arg_is(a, "--config")) {
       /* Only `endpoint list` takes it (the config listing); keep it for that. */
       o->config_given = true;
       if (o->nrest + 2 > MAX_ARGS) return usage(c, "too many arguments");
