@@ -36,6 +36,7 @@ mount --bind "$T/hosts" /etc/hosts || bail_out "cannot bind-mount /etc/hosts"
 
 "$DNS_BIN" --listen 127.0.0.1:53 --log "$T/dns.log" 2>"$T/dns.err" &
 track_pid $!
+wait_until 100 0.05 grep -q '^listening' "$T/dns.log" || bail_out "dns-blackhole did not start: $(cat "$T/dns.err")"
 HOLE=blackhole.qcc.test
 if command -v getent >/dev/null 2>&1; then
 	t0=$(date +%s%3N)

@@ -4,8 +4,8 @@
  *
  *   dns-blackhole --listen HOST:PORT [--log FILE]
  *
- * --log gets one line per query: `query NAME` (the question's name, or `?`
- * when it cannot be read). SIGTERM/SIGINT exit 0. */
+ * --log gets `listening` once the socket is bound, then one line per query:
+ * `query NAME` (the question's name, or `?` when it cannot be read). SIGTERM/SIGINT exit 0. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -94,6 +94,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		setvbuf(log, NULL, _IOLBF, 0);
+		/* tells a test the socket is bound: a query sent before that gets
+		 * port-unreachable and fails fast instead of hanging */
+		fprintf(log, "listening\n");
 	}
 	/* no SA_RESTART: the signal must interrupt recvfrom */
 	struct sigaction sa = {0};
