@@ -1,6 +1,8 @@
 #include "check.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +276,47 @@ static void check_alerts(const struct qcc_loaded *l, struct qcc_diags *d) {
   }
 }
 
+/* A zone qcc-run can load: "local", or a TZif file of the tz database on
+ * this machine (qcc-run reads the same database where it runs). */
+static bool zone_exists(const char *name) {
+  if (strcmp(name, "local") == 0) return true;
+  if (name[0] == '/' || strstr(name, "..") != NULL) return false;
+  for (const char *p = name; *p; p++)
+    if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL) return false;
+  const char *dir = getenv("TZDIR");
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo",
+           name);
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return false;
+  char magic[4] = {0};
+  size_t got = fread(magic, 1, 4, f);
+  fclose(f);
+  return got == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+static void check_usage(const struct qcc_loaded *l, struct qcc_diags *d) {
+  const struct qcc_settings *s = &l->cfg->settings;
+  if (s->usage_timezone != NULL && !zone_exists(s->usage_timezone)) {
+    qcc_diag_add(d, QCC_DIAG_ERROR, l->setting_pos[QCC_K_USAGE_TIMEZONE],
+                 (unsigned)strlen(s->usage_timezone),
+                 "write an IANA zone like Asia/Shanghai, Europe/Berlin or UTC (see "
+                 "/usr/share/zoneinfo), or local",
+                 "unknown time zone '%s'", s->usage_timezone);
+  }
+  if (s->usage_retention_ms < s->usage_detail_retention_ms) {
+    struct qcc_pos at = l->setting_pos[QCC_K_USAGE_RETENTION];
+    if (at.line == 0) at = l->setting_pos[QCC_K_USAGE_DETAIL_RETENTION];
+    char ret[32], det[32];
+    qcc_format_duration(s->usage_retention_ms, ret, sizeof ret);
+    qcc_format_duration(s->usage_detail_retention_ms, det, sizeof det);
+    qcc_diag_add(d, QCC_DIAG_ERROR, at, 1,
+                 "rollups are made from the detail records: raise retention or lower "
+                 "detail_retention",
+                 "usage.retention (%s) is shorter than usage.detail_retention (%s)", ret, det);
+  }
+}
+
 static void check_endpoint(const struct qcc_endpoint_cfg *e, const struct qcc_frontend_opts *o,
                            struct qcc_diags *d) {
   bool has_from = (e->set_mask & QCC_EP_SET_FROM) != 0;
@@ -389,6 +432,7 @@ int qcc_check(const struct qcc_loaded *l, const struct qcc_frontend_opts *opts,
   check_tokens(cfg, opts, d);
   check_listener(l, d);
   check_alerts(l, d);
+  check_usage(l, d);
   check_primary(cfg, d);
   return qcc_diags_errors(d) == before ? 0 : -1;
 }
