@@ -1,6 +1,5 @@
 #include "check.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "schema/config_schema.h"
+#include "schema/zone.h"
 
 struct named {
   const char *name;
@@ -276,28 +276,9 @@ static void check_alerts(const struct qcc_loaded *l, struct qcc_diags *d) {
   }
 }
 
-/* A zone qcc-run can load: "local", or a TZif file of the tz database on
- * this machine (qcc-run reads the same database where it runs). */
-static bool zone_exists(const char *name) {
-  if (strcmp(name, "local") == 0) return true;
-  if (name[0] == '/' || strstr(name, "..") != NULL) return false;
-  for (const char *p = name; *p; p++)
-    if (!isalnum((unsigned char)*p) && strchr("/_+-", *p) == NULL) return false;
-  const char *dir = getenv("TZDIR");
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo",
-           name);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return false;
-  char magic[4] = {0};
-  size_t got = fread(magic, 1, 4, f);
-  fclose(f);
-  return got == 4 && memcmp(magic, "TZif", 4) == 0;
-}
-
 static void check_usage(const struct qcc_loaded *l, struct qcc_diags *d) {
   const struct qcc_settings *s = &l->cfg->settings;
-  if (s->usage_timezone != NULL && !zone_exists(s->usage_timezone)) {
+  if (s->usage_timezone != NULL && !qcc_zone_known(s->usage_timezone)) {
     qcc_diag_add(d, QCC_DIAG_ERROR, l->setting_pos[QCC_K_USAGE_TIMEZONE],
                  (unsigned)strlen(s->usage_timezone),
                  "write an IANA zone like Asia/Shanghai, Europe/Berlin or UTC (see "
