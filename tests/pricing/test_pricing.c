@@ -245,3 +245,77 @@ Test(pricing, decimal_text) {
   qcc_pico_usd_text(UINT64_C(195000000000), b, sizeof b);
   cr_assert_str_eq(b, "0.195");
 }
+
+/* ---- docs/pricing.md: the worked examples are what the code computes ------- */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "schema/config_schema.h"
+
+static int64_t count_cell(const char *s) {
+  return strcmp(s, "unknown") == 0 ? U : strtoll(s, NULL, 10);
+}
+
+Test(pricing, worked_examples_in_the_doc_hold) {
+  const char *root = getenv("QCC_SOURCE_ROOT");
+  cr_assert_not_null(root, "QCC_SOURCE_ROOT not set");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/docs/pricing.md", root);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "%s", path);
+  char line[1024], yaml[4096] = "version: 1\n";
+  bool in_section = false, in_yaml = false, yaml_done = false;
+  struct pfix fx = {NULL, NULL};
+  size_t rows = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, "### ", 4) == 0 || strncmp(line, "## ", 3) == 0) {
+      in_section = strcmp(line, "### Worked examples\n") == 0;
+      continue;
+    }
+    if (!in_section) continue;
+    if (!yaml_done && strcmp(line, "```yaml\n") == 0) {
+      in_yaml = true;
+      continue;
+    }
+    if (in_yaml) {
+      if (strcmp(line, "```\n") == 0) {
+        in_yaml = false;
+        yaml_done = true;
+        strcat(yaml, "profiles:\n  - name: p\n    endpoints:\n"
+                     "      - {id: e, base_url: \"https://a.example.com\", api_key_env: K}\n");
+        fx = pfix_build(yaml);
+      } else {
+        cr_assert_lt(strlen(yaml) + strlen(line), sizeof yaml - 200);
+        strcat(yaml, line);
+      }
+      continue;
+    }
+    if (line[0] != '|' || strncmp(line, "| model", 7) == 0 || strncmp(line, "|---", 4) == 0) continue;
+    cr_assert(yaml_done, "the table comes after its pricing block");
+    char *cell[9], *save = NULL;
+    int n = 0;
+    for (char *t = strtok_r(line, "|\n", &save); t != NULL && n < 9; t = strtok_r(NULL, "|\n", &save)) {
+      while (*t == ' ') t++;
+      char *e = t + strlen(t);
+      while (e > t && e[-1] == ' ') *--e = '\0';
+      cell[n++] = t;
+    }
+    cr_assert_eq(n, 9, "a worked example has 9 cells");
+    struct qcc_usage_tokens u = {count_cell(cell[1]), count_cell(cell[2]), count_cell(cell[3]),
+                                 count_cell(cell[4]), count_cell(cell[5])};
+    struct qcc_knob_value mv;
+    cr_assert_eq(qcc_knob_parse(&qcc_knobs[QCC_K_EP_PRICE_MULTIPLIER], cell[6], &mv), QCC_KNOB_OK);
+    struct qcc_cost c;
+    qcc_pricing_cost(qcc_pricing_lookup(fx.t, cell[0]), &u, (uint32_t)mv.num, &c);
+    char got[64];
+    qcc_pico_usd_text(c.pico_usd, got, sizeof got);
+    cr_expect_str_eq(got, cell[7], "%s: cost %s, the doc says %s", cell[0], got, cell[7]);
+    static const char *const cov[] = {"priced", "partly", "not priced"};
+    cr_expect_str_eq(cov[c.coverage], cell[8], "%s: coverage", cell[0]);
+    rows++;
+  }
+  fclose(f);
+  cr_assert_geq(rows, 8, "worked examples found: %zu", rows);
+  pfix_free(&fx);
+}
