@@ -279,8 +279,7 @@ static void check_alerts(const struct qcc_loaded *l, struct qcc_diags *d) {
 static void check_usage(const struct qcc_loaded *l, struct qcc_diags *d) {
   const struct qcc_settings *s = &l->cfg->settings;
   if (s->usage_timezone != NULL && !qcc_zone_known(s->usage_timezone)) {
-    qcc_diag_add(d, QCC_DIAG_ERROR, l->setting_pos[QCC_K_USAGE_TIMEZONE],
-                 (unsigned)strlen(s->usage_timezone),
+    qcc_diag_add(d, QCC_DIAG_ERROR, l->setting_pos[QCC_K_USAGE_TIMEZONE], 8 /* timezone */,
                  "write an IANA zone like Asia/Shanghai, Europe/Berlin or UTC (see "
                  "/usr/share/zoneinfo), or local",
                  "unknown time zone '%s'", s->usage_timezone);
@@ -291,7 +290,7 @@ static void check_usage(const struct qcc_loaded *l, struct qcc_diags *d) {
     char ret[32], det[32];
     qcc_format_duration(s->usage_retention_ms, ret, sizeof ret);
     qcc_format_duration(s->usage_detail_retention_ms, det, sizeof det);
-    qcc_diag_add(d, QCC_DIAG_ERROR, at, 1,
+    qcc_diag_add(d, QCC_DIAG_ERROR, at, 9 /* retention */,
                  "rollups are made from the detail records: raise retention or lower "
                  "detail_retention",
                  "usage.retention (%s) is shorter than usage.detail_retention (%s)", ret, det);

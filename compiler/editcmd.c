@@ -600,6 +600,13 @@ static int resolve_key(struct ctx *c, const char *dotted, struct keyref *r) {
     r->knob = k;
     r->on_item = false;
     snprintf(norm, sizeof norm, "%s", cand);
+    if (k->kind == QCC_KNOB_DICT && i + 3 < r->n) {
+      /* A model name may hold dots (glm-4.6): the name is every segment
+       * between "pricing" and the last one, which is the kind. */
+      for (size_t j = i + 2; j + 1 < r->n; j++) ((char *)r->segs[j])[-1] = '.';
+      r->segs[i + 2] = r->segs[r->n - 1];
+      r->n = i + 3;
+    }
     if ((k->kind == QCC_KNOB_LIST || k->kind == QCC_KNOB_DICT) && i + 1 < r->n) {
       i++; /* the item's name (a dict's key: pricing.MODEL.input) */
       r->on_item = true;
