@@ -319,3 +319,58 @@ Test(pricing, worked_examples_in_the_doc_hold) {
   cr_assert_geq(rows, 8, "worked examples found: %zu", rows);
   pfix_free(&fx);
 }
+
+/* ---- qccc show / diff of prices ------------------------------------------------ */
+
+#include "compiler/diff.h"
+#include "compiler/show.h"
+
+static char *diff_text(const char *ya, const char *yb, size_t *count) {
+  struct pfix a = pfix_build(ya), b = pfix_build(yb);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  *count = qcc_diff_tables(a.t, b.t, m);
+  fclose(m);
+  pfix_free(&a);
+  pfix_free(&b);
+  return text;
+}
+
+#define PROFILE "profiles:\n  - name: p\n    endpoints: [{id: e, base_url: \"https://a.example.com\", api_key_env: K}]\n"
+
+Test(pricing, diff_names_every_price_change) {
+  size_t n = 0;
+  char *t = diff_text("version: 1\npricing:\n  a: {input: 1, output: 2, cache_read: 0.1}\n  b: {input: 1, output: 1}\n" PROFILE,
+                      "version: 1\npricing:\n  a: {input: 1, output: 2.5}\n  c: {input: 0, output: 0}\n" PROFILE, &n);
+  cr_assert_eq(n, 4, "%s", t);
+  cr_assert_not_null(strstr(t, "~ price a output: 2 -> 2.5\n"), "%s", t);
+  cr_assert_not_null(strstr(t, "~ price a cache_read: 0.1 -> no price\n"), "%s", t);
+  cr_assert_not_null(strstr(t, "- price b\n"), "%s", t);
+  cr_assert_not_null(strstr(t, "+ price c\n"), "%s", t);
+  free(t);
+  t = diff_text("version: 1\npricing:\n  a: {input: 1, output: 2}\n" PROFILE,
+                "version: 1\npricing: {a: {output: 2.000000, input: 1.0}}\n" PROFILE, &n);
+  cr_assert_eq(n, 0, "the same prices written otherwise: %s", t);
+  free(t);
+}
+
+Test(pricing, show_prints_no_price_for_a_missing_kind) {
+  struct pfix f = pfix_build(fixture);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  qcc_show_text(f.t, "t", m);
+  fclose(m);
+  cr_assert_not_null(strstr(text, "  price claude-haiku-4-5*\n    input: 1\n    output: 5\n"
+                                  "    cache_write_5m: 1.25\n    cache_write_1h: no price\n"
+                                  "    cache_read: 0.1\n"), "%s", text);
+  cr_assert_not_null(strstr(text, "    price_multiplier: 0.5\n"), "%s", text);
+  json_t *j = qcc_show_json(f.t, "t");
+  json_t *h = json_array_get(json_object_get(j, "pricing"), 2);
+  cr_assert(json_is_null(json_object_get(h, "cache_write_1h")));
+  cr_assert_float_eq(json_real_value(json_object_get(h, "cache_write_5m")), 1.25, 1e-12);
+  json_decref(j);
+  free(text);
+  pfix_free(&f);
+}
