@@ -26,9 +26,10 @@ static void build_fields(void) {
   for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
     const struct qcc_tbl_field *tf = &qcc_tbl_fields[k];
     if (tf->rec == QCC_REC_NONE) continue;
-    const char *name = tf->path, *item;
-    while ((item = strstr(name, "[].")) != NULL || (item = strstr(name, "{}.")) != NULL)
-      name = item + 3;
+    const char *name = tf->path; /* after the last "[]." or "{}." */
+    for (const char *c = name; *c != '\0'; c++)
+      if ((c[0] == '[' && c[1] == ']' && c[2] == '.') || (c[0] == '{' && c[1] == '}' && c[2] == '.'))
+        name = c + 3;
     enum qcc_field_kind kind = QCC_FIELD_UINT;
     switch ((enum qcc_knob_kind)tf->kind) {
       case QCC_KNOB_BOOL: kind = QCC_FIELD_BOOL; break;

@@ -56,9 +56,10 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
 /* The path of K below its list item ("load_balancing.strategy"), or the
  * whole path for a setting. */
 static const char *rel_path(const struct qcc_knob *k) {
-  const char *name = k->path, *item;
-  while ((item = strstr(name, "[].")) != NULL || (item = strstr(name, "{}.")) != NULL)
-    name = item + 3;
+  const char *name = k->path;
+  for (const char *c = name; *c != '\0'; c++)
+    if ((c[0] == '[' && c[1] == ']' && c[2] == '.') || (c[0] == '{' && c[1] == '}' && c[2] == '.'))
+      name = c + 3;
   return name;
 }
 

@@ -282,12 +282,15 @@ Test(pricing, worked_examples_in_the_doc_hold) {
       if (strcmp(line, "```\n") == 0) {
         in_yaml = false;
         yaml_done = true;
-        strcat(yaml, "profiles:\n  - name: p\n    endpoints:\n"
-                     "      - {id: e, base_url: \"https://a.example.com\", api_key_env: K}\n");
+        size_t used = strlen(yaml);
+        snprintf(yaml + used, sizeof yaml - used, "%s",
+                 "profiles:\n  - name: p\n    endpoints:\n"
+                 "      - {id: e, base_url: \"https://a.example.com\", api_key_env: K}\n");
         fx = pfix_build(yaml);
       } else {
-        cr_assert_lt(strlen(yaml) + strlen(line), sizeof yaml - 200);
-        strcat(yaml, line);
+        size_t used = strlen(yaml);
+        cr_assert_lt(used + strlen(line), sizeof yaml - 200);
+        snprintf(yaml + used, sizeof yaml - used, "%s", line);
       }
       continue;
     }
