@@ -592,6 +592,11 @@ static void walk_dict(struct ld *ld, yaml_document_t *doc, const struct qcc_knob
                    "keys of '%s' must be model names", qcc_knob_key(kn));
       continue;
     }
+    if (k->data.scalar.length > 255) {
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, k), 1, "model names are at most 255 bytes",
+                   "a model name of %zu bytes in '%s'", k->data.scalar.length, qcc_knob_key(kn));
+      continue;
+    }
     bool dup = false;
     for (yaml_node_pair_t *q = start; q < pr && q - start < LOAD_DUP_SCAN; q++) {
       const yaml_node_t *qk = yaml_document_get_node(doc, q->key);

@@ -43,7 +43,8 @@ void qcc_budget_free(struct qcc_budget **b);
 /* On every table load: limits and the time zone from T, periods from NOW.
  * Spending carries over for endpoints with the same stable id and clients
  * with the same token name (unnamed tokens: the same index); the rest start
- * at zero. An unknown usage.timezone (schema/zone.h) fails with EINVAL and
+ * at zero, and so does everything when usage.timezone changed (its days are
+ * other days: seed again from the records). An unknown usage.timezone (schema/zone.h) fails with EINVAL and
  * leaves B as it was; out of memory likewise (ENOMEM). */
 int qcc_budget_reset(struct qcc_budget *b, const struct qcc_table *t, int64_t now,
                      struct qcc_err *err);
