@@ -235,7 +235,13 @@ function renderUsage() {
   if (!usage) return;
   $("usage-note").textContent = usage.available ? "" : (usage.note || "no usage data yet");
   const part = usageView.daily ? usage.daily : usage.hourly;
-  if (!part) return;
+  if (!part || !(part.series || []).length) {
+    // nothing recorded: no empty axes, just the note above
+    $("usage-tokens").replaceChildren();
+    $("usage-cost").replaceChildren();
+    if (usage.available) $("usage-note").textContent = "no usage in this period";
+    return;
+  }
   const start = Date.parse(part.start);
   const labels = [];
   for (let i = 0; i < part.points; i++) {

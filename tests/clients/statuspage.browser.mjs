@@ -1,0 +1,141 @@
+// The status page in a real browser (issue 15): Debian's chromium, headless,
+// driven by puppeteer-core, against the qcc-run and mock upstreams that
+// tests/integration/t93-statuspage-browser.sh started. Prints one line per
+// check, "PASS name" or "FAIL name: detail", for the shell test to count.
+//
+// Environment: QCC_IT_LOGIN_URL (from `qccc dashboard --no-open`),
+// QCC_IT_BASE_URL (qcc-run), QCC_IT_CLIENT_TOKEN, QCC_IT_MOCK_A (the mock
+// that gets the fault), QCC_IT_QCCC + QCC_IT_STATE (to check with qccc),
+// QCC_IT_ARTIFACTS (screenshots), QCC_IT_CHROMIUM (the browser).
+import { execFileSync } from "node:child_process";
+import puppeteer from "puppeteer-core";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+let failed = 0;
+const check = (name, ok, detail = "") => {
+  if (ok) console.log(`PASS ${name}`);
+  else {
+    failed++;
+    console.log(`FAIL ${name}: ${detail}`);
+  }
+};
+
+const qcccEndpoint = (id) => {
+  const out = execFileSync(env("QCC_IT_QCCC"), ["endpoint", "list", "--json", "--state-dir", env("QCC_IT_STATE")]);
+  return JSON.parse(out).endpoints.find((e) => e.id === id);
+};
+
+const browser = await puppeteer.launch({
+  executablePath: env("QCC_IT_CHROMIUM"),
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+});
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  const problems = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+
+  const resp = await page.goto(env("QCC_IT_LOGIN_URL"), { waitUntil: "domcontentloaded" });
+  check("the login link lands on /qcc/", new URL(page.url()).pathname === "/qcc/" && resp.status() === 200,
+    `${page.url()} ${resp.status()}`);
+  await page.waitForSelector("body[data-ready='1']", { timeout: 10000 });
+  const rows = await page.$$eval("#endpoints tbody tr", (trs) =>
+    trs.map((tr) => ({ id: tr.dataset.endpoint, state: tr.querySelector(".c-state").textContent,
+      breaker: tr.querySelector(".c-breaker").textContent })));
+  check("every endpoint is listed", rows.map((r) => r.id).sort().join(",") === "a,b,c", JSON.stringify(rows));
+  check("all are available with a closed breaker",
+    rows.every((r) => r.state === "available" && r.breaker.startsWith("closed")), JSON.stringify(rows));
+  check("the timeline shows history from the journal",
+    (await page.$$("#timeline li[data-kind='start']")).length >= 1);
+
+  // A fault upstream: a answers 500 from now on; one request fails over to b
+  // and opens a's breaker (max_failures: 1).
+  await page.evaluate(() => { window.__noReload = true; });
+  const f = await fetch(`${env("QCC_IT_MOCK_A")}/_control/fault`, { method: "POST", body: "status=500" });
+  check("the fault is injected", f.ok, String(f.status));
+  const r = await fetch(`${env("QCC_IT_BASE_URL")}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": env("QCC_IT_CLIENT_TOKEN"), "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
+  });
+  await r.arrayBuffer();
+  const t0 = Date.now();
+  let seen = true;
+  try {
+    await page.waitForFunction(() => {
+      const tr = document.querySelector("#endpoints tr[data-endpoint='a']");
+      return tr && tr.querySelector(".c-breaker").textContent.startsWith("open") &&
+        document.querySelector("#timeline li.new[data-kind='breaker']");
+    }, { timeout: 2000, polling: 50 });
+  } catch (_) {
+    seen = false;
+  }
+  const took = Date.now() - t0;
+  check("the breaker change and a timeline entry show within 2 s", seen, `after ${took} ms`);
+  check("... without a reload", await page.evaluate(() => window.__noReload === true));
+  console.log(`INFO breaker shown after ${took} ms`);
+
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
+    await new Promise((res) => setTimeout(res, 150));
+    await page.screenshot({ path: `${env("QCC_IT_ARTIFACTS")}/status-page-${scheme}.png`, fullPage: true });
+  }
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  check("dark mode changes the colours", bg !== "rgb(246, 247, 249)", bg);
+  await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
+
+  // Disable b from the page: the button asks first; Cancel changes nothing.
+  const btn = "#endpoints tr[data-endpoint='b'] button.act-disable";
+  await page.click(btn);
+  await page.waitForSelector("#confirm[open]", { timeout: 2000 });
+  await page.click("#confirm-no");
+  await new Promise((res) => setTimeout(res, 300));
+  check("cancel leaves b enabled", qcccEndpoint("b").operator_disabled === false);
+  await page.click(btn);
+  await page.waitForSelector("#confirm[open]", { timeout: 2000 });
+  check("the confirmation names the endpoint",
+    (await page.$eval("#confirm-text", (e) => e.textContent)).includes('"b"'));
+  await page.click("#confirm-yes");
+  let disabled = false;
+  for (let i = 0; i < 40 && !disabled; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    disabled = qcccEndpoint("b").operator_disabled === true;
+  }
+  check("the disable button disables b (qccc endpoint list --json)", disabled);
+  check("... with the status page's reason", qcccEndpoint("b").disabled_reason === "from the status page");
+  try {
+    await page.waitForFunction(() => {
+      const tr = document.querySelector("#endpoints tr[data-endpoint='b']");
+      return tr && tr.querySelector(".c-state").textContent === "disabled";
+    }, { timeout: 3000, polling: 50 });
+    check("the page shows b disabled, live", true);
+  } catch (_) {
+    check("the page shows b disabled, live", false);
+  }
+
+  // Keyboard: Tab reaches a button and it shows a focus ring.
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  const focus = await page.evaluate(() => {
+    const e = document.activeElement;
+    return e ? `${e.tagName} ${getComputedStyle(e).outlineStyle}` : "";
+  });
+  check("Tab reaches a button with a visible focus style", focus.startsWith("BUTTON") && !focus.endsWith("none"), focus);
+
+  // A phone: the page reflows into one column without horizontal scrolling.
+  await page.setViewport({ width: 390, height: 844, isMobile: true });
+  await new Promise((res) => setTimeout(res, 150));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check("readable on a phone (no page-wide horizontal scroll)", overflow <= 1, `${overflow}px`);
+  await page.screenshot({ path: `${env("QCC_IT_ARTIFACTS")}/status-page-phone.png`, fullPage: true });
+  check("no script errors or CSP violations in the console", problems.length === 0, problems.join(" | "));
+} finally {
+  await browser.close();
+}
+process.exit(failed === 0 ? 0 : 1);
