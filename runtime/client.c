@@ -949,13 +949,13 @@ static int route_head(struct qcc_client *c) {
   c->route = ROUTE_NOT_FOUND;
   if (plen == 8 && memcmp(url, "/healthz", 8) == 0) {
     c->route = ROUTE_HEALTHZ;
-  } else if (plen >= 4 && url[1] == 'q' && c->env->page != NULL && c->env->page_owns(url, plen)) {
-    c->route = ROUTE_PAGE; /* never forwarded, whatever the table says */
   } else if (plen >= 4 && memcmp(url, "/v1/", 4) == 0) {
     c->route = ROUTE_V1;
     struct qcc_generation *g = qcc_tableset_current(c->env->tables);
     if (!token_ok(c, g)) return early(c, 401, token_msg);
     c->token_gen = g->number;
+  } else if (c->env->page != NULL && c->env->page_owns(url, plen)) {
+    c->route = ROUTE_PAGE; /* never forwarded, whatever the table says */
   }
   return 0;
 }

@@ -687,6 +687,8 @@ static bool host_ok(const struct qcc_statuspage *sp, const struct qcc_header *h)
     char want[200];
     if (names[i][0] == '\0') continue;
     if (i == 4) snprintf(want, sizeof want, "%s", names[i]); /* already HOST:PORT */
+    else if (strchr(names[i], ':') != NULL && names[i][0] != '[') /* a bare IPv6 address */
+      snprintf(want, sizeof want, "[%s]:%s", names[i], sp->port);
     else snprintf(want, sizeof want, "%s:%s", names[i], sp->port);
     if (header_equals(h, want)) return true;
   }
@@ -920,7 +922,9 @@ int qcc_statuspage_new(const struct qcc_statuspage_params *p, struct qcc_statusp
     snprintf(tail, sizeof tail, "%s", sp->address + 5);
     snprintf(sp->address, sizeof sp->address, "[::1]:%s", tail);
   }
-  snprintf(sp->host, sizeof sp->host, "%s", p->host != NULL ? p->host : "");
+  /* A wildcard bind names no host a browser would send. */
+  bool wild = p->host == NULL || strcmp(p->host, "0.0.0.0") == 0 || strcmp(p->host, "::") == 0;
+  snprintf(sp->host, sizeof sp->host, "%s", wild ? "" : p->host);
   const char *colon = strrchr(sp->address, ':');
   snprintf(sp->port, sizeof sp->port, "%s", colon != NULL ? colon + 1 : "");
   sp->pending = json_array();
