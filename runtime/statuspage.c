@@ -218,16 +218,18 @@ static json_t *queue_doc(struct qcc_statuspage *sp) {
 }
 
 /* The usage panel's document (docs/status-page.md, "GET /qcc/api/usage"):
- * the usage store (issue 14) fills the series; until it is wired the shape
- * is complete and every series is empty. */
-static json_t *usage_doc(void) {
+ * the usage store (issue 14) fills the series through p.usage; until it is
+ * wired the shape is complete and every series is empty. */
+static json_t *usage_doc(struct qcc_statuspage *sp) {
   int64_t now = wall_ms();
   int64_t hour = now - now % 3600000, day = now - now % 86400000;
-  return json_pack("{s:b,s:s,s:s,s:{s:[]},s:{s:i,s:i,s:o,s:[]},s:{s:i,s:i,s:o,s:[]}}",
+  json_t *doc = json_pack("{s:b,s:s,s:s,s:{s:[]},s:{s:i,s:i,s:o,s:[]},s:{s:i,s:i,s:o,s:[]}}",
                    "available", 0, "note", "no usage data yet", "currency", "USD", "today",
                    "endpoints", "hourly", "step_s", 3600, "points", 48, "start",
                    iso(hour - 47 * 3600000LL), "series", "daily", "step_s", 86400, "points", 30,
                    "start", iso(day - 29 * 86400000LL), "series");
+  if (doc != NULL && sp->p.usage != NULL) sp->p.usage(sp->p.usage_arg, doc);
+  return doc;
 }
 
 /* ---- the timeline ------------------------------------------------------------ */
@@ -660,7 +662,7 @@ static void route(struct qcc_page_call *c, const char *method, const char *path,
     if (who == WHO_BEARER) goto forbidden;
     reply_json(c, 200, queue_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "usage") == 0) {
-    reply_json(c, 200, usage_doc());
+    reply_json(c, 200, usage_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "timeline") == 0) {
     reply_json(c, 200, timeline_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {

@@ -31,6 +31,7 @@ struct qcc_journal;
 struct qcc_route_event;
 struct qcc_statuspage;
 struct qcc_page_call;
+struct json_t;
 
 #define QCC_PAGE_MAX_SSE 8            /* event streams open at once (503 beyond) */
 #define QCC_PAGE_HEARTBEAT_S 15.0     /* an SSE comment this often keeps proxies from timing out */
@@ -45,6 +46,13 @@ struct qcc_statuspage_params {
   const char *address;                  /* the listener, "HOST:PORT" as qcc_server_address */
   const char *host;                     /* the configured listen host (a name is allowed) */
   bool tls;                             /* the listener speaks https */
+  /* The usage panel's data (issue 14's usage store). Called with the empty
+   * document of GET /qcc/api/usage (docs/status-page.md: "available" false,
+   * empty lists, "hourly"/"daily" "start" already set): sets "available"
+   * to true, drops "note", and appends to today.endpoints, hourly.series
+   * and daily.series. NULL: the page says "no usage data yet". */
+  void (*usage)(void *arg, struct json_t *doc);
+  void *usage_arg;
 };
 
 int qcc_statuspage_new(const struct qcc_statuspage_params *p, struct qcc_statuspage **out,

@@ -263,7 +263,9 @@ function renderUsage() {
   $("usage-cost").replaceChildren(bars(group("cost"), labels, fmtCost, "cost"));
 }
 
+let lastUsage = 0;
 async function loadUsage() {
+  lastUsage = Date.now();
   try {
     const r = await fetch("api/usage", { credentials: "same-origin" });
     if (r.ok) {
@@ -315,6 +317,9 @@ function connect() {
   });
   es.addEventListener("update", (ev) => {
     const d = JSON.parse(ev.data);
+    // new traffic: the usage charts follow within a few seconds
+    const total = (x) => (x && x.status && x.status.requests ? x.status.requests.total : 0);
+    if (total(d.state) !== total(state) && Date.now() - lastUsage > 5000) loadUsage();
     state = d.state;
     renderState();
     renderQueue(d.queue);
