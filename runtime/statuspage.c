@@ -208,13 +208,10 @@ static json_t *state_doc(struct qcc_statuspage *sp) {
 static json_t *queue_doc(struct qcc_statuspage *sp) {
   json_t *q = admin_get(sp, "/queue");
   json_t *dl = admin_get(sp, "/queue/deadletters");
-  json_t *doc = json_pack("{s:o,s:o}", "queue", q != NULL ? q : json_null(), "dead_letters",
-                          dl != NULL ? json_incref(json_object_get(dl, "dead_letters"))
-                                     : json_array());
+  json_t *list = dl != NULL ? json_incref(json_object_get(dl, "dead_letters")) : NULL;
   json_decref(dl);
-  if (json_object_get(doc, "dead_letters") == NULL)
-    json_object_set_new(doc, "dead_letters", json_array());
-  return doc;
+  return json_pack("{s:o,s:o}", "queue", q != NULL ? q : json_null(), "dead_letters",
+                   list != NULL ? list : json_array());
 }
 
 /* The usage panel's document (docs/status-page.md, "GET /qcc/api/usage"):
@@ -666,6 +663,7 @@ static void route(struct qcc_page_call *c, const char *method, const char *path,
   } else if (nseg == 1 && strcmp(seg[0], "timeline") == 0) {
     reply_json(c, 200, timeline_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {
+    if (strcmp(method, "GET") != 0) goto not_allowed; /* a HEAD stream would never end */
     if (c->areq != NULL) admin_events(c);
     else start_sse(c);
   } else {
@@ -773,7 +771,10 @@ struct qcc_page_call *qcc_statuspage_start(void *spv, const struct qcc_request *
     return c;
   }
   if (sublen == 6 && memcmp(path, "/login", 6) == 0) {
-    login(c, q != NULL ? q + 1 : NULL);
+    if (strcmp(req->method, "GET") != 0) /* only a browser following the link spends it */
+      reply_error(c, 405, "the login link is opened with GET");
+    else
+      login(c, q != NULL ? q + 1 : NULL);
     return c;
   }
   enum who who = WHO_NOBODY;
