@@ -46,6 +46,7 @@
 #define QCC_VERSION "0.1.0"
 #endif
 #define MAX_IN_FLIGHT_ENV "QCC_MAX_IN_FLIGHT" /* overrides the in-flight limit (tests, ops) */
+#define PAGE_LINK_TTL_ENV "QCC_PAGE_LINK_TTL_MS" /* status page login links' lifetime (tests) */
 
 /* GnuTLS is loaded but never used: Debian's libcurl pulls it in through
  * libldap and librtmp (curl itself does TLS with OpenSSL, and qcc-run only
@@ -861,6 +862,8 @@ int main(int argc, char **argv) {
       .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
       .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,
       .tls = a.tls != NULL};
+  const char *ttl_env = getenv(PAGE_LINK_TTL_ENV);
+  if (ttl_env != NULL && ttl_env[0] != '\0') pp.link_ttl_ms = strtoull(ttl_env, NULL, 10);
   if (qcc_statuspage_new(&pp, &a.page, &err) != 0) {
     fprintf(stderr, "qcc-run: status page: %s\n", err.msg);
     goto out;

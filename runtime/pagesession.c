@@ -80,13 +80,13 @@ static struct slot *find(struct slot *v, size_t n, const char *tok, size_t len, 
   return hit;
 }
 
-int qcc_pagesession_link(struct qcc_pagesession *s, uint64_t now_ms,
+int qcc_pagesession_link(struct qcc_pagesession *s, uint64_t now_ms, uint64_t ttl_ms,
                          char out[QCC_PAGE_TOKEN_LEN + 1], struct qcc_err *err) {
   struct slot *sl = take(s->links, QCC_PAGE_MAX_LINKS, now_ms);
   if (random_hex(out, err) != 0) return -1;
   memcpy(sl->tok, out, QCC_PAGE_TOKEN_LEN + 1);
   sl->made_ms = now_ms;
-  sl->expires_ms = now_ms + QCC_PAGE_LINK_TTL_MS;
+  sl->expires_ms = now_ms + (ttl_ms != 0 ? ttl_ms : QCC_PAGE_LINK_TTL_MS);
   return 0;
 }
 

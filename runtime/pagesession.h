@@ -25,8 +25,8 @@ int qcc_pagesession_new(struct qcc_pagesession **out, struct qcc_err *err);
 void qcc_pagesession_free(struct qcc_pagesession **s);
 
 /* A new login token (OUT: QCC_PAGE_TOKEN_LEN hex chars + NUL), valid until
- * NOW_MS + QCC_PAGE_LINK_TTL_MS. -1 with err when getrandom fails. */
-int qcc_pagesession_link(struct qcc_pagesession *s, uint64_t now_ms,
+ * NOW_MS + TTL_MS (0 = QCC_PAGE_LINK_TTL_MS). -1 with err when getrandom fails. */
+int qcc_pagesession_link(struct qcc_pagesession *s, uint64_t now_ms, uint64_t ttl_ms,
                          char out[QCC_PAGE_TOKEN_LEN + 1], struct qcc_err *err);
 /* Redeem link token TOK (LEN bytes): true when it is known and not expired;
  * it is forgotten either way (single use) and a session is opened: its id

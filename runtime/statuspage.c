@@ -858,16 +858,16 @@ static void h_link(struct qcc_admin_req *req, void *arg) {
   }
   char tok[QCC_PAGE_TOKEN_LEN + 1];
   struct qcc_err err = {0};
-  if (qcc_pagesession_link(sp->sessions, mono_ms(sp), tok, &err) != 0) {
+  if (qcc_pagesession_link(sp->sessions, mono_ms(sp), sp->p.link_ttl_ms, tok, &err) != 0) {
     qcc_admin_reply_error(req, 500, "%s", err.msg);
     return;
   }
   char url[400];
   snprintf(url, sizeof url, "%s://%s/qcc/login?t=%s", sp->p.tls ? "https" : "http", sp->address,
            tok);
+  uint64_t ttl = sp->p.link_ttl_ms != 0 ? sp->p.link_ttl_ms : QCC_PAGE_LINK_TTL_MS;
   qcc_admin_reply_json(req, 200,
-                       json_pack("{s:s,s:i}", "url", url, "expires_in_s",
-                                 (int)(QCC_PAGE_LINK_TTL_MS / 1000)));
+                       json_pack("{s:s,s:i}", "url", url, "expires_in_s", (int)((ttl + 999) / 1000)));
   explicit_bzero(tok, sizeof tok);
   explicit_bzero(url, sizeof url);
 }

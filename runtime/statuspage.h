@@ -46,6 +46,7 @@ struct qcc_statuspage_params {
   const char *address;                  /* the listener, "HOST:PORT" as qcc_server_address */
   const char *host;                     /* the configured listen host (a name is allowed) */
   bool tls;                             /* the listener speaks https */
+  uint64_t link_ttl_ms;                 /* 0 = QCC_PAGE_LINK_TTL_MS (tests shorten it) */
   /* The usage panel's data (issue 14's usage store). Called with the empty
    * document of GET /qcc/api/usage (docs/status-page.md: "available" false,
    * empty lists, "hourly"/"daily" "start" already set): sets "available"

@@ -86,9 +86,7 @@ assert_contains "events: a snapshot event" "$(cat "$T/sse")" "event: snapshot"
 assert_eq "events: the snapshot's timeline starts with qcc-run's start" "start" \
 	"$(sed -n 's/^data: //p' "$T/sse" | head -1 | jq -r '.timeline.entries[0].kind')"
 
-# ---- expiry: a link older than 60 s (time-scaled by faketime is not
-# available everywhere: the unit test tests/runtime covers the clock; here a
-# link made, then outlived by a restart is refused) ------------------------------
+# a link for later: outlived by a restart (the end of this test)
 OLD=$(link)
 
 # ---- Host header (DNS rebinding) ---------------------------------------------------
@@ -195,9 +193,15 @@ assert_not_contains "no key env value in the log" "$(cat "$QCC_ERR_LOG")" "$QCC_
 assert_not_contains "the login token is not in the error log" "$(cat "$QCC_ERR_LOG")" "${URL##*t=}"
 
 stop_qcc
-# a link made before a restart is gone with the process
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+# a link made before a restart is gone with the process; links expire
+# (QCC_PAGE_LINK_TTL_MS shortens their 60 s for this test)
+QCC_PAGE_LINK_TTL_MS=400 QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
 assert_eq "a link from before a restart is 401" 401 "$(get "$OLD")"
 assert_eq "a session from before a restart is 401" 401 "$(get "$BASE/qcc/api/state" -b "$JAR")"
+EXPIRED=$(link)
+sleep 1
+assert_eq "an expired link is 401" 401 "$(get "$EXPIRED")"
+FRESH=$(link)
+assert_eq "a fresh link still works (the expiry above was the clock's)" 303 "$(get "$FRESH")"
 stop_qcc
 done_testing

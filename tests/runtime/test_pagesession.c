@@ -17,8 +17,8 @@ TestSuite(pagesession, .init = setup, .fini = teardown);
 
 Test(pagesession, link_is_random_hex_and_single_use) {
   char a[QCC_PAGE_TOKEN_LEN + 1], b[QCC_PAGE_TOKEN_LEN + 1], sid[QCC_PAGE_TOKEN_LEN + 1];
-  cr_assert_eq(qcc_pagesession_link(s, 1000, a, NULL), 0);
-  cr_assert_eq(qcc_pagesession_link(s, 1000, b, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 1000, 0, a, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 1000, 0, b, NULL), 0);
   cr_assert_eq(strlen(a), QCC_PAGE_TOKEN_LEN);
   cr_assert_eq(strspn(a, "0123456789abcdef"), QCC_PAGE_TOKEN_LEN);
   cr_assert_str_neq(a, b);
@@ -30,16 +30,22 @@ Test(pagesession, link_is_random_hex_and_single_use) {
 
 Test(pagesession, link_expires) {
   char a[QCC_PAGE_TOKEN_LEN + 1], sid[QCC_PAGE_TOKEN_LEN + 1];
-  cr_assert_eq(qcc_pagesession_link(s, 1000, a, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 1000, 0, a, NULL), 0);
   cr_assert_not(qcc_pagesession_redeem(s, a, strlen(a), 1000 + QCC_PAGE_LINK_TTL_MS, sid));
   cr_assert_eq(qcc_pagesession_count(s, false), 0);
-  cr_assert_eq(qcc_pagesession_link(s, 1000, a, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 1000, 0, a, NULL), 0);
   cr_assert(qcc_pagesession_redeem(s, a, strlen(a), 1000 + QCC_PAGE_LINK_TTL_MS - 1, sid));
+}
+
+Test(pagesession, link_lifetime_can_be_shortened) {
+  char a[QCC_PAGE_TOKEN_LEN + 1], sid[QCC_PAGE_TOKEN_LEN + 1];
+  cr_assert_eq(qcc_pagesession_link(s, 1000, 500, a, NULL), 0);
+  cr_assert_not(qcc_pagesession_redeem(s, a, strlen(a), 1500, sid));
 }
 
 Test(pagesession, forged_and_truncated_tokens_fail) {
   char a[QCC_PAGE_TOKEN_LEN + 1], sid[QCC_PAGE_TOKEN_LEN + 1];
-  cr_assert_eq(qcc_pagesession_link(s, 0, a, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 0, 0, a, NULL), 0);
   char f[QCC_PAGE_TOKEN_LEN + 1];
   memcpy(f, a, sizeof f);
   f[10] = f[10] == 'a' ? 'b' : 'a';
@@ -53,7 +59,7 @@ Test(pagesession, forged_and_truncated_tokens_fail) {
 Test(pagesession, session_has_csrf_and_expires) {
   char a[QCC_PAGE_TOKEN_LEN + 1], sid[QCC_PAGE_TOKEN_LEN + 1], c1[QCC_PAGE_TOKEN_LEN + 1],
       c2[QCC_PAGE_TOKEN_LEN + 1];
-  cr_assert_eq(qcc_pagesession_link(s, 0, a, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 0, 0, a, NULL), 0);
   cr_assert(qcc_pagesession_redeem(s, a, strlen(a), 0, sid));
   cr_assert(qcc_pagesession_check(s, sid, strlen(sid), 10, c1));
   cr_assert(qcc_pagesession_check(s, sid, strlen(sid), 20, c2));
@@ -65,8 +71,8 @@ Test(pagesession, session_has_csrf_and_expires) {
 
 Test(pagesession, full_tables_evict_the_oldest) {
   char first[QCC_PAGE_TOKEN_LEN + 1], t[QCC_PAGE_TOKEN_LEN + 1], sid[QCC_PAGE_TOKEN_LEN + 1];
-  cr_assert_eq(qcc_pagesession_link(s, 0, first, NULL), 0);
-  for (int i = 1; i <= QCC_PAGE_MAX_LINKS; i++) cr_assert_eq(qcc_pagesession_link(s, (uint64_t)i, t, NULL), 0);
+  cr_assert_eq(qcc_pagesession_link(s, 0, 0, first, NULL), 0);
+  for (int i = 1; i <= QCC_PAGE_MAX_LINKS; i++) cr_assert_eq(qcc_pagesession_link(s, (uint64_t)i, 0, t, NULL), 0);
   cr_assert_eq(qcc_pagesession_count(s, true), QCC_PAGE_MAX_LINKS);
   cr_assert_not(qcc_pagesession_redeem(s, first, strlen(first), 100, sid), "evicted");
   cr_assert(qcc_pagesession_redeem(s, t, strlen(t), 100, sid), "the newest stays");
