@@ -161,8 +161,10 @@ function renderState() {
       ? act(`Enable endpoint "${e.id}"?`, `endpoints/${encodeURIComponent(e.id)}/enable`)
       : act(`Disable endpoint "${e.id}"? It takes no requests until enabled again.`, `endpoints/${encodeURIComponent(e.id)}/disable`));
     actTd.append(btn);
+    const errTd = text("td", rate);
+    errTd.dataset.label = "errors";
     tr.append(name, stTd, hTd, bTd, text("td", e.inflight), text("td", `${ms(e.ttfb_p50_ms)} / ${ms(e.ttfb_p99_ms)}`),
-      text("td", rate), sp, text("td", todayOf(e.id), "small"), last, actTd);
+      errTd, sp, text("td", todayOf(e.id), "small"), last, actTd);
     tbody.append(tr);
   }
 }
