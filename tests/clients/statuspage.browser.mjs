@@ -119,6 +119,19 @@ try {
     check("the page shows b disabled, live", false);
   }
 
+  // The usage charts' module with data (the usage store is not wired yet):
+  // one bar per non-empty bucket and series, a legend, values in the tooltips.
+  const bars = await page.evaluate(async () => {
+    const m = await import("./charts.js");
+    const el = m.bars([{ name: "a", values: [0, 1200, 300] }, { name: "b", values: [50, 0, 0] }],
+      ["0h", "1h", "2h"], (v) => `${Math.round(v)}`, "tokens");
+    return { rects: el.querySelectorAll("rect").length, legend: el.querySelector(".legend").textContent,
+      tips: [...el.querySelectorAll("rect title")].map((t) => t.textContent) };
+  });
+  check("usage bars: one rect per non-empty value", bars.rects === 3, JSON.stringify(bars));
+  check("usage bars: a legend and tooltips", bars.legend === "ab" && bars.tips.includes("a 1h: 1200"),
+    JSON.stringify(bars));
+
   // Keyboard: Tab reaches a button and it shows a focus ring.
   await page.keyboard.press("Tab");
   await page.keyboard.press("Tab");
