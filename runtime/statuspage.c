@@ -12,15 +12,13 @@
 
 #include "adminapi.h"
 #include "generation.h"
-#include "journal_writer.h"
 #include "keystore.h"
 #include "log.h"
 #include "metrics.h"
 #include "pageassets.h"
 #include "pagesession.h"
 #include "router.h"
-#include "schema/enums.h"
-#include "schema/journal.h"
+#include "timeline.h"
 
 #define COOKIE_NAME "qcc_session"
 #define PAGE_REASON "from the status page"
@@ -73,20 +71,6 @@ static uint64_t mono_ms(const struct qcc_statuspage *sp) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static json_t *iso(int64_t ms) {
-  time_t s = (time_t)(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char b[64];
-  snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-  return json_string(b);
-}
-
-static json_t *str_or_null(const char *s) {
-  return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
 static const struct qcc_header *find_header(const struct qcc_request *req, const char *name) {
@@ -223,107 +207,10 @@ static json_t *usage_doc(struct qcc_statuspage *sp) {
   json_t *doc = json_pack("{s:b,s:s,s:s,s:{s:[]},s:{s:i,s:i,s:o,s:[]},s:{s:i,s:i,s:o,s:[]}}",
                    "available", 0, "note", "no usage data yet", "currency", "USD", "today",
                    "endpoints", "hourly", "step_s", 3600, "points", 48, "start",
-                   iso(hour - 47 * 3600000LL), "series", "daily", "step_s", 86400, "points", 30,
-                   "start", iso(day - 29 * 86400000LL), "series");
+                   qcc_timeline_iso(hour - 47 * 3600000LL), "series", "daily", "step_s", 86400, "points", 30,
+                   "start", qcc_timeline_iso(day - 29 * 86400000LL), "series");
   if (doc != NULL && sp->p.usage != NULL) sp->p.usage(sp->p.usage_arg, doc);
   return doc;
-}
-
-/* ---- the timeline ------------------------------------------------------------ */
-
-static json_t *entry(int64_t time_ms, const char *kind, const char *endpoint,
-                     const char *profile, const char *from, const char *to, const char *reason) {
-  return json_pack("{s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "time", iso(time_ms), "kind", kind,
-                   "endpoint", str_or_null(endpoint), "profile", str_or_null(profile), "from",
-                   str_or_null(from), "to", str_or_null(to), "reason", str_or_null(reason));
-}
-
-static json_t *entry_of_record(const struct qcc_jrec *r) {
-  const char *(*en)(const struct qcc_enum_desc *, unsigned) = qcc_enum_name;
-  char a[32], b[32];
-  switch (r->type) {
-  case QCC_JT_STARTUP:
-    snprintf(a, sizeof a, "%llu", (unsigned long long)r->u.startup.table_generation);
-    return entry(r->time_ms, "start", NULL, NULL, NULL, a, r->u.startup.version);
-  case QCC_JT_SHUTDOWN:
-    return entry(r->time_ms, "stop", NULL, NULL, NULL, NULL, r->u.shutdown.reason);
-  case QCC_JT_HEALTH_STATUS:
-    return entry(r->time_ms, "health", r->u.health_status.endpoint.id, NULL,
-                 en(&qcc_jhealth_desc, r->u.health_status.from),
-                 en(&qcc_jhealth_desc, r->u.health_status.to), r->u.health_status.reason);
-  case QCC_JT_BREAKER:
-    return entry(r->time_ms, "breaker", r->u.breaker.endpoint.id, NULL,
-                 en(&qcc_jbreaker_desc, r->u.breaker.from), en(&qcc_jbreaker_desc, r->u.breaker.to),
-                 NULL);
-  case QCC_JT_GROUP_SWITCH:
-    return entry(r->time_ms, "switch", NULL, r->u.group_switch.to, r->u.group_switch.from,
-                 r->u.group_switch.to, r->u.group_switch.reason);
-  case QCC_JT_OVERRIDE: {
-    const char *k = en(&qcc_joverride_desc, r->u.override.kind);
-    bool prof = r->u.override.target.sid == 0;
-    return entry(r->time_ms, k != NULL ? k : "override", prof ? NULL : r->u.override.target.id,
-                 prof ? r->u.override.target.id : NULL, NULL, NULL, r->u.override.reason);
-  }
-  case QCC_JT_TABLE_SWAP:
-    snprintf(a, sizeof a, "%llu", (unsigned long long)r->u.table_swap.from_generation);
-    snprintf(b, sizeof b, "%llu", (unsigned long long)r->u.table_swap.to_generation);
-    return entry(r->time_ms, r->u.table_swap.ok ? "reload" : "reload_rejected", NULL, NULL, a, b,
-                 r->u.table_swap.reason);
-  case QCC_JT_KEY_REJECTED:
-    return entry(r->time_ms, "key_rejected", r->u.key_rejected.endpoint.id, NULL, NULL, NULL,
-                 r->u.key_rejected.reason);
-  case QCC_JT_ENDPOINT_REST:
-    return entry(r->time_ms, "rest", r->u.endpoint_rest.endpoint.id, NULL, NULL, NULL,
-                 r->u.endpoint_rest.reason);
-  case QCC_JT_ENDPOINT_RESET:
-    return entry(r->time_ms, "reset", r->u.endpoint_reset.endpoint.id, NULL, NULL, NULL,
-                 r->u.endpoint_reset.reason);
-  case QCC_JT_QUEUE_DEAD_LETTER:
-    snprintf(a, sizeof a, "%llx", (unsigned long long)r->u.queue_dead_letter.request_id);
-    return entry(r->time_ms, "dead_letter", NULL, NULL, NULL, a, r->u.queue_dead_letter.reason);
-  case QCC_JT_QUEUE_CLEARED:
-    snprintf(a, sizeof a, "%llx", (unsigned long long)r->u.queue_cleared.request_id);
-    return entry(r->time_ms, "dead_letter_removed", NULL, NULL, NULL, a, r->u.queue_cleared.reason);
-  default: return NULL; /* checks, queue traffic, snapshots: not timeline material */
-  }
-}
-
-struct history {
-  json_t *ring[QCC_PAGE_TIMELINE_MAX];
-  size_t n, head;
-};
-
-static int history_cb(const struct qcc_jrec *r, uint64_t offset, void *ud) {
-  (void)offset;
-  struct history *h = ud;
-  if (r->flags & QCC_JOURNAL_FLAG_SNAPSHOT) return 0; /* restated state, not an event */
-  json_t *e = entry_of_record(r);
-  if (e == NULL) return 0;
-  size_t slot = (h->head + h->n) % QCC_PAGE_TIMELINE_MAX;
-  if (h->n == QCC_PAGE_TIMELINE_MAX) {
-    json_decref(h->ring[h->head]);
-    slot = h->head;
-    h->head = (h->head + 1) % QCC_PAGE_TIMELINE_MAX;
-  } else {
-    h->n++;
-  }
-  h->ring[slot] = e;
-  return 0;
-}
-
-/* The last QCC_PAGE_TIMELINE_MAX timeline entries of the journal, oldest first. */
-static json_t *timeline_doc(struct qcc_statuspage *sp) {
-  json_t *arr = json_array();
-  if (sp->p.journal == NULL || arr == NULL) return json_pack("{s:o}", "entries", arr);
-  struct history *h = calloc(1, sizeof *h);
-  if (h == NULL) return json_pack("{s:o}", "entries", arr);
-  struct qcc_err err = {0};
-  if (qcc_journal_replay(sp->p.journal, history_cb, h, &err) != 0)
-    qcc_log_warn("status page: timeline: %s", err.msg);
-  for (size_t i = 0; i < h->n; i++)
-    json_array_append_new(arr, h->ring[(h->head + i) % QCC_PAGE_TIMELINE_MAX]);
-  free(h);
-  return json_pack("{s:o}", "entries", arr);
 }
 
 /* ---- replies ------------------------------------------------------------------ */
@@ -486,7 +373,7 @@ static void start_sse(struct qcc_page_call *c) {
   c->ops->body(c->sink, "retry: 2000\n\n", 13);
   sse_send(c, "snapshot",
            json_pack("{s:o,s:o,s:o}", "state", state_doc(sp), "queue", queue_doc(sp), "timeline",
-                     timeline_doc(sp)));
+                     qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX)));
 }
 
 /* The admin socket answers one request per connection with a length: its
@@ -494,7 +381,7 @@ static void start_sse(struct qcc_page_call *c) {
 static void admin_events(struct qcc_page_call *c) {
   struct qcc_statuspage *sp = c->sp;
   json_t *doc = json_pack("{s:o,s:o,s:o}", "state", state_doc(sp), "queue", queue_doc(sp),
-                          "timeline", timeline_doc(sp));
+                          "timeline", qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX));
   char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(doc);
   if (s == NULL) {
@@ -661,7 +548,7 @@ static void route(struct qcc_page_call *c, const char *method, const char *path,
   } else if (nseg == 1 && strcmp(seg[0], "usage") == 0) {
     reply_json(c, 200, usage_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "timeline") == 0) {
-    reply_json(c, 200, timeline_doc(c->sp));
+    reply_json(c, 200, qcc_timeline_history(c->sp->p.journal, QCC_PAGE_TIMELINE_MAX));
   } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {
     if (strcmp(method, "GET") != 0) goto not_allowed; /* a HEAD stream would never end */
     if (c->areq != NULL) admin_events(c);
@@ -891,7 +778,7 @@ const struct qcc_admin_route *qcc_statuspage_admin_routes(size_t *count) {
 void qcc_statuspage_route_event(struct qcc_statuspage *sp, const struct qcc_route_event *e) {
   if (sp == NULL || sp->sse == NULL) return;
   int64_t when = wall_ms() - (int64_t)(mono_ms(sp) - e->time_ms);
-  json_t *en = entry(when, qcc_route_event_name(e->kind), e->endpoint, e->profile, e->from, e->to,
+  json_t *en = qcc_timeline_entry(when, qcc_route_event_name(e->kind), e->endpoint, e->profile, e->from, e->to,
                      e->reason);
   if (en != NULL) json_array_append_new(sp->pending, en);
   push_soon(sp);
@@ -899,7 +786,7 @@ void qcc_statuspage_route_event(struct qcc_statuspage *sp, const struct qcc_rout
 
 void qcc_statuspage_note(struct qcc_statuspage *sp, const char *kind, const char *text) {
   if (sp == NULL || sp->sse == NULL) return;
-  json_t *en = entry(wall_ms(), kind, NULL, NULL, NULL, NULL, text);
+  json_t *en = qcc_timeline_entry(wall_ms(), kind, NULL, NULL, NULL, NULL, text);
   if (en != NULL) json_array_append_new(sp->pending, en);
   push_soon(sp);
 }
