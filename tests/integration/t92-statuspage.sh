@@ -86,6 +86,27 @@ assert_contains "events: a snapshot event" "$(cat "$T/sse")" "event: snapshot"
 assert_eq "events: the snapshot's timeline starts with qcc-run's start" "start" \
 	"$(sed -n 's/^data: //p' "$T/sse" | head -1 | jq -r '.timeline.entries[0].kind')"
 
+# at most 8 event streams at once: the 9th is refused, and a slot frees when one ends
+SSE_PIDS=()
+for i in 1 2 3 4 5 6 7 8; do
+	curl -sS -N -m 20 -b "$JAR" -o "$T/sse-$i" "$BASE/qcc/api/events" 2>/dev/null &
+	SSE_PIDS+=($!)
+	track_pid $!
+done
+wait_until 100 0.05 bash -c "for i in 1 2 3 4 5 6 7 8; do grep -q '^event: snapshot' $T/sse-\$i || exit 1; done" ||
+	diag "not every stream got its snapshot"
+assert_eq "a 9th event stream is 503" 503 "$(get "$BASE/qcc/api/events" -b "$JAR" -m 2)"
+kill "${SSE_PIDS[0]}" 2>/dev/null
+wait "${SSE_PIDS[0]}" 2>/dev/null
+code=000
+for i in $(seq 40); do
+	code=$(curl -sS -m 1 -o /dev/null -w '%{http_code}' -b "$JAR" "$BASE/qcc/api/events" 2>/dev/null)
+	[ "$code" = 200 ] && break
+	sleep 0.05
+done
+assert_eq "... and a stream is served again once one closes" 200 "$code"
+for p in "${SSE_PIDS[@]:1}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+
 # a link for later: outlived by a restart (the end of this test)
 OLD=$(link)
 
@@ -202,6 +223,12 @@ EXPIRED=$(link)
 sleep 1
 assert_eq "an expired link is 401" 401 "$(get "$EXPIRED")"
 FRESH=$(link)
-assert_eq "a fresh link still works (the expiry above was the clock's)" 303 "$(get "$FRESH")"
+assert_eq "a fresh link still works (the expiry above was the clock's)" 303 "$(get "$FRESH" -c "$JAR")"
+# an open event stream does not hold up a graceful stop
+curl -sS -N -m 30 -b "$JAR" -o "$T/sse-stop" "$BASE/qcc/api/events" 2>/dev/null &
+track_pid $!
+wait_until 100 0.05 grep -q '^event: snapshot' "$T/sse-stop"
+t0=$(date +%s%N)
 stop_qcc
+assert_le "qcc-run stops within 3 s with a stream open" "$(( ($(date +%s%N) - t0) / 1000000 ))" 3000
 done_testing
