@@ -34,6 +34,58 @@ function toast(msg) {
   toast.timer = setTimeout(() => t.classList.remove("show"), 3000);
 }
 
+// Update OLD in place to look like NEW: a button keeps its node (its focus
+// and a click in progress survive the once-a-second updates), other nodes
+// without buttons are swapped whole.
+function morph(o, n) {
+  if (o.nodeType !== 1 || n.nodeType !== 1 || o.tagName !== n.tagName) {
+    o.replaceWith(n);
+    return;
+  }
+  if (o.tagName === "BUTTON") {
+    o.textContent = n.textContent;
+    o.className = n.className;
+    o.disabled = n.disabled;
+    o.onclick = n.onclick;
+    return;
+  }
+  if (!o.querySelector("button")) {
+    o.replaceWith(n);
+    return;
+  }
+  o.className = n.className;
+  const oc = [...o.childNodes], nc = [...n.childNodes];
+  if (oc.length !== nc.length) {
+    o.replaceChildren(...nc);
+    return;
+  }
+  oc.forEach((c, i) => morph(c, nc[i]));
+}
+
+// CONTAINER's children become FRESH (elements with data-key), reusing the
+// element of the same key when there is one.
+function reconcile(container, fresh) {
+  const old = new Map();
+  for (const c of [...container.children]) {
+    if (c.dataset.key !== undefined) old.set(c.dataset.key, c);
+    else c.remove();
+  }
+  fresh.forEach((f, i) => {
+    let el = old.get(f.dataset.key);
+    if (el) {
+      old.delete(f.dataset.key);
+      el.className = f.className;
+      const oc = [...el.childNodes], nc = [...f.childNodes];
+      if (oc.length === nc.length) oc.forEach((c, k) => morph(c, nc[k]));
+      else el.replaceChildren(...nc);
+    } else {
+      el = f;
+    }
+    if (container.children[i] !== el) container.insertBefore(el, container.children[i] || null);
+  });
+  for (const el of old.values()) el.remove();
+}
+
 function badge(s, kind) {
   return text("span", s, `st st-${kind}`);
 }
@@ -102,7 +154,7 @@ function renderState() {
 
   const dl = $("routing");
   dl.replaceChildren();
-  const rows = [
+  const facts = [
     ["Active profile", r.active_profile || "–"],
     ["Group", r.active_group || "–"],
     ["Since", r.active_since ? `${new Date(r.active_since).toLocaleString()} (${age(r.active_since)})` : "–"],
@@ -111,31 +163,32 @@ function renderState() {
     ["Table", st.table ? `generation ${st.table.generation}` : "–"],
     ["qcc-run", st.version ? `${st.version}, up ${Math.round((st.uptime_s || 0) / 60)} min` : "–"],
   ];
-  for (const [k, v] of rows) dl.append(text("dt", k), text("dd", v));
+  for (const [k, v] of facts) dl.append(text("dt", k), text("dd", v));
   $("btn-unpin").disabled = !r.pinned;
 
-  const box = $("profiles");
-  box.replaceChildren();
+  const profiles = [];
   for (const p of pr.profiles || []) {
     const d = text("div", null, `profile${p.active ? " active" : ""}`);
     d.dataset.profile = p.name;
+    d.dataset.key = p.name;
     d.append(text("strong", p.name), text("span", `${p.group} · ${p.available}/${p.endpoints}`, "muted small"));
     if (p.pinned) d.append(badge("pinned", "warn"));
     const b = text("button", p.pinned ? "Pinned" : "Pin");
     b.type = "button";
     b.disabled = p.pinned;
-    b.addEventListener("click", () => act(`Pin profile "${p.name}"? Automatic switching stops until you unpin.`,
-      `profiles/${encodeURIComponent(p.name)}/pin`));
+    b.onclick = () => act(`Pin profile "${p.name}"? Automatic switching stops until you unpin.`,
+      `profiles/${encodeURIComponent(p.name)}/pin`);
     d.append(b);
-    box.append(d);
+    profiles.push(d);
   }
+  reconcile($("profiles"), profiles);
 
   trackRates(eps);
-  const tbody = $("endpoints").tBodies[0];
-  tbody.replaceChildren();
+  const rows = [];
   for (const e of eps) {
     const tr = document.createElement("tr");
     tr.dataset.endpoint = e.id;
+    tr.dataset.key = e.id;
     const name = text("td");
     name.append(text("strong", e.id), document.createElement("br"), text("span", `${e.profile} · ${e.group}`, "muted small"));
     const [sname, skind] = endpointState(e);
@@ -157,16 +210,17 @@ function renderState() {
     const actTd = text("td");
     const btn = text("button", e.operator_disabled ? "Enable" : "Disable", e.operator_disabled ? "act-enable" : "act-disable danger");
     btn.type = "button";
-    btn.addEventListener("click", () => e.operator_disabled
+    btn.onclick = () => e.operator_disabled
       ? act(`Enable endpoint "${e.id}"?`, `endpoints/${encodeURIComponent(e.id)}/enable`)
-      : act(`Disable endpoint "${e.id}"? It takes no requests until enabled again.`, `endpoints/${encodeURIComponent(e.id)}/disable`));
+      : act(`Disable endpoint "${e.id}"? It takes no requests until enabled again.`, `endpoints/${encodeURIComponent(e.id)}/disable`);
     actTd.append(btn);
     const errTd = text("td", rate);
     errTd.dataset.label = "errors";
     tr.append(name, stTd, hTd, bTd, text("td", e.inflight), text("td", `${ms(e.ttfb_p50_ms)} / ${ms(e.ttfb_p99_ms)}`),
       errTd, sp, text("td", todayOf(e.id), "small"), last, actTd);
-    tbody.append(tr);
+    rows.push(tr);
   }
+  reconcile($("endpoints").tBodies[0], rows);
 }
 
 function describe(e) {
@@ -214,23 +268,28 @@ function renderQueue(q) {
   $("queue-summary").textContent = qq
     ? `${qq.depth} waiting, ${qq.retrying} retrying${qq.enabled ? "" : " (queue off)"}`
     : "queue not available";
-  const ul = $("deadletters");
-  ul.replaceChildren();
   const list = q.dead_letters || [];
-  if (list.length === 0) ul.append(text("li", "none", "muted"));
+  const items = [];
+  if (list.length === 0) {
+    const none = text("li", "none", "muted");
+    none.dataset.key = "";
+    items.push(none);
+  }
   for (const d of list) {
     const li = text("li");
     li.dataset.deadletter = d.id;
+    li.dataset.key = d.id;
     li.append(text("code", d.id), text("span", `${d.method} ${d.target} · ${d.reason || ""} · ${age(d.time)}`, "small"));
     const retry = text("button", "Retry");
     retry.type = "button";
-    retry.addEventListener("click", () => act(`Replay dead letter ${d.id}?`, `deadletters/${encodeURIComponent(d.id)}/retry`));
+    retry.onclick = () => act(`Replay dead letter ${d.id}?`, `deadletters/${encodeURIComponent(d.id)}/retry`);
     const drop = text("button", "Drop", "danger");
     drop.type = "button";
-    drop.addEventListener("click", () => act(`Drop dead letter ${d.id}? It is deleted for good.`, `deadletters/${encodeURIComponent(d.id)}/drop`));
+    drop.onclick = () => act(`Drop dead letter ${d.id}? It is deleted for good.`, `deadletters/${encodeURIComponent(d.id)}/drop`);
     li.append(retry, drop);
-    ul.append(li);
+    items.push(li);
   }
+  reconcile($("deadletters"), items);
 }
 
 function renderUsage() {
@@ -325,6 +384,7 @@ function connect() {
     state = d.state;
     renderState();
     renderQueue(d.queue);
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   });
   es.addEventListener("entry", (ev) => addEntry(JSON.parse(ev.data)));
 }

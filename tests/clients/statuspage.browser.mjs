@@ -44,7 +44,11 @@ try {
   const resp = await page.goto(env("QCC_IT_LOGIN_URL"), { waitUntil: "domcontentloaded" });
   check("the login link lands on /qcc/", new URL(page.url()).pathname === "/qcc/" && resp.status() === 200,
     `${page.url()} ${resp.status()}`);
-  await page.waitForSelector("body[data-ready='1']", { timeout: 10000 });
+  try {
+    await page.waitForSelector("body[data-ready='1']", { timeout: 10000 });
+  } catch (err) {
+    throw new Error(`the page did not render its first snapshot: ${problems.join(" | ")}`);
+  }
   const rows = await page.$$eval("#endpoints tbody tr", (trs) =>
     trs.map((tr) => ({ id: tr.dataset.endpoint, state: tr.querySelector(".c-state").textContent,
       breaker: tr.querySelector(".c-breaker").textContent })));
@@ -132,6 +136,69 @@ try {
   check("usage bars: a legend and tooltips", bars.legend === "ab" && bars.tips.includes("a 1h: 1200"),
     JSON.stringify(bars));
 
+  // A dead letter: every upstream left fails (a's breaker is open, b is
+  // disabled, c answers 503), the queue gives up; the page lists it live, and
+  // its Retry and Drop buttons do what `qccc queue retry` and drop do.
+  for (const m of [env("QCC_IT_MOCK_A"), env("QCC_IT_MOCK_C")])
+    await fetch(`${m}/_control/fault`, { method: "POST", body: "status=503" });
+  const r2 = await fetch(`${env("QCC_IT_BASE_URL")}/v1/messages`, {
+    method: "POST",
+    headers: { "x-api-key": env("QCC_IT_CLIENT_TOKEN"), "content-type": "application/json" },
+    body: JSON.stringify({ model: "m-dead", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
+  });
+  await r2.arrayBuffer();
+  check("with every upstream failing the request ends 503", r2.status === 503, String(r2.status));
+  let dl = null;
+  try {
+    await page.waitForSelector("#deadletters li[data-deadletter]", { timeout: 3000 });
+    dl = await page.$eval("#deadletters li[data-deadletter]", (li) => li.dataset.deadletter);
+  } catch (_) { /* checked below */ }
+  check("the dead letter shows on the page without a reload", dl !== null);
+  for (const m of [env("QCC_IT_MOCK_A"), env("QCC_IT_MOCK_C")])
+    await fetch(`${m}/_control/fault`, { method: "POST", body: "ok" });
+  const deadLetters = () => {
+    const out = JSON.parse(execFileSync(env("QCC_IT_QCCC"), ["queue", "list", "--json", "--state-dir", env("QCC_IT_STATE")]));
+    const found = [];
+    const walk = (x) => {
+      if (Array.isArray(x)) x.forEach(walk);
+      else if (x && typeof x === "object") {
+        if ("body_kept" in x) found.push(x);
+        else Object.values(x).forEach(walk);
+      }
+    };
+    walk(out);
+    return found;
+  };
+  if (dl !== null) {
+    await page.click(`#deadletters li[data-deadletter='${dl}'] button:not(.danger)`);
+    await page.waitForSelector("#confirm[open]", { timeout: 2000 });
+    await page.click("#confirm-yes");
+    let replayed = null;
+    for (let i = 0; i < 50 && !replayed; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      const d = deadLetters().find((x) => x.id === dl);
+      if (d && d.replay) replayed = d.replay;
+    }
+    check("Retry replays the dead letter (qccc queue list shows the answer)", replayed && replayed.status === 200,
+      JSON.stringify(replayed));
+    await page.click(`#deadletters li[data-deadletter='${dl}'] button.danger`);
+    await page.waitForSelector("#confirm[open]", { timeout: 2000 });
+    await page.click("#confirm-yes");
+    let gone = false;
+    for (let i = 0; i < 40 && !gone; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      gone = !deadLetters().some((x) => x.id === dl);
+    }
+    check("Drop forgets the dead letter (qccc queue list)", gone);
+    try {
+      await page.waitForFunction((id) => !document.querySelector(`#deadletters li[data-deadletter='${id}']`),
+        { timeout: 3000, polling: 50 }, dl);
+      check("... and the page drops it, live", true);
+    } catch (_) {
+      check("... and the page drops it, live", false);
+    }
+  }
+
   // Keyboard: Tab reaches a button and it shows a focus ring.
   await page.keyboard.press("Tab");
   await page.keyboard.press("Tab");
@@ -140,6 +207,19 @@ try {
     return e ? `${e.tagName} ${getComputedStyle(e).outlineStyle}` : "";
   });
   check("Tab reaches a button with a visible focus style", focus.startsWith("BUTTON") && !focus.endsWith("none"), focus);
+
+  // Live updates (about one a second here) keep the focused button: a
+  // keyboard user is not thrown back to the top of the page.
+  await page.focus("#endpoints tr[data-endpoint='c'] button");
+  const updates0 = Number(await page.evaluate(() => document.body.dataset.updates || 0));
+  await new Promise((res) => setTimeout(res, 2500));
+  const updates = Number(await page.evaluate(() => document.body.dataset.updates || 0)) - updates0;
+  check("updates keep arriving (state pushed as it changes)", updates >= 1, `${updates} updates`);
+  const still = await page.evaluate(() => {
+    const e = document.activeElement;
+    return e && e.tagName === "BUTTON" && e.closest("tr") && e.closest("tr").dataset.endpoint;
+  });
+  check("focus stays on a button across live updates", still === "c", String(still));
 
   // A phone: the page reflows into one column without horizontal scrolling.
   await page.setViewport({ width: 390, height: 1100, isMobile: true, deviceScaleFactor: 2 });

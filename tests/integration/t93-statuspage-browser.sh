@@ -4,7 +4,8 @@
 # live qcc-run with two mock upstreams: endpoints listed with their states, a
 # fault upstream shown as a breaker change and a timeline entry within 2 s
 # without a reload, the disable button (after its confirmation) disabling the
-# endpoint as qccc sees it, keyboard focus, a phone's width, no console
+# endpoint as qccc sees it, a dead letter listed live then retried and
+# dropped from the page, keyboard focus, a phone's width, no console
 # errors. Screenshots (light, dark, phone) go to BUILD/tests/artifacts/.
 # Skips when chromium or node is absent.
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +37,10 @@ proxy:
 health:
   enabled: false
 queue:
-  enabled: false
+  enabled: true
+  max_retries: 1
+  max_wait: 4s
+  persistence_enabled: true
 profiles:
   - name: main
     load_balancing:
@@ -50,12 +54,13 @@ $(ep_yaml b "priority: 2")
 $(ep_yaml c)
 YAML
 build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+export QCC_QUEUE_TIME_SCALE=0.1 # the queue's first backoff: 0.5 s
 start_qcc "$T/table.bin"
 URL=$("$QCCC_BIN" dashboard --no-open --state-dir "$QCC_STATE" 2>/dev/null)
 assert_contains "qccc dashboard gives a login link" "$URL" "/qcc/login?t="
 
 QCC_IT_LOGIN_URL=$URL QCC_IT_BASE_URL=$(qcc_url) QCC_IT_CLIENT_TOKEN=$QCC_IT_TOKEN \
-	QCC_IT_MOCK_A=$(mock_url a) QCC_IT_QCCC=$QCCC_BIN QCC_IT_STATE=$QCC_STATE \
+	QCC_IT_MOCK_A=$(mock_url a) QCC_IT_MOCK_C=$(mock_url c) QCC_IT_QCCC=$QCCC_BIN QCC_IT_STATE=$QCC_STATE \
 	QCC_IT_ARTIFACTS=$ARTIFACTS QCC_IT_CHROMIUM=$CHROMIUM \
 	timeout 120 node "$CLIENTS/statuspage.browser.mjs" >"$T/browser.out" 2>"$T/browser.err"
 rc=$?
