@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/dashboard.h"
 #include "compiler/editcmd.h"
 #include "compiler/freshness.h"
 #include "compiler/journalcmd.h"
@@ -24,6 +25,7 @@
 #define EXIT_USAGE 2
 
 static int run_op(int argc, char **argv) { return qccc_op_cmd(argc, argv, stdout, stderr); }
+static int run_dashboard(int argc, char **argv) { return qccc_dashboard_cmd(argc, argv, stdout, stderr); }
 static int run_journal(int argc, char **argv) { return qccc_journal_cmd(argc, argv, stdout, stderr); }
 static int run_lifecycle(int argc, char **argv) { return qccc_lifecycle_cmd(argc, argv, stdout, stderr); }
 /* `logs` is the access log (opcmd); --errors / --all / --level the error log (logview). */
@@ -279,6 +281,14 @@ static const struct qccc_cmd cmds[] = {
      "the config ahead of the table.\n"
      "  -c, --config FILE the config to compare with the running table\n" OP_HELP,
      "-c|--config=FILE " OP_OPTS, 0, run_op},
+    {"dashboard", "open the status page: a single-use login link to qcc-run's /qcc/",
+     "usage: qccc dashboard [--no-open] [--state-dir DIR]\n"
+     "Ask qcc-run for a login link to its status page (live state, timeline, queue, usage,\n"
+     "actions), print it and open it with xdg-open when a display is available. The link\n"
+     "works once, for 60 s, and sets a session cookie (docs/status-page.md).\n"
+     "  --no-open         only print the link\n"
+     "  --state-dir DIR   where admin.sock is (default $QCC_STATE_DIR, else ~/.qcc)\n",
+     "--no-open --state-dir=DIR", 0, run_dashboard},
     {"logs", "the access log, the error log (--errors) or both (--all), filtered or followed",
      "usage: qccc logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]\n"
      "       qccc logs --errors [-n LINES] [-f] [--for S] [--level L] [--file PATH]\n"

@@ -37,7 +37,7 @@
 #define LINGER_DISCARD (4u * 1024 * 1024)
 
 /* Where a request goes, decided from its head (route_head). */
-enum route { ROUTE_NOT_FOUND, ROUTE_HEALTHZ, ROUTE_V1 };
+enum route { ROUTE_NOT_FOUND, ROUTE_HEALTHZ, ROUTE_V1, ROUTE_PAGE };
 
 enum cstate {
   CS_READING, /* waiting for or parsing a request */
@@ -93,6 +93,7 @@ struct qcc_client {
   struct qcc_header *xhdrs;
   struct qcc_generation *gen; /* pinned while the exchange runs */
   struct qcc_exchange *x;
+  struct qcc_page_call *pg; /* the status page answers instead (ROUTE_PAGE) */
   bool x_active;
 
   /* The response. */
@@ -371,7 +372,7 @@ static void schedule_flush(struct qcc_client *c) {
 static void flushed(struct qcc_client *c) {
   if (c->paused && c->x_active && out_pending(c) < OUT_RESUME) {
     c->paused = false;
-    qcc_exchange_resume(c->x);
+    if (c->x != NULL) qcc_exchange_resume(c->x); /* the page's streams never pause */
   }
   if (out_pending(c) == 0 && c->resp_done) response_flushed(c);
 }
@@ -406,7 +407,7 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
                        uint64_t gen_number) {
   /* every request ends here, logged or not: the metrics' one feeding point */
   struct qcc_metrics *m = qcc_proxy_metrics(c->env->proxy);
-  if (m != NULL)
+  if (m != NULL && c->route != ROUTE_PAGE) /* the page is not proxy traffic */
     qcc_metrics_request(m, res != NULL ? res->endpoint_id : NULL, status, now_ms_since(&c->t0),
                         res != NULL && res->upstream_status != 0 ? (double)res->ttfb_us / 1e3
                                                                  : -1.0,
@@ -637,6 +638,7 @@ static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
   struct qcc_client *c = ctx;
   c->x_active = false;
   c->x = NULL;
+  c->pg = NULL;
   uint64_t gen_number = c->gen != NULL ? c->gen->number : 0;
   int status = res->status != 0 ? res->status : 502;
   if (c->state != CS_DEAD) {
@@ -740,6 +742,45 @@ static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
   c->x = x;
 }
 
+/* /qcc/: answered by the status page through the same sink as an exchange. */
+static void start_page(struct qcc_client *c, struct qcc_generation *g) {
+  c->gen = qcc_generation_ref(g);
+  c->req = (struct qcc_request){
+      .method = http_method_str((enum http_method)c->parser.method),
+      .target = c->head.p,
+      .headers = NULL,
+      .header_count = c->nhdrs,
+      .body = c->body.len > 0 ? c->body.p : NULL,
+      .body_len = c->body.len,
+      .request_id = c->rid,
+      .gen = c->gen,
+  };
+  c->xhdrs = calloc(c->nhdrs != 0 ? c->nhdrs : 1, sizeof *c->xhdrs);
+  if (c->xhdrs == NULL) {
+    qcc_generation_unref(&c->gen);
+    respond_error(c, 500, "api_error", "out of memory", true);
+    log_access(c, NULL, 500, g->number);
+    finish_queued(c);
+    return;
+  }
+  for (size_t i = 0; i < c->nhdrs; i++)
+    c->xhdrs[i] = (struct qcc_header){c->head.p + c->hdrs[i].name_off, c->hdrs[i].name_len,
+                                      c->head.p + c->hdrs[i].value_off, c->hdrs[i].value_len};
+  c->req.headers = c->xhdrs;
+  c->x_active = true;
+  struct qcc_page_call *pg = c->env->page_start(c->env->page, &c->req, &sink_ops, c);
+  if (!c->x_active) return; /* answered inside start */
+  if (pg == NULL) {
+    c->x_active = false;
+    qcc_generation_unref(&c->gen);
+    respond_error(c, 500, "api_error", "out of memory", true);
+    log_access(c, NULL, 500, g->number);
+    finish_queued(c);
+    return;
+  }
+  c->pg = pg;
+}
+
 static const char token_msg[] =
     "missing or invalid client token: send it as x-api-key or Authorization: Bearer";
 
@@ -762,6 +803,10 @@ static void dispatch(struct qcc_client *c) {
     }
     log_access(c, NULL, c->resp_status, g->number);
     finish_queued(c);
+    return;
+  }
+  if (c->route == ROUTE_PAGE) {
+    start_page(c, g);
     return;
   }
   if (c->route == ROUTE_V1) {
@@ -909,6 +954,8 @@ static int route_head(struct qcc_client *c) {
     struct qcc_generation *g = qcc_tableset_current(c->env->tables);
     if (!token_ok(c, g)) return early(c, 401, token_msg);
     c->token_gen = g->number;
+  } else if (c->env->page != NULL && c->env->page_owns(url, plen)) {
+    c->route = ROUTE_PAGE; /* never forwarded, whatever the table says */
   }
   return 0;
 }
@@ -1132,7 +1179,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 static void teardown(struct qcc_client *c) {
   struct ev_loop *loop = c->env->loop;
-  if (c->x_active) {
+  if (c->x_active && c->pg != NULL) {
+    c->env->page_cancel(c->pg);
+    c->pg = NULL;
+    c->x_active = false;
+  } else if (c->x_active) {
     qcc_exchange_cancel(&c->x);
     c->x_active = false;
     /* 499 as nginx logs it: the client closed before the response ended. */
@@ -1212,6 +1263,8 @@ void qcc_client_free(struct qcc_client **pc) {
 
 void qcc_client_drain(struct qcc_client *c) {
   if (c->state == CS_READING && !c->in_msg && c->in.len == 0) close_quietly(c);
+  /* A status page event stream never ends by itself: end it now. */
+  if (c->x_active && c->pg != NULL) close_quietly(c);
   /* Otherwise env->draining makes the current response the last one. */
 }
 

@@ -272,6 +272,34 @@ void qcc_metrics_request(struct qcc_metrics *m, const char *endpoint, int status
   if (ttfb_ms >= 0) observe(&s->ttfb, ttfb_ms / 1e3);
 }
 
+static double quantile_ms(const struct histo *h, double q) {
+  if (h->count == 0) return -1.0;
+  uint64_t want = (uint64_t)(q * (double)h->count + 0.999999), seen = 0;
+  if (want == 0) want = 1;
+  for (size_t i = 0; i < QCC_METRICS_BUCKETS; i++) {
+    seen += h->counts[i];
+    if (seen >= want) return buckets[i] * 1e3;
+  }
+  return buckets[QCC_METRICS_BUCKETS - 1] * 1e3; /* beyond the last bound */
+}
+
+bool qcc_metrics_endpoint(const struct qcc_metrics *m, const char *id,
+                          struct qcc_metrics_endpoint *out) {
+  *out = (struct qcc_metrics_endpoint){.ttfb_p50_ms = -1.0, .ttfb_p99_ms = -1.0};
+  if (m == NULL || id == NULL) return false;
+  for (size_t i = 0; i < m->ep_count; i++) {
+    const struct series *s = &m->eps[i];
+    if (strcmp(s->id, id) != 0) continue;
+    uint64_t n = s->st_other;
+    for (size_t k = 0; k < s->st_count; k++) n += s->st[k].n;
+    *out = (struct qcc_metrics_endpoint){.requests = n, .failed = s->failed,
+                                         .ttfb_p50_ms = quantile_ms(&s->ttfb, 0.50),
+                                         .ttfb_p99_ms = quantile_ms(&s->ttfb, 0.99)};
+    return true;
+  }
+  return false;
+}
+
 void qcc_metrics_retry(struct qcc_metrics *m, const char *endpoint) {
   if (m == NULL) return;
   series_for(m, endpoint)->retries++;

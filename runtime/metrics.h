@@ -100,6 +100,17 @@ struct qcc_metrics_totals {
 };
 void qcc_metrics_totals(const struct qcc_metrics *m, struct qcc_metrics_totals *out);
 
+/* One endpoint's counters for the status page: requests that ended there,
+ * failed ones, and first-byte quantiles read from the histogram (the upper
+ * bound of the bucket holding the quantile, -1 with no sample). False when
+ * the endpoint has had no request. */
+struct qcc_metrics_endpoint {
+  uint64_t requests, failed;
+  double ttfb_p50_ms, ttfb_p99_ms;
+};
+bool qcc_metrics_endpoint(const struct qcc_metrics *m, const char *id,
+                          struct qcc_metrics_endpoint *out);
+
 /* Write every recorded family (qcc_requests_total, qcc_request_duration_seconds,
  * qcc_upstream_ttfb_seconds, qcc_retries_total, qcc_failovers_total,
  * qcc_breaker_transitions_total, qcc_connections_refused_total, qcc_table_reloads_total,
