@@ -29,6 +29,7 @@ struct qcc_request {
   const char *body;            /* whole body (de-chunked), may be NULL when len 0 */
   size_t body_len;
   const char *request_id;      /* also sent back as x-request-id... see client.c */
+  const char *client;          /* name of the client token that admitted it, NULL = none */
   struct qcc_generation *gen;  /* pinned by the client side for this request */
 };
 

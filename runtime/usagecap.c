@@ -1,0 +1,338 @@
+#include "usagecap.h"
+
+#include <string.h>
+
+enum { L_START = 0, L_FIELD, L_EVENT, L_DATA, L_SKIP };
+enum { T_VALUE = 0, T_STRING, T_KEY, T_NUMBER, T_LITERAL };
+enum { TAG_ROOT = 1, TAG_MESSAGE, TAG_USAGE, TAG_CACHE, TAG_OTHER };
+
+static const char *const usage_keys[] = {
+    [QCC_UC_IN] = "input_tokens",
+    [QCC_UC_OUT] = "output_tokens",
+    [QCC_UC_CW] = "cache_creation_input_tokens",
+    [QCC_UC_CR] = "cache_read_input_tokens",
+};
+static const char *const cache_keys[] = {
+    [QCC_UC_5M] = "ephemeral_5m_input_tokens",
+    [QCC_UC_1H] = "ephemeral_1h_input_tokens",
+};
+
+static void json_reset(struct qcc_usagecap *c) {
+  c->tok = T_VALUE;
+  c->esc = false;
+  c->expect_key = false;
+  c->dead = false;
+  c->depth = 0;
+  c->klen = 0;
+  c->field_id = QCC_UC_N;
+}
+
+void qcc_usagecap_begin(struct qcc_usagecap *c, enum qcc_usagecap_kind kind) {
+  memset(c, 0, sizeof *c);
+  c->kind = (uint8_t)kind;
+  for (int i = 0; i < QCC_UC_N; i++) c->v[i] = -2;
+  json_reset(c);
+}
+
+static bool key_is(const struct qcc_usagecap *c, const char *k) {
+  size_t n = strlen(k);
+  return c->klen == n && memcmp(c->key, k, n) == 0;
+}
+
+static uint8_t cur_tag(const struct qcc_usagecap *c) {
+  if (c->depth < 1 || c->depth > QCC_USAGECAP_DEPTH) return TAG_OTHER;
+  return c->tag[c->depth - 1];
+}
+
+/* The key just read names which count, in the current object? */
+static uint8_t field_of(const struct qcc_usagecap *c) {
+  uint8_t t = cur_tag(c);
+  if (t == TAG_USAGE) {
+    for (int i = QCC_UC_IN; i <= QCC_UC_CR; i++)
+      if (key_is(c, usage_keys[i])) return (uint8_t)i;
+  } else if (t == TAG_CACHE) {
+    for (int i = QCC_UC_5M; i <= QCC_UC_1H; i++)
+      if (key_is(c, cache_keys[i])) return (uint8_t)i;
+  }
+  return QCC_UC_N;
+}
+
+static void push(struct qcc_usagecap *c, bool object) {
+  uint8_t parent = c->depth == 0 ? 0 : cur_tag(c);
+  uint8_t tag = TAG_OTHER;
+  if (c->depth == 0) tag = TAG_ROOT;
+  else if (object && parent == TAG_ROOT && key_is(c, "message")) tag = TAG_MESSAGE;
+  else if (object && (parent == TAG_ROOT || parent == TAG_MESSAGE) && key_is(c, "usage"))
+    tag = TAG_USAGE;
+  else if (object && parent == TAG_USAGE && key_is(c, "cache_creation")) tag = TAG_CACHE;
+  if (tag == TAG_USAGE) c->seen = true;
+  if (c->depth < QCC_USAGECAP_DEPTH) {
+    c->tag[c->depth] = tag;
+    c->obj[c->depth] = object;
+  }
+  c->depth++;
+  c->expect_key = object;
+  c->klen = 0;
+}
+
+static bool in_object(const struct qcc_usagecap *c) {
+  return c->depth >= 1 && (c->depth > QCC_USAGECAP_DEPTH || c->obj[c->depth - 1]);
+}
+
+/* A value ended: the count it was (if any) is settled. */
+static void value_end(struct qcc_usagecap *c, int64_t v) {
+  if (c->field_id < QCC_UC_N) c->v[c->field_id] = v;
+  c->field_id = QCC_UC_N;
+  c->klen = 0;
+}
+
+static void number_end(struct qcc_usagecap *c) {
+  c->tok = T_VALUE;
+  bool ok = !c->nbad && c->ndig > 0 && c->num <= QCC_USAGE_MAX_TOKENS;
+  value_end(c, ok ? c->num : QCC_USAGE_UNKNOWN);
+}
+
+/* Skip string bytes: returns bytes used; sets tok back to T_VALUE at the
+ * closing quote. Keys are kept (cut at the buffer; a cut key matches
+ * nothing). */
+static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
+  size_t i = 0;
+  bool key = c->tok == T_KEY;
+  while (i < len) {
+    if (c->esc) {
+      c->esc = false;
+      if (key) c->klen = sizeof c->key; /* escaped keys match nothing */
+      i++;
+      continue;
+    }
+    const char *q = memchr(p + i, '"', len - i);
+    size_t end = q != NULL ? (size_t)(q - p) : len;
+    const char *b = memchr(p + i, '\\', end - i);
+    if (b != NULL) end = (size_t)(b - p);
+    if (key) {
+      size_t n = end - i;
+      if (c->klen + n <= sizeof c->key) memcpy(c->key + c->klen, p + i, n), c->klen += (uint8_t)n;
+      else c->klen = sizeof c->key;
+    }
+    i = end;
+    if (b != NULL) {
+      c->esc = true;
+      i++;
+      continue;
+    }
+    if (q != NULL) {
+      c->tok = T_VALUE;
+      if (key) {
+        c->field_id = field_of(c);
+        c->expect_key = false;
+      } else {
+        value_end(c, QCC_USAGE_UNKNOWN); /* a count given as a string */
+      }
+      return i + 1;
+    }
+  }
+  return len;
+}
+
+static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    if (c->dead) return;
+    if (c->tok == T_STRING || c->tok == T_KEY) {
+      i += string_bytes(c, p + i, len - i);
+      continue;
+    }
+    char ch = p[i];
+    if (c->tok == T_NUMBER) {
+      if (ch >= '0' && ch <= '9') {
+        if (c->ndig < 15) c->num = c->num * 10 + (ch - '0');
+        else c->nbad = true;
+        c->ndig++;
+        if (c->ndig == 0) c->ndig = 255;
+        i++;
+        continue;
+      }
+      if (ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-') {
+        c->nbad = true;
+        i++;
+        continue;
+      }
+      number_end(c);
+    } else if (c->tok == T_LITERAL) {
+      if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
+        i++;
+        continue;
+      }
+      c->tok = T_VALUE;
+      value_end(c, QCC_USAGE_UNKNOWN);
+    }
+    i++;
+    switch (ch) {
+    case ' ': case '\t': case '\n': case '\r': case ':':
+      break;
+    case ',':
+      if (in_object(c)) c->expect_key = true;
+      c->field_id = QCC_UC_N;
+      break;
+    case '{':
+    case '[':
+      if (c->field_id < QCC_UC_N) value_end(c, QCC_USAGE_UNKNOWN);
+      push(c, ch == '{');
+      break;
+    case '}':
+    case ']':
+      if (c->depth == 0) {
+        c->dead = true;
+        break;
+      }
+      c->depth--;
+      c->expect_key = false;
+      c->field_id = QCC_UC_N;
+      break;
+    case '"':
+      if (in_object(c) && c->expect_key) {
+        c->tok = T_KEY;
+        c->klen = 0;
+      } else {
+        c->tok = T_STRING;
+      }
+      break;
+    default:
+      if (c->depth == 0) {
+        c->dead = true; /* not a JSON object or array */
+      } else if ((ch >= '0' && ch <= '9') || ch == '-') {
+        c->tok = T_NUMBER;
+        c->num = ch == '-' ? 0 : ch - '0';
+        c->nbad = ch == '-';
+        c->ndig = ch == '-' ? 0 : 1;
+      } else {
+        c->tok = T_LITERAL;
+      }
+      break;
+    }
+  }
+}
+
+/* The end of a data line (or of the document): a number there is whole. */
+static void json_line_end(struct qcc_usagecap *c) { json_feed(c, "\n", 1); }
+
+static void event_end(struct qcc_usagecap *c) {
+  json_line_end(c);
+  json_reset(c);
+  c->ev_named = false;
+  c->ev_usage = false;
+}
+
+static void event_name_end(struct qcc_usagecap *c) {
+  c->ev_named = true;
+  c->ev_usage = (c->evlen == 13 && memcmp(c->ev, "message_start", 13) == 0) ||
+                (c->evlen == 13 && memcmp(c->ev, "message_delta", 13) == 0);
+}
+
+static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    switch (c->line) {
+    case L_SKIP: {
+      const char *nl = memchr(p + i, '\n', len - i);
+      if (nl == NULL) return;
+      i = (size_t)(nl - p) + 1;
+      c->line = L_START;
+      break;
+    }
+    case L_START: {
+      char ch = p[i++];
+      if (ch == '\n') {
+        event_end(c);
+      } else if (ch == '\r') {
+        /* the LF that follows ends the line */
+      } else if (ch == ':') {
+        c->line = L_SKIP;
+      } else {
+        c->field[0] = ch;
+        c->flen = 1;
+        c->line = L_FIELD;
+      }
+      break;
+    }
+    case L_FIELD: {
+      char ch = p[i++];
+      if (ch != ':' && ch != '\n') {
+        if (c->flen < sizeof c->field) c->field[c->flen++] = ch;
+        else c->line = L_SKIP;
+        break;
+      }
+      bool is_event = c->flen == 5 && memcmp(c->field, "event", 5) == 0;
+      bool is_data = c->flen == 4 && memcmp(c->field, "data", 4) == 0;
+      if (ch == '\n') {
+        c->line = L_START;
+        if (is_event) {
+          c->evlen = 0;
+          event_name_end(c);
+        }
+      } else if (is_event) {
+        c->evlen = 0;
+        c->line = L_EVENT;
+      } else if (is_data && (c->ev_usage || !c->ev_named)) {
+        c->line = L_DATA;
+      } else {
+        c->line = L_SKIP;
+      }
+      break;
+    }
+    case L_EVENT: {
+      char ch = p[i++];
+      if (ch == '\n' || ch == '\r') {
+        event_name_end(c);
+        c->line = ch == '\n' ? L_START : L_SKIP;
+      } else if (ch == ' ' && c->evlen == 0) {
+        /* the optional space after the colon */
+      } else if (c->evlen < sizeof c->ev) {
+        c->ev[c->evlen++] = ch;
+      } else {
+        c->evlen = sizeof c->ev; /* too long for a name we read */
+      }
+      break;
+    }
+    case L_DATA: {
+      const char *nl = memchr(p + i, '\n', len - i);
+      size_t end = nl != NULL ? (size_t)(nl - p) : len;
+      json_feed(c, p + i, end - i);
+      if (nl == NULL) return;
+      json_line_end(c);
+      i = end + 1;
+      c->line = L_START;
+      break;
+    }
+    }
+  }
+}
+
+void qcc_usagecap_feed(struct qcc_usagecap *c, const char *p, size_t len) {
+  if (c->kind == QCC_USAGECAP_SSE) sse_feed(c, p, len);
+  else if (c->kind == QCC_USAGECAP_JSON) json_feed(c, p, len);
+}
+
+static int64_t count_of(int64_t v) { return v == -2 ? 0 : v; }
+
+bool qcc_usagecap_result(const struct qcc_usagecap *c, struct qcc_usage_tokens *out) {
+  struct qcc_usagecap t = *c;
+  /* a number at the very end of a JSON answer has no byte after it */
+  if (t.kind == QCC_USAGECAP_JSON && t.tok == T_NUMBER) number_end(&t);
+  if (!t.seen) {
+    *out = (struct qcc_usage_tokens){QCC_USAGE_UNKNOWN, QCC_USAGE_UNKNOWN, QCC_USAGE_UNKNOWN,
+                                     QCC_USAGE_UNKNOWN, QCC_USAGE_UNKNOWN};
+    return false;
+  }
+  out->input = count_of(t.v[QCC_UC_IN]);
+  out->output = count_of(t.v[QCC_UC_OUT]);
+  out->cache_read = count_of(t.v[QCC_UC_CR]);
+  if (t.v[QCC_UC_5M] != -2 || t.v[QCC_UC_1H] != -2) {
+    out->cache_write_5m = count_of(t.v[QCC_UC_5M]);
+    out->cache_write_1h = count_of(t.v[QCC_UC_1H]);
+  } else {
+    out->cache_write_5m = count_of(t.v[QCC_UC_CW]);
+    out->cache_write_1h = 0;
+  }
+  return true;
+}
