@@ -141,11 +141,12 @@ assert_contains "stats alias: the unpriced share is called out" "$human" "no pri
 # metrics: qcc_tokens_total by endpoint, model, kind
 mcurl() { curl -sS -m 5 --unix-socket "$QCC_STATE/admin.sock" "http://qcc/metrics"; }
 mt=$(mcurl 2>/dev/null)
-if [ -n "$mt" ]; then
-	want=$(received endpoint | jq -r '.up1.cache_read')
-	assert_contains "metrics: cache reads of up1 counted" "$mt" \
-		"qcc_tokens_total{endpoint=\"up1\",model=\"claude-it\",kind=\"cache_read\"} $want"
-fi
+want=$(received endpoint | jq -r '.up1.cache_read')
+assert_contains "metrics: cache reads of up1 counted" "$mt" \
+	"qcc_tokens_total{endpoint=\"up1\",model=\"claude-it\",kind=\"cache_read\"} $want"
+want=$(received model | jq -r '."glm-mapped".output')
+assert_contains "metrics: output of the mapped model counted" "$mt" \
+	"qcc_tokens_total{endpoint=\"up2\",model=\"glm-mapped\",kind=\"output\"} $want"
 
 # kill -9 and restart: every record is still there, nothing twice
 kill -KILL "$QCC_PID"
