@@ -435,6 +435,10 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
       .bytes_out = c->bytes_out,
       .generation = gen_number,
       .failed = res != NULL ? res->failed != 0 : status >= 500,
+      .model = res != NULL ? res->model : NULL,
+      .tokens = res != NULL ? res->tokens : NULL,
+      .tried = res != NULL ? res->tried : NULL,
+      .tried_count = res != NULL ? res->tried_count : 0,
   };
   qcc_accesslog_write(c->env->alog, &e);
 }

@@ -33,6 +33,7 @@
 
 static void x_free(struct qcc_exchange *x) {
   free(x->usage);
+  free(x->tries);
   free(x->hist);
   free(x);
 }
@@ -387,6 +388,7 @@ void px_complete(struct qcc_exchange *x) {
   struct qcc_proxy *p = x->p;
   ev_timer_stop(p->loop, &x->timer);
   px_usage_end(x, x->res.failed != 0);
+  px_result_tried(x);
   px_leave(x, true);
   attempt_free(p, &x->att);
   x_unlink(x);

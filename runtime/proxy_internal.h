@@ -185,7 +185,9 @@ struct qcc_exchange {
     char upstream_model[128];
     char client[64];
     char session[QCC_USAGE_MAX_SESSION + 1];
-  } *usage;                          /* allocated for /v1/messages only */
+    struct qcc_usage_tokens tokens; /* set when recorded */
+  } *usage;
+  struct qcc_exchange_try *tries;    /* x->hist as the result's tried list */                          /* allocated for /v1/messages only */
 };
 
 /* ---- proxy.c --------------------------------------------------------- */
@@ -215,6 +217,8 @@ bool px_queue_on(const struct qcc_exchange *x);
 void px_usage_start(struct qcc_exchange *x);
 void px_usage_head(struct qcc_exchange *x, const struct attempt *a, bool sse, bool json);
 void px_usage_end(struct qcc_exchange *x, bool partial);
+/* x->res.tried from the endpoints that failed before (for the access log). */
+void px_result_tried(struct qcc_exchange *x);
 /* Body bytes to the client, through the usage capture. */
 int px_body(struct qcc_exchange *x, const char *p, size_t len);
 

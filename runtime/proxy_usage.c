@@ -100,6 +100,9 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
   u->recorded = true;
   struct qcc_usage_tokens t;
   qcc_usagecap_result(&u->cap, &t);
+  u->tokens = t;
+  x->res.model = u->upstream_model[0] != '\0' ? u->upstream_model : NULL;
+  x->res.tokens = &u->tokens;
   struct qcc_proxy *p = x->p;
   if (p->hooks.metrics != NULL)
     qcc_metrics_tokens(p->hooks.metrics, u->endpoint, u->upstream_model, &t);
@@ -132,4 +135,14 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
   struct qcc_err err = {0};
   if (qcc_usagelog_append(p->hooks.usage, &r, &err) < 0)
     qcc_log_warn("usage not recorded for request %s: %s", u->request_id, err.msg);
+}
+
+void px_result_tried(struct qcc_exchange *x) {
+  if (x->hist_n == 0 || x->tries != NULL) return;
+  x->tries = calloc(x->hist_n, sizeof *x->tries);
+  if (x->tries == NULL) return;
+  for (size_t i = 0; i < x->hist_n; i++)
+    x->tries[i] = (struct qcc_exchange_try){x->hist[i].ep, x->hist[i].status, x->hist[i].reason};
+  x->res.tried = x->tries;
+  x->res.tried_count = x->hist_n;
 }

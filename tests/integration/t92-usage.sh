@@ -33,6 +33,8 @@ queue:
 profiles:
   - name: it-main
     priority: primary
+    load_balancing:
+      strategy: failover
     endpoints:
 $(ep_yaml up1 "priority: 1")
 $(ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped")
@@ -137,6 +139,15 @@ assert_eq "export: CSV header and two clients" "3" "$(wc -l <"$T/u.csv")"
 human=$("$QCCC_BIN" stats --state-dir "$QCC_STATE")
 assert_contains "stats alias: a table with totals" "$human" "TOTAL"
 assert_contains "stats alias: the unpriced share is called out" "$human" "no price: 6 of 6"
+
+# the access log: model, tokens and the endpoints tried with why
+rid=$(grep -i '^x-request-id:' "$T/r-b1.h" | awk '{print $2}' | tr -d '\r')
+line=$(jq -c --arg r "$rid" 'select(.request_id == $r)' "$QCC_ACCESS_LOG")
+assert_eq "access log: the upstream model" "glm-mapped" "$(jq -r .model <<<"$line")"
+assert_eq "access log: output tokens as the client got them" \
+	"$(received model | jq -r '."glm-mapped".output')" "$(jq -r .tokens.output <<<"$line")"
+assert_eq "access log: up1 tried first, with its 529" "up1 529" \
+	"$(jq -r '.tried[0] | "\(.endpoint) \(.status)"' <<<"$line")"
 
 # metrics: qcc_tokens_total by endpoint, model, kind
 mcurl() { curl -sS -m 5 --unix-socket "$QCC_STATE/admin.sock" "http://qcc/metrics"; }
