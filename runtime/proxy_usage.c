@@ -19,11 +19,18 @@
 
 static void copy_text(char *dst, size_t cap, const char *src, size_t len) {
   if (len >= cap) len = cap - 1;
-  memcpy(dst, src, len);
+  memmove(dst, src, len); /* may be in place */
   dst[len] = '\0';
   /* control bytes never reach a record (or a terminal showing it) */
   for (size_t i = 0; i < len; i++)
     if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f) dst[i] = '?';
+}
+
+/* SRC (NUL-terminated, trusted: table strings) into DST, cut to fit. */
+static void copy_str(char *dst, size_t cap, const char *src) {
+  size_t n = src != NULL ? strnlen(src, cap - 1) : 0;
+  memcpy(dst, src != NULL ? src : "", n);
+  dst[n] = '\0';
 }
 
 void px_usage_start(struct qcc_exchange *x) {
@@ -62,12 +69,12 @@ void px_usage_head(struct qcc_exchange *x, const struct attempt *a, bool sse, bo
   qcc_usagecap_begin(&u->cap, sse ? QCC_USAGECAP_SSE : json ? QCC_USAGECAP_JSON : QCC_USAGECAP_OFF);
   const struct qcc_table *t = x->req->gen->table;
   const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(t, a->endpoint);
-  snprintf(u->endpoint, sizeof u->endpoint, "%s", a->endpoint_id != NULL ? a->endpoint_id : "");
-  snprintf(u->upstream_model, sizeof u->upstream_model, "%s", u->model);
+  copy_str(u->endpoint, sizeof u->endpoint, a->endpoint_id);
+  memcpy(u->upstream_model, u->model, sizeof u->model);
   if (ep == NULL) return;
   u->endpoint_sid = ep->stable_id;
   const struct qcc_tbl_profile *pr = qcc_table_profile(t, ep->profile_index);
-  if (pr != NULL) snprintf(u->profile, sizeof u->profile, "%s", qcc_table_str(t, pr->name));
+  if (pr != NULL) copy_str(u->profile, sizeof u->profile, qcc_table_str(t, pr->name));
   size_t to_len = 0;
   const char *to = ep->model_map_count == 0 ? NULL
                    : qcc_modelmap_lookup(t, ep, u->model, strlen(u->model), &to_len);

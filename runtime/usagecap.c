@@ -92,6 +92,20 @@ static void number_end(struct qcc_usagecap *c) {
   value_end(c, ok ? c->num : QCC_USAGE_UNKNOWN);
 }
 
+/* Where the string's run of plain bytes ends: the next '"' or '\\' in
+ * P[0..LEN), or LEN. Short runs (keys, most values) by a plain loop; long
+ * ones (text) with memchr. */
+static size_t plain_run(const char *p, size_t len) {
+  size_t n = len < 24 ? len : 24;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == '"' || p[i] == '\\') return i;
+  if (n == len) return len;
+  const char *q = memchr(p + n, '"', len - n);
+  size_t end = q != NULL ? (size_t)(q - p) : len;
+  const char *b = memchr(p + n, '\\', end - n);
+  return b != NULL ? (size_t)(b - p) : end;
+}
+
 /* Skip string bytes: returns bytes used; sets tok back to T_VALUE at the
  * closing quote. Keys are kept (cut at the buffer; a cut key matches
  * nothing). */
@@ -105,31 +119,27 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
       i++;
       continue;
     }
-    const char *q = memchr(p + i, '"', len - i);
-    size_t end = q != NULL ? (size_t)(q - p) : len;
-    const char *b = memchr(p + i, '\\', end - i);
-    if (b != NULL) end = (size_t)(b - p);
+    size_t end = i + plain_run(p + i, len - i);
     if (key) {
       size_t n = end - i;
       if (c->klen + n <= sizeof c->key) memcpy(c->key + c->klen, p + i, n), c->klen += (uint8_t)n;
       else c->klen = sizeof c->key;
     }
     i = end;
-    if (b != NULL) {
+    if (i == len) break;
+    if (p[i] == '\\') {
       c->esc = true;
       i++;
       continue;
     }
-    if (q != NULL) {
-      c->tok = T_VALUE;
-      if (key) {
-        c->field_id = field_of(c);
-        c->expect_key = false;
-      } else {
-        value_end(c, QCC_USAGE_UNKNOWN); /* a count given as a string */
-      }
-      return i + 1;
+    c->tok = T_VALUE;
+    if (key) {
+      c->field_id = field_of(c);
+      c->expect_key = false;
+    } else {
+      value_end(c, QCC_USAGE_UNKNOWN); /* a count given as a string */
     }
+    return i + 1;
   }
   return len;
 }
@@ -214,11 +224,15 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
 }
 
 /* The end of a data line (or of the document): a number there is whole. */
-static void json_line_end(struct qcc_usagecap *c) { json_feed(c, "\n", 1); }
+static void json_line_end(struct qcc_usagecap *c) {
+  if (c->tok == T_NUMBER) number_end(c);
+  else if (c->tok == T_LITERAL) json_feed(c, "\n", 1);
+}
 
 static void event_end(struct qcc_usagecap *c) {
   json_line_end(c);
-  json_reset(c);
+  if (c->depth != 0 || c->tok != T_VALUE || c->dead || c->esc || c->field_id != QCC_UC_N)
+    json_reset(c);
   c->ev_named = false;
   c->ev_usage = false;
 }
@@ -228,6 +242,9 @@ static void event_name_end(struct qcc_usagecap *c) {
   c->ev_usage = (c->evlen == 13 && memcmp(c->ev, "message_start", 13) == 0) ||
                 (c->evlen == 13 && memcmp(c->ev, "message_delta", 13) == 0);
 }
+
+/* An event line that is most of a stream, and never usage. */
+static const char SKIP_EVENT[] = "event: content_block_delta\n";
 
 static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
   size_t i = 0;
@@ -241,6 +258,20 @@ static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
       break;
     }
     case L_START: {
+      /* whole lines in this read: the common ones without the byte machine */
+      size_t left = len - i;
+      if (left >= sizeof SKIP_EVENT - 1 && memcmp(p + i, SKIP_EVENT, sizeof SKIP_EVENT - 1) == 0) {
+        /* the bulk of a stream: its data is never read */
+        c->ev_named = true;
+        c->ev_usage = false;
+        i += sizeof SKIP_EVENT - 1; /* its data line goes to L_SKIP below */
+        break;
+      }
+      if (left >= 5 && memcmp(p + i, "data:", 5) == 0) {
+        i += 5;
+        c->line = c->ev_usage || !c->ev_named ? L_DATA : L_SKIP;
+        break;
+      }
       char ch = p[i++];
       if (ch == '\n') {
         event_end(c);
