@@ -120,7 +120,7 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
       continue;
     }
     size_t end = i + plain_run(p + i, len - i);
-    if (key) {
+    if (key && c->klen < sizeof c->key) {
       size_t n = end - i;
       if (c->klen + n <= sizeof c->key) memcpy(c->key + c->klen, p + i, n), c->klen += (uint8_t)n;
       else c->klen = sizeof c->key;
@@ -144,39 +144,42 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
   return len;
 }
 
+static bool is_alpha(char ch) { return (unsigned)((ch | 0x20) - 'a') < 26; }
+
 static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
-  size_t i = 0;
-  while (i < len) {
+  const char *e = p + len;
+  while (p < e) {
     if (c->dead) return;
-    if (c->tok == T_STRING || c->tok == T_KEY) {
-      i += string_bytes(c, p + i, len - i);
+    switch (c->tok) {
+    case T_STRING:
+    case T_KEY:
+      p += string_bytes(c, p, (size_t)(e - p));
       continue;
-    }
-    char ch = p[i];
-    if (c->tok == T_NUMBER) {
-      if (ch >= '0' && ch <= '9') {
-        if (c->ndig < 15) c->num = c->num * 10 + (ch - '0');
+    case T_NUMBER:
+      while (p < e && (unsigned)(*p - '0') < 10) {
+        if (c->ndig < 15) c->num = c->num * 10 + (*p - '0');
         else c->nbad = true;
-        c->ndig++;
-        if (c->ndig == 0) c->ndig = 255;
-        i++;
-        continue;
+        if (c->ndig < 255) c->ndig++;
+        p++;
       }
-      if (ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-') {
+      if (p == e) return;
+      if (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-') {
         c->nbad = true;
-        i++;
+        p++;
         continue;
       }
       number_end(c);
-    } else if (c->tok == T_LITERAL) {
-      if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')) {
-        i++;
-        continue;
-      }
+      break; /* *p is the next token's */
+    case T_LITERAL:
+      while (p < e && is_alpha(*p)) p++;
+      if (p == e) return;
       c->tok = T_VALUE;
       value_end(c, QCC_USAGE_UNKNOWN);
+      break;
+    default:
+      break;
     }
-    i++;
+    char ch = *p++;
     switch (ch) {
     case ' ': case '\t': case '\n': case '\r': case ':':
       break;
@@ -202,7 +205,8 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
     case '"':
       if (in_object(c) && c->expect_key) {
         c->tok = T_KEY;
-        c->klen = 0;
+        /* only keys where usage can be matter; others are never kept */
+        c->klen = cur_tag(c) == TAG_OTHER ? sizeof c->key : 0;
       } else {
         c->tok = T_STRING;
       }
@@ -210,7 +214,7 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
     default:
       if (c->depth == 0) {
         c->dead = true; /* not a JSON object or array */
-      } else if ((ch >= '0' && ch <= '9') || ch == '-') {
+      } else if ((unsigned)(ch - '0') < 10 || ch == '-') {
         c->tok = T_NUMBER;
         c->num = ch == '-' ? 0 : ch - '0';
         c->nbad = ch == '-';
@@ -264,8 +268,16 @@ static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
         /* the bulk of a stream: its data is never read */
         c->ev_named = true;
         c->ev_usage = false;
-        i += sizeof SKIP_EVENT - 1; /* its data line goes to L_SKIP below */
-        break;
+        i += sizeof SKIP_EVENT - 1;
+        /* the usual shape, "data: ...\n\n", whole in this read: one memchr */
+        if (len - i > 5 && memcmp(p + i, "data:", 5) == 0) {
+          const char *nl = memchr(p + i + 5, '\n', len - i - 5);
+          if (nl != NULL && nl + 1 < p + len && nl[1] == '\n') {
+            i = (size_t)(nl - p) + 2;
+            event_end(c);
+          }
+        }
+        break; /* else its lines go the usual way */
       }
       if (left >= 5 && memcmp(p + i, "data:", 5) == 0) {
         i += 5;
