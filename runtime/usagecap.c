@@ -93,17 +93,27 @@ static void number_end(struct qcc_usagecap *c) {
 }
 
 /* Where the string's run of plain bytes ends: the next '"' or '\\' in
- * P[0..LEN), or LEN. Short runs (keys, most values) by a plain loop; long
- * ones (text) with memchr. */
+ * P[0..LEN), or LEN. Short runs (keys, most values) eight bytes at a time;
+ * long ones (text) with memchr. */
 static size_t plain_run(const char *p, size_t len) {
-  size_t n = len < 24 ? len : 24;
-  for (size_t i = 0; i < n; i++)
+  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+  size_t i = 0;
+  while (len - i >= 8 && i < 64) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    if ((((q - ones) & ~q) | ((b - ones) & ~b)) & highs) break;
+    i += 8;
+  }
+  if (len - i >= 8 && i >= 64) {
+    const char *q = memchr(p + i, '"', len - i);
+    size_t end = q != NULL ? (size_t)(q - p) : len;
+    const char *b = memchr(p + i, '\\', end - i);
+    return b != NULL ? (size_t)(b - p) : end;
+  }
+  for (; i < len; i++)
     if (p[i] == '"' || p[i] == '\\') return i;
-  if (n == len) return len;
-  const char *q = memchr(p + n, '"', len - n);
-  size_t end = q != NULL ? (size_t)(q - p) : len;
-  const char *b = memchr(p + n, '\\', end - n);
-  return b != NULL ? (size_t)(b - p) : end;
+  return len;
 }
 
 /* Skip string bytes: returns bytes used; sets tok back to T_VALUE at the
@@ -233,10 +243,12 @@ static void json_line_end(struct qcc_usagecap *c) {
   else if (c->tok == T_LITERAL) json_feed(c, "\n", 1);
 }
 
-static void event_end(struct qcc_usagecap *c) {
-  json_line_end(c);
-  if (c->depth != 0 || c->tok != T_VALUE || c->dead || c->esc || c->field_id != QCC_UC_N)
+static inline void event_end(struct qcc_usagecap *c) {
+  /* most events never touched the JSON state */
+  if (c->tok != T_VALUE || c->depth != 0 || c->dead || c->esc || c->field_id != QCC_UC_N) {
+    json_line_end(c);
     json_reset(c);
+  }
   c->ev_named = false;
   c->ev_usage = false;
 }
