@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,27 @@ struct seen {
   unsigned n;
 };
 
+/* The daily rollup runs on a thread: the fold reads and rewrites the whole
+ * file and fdatasyncs it, which must not stall the loop. The loop thread
+ * then appends the records written meanwhile and renames. */
+struct fold_job {
+  pthread_t th;
+  bool running;
+  const char *path, *tmp;  /* the log's */
+  struct qcc_usage_retention ret;
+  int64_t now_ms;
+  uint64_t upto;           /* the file's size when it started: whole records */
+  int tfd;
+  int rc;
+  struct qcc_usage_fold_stats st;
+  struct qcc_err err;
+};
+
 struct qcc_usagelog {
   struct ev_loop *loop;
   ev_timer tick;
+  ev_async fold_done;
+  struct fold_job job;
   int fd;
   enum qcc_fsync_policy policy;
   struct qcc_usage_retention ret;
@@ -153,6 +172,94 @@ static int recover(struct qcc_usagelog *l, const char *dir, struct seed *sd, str
   return 0;
 }
 
+static void *fold_thread(void *arg) {
+  struct qcc_usagelog *l = arg;
+  struct fold_job *j = &l->job;
+  const uint8_t *buf;
+  size_t len;
+  j->rc = qcc_usage_map(j->path, &buf, &len, &j->err);
+  if (j->rc == 0) {
+    if (len > j->upto) len = (size_t)j->upto;
+    j->rc = qcc_usage_fold(buf, len, j->now_ms, &j->ret, j->tfd, &j->st, &j->err);
+    qcc_usage_unmap(buf, len);
+  }
+  if (j->rc == 0 && fdatasync(j->tfd) != 0)
+    j->rc = qcc_err_set(&j->err, errno, "usage: cannot sync %s: %s", j->tmp, strerror(errno));
+  ev_async_send(l->loop, &l->fold_done);
+  return NULL;
+}
+
+static void rollup_start(struct qcc_usagelog *l, int64_t now_ms) {
+  struct fold_job *j = &l->job;
+  if (j->running) return;
+  j->tfd = open(l->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (j->tfd < 0) return; /* tried again tomorrow */
+  j->path = l->path;
+  j->tmp = l->tmp;
+  j->ret = l->ret;
+  j->now_ms = now_ms;
+  j->upto = l->st.size;
+  j->rc = -1;
+  memset(&j->err, 0, sizeof j->err);
+  if (pthread_create(&j->th, NULL, fold_thread, l) != 0) {
+    close(j->tfd);
+    unlink(l->tmp);
+    return;
+  }
+  j->running = true;
+}
+
+/* Loop thread: the fold is done. Copy the records appended since it
+ * started, then put the new file in place. */
+static void rollup_finish(struct qcc_usagelog *l) {
+  struct fold_job *j = &l->job;
+  pthread_join(j->th, NULL);
+  j->running = false;
+  int rc = j->rc;
+  uint64_t out = j->st.size_after;
+  uint8_t buf[65536];
+  for (uint64_t off = j->upto; rc == 0 && off < l->st.size;) {
+    size_t want = l->st.size - off < sizeof buf ? (size_t)(l->st.size - off) : sizeof buf;
+    ssize_t n = pread(l->fd, buf, want, (off_t)off);
+    if (n <= 0 || pwrite(j->tfd, buf, (size_t)n, (off_t)out) != n) rc = -1;
+    off += n > 0 ? (uint64_t)n : 0;
+    out += n > 0 ? (uint64_t)n : 0;
+  }
+  if (rc == 0 && (fdatasync(j->tfd) != 0 || rename(l->tmp, l->path) != 0)) rc = -1;
+  if (rc != 0) {
+    close(j->tfd);
+    unlink(l->tmp);
+    return; /* the old file goes on; tried again tomorrow */
+  }
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", l->path);
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL) {
+    *slash = '\0';
+    (void)fsync_dir(dir[0] != '\0' ? dir : "/");
+  }
+  close(l->fd);
+  l->fd = j->tfd; /* opened O_RDWR without O_APPEND: reopen for appends */
+  int fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd >= 0) {
+    close(l->fd);
+    l->fd = fd;
+  }
+  l->st.size = out;
+  l->st.rollups++;
+}
+
+void qcc_usagelog_rollup_async(struct qcc_usagelog *l, int64_t now_ms) {
+  if (l->loop != NULL) rollup_start(l, now_ms);
+}
+
+static void fold_done_cb(struct ev_loop *loop, ev_async *w, int revents) {
+  (void)loop;
+  (void)revents;
+  struct qcc_usagelog *l = w->data;
+  if (l->job.running) rollup_finish(l);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop;
   (void)revents;
@@ -163,9 +270,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   }
   int64_t now = wall_ms();
   if (now >= l->next_rollup_ms) {
-    struct qcc_usage_fold_stats fs;
-    struct qcc_err e = {0};
-    (void)qcc_usagelog_rollup(l, now, &fs, &e);
+    rollup_start(l, now);
     l->next_rollup_ms = now + DAY_MS;
   }
 }
@@ -220,6 +325,10 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
     l->tick.data = l;
     ev_timer_start(loop, &l->tick);
     ev_unref(loop); /* the timer alone does not keep the loop running */
+    ev_async_init(&l->fold_done, fold_done_cb);
+    l->fold_done.data = l;
+    ev_async_start(loop, &l->fold_done);
+    ev_unref(loop);
   }
   *out = l;
   return 0;
@@ -228,9 +337,18 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
 void qcc_usagelog_close(struct qcc_usagelog **pl) {
   if (pl == NULL || *pl == NULL) return;
   struct qcc_usagelog *l = *pl;
-  if (l->loop != NULL) {
+  if (l->job.running) {
+    /* a rollup under way: its result is dropped, the file stays as it is */
+    pthread_join(l->job.th, NULL);
+    l->job.running = false;
+    close(l->job.tfd);
+    unlink(l->tmp);
+  }
+  if (l->loop != NULL && ev_is_active(&l->tick)) {
     ev_ref(l->loop);
     ev_timer_stop(l->loop, &l->tick);
+    ev_ref(l->loop);
+    ev_async_stop(l->loop, &l->fold_done);
   }
   if (l->fd >= 0) {
     if (l->dirty && l->policy != QCC_FSYNC_NO) (void)fdatasync(l->fd);

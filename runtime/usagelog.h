@@ -49,6 +49,10 @@ int qcc_usagelog_append(struct qcc_usagelog *l, const struct qcc_usage_rec *r, s
 /* Fold and prune now, as of NOW_MS (unix ms). */
 int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage_fold_stats *st,
                         struct qcc_err *err);
+/* The same on a worker thread (what the daily timer does; needs the loop):
+ * returns at once; the new file is put in place from the loop when the fold
+ * is done (stats.rollups counts it). No-op while one is running. */
+void qcc_usagelog_rollup_async(struct qcc_usagelog *l, int64_t now_ms);
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out);
 const char *qcc_usagelog_path(const struct qcc_usagelog *l);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <ev.h>
 
 #include "runtime/usagelog.h"
 #include "schema/journal.h"
@@ -272,4 +273,64 @@ Test(usage_file, writer_cuts_a_torn_tail_and_moves_damage_aside) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "ls %s | grep -c damaged >/dev/null && rm -rf %s", dir, dir);
   cr_expect_eq(system(cmd), 0, "the damaged file was kept");
+}
+
+static void give_up(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)w;
+  (void)revents;
+  ev_break(loop, EVBREAK_ALL);
+}
+
+static void poll_rollup(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(w->data, &st);
+  if (st.rollups > 0) ev_break(loop, EVBREAK_ALL);
+}
+
+Test(usage_file, the_daily_rollup_runs_on_a_thread_and_keeps_what_came_meanwhile) {
+  char dir[] = "/tmp/qcc-usage-async-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  struct qcc_usagelog *l;
+  struct qcc_err err = {0};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_EVERYSEC};
+  cr_assert_eq(qcc_usagelog_open(loop, &p, &l, &err), 0, "%s", err.msg);
+  const int64_t now = INT64_C(1767225600000);
+  char id[32];
+  for (int i = 0; i < 2000; i++) { /* 60 days ago: to be folded */
+    snprintf(id, sizeof id, "old-%d", i);
+    struct qcc_usage_rec r = sample(now - 60 * DAY_MS + i, id, "ep-a", "m", "alice", "s");
+    cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  }
+  qcc_usagelog_rollup_async(l, now);
+  for (int i = 0; i < 5; i++) { /* while it folds: kept */
+    snprintf(id, sizeof id, "new-%d", i);
+    struct qcc_usage_rec r = sample(now + i, id, "ep-a", "m", "alice", "s");
+    cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  }
+  ev_timer poll, limit;
+  ev_timer_init(&poll, poll_rollup, 0.01, 0.01);
+  poll.data = l;
+  ev_timer_init(&limit, give_up, 20., 0.);
+  ev_timer_start(loop, &poll);
+  ev_timer_start(loop, &limit);
+  ev_run(loop, 0);
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(l, &st);
+  cr_assert_eq(st.rollups, 1, "the rollup finished");
+  struct qcc_usage_rec r = sample(now + 99, "after", "ep-a", "m", "alice", "s");
+  cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  struct tally t;
+  tally_file(qcc_usagelog_path(l), &t);
+  cr_expect_eq(t.requests, 2006);
+  cr_expect_eq(t.details, 6, "the 5 written meanwhile and 1 after stay detail");
+  cr_expect_eq(t.rollups, 1, "2,000 old ones in one hour fold into one rollup");
+  ev_timer_stop(loop, &poll);
+  ev_timer_stop(loop, &limit);
+  qcc_usagelog_close(&l);
+  ev_loop_destroy(loop);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
 }
