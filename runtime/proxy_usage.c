@@ -106,7 +106,10 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
   if (u == NULL || u->recorded || !u->answered) return;
   u->recorded = true;
   struct qcc_usage_tokens t;
-  qcc_usagecap_result(&u->cap, &t);
+  bool seen = qcc_usagecap_result(&u->cap, &t);
+  /* an error answer without usage used nothing (the API does not bill it):
+   * zeros, not "unknown" */
+  if (!seen && x->res.status >= 400) t = (struct qcc_usage_tokens){0, 0, 0, 0, 0};
   u->tokens = t;
   x->res.model = u->upstream_model[0] != '\0' ? u->upstream_model : NULL;
   x->res.tokens = &u->tokens;

@@ -50,7 +50,8 @@ ask() {
 	n=$((n + 1))
 	curl -sS -N -m 20 -D "$T/r-$1.h" -o "$T/r-$1.body" "$P/v1/messages" -H "x-api-key: $2" \
 		-H 'anthropic-version: 2023-06-01' "${hdr[@]}" -d "$4" 2>/dev/null
-	printf '%s\t%s\t%s\n' "$1" "$([ "$2" = "$QCC_IT_TOK_ALICE" ] && echo alice || echo bob)" "$3" >>"$T/asked"
+	printf '%s\t%s\t%s\t%s\n' "$1" "$([ "$2" = "$QCC_IT_TOK_ALICE" ] && echo alice || echo bob)" "$3" \
+		"$(jq -r .model <<<"$4")" >>"$T/asked"
 }
 : >"$T/asked"
 ask a1 "$QCC_IT_TOK_ALICE" s1 "$(body_stream claude-it)"
@@ -67,6 +68,13 @@ mock_fault up2 'reset_mid_stream&after=5' || bail_out "cannot set a fault on up2
 ask b3 "$QCC_IT_TOK_BOB" s3 "$(body_stream claude-it)"
 mock_fault up1 ok
 mock_fault up2 ok
+# an error answer passed through: recorded, zero tokens (not "unknown")
+mock_fault up1 'status=400' || bail_out "cannot set a fault on up1"
+mock_fault up2 'status=400' || bail_out "cannot set a fault on up2"
+ask e1 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
+mock_fault up1 ok
+mock_fault up2 ok
+assert_eq "the 400 reached the client" "error" "$(jq -r .type "$T/r-e1.body" 2>/dev/null)"
 # count_tokens is not usage
 curl -sS -m 10 -o "$T/ct.json" "$P/v1/messages/count_tokens" -H "x-api-key: $QCC_IT_TOK_ALICE" \
 	-d "$(body_json claude-it)"
@@ -84,13 +92,13 @@ t, key = sys.argv[1], sys.argv[2]
 kinds = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"]
 out = {}
 for line in open(os.path.join(t, "asked")):
-    name, client, session = line.rstrip("\n").split("\t")
+    name, client, session, asked_model = line.rstrip("\n").split("\t")
     body = open(os.path.join(t, "r-%s.body" % name), "rb").read().decode()
     heads = open(os.path.join(t, "r-%s.h" % name)).read().lower()
     ep = [l.split(":", 1)[1].strip() for l in heads.splitlines() if l.startswith("x-mock-upstream:")][0]
     u, model = {}, None
     if body.lstrip().startswith("{"):
-        m = json.loads(body); u = m["usage"]; model = m["model"]
+        m = json.loads(body); u = m.get("usage", {}); model = m.get("model", asked_model)
     else:
         for l in body.splitlines():
             if not l.startswith("data:"): continue
@@ -124,11 +132,13 @@ check_sums() { # LABEL
 	done
 }
 # records are written when the exchange ends: wait for all six
-wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 6' >/dev/null"
+wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 7' >/dev/null"
 total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
-assert_eq "six /v1/messages requests recorded (count_tokens not, the retry once)" "6" "$(jq .total.requests <<<"$total")"
+assert_eq "seven /v1/messages requests recorded (count_tokens not, the retry once)" "7" "$(jq .total.requests <<<"$total")"
+assert_eq "one error answer" "1" "$(jq .total.error_requests <<<"$total")"
+assert_eq "no unknown counts (the error counts zero)" "0" "$(jq .total.unknown_requests <<<"$total")"
 assert_eq "one partial request" "1" "$(jq .total.partial_requests <<<"$total")"
-assert_eq "no price yet: every request is unpriced" "6" "$(jq .total.no_price_requests <<<"$total")"
+assert_eq "no price yet: every request is unpriced" "7" "$(jq .total.no_price_requests <<<"$total")"
 assert_eq "cost is null (no price)" "null" "$(jq .total.cost_usd <<<"$total")"
 m=$("$QCCC_BIN" usage --json --by model --state-dir "$QCC_STATE" | jq -r '[.groups[].model] | sort | join(",")')
 assert_eq "models: the mapped one is the upstream model" "claude-it,glm-mapped" "$m"
@@ -138,7 +148,7 @@ assert_contains "export: says where" "$ex" "u.csv"
 assert_eq "export: CSV header and two clients" "3" "$(wc -l <"$T/u.csv")"
 human=$("$QCCC_BIN" stats --state-dir "$QCC_STATE")
 assert_contains "stats alias: a table with totals" "$human" "TOTAL"
-assert_contains "stats alias: the unpriced share is called out" "$human" "no price: 6 of 6"
+assert_contains "stats alias: the unpriced share is called out" "$human" "no price: 7 of 7"
 
 # the access log: model, tokens and the endpoints tried with why
 rid=$(grep -i '^x-request-id:' "$T/r-b1.h" | awk '{print $2}' | tr -d '\r')
@@ -166,9 +176,9 @@ QCC_PID=""
 QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
 check_sums "after kill -9 and restart"
 ask a4 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
-wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 7' >/dev/null"
+wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 8' >/dev/null"
 check_sums "after restart, one more request"
 stop_qcc
 total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
-assert_eq "qccc usage works while qcc-run is down" "7" "$(jq .total.requests <<<"$total")"
+assert_eq "qccc usage works while qcc-run is down" "8" "$(jq .total.requests <<<"$total")"
 done_testing
