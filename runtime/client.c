@@ -89,6 +89,7 @@ struct qcc_client {
   uint64_t bytes_in, bytes_out, linger_discarded;
   struct timespec t0;
   char rid[17];
+  char client_name[64]; /* auth_tokens[].name of the token that admitted it, "" = none */
   struct qcc_request req;
   struct qcc_header *xhdrs;
   struct qcc_generation *gen; /* pinned while the exchange runs */
@@ -435,6 +436,10 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
       .bytes_out = c->bytes_out,
       .generation = gen_number,
       .failed = res != NULL ? res->failed != 0 : status >= 500,
+      .model = res != NULL ? res->model : NULL,
+      .tokens = res != NULL ? res->tokens : NULL,
+      .tried = res != NULL ? res->tried : NULL,
+      .tried_count = res != NULL ? res->tried_count : 0,
   };
   qcc_accesslog_write(c->env->alog, &e);
 }
@@ -680,7 +685,17 @@ static const struct qcc_sink_ops sink_ops = {
 
 /* ---- routing ---------------------------------------------------------------- */
 
+/* The admitting token's name, for usage records (never the token). */
+static bool token_named(struct qcc_client *c, const struct qcc_generation *g, uint32_t idx) {
+  const struct qcc_tbl_token *tk = qcc_table_token(g->table, idx);
+  snprintf(c->client_name, sizeof c->client_name, "%s",
+           tk != NULL ? qcc_table_str(g->table, tk->name) : "");
+  return true;
+}
+
 static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
+  uint32_t idx = 0;
+  c->client_name[0] = '\0';
   if (qcc_keystore_token_count(g->keys) == 0) return true;
   for (size_t i = 0; i < c->nhdrs; i++) {
     const struct hdr_ref *h = &c->hdrs[i];
@@ -688,7 +703,7 @@ static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
     const char *val = c->head.p + h->value_off;
     size_t vlen = h->value_len;
     if (h->name_len == 9 && strncasecmp(name, "x-api-key", 9) == 0) {
-      if (qcc_keystore_token_ok(g->keys, val, vlen, NULL)) return true;
+      if (qcc_keystore_token_match(g->keys, val, vlen, NULL, &idx)) return token_named(c, g, idx);
     } else if (h->name_len == 13 && strncasecmp(name, "authorization", 13) == 0 && vlen > 7 &&
                strncasecmp(val, "bearer ", 7) == 0) {
       val += 7;
@@ -697,7 +712,7 @@ static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
         val++;
         vlen--;
       }
-      if (qcc_keystore_token_ok(g->keys, val, vlen, NULL)) return true;
+      if (qcc_keystore_token_match(g->keys, val, vlen, NULL, &idx)) return token_named(c, g, idx);
     }
   }
   return false;
@@ -726,6 +741,7 @@ static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
       .body = c->body.len > 0 ? c->body.p : NULL,
       .body_len = c->body.len,
       .request_id = c->rid,
+      .client = c->client_name[0] != '\0' ? c->client_name : NULL,
       .gen = c->gen,
   };
   c->x_active = true;

@@ -23,6 +23,7 @@
 #include "exchange.h"
 #include "generation.h"
 #include "journal_writer.h"
+#include "usagelog.h"
 #include "keystore.h"
 #include "limits.h"
 #include "log.h"
@@ -64,6 +65,7 @@ struct app {
   struct qcc_admin *metrics_port; /* --metrics-listen, or NULL */
   struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
+  struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -795,8 +797,25 @@ int main(int argc, char **argv) {
   }
   if (qcc_deadletters_count(rt->deadletters) > 0)
     qcc_log_info("%zu dead letters kept from before", qcc_deadletters_count(rt->deadletters));
+  /* usage records (docs/usage.md): the journal's fsync policy; retention
+   * defaults until usage.detail_retention/retention are wired */
+  struct qcc_usagelog_params up = {.dir = state_dir, .policy = fsync_policy};
+  if (qcc_usagelog_open(rt->loop, &up, &a.usage, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  } else {
+    struct qcc_usagelog_stats us;
+    qcc_usagelog_get_stats(a.usage, &us);
+    if (us.moved_aside)
+      qcc_log_warn("usage file %s was damaged: moved aside, a new one started",
+                   qcc_usagelog_path(a.usage));
+    else if (us.truncated > 0)
+      qcc_log_warn("usage file %s: torn tail of %llu bytes cut", qcc_usagelog_path(a.usage),
+                   (unsigned long long)us.truncated);
+  }
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
+                                  .usage = a.usage,
                                   .journal = journal_record, .ctx = &a};
   qcc_proxy_set_hooks(rt->proxy, &hooks);
   if (qcc_alerts_new(rt->loop, rt->router, qcc_runtime_now_ms, &a.alerts, &err) != 0) {
@@ -920,6 +939,7 @@ out:
   qcc_warmer_free(&a.warmer); /* before the proxy: its transfers are on the proxy's loop */
   qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
+  qcc_usagelog_close(&a.usage); /* after the proxy: cancelled exchanges record on the way out */
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
   qcc_queue_free(&rt->queue);
