@@ -35,9 +35,17 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   const bool ctype = has_body && !has_header(r, "content-type");
   size_t n = 1 + accept + ctype + (key[0] != '\0');
   size_t bytes = sizeof "Expect:" + sizeof "Accept:" + sizeof "Content-Type:" + strlen(key) + 32;
+  /* The drop rule once per header (the second pass reads DROP; past
+   * DROP_MAX headers it asks again); without a Connection header none is
+   * named by one, so that scan is skipped. */
+  enum { DROP_MAX = 128 };
+  bool drop[DROP_MAX];
+  const size_t nc = has_header(r, "connection") ? r->header_count : 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
-    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
+    bool d = qcc_hdr_drop_request(r->headers, nc, h);
+    if (i < DROP_MAX) drop[i] = d;
+    if (d) continue;
     n++;
     bytes += h->name_len + h->value_len + 3;
   }
@@ -48,7 +56,7 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   size_t k = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
-    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
+    if (i < DROP_MAX ? drop[i] : qcc_hdr_drop_request(r->headers, nc, h)) continue;
     int len = qcc_hdr_line(h, text, (size_t)(end - text));
     if (len < 0) return -1;
     link_line(node, k++, n, &text, (size_t)len);
