@@ -499,3 +499,25 @@ size_t qcc_jsonscan_encode(const char *s, size_t len, char *out) {
   if (out != NULL) out[n] = '"';
   return n + 1;
 }
+
+static bool tail_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Whether BODY[0..*I) ends with WORD (after whitespace); *I moves before it. */
+static bool tail_is(const char *body, size_t *i, const char *word, size_t n) {
+  while (*i > 0 && tail_ws(body[*i - 1])) (*i)--;
+  if (*i < n || memcmp(body + *i - n, word, n) != 0) return false;
+  *i -= n;
+  return true;
+}
+
+int qcc_jsonscan_tail_stream(const char *body, size_t len) {
+  if (body == NULL) return -1;
+  size_t i = len;
+  if (!tail_is(body, &i, "}", 1)) return -1;
+  int v = tail_is(body, &i, "true", 4) ? 1 : tail_is(body, &i, "false", 5) ? 0 : -1;
+  if (v < 0 || !tail_is(body, &i, ":", 1) || !tail_is(body, &i, "\"stream\"", 8)) return -1;
+  /* the key's opening quote is not an escaped one ending a longer key: a
+   * member starts after '{' or ',' */
+  if (!tail_is(body, &i, ",", 1) && !tail_is(body, &i, "{", 1)) return -1;
+  return v;
+}

@@ -47,6 +47,14 @@ struct qcc_jsonscan_facts {
  * stream -1). */
 int qcc_jsonscan_body(const char *body, size_t len, struct qcc_jsonscan_facts *facts);
 
+/* The top-level "stream" without a walk, when it is the body's last member
+ * (where the SDKs and Claude Code put it): 1 true, 0 false, -1 when the
+ * tail is anything else (then qcc_jsonscan_body says). For a JSON object
+ * the tail's structure makes the answer exact (the last member wins, as in
+ * a parser); for a body that is not JSON it is a guess the upstream's
+ * refusal makes harmless. Reads at most the last few dozen bytes. */
+int qcc_jsonscan_tail_stream(const char *body, size_t len);
+
 /* Decode the string token TOK[0..LEN) (quotes included) into OUT as UTF-8,
  * not NUL-terminated. Returns the decoded length, or -1 when the token is
  * malformed (bad escape, lone surrogate, \u0000, control byte, invalid

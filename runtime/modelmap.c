@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int qcc_modelmap_apply(const char *body, size_t len, const struct qcc_jsonscan_facts *facts,
-                       qcc_modelmap_lookup_fn lookup, void *ctx, char **out, size_t *out_len) {
+int qcc_modelmap_plan(const char *body, size_t len, const struct qcc_jsonscan_facts *facts,
+                      qcc_modelmap_lookup_fn lookup, void *ctx, struct qcc_modelmap_splice *sp) {
+  memset(sp, 0, sizeof *sp);
   if (body == NULL || len == 0) return 0;
   struct qcc_jsonscan_facts local;
   if (facts == NULL) {
@@ -18,34 +19,84 @@ int qcc_modelmap_apply(const char *body, size_t len, const struct qcc_jsonscan_f
   const struct qcc_json_span *spans = facts->models;
   const char *to[QCC_JSONSCAN_MAX_MODELS];
   size_t to_len[QCC_JSONSCAN_MAX_MODELS];
-  size_t total = len;
-  int hits = 0;
+  size_t total = len, text_len = 0;
+  unsigned hits = 0;
   char name[QCC_MODELMAP_MAX_NAME];
   for (unsigned k = 0; k < n; k++) {
-    to[k] = NULL;
     long dl = qcc_jsonscan_decode(body + spans[k].off, spans[k].len, name, sizeof name);
     if (dl < 0) continue;
-    to[k] = lookup(ctx, name, (size_t)dl, &to_len[k]);
-    if (to[k] == NULL) continue;
-    total = total - spans[k].len + qcc_jsonscan_encode(to[k], to_len[k], NULL);
+    size_t tl = 0;
+    const char *t = lookup(ctx, name, (size_t)dl, &tl);
+    if (t == NULL) continue;
+    size_t enc = qcc_jsonscan_encode(t, tl, NULL);
+    to[hits] = t;
+    to_len[hits] = tl;
+    sp->cut[hits] = spans[k];
+    sp->rep_len[hits] = enc;
+    total = total - spans[k].len + enc;
+    text_len += enc;
     hits++;
   }
   if (hits == 0) return 0;
-  char *buf = malloc(total > 0 ? total : 1);
-  if (buf == NULL) return -1;
+  sp->text = malloc(text_len);
+  if (sp->text == NULL) return -1;
   size_t at = 0;
-  size_t from = 0;
-  for (unsigned k = 0; k < n; k++) {
-    if (to[k] == NULL) continue;
-    memcpy(buf + at, body + from, spans[k].off - from);
-    at += spans[k].off - from;
-    at += qcc_jsonscan_encode(to[k], to_len[k], buf + at);
-    from = spans[k].off + spans[k].len;
+  for (unsigned k = 0; k < hits; k++) at += qcc_jsonscan_encode(to[k], to_len[k], sp->text + at);
+  sp->n = hits;
+  sp->out_len = total;
+  return 1;
+}
+
+size_t qcc_modelmap_copy(const struct qcc_modelmap_splice *sp, const char *body, size_t len,
+                         size_t pos, char *out, size_t cap) {
+  /* the pieces in order: body up to cut 0, text 0, body after cut 0 up to
+   * cut 1, ..., body after the last cut; SEG_AT is where a piece starts in
+   * the rewritten body */
+  size_t done = 0, seg_at = 0, from = 0, text_at = 0;
+  for (unsigned k = 0; k <= sp->n && done < cap; k++) {
+    const char *piece[2];
+    size_t plen[2];
+    size_t upto = k < sp->n ? sp->cut[k].off : len;
+    piece[0] = body + from;
+    plen[0] = upto - from;
+    piece[1] = k < sp->n ? sp->text + text_at : NULL;
+    plen[1] = k < sp->n ? sp->rep_len[k] : 0;
+    for (int j = 0; j < 2 && done < cap; j++) {
+      size_t want = pos + done; /* the next byte to copy, in the rewritten body */
+      if (want < seg_at + plen[j]) {
+        size_t skip = want - seg_at, take = plen[j] - skip;
+        if (take > cap - done) take = cap - done;
+        memcpy(out + done, piece[j] + skip, take);
+        done += take;
+      }
+      seg_at += plen[j];
+    }
+    if (k < sp->n) {
+      from = sp->cut[k].off + sp->cut[k].len;
+      text_at += sp->rep_len[k];
+    }
   }
-  memcpy(buf + at, body + from, len - from);
-  at += len - from;
+  return done;
+}
+
+void qcc_modelmap_splice_free(struct qcc_modelmap_splice *sp) {
+  free(sp->text);
+  memset(sp, 0, sizeof *sp);
+}
+
+int qcc_modelmap_apply(const char *body, size_t len, const struct qcc_jsonscan_facts *facts,
+                       qcc_modelmap_lookup_fn lookup, void *ctx, char **out, size_t *out_len) {
+  struct qcc_modelmap_splice sp;
+  int rc = qcc_modelmap_plan(body, len, facts, lookup, ctx, &sp);
+  if (rc != 1) return rc;
+  char *buf = malloc(sp.out_len > 0 ? sp.out_len : 1);
+  if (buf == NULL) {
+    qcc_modelmap_splice_free(&sp);
+    return -1;
+  }
+  *out_len = qcc_modelmap_copy(&sp, body, len, 0, buf, sp.out_len);
   *out = buf;
-  *out_len = at;
+  qcc_modelmap_splice_free(&sp);
   return 1;
 }
 
@@ -79,4 +130,14 @@ int qcc_modelmap_rewrite(const struct qcc_table *t, const struct qcc_tbl_endpoin
   if (ep->model_map_count == 0) return 0;
   struct table_map m = {t, ep};
   return qcc_modelmap_apply(body, len, facts, table_lookup, &m, out, out_len);
+}
+
+int qcc_modelmap_rewrite_plan(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,
+                              const char *body, size_t len,
+                              const struct qcc_jsonscan_facts *facts,
+                              struct qcc_modelmap_splice *sp) {
+  memset(sp, 0, sizeof *sp);
+  if (ep->model_map_count == 0) return 0;
+  struct table_map m = {t, ep};
+  return qcc_modelmap_plan(body, len, facts, table_lookup, &m, sp);
 }

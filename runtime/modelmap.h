@@ -38,4 +38,35 @@ int qcc_modelmap_rewrite(const struct qcc_table *t, const struct qcc_tbl_endpoin
 const char *qcc_modelmap_lookup(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,
                                 const char *model, size_t len, size_t *to_len);
 
+/* A rewrite kept as a splice of the client's body instead of a copy of it:
+ * the rewritten body is BODY with each CUT span replaced by the next
+ * REP_LEN[k] bytes of TEXT. A 1 MB body then costs the few bytes of the new
+ * names, and the sender reads the pieces in place (qcc_modelmap_copy). */
+struct qcc_modelmap_splice {
+  unsigned n; /* spans replaced, in body order (0: unchanged) */
+  struct qcc_json_span cut[QCC_JSONSCAN_MAX_MODELS];
+  size_t rep_len[QCC_JSONSCAN_MAX_MODELS];
+  char *text;     /* the replacements, JSON-encoded, back to back (malloc'd) */
+  size_t out_len; /* the rewritten body's length */
+};
+
+/* qcc_modelmap_apply as a splice: 1 with *SP filled (free it with
+ * qcc_modelmap_splice_free), 0 when the body stays as it is (*SP zeroed),
+ * -1 on allocation failure. */
+int qcc_modelmap_plan(const char *body, size_t len, const struct qcc_jsonscan_facts *facts,
+                      qcc_modelmap_lookup_fn lookup, void *ctx, struct qcc_modelmap_splice *sp);
+
+/* qcc_modelmap_rewrite as a splice (see qcc_modelmap_plan). */
+int qcc_modelmap_rewrite_plan(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,
+                              const char *body, size_t len,
+                              const struct qcc_jsonscan_facts *facts,
+                              struct qcc_modelmap_splice *sp);
+
+/* Copy bytes [POS, POS + CAP) of the rewritten body (BODY[0..LEN) spliced
+ * by SP) into OUT; returns how many (fewer at the end, 0 past it). */
+size_t qcc_modelmap_copy(const struct qcc_modelmap_splice *sp, const char *body, size_t len,
+                         size_t pos, char *out, size_t cap);
+
+void qcc_modelmap_splice_free(struct qcc_modelmap_splice *sp);
+
 #endif

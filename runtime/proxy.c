@@ -282,6 +282,8 @@ static const struct qcc_jsonscan_facts *x_facts(struct qcc_exchange *x) {
   return &x->facts;
 }
 
+const struct qcc_jsonscan_facts *px_facts(struct qcc_exchange *x) { return x_facts(x); }
+
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
  * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
  * holds the error), -1 on allocation failure. */
@@ -308,7 +310,9 @@ int px_attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   ep_timeouts(sel->ep, a);
   if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
-  if (qcc_upreq_build(&a->req, r, t, sel->ep, sel->key, x_facts(x)) != 0) goto oom;
+  /* the body's facts only for an endpoint that maps models */
+  const struct qcc_jsonscan_facts *facts = sel->ep->model_map_count > 0 ? x_facts(x) : NULL;
+  if (qcc_upreq_build(&a->req, r, t, sel->ep, sel->key, facts) != 0) goto oom;
   a->easy = easy_get(p);
   if (a->easy == NULL) goto oom;
   struct qcc_upreq_io io = {.on_header = on_header, .on_body = on_body, .ud = a,
@@ -999,7 +1003,10 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   x->priority = px_request_priority(req);
   /* which timeout applies: `timeout` to a stream's first byte, else
    * request_timeout for the whole answer */
-  x->stream = x_facts(x)->stream == 1;
+  /* the tail first: a 1 MB body is not walked just for this (the walk is
+   * for policies that need the model or the session key) */
+  int tail = x->scanned ? -1 : qcc_jsonscan_tail_stream(req->body, req->body_len);
+  x->stream = tail >= 0 ? tail == 1 : x_facts(x)->stream == 1;
   px_usage_start(x);
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;

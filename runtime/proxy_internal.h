@@ -214,6 +214,8 @@ bool px_queue_on(const struct qcc_exchange *x);
 /* Nothing (more) to try: 0 when X waits in the queue, 1 when x->res holds
  * the answer and the exchange must end. SEL->pick says why. */
 /* runtime/proxy_usage.c */
+/* The body's facts, scanned at first need (usage needs the requested model). */
+const struct qcc_jsonscan_facts *px_facts(struct qcc_exchange *x);
 void px_usage_start(struct qcc_exchange *x);
 void px_usage_head(struct qcc_exchange *x, const struct attempt *a, bool sse, bool json);
 void px_usage_end(struct qcc_exchange *x, bool partial);

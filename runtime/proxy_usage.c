@@ -52,8 +52,8 @@ void px_usage_start(struct qcc_exchange *x) {
       break;
     }
   }
-  const struct qcc_jsonscan_facts *f = &x->facts;
-  if (x->scanned && f->has_model) {
+  const struct qcc_jsonscan_facts *f = px_facts(x);
+  if (f->has_model) {
     long n = qcc_jsonscan_decode(r->body + f->model.off, f->model.len, u->model,
                                  sizeof u->model - 1);
     if (n > 0) copy_text(u->model, sizeof u->model, u->model, (size_t)n);

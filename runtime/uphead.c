@@ -33,7 +33,8 @@ enum qcc_uphead_step qcc_uphead_feed(struct qcc_uphead *h, const char *line, siz
     h->status = st;
     h->len = 0; /* a new block (after 1xx) replaces the old */
     if (h->buf != NULL) h->buf[0] = '\0';
-    h->chunked = h->is_sse = h->is_json = false;
+    h->chunked = h->is_sse = h->is_json = h->te = h->connection = h->has_clen = false;
+    h->nspans = 0;
     return QCC_UPHEAD_MORE;
   }
   struct qcc_header hd;
@@ -44,14 +45,30 @@ enum qcc_uphead_step qcc_uphead_feed(struct qcc_uphead *h, const char *line, siz
     return QCC_UPHEAD_END;
   }
   if (kind < 0) return QCC_UPHEAD_MORE; /* a malformed line is dropped, not fatal */
-  if (qcc_hdr_name_is(hd.name, hd.name_len, "transfer-encoding") &&
-      qcc_hdr_value_has_token(&hd, "chunked"))
-    h->chunked = true;
+  if (qcc_hdr_name_is(hd.name, hd.name_len, "transfer-encoding")) {
+    h->te = true;
+    if (qcc_hdr_value_has_token(&hd, "chunked")) h->chunked = true;
+  }
   if (qcc_hdr_name_is(hd.name, hd.name_len, "content-type")) {
     h->is_sse = hd.value_len >= 17 && strncasecmp(hd.value, "text/event-stream", 17) == 0;
     h->is_json = hd.value_len >= 16 && strncasecmp(hd.value, "application/json", 16) == 0;
   }
-  return store(h, line, len);
+  if (qcc_hdr_name_is(hd.name, hd.name_len, "content-length")) {
+    h->has_clen = true;
+    h->clen = qcc_hdr_content_length(&hd);
+  }
+  if (qcc_hdr_name_is(hd.name, hd.name_len, "connection")) h->connection = true;
+  size_t at = h->len;
+  enum qcc_uphead_step step = store(h, line, len);
+  if (step != QCC_UPHEAD_MORE) return step;
+  if (h->nspans < QCC_UPHEAD_SPANS)
+    h->spans[h->nspans] = (struct qcc_uphead_span){
+        .name_off = (uint32_t)(at + (size_t)(hd.name - line)),
+        .value_off = (uint32_t)(at + (size_t)(hd.value - line)),
+        .name_len = (uint16_t)hd.name_len,
+        .value_len = (uint16_t)hd.value_len};
+  h->nspans++;
+  return QCC_UPHEAD_MORE;
 }
 
 /* Seconds from now until an RFC 3339 time ("2026-11-26T05:00:00Z"); 0 when
@@ -113,46 +130,46 @@ void qcc_uphead_rest_hints(const struct qcc_uphead *h, uint32_t *retry_after_s,
 }
 
 int64_t qcc_uphead_content_length(const struct qcc_uphead *h) {
-  int64_t clen = -1;
-  size_t at = 0;
-  struct qcc_header hd;
-  while (qcc_hdr_next(h->buf, h->len, &at, &hd))
-    if (qcc_hdr_name_is(hd.name, hd.name_len, "content-length"))
-      clen = qcc_hdr_content_length(&hd);
-  return clen;
+  return h->has_clen ? h->clen : -1;
 }
 
 int qcc_uphead_forward(const struct qcc_uphead *h, bool no_body, struct qcc_header **out,
                        size_t *n, int64_t *clen) {
   *out = NULL;
   *n = 0;
-  size_t lines = 0;
-  for (size_t i = 0; i < h->len; i++)
-    if (h->buf[i] == '\n') lines++;
+  size_t lines = h->nspans;
   /* ALL first: the drop rule needs every header (Connection names others) */
   struct qcc_header *all = calloc(2 * lines + 2, sizeof *all);
   if (all == NULL) return -1;
   struct qcc_header *keep = all + lines + 1;
-  size_t na = 0, at = 0;
-  struct qcc_header hd;
-  bool te = false; /* any transfer coding: the length is not Content-Length's */
-  while (qcc_hdr_next(h->buf, h->len, &at, &hd)) {
-    all[na++] = hd;
-    if (qcc_hdr_name_is(hd.name, hd.name_len, "transfer-encoding")) te = true;
+  size_t na = 0;
+  if (lines <= QCC_UPHEAD_SPANS) {
+    for (; na < lines; na++) {
+      const struct qcc_uphead_span *sp = &h->spans[na];
+      all[na] = (struct qcc_header){.name = h->buf + sp->name_off, .name_len = sp->name_len,
+                                    .value = h->buf + sp->value_off, .value_len = sp->value_len};
+    }
+  } else { /* a long head: its lines again */
+    size_t at = 0;
+    struct qcc_header hd;
+    while (na < lines && qcc_hdr_next(h->buf, h->len, &at, &hd)) all[na++] = hd;
   }
+  /* without a Connection line no header is named by one: skip that scan */
+  size_t nc = h->connection ? na : 0;
   size_t k = 0;
   for (size_t i = 0; i < na; i++)
-    if (!qcc_hdr_drop_response(all, na, &all[i])) keep[k++] = all[i];
+    if (!qcc_hdr_drop_response(all, nc, &all[i])) keep[k++] = all[i];
   /* one block: keep moves to the front so the caller frees *OUT alone */
   memmove(all, keep, k * sizeof *keep);
   *out = all;
   *n = k;
-  *clen = no_body ? 0 : te ? -1 : qcc_uphead_content_length(h);
+  /* any transfer coding: the length is not Content-Length's */
+  *clen = no_body ? 0 : h->te ? -1 : qcc_uphead_content_length(h);
   return 0;
 }
 
 void qcc_uphead_clear(struct qcc_uphead *h) {
   free(h->buf);
   h->buf = NULL;
-  h->len = h->cap = 0;
+  h->len = h->cap = h->nspans = 0;
 }

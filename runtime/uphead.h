@@ -14,6 +14,13 @@
 #include "exchange.h"
 
 #define QCC_UPHEAD_MAX (64 * 1024) /* response head bytes we accept */
+#define QCC_UPHEAD_SPANS 32        /* lines whose parse is kept (more: parsed again) */
+
+/* Where a stored line's name and value are in BUF (offsets: BUF moves). */
+struct qcc_uphead_span {
+  uint32_t name_off, value_off;
+  uint16_t name_len, value_len; /* a line fits QCC_UPHEAD_MAX */
+};
 
 struct qcc_uphead {
   int status;     /* of the current block, 0 before the status line */
@@ -21,8 +28,15 @@ struct qcc_uphead {
   bool chunked;   /* Transfer-Encoding lists chunked */
   bool is_sse;    /* Content-Type text/event-stream */
   bool is_json;   /* Content-Type application/json */
+  bool te;        /* any Transfer-Encoding line */
+  bool connection; /* a Connection line (it may name others to drop) */
+  bool has_clen;  /* a Content-Length line; CLEN is the last one's (-1: unreadable) */
+  int64_t clen;
   char *buf;      /* the block's lines, each ending in LF; NUL after them */
   size_t len, cap;
+  /* Each line is parsed once, as it comes: forward() reads these, not BUF. */
+  size_t nspans; /* lines stored; past QCC_UPHEAD_SPANS only counted */
+  struct qcc_uphead_span spans[QCC_UPHEAD_SPANS];
 };
 
 enum qcc_uphead_step {

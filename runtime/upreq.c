@@ -1,6 +1,7 @@
 #include "upreq.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,9 +35,17 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   const bool ctype = has_body && !has_header(r, "content-type");
   size_t n = 1 + accept + ctype + (key[0] != '\0');
   size_t bytes = sizeof "Expect:" + sizeof "Accept:" + sizeof "Content-Type:" + strlen(key) + 32;
+  /* The drop rule once per header (the second pass reads DROP; past
+   * DROP_MAX headers it asks again); without a Connection header none is
+   * named by one, so that scan is skipped. */
+  enum { DROP_MAX = 128 };
+  bool drop[DROP_MAX];
+  const size_t nc = has_header(r, "connection") ? r->header_count : 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
-    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
+    bool d = qcc_hdr_drop_request(r->headers, nc, h);
+    if (i < DROP_MAX) drop[i] = d;
+    if (d) continue;
     n++;
     bytes += h->name_len + h->value_len + 3;
   }
@@ -47,7 +56,7 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   size_t k = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
-    if (qcc_hdr_drop_request(r->headers, r->header_count, h)) continue;
+    if (i < DROP_MAX ? drop[i] : qcc_hdr_drop_request(r->headers, nc, h)) continue;
     int len = qcc_hdr_line(h, text, (size_t)(end - text));
     if (len < 0) return -1;
     link_line(node, k++, n, &text, (size_t)len);
@@ -85,14 +94,22 @@ int qcc_upreq_build(struct qcc_upreq *u, const struct qcc_request *r, const stru
   u->body = r->body;
   u->body_len = r->body_len;
   size_t new_len = 0;
-  int mm = ep->model_map_count == 0
-               ? 0
-               : qcc_modelmap_rewrite(t, ep, r->body, r->body_len, facts, &u->mapped, &new_len);
-  if (mm < 0) goto oom;
-  if (mm == 1) {
-    u->body = u->mapped;
-    u->body_len = new_len;
+  int mm = 0;
+  if (ep->model_map_count > 0 && r->body_len >= QCC_UPREQ_SPLICE_MIN) {
+    mm = qcc_modelmap_rewrite_plan(t, ep, r->body, r->body_len, facts, &u->splice);
+    if (mm == 1) {
+      u->orig = r->body;
+      u->orig_len = r->body_len;
+      u->body_len = u->splice.out_len;
+    }
+  } else if (ep->model_map_count > 0) {
+    mm = qcc_modelmap_rewrite(t, ep, r->body, r->body_len, facts, &u->mapped, &new_len);
+    if (mm == 1) {
+      u->body = u->mapped;
+      u->body_len = new_len;
+    }
   }
+  if (mm < 0) goto oom;
   u->has_body = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
   if (build_headers(u, r, (enum qcc_auth_style)ep->auth, key, u->has_body) != 0) goto oom;
   return 0;
@@ -101,12 +118,29 @@ oom:
   return -1;
 }
 
+/* CURLOPT_READFUNCTION / SEEKFUNCTION of a spliced body. */
+static size_t splice_read(char *buf, size_t size, size_t n, void *ud) {
+  struct qcc_upreq *u = ud;
+  size_t got = qcc_modelmap_copy(&u->splice, u->orig, u->orig_len, u->read_pos, buf, size * n);
+  u->read_pos += got;
+  return got;
+}
+
+/* curl rewinds to resend (a reused connection found dead, a refused h2
+ * stream): the pieces are all still there. */
+static int splice_seek(void *ud, curl_off_t off, int origin) {
+  struct qcc_upreq *u = ud;
+  if (origin != SEEK_SET || off < 0 || (uint64_t)off > u->body_len) return CURL_SEEKFUNC_CANTSEEK;
+  u->read_pos = (size_t)off;
+  return CURL_SEEKFUNC_OK;
+}
+
 #define SETOPT(opt, val)                                                 \
   do {                                                                   \
     if (curl_easy_setopt(e, opt, val) != CURLE_OK) return -1;            \
   } while (0)
 
-int qcc_upreq_configure(const struct qcc_upreq *u, CURL *e, const char *method,
+int qcc_upreq_configure(struct qcc_upreq *u, CURL *e, const char *method,
                         const struct qcc_upreq_io *io) {
   SETOPT(CURLOPT_URL, u->url);
   SETOPT(CURLOPT_HTTPHEADER, u->hdrs);
@@ -144,8 +178,17 @@ int qcc_upreq_configure(const struct qcc_upreq *u, CURL *e, const char *method,
     SETOPT(CURLOPT_NOBODY, 1L);
   } else {
     if (strcmp(m, "POST") != 0) SETOPT(CURLOPT_CUSTOMREQUEST, m);
-    if (strcmp(m, "POST") == 0 || u->body_len > 0 || strcmp(m, "PUT") == 0 ||
-        strcmp(m, "PATCH") == 0) {
+    if (u->splice.n > 0) {
+      /* the body with its Content-Length, read from the splice */
+      u->read_pos = 0;
+      SETOPT(CURLOPT_POST, 1L);
+      SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)u->body_len);
+      SETOPT(CURLOPT_READFUNCTION, splice_read);
+      SETOPT(CURLOPT_READDATA, u);
+      SETOPT(CURLOPT_SEEKFUNCTION, splice_seek);
+      SETOPT(CURLOPT_SEEKDATA, u);
+    } else if (strcmp(m, "POST") == 0 || u->body_len > 0 || strcmp(m, "PUT") == 0 ||
+               strcmp(m, "PATCH") == 0) {
       SETOPT(CURLOPT_POSTFIELDS, u->body != NULL ? u->body : "");
       SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)u->body_len);
     }
@@ -160,5 +203,6 @@ void qcc_upreq_clear(struct qcc_upreq *u) {
   free(u->hdrs);
   free(u->url);
   free(u->mapped);
+  qcc_modelmap_splice_free(&u->splice);
   memset(u, 0, sizeof *u);
 }

@@ -13,10 +13,15 @@
 #include <stdint.h>
 
 #include "exchange.h"
+#include "modelmap.h"
 
 struct qcc_table;
 struct qcc_tbl_endpoint;
 struct qcc_jsonscan_facts;
+
+/* A model-mapped body at least this large is spliced, not copied; a smaller
+ * one is copied so curl can send it in the same write as the head. */
+#define QCC_UPREQ_SPLICE_MIN (64 * 1024)
 
 struct qcc_upreq {
   char *url;
@@ -24,8 +29,14 @@ struct qcc_upreq {
   struct curl_slist *auth_node; /* the credential's line, wiped by clear */
   char *mapped;                 /* model-rewritten body, or NULL */
   const char *body;             /* what is sent: R's body or MAPPED */
-  size_t body_len;
+  size_t body_len;              /* what is sent (with SPLICE: the rewritten length) */
   bool has_body;                /* not GET/HEAD */
+  /* A large body's model rewrite, read in place by curl (no copy of the
+   * body): when SPLICE.n > 0, BODY is R's and BODY_LEN the rewritten size. */
+  struct qcc_modelmap_splice splice;
+  const char *orig;             /* R's body, ORIG_LEN bytes */
+  size_t orig_len;
+  size_t read_pos;              /* curl's position in the rewritten body */
 };
 
 /* Where the transfer's response goes. */
@@ -44,8 +55,9 @@ int qcc_upreq_build(struct qcc_upreq *u, const struct qcc_request *r, const stru
                     const struct qcc_jsonscan_facts *facts);
 
 /* Set the transfer's options on E (a fresh or reset easy handle) for
- * METHOD. U and IO->errbuf must outlive the transfer. 0, or -1. */
-int qcc_upreq_configure(const struct qcc_upreq *u, CURL *e, const char *method,
+ * METHOD. U and IO->errbuf must outlive the transfer (curl reads a spliced
+ * body through U). 0, or -1. */
+int qcc_upreq_configure(struct qcc_upreq *u, CURL *e, const char *method,
                         const struct qcc_upreq_io *io);
 
 /* Wipe the credential and free everything (U is zeroed). */

@@ -203,3 +203,37 @@ Test(upstream_jsonscan, block_boundaries_do_not_matter) {
       cr_expect_eq(qcc_jsonscan_body(buf, (size_t)cut, &f), -1, "pad %d cut %d", pad, cut);
   }
 }
+
+/* The tail shortcut answers only when the last member is "stream" with a
+ * boolean, and then as the full scan does (the last member wins). */
+Test(upstream_jsonscan, tail_stream_agrees_with_the_scan) {
+  static const struct {
+    const char *body;
+    int want;
+  } cases[] = {
+      {"{\"model\":\"m\",\"stream\":true}", 1},
+      {"{\"model\":\"m\",\"stream\":false}", 0},
+      {" {\"stream\" :\ttrue\n}\r\n", 1},
+      {"{\"stream\":false,\"stream\":true}", 1},          /* last wins */
+      {"{\"stream\":true,\"max_tokens\":1}", -1},         /* not last: the scan says */
+      {"{\"a\":{\"stream\":true}}", -1},                  /* nested */
+      {"{\"a\":[1,{\"stream\":true}]}", -1},
+      {"{\"a\":\"x\\\"stream\":true}", -1},               /* an escaped quote ends a longer key */
+      {"{\"upstream\":true}", -1},                        /* another key ending in stream */
+      {"{\"stream\":\"true\"}", -1},                      /* not a boolean */
+      {"{\"stream\":true", -1},                           /* no closing brace */
+      {"[{\"stream\":true}]", -1},
+      {"", -1},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const char *b = cases[k].body;
+    int got = qcc_jsonscan_tail_stream(b, strlen(b));
+    cr_expect_eq(got, cases[k].want, "%s: %d", b, got);
+    if (got >= 0) {
+      struct qcc_jsonscan_facts f;
+      qcc_jsonscan_body(b, strlen(b), &f);
+      cr_expect_eq(f.stream, got, "%s: the scan says %d", b, f.stream);
+    }
+  }
+  cr_expect_eq(qcc_jsonscan_tail_stream(NULL, 0), -1);
+}

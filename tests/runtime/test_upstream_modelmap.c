@@ -201,3 +201,54 @@ Test(upstream_modelmap, mutated_bodies_property) {
   }
   cr_expect(rewritten > 100, "only %d mutated bodies were rewritten", rewritten);
 }
+
+/* The splice (what curl reads for a large body) gives the same bytes as the
+ * copy, read from any position in pieces of any size: every piece boundary
+ * falls before, inside and after each replaced span somewhere. */
+Test(upstream_modelmap, splice_reads_equal_the_copy) {
+  const char *const bodies[] = {
+      "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":10}",
+      "{\"model\":\"claude-sonnet-4-5\",\"x\":1,\"model\":\"quote\",\"y\":[1,2,3]}",
+      "{\"a\":\"b\",\"model\":\"claude-\\u00e9\"}",
+      "{\"model\":\"claude-opus-4\",\"model\":\"claude-sonnet-4-5\"}",
+  };
+  for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
+    const char *in = bodies[b];
+    size_t len = strlen(in);
+    char *want = rw(in);
+    cr_assert_not_null(want, "%s is rewritten", in);
+    size_t want_len = strlen(want);
+    struct qcc_modelmap_splice sp;
+    cr_assert_eq(qcc_modelmap_plan(in, len, NULL, lookup, (void *)map, &sp), 1);
+    cr_assert_eq(sp.out_len, want_len);
+    for (size_t piece = 1; piece <= want_len + 1; piece++) {
+      char got[256] = {0};
+      size_t pos = 0, n;
+      while ((n = qcc_modelmap_copy(&sp, in, len, pos, got + pos, piece)) > 0) {
+        cr_assert_leq(n, piece);
+        pos += n;
+        cr_assert_leq(pos, want_len);
+      }
+      cr_expect_eq(pos, want_len, "pieces of %zu: %zu bytes", piece, pos);
+      cr_expect(memcmp(got, want, want_len) == 0, "pieces of %zu: %.*s", piece, (int)pos, got);
+    }
+    for (size_t from = 0; from <= want_len; from++) { /* a rewind to any offset */
+      char got[256];
+      size_t n = qcc_modelmap_copy(&sp, in, len, from, got, sizeof got);
+      cr_expect_eq(n, want_len - from);
+      cr_expect(memcmp(got, want + from, n) == 0);
+    }
+    qcc_modelmap_splice_free(&sp);
+    cr_expect_null(sp.text);
+    free(want);
+  }
+}
+
+Test(upstream_modelmap, splice_of_an_unchanged_body_is_empty) {
+  struct qcc_modelmap_splice sp;
+  const char *in = "{\"model\":\"claude-opus-4\"}";
+  cr_expect_eq(qcc_modelmap_plan(in, strlen(in), NULL, lookup, (void *)map, &sp), 0);
+  cr_expect_eq(sp.n, 0);
+  cr_expect_null(sp.text);
+  qcc_modelmap_splice_free(&sp);
+}

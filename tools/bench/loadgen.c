@@ -55,6 +55,7 @@ struct lg_opts {
   const char *model;
   const char *key;
   const char *body; /* overrides the generated body */
+  const char *body_file; /* read into body (Claude-Code-sized bodies exceed argv limits) */
   const char *headers[LG_MAX_HEADERS];
   int header_count;
   int paced_ms;       /* expected length of a paced stream, 0 = not paced */
@@ -634,6 +635,7 @@ static void usage(FILE *f) {
           "  --model NAME         model field (default claude-sonnet-4-5)\n"
           "  --key VALUE          x-api-key sent (default bench-client)\n"
           "  --body JSON          request body instead of the generated one\n"
+          "  --body-file FILE     request body read from FILE (e.g. tools/bench/ccbody.py)\n"
           "  -H, --header 'K: V'  extra request header (repeatable, up to %d)\n"
           "  --paced-ms MS        streams are paced to last MS: report how many slowed\n"
           "  --slow-tolerance-ms MS  slack before a paced stream counts as slowed (100)\n"
@@ -652,6 +654,7 @@ static int parse_opts(int argc, char **argv, struct lg_opts *op) {
       {"key", required_argument, NULL, 'k'},    {"body", required_argument, NULL, 'b'},
       {"header", required_argument, NULL, 'H'}, {"paced-ms", required_argument, NULL, 'A'},
       {"slow-tolerance-ms", required_argument, NULL, 'T'},
+      {"body-file", required_argument, NULL, 'B'},
       {"label", required_argument, NULL, 'l'},  {"help", no_argument, NULL, '?'},
       {NULL, 0, NULL, 0}};
   *op = (struct lg_opts){.host = "127.0.0.1",
@@ -697,6 +700,7 @@ static int parse_opts(int argc, char **argv, struct lg_opts *op) {
       case 'm': op->model = optarg; break;
       case 'k': op->key = optarg; break;
       case 'b': op->body = optarg; break;
+      case 'B': op->body_file = optarg; break;
       case 'H':
         if (op->header_count >= LG_MAX_HEADERS) return -1;
         op->headers[op->header_count++] = optarg;
@@ -714,6 +718,7 @@ static int parse_opts(int argc, char **argv, struct lg_opts *op) {
     }
   }
   if (optind != argc || op->port == 0) return -1;
+  if (op->body != NULL && op->body_file != NULL) return -1;
   if (op->duration_s == 0 && op->max_requests == 0) return -1; /* must be bounded */
   if (strlen(op->model) > 200) return -1;
   return 0;
@@ -802,11 +807,38 @@ static void run_go(struct lg_run *r) {
   ev_timer_stop(r->loop, &r->hard_stop);
 }
 
+/* The whole of PATH, NUL-terminated (a JSON body holds no NUL); NULL on error. */
+static char *read_body_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  char *buf = NULL;
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+      (buf = malloc((size_t)n + 1)) != NULL) {
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n || memchr(buf, '\0', (size_t)n) != NULL) {
+      free(buf);
+      buf = NULL;
+    } else {
+      buf[n] = '\0';
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
 int main(int argc, char **argv) {
   struct lg_opts op;
   if (parse_opts(argc, argv, &op) != 0) {
     usage(stderr);
     return 2;
+  }
+  char *body_owned = NULL;
+  if (op.body_file != NULL) {
+    if ((body_owned = read_body_file(op.body_file)) == NULL) {
+      fprintf(stderr, "loadgen: cannot read --body-file %s\n", op.body_file);
+      return 2;
+    }
+    op.body = body_owned;
   }
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit(op.conns);
@@ -814,6 +846,7 @@ int main(int argc, char **argv) {
   struct lg_run *r = run_new(&op, &why);
   if (r == NULL) {
     fprintf(stderr, "loadgen: %s\n", why);
+    free(body_owned);
     return 2;
   }
   run_go(r);
@@ -829,5 +862,6 @@ int main(int argc, char **argv) {
     json_decref(res);
   }
   run_free(&r);
+  free(body_owned);
   return rc;
 }

@@ -16,13 +16,19 @@
 # the responses completed. Proxies run on core 0, upstreams and the load
 # generator on core 1. Target: qcc/haproxy <= 1.5 on tls-h1 and tls-h2.
 #
+# --instr N: instead, instructions per request under callgrind: each proxy
+# starts with instrumentation off, gets N requests of warm-up (upstream
+# connections, TLS handshakes, pools), then instrumentation on for N more
+# (callgrind_control -i on): no subtraction needed, start-up and handshakes
+# are not in it. User space only, so read it beside the CPU figures.
+#
 #   tools/bench/upstream-bench.sh [--build DIR] [--duration S] [--conns N]
-#       [--rounds R] [--out FILE]
+#       [--rounds R] [--instr N] [--out FILE]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
-build=$root/build duration=5 conns=100 rounds=1 out=""
+build=$root/build duration=5 conns=100 rounds=1 out="" instr=0
 die() { echo "upstream-bench: $*" >&2; exit 2; }
 say() { echo "upstream-bench: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -32,7 +38,8 @@ while [ $# -gt 0 ]; do
     --conns) conns=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --instr) instr=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -103,7 +110,8 @@ up_port[1]=$h2_port
 cases=(tls-h1 tls-h2 close50)
 
 # ---- proxies (core 0), one pair per case ----
-start_pair() { # CASE_INDEX -> qport hport qpid hpid
+vg=()
+start_pair() { # CASE_INDEX -> qport hport qpid hpid (under ${vg[@]} when set)
   local i=$1 up=${up_port[$1]} alpn=""
   [ "${cases[$i]}" = tls-h2 ] && alpn=" alpn h2"
   qport=$(free_port) hport=$(free_port)
@@ -130,7 +138,8 @@ profiles:
 YAML
   "$qccc" build -c "$tmp/qcc.yaml" -o "$tmp/qcc.bin" >"$tmp/qccc.out" 2>&1 || die "qccc: $(last_lines "$tmp/qccc.out")"
   mkdir -p "$tmp/qcc-state"
-  QCC_BENCH_UPSTREAM_KEY=bench-upstream taskset -c "$proxy_cpu" "$qccrun" --state-dir "$tmp/qcc-state" \
+  QCC_BENCH_UPSTREAM_KEY=bench-upstream taskset -c "$proxy_cpu" "${vg[@]}" \
+    ${vg[0]:+--callgrind-out-file=$tmp/cg-qcc-$i.out} "$qccrun" --state-dir "$tmp/qcc-state" \
     "$tmp/qcc.bin" >"$tmp/qcc.out" 2>&1 &
   qpid=$!
   started+=("$qpid")
@@ -153,13 +162,21 @@ frontend bench
 backend up
     server up1 127.0.0.1:$up ssl verify required ca-file $tmp/ca.pem$alpn
 HA
-  taskset -c "$proxy_cpu" haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.out" 2>&1 &
+  taskset -c "$proxy_cpu" "${vg[@]}" ${vg[0]:+--callgrind-out-file=$tmp/cg-haproxy-$i.out} \
+    haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.out" 2>&1 &
   hpid=$!
   started+=("$hpid")
-  wait_port "$qport" "$qpid" || die "qcc-run did not start: $(last_lines "$tmp/qcc.out")"
-  wait_port "$hport" "$hpid" || die "haproxy did not start: $(last_lines "$tmp/haproxy.out")"
-  probe "$qport" || die "qcc-run does not forward ${cases[$i]}: $(last_lines "$tmp/qcc.out")"
-  probe "$hport" || die "haproxy does not forward ${cases[$i]}: $(last_lines "$tmp/haproxy.out")"
+  local t
+  for t in q h; do
+    local port pid name
+    if [ $t = q ]; then port=$qport pid=$qpid name=qcc; else port=$hport pid=$hpid name=haproxy; fi
+    for _ in $(seq 1 300); do
+      probe "$port" && continue 2
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    die "$name does not forward ${cases[$i]}: $(last_lines "$tmp/$name.out")"
+  done
 }
 ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 hz=$(getconf CLK_TCK)
@@ -178,6 +195,40 @@ measure() { # ROUND CASE TARGET PORT PID
     <<<"$res" >>"$runs"
   say "round $1 $2 $3: $(tail -1 "$runs" | jq -r '"\(.ok) ok, \(.errors) errors, \(.cpu_us_per_req // 0 | round) us CPU/request"')"
 }
+if [ "$instr" -gt 0 ]; then
+  command -v valgrind >/dev/null || die "--instr needs valgrind"
+  vg=(valgrind --tool=callgrind --instr-atstart=no)
+  irun() { # CASE_INDEX TARGET PORT PID -> instructions per request
+    local n
+    taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$instr" --timeout 60 >/dev/null
+    callgrind_control -i on "$4" >/dev/null
+    n=$(taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$instr" --timeout 60 | jq '.ok_total')
+    callgrind_control -i off "$4" >/dev/null
+    [ "$n" = "$instr" ] || die "$2 answered $n of $instr under callgrind"
+  }
+  for r in $(seq 1 "$rounds"); do
+    for i in 0 1 2; do
+      start_pair "$i"
+      irun "$i" qcc "$qport" "$qpid"
+      irun "$i" haproxy "$hport" "$hpid"
+      kill "$qpid"; kill -USR1 "$hpid"; wait "$qpid" "$hpid" 2>/dev/null || true
+      for t in qcc haproxy; do
+        tot=$(awk '/^totals:/ {print $2; exit}' "$tmp/cg-$t-$i.out")
+        jq -nc --argjson r "$r" --arg c "${cases[$i]}" --arg t "$t" --argjson v "$((tot / instr))" \
+          '{round: $r, case: $c, target: $t, instr_per_req: $v}' >>"$runs"
+        say "round $r ${cases[$i]} $t: $((tot / instr)) instructions/request"
+      done
+    done
+  done
+  jq -s '
+    def med: sort | .[(length / 2 | floor)];
+    group_by(.case) | map({key: .[0].case, value: (group_by(.target) | map({key: .[0].target,
+      value: {median: ([.[].instr_per_req] | med), min: ([.[].instr_per_req] | min),
+              max: ([.[].instr_per_req] | max)}}) | from_entries)}) | from_entries
+    | map_values(. + {ratio: (.qcc.median / .haproxy.median * 100 | round / 100)})' "$runs" \
+    | tee ${out:+"$out"}
+  exit 0
+fi
 for r in $(seq 1 "$rounds"); do
   for i in 0 1 2; do
     start_pair "$i"

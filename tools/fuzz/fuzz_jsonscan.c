@@ -59,6 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (f.has_model) check_span(&f.model, size, body);
   if (f.has_user_id) check_span(&f.user_id, size, body);
   if (f.stream < -1 || f.stream > 1) __builtin_trap();
+  /* the tail shortcut: exact for a JSON object (the scan accepted it) */
+  int tail = qcc_jsonscan_tail_stream(body, size);
+  if (tail < -1 || tail > 1) __builtin_trap();
+  if (rc == 0 && tail >= 0 && tail != f.stream) __builtin_trap();
 
   /* jansson reads a NUL byte outside strings as the end of its input; a
    * JSON text has none there, so such inputs are not compared */

@@ -15,6 +15,7 @@
 
 #include <http_parser.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "buf.h"
 #include "reply.h"
@@ -639,6 +640,17 @@ static void log_request(struct mock_conn *c, const char *method, const struct au
 	}
 	json_object_set_new(o, "header_names", names ? names : json_null());
 	json_object_set_new(o, "body_len", json_integer((json_int_t)c->body.len));
+	/* tests compare what arrived with what was sent, byte for byte */
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	if (!c->body_overflow &&
+	    EVP_Digest(c->body.data != NULL ? c->body.data : "", c->body.len, md, &mdlen,
+		       EVP_sha256(), NULL) == 1) {
+		for (unsigned int k = 0; k < mdlen; k++)
+			snprintf(hex + 2 * k, 3, "%02x", md[k]);
+		json_object_set_new(o, "body_sha256", json_stringn(hex, 2 * (size_t)mdlen));
+	}
 	json_object_set(o, "model", model ? (json_t *)model : json_null());
 	json_object_set_new(o, "stream", json_boolean(stream));
 	json_object_set_new(o, "status", json_integer(status));
