@@ -18,6 +18,7 @@
 #include "pageassets.h"
 #include "pagesession.h"
 #include "router.h"
+#include "schema/journal.h"
 #include "timeline.h"
 
 #define COOKIE_NAME "qcc_session"
@@ -414,10 +415,11 @@ static void action_cb(void *arg, int status, const char *ctype, const char *body
   reply(c, status, ctype != NULL ? ctype : "application/json", "no-store", body, len, NULL, 0);
 }
 
-/* POST /qcc/api/SEG0/SEG1/SEG2: the admin call the CLI makes for it. */
+/* POST /qcc/api/SEG0/SEG1/SEG2: the admin call the CLI makes for it, each
+ * with the reason the journal keeps (docs/admin-api.md). */
 static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
   char path[640], enc[480], body[300];
-  body[0] = '\0';
+  snprintf(body, sizeof body, "{\"reason\":\"%s\"}", PAGE_REASON);
   char id[160] = "";
   const char *what = NULL;
   if (nseg == 3 && strcmp(seg[0], "endpoints") == 0 &&
@@ -425,8 +427,6 @@ static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
     snprintf(id, sizeof id, "%s", seg[1]);
     encode_segment(id, enc, sizeof enc);
     snprintf(path, sizeof path, "/endpoints/%s/%s", enc, seg[2]);
-    if (strcmp(seg[2], "disable") == 0)
-      snprintf(body, sizeof body, "{\"reason\":\"%s\"}", PAGE_REASON);
     what = seg[2];
   } else if (nseg == 3 && strcmp(seg[0], "profiles") == 0 && strcmp(seg[2], "pin") == 0) {
     snprintf(id, sizeof id, "%s", seg[1]);
@@ -444,7 +444,7 @@ static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
     what = "pin";
   } else if (nseg == 1 && strcmp(seg[0], "unpin") == 0) {
     snprintf(path, sizeof path, "/priority/switch");
-    snprintf(body, sizeof body, "{\"auto\":true}");
+    snprintf(body, sizeof body, "{\"auto\":true,\"reason\":\"%s\"}", PAGE_REASON);
     what = "unpin";
   } else if (nseg == 1 && strcmp(seg[0], "health-check") == 0) {
     snprintf(path, sizeof path, "/health/check");
@@ -454,8 +454,6 @@ static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
     snprintf(id, sizeof id, "%s", seg[1]);
     encode_segment(id, enc, sizeof enc);
     snprintf(path, sizeof path, "/queue/%s/%s", seg[2], enc);
-    if (strcmp(seg[2], "drop") == 0)
-      snprintf(body, sizeof body, "{\"reason\":\"%s\"}", PAGE_REASON);
     what = strcmp(seg[2], "drop") == 0 ? "drop dead letter" : "retry dead letter";
   } else {
     reply_error(c, 404, "no such action (see docs/status-page.md)");
@@ -781,6 +779,16 @@ void qcc_statuspage_route_event(struct qcc_statuspage *sp, const struct qcc_rout
   json_t *en = qcc_timeline_entry(when, qcc_route_event_name(e->kind), e->endpoint, e->profile, e->from, e->to,
                      e->reason);
   if (en != NULL) json_array_append_new(sp->pending, en);
+  push_soon(sp);
+}
+
+void qcc_statuspage_record(struct qcc_statuspage *sp, const struct qcc_jrec *r) {
+  if (sp == NULL || sp->sse == NULL) return;
+  struct qcc_jrec copy = *r;
+  if (copy.time_ms == 0) copy.time_ms = wall_ms(); /* 0 on append means now */
+  json_t *en = qcc_timeline_of_record(&copy);
+  if (en == NULL) return;
+  json_array_append_new(sp->pending, en);
   push_soon(sp);
 }
 

@@ -138,14 +138,60 @@ assert_eq "qccc sees a disabled" "true" \
 	"$("$QCCC_BIN" endpoint list --json --state-dir "$QCC_STATE" | jq -r '.endpoints[] | select(.id=="a") | .operator_disabled')"
 assert_eq "the reason is the status page's" "from the status page" \
 	"$("$QCCC_BIN" endpoint list --json --state-dir "$QCC_STATE" | jq -r '.endpoints[] | select(.id=="a") | .disabled_reason')"
+# every action is journaled with the page's reason: the newest record of its
+# type, read back with `qccc journal show --json` (the journal is written once
+# per loop iteration: polled until it shows WANT, for a bounded while)
+last_rec() { # TYPE JQ-FORMAT WANT -> the newest record of TYPE, formatted
+	local i got
+	for i in $(seq 40); do
+		got=$(journal_json | jq -r --arg t "$1" "[.[] | select(.type == \$t)] | last | $2")
+		[ "$got" = "$3" ] && break
+		sleep 0.05
+	done
+	printf '%s' "$got"
+}
+OV='"\(.kind) \(.target.id) \(.reason)"'
+W="disable a from the status page"
+assert_eq "journal: the disable, from the status page" "$W" "$(last_rec override "$OV" "$W")"
 assert_eq "enable from the page" 200 "$(post endpoints/a/enable -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+W="enable a from the status page"
+assert_eq "journal: the enable, from the status page" "$W" "$(last_rec override "$OV" "$W")"
 assert_eq "pin from the page" 200 "$(post profiles/it-main/pin -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
 assert_eq "qccc sees the pin" "true" "$("$QCCC_BIN" status --json --state-dir "$QCC_STATE" | jq -r .routing.pinned)"
+W="pin it-main from the status page"
+assert_eq "journal: the pin, from the status page" "$W" "$(last_rec override "$OV" "$W")"
 assert_eq "unpin from the page" 200 "$(post unpin -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+W="unpin it-main from the status page"
+assert_eq "journal: the unpin, from the status page" "$W" "$(last_rec override "$OV" "$W")"
+assert_eq "health check from the page" 200 "$(post health-check -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF" -m 20)"
+AC='"\(.action) \(.reason)"'
+W="health_check from the status page"
+assert_eq "journal: the health check (an action record), from the status page" "$W" "$(last_rec action "$AC" "$W")"
+# the CLI passes its own reason through the same admin calls
+"$QCCC_BIN" health check --json --reason "from the CLI" --state-dir "$QCC_STATE" >"$T/cli.out" 2>&1 ||
+	diag "qccc health check: $(cat "$T/cli.out")"
+W="health_check from the CLI"
+assert_eq "journal: qccc health check --reason" "$W" "$(last_rec action "$AC" "$W")"
+"$QCCC_BIN" endpoint disable b --reason drill --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" endpoint enable b --reason "drill over" --state-dir "$QCC_STATE" >"$T/cli.out" 2>&1 ||
+	diag "qccc endpoint enable: $(cat "$T/cli.out")"
+W="enable b drill over"
+assert_eq "journal: qccc endpoint enable --reason" "$W" "$(last_rec override "$OV" "$W")"
+"$QCCC_BIN" priority switch it-main --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" priority switch --auto --reason "back to auto" --state-dir "$QCC_STATE" >"$T/cli.out" 2>&1 ||
+	diag "qccc priority switch --auto: $(cat "$T/cli.out")"
+W="unpin it-main back to auto"
+assert_eq "journal: qccc priority switch --auto --reason" "$W" "$(last_rec override "$OV" "$W")"
+# the page's timeline has the page's actions too (from the journal)
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: disable, enable, pin, unpin and the check, from the status page" \
+	"disable enable pin unpin health_check" \
+	"$(jq -r '[.entries[] | select(.reason == "from the status page") | .kind] | join(" ")' "$T/body")"
 assert_eq "an unknown action is 404" 404 "$(post nothing -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
-sleep 0.3
-assert_contains "the journal has the disable with the page's reason" \
-	"$(journal_json | jq -c '.[] | select(.type=="override")')" "from the status page"
+# the page's timeline has them too (from the journal)
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: enable, pin, unpin and the check from the status page" "enable pin unpin health_check" \
+	"$(jq -r '[.entries[] | select(.reason == "from the status page") | .kind] | unique as $u | ["enable","pin","unpin","health_check"] | map(select(. as $k | $u | index($k))) | join(" ")' "$T/body")"
 
 # ---- docs/status-page.md: every route it documents answers, and the usage
 # example has the live reply's shape -----------------------------------------------
