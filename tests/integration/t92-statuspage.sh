@@ -252,6 +252,32 @@ assert_eq "no /qcc path in upstream b's log" "" "$(mock_requests b '.path' | gre
 # (the documented POST /qcc/api/health-check above sent real probes: /v1/ only)
 assert_eq "upstreams saw only /v1/ paths" "" "$(mock_requests a '.path' | grep -v '^"/v1/' || true)$(mock_requests b '.path' | grep -v '^"/v1/' || true)"
 
+# ---- an upstream that echoes the key in its refusal -------------------------------------------------
+# (some relays quote the key they refused): the state, the timeline and the
+# event stream show the refusal, never the upstream's text with the key (the
+# grep of every response below)
+mock_fault a "status=401&message=invalid+x-api-key+$QCC_IT_KEY_A&count=5"
+curl -sS -N -m 4 -b "$JAR" -o "$T/sse-key" "$BASE/qcc/api/events" 2>/dev/null &
+SSE_KEY=$!
+track_pid $SSE_KEY
+wait_until 100 0.05 grep -q '^event: snapshot' "$T/sse-key"
+"$QCCC_BIN" priority switch it-main --state-dir "$QCC_STATE" >/dev/null 2>&1 # a is tried first
+"$QCCC_BIN" endpoint disable b --state-dir "$QCC_STATE" >/dev/null 2>&1
+curl -sS -m 10 -o /dev/null "$BASE/v1/messages" -H "x-api-key: $QCC_IT_TOKEN" -d "$(body_json claude-x)" 2>/dev/null
+assert_eq "a's key is refused (qccc sees key_rejected)" true \
+	"$("$QCCC_BIN" endpoint list --json --state-dir "$QCC_STATE" | jq -r '.endpoints[] | select(.id=="a") | .key_rejected')"
+wait "$SSE_KEY" 2>/dev/null
+cat "$T/sse-key" >>"$ALL"
+assert_contains "the event stream reports the refusal" "$(cat "$T/sse-key")" '"kind":"key_rejected"'
+assert_eq "GET /qcc/api/timeline" 200 "$(get "$BASE/qcc/api/timeline" -b "$JAR")"
+assert_eq "... shows the refusal of a" a "$(jq -r '[.entries[] | select(.kind == "key_rejected")] | last | .endpoint' "$T/body")"
+get "$BASE/qcc/api/state" -b "$JAR" >/dev/null
+get "$BASE/qcc/api/state" "${B[@]}" >/dev/null
+"$QCCC_BIN" endpoint enable a --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" endpoint enable b --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" priority switch --auto --state-dir "$QCC_STATE" >/dev/null 2>&1
+mock_fault a ok
+
 # ---- no secret in any response -----------------------------------------------------------------
 assert_not_contains "no key of a in any response" "$(cat "$ALL")" "$QCC_IT_KEY_A"
 assert_not_contains "no key of b in any response" "$(cat "$ALL")" "$QCC_IT_KEY_B"
