@@ -364,10 +364,14 @@ static void start_sse(struct qcc_page_call *c) {
     sp->last_beat = ev_now(sp->p.loop);
     ev_timer_again(sp->p.loop, &sp->tick);
   }
+  /* the stream's head carries the same security headers as every reply */
   struct qcc_header h[] = {
       {"content-type", 12, "text/event-stream", 17},
       {"cache-control", 13, "no-store", 8},
+      {"content-security-policy", 23, csp, sizeof csp - 1},
       {"x-content-type-options", 22, "nosniff", 7},
+      {"referrer-policy", 15, "no-referrer", 11},
+      {"x-frame-options", 15, "DENY", 4},
       {"x-accel-buffering", 17, "no", 2},
   };
   c->ops->head(c->sink, 200, h, sizeof h / sizeof h[0], -1);

@@ -80,8 +80,13 @@ CSRF=$(jq -r .csrf "$T/body")
 assert_eq "the CSRF token is 64 hex characters" 64 "$(printf '%s' "$CSRF" | tr -cd '0-9a-f' | wc -c)"
 
 # SSE: the snapshot arrives, with the timeline from the journal
-curl -sS -m 2 -N -b "$JAR" "$BASE/qcc/api/events" >"$T/sse" 2>/dev/null
+curl -sS -m 2 -N -b "$JAR" -D "$T/sse-hdr" "$BASE/qcc/api/events" >"$T/sse" 2>/dev/null
 cat "$T/sse" >>"$ALL"
+hdr=$(tr -d '\r' <"$T/sse-hdr" | tr 'A-Z' 'a-z')
+for h in "content-security-policy: default-src 'none'" "x-content-type-options: nosniff" \
+	"referrer-policy: no-referrer" "x-frame-options: deny" "cache-control: no-store"; do
+	assert_contains "events: the stream's head has ${h%%:*}" "$hdr" "$h"
+done
 assert_contains "events: a snapshot event" "$(cat "$T/sse")" "event: snapshot"
 assert_eq "events: the snapshot's timeline starts with qcc-run's start" "start" \
 	"$(sed -n 's/^data: //p' "$T/sse" | head -1 | jq -r '.timeline.entries[0].kind')"
