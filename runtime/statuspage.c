@@ -617,8 +617,14 @@ static bool bearer_ok(const struct qcc_request *req) {
 /* GET /qcc/login?t=TOKEN: a login link. */
 static void login(struct qcc_page_call *c, const char *query) {
   struct qcc_statuspage *sp = c->sp;
-  const char *t = query != NULL ? strstr(query, "t=") : NULL;
-  if (t != NULL && t != query && t[-1] != '&') t = NULL;
+  const char *t = NULL; /* the parameter t, wherever it is in the query */
+  for (const char *p = query; p != NULL && *p != '\0' && *p != '#'; p += strcspn(p, "&#")) {
+    if (*p == '&') p++;
+    if (p[0] == 't' && p[1] == '=') {
+      t = p;
+      break;
+    }
+  }
   size_t tl = t != NULL ? strcspn(t + 2, "&#") : 0;
   char sid[QCC_PAGE_TOKEN_LEN + 1];
   if (t == NULL || !qcc_pagesession_redeem(sp->sessions, t + 2, tl, mono_ms(sp), sid)) {

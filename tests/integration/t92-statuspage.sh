@@ -52,6 +52,10 @@ assert_contains "the cookie is HttpOnly" "$cookie_line" "HttpOnly"
 assert_contains "the cookie is SameSite=Strict" "$cookie_line" "SameSite=Strict"
 assert_contains "the cookie is limited to /qcc/" "$cookie_line" "Path=/qcc/"
 assert_eq "the same link a second time is 401 (single use)" 401 "$(get "$URL")"
+# t is found among other parameters (a link pasted with a tracker's ?at=...)
+URL2=$(link)
+assert_eq "a link with another parameter ending in t before it still logs in" 303 \
+	"$(get "${URL2%%\?*}?at=1&t=${URL2##*t=}")"
 
 assert_eq "GET /qcc/ with the cookie is 200" 200 "$(get "$BASE/qcc/" -b "$JAR")"
 hdr=$(tr -d '\r' <"$T/hdr" | tr 'A-Z' 'a-z')
