@@ -12,6 +12,7 @@
 
 #include "adminapi.h"
 #include "generation.h"
+#include "journal_writer.h"
 #include "keystore.h"
 #include "log.h"
 #include "metrics.h"
@@ -57,6 +58,8 @@ struct qcc_statuspage {
   double last_beat;
   char *last_state;       /* the state the streams last got (compact JSON) */
   json_t *pending;        /* timeline entries not yet pushed */
+  json_t *history;        /* the timeline from the journal, while it is unchanged */
+  uint64_t history_appended, history_compactions;
 };
 
 /* ---- clocks and small helpers -------------------------------------------- */
@@ -197,6 +200,22 @@ static json_t *queue_doc(struct qcc_statuspage *sp) {
   json_decref(dl);
   return json_pack("{s:o,s:o}", "queue", q != NULL ? q : json_null(), "dead_letters",
                    list != NULL ? list : json_array());
+}
+
+/* The timeline's history is a replay of the whole journal (up to its
+ * compaction size) on the loop: kept until the journal changes, so a
+ * dashboard polling it, or streams opening, cost one replay per change. */
+static json_t *timeline_doc(struct qcc_statuspage *sp) {
+  struct qcc_journal_stats st = {0};
+  if (sp->p.journal != NULL) qcc_journal_get_stats(sp->p.journal, &st);
+  if (sp->history == NULL || st.appended != sp->history_appended ||
+      st.compactions != sp->history_compactions) {
+    json_decref(sp->history);
+    sp->history = qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX);
+    sp->history_appended = st.appended;
+    sp->history_compactions = st.compactions;
+  }
+  return json_incref(sp->history); /* shared: read only */
 }
 
 /* The usage panel's document (docs/status-page.md, "GET /qcc/api/usage"):
@@ -378,7 +397,7 @@ static void start_sse(struct qcc_page_call *c) {
   c->ops->body(c->sink, "retry: 2000\n\n", 13);
   sse_send(c, "snapshot",
            json_pack("{s:o,s:o,s:o}", "state", state_doc(sp), "queue", queue_doc(sp), "timeline",
-                     qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX)));
+                     timeline_doc(sp)));
 }
 
 /* The admin socket answers one request per connection with a length: its
@@ -386,7 +405,7 @@ static void start_sse(struct qcc_page_call *c) {
 static void admin_events(struct qcc_page_call *c) {
   struct qcc_statuspage *sp = c->sp;
   json_t *doc = json_pack("{s:o,s:o,s:o}", "state", state_doc(sp), "queue", queue_doc(sp),
-                          "timeline", qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX));
+                          "timeline", timeline_doc(sp));
   char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(doc);
   if (s == NULL) {
@@ -550,7 +569,7 @@ static void route(struct qcc_page_call *c, const char *method, const char *path,
   } else if (nseg == 1 && strcmp(seg[0], "usage") == 0) {
     reply_json(c, 200, usage_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "timeline") == 0) {
-    reply_json(c, 200, qcc_timeline_history(c->sp->p.journal, QCC_PAGE_TIMELINE_MAX));
+    reply_json(c, 200, timeline_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {
     if (strcmp(method, "GET") != 0) goto not_allowed; /* a HEAD stream would never end */
     if (c->areq != NULL) admin_events(c);
@@ -860,6 +879,7 @@ void qcc_statuspage_free(struct qcc_statuspage **psp) {
   while (sp->sse != NULL) call_free(sp->sse);
   qcc_pagesession_free(&sp->sessions);
   json_decref(sp->pending);
+  json_decref(sp->history);
   free(sp->last_state);
   free(sp);
   *psp = NULL;

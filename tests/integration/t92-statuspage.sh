@@ -196,11 +196,19 @@ get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
 assert_eq "timeline: disable, enable, pin, unpin and the check, from the status page" \
 	"disable enable pin unpin health_check" \
 	"$(jq -r '[.entries[] | select(.reason == "from the status page") | .kind] | join(" ")' "$T/body")"
-assert_eq "an unknown action is 404" 404 "$(post nothing -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
-# the page's timeline has them too (from the journal)
+# the history is kept between requests while the journal is unchanged, and
+# is read again once it changes
 get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
-assert_eq "timeline: enable, pin, unpin and the check from the status page" "enable pin unpin health_check" \
-	"$(jq -r '[.entries[] | select(.reason == "from the status page") | .kind] | unique as $u | ["enable","pin","unpin","health_check"] | map(select(. as $k | $u | index($k))) | join(" ")' "$T/body")"
+n1=$(jq '.entries | length' "$T/body")
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: the same history twice" "$n1" "$(jq '.entries | length' "$T/body")"
+assert_eq "disable b from the page" 200 "$(post endpoints/b/disable -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+last_rec override "$OV" "disable b from the status page" >/dev/null
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: ... and one entry more after an action" "$((n1 + 1)) disable b" \
+	"$(jq -r '"\(.entries | length) \(.entries[-1].kind) \(.entries[-1].endpoint)"' "$T/body")"
+assert_eq "enable b from the page" 200 "$(post endpoints/b/enable -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+assert_eq "an unknown action is 404" 404 "$(post nothing -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
 
 # ---- docs/status-page.md: every route it documents answers, and the usage
 # example has the live reply's shape -----------------------------------------------
