@@ -164,6 +164,23 @@ static json_t *admin_get(struct qcc_statuspage *sp, const char *path) {
 
 /* ---- the API's documents --------------------------------------------------- */
 
+/* A base URL's query and fragment may hold a relay's token (the table allows
+ * them; the admin API, for the owner, shows them): the page, which client
+ * tokens read too, shows neither. */
+static void hide_query(json_t *e) {
+  const char *u = json_string_value(json_object_get(e, "base_url"));
+  size_t n = u != NULL ? strcspn(u, "?#") : 0;
+  if (u == NULL || u[n] == '\0') return;
+  char *cut = malloc(n + 16);
+  if (cut == NULL) {
+    json_object_set_new(e, "base_url", json_null());
+    return;
+  }
+  snprintf(cut, n + 16, "%.*s?(hidden)", (int)n, u);
+  json_object_set_new(e, "base_url", json_string(cut));
+  free(cut);
+}
+
 static json_t *state_doc(struct qcc_statuspage *sp) {
   json_t *status = admin_get(sp, "/status");
   json_t *prio = admin_get(sp, "/priority");
@@ -175,6 +192,7 @@ static json_t *state_doc(struct qcc_statuspage *sp) {
   json_array_foreach(list, i, e) {
     struct qcc_metrics_endpoint me;
     const char *id = json_string_value(json_object_get(e, "id"));
+    hide_query(e);
     bool any = qcc_metrics_endpoint(m, id, &me);
     json_object_set_new(e, "requests", json_integer((json_int_t)me.requests));
     json_object_set_new(e, "errors", json_integer((json_int_t)me.failed));

@@ -24,6 +24,7 @@ chmod 600 "$d/server.key"
 
 start_mock a
 it_keys a
+QCC_IT_QUERY_TOKEN=$(make_secret qtok)
 QCC_PORT=$(free_port)
 # one endpoint whose breaker opens at its first failure: a fault makes "no
 # endpoint can take a request", the all_down alert, within a second or two
@@ -45,6 +46,13 @@ profiles:
   - name: main
     endpoints:
 $(ep_yaml a "max_failures: 1")
+  - name: spare
+    priority: secondary
+    enabled: false
+    endpoints:
+      - id: q
+        base_url: "$(mock_url a)/relay?token=$QCC_IT_QUERY_TOKEN"
+        api_key_env: QCC_IT_KEY_A
 YAML
 build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 export QCC_IT_SCHEME=https QCC_IT_CACERT=$d/ca.pem
@@ -72,6 +80,10 @@ assert_eq "the jar marks the cookie secure (curl: TRUE in column 4)" TRUE \
 assert_eq "the page over https with the cookie" 200 "$(get "$BASE/qcc/" -b "$JAR")"
 hdr=$(tr -d '\r' <"$T/hdr" | tr 'A-Z' 'a-z')
 assert_contains "the page has its CSP over https too" "$hdr" "content-security-policy: default-src 'none'"
+assert_eq "the state" 200 "$(get "$BASE/qcc/api/state" -b "$JAR")"
+assert_eq "a base URL's query (a relay's token) is not shown" "$(mock_url a)/relay?(hidden)" \
+	"$(jq -r '.endpoints[] | select(.id == "q") | .base_url' "$T/body")"
+assert_not_contains "... anywhere in the state" "$(cat "$T/body")" "$QCC_IT_QUERY_TOKEN"
 assert_eq "the CSRF token" 200 "$(get "$BASE/qcc/api/session" -b "$JAR")"
 CSRF=$(jq -r .csrf "$T/body")
 
