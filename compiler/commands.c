@@ -384,7 +384,8 @@ static const struct qccc_cmd cmds[] = {
      "usage: qccc priority set PROFILE primary|secondary|fallback [-c FILE] [-y] [--build]\n" EDIT_HELP,
      EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"priority switch", "pin a profile now, or --auto to resume automatic switching",
-     "usage: qccc priority switch PROFILE [--reason TEXT] | switch --auto [--reason TEXT]  [--json] [--state-dir DIR]\n"
+     "usage: qccc priority switch PROFILE [--reason TEXT] | switch --auto [--reason TEXT]\n"
+     "                            [--json] [--state-dir DIR]\n"
      "  --reason TEXT     recorded in the journal\n"
      "  --auto            unpin: switch automatically again\n" OP_HELP,
      "--reason=TEXT --auto " OP_OPTS, 0, run_op},
