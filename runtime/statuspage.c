@@ -831,10 +831,9 @@ void qcc_statuspage_route_event(struct qcc_statuspage *sp, const struct qcc_rout
 
 void qcc_statuspage_record(struct qcc_statuspage *sp, const struct qcc_jrec *r) {
   if (sp == NULL || sp->sse == NULL) return;
-  struct qcc_jrec copy = *r;
-  if (copy.time_ms == 0) copy.time_ms = wall_ms(); /* 0 on append means now */
-  json_t *en = qcc_timeline_of_record(&copy);
+  json_t *en = qcc_timeline_of_record(r);
   if (en == NULL) return;
+  if (r->time_ms == 0) json_object_set_new(en, "time", qcc_timeline_iso(wall_ms())); /* 0 = now */
   json_array_append_new(sp->pending, en);
   push_soon(sp);
 }
