@@ -125,7 +125,7 @@ wait_until 100 0.05 alert_live
 assert_eq "the all_down alert reaches the open page as an entry event within 5 s" 0 "$?"
 entry=$(sed -n 's/^data: //p' "$T/sse" | jq -c 'select(.kind == "alert")' | head -1)
 assert_contains "... with the alert's text as its reason" "$(jq -r .reason <<<"$entry")" "no endpoint can take a request"
-assert_eq "... stamped now (a record's time 0 means now, not 1970)" "$(date -u +%Y-%m-%d)" "$(jq -r '.time[:10]' <<<"$entry")"
+assert_ne "... stamped now (a record's time 0 means now, not 1970)" 1970 "$(jq -r '.time[:4]' <<<"$entry")"
 kill "$SSE_PID" 2>/dev/null
 wait "$SSE_PID" 2>/dev/null
 assert_eq "the journal has the alert record" all_down \
