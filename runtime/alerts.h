@@ -13,7 +13,9 @@
  * The state is looked at once a second (and at every switch event) from the
  * router's own view, so an alert agrees with `qccc health status`.
  *
- * How it is told: a warning line in the error log, always; then, when set,
+ * How it is told: a warning line in the error log and the hook (main
+ * journals an `alert` record, which the status page's timeline shows),
+ * always; then, when set,
  *   alerts.exec     `/bin/sh -c COMMAND` with the alert as one JSON object on
  *                   stdin, in its own process group, killed after
  *                   alerts.timeout; its environment is PATH, HOME, USER,
