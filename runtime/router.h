@@ -196,8 +196,9 @@ int qcc_router_enable(struct qcc_router *r, uint32_t idx, const char *reason, ui
                       struct qcc_err *err);
 int qcc_router_pin(struct qcc_router *r, const char *profile, const char *reason, uint64_t now,
                    struct qcc_err *err);
-/* REASON (NULL = "operator", "switch --auto") goes with the event into
- * the journal's override record, as qcc_router_disable's and _pin's do. */
+/* REASON goes with the event into the journal's override record, as
+ * qcc_router_disable's and _pin's do (NULL or "": "operator" for enable,
+ * "switch --auto" for unpin). */
 void qcc_router_unpin(struct qcc_router *r, const char *reason, uint64_t now);
 
 /* ---- restore (qcc-run start, from the journal) ---------------------------
