@@ -318,11 +318,12 @@ static const struct qccc_cmd cmds[] = {
      "  --wide            do not fit the table to 100 columns\n" OP_HELP,
      "--wide " OP_OPTS, 0, run_op},
     {"health check", "probe every endpoint now, printing each as it answers",
-     "usage: qccc health check [--wide] [--json] [--state-dir DIR]\n"
+     "usage: qccc health check [--reason TEXT] [--wide] [--json] [--state-dir DIR]\n"
      "Ask qcc-run to probe every endpoint now; each endpoint is printed as its check\n"
      "finishes, then the table of results. Exit 1 when one failed.\n"
+     "  --reason TEXT     recorded in the journal\n"
      "  --wide            do not fit the table to 100 columns\n" OP_HELP,
-     "--wide " OP_OPTS, 0, run_op},
+     "--reason=TEXT --wide " OP_OPTS, 0, run_op},
     {"health history", "an endpoint's health changes, from the journal (qcc-run may be down)",
      "usage: qccc health history ENDPOINT [--since T] [--json] [--state-dir DIR]\n"
      "  --since T         an ISO time (UTC) or a duration back from now (1h, 2d)\n"
@@ -356,7 +357,9 @@ static const struct qccc_cmd cmds[] = {
      "usage: qccc endpoint remove ID [-c FILE] [-y] [--build]\n" EDIT_HELP, EDIT_OPTS,
      QCCC_CMD_EDITS, run_edit},
     {"endpoint enable", "put a disabled endpoint back into rotation (live, not in the config)",
-     "usage: qccc endpoint enable ID [--json] [--state-dir DIR]\n" OP_HELP, OP_OPTS, 0, run_op},
+     "usage: qccc endpoint enable ID [--reason TEXT] [--json] [--state-dir DIR]\n"
+     "  --reason TEXT     recorded in the journal\n" OP_HELP,
+     "--reason=TEXT " OP_OPTS, 0, run_op},
     {"endpoint disable", "take an endpoint out of rotation now (live, not in the config)",
      "usage: qccc endpoint disable ID [--reason TEXT] [--json] [--state-dir DIR]\n"
      "  --reason TEXT     recorded in the journal\n" OP_HELP,
@@ -386,7 +389,8 @@ static const struct qccc_cmd cmds[] = {
      "usage: qccc priority set PROFILE primary|secondary|fallback [-c FILE] [-y] [--build]\n" EDIT_HELP,
      EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"priority switch", "pin a profile now, or --auto to resume automatic switching",
-     "usage: qccc priority switch PROFILE [--reason TEXT] | switch --auto  [--json] [--state-dir DIR]\n"
+     "usage: qccc priority switch PROFILE [--reason TEXT] | switch --auto [--reason TEXT]\n"
+     "                            [--json] [--state-dir DIR]\n"
      "  --reason TEXT     recorded in the journal\n"
      "  --auto            unpin: switch automatically again\n" OP_HELP,
      "--reason=TEXT --auto " OP_OPTS, 0, run_op},
@@ -413,7 +417,9 @@ static const struct qccc_cmd cmds[] = {
      "  --wide            do not shorten columns to 100 characters\n" OP_HELP,
      "--wide " OP_OPTS, 0, run_op},
     {"queue retry", "replay one dead letter now",
-     "usage: qccc queue retry ID [--json] [--state-dir DIR]\n" OP_HELP, OP_OPTS, 0, run_op},
+     "usage: qccc queue retry ID [--reason TEXT] [--json] [--state-dir DIR]\n"
+     "  --reason TEXT     recorded in the journal\n" OP_HELP,
+     "--reason=TEXT " OP_OPTS, 0, run_op},
     {"queue retry-all", "replay every dead letter now",
      "usage: qccc queue retry-all [--json] [--state-dir DIR]\n" OP_HELP, OP_OPTS, 0, run_op},
     {"queue clear", "drop every dead letter (asks first)",

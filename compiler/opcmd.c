@@ -432,12 +432,27 @@ static void endpoint_rows(struct qccc_texttable *t, const json_t *arr) {
   }
 }
 
+/* {"reason": --reason} for the actions the journal records with a reason,
+ * "{}" without one; false when it is not UTF-8 or does not fit. */
+static bool reason_body(const struct ctx *c, char *out, size_t cap) {
+  snprintf(out, cap, "{}");
+  if (c->o.reason == NULL) return true;
+  json_t *b = json_pack("{s:s}", "reason", c->o.reason);
+  char *s = b != NULL ? json_dumps(b, JSON_COMPACT) : NULL;
+  json_decref(b);
+  bool ok = s != NULL && strlen(s) < cap;
+  if (ok) snprintf(out, cap, "%s", s);
+  free(s);
+  return ok;
+}
+
 /* `health check` in text: POST /health/check answers when every probe is
  * done (a hung endpoint holds it for its whole timeout), so a thread waits
  * for it while this one polls GET /endpoints and prints each endpoint whose
  * last check changed, as it finishes. */
 struct check_job {
   const char *sock;
+  const char *body;
   struct qcc_admin_reply reply;
   struct qcc_err err;
   int rc;
@@ -447,7 +462,7 @@ struct check_job {
 
 static void *check_thread(void *arg) {
   struct check_job *job = arg;
-  int rc = qcc_admin_call(job->sock, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, &job->reply, &job->err);
+  int rc = qcc_admin_call(job->sock, "POST", "/health/check", job->body, LONG_TIMEOUT_MS, &job->reply, &job->err);
   pthread_mutex_lock(&job->mu);
   job->rc = rc;
   job->done = true;
@@ -481,19 +496,19 @@ static json_t *check_marks(struct ctx *c) {
   return m;
 }
 
-static int health_check_streamed(struct ctx *c, struct qcc_admin_reply *out) {
+static int health_check_streamed(struct ctx *c, const char *body, struct qcc_admin_reply *out) {
   struct qcc_err err = {0};
   if (c->sock[0] == '\0' && qcc_admin_socket_path(c->o.state_dir, c->sock, sizeof c->sock, &err) != 0)
-    return call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, out); /* reports it */
+    return call(c, "POST", "/health/check", body, LONG_TIMEOUT_MS, out); /* reports it */
   json_t *before = check_marks(c);
-  if (before == NULL) return call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, out);
-  struct check_job job = {.sock = c->sock};
+  if (before == NULL) return call(c, "POST", "/health/check", body, LONG_TIMEOUT_MS, out);
+  struct check_job job = {.sock = c->sock, .body = body};
   pthread_mutex_init(&job.mu, NULL);
   pthread_t th;
   if (pthread_create(&th, NULL, check_thread, &job) != 0) {
     pthread_mutex_destroy(&job.mu);
     json_decref(before);
-    return call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, out);
+    return call(c, "POST", "/health/check", body, LONG_TIMEOUT_MS, out);
   }
   fprintf(c->out, "checking %zu endpoint%s...\n", json_object_size(before),
           json_object_size(before) == 1 ? "" : "s");
@@ -540,8 +555,10 @@ static int cmd_health(struct ctx *c) {
   if (c->o.npos != 2 || (!check && strcmp(sub, "status") != 0))
     return usage(c, "usage: qccc health status | check | history ENDPOINT  [--json]");
   struct qcc_admin_reply r;
-  int rc = check && !c->o.json ? health_check_streamed(c, &r)
-           : check             ? call(c, "POST", "/health/check", "{}", LONG_TIMEOUT_MS, &r)
+  char body[400];
+  if (!reason_body(c, body, sizeof body)) return usage(c, "--reason must be UTF-8 text");
+  int rc = check && !c->o.json ? health_check_streamed(c, body, &r)
+           : check             ? call(c, "POST", "/health/check", body, LONG_TIMEOUT_MS, &r)
                                : call(c, "GET", "/health", NULL, 0, &r);
   if (rc != OP_OK) return rc;
   const json_t *j = r.json;
@@ -676,8 +693,8 @@ static int endpoint_list(struct ctx *c) {
 
 static int endpoint_switch(struct ctx *c, bool enable) {
   if (c->o.npos != 3)
-    return usage(c, "usage: qccc endpoint %s ID%s [--json]", enable ? "enable" : "disable",
-                 enable ? "" : " [--reason TEXT]");
+    return usage(c, "usage: qccc endpoint %s ID [--reason TEXT] [--json]",
+                 enable ? "enable" : "disable");
   char e[256], path[320];
   enc(c->o.pos[2], e, sizeof e);
   snprintf(path, sizeof path, "/endpoints/%s/%s", e, enable ? "enable" : "disable");
@@ -796,12 +813,11 @@ static int cmd_priority(struct ctx *c) {
     qcc_admin_reply_free(&r);
     return OP_OK;
   }
-  if (strcmp(sub, "switch") != 0 || (c->o.auto_mode ? c->o.npos != 2 : c->o.npos != 3) ||
-      (c->o.auto_mode && c->o.reason != NULL))
+  if (strcmp(sub, "switch") != 0 || (c->o.auto_mode ? c->o.npos != 2 : c->o.npos != 3))
     return usage(c, "usage: qccc priority list | switch PROFILE [--reason TEXT] | switch --auto "
-                    "| history");
+                    "[--reason TEXT] | history");
   json_t *b = c->o.auto_mode
-                  ? json_pack("{s:b}", "auto", 1)
+                  ? json_pack("{s:b,s:s?}", "auto", 1, "reason", c->o.reason)
                   : json_pack("{s:s,s:s}", "profile", c->o.pos[2], "reason",
                               c->o.reason != NULL ? c->o.reason : "");
   char *body = b != NULL ? json_dumps(b, JSON_COMPACT) : NULL;
@@ -956,7 +972,9 @@ static int cmd_queue(struct ctx *c) {
     char e[128], path[192];
     enc(c->o.pos[2], e, sizeof e);
     snprintf(path, sizeof path, "/queue/retry/%s", e);
-    rc = call(c, "POST", path, "{}", LONG_TIMEOUT_MS, &r);
+    char body[400];
+    if (!reason_body(c, body, sizeof body)) return usage(c, "--reason must be UTF-8 text");
+    rc = call(c, "POST", path, body, LONG_TIMEOUT_MS, &r);
     if (rc != OP_OK) return rc;
     bool ok = jb(r.json, "ok");
     if (c->o.json) print_json(c, r.json);
@@ -1182,10 +1200,10 @@ static int cmd_logs(struct ctx *c) {
 
 static const char op_usage_text[] =
     "  status                                  table generation, uptime, active profile, counters\n"
-    "  health status | check                   live health; check probes every endpoint now\n"
-    "  endpoint list [PROFILE] | enable ID | disable ID [--reason T] | test ID\n"
-    "  priority list | switch PROFILE [--reason T] | switch --auto\n"
-    "  queue status | list | retry ID | retry-all | clear\n"
+    "  health status | check [--reason T]      live health; check probes every endpoint now\n"
+    "  endpoint list [PROFILE] | enable ID [--reason T] | disable ID [--reason T] | test ID\n"
+    "  priority list | switch PROFILE [--reason T] | switch --auto [--reason T]\n"
+    "  queue status | list | retry ID [--reason T] | retry-all | clear\n"
     "  logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]\n"
     "       (the access log; --errors: the error log, --all: both; see `qccc logs --errors --help`)\n"
     "  (each takes --json and --state-dir DIR; they talk to qcc-run through\n"

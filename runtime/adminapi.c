@@ -466,7 +466,7 @@ static void enable_disable(struct qcc_admin_req *req, struct qcc_admin_ctx *c, b
   char reason[128];
   if (!body_reason(req, reason, sizeof reason)) return;
   struct qcc_err err = {0};
-  int rc = enable ? qcc_router_enable(c->router, (uint32_t)idx, now, &err)
+  int rc = enable ? qcc_router_enable(c->router, (uint32_t)idx, reason, now, &err)
                   : qcc_router_disable(c->router, (uint32_t)idx,
                                        reason[0] != '\0' ? reason : "disabled by operator", now,
                                        &err);
@@ -484,6 +484,17 @@ static void enable_disable(struct qcc_admin_req *req, struct qcc_admin_ctx *c, b
 
 static void h_enable(struct qcc_admin_req *req, void *arg) { enable_disable(req, arg, true); }
 static void h_disable(struct qcc_admin_req *req, void *arg) { enable_disable(req, arg, false); }
+
+/* An operator action with no record of its own (a health check of all, a
+ * dead letter's retry): who asked and why, for the journal's history. */
+static void journal_action(const struct qcc_admin_ctx *c, const char *action, const char *target,
+                           const char *reason) {
+  if (c->journal == NULL) return;
+  struct qcc_jrec r = {.type = QCC_JT_ACTION};
+  r.u.action = (struct qcc_jrec_action){
+      .action = action, .target = target, .reason = reason[0] != '\0' ? reason : "operator"};
+  c->journal(c->journal_arg, &r);
+}
 
 /* ---- probes: POST /endpoints/ID/test, POST /health/check ----------------- */
 
@@ -578,6 +589,9 @@ static void h_check(struct qcc_admin_req *req, void *arg) {
     qcc_admin_reply_error(req, 503, "health checks not available");
     return;
   }
+  char reason[128];
+  if (!body_reason(req, reason, sizeof reason)) return;
+  journal_action(c, "health_check", "", reason);
   uint64_t now = now_of(c);
   uint32_t n = qcc_router_endpoint_count(c->router);
   struct check_all *ca = calloc(1, sizeof *ca + (size_t)n * sizeof(struct probe_one));
@@ -687,8 +701,8 @@ static void h_switch(struct qcc_admin_req *req, void *arg) {
   bool to_auto = json_is_true(json_object_get(j, "auto"));
   uint64_t now = now_of(c);
   struct qcc_err err = {0};
-  if (to_auto && prof == NULL) {
-    qcc_router_unpin(c->router, now);
+  if (to_auto && prof == NULL && (reason == NULL || json_is_string(reason) || json_is_null(reason))) {
+    qcc_router_unpin(c->router, json_string_value(reason), now);
   } else if (!to_auto && json_is_string(prof) &&
              (reason == NULL || json_is_string(reason) || json_is_null(reason))) {
     const char *name = json_string_value(prof);
@@ -890,6 +904,8 @@ static void h_retry(struct qcc_admin_req *req, void *arg) {
                           id);
     return;
   }
+  char reason[128];
+  if (!body_reason(req, reason, sizeof reason)) return;
   struct replay_one *ro = calloc(1, sizeof *ro);
   if (ro == NULL) {
     reply_oom(req);
@@ -897,6 +913,7 @@ static void h_retry(struct qcc_admin_req *req, void *arg) {
   }
   ro->req = req;
   snprintf(ro->id, sizeof ro->id, "%s", id);
+  journal_action(c, "retry", ro->id, reason);
   if (c->replay(c, ro->id, replay_one_done, ro) != 0) {
     free(ro);
     qcc_admin_reply_error(req, 503, "could not start the replay of %s", id);

@@ -68,6 +68,8 @@ struct qcc_alerts {
   struct delivery *busy; /* running deliveries */
   size_t nbusy;
   struct qcc_alerts_stats stats;
+  qcc_alert_hook hook;
+  void *hook_arg;
 };
 
 /* ---- delivery ------------------------------------------------------------- */
@@ -289,9 +291,16 @@ static void deliver(struct qcc_alerts *a, const char *kind, const char *json, bo
 /* ---- raising -------------------------------------------------------------- */
 
 static void raise_alert(struct qcc_alerts *a, const char *kind, const char *endpoint,
-                        const char *profile, const char *message, const char *detail) {
+                        uint64_t sid, const char *profile, const char *message,
+                        const char *detail) {
   a->stats.raised++;
   qcc_log_warn("ALERT %s: %s", kind, message);
+  if (a->hook != NULL)
+    a->hook(a->hook_arg, &(struct qcc_alert){.kind = kind,
+                                             .endpoint = endpoint != NULL ? endpoint : "",
+                                             .endpoint_sid = sid,
+                                             .profile = profile != NULL ? profile : "",
+                                             .message = message});
   if ((a->exec == NULL || a->exec[0] == '\0') && (a->webhook == NULL || a->webhook[0] == '\0'))
     return;
   char when[32];
@@ -341,11 +350,11 @@ static void evaluate(struct qcc_alerts *a) {
       next[i].alerted = true;
       snprintf(msg, sizeof msg, "endpoint %s (profile %s) is unhealthy after %u failures in a row",
                s.id, s.profile, s.consecutive_failures);
-      raise_alert(a, "endpoint_unhealthy", s.id, s.profile, msg, s.last_error);
+      raise_alert(a, "endpoint_unhealthy", s.id, s.stable_id, s.profile, msg, s.last_error);
     } else if (next[i].alerted && s.health == QCC_HEALTH_HEALTHY) {
       next[i].alerted = false;
       snprintf(msg, sizeof msg, "endpoint %s (profile %s) is healthy again", s.id, s.profile);
-      raise_alert(a, "endpoint_recovered", s.id, s.profile, msg, NULL);
+      raise_alert(a, "endpoint_recovered", s.id, s.stable_id, s.profile, msg, NULL);
     }
   }
   qsort(next, n, sizeof *next, sid_cmp);
@@ -359,7 +368,7 @@ static void evaluate(struct qcc_alerts *a) {
       char msg[160];
       snprintf(msg, sizeof msg, "no endpoint can take a request (%zu enabled, all down for %u s)",
                considered, a->down_ticks);
-      raise_alert(a, "all_down", NULL, NULL, msg, NULL);
+      raise_alert(a, "all_down", NULL, 0, NULL, msg, NULL);
     }
   } else {
     a->down_ticks = 0;
@@ -367,7 +376,7 @@ static void evaluate(struct qcc_alerts *a) {
       a->all_down = false;
       char msg[96];
       snprintf(msg, sizeof msg, "endpoints are available again (%zu of %zu)", available, considered);
-      raise_alert(a, "all_down_over", NULL, NULL, msg, NULL);
+      raise_alert(a, "all_down_over", NULL, 0, NULL, msg, NULL);
     }
   }
 }
@@ -383,7 +392,7 @@ void qcc_alerts_route_event(struct qcc_alerts *a, const struct qcc_route_event *
   char msg[320];
   snprintf(msg, sizeof msg, "active profile %s -> %s (%s)", e->from[0] ? e->from : "none", e->to,
            e->reason);
-  raise_alert(a, "profile_switch", NULL, e->to, msg, e->reason);
+  raise_alert(a, "profile_switch", NULL, 0, e->to, msg, e->reason);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -424,6 +433,11 @@ int qcc_alerts_configure(struct qcc_alerts *a, const struct qcc_alerts_config *c
   if (a->enabled && !ev_is_active(&a->tick)) ev_timer_again(a->loop, &a->tick);
   if (!a->enabled) ev_timer_stop(a->loop, &a->tick);
   return 0;
+}
+
+void qcc_alerts_set_hook(struct qcc_alerts *a, qcc_alert_hook hook, void *arg) {
+  a->hook = hook;
+  a->hook_arg = arg;
 }
 
 void qcc_alerts_get_stats(const struct qcc_alerts *a, struct qcc_alerts_stats *out) {

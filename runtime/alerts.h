@@ -13,7 +13,9 @@
  * The state is looked at once a second (and at every switch event) from the
  * router's own view, so an alert agrees with `qccc health status`.
  *
- * How it is told: a warning line in the error log, always; then, when set,
+ * How it is told: a warning line in the error log and the hook (main
+ * journals an `alert` record, which the status page's timeline shows),
+ * always; then, when set,
  *   alerts.exec     `/bin/sh -c COMMAND` with the alert as one JSON object on
  *                   stdin, in its own process group, killed after
  *                   alerts.timeout; its environment is PATH, HOME, USER,
@@ -56,6 +58,17 @@ struct qcc_alerts_stats {
   uint64_t dropped;    /* not delivered: too many deliveries running */
 };
 
+/* An alert as raised, for the hook (main journals it; the status page's
+ * timeline shows it). Strings live for the call only; "" when not named. */
+struct qcc_alert {
+  const char *kind;     /* endpoint_unhealthy, ..., all_down_over */
+  const char *endpoint; /* endpoint id */
+  uint64_t endpoint_sid;
+  const char *profile;
+  const char *message;
+};
+typedef void (*qcc_alert_hook)(void *arg, const struct qcc_alert *al);
+
 /* NOW_MS is the router's clock. */
 int qcc_alerts_new(struct ev_loop *loop, struct qcc_router *router, uint64_t (*now_ms)(void),
                    struct qcc_alerts **out, struct qcc_err *err);
@@ -64,6 +77,8 @@ int qcc_alerts_configure(struct qcc_alerts *a, const struct qcc_alerts_config *c
                          struct qcc_err *err);
 /* Every routing event (main's tap): switches are alerted at once. */
 void qcc_alerts_route_event(struct qcc_alerts *a, const struct qcc_route_event *e);
+/* HOOK (may be NULL) runs for every alert raised, before any delivery. */
+void qcc_alerts_set_hook(struct qcc_alerts *a, qcc_alert_hook hook, void *arg);
 void qcc_alerts_get_stats(const struct qcc_alerts *a, struct qcc_alerts_stats *out);
 /* Running hooks are killed, webhooks abandoned. */
 void qcc_alerts_free(struct qcc_alerts **a);

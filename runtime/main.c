@@ -238,6 +238,16 @@ static void on_route_event(void *ctx, const struct qcc_route_event *e) {
 static void journal_record(void *ctx, struct qcc_jrec *r) {
   struct app *a = ctx;
   qcc_events_record(a->rt.events, r);
+  qcc_statuspage_record(a->page, r);
+}
+
+/* Alerts are history the status page shows from before it was opened. */
+static void on_alert(void *ctx, const struct qcc_alert *al) {
+  struct qcc_jrec r = {.type = QCC_JT_ALERT};
+  r.u.alert = (struct qcc_jrec_alert){.kind = al->kind,
+                                      .endpoint = {.sid = al->endpoint_sid, .id = al->endpoint},
+                                      .profile = al->profile, .message = al->message};
+  journal_record(ctx, &r);
 }
 
 /* ---- the admin socket's callbacks (adminapi.h) ---- */
@@ -822,6 +832,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
+  qcc_alerts_set_hook(a.alerts, on_alert, &a);
   configure_alerts(&a, g->table);
   qcc_events_tap(rt->events, on_route_event, &a);
   if (qcc_prober_new(rt->loop, rt->router, rt->tables, rt->events, &rt->prober, &err) != 0) {

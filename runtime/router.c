@@ -1046,7 +1046,8 @@ int qcc_router_disable(struct qcc_router *r, uint32_t idx, const char *reason, u
   return 0;
 }
 
-int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct qcc_err *err) {
+int qcc_router_enable(struct qcc_router *r, uint32_t idx, const char *reason, uint64_t now,
+                      struct qcc_err *err) {
   if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
   struct ep *e = &r->eps[idx];
   bool was = e->lv.op_disabled || e->lv.key_rejected || e->lv.rest_until > now ||
@@ -1060,7 +1061,9 @@ int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct q
   /* ... and that it works: eligible now, not after a cooldown or a check */
   qcc_breaker_reset(&e->lv.br, now);
   qcc_health_lift(&e->lv.h, now);
-  if (was) emit(r, QCC_EV_ENABLE, e, NULL, "disabled", "enabled", now, "operator");
+  if (was)
+    emit(r, QCC_EV_ENABLE, e, NULL, "disabled", "enabled", now, "%s",
+         reason != NULL && reason[0] != '\0' ? reason : "operator");
   /* the recovery clock of its profile starts now */
   refresh_profile(r, e->profile, now);
   ready(r);
@@ -1091,11 +1094,12 @@ int qcc_router_pin(struct qcc_router *r, const char *profile, const char *reason
   return 0;
 }
 
-void qcc_router_unpin(struct qcc_router *r, uint64_t now) {
+void qcc_router_unpin(struct qcc_router *r, const char *reason, uint64_t now) {
   if (!r->pinned) return;
   r->pinned = false;
   r->fail_streak = 0;
-  emit(r, QCC_EV_UNPIN, NULL, r->pin_name, r->pin_name, "auto", now, "switch --auto");
+  emit(r, QCC_EV_UNPIN, NULL, r->pin_name, r->pin_name, "auto", now, "%s",
+       reason != NULL && reason[0] != '\0' ? reason : "switch --auto");
   r->pin_reason[0] = 0;
   ready(r);
 }

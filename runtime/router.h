@@ -192,10 +192,14 @@ int qcc_router_disable(struct qcc_router *r, uint32_t idx, const char *reason, u
 /* Eligible at once: clears the disable, a rejected key, a rest, an open
  * breaker and an unhealthy status, and starts the recovery clock of its
  * profile now. */
-int qcc_router_enable(struct qcc_router *r, uint32_t idx, uint64_t now, struct qcc_err *err);
+int qcc_router_enable(struct qcc_router *r, uint32_t idx, const char *reason, uint64_t now,
+                      struct qcc_err *err);
 int qcc_router_pin(struct qcc_router *r, const char *profile, const char *reason, uint64_t now,
                    struct qcc_err *err);
-void qcc_router_unpin(struct qcc_router *r, uint64_t now);
+/* REASON goes with the event into the journal's override record, as
+ * qcc_router_disable's and _pin's do (NULL or "": "operator" for enable,
+ * "switch --auto" for unpin). */
+void qcc_router_unpin(struct qcc_router *r, const char *reason, uint64_t now);
 
 /* ---- restore (qcc-run start, from the journal) ---------------------------
  * Put back state recorded before a restart. No events are emitted: the

@@ -12,12 +12,14 @@
 
 #include "adminapi.h"
 #include "generation.h"
+#include "journal_writer.h"
 #include "keystore.h"
 #include "log.h"
 #include "metrics.h"
 #include "pageassets.h"
 #include "pagesession.h"
 #include "router.h"
+#include "schema/journal.h"
 #include "timeline.h"
 
 #define COOKIE_NAME "qcc_session"
@@ -56,6 +58,8 @@ struct qcc_statuspage {
   double last_beat;
   char *last_state;       /* the state the streams last got (compact JSON) */
   json_t *pending;        /* timeline entries not yet pushed */
+  json_t *history;        /* the timeline from the journal, while it is unchanged */
+  uint64_t history_appended, history_compactions;
 };
 
 /* ---- clocks and small helpers -------------------------------------------- */
@@ -160,6 +164,23 @@ static json_t *admin_get(struct qcc_statuspage *sp, const char *path) {
 
 /* ---- the API's documents --------------------------------------------------- */
 
+/* A base URL's query and fragment may hold a relay's token (the table allows
+ * them; the admin API, for the owner, shows them): the page, which client
+ * tokens read too, shows neither. */
+static void hide_query(json_t *e) {
+  const char *u = json_string_value(json_object_get(e, "base_url"));
+  size_t n = u != NULL ? strcspn(u, "?#") : 0;
+  if (u == NULL || u[n] == '\0') return;
+  char *cut = malloc(n + 16);
+  if (cut == NULL) {
+    json_object_set_new(e, "base_url", json_null());
+    return;
+  }
+  snprintf(cut, n + 16, "%.*s?(hidden)", (int)n, u);
+  json_object_set_new(e, "base_url", json_string(cut));
+  free(cut);
+}
+
 static json_t *state_doc(struct qcc_statuspage *sp) {
   json_t *status = admin_get(sp, "/status");
   json_t *prio = admin_get(sp, "/priority");
@@ -171,6 +192,7 @@ static json_t *state_doc(struct qcc_statuspage *sp) {
   json_array_foreach(list, i, e) {
     struct qcc_metrics_endpoint me;
     const char *id = json_string_value(json_object_get(e, "id"));
+    hide_query(e);
     bool any = qcc_metrics_endpoint(m, id, &me);
     json_object_set_new(e, "requests", json_integer((json_int_t)me.requests));
     json_object_set_new(e, "errors", json_integer((json_int_t)me.failed));
@@ -196,6 +218,22 @@ static json_t *queue_doc(struct qcc_statuspage *sp) {
   json_decref(dl);
   return json_pack("{s:o,s:o}", "queue", q != NULL ? q : json_null(), "dead_letters",
                    list != NULL ? list : json_array());
+}
+
+/* The timeline's history is a replay of the whole journal (up to its
+ * compaction size) on the loop: kept until the journal changes, so a
+ * dashboard polling it, or streams opening, cost one replay per change. */
+static json_t *timeline_doc(struct qcc_statuspage *sp) {
+  struct qcc_journal_stats st = {0};
+  if (sp->p.journal != NULL) qcc_journal_get_stats(sp->p.journal, &st);
+  if (sp->history == NULL || st.appended != sp->history_appended ||
+      st.compactions != sp->history_compactions) {
+    json_decref(sp->history);
+    sp->history = qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX);
+    sp->history_appended = st.appended;
+    sp->history_compactions = st.compactions;
+  }
+  return json_incref(sp->history); /* shared: read only */
 }
 
 /* The usage panel's document (docs/status-page.md, "GET /qcc/api/usage"):
@@ -363,17 +401,21 @@ static void start_sse(struct qcc_page_call *c) {
     sp->last_beat = ev_now(sp->p.loop);
     ev_timer_again(sp->p.loop, &sp->tick);
   }
+  /* the stream's head carries the same security headers as every reply */
   struct qcc_header h[] = {
       {"content-type", 12, "text/event-stream", 17},
       {"cache-control", 13, "no-store", 8},
+      {"content-security-policy", 23, csp, sizeof csp - 1},
       {"x-content-type-options", 22, "nosniff", 7},
+      {"referrer-policy", 15, "no-referrer", 11},
+      {"x-frame-options", 15, "DENY", 4},
       {"x-accel-buffering", 17, "no", 2},
   };
   c->ops->head(c->sink, 200, h, sizeof h / sizeof h[0], -1);
   c->ops->body(c->sink, "retry: 2000\n\n", 13);
   sse_send(c, "snapshot",
            json_pack("{s:o,s:o,s:o}", "state", state_doc(sp), "queue", queue_doc(sp), "timeline",
-                     qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX)));
+                     timeline_doc(sp)));
 }
 
 /* The admin socket answers one request per connection with a length: its
@@ -381,7 +423,7 @@ static void start_sse(struct qcc_page_call *c) {
 static void admin_events(struct qcc_page_call *c) {
   struct qcc_statuspage *sp = c->sp;
   json_t *doc = json_pack("{s:o,s:o,s:o}", "state", state_doc(sp), "queue", queue_doc(sp),
-                          "timeline", qcc_timeline_history(sp->p.journal, QCC_PAGE_TIMELINE_MAX));
+                          "timeline", timeline_doc(sp));
   char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(doc);
   if (s == NULL) {
@@ -414,10 +456,11 @@ static void action_cb(void *arg, int status, const char *ctype, const char *body
   reply(c, status, ctype != NULL ? ctype : "application/json", "no-store", body, len, NULL, 0);
 }
 
-/* POST /qcc/api/SEG0/SEG1/SEG2: the admin call the CLI makes for it. */
+/* POST /qcc/api/SEG0/SEG1/SEG2: the admin call the CLI makes for it, each
+ * with the reason the journal keeps (docs/admin-api.md). */
 static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
   char path[640], enc[480], body[300];
-  body[0] = '\0';
+  snprintf(body, sizeof body, "{\"reason\":\"%s\"}", PAGE_REASON);
   char id[160] = "";
   const char *what = NULL;
   if (nseg == 3 && strcmp(seg[0], "endpoints") == 0 &&
@@ -425,8 +468,6 @@ static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
     snprintf(id, sizeof id, "%s", seg[1]);
     encode_segment(id, enc, sizeof enc);
     snprintf(path, sizeof path, "/endpoints/%s/%s", enc, seg[2]);
-    if (strcmp(seg[2], "disable") == 0)
-      snprintf(body, sizeof body, "{\"reason\":\"%s\"}", PAGE_REASON);
     what = seg[2];
   } else if (nseg == 3 && strcmp(seg[0], "profiles") == 0 && strcmp(seg[2], "pin") == 0) {
     snprintf(id, sizeof id, "%s", seg[1]);
@@ -444,7 +485,7 @@ static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
     what = "pin";
   } else if (nseg == 1 && strcmp(seg[0], "unpin") == 0) {
     snprintf(path, sizeof path, "/priority/switch");
-    snprintf(body, sizeof body, "{\"auto\":true}");
+    snprintf(body, sizeof body, "{\"auto\":true,\"reason\":\"%s\"}", PAGE_REASON);
     what = "unpin";
   } else if (nseg == 1 && strcmp(seg[0], "health-check") == 0) {
     snprintf(path, sizeof path, "/health/check");
@@ -454,8 +495,6 @@ static void action(struct qcc_page_call *c, char seg[3][160], size_t nseg) {
     snprintf(id, sizeof id, "%s", seg[1]);
     encode_segment(id, enc, sizeof enc);
     snprintf(path, sizeof path, "/queue/%s/%s", seg[2], enc);
-    if (strcmp(seg[2], "drop") == 0)
-      snprintf(body, sizeof body, "{\"reason\":\"%s\"}", PAGE_REASON);
     what = strcmp(seg[2], "drop") == 0 ? "drop dead letter" : "retry dead letter";
   } else {
     reply_error(c, 404, "no such action (see docs/status-page.md)");
@@ -548,7 +587,7 @@ static void route(struct qcc_page_call *c, const char *method, const char *path,
   } else if (nseg == 1 && strcmp(seg[0], "usage") == 0) {
     reply_json(c, 200, usage_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "timeline") == 0) {
-    reply_json(c, 200, qcc_timeline_history(c->sp->p.journal, QCC_PAGE_TIMELINE_MAX));
+    reply_json(c, 200, timeline_doc(c->sp));
   } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {
     if (strcmp(method, "GET") != 0) goto not_allowed; /* a HEAD stream would never end */
     if (c->areq != NULL) admin_events(c);
@@ -615,8 +654,14 @@ static bool bearer_ok(const struct qcc_request *req) {
 /* GET /qcc/login?t=TOKEN: a login link. */
 static void login(struct qcc_page_call *c, const char *query) {
   struct qcc_statuspage *sp = c->sp;
-  const char *t = query != NULL ? strstr(query, "t=") : NULL;
-  if (t != NULL && t != query && t[-1] != '&') t = NULL;
+  const char *t = NULL; /* the parameter t, wherever it is in the query */
+  for (const char *p = query; p != NULL && *p != '\0' && *p != '#'; p += strcspn(p, "&#")) {
+    if (*p == '&') p++;
+    if (p[0] == 't' && p[1] == '=') {
+      t = p;
+      break;
+    }
+  }
   size_t tl = t != NULL ? strcspn(t + 2, "&#") : 0;
   char sid[QCC_PAGE_TOKEN_LEN + 1];
   if (t == NULL || !qcc_pagesession_redeem(sp->sessions, t + 2, tl, mono_ms(sp), sid)) {
@@ -784,6 +829,15 @@ void qcc_statuspage_route_event(struct qcc_statuspage *sp, const struct qcc_rout
   push_soon(sp);
 }
 
+void qcc_statuspage_record(struct qcc_statuspage *sp, const struct qcc_jrec *r) {
+  if (sp == NULL || sp->sse == NULL) return;
+  json_t *en = qcc_timeline_of_record(r);
+  if (en == NULL) return;
+  if (r->time_ms == 0) json_object_set_new(en, "time", qcc_timeline_iso(wall_ms())); /* 0 = now */
+  json_array_append_new(sp->pending, en);
+  push_soon(sp);
+}
+
 void qcc_statuspage_note(struct qcc_statuspage *sp, const char *kind, const char *text) {
   if (sp == NULL || sp->sse == NULL) return;
   json_t *en = qcc_timeline_entry(wall_ms(), kind, NULL, NULL, NULL, NULL, text);
@@ -842,6 +896,7 @@ void qcc_statuspage_free(struct qcc_statuspage **psp) {
   while (sp->sse != NULL) call_free(sp->sse);
   qcc_pagesession_free(&sp->sessions);
   json_decref(sp->pending);
+  json_decref(sp->history);
   free(sp->last_state);
   free(sp);
   *psp = NULL;

@@ -27,6 +27,7 @@
 
 struct ev_loop;
 struct qcc_admin_ctx;
+struct qcc_jrec;
 struct qcc_journal;
 struct qcc_route_event;
 struct qcc_statuspage;
@@ -78,7 +79,10 @@ const struct qcc_admin_route *qcc_statuspage_admin_routes(size_t *count);
 /* ---- the timeline ---- */
 /* A routing event (from qcc_events_tap): a timeline entry and a state push. */
 void qcc_statuspage_route_event(struct qcc_statuspage *sp, const struct qcc_route_event *e);
-/* A table load (ok or rejected) or an alert: a timeline entry. */
+/* A record journaled outside the routing engine's events (operator actions,
+ * dead letters, alerts): a live timeline entry when it is timeline material. */
+void qcc_statuspage_record(struct qcc_statuspage *sp, const struct qcc_jrec *r);
+/* A table load (ok or rejected): a timeline entry. */
 void qcc_statuspage_note(struct qcc_statuspage *sp, const char *kind, const char *text);
 
 /* Live SSE clients (tests, status). */

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "journal_writer.h"
@@ -79,6 +80,16 @@ json_t *qcc_timeline_of_record(const struct qcc_jrec *r) {
   case QCC_JT_QUEUE_CLEARED:
     snprintf(a, sizeof a, "%llx", (unsigned long long)r->u.queue_cleared.request_id);
     return qcc_timeline_entry(r->time_ms, "dead_letter_removed", NULL, NULL, NULL, a, r->u.queue_cleared.reason);
+  case QCC_JT_ALERT:
+    return qcc_timeline_entry(r->time_ms, "alert", r->u.alert.endpoint.id, r->u.alert.profile, NULL,
+                 r->u.alert.kind, r->u.alert.message);
+  case QCC_JT_ACTION: {
+    const char *act = r->u.action.action != NULL ? r->u.action.action : "";
+    const char *k = strcmp(act, "health_check") == 0 ? "health_check"
+                    : strcmp(act, "retry") == 0      ? "retry"
+                                                     : "action";
+    return qcc_timeline_entry(r->time_ms, k, NULL, NULL, NULL, r->u.action.target, r->u.action.reason);
+  }
   default: return NULL; /* checks, queue traffic, snapshots: not timeline material */
   }
 }

@@ -1,6 +1,7 @@
 /* The status page's timeline (docs/status-page.md, "GET /qcc/api/timeline"):
- * switches, breaker and health changes, operator overrides, reloads, starts
- * and stops, rests, rejected keys and dead letters, as one JSON shape for
+ * switches, breaker and health changes, operator overrides and actions,
+ * reloads, starts and stops, rests, rejected keys, dead letters and alerts,
+ * as one JSON shape for
  * what the journal kept and what the routing engine reports live:
  *   {"time": ISO, "kind": K, "endpoint", "profile", "from", "to", "reason"}
  * (each string or null). */

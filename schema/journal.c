@@ -78,6 +78,12 @@ static const struct qcc_jfield f_endpoint_rest[] = {QCC_JF_endpoint_rest(FIELD_D
 #define CUR_TYPE_ qcc_jrec_endpoint_reset
 static const struct qcc_jfield f_endpoint_reset[] = {QCC_JF_endpoint_reset(FIELD_DESC_)};
 #undef CUR_TYPE_
+#define CUR_TYPE_ qcc_jrec_alert
+static const struct qcc_jfield f_alert[] = {QCC_JF_alert(FIELD_DESC_)};
+#undef CUR_TYPE_
+#define CUR_TYPE_ qcc_jrec_action
+static const struct qcc_jfield f_action[] = {QCC_JF_action(FIELD_DESC_)};
+#undef CUR_TYPE_
 
 /* A type added to QCC_JOURNAL_TYPES without its f_ array above fails here. */
 #define TYPE_INFO_(C, n, id, doc) {id, #n, doc, f_##n, sizeof f_##n / sizeof f_##n[0]},

@@ -34,7 +34,7 @@
 #define QCC_JOURNAL_MAGIC_LEN 8
 #define QCC_JOURNAL_BYTE_ORDER 0x01020304u /* reads 0x04030201 if byte-swapped */
 #define QCC_JOURNAL_MAJOR 1
-#define QCC_JOURNAL_MINOR 1 /* 1: key_rejected, endpoint_rest, endpoint_reset */
+#define QCC_JOURNAL_MINOR 2 /* 1: key_rejected, endpoint_rest, endpoint_reset; 2: alert, action */
 
 /* File header offsets. */
 #define QCC_JOURNAL_HDR_MAGIC 0       /* u8[8] */
@@ -169,7 +169,9 @@ struct qcc_jattempts {
   X(STATE_SNAPSHOT, state_snapshot, 14, "compaction: forget replayed state, the next items records are the whole state") \
   X(KEY_REJECTED, key_rejected, 15, "an endpoint's key was refused (401/403): out until enabled or its key changes") \
   X(ENDPOINT_REST, endpoint_rest, 16, "an endpoint answered 429 (or 503/529 with a reset time) and rests") \
-  X(ENDPOINT_RESET, endpoint_reset, 17, "a table swap changed an endpoint's URL, auth or key: its live state was reset")
+  X(ENDPOINT_RESET, endpoint_reset, 17, "a table swap changed an endpoint's URL, auth or key: its live state was reset") \
+  X(ALERT, alert, 18, "an alert was raised (health.alert_enabled)") \
+  X(ACTION, action, 19, "an operator asked for a health check or a dead letter's retry")
 
 #define QCC_JF_startup(F) \
   F(U32, pid, NULL, "process id") \
@@ -267,6 +269,17 @@ struct qcc_jattempts {
 #define QCC_JF_endpoint_reset(F) \
   F(EP, endpoint, NULL, "endpoint, with its new identity hash") \
   F(STR, reason, NULL, "what changed")
+
+#define QCC_JF_alert(F) \
+  F(STR, kind, NULL, "endpoint_unhealthy, endpoint_recovered, profile_switch, all_down, all_down_over") \
+  F(EP, endpoint, NULL, "endpoint, sid 0 when the alert names none") \
+  F(STR, profile, NULL, "profile, empty when none") \
+  F(STR, message, NULL, "the alert's text")
+
+#define QCC_JF_action(F) \
+  F(STR, action, NULL, "health_check (every enabled endpoint) or retry (a dead letter)") \
+  F(STR, target, NULL, "the dead letter's id, empty for health_check") \
+  F(STR, reason, NULL, "the operator's reason (the status page: from the status page)")
 
 #define QCC_JTYPE_ENUM_(C, n, id, doc) QCC_JT_##C = id,
 enum qcc_jtype { QCC_JOURNAL_TYPES(QCC_JTYPE_ENUM_) };

@@ -237,6 +237,9 @@ function describe(e) {
     case "reload_rejected": return `table rejected${e.reason ? `: ${e.reason}` : ""}`;
     case "start": return `qcc-run started${e.reason ? ` ${e.reason}` : ""}`;
     case "stop": return `qcc-run stopped${e.reason ? ` (${e.reason})` : ""}`;
+    case "alert": return `alert ${e.to || ""}${e.reason ? `: ${e.reason}` : ""}`;
+    case "health_check": return `health check requested${e.reason ? ` (${e.reason})` : ""}`;
+    case "retry": return `dead letter ${e.to || ""} retried${e.reason ? ` (${e.reason})` : ""}`;
     default: return `${e.kind}${who ? ` ${who}` : ""}${e.reason ? `: ${e.reason}` : ""}`;
   }
 }

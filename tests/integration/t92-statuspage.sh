@@ -52,6 +52,10 @@ assert_contains "the cookie is HttpOnly" "$cookie_line" "HttpOnly"
 assert_contains "the cookie is SameSite=Strict" "$cookie_line" "SameSite=Strict"
 assert_contains "the cookie is limited to /qcc/" "$cookie_line" "Path=/qcc/"
 assert_eq "the same link a second time is 401 (single use)" 401 "$(get "$URL")"
+# t is found among other parameters (a link pasted with a tracker's ?at=...)
+URL2=$(link)
+assert_eq "a link with another parameter ending in t before it still logs in" 303 \
+	"$(get "${URL2%%\?*}?at=1&t=${URL2##*t=}")"
 
 assert_eq "GET /qcc/ with the cookie is 200" 200 "$(get "$BASE/qcc/" -b "$JAR")"
 hdr=$(tr -d '\r' <"$T/hdr" | tr 'A-Z' 'a-z')
@@ -80,8 +84,13 @@ CSRF=$(jq -r .csrf "$T/body")
 assert_eq "the CSRF token is 64 hex characters" 64 "$(printf '%s' "$CSRF" | tr -cd '0-9a-f' | wc -c)"
 
 # SSE: the snapshot arrives, with the timeline from the journal
-curl -sS -m 2 -N -b "$JAR" "$BASE/qcc/api/events" >"$T/sse" 2>/dev/null
+curl -sS -m 2 -N -b "$JAR" -D "$T/sse-hdr" "$BASE/qcc/api/events" >"$T/sse" 2>/dev/null
 cat "$T/sse" >>"$ALL"
+hdr=$(tr -d '\r' <"$T/sse-hdr" | tr 'A-Z' 'a-z')
+for h in "content-security-policy: default-src 'none'" "x-content-type-options: nosniff" \
+	"referrer-policy: no-referrer" "x-frame-options: deny" "cache-control: no-store"; do
+	assert_contains "events: the stream's head has ${h%%:*}" "$hdr" "$h"
+done
 assert_contains "events: a snapshot event" "$(cat "$T/sse")" "event: snapshot"
 assert_eq "events: the snapshot's timeline starts with qcc-run's start" "start" \
 	"$(sed -n 's/^data: //p' "$T/sse" | head -1 | jq -r '.timeline.entries[0].kind')"
@@ -138,14 +147,68 @@ assert_eq "qccc sees a disabled" "true" \
 	"$("$QCCC_BIN" endpoint list --json --state-dir "$QCC_STATE" | jq -r '.endpoints[] | select(.id=="a") | .operator_disabled')"
 assert_eq "the reason is the status page's" "from the status page" \
 	"$("$QCCC_BIN" endpoint list --json --state-dir "$QCC_STATE" | jq -r '.endpoints[] | select(.id=="a") | .disabled_reason')"
+# every action is journaled with the page's reason: the newest record of its
+# type, read back with `qccc journal show --json` (the journal is written once
+# per loop iteration: polled until it shows WANT, for a bounded while)
+last_rec() { # TYPE JQ-FORMAT WANT -> the newest record of TYPE, formatted
+	local i got
+	for i in $(seq 40); do
+		got=$(journal_json | jq -r --arg t "$1" "[.[] | select(.type == \$t)] | last | $2")
+		[ "$got" = "$3" ] && break
+		sleep 0.05
+	done
+	printf '%s' "$got"
+}
+OV='"\(.kind) \(.target.id) \(.reason)"'
+W="disable a from the status page"
+assert_eq "journal: the disable, from the status page" "$W" "$(last_rec override "$OV" "$W")"
 assert_eq "enable from the page" 200 "$(post endpoints/a/enable -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+W="enable a from the status page"
+assert_eq "journal: the enable, from the status page" "$W" "$(last_rec override "$OV" "$W")"
 assert_eq "pin from the page" 200 "$(post profiles/it-main/pin -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
 assert_eq "qccc sees the pin" "true" "$("$QCCC_BIN" status --json --state-dir "$QCC_STATE" | jq -r .routing.pinned)"
+W="pin it-main from the status page"
+assert_eq "journal: the pin, from the status page" "$W" "$(last_rec override "$OV" "$W")"
 assert_eq "unpin from the page" 200 "$(post unpin -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+W="unpin it-main from the status page"
+assert_eq "journal: the unpin, from the status page" "$W" "$(last_rec override "$OV" "$W")"
+assert_eq "health check from the page" 200 "$(post health-check -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF" -m 20)"
+AC='"\(.action) \(.reason)"'
+W="health_check from the status page"
+assert_eq "journal: the health check (an action record), from the status page" "$W" "$(last_rec action "$AC" "$W")"
+# the CLI passes its own reason through the same admin calls
+"$QCCC_BIN" health check --json --reason "from the CLI" --state-dir "$QCC_STATE" >"$T/cli.out" 2>&1 ||
+	diag "qccc health check: $(cat "$T/cli.out")"
+W="health_check from the CLI"
+assert_eq "journal: qccc health check --reason" "$W" "$(last_rec action "$AC" "$W")"
+"$QCCC_BIN" endpoint disable b --reason drill --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" endpoint enable b --reason "drill over" --state-dir "$QCC_STATE" >"$T/cli.out" 2>&1 ||
+	diag "qccc endpoint enable: $(cat "$T/cli.out")"
+W="enable b drill over"
+assert_eq "journal: qccc endpoint enable --reason" "$W" "$(last_rec override "$OV" "$W")"
+"$QCCC_BIN" priority switch it-main --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" priority switch --auto --reason "back to auto" --state-dir "$QCC_STATE" >"$T/cli.out" 2>&1 ||
+	diag "qccc priority switch --auto: $(cat "$T/cli.out")"
+W="unpin it-main back to auto"
+assert_eq "journal: qccc priority switch --auto --reason" "$W" "$(last_rec override "$OV" "$W")"
+# the page's timeline has the page's actions too (from the journal)
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: disable, enable, pin, unpin and the check, from the status page" \
+	"disable enable pin unpin health_check" \
+	"$(jq -r '[.entries[] | select(.reason == "from the status page") | .kind] | join(" ")' "$T/body")"
+# the history is kept between requests while the journal is unchanged, and
+# is read again once it changes
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+n1=$(jq '.entries | length' "$T/body")
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: the same history twice" "$n1" "$(jq '.entries | length' "$T/body")"
+assert_eq "disable b from the page" 200 "$(post endpoints/b/disable -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
+last_rec override "$OV" "disable b from the status page" >/dev/null
+get "$BASE/qcc/api/timeline" -b "$JAR" >/dev/null
+assert_eq "timeline: ... and one entry more after an action" "$((n1 + 1)) disable b" \
+	"$(jq -r '"\(.entries | length) \(.entries[-1].kind) \(.entries[-1].endpoint)"' "$T/body")"
+assert_eq "enable b from the page" 200 "$(post endpoints/b/enable -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
 assert_eq "an unknown action is 404" 404 "$(post nothing -H "Origin: http://$HOSTHDR" -H "X-CSRF-Token: $CSRF")"
-sleep 0.3
-assert_contains "the journal has the disable with the page's reason" \
-	"$(journal_json | jq -c '.[] | select(.type=="override")')" "from the status page"
 
 # ---- docs/status-page.md: every route it documents answers, and the usage
 # example has the live reply's shape -----------------------------------------------
@@ -205,6 +268,32 @@ assert_eq "no /qcc path in upstream a's log" "" "$(mock_requests a '.path' | gre
 assert_eq "no /qcc path in upstream b's log" "" "$(mock_requests b '.path' | grep -i qcc || true)"
 # (the documented POST /qcc/api/health-check above sent real probes: /v1/ only)
 assert_eq "upstreams saw only /v1/ paths" "" "$(mock_requests a '.path' | grep -v '^"/v1/' || true)$(mock_requests b '.path' | grep -v '^"/v1/' || true)"
+
+# ---- an upstream that echoes the key in its refusal -------------------------------------------------
+# (some relays quote the key they refused): the state, the timeline and the
+# event stream show the refusal, never the upstream's text with the key (the
+# grep of every response below)
+mock_fault a "status=401&message=invalid+x-api-key+$QCC_IT_KEY_A&count=5"
+curl -sS -N -m 4 -b "$JAR" -o "$T/sse-key" "$BASE/qcc/api/events" 2>/dev/null &
+SSE_KEY=$!
+track_pid $SSE_KEY
+wait_until 100 0.05 grep -q '^event: snapshot' "$T/sse-key"
+"$QCCC_BIN" priority switch it-main --state-dir "$QCC_STATE" >/dev/null 2>&1 # a is tried first
+"$QCCC_BIN" endpoint disable b --state-dir "$QCC_STATE" >/dev/null 2>&1
+curl -sS -m 10 -o /dev/null "$BASE/v1/messages" -H "x-api-key: $QCC_IT_TOKEN" -d "$(body_json claude-x)" 2>/dev/null
+assert_eq "a's key is refused (qccc sees key_rejected)" true \
+	"$("$QCCC_BIN" endpoint list --json --state-dir "$QCC_STATE" | jq -r '.endpoints[] | select(.id=="a") | .key_rejected')"
+wait "$SSE_KEY" 2>/dev/null
+cat "$T/sse-key" >>"$ALL"
+assert_contains "the event stream reports the refusal" "$(cat "$T/sse-key")" '"kind":"key_rejected"'
+assert_eq "GET /qcc/api/timeline" 200 "$(get "$BASE/qcc/api/timeline" -b "$JAR")"
+assert_eq "... shows the refusal of a" a "$(jq -r '[.entries[] | select(.kind == "key_rejected")] | last | .endpoint' "$T/body")"
+get "$BASE/qcc/api/state" -b "$JAR" >/dev/null
+get "$BASE/qcc/api/state" "${B[@]}" >/dev/null
+"$QCCC_BIN" endpoint enable a --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" endpoint enable b --state-dir "$QCC_STATE" >/dev/null 2>&1
+"$QCCC_BIN" priority switch --auto --state-dir "$QCC_STATE" >/dev/null 2>&1
+mock_fault a ok
 
 # ---- no secret in any response -----------------------------------------------------------------
 assert_not_contains "no key of a in any response" "$(cat "$ALL")" "$QCC_IT_KEY_A"

@@ -77,5 +77,13 @@ for s in light dark phone; do
 	assert_eq "screenshot $s saved" 1 "$([ -s "$ARTIFACTS/status-page-$s.png" ] && echo 1 || echo 0)"
 done
 assert_eq "no /qcc path reached an upstream" "" "$(mock_requests a '.path' | grep -i qcc || true)$(mock_requests b '.path' | grep -i qcc || true)"
+# the buttons' actions are journaled with the page's reason (`qccc journal show`)
+J=$(journal_json)
+assert_eq "journal: the disable button's override record, from the status page" 1 \
+	"$(jq '[.[] | select(.type == "override" and .kind == "disable" and .reason == "from the status page")] | length' <<<"$J")"
+assert_eq "journal: Retry is an action record, from the status page" 1 \
+	"$(jq '[.[] | select(.type == "action" and .action == "retry" and .reason == "from the status page")] | length' <<<"$J")"
+assert_eq "journal: Drop is a queue_cleared record, from the status page" 1 \
+	"$(jq '[.[] | select(.type == "queue_cleared" and .reason == "from the status page")] | length' <<<"$J")"
 stop_qcc
 done_testing

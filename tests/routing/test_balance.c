@@ -184,7 +184,7 @@ Test(balance, sticky_session_keeps_its_endpoint) {
   }
   cr_assert_gt(moved, 0);
   /* Back in: its sessions come home. */
-  cr_assert_eq(qcc_router_enable(f.r, gone, 20, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, gone, NULL, 20, &err), 0);
   struct qcc_pick_req req0 = {.session_key = "session-0"};
   cr_assert_eq(rfix_ok(&f, &req0, 30), gone);
   rfix_done(&f);

@@ -363,11 +363,32 @@ Test(router, pin_and_unpin) {
   /* the pin survives a table swap that keeps the profile */
   rfix_swap(&f, &c, 7);
   cr_assert_str_eq(pick_id(&f, 8), "d");
-  qcc_router_unpin(f.r, 9);
+  qcc_router_unpin(f.r, NULL, 9);
   cr_assert_str_eq(last_event(&f, QCC_EV_UNPIN).to, "auto");
+  cr_assert_str_eq(last_event(&f, QCC_EV_UNPIN).reason, "switch --auto");
   cr_assert_lt(pick_id(&f, 10)[0], 'c');
   qcc_router_status(f.r, &st);
   cr_assert_not(st.pinned);
+  rfix_done(&f);
+}
+
+/* The operator's reason rides the enable and unpin events into the journal,
+ * as it does for disable and pin (the status page says "from the status page"). */
+Test(router, enable_and_unpin_carry_the_reason) {
+  struct rfix_cfg c = groups();
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  struct qcc_err err = {0};
+  uint32_t a = rfix_idx(&f, "a");
+  cr_assert_eq(qcc_router_disable(f.r, a, "maintenance", 1, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, a, "from the status page", 2, &err), 0);
+  cr_assert_str_eq(last_event(&f, QCC_EV_ENABLE).reason, "from the status page");
+  cr_assert_eq(qcc_router_disable(f.r, a, "again", 3, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, a, "", 4, &err), 0);
+  cr_assert_str_eq(last_event(&f, QCC_EV_ENABLE).reason, "operator");
+  cr_assert_eq(qcc_router_pin(f.r, "f", "x", 5, &err), 0);
+  qcc_router_unpin(f.r, "from the status page", 6);
+  cr_assert_str_eq(last_event(&f, QCC_EV_UNPIN).reason, "from the status page");
   rfix_done(&f);
 }
 
@@ -391,7 +412,7 @@ Test(router, key_rejected_on_401_until_enabled_or_changed) {
   cr_assert(s.key_rejected);
   /* an operator enable brings it back */
   struct qcc_err err = {0};
-  cr_assert_eq(qcc_router_enable(f.r, a, 3601 * S, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, a, NULL, 3601 * S, &err), 0);
   qcc_router_snapshot(f.r, a, 3601 * S, &s);
   cr_assert_not(s.key_rejected);
   /* 403 again, then a new URL/key in the table resets it */
@@ -508,7 +529,7 @@ Test(router, operator_disable_is_never_undone_automatically) {
   qcc_router_snapshot(f.r, a, 5, &s);
   cr_assert(s.operator_disabled);
   cr_assert_str_eq(s.disabled_reason, "key rotation");
-  cr_assert_eq(qcc_router_enable(f.r, a, 6, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, a, NULL, 6, &err), 0);
   unsigned to_a = 0;
   for (int i = 0; i < 10; i++) to_a += rfix_ok(&f, NULL, 7) == a;
   cr_assert_eq(to_a, 5);
@@ -703,7 +724,7 @@ Test(router, events_reach_the_callback_and_the_ring_keeps_the_last) {
   struct qcc_err err = {0};
   for (int i = 0; i < 300; i++) {
     qcc_router_disable(f.r, 0, "x", (uint64_t)i, &err);
-    qcc_router_enable(f.r, 0, (uint64_t)i, &err);
+    qcc_router_enable(f.r, 0, NULL, (uint64_t)i, &err);
   }
   cr_assert_eq(cb_count, 600);
   cr_assert_str_eq(cb_last, "enable");

@@ -178,7 +178,7 @@ Test(rests, disabled_and_rejected_endpoints_are_never_probed) {
   cr_assert_eq(qcc_router_pick(f.r, NULL, 1 * S, &p), -1);
   cr_assert_eq(p.result, QCC_PICK_NO_ENDPOINT);
   /* a 403 on a resting endpoint ends its probing too */
-  cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), 2 * S, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), NULL, 2 * S, &err), 0);
   outcome_on(&f, "a", status(429, 30), 2 * S);
   outcome_on(&f, "a", status(403, 0), 2 * S);
   cr_assert_eq(qcc_router_pick(f.r, NULL, 3 * S, &p), -1);
@@ -360,7 +360,7 @@ Test(ready, the_signal_fires_when_something_may_have_become_eligible) {
   before = n[0];
   cr_assert_eq(qcc_router_disable(f.r, rfix_idx(&f, "a"), "x", 5, &err), 0);
   cr_assert_eq(n[0], before);
-  cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), 6, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), NULL, 6, &err), 0);
   cr_assert_gt(n[0], before);
   before = n[0];
   rfix_swap(&f, &c, 7);
@@ -444,7 +444,7 @@ Test(recovery, enable_makes_an_endpoint_eligible_at_once_and_starts_the_clock) {
   open_primary(&f, 0);
   cr_assert_str_eq(rfix_id(&f, rfix_ok(&f, NULL, 1)), "c");
   cr_assert_eq(qcc_router_disable(f.r, rfix_idx(&f, "b"), "broken key", 2, &err), 0);
-  cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), 10 * S, &err), 0);
+  cr_assert_eq(qcc_router_enable(f.r, rfix_idx(&f, "a"), NULL, 10 * S, &err), 0);
   struct qcc_route_snapshot s = snap(&f, "a", 10 * S);
   cr_assert(s.available, "eligible now, not after its breaker cooldown (30 s)");
   cr_assert_eq(s.breaker, QCC_BREAKER_CLOSED);
@@ -653,7 +653,7 @@ Test(storm, a_request_with_nothing_eligible_waits_for_an_enable) {
   cr_assert(s.queued);
   cr_assert_eq(qcc_queue_next_due(s.q), 120 * S, "only the deadline is on the clock");
   /* 40 s later the operator enables b: the request goes at once */
-  cr_assert_eq(qcc_router_enable(s.f.r, rfix_idx(&s.f, "b"), 40 * S, &err), 0);
+  cr_assert_eq(qcc_router_enable(s.f.r, rfix_idx(&s.f, "b"), NULL, 40 * S, &err), 0);
   cr_assert(s.signalled);
   qcc_queue_wake_all(s.q, 40 * S);
   s.signalled = false;

@@ -49,6 +49,47 @@ Test(timeline, records_become_entries) {
   cr_assert_null(qcc_timeline_of_record(&r), "a check result is not an event");
 }
 
+Test(timeline, alerts_and_actions_become_entries) {
+  struct qcc_jrec r = {.type = QCC_JT_ALERT, .time_ms = 1};
+  r.u.alert = (struct qcc_jrec_alert){.kind = "endpoint_unhealthy", .endpoint = {.sid = 3, .id = "a"},
+                                      .profile = "main", .message = "endpoint a is unhealthy"};
+  json_t *e = qcc_timeline_of_record(&r);
+  cr_assert_not_null(e);
+  cr_assert_str_eq(str(e, "kind"), "alert");
+  cr_assert_str_eq(str(e, "endpoint"), "a");
+  cr_assert_str_eq(str(e, "profile"), "main");
+  cr_assert_str_eq(str(e, "to"), "endpoint_unhealthy");
+  cr_assert_str_eq(str(e, "reason"), "endpoint a is unhealthy");
+  json_decref(e);
+
+  r = (struct qcc_jrec){.type = QCC_JT_ALERT, .time_ms = 1};
+  r.u.alert = (struct qcc_jrec_alert){.kind = "all_down", .endpoint = {.id = ""}, .profile = ""};
+  e = qcc_timeline_of_record(&r);
+  cr_assert(json_is_null(json_object_get(e, "endpoint")), "no endpoint named: null");
+  cr_assert(json_is_null(json_object_get(e, "profile")));
+  json_decref(e);
+
+  r = (struct qcc_jrec){.type = QCC_JT_ACTION, .time_ms = 1};
+  r.u.action = (struct qcc_jrec_action){.action = "retry", .target = "18c2f0a1b3",
+                                        .reason = "from the status page"};
+  e = qcc_timeline_of_record(&r);
+  cr_assert_str_eq(str(e, "kind"), "retry");
+  cr_assert_str_eq(str(e, "to"), "18c2f0a1b3");
+  cr_assert_str_eq(str(e, "reason"), "from the status page");
+  json_decref(e);
+
+  r.u.action = (struct qcc_jrec_action){.action = "health_check", .target = "", .reason = "operator"};
+  e = qcc_timeline_of_record(&r);
+  cr_assert_str_eq(str(e, "kind"), "health_check");
+  cr_assert(json_is_null(json_object_get(e, "to")));
+  json_decref(e);
+
+  r.u.action = (struct qcc_jrec_action){.action = "<script>", .target = "", .reason = "x"};
+  e = qcc_timeline_of_record(&r);
+  cr_assert_str_eq(str(e, "kind"), "action", "an unknown action is not passed through as a kind");
+  json_decref(e);
+}
+
 Test(timeline, history_from_a_journal) {
   char dir[] = "/tmp/qcc-timeline-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
