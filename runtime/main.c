@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "accesslog.h"
 #include "admin.h"
 #include "adminapi.h"
@@ -24,6 +26,7 @@
 #include "generation.h"
 #include "journal_writer.h"
 #include "usagelog.h"
+#include "usagesum.h"
 #include "keystore.h"
 #include "limits.h"
 #include "log.h"
@@ -66,6 +69,7 @@ struct app {
   struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
   struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
+  struct qcc_usagesum *usagesum;  /* the status page's usage sums, fed by usage */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -238,6 +242,54 @@ static void on_route_event(void *ctx, const struct qcc_route_event *e) {
 static void journal_record(void *ctx, struct qcc_jrec *r) {
   struct app *a = ctx;
   qcc_events_record(a->rt.events, r);
+}
+
+/* ---- the status page's usage panel (usagesum.h) ---- */
+
+static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
+  struct app *a = arg;
+  qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
+}
+
+/* today.endpoints[].budget_left for endpoint ID: USD left of its daily
+ * budget, null = no budget. Budgets (runtime/budget.h) are not wired into
+ * qcc-run yet: null until they are. */
+static json_t *usage_budget_left(struct app *a, const char *id) {
+  (void)a;
+  (void)id;
+  return json_null();
+}
+
+/* GET /qcc/api/usage (docs/status-page.md): the sums, and a row for every
+ * endpoint of the table (zero when idle) so the page shows each one's today. */
+static void usage_fill(void *arg, json_t *doc) {
+  struct app *a = arg;
+  if (qcc_usagesum_fill(a->usagesum, doc, qcc_journal_now_ms()) != 0) return;
+  json_t *list = json_object_get(json_object_get(doc, "today"), "endpoints");
+  struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
+  const struct qcc_table *t = g != NULL ? g->table : NULL;
+  uint32_t n = t != NULL ? qcc_table_endpoint_count(t) : 0;
+  for (uint32_t i = 0; i < n && json_is_array(list); i++) {
+    const char *id = qcc_table_str(t, qcc_table_endpoint(t, i)->id);
+    bool listed = false;
+    size_t k;
+    json_t *e;
+    json_array_foreach(list, k, e) {
+      const char *had = json_string_value(json_object_get(e, "endpoint"));
+      listed |= had != NULL && strcmp(had, id) == 0;
+    }
+    if (!listed)
+      json_array_append_new(list, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:f,s:i,s:i,s:n}",
+                                            "endpoint", id, "tokens", 0, "input_tokens", 0,
+                                            "output_tokens", 0, "cache_read_tokens", 0,
+                                            "cache_write_tokens", 0, "cost", 0.0, "requests", 0,
+                                            "unpriced_requests", 0, "budget_left"));
+  }
+  size_t k;
+  json_t *e;
+  json_array_foreach(list, k, e)
+      json_object_set_new(e, "budget_left",
+                          usage_budget_left(a, json_string_value(json_object_get(e, "endpoint"))));
 }
 
 /* ---- the admin socket's callbacks (adminapi.h) ---- */
@@ -813,6 +865,15 @@ int main(int argc, char **argv) {
       qcc_log_warn("usage file %s: torn tail of %llu bytes cut", qcc_usagelog_path(a.usage),
                    (unsigned long long)us.truncated);
   }
+  /* the page's usage sums: one pass over the file, then every new record */
+  if (qcc_usagesum_new(&a.usagesum, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  if (qcc_usagesum_seed_file(a.usagesum, qcc_usagelog_path(a.usage), qcc_journal_now_ms(),
+                             &err) != 0)
+    qcc_log_warn("status page usage: %s", err.msg);
+  qcc_usagelog_set_observer(a.usage, usage_observed, &a);
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
                                   .usage = a.usage,
@@ -880,7 +941,7 @@ int main(int argc, char **argv) {
   struct qcc_statuspage_params pp = {
       .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
       .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,
-      .tls = a.tls != NULL};
+      .tls = a.tls != NULL, .usage = usage_fill, .usage_arg = &a};
   const char *ttl_env = getenv(PAGE_LINK_TTL_ENV);
   if (ttl_env != NULL && ttl_env[0] != '\0') pp.link_ttl_ms = strtoull(ttl_env, NULL, 10);
   if (qcc_statuspage_new(&pp, &a.page, &err) != 0) {
@@ -940,6 +1001,7 @@ out:
   qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
   qcc_usagelog_close(&a.usage); /* after the proxy: cancelled exchanges record on the way out */
+  qcc_usagesum_free(&a.usagesum);
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
   qcc_queue_free(&rt->queue);

@@ -53,6 +53,11 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
  * returns at once; the new file is put in place from the loop when the fold
  * is done (stats.rollups counts it). No-op while one is running. */
 void qcc_usagelog_rollup_async(struct qcc_usagelog *l, int64_t now_ms);
+/* FN(ARG, R) after every record appended (not after a duplicate or a failed
+ * write): the status page's sums follow the file without reading it. NULL
+ * removes it. */
+void qcc_usagelog_set_observer(struct qcc_usagelog *l,
+                               void (*fn)(void *arg, const struct qcc_usage_rec *r), void *arg);
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out);
 const char *qcc_usagelog_path(const struct qcc_usagelog *l);
 
