@@ -353,6 +353,22 @@ static json_t *cost_json(const struct qcc_usagesum_bucket *b) {
   return json_real((double)b->cost_nano / 1e9);
 }
 
+static int by_name(const void *a, const void *b) {
+  const struct series *x = *(const struct series *const *)a, *y = *(const struct series *const *)b;
+  int c = strcmp(x->endpoint, y->endpoint);
+  return c != 0 ? c : strcmp(x->model, y->model);
+}
+
+/* The pairs in use, by endpoint then model: the document does not depend on
+ * the order records came in (seeded or live). Returns how many. */
+static size_t sorted(const struct qcc_usagesum *s, const struct series **out) {
+  size_t n = 0;
+  for (size_t k = 0; k < QCC_USAGESUM_MAX_SERIES; k++)
+    if (s->s[k].used) out[n++] = &s->s[k];
+  qsort(out, n, sizeof *out, by_name);
+  return n;
+}
+
 static int fill_span(const struct qcc_usagesum *s, json_t *part, enum qcc_usagesum_span span,
                      int64_t now_ms) {
   unsigned n = span == QCC_USAGESUM_HOURLY ? QCC_USAGESUM_HOURS : QCC_USAGESUM_DAYS;
@@ -360,9 +376,10 @@ static int fill_span(const struct qcc_usagesum *s, json_t *part, enum qcc_usages
   json_t *list = json_array();
   if (list == NULL || json_object_set_new(part, "series", list) != 0) return -1;
   if (json_object_set_new(part, "start", iso(qcc_usagesum_start_ms(span, now_ms))) != 0) return -1;
-  for (size_t k = 0; k < QCC_USAGESUM_MAX_SERIES; k++) {
-    const struct series *x = &s->s[k];
-    if (!x->used) continue;
+  const struct series *order[QCC_USAGESUM_MAX_SERIES];
+  size_t count = sorted(s, order);
+  for (size_t k = 0; k < count; k++) {
+    const struct series *x = order[k];
     json_t *tok = json_array(), *cost = json_array();
     bool any = false;
     for (unsigned i = 0; i < n && tok != NULL && cost != NULL; i++) {
@@ -386,7 +403,7 @@ static int fill_span(const struct qcc_usagesum *s, json_t *part, enum qcc_usages
   return 0;
 }
 
-/* today.endpoints: one entry per endpoint with usage today, first-seen order. */
+/* today.endpoints: one entry per endpoint with usage today, by name. */
 static int fill_today(const struct qcc_usagesum *s, json_t *doc, int64_t now_ms) {
   json_t *today = json_object_get(doc, "today");
   if (!json_is_object(today)) {
@@ -395,13 +412,11 @@ static int fill_today(const struct qcc_usagesum *s, json_t *doc, int64_t now_ms)
   }
   json_t *list = json_array();
   if (list == NULL || json_object_set_new(today, "endpoints", list) != 0) return -1;
-  for (size_t k = 0; k < QCC_USAGESUM_MAX_SERIES; k++) {
-    const struct series *x = &s->s[k];
-    if (!x->used) continue;
-    bool done = false; /* an earlier pair of the same endpoint listed it */
-    for (size_t j = 0; j < k && !done; j++)
-      done = s->s[j].used && strcmp(s->s[j].endpoint, x->endpoint) == 0;
-    if (done) continue;
+  const struct series *order[QCC_USAGESUM_MAX_SERIES];
+  size_t count = sorted(s, order);
+  for (size_t k = 0; k < count; k++) {
+    const struct series *x = order[k];
+    if (k > 0 && strcmp(order[k - 1]->endpoint, x->endpoint) == 0) continue; /* listed */
     struct qcc_usagesum_bucket b;
     qcc_usagesum_bucket(s, QCC_USAGESUM_DAILY, x->endpoint, NULL, QCC_USAGESUM_DAYS - 1, now_ms,
                         &b);
