@@ -324,7 +324,13 @@ function renderUsage() {
   };
   const tokens = group("tokens");
   $("usage-tokens").replaceChildren(bars(tokens, labels, fmtTokens, "tokens"));
-  $("usage-cost").replaceChildren(bars(group("cost"), labels, fmtCost, "cost"));
+  // no price for any of it: say so rather than draw an axis of $0.00
+  const costs = (part.series || []).flatMap((s) => s.cost || []);
+  if (costs.some((v) => v === null) && !costs.some((v) => typeof v === "number" && v > 0)) {
+    $("usage-cost").replaceChildren(text("p", "cost: no price for these models (the pricing table has none)", "muted"));
+  } else {
+    $("usage-cost").replaceChildren(bars(group("cost"), labels, fmtCost, "cost"));
+  }
   // what the chart shows, for scripts and tests: the period's token total
   $("usage-tokens").dataset.total = String(tokens.reduce((t, s) => t + s.values.reduce((a, v) => a + v, 0), 0));
 }
