@@ -70,6 +70,7 @@ struct app {
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
   struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   struct qcc_usagesum *usagesum;  /* the status page's usage sums, fed by usage */
+  char usage_zone[256];           /* usage.timezone the sums' days were made in */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -246,8 +247,29 @@ static void journal_record(void *ctx, struct qcc_jrec *r) {
 
 /* ---- the status page's usage panel (usagesum.h) ---- */
 
+/* The sums' days are those of TZ, which follows the table's usage.timezone
+ * (runtime/budget.c points it there on every load): when the zone changed,
+ * the days are other days: seed again from the file. */
+static void usage_zone_check(struct app *a) {
+  struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
+  const char *zone = g != NULL ? qcc_table_str(g->table, qcc_table_settings(g->table)->usage_timezone)
+                               : NULL;
+  if (zone == NULL || strcmp(zone, a->usage_zone) == 0) return;
+  bool first = a->usage_zone[0] == '\0';
+  snprintf(a->usage_zone, sizeof a->usage_zone, "%s", zone);
+  if (first) return; /* seeded at start */
+  struct qcc_err err = {0};
+  qcc_log_info("usage.timezone is now %s: status page usage sums made again from %s", zone,
+               qcc_usagelog_path(a->usage));
+  qcc_usagesum_clear(a->usagesum);
+  if (qcc_usagesum_seed_file(a->usagesum, qcc_usagelog_path(a->usage), qcc_journal_now_ms(),
+                             &err) != 0)
+    qcc_log_warn("status page usage: %s", err.msg);
+}
+
 static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
   struct app *a = arg;
+  usage_zone_check(a);
   qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
 }
 
@@ -264,6 +286,7 @@ static json_t *usage_budget_left(struct app *a, const char *id) {
  * endpoint of the table (zero when idle) so the page shows each one's today. */
 static void usage_fill(void *arg, json_t *doc) {
   struct app *a = arg;
+  usage_zone_check(a);
   if (qcc_usagesum_fill(a->usagesum, doc, qcc_journal_now_ms()) != 0) return;
   json_t *list = json_object_get(json_object_get(doc, "today"), "endpoints");
   struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
@@ -874,6 +897,7 @@ int main(int argc, char **argv) {
                              &err) != 0)
     qcc_log_warn("status page usage: %s", err.msg);
   qcc_usagelog_set_observer(a.usage, usage_observed, &a);
+  usage_zone_check(&a); /* notes the zone the seed was made in */
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
                                   .usage = a.usage,

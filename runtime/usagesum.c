@@ -217,15 +217,20 @@ static void add_at(struct qcc_usagesum *s, const struct qcc_usage_rec *r, int64_
 }
 
 int qcc_usagesum_new(struct qcc_usagesum **out, struct qcc_err *err) {
-  *out = calloc(1, sizeof **out);
+  *out = malloc(sizeof **out);
   if (*out == NULL) return qcc_err_set(err, ENOMEM, "usage sums: out of memory");
-  (*out)->last = QCC_USAGESUM_MAX_SERIES;
+  qcc_usagesum_clear(*out);
   return 0;
 }
 
 void qcc_usagesum_free(struct qcc_usagesum **s) {
   free(*s);
   *s = NULL;
+}
+
+void qcc_usagesum_clear(struct qcc_usagesum *s) {
+  memset(s, 0, sizeof *s);
+  s->last = QCC_USAGESUM_MAX_SERIES;
 }
 
 void qcc_usagesum_add(struct qcc_usagesum *s, const struct qcc_usage_rec *r, int64_t now_ms) {

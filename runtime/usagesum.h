@@ -9,8 +9,9 @@
  * Buckets are rings keyed by their absolute hour / day: a bucket whose key
  * is not the one asked for is empty, so nothing has to run at a boundary.
  * Hours are UTC hours; days are calendar days of the process's local zone
- * (zone_day / zone_day_start in usagesum.c, the one place to change for
- * usage.timezone: runtime/budget.c points TZ at it when budgets are wired).
+ * (zone_day / zone_day_start in usagesum.c, the one place that knows it).
+ * usage.timezone reaches it through TZ: runtime/budget.c points TZ at the
+ * table's zone; when that changes, qcc_usagesum_clear and seed again.
  *
  * Memory is bounded: at most QCC_USAGESUM_MAX_MODELS models per endpoint
  * (the rest count under model "_other") and QCC_USAGESUM_MAX_SERIES pairs
@@ -48,6 +49,10 @@ struct qcc_usagesum_bucket {
 
 int qcc_usagesum_new(struct qcc_usagesum **out, struct qcc_err *err);
 void qcc_usagesum_free(struct qcc_usagesum **s);
+
+/* Forget everything: the zone's days changed (usage.timezone on a reload):
+ * seed again. */
+void qcc_usagesum_clear(struct qcc_usagesum *s);
 
 /* Count R (a request record or an hourly rollup) at R->time_ms, keyed by
  * R->endpoint and R->upstream_model (R->model when that is empty). Times

@@ -139,6 +139,23 @@ Test(usage_sum, days_follow_the_zone) {
   qcc_usagesum_free(&s);
 }
 
+/* A zone change (usage.timezone on a reload): clear, then seed again. */
+Test(usage_sum, clear_forgets_everything) {
+  zone("UTC");
+  struct qcc_usagesum *s = fresh();
+  int64_t now = T0 + 12 * HOUR_MS;
+  struct qcc_usage_rec r = rec(now, "a", "m", 5, 0, 0);
+  qcc_usagesum_add(s, &r, now);
+  cr_expect_eq(qcc_usagesum_series_count(s), 1);
+  qcc_usagesum_clear(s);
+  cr_expect_eq(qcc_usagesum_series_count(s), 0);
+  cr_expect_eq(at(s, QCC_USAGESUM_DAILY, NULL, 29, now).requests, 0);
+  cr_expect_eq(at(s, QCC_USAGESUM_HOURLY, NULL, 47, now).requests, 0);
+  qcc_usagesum_add(s, &r, now);
+  cr_expect_eq(at(s, QCC_USAGESUM_HOURLY, "a", 47, now).tokens.input, 5, "usable again");
+  qcc_usagesum_free(&s);
+}
+
 /* Unknown counts add nothing; rollups add their sums and request counts;
  * cost is the priced part. */
 Test(usage_sum, counts_rollups_and_unpriced) {
