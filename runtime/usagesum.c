@@ -19,7 +19,6 @@ struct slot {
 };
 
 struct series {
-  bool used;
   char endpoint[NAME_CAP];
   char model[NAME_CAP];
   struct slot hour[QCC_USAGESUM_HOURS];
@@ -33,10 +32,12 @@ struct day_cache {
 };
 
 struct qcc_usagesum {
-  struct series s[QCC_USAGESUM_MAX_SERIES]; /* the last one is ("_other", "_other") */
-  size_t n;                                 /* used pairs */
+  /* allocated as pairs appear (memory follows use); the last one is
+   * ("_other", "_other") */
+  struct series *s[QCC_USAGESUM_MAX_SERIES];
+  size_t n;                                 /* pairs in use */
   size_t last;                              /* the pair found last */
-  struct day_cache dc;
+  struct day_cache dc, dc_now;              /* records' days, now's day */
 };
 
 /* ---- the zone: calendar days ---------------------------------------------------
@@ -97,12 +98,13 @@ static size_t ring(int64_t key, size_t n) {
 /* ---- pairs ---------------------------------------------------------------------- */
 
 static void copy_name(char *dst, const char *src) {
-  snprintf(dst, NAME_CAP, "%s", src != NULL ? src : "");
+  size_t n = src != NULL ? strnlen(src, NAME_CAP - 1) : 0; /* record text is <= 255 bytes */
+  memcpy(dst, src != NULL ? src : "", n);
+  dst[n] = '\0';
 }
 
 static void series_init(struct series *x, const char *endpoint, const char *model) {
   memset(x, 0, sizeof *x);
-  x->used = true;
   copy_name(x->endpoint, endpoint);
   copy_name(x->model, model);
   for (size_t i = 0; i < QCC_USAGESUM_HOURS; i++) x->hour[i].key = INT64_MIN;
@@ -120,12 +122,12 @@ static bool series_stale(const struct series *x, int64_t h, int64_t d) {
 
 static struct series *find(struct qcc_usagesum *s, const char *endpoint, const char *model) {
   if (s->last < QCC_USAGESUM_MAX_SERIES) {
-    struct series *x = &s->s[s->last];
-    if (x->used && strcmp(x->endpoint, endpoint) == 0 && strcmp(x->model, model) == 0) return x;
+    struct series *x = s->s[s->last];
+    if (x != NULL && strcmp(x->endpoint, endpoint) == 0 && strcmp(x->model, model) == 0) return x;
   }
   for (size_t i = 0; i < QCC_USAGESUM_MAX_SERIES; i++) {
-    struct series *x = &s->s[i];
-    if (x->used && strcmp(x->endpoint, endpoint) == 0 && strcmp(x->model, model) == 0) {
+    struct series *x = s->s[i];
+    if (x != NULL && strcmp(x->endpoint, endpoint) == 0 && strcmp(x->model, model) == 0) {
       s->last = i;
       return x;
     }
@@ -137,15 +139,17 @@ static struct series *claim(struct qcc_usagesum *s, const char *endpoint, const 
                             int64_t h, int64_t d) {
   struct series *reuse = NULL;
   for (size_t i = 0; i + 1 < QCC_USAGESUM_MAX_SERIES; i++) {
-    struct series *x = &s->s[i];
-    if (!x->used) {
+    struct series *x = s->s[i];
+    if (x == NULL) {
+      if (reuse != NULL) break; /* an idle pair first: memory stays as it is */
+      if ((x = s->s[i] = malloc(sizeof *x)) == NULL) break; /* out of memory: "_other" */
+      s->n++;
       reuse = x;
       break;
     }
     if (reuse == NULL && series_stale(x, h, d)) reuse = x;
   }
   if (reuse == NULL) return NULL;
-  if (!reuse->used) s->n++;
   series_init(reuse, endpoint, model);
   return reuse;
 }
@@ -158,19 +162,19 @@ static struct series *pair_for(struct qcc_usagesum *s, const char *endpoint, con
   if (x != NULL) return x;
   size_t models = 0;
   for (size_t i = 0; i < QCC_USAGESUM_MAX_SERIES; i++)
-    if (s->s[i].used && strcmp(s->s[i].endpoint, endpoint) == 0 &&
-        !series_stale(&s->s[i], h, d))
+    if (s->s[i] != NULL && strcmp(s->s[i]->endpoint, endpoint) == 0 &&
+        !series_stale(s->s[i], h, d))
       models++;
   if (models >= QCC_USAGESUM_MAX_MODELS - 1 && strcmp(model, QCC_USAGESUM_OTHER) != 0)
     return pair_for(s, endpoint, QCC_USAGESUM_OTHER, h, d);
   x = claim(s, endpoint, model, h, d);
   if (x != NULL) return x;
-  struct series *all = &s->s[QCC_USAGESUM_MAX_SERIES - 1];
-  if (!all->used) {
+  struct series *all = s->s[QCC_USAGESUM_MAX_SERIES - 1];
+  if (all == NULL && (all = s->s[QCC_USAGESUM_MAX_SERIES - 1] = malloc(sizeof *all)) != NULL) {
     series_init(all, QCC_USAGESUM_OTHER, QCC_USAGESUM_OTHER);
     s->n++;
   }
-  return all;
+  return all; /* NULL: out of memory, not counted */
 }
 
 /* ---- counting --------------------------------------------------------------------- */
@@ -201,7 +205,7 @@ static void add_at(struct qcc_usagesum *s, const struct qcc_usage_rec *r, int64_
   int64_t t = r->time_ms < now_ms ? r->time_ms : now_ms;
   int64_t h = floor_div(t, HOUR_MS), now_h = floor_div(now_ms, HOUR_MS);
   int64_t d = zone_day(&s->dc, floor_div(t, 1000));
-  int64_t now_d = zone_day(&s->dc, floor_div(now_ms, 1000));
+  int64_t now_d = zone_day(&s->dc_now, floor_div(now_ms, 1000));
   bool in_h = h > now_h - QCC_USAGESUM_HOURS, in_d = d > now_d - QCC_USAGESUM_DAYS;
   if (!in_h && !in_d) return;
   const char *ep = r->endpoint != NULL ? r->endpoint : "";
@@ -212,23 +216,26 @@ static void add_at(struct qcc_usagesum *s, const struct qcc_usage_rec *r, int64_
   copy_name(e, ep);
   copy_name(m, model);
   struct series *x = pair_for(s, e, m, now_h, now_d);
+  if (x == NULL) return;
   if (in_h) slot_add(x->hour, QCC_USAGESUM_HOURS, h, r);
   if (in_d) slot_add(x->day, QCC_USAGESUM_DAYS, d, r);
 }
 
 int qcc_usagesum_new(struct qcc_usagesum **out, struct qcc_err *err) {
-  *out = malloc(sizeof **out);
+  *out = calloc(1, sizeof **out);
   if (*out == NULL) return qcc_err_set(err, ENOMEM, "usage sums: out of memory");
-  qcc_usagesum_clear(*out);
+  (*out)->last = QCC_USAGESUM_MAX_SERIES;
   return 0;
 }
 
 void qcc_usagesum_free(struct qcc_usagesum **s) {
+  if (*s != NULL) qcc_usagesum_clear(*s);
   free(*s);
   *s = NULL;
 }
 
 void qcc_usagesum_clear(struct qcc_usagesum *s) {
+  for (size_t i = 0; i < QCC_USAGESUM_MAX_SERIES; i++) free(s->s[i]);
   memset(s, 0, sizeof *s);
   s->last = QCC_USAGESUM_MAX_SERIES;
 }
@@ -327,8 +334,8 @@ void qcc_usagesum_bucket(const struct qcc_usagesum *s, enum qcc_usagesum_span sp
   if (i >= n) return;
   int64_t now_h = floor_div(now_ms, HOUR_MS), now_d = zone_day(NULL, floor_div(now_ms, 1000));
   for (size_t k = 0; k < QCC_USAGESUM_MAX_SERIES; k++) {
-    const struct series *x = &s->s[k];
-    if (!x->used || (endpoint != NULL && strcmp(x->endpoint, endpoint) != 0) ||
+    const struct series *x = s->s[k];
+    if (x == NULL || (endpoint != NULL && strcmp(x->endpoint, endpoint) != 0) ||
         (model != NULL && strcmp(x->model, model) != 0))
       continue;
     const struct qcc_usagesum_bucket *b = series_bucket(x, span, i, now_h, now_d);
@@ -369,7 +376,7 @@ static int by_name(const void *a, const void *b) {
 static size_t sorted(const struct qcc_usagesum *s, const struct series **out) {
   size_t n = 0;
   for (size_t k = 0; k < QCC_USAGESUM_MAX_SERIES; k++)
-    if (s->s[k].used) out[n++] = &s->s[k];
+    if (s->s[k] != NULL) out[n++] = s->s[k];
   qsort(out, n, sizeof *out, by_name);
   return n;
 }
