@@ -252,8 +252,8 @@ static void journal_record(void *ctx, struct qcc_jrec *r) {
  * the days are other days: seed again from the file. */
 static void usage_zone_check(struct app *a) {
   struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
-  const char *zone = g != NULL ? qcc_table_str(g->table, qcc_table_settings(g->table)->usage_timezone)
-                               : NULL;
+  const struct qcc_table *t = g != NULL ? g->table : NULL;
+  const char *zone = t != NULL ? qcc_table_str(t, qcc_table_settings(t)->usage_timezone) : NULL;
   if (zone == NULL || strcmp(zone, a->usage_zone) == 0) return;
   bool first = a->usage_zone[0] == '\0';
   snprintf(a->usage_zone, sizeof a->usage_zone, "%s", zone);

@@ -142,7 +142,9 @@ static struct series *claim(struct qcc_usagesum *s, const char *endpoint, const 
     struct series *x = s->s[i];
     if (x == NULL) {
       if (reuse != NULL) break; /* an idle pair first: memory stays as it is */
-      if ((x = s->s[i] = malloc(sizeof *x)) == NULL) break; /* out of memory: "_other" */
+      x = malloc(sizeof *x);
+      if (x == NULL) break; /* out of memory: "_other" */
+      s->s[i] = x;
       s->n++;
       reuse = x;
       break;
@@ -170,11 +172,14 @@ static struct series *pair_for(struct qcc_usagesum *s, const char *endpoint, con
   x = claim(s, endpoint, model, h, d);
   if (x != NULL) return x;
   struct series *all = s->s[QCC_USAGESUM_MAX_SERIES - 1];
-  if (all == NULL && (all = s->s[QCC_USAGESUM_MAX_SERIES - 1] = malloc(sizeof *all)) != NULL) {
+  if (all == NULL) {
+    all = malloc(sizeof *all);
+    if (all == NULL) return NULL; /* out of memory: not counted */
     series_init(all, QCC_USAGESUM_OTHER, QCC_USAGESUM_OTHER);
+    s->s[QCC_USAGESUM_MAX_SERIES - 1] = all;
     s->n++;
   }
-  return all; /* NULL: out of memory, not counted */
+  return all;
 }
 
 /* ---- counting --------------------------------------------------------------------- */

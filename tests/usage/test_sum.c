@@ -128,8 +128,9 @@ Test(usage_sum, days_follow_the_zone) {
   struct qcc_usagesum *s = fresh();
   int64_t now = T0 + 16 * HOUR_MS + 30 * 60000; /* 00:30 on Dec 7 in Shanghai */
   cr_expect_eq(qcc_usagesum_start_ms(QCC_USAGESUM_DAILY, now), T0 + 16 * HOUR_MS - 29 * DAY_MS);
-  struct qcc_usage_rec r1 = rec(T0 + 15 * HOUR_MS + 59 * 60000, "a", "m", 1, 0, 0); /* Dec 6 23:59 */
-  struct qcc_usage_rec r2 = rec(T0 + 16 * HOUR_MS + 1 * 60000, "a", "m", 2, 0, 0);  /* Dec 7 00:01 */
+  /* Dec 6 23:59 and Dec 7 00:01 there */
+  struct qcc_usage_rec r1 = rec(T0 + 15 * HOUR_MS + 59 * 60000, "a", "m", 1, 0, 0);
+  struct qcc_usage_rec r2 = rec(T0 + 16 * HOUR_MS + 1 * 60000, "a", "m", 2, 0, 0);
   qcc_usagesum_add(s, &r1, now);
   qcc_usagesum_add(s, &r2, now);
   cr_expect_eq(at(s, QCC_USAGESUM_DAILY, "a", 29, now).tokens.input, 2);
@@ -296,7 +297,8 @@ Test(usage_sum, seeding_equals_incremental_adds) {
   expect_same(inc, seeded, now, "detail records");
   struct qcc_usage_fold_stats st;
   cr_assert_eq(qcc_usagelog_rollup(log, now, &st, &err), 0, "%s", err.msg);
-  cr_expect_gt(st.folded, 2000, "most records became rollups (%llu)", (unsigned long long)st.folded);
+  cr_expect_gt(st.folded, 2000, "most records became rollups (%llu)",
+               (unsigned long long)st.folded);
   cr_expect_gt(st.rollups, 0);
   struct qcc_usagesum *rolled = fresh();
   cr_assert_eq(qcc_usagesum_seed_file(rolled, qcc_usagelog_path(log), now, &err), 0, "%s", err.msg);
