@@ -20,6 +20,7 @@
 #include "admin.h"
 #include "adminapi.h"
 #include "alerts.h"
+#include "budget.h"
 #include "deadletters.h"
 #include "events.h"
 #include "exchange.h"
@@ -70,7 +71,8 @@ struct app {
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
   struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   struct qcc_usagesum *usagesum;  /* the status page's usage sums, fed by usage */
-  char usage_zone[256];           /* usage.timezone the sums' days were made in */
+  char usage_zone[256];           /* TZ the sums' days were made in ("=VALUE", "" unset) */
+  bool usage_zone_set;
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -248,19 +250,21 @@ static void journal_record(void *ctx, struct qcc_jrec *r) {
 /* ---- the status page's usage panel (usagesum.h) ---- */
 
 /* The sums' days are those of TZ, which follows the table's usage.timezone
- * (runtime/budget.c points it there on every load): when the zone changed,
- * the days are other days: seed again from the file. */
+ * once budgets are wired (runtime/budget.c points TZ at it on a load): when
+ * TZ changed since the sums were made, the days are other days: seed again
+ * from the file. Checked lazily, so the order of the loads does not matter. */
 static void usage_zone_check(struct app *a) {
-  struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
-  const struct qcc_table *t = g != NULL ? g->table : NULL;
-  const char *zone = t != NULL ? qcc_table_str(t, qcc_table_settings(t)->usage_timezone) : NULL;
-  if (zone == NULL || strcmp(zone, a->usage_zone) == 0) return;
-  bool first = a->usage_zone[0] == '\0';
-  snprintf(a->usage_zone, sizeof a->usage_zone, "%s", zone);
-  if (first) return; /* seeded at start */
+  const char *tz = getenv("TZ");
+  char now[sizeof a->usage_zone];
+  snprintf(now, sizeof now, "%s%s", tz != NULL ? "=" : "", tz != NULL ? tz : ""); /* unset != "" */
+  if (a->usage_zone_set && strcmp(now, a->usage_zone) == 0) return;
+  bool first = !a->usage_zone_set;
+  a->usage_zone_set = true;
+  snprintf(a->usage_zone, sizeof a->usage_zone, "%s", now);
+  if (first) return; /* the seed at start was made in this zone */
   struct qcc_err err = {0};
-  qcc_log_info("usage.timezone is now %s: status page usage sums made again from %s", zone,
-               qcc_usagelog_path(a->usage));
+  qcc_log_info("the zone changed (TZ %s): status page usage sums made again from %s",
+               tz != NULL ? tz : "unset", qcc_usagelog_path(a->usage));
   qcc_usagesum_clear(a->usagesum);
   if (qcc_usagesum_seed_file(a->usagesum, qcc_usagelog_path(a->usage), qcc_journal_now_ms(),
                              &err) != 0)
@@ -273,30 +277,46 @@ static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
   qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
 }
 
-/* today.endpoints[].budget_left for endpoint ID: USD left of its daily
- * budget, null = no budget. Budgets (runtime/budget.h) are not wired into
- * qcc-run yet: null until they are. */
-static json_t *usage_budget_left(struct app *a, const char *id) {
+/* The budget whose endpoint indexes are the current table's. Budgets are not
+ * wired into qcc-run yet: NULL, so every budget_left is null. (Wired: the
+ * budget the usage records feed, e.g. qcc_budgetgate_budget(a->budget).) */
+static const struct qcc_budget *usage_budget(struct app *a) {
   (void)a;
-  (void)id;
+  return NULL;
+}
+
+/* today.endpoints[].budget_left of endpoint I of the current table: USD left
+ * of its daily budget (of its monthly one when it has no daily one); null
+ * without a budget. */
+static json_t *usage_budget_left(struct app *a, uint32_t i) {
+  const struct qcc_budget *b = usage_budget(a);
+  if (b == NULL || i == UINT32_MAX) return json_null();
+  int64_t now = qcc_journal_now_ms() / 1000;
+  struct qcc_budget_left left;
+  if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_DAY, now, &left) == 0 && left.usd_capped)
+    return json_real((double)left.usd_pico / 1e12);
+  if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_MONTH, now, &left) == 0 && left.usd_capped)
+    return json_real((double)left.usd_pico / 1e12);
   return json_null();
 }
 
-/* GET /qcc/api/usage (docs/status-page.md): the sums, and a row for every
- * endpoint of the table (zero when idle) so the page shows each one's today. */
+/* GET /qcc/api/usage (docs/status-page.md): the sums, a row for every
+ * endpoint of the table (zero when idle) so the page shows each one's today,
+ * and each row's budget. */
 static void usage_fill(void *arg, json_t *doc) {
   struct app *a = arg;
   usage_zone_check(a);
   if (qcc_usagesum_fill(a->usagesum, doc, qcc_journal_now_ms()) != 0) return;
   json_t *list = json_object_get(json_object_get(doc, "today"), "endpoints");
+  if (!json_is_array(list)) return;
   struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
   const struct qcc_table *t = g != NULL ? g->table : NULL;
   uint32_t n = t != NULL ? qcc_table_endpoint_count(t) : 0;
-  for (uint32_t i = 0; i < n && json_is_array(list); i++) {
+  size_t k;
+  json_t *e;
+  for (uint32_t i = 0; i < n; i++) {
     const char *id = qcc_table_str(t, qcc_table_endpoint(t, i)->id);
     bool listed = false;
-    size_t k;
-    json_t *e;
     json_array_foreach(list, k, e) {
       const char *had = json_string_value(json_object_get(e, "endpoint"));
       listed |= had != NULL && strcmp(had, id) == 0;
@@ -308,11 +328,13 @@ static void usage_fill(void *arg, json_t *doc) {
                                             "cache_write_tokens", 0, "cost", 0.0, "requests", 0,
                                             "unpriced_requests", 0, "budget_left"));
   }
-  size_t k;
-  json_t *e;
-  json_array_foreach(list, k, e)
-      json_object_set_new(e, "budget_left",
-                          usage_budget_left(a, json_string_value(json_object_get(e, "endpoint"))));
+  json_array_foreach(list, k, e) {
+    const char *id = json_string_value(json_object_get(e, "endpoint"));
+    uint32_t idx = UINT32_MAX; /* an endpoint no longer in the table: no budget */
+    for (uint32_t i = 0; i < n && idx == UINT32_MAX && id != NULL; i++)
+      if (strcmp(qcc_table_str(t, qcc_table_endpoint(t, i)->id), id) == 0) idx = i;
+    json_object_set_new(e, "budget_left", usage_budget_left(a, idx));
+  }
 }
 
 /* ---- the admin socket's callbacks (adminapi.h) ---- */

@@ -46,6 +46,11 @@ void qcc_usagelog_close(struct qcc_usagelog **l);
 /* Append R (its request_id is the dedupe key). 1 = a duplicate, not
  * written; -1 = write failed (the file is back at its last whole record). */
 int qcc_usagelog_append(struct qcc_usagelog *l, const struct qcc_usage_rec *r, struct qcc_err *err);
+/* FN(ARG, R) after every record appended (not after a duplicate or a failed
+ * write): the status page's sums follow the file without reading it. NULL
+ * removes it. */
+void qcc_usagelog_set_observer(struct qcc_usagelog *l,
+                               void (*fn)(void *arg, const struct qcc_usage_rec *r), void *arg);
 /* Fold and prune now, as of NOW_MS (unix ms). */
 int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage_fold_stats *st,
                         struct qcc_err *err);
@@ -53,11 +58,6 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
  * returns at once; the new file is put in place from the loop when the fold
  * is done (stats.rollups counts it). No-op while one is running. */
 void qcc_usagelog_rollup_async(struct qcc_usagelog *l, int64_t now_ms);
-/* FN(ARG, R) after every record appended (not after a duplicate or a failed
- * write): the status page's sums follow the file without reading it. NULL
- * removes it. */
-void qcc_usagelog_set_observer(struct qcc_usagelog *l,
-                               void (*fn)(void *arg, const struct qcc_usage_rec *r), void *arg);
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out);
 const char *qcc_usagelog_path(const struct qcc_usagelog *l);
 
