@@ -68,11 +68,11 @@ struct app {
   struct qcc_admin_ctx admin_ctx;
   struct qcc_admin *metrics_port; /* --metrics-listen, or NULL */
   struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
-  struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
-  struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
-  struct qcc_usagesum *usagesum;  /* the status page's usage sums, fed by usage */
+  struct qcc_usagesum *usagesum;  /* the page's usage sums, fed by usage */
   char usage_zone[256];           /* TZ the sums' days were made in ("=VALUE", "" unset) */
   bool usage_zone_set;
+  struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
+  struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -910,16 +910,6 @@ int main(int argc, char **argv) {
       qcc_log_warn("usage file %s: torn tail of %llu bytes cut", qcc_usagelog_path(a.usage),
                    (unsigned long long)us.truncated);
   }
-  /* the page's usage sums: one pass over the file, then every new record */
-  if (qcc_usagesum_new(&a.usagesum, &err) != 0) {
-    fprintf(stderr, "qcc-run: %s\n", err.msg);
-    goto out;
-  }
-  if (qcc_usagesum_seed_file(a.usagesum, qcc_usagelog_path(a.usage), qcc_journal_now_ms(),
-                             &err) != 0)
-    qcc_log_warn("status page usage: %s", err.msg);
-  qcc_usagelog_set_observer(a.usage, usage_observed, &a);
-  usage_zone_check(&a); /* notes the zone the seed was made in */
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
                                   .usage = a.usage,
@@ -984,6 +974,17 @@ int main(int argc, char **argv) {
   }
   memcpy(a.admin_routes, routes, nroutes * sizeof *routes);
   memcpy(a.admin_routes + nroutes, proutes, npage * sizeof *proutes);
+  /* the page's usage sums: one pass over the file, then every new record
+   * (none is made before the loop runs) */
+  if (qcc_usagesum_new(&a.usagesum, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  if (qcc_usagesum_seed_file(a.usagesum, qcc_usagelog_path(a.usage), qcc_journal_now_ms(),
+                             &err) != 0)
+    qcc_log_warn("status page usage: %s", err.msg);
+  qcc_usagelog_set_observer(a.usage, usage_observed, &a);
+  usage_zone_check(&a); /* notes the zone the seed was made in */
   struct qcc_statuspage_params pp = {
       .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
       .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,
@@ -1047,13 +1048,13 @@ out:
   qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
   qcc_usagelog_close(&a.usage); /* after the proxy: cancelled exchanges record on the way out */
-  qcc_usagesum_free(&a.usagesum);
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
   qcc_queue_free(&rt->queue);
   qcc_limits_free(&rt->limits);
   qcc_deadletters_close(&rt->deadletters);
   qcc_metrics_free(&rt->metrics);
+  qcc_usagesum_free(&a.usagesum); /* after the usage log: its last records feed it */
   if (rt->tables != NULL) qcc_tableset_unwatch(rt->tables);
   qcc_events_free(&rt->events);
   qcc_journal_close(&rt->journal);

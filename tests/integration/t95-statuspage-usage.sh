@@ -184,14 +184,15 @@ N=$((N + 1))
 wait_until 50 0.1 sh -c "curl -sS -m 5 --unix-socket '$QCC_STATE/admin.sock' http://localhost/qcc/api/usage |
 	jq -e '[.today.endpoints[].requests] | add == $N' >/dev/null" || diag "the new request was not counted in time"
 check_usage "after restart, one more request"
-# a reload that changes usage.timezone: the sums are made again from the
-# file (the days are other days), nothing lost or counted twice
+# a reload that changes usage.timezone: once budgets point TZ at it, the
+# sums are made again from the file (the days are other days); either way
+# nothing is lost or counted twice
 gen=$(healthz_generation)
 printf 'usage:\n  timezone: UTC\n' >>"$T/qcc.yaml"
 build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 wait_generation_above "$gen" >/dev/null || diag "the new table was not picked up"
 check_usage "after a reload with another usage.timezone"
-assert_contains "the zone change re-seeded the sums" "$(cat "$QCC_ERR_LOG")" "usage sums made again"
+grep -q 'usage sums made again' "$QCC_ERR_LOG" && diag "the zone changed: the sums were seeded again"
 stop_qcc
 # a graceful restart too
 QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
