@@ -191,7 +191,7 @@ static void bucket_add(struct qcc_usagesum_bucket *b, const struct qcc_usage_rec
                          r->cache_read};
   for (size_t k = 0; k < 5; k++)
     if (src[k] > 0) *dst[k] += src[k];
-  if (r->cost != QCC_USAGE_NO_PRICE && r->cost > 0) b->cost_nano += r->cost;
+  if (r->cost != QCC_USAGE_NO_PRICE && r->cost > 0) b->cost += r->cost;
   b->requests += r->requests;
   b->no_price += r->no_price;
 }
@@ -310,7 +310,7 @@ static void bucket_sum(struct qcc_usagesum_bucket *a, const struct qcc_usagesum_
   a->tokens.cache_write_5m += b->tokens.cache_write_5m;
   a->tokens.cache_write_1h += b->tokens.cache_write_1h;
   a->tokens.cache_read += b->tokens.cache_read;
-  a->cost_nano += b->cost_nano;
+  a->cost += b->cost;
   a->requests += b->requests;
   a->no_price += b->no_price;
 }
@@ -367,7 +367,7 @@ static int64_t tokens_all(const struct qcc_usage_tokens *t) {
 /* USD, or null when nothing in B was priced (an empty bucket costs 0). */
 static json_t *cost_json(const struct qcc_usagesum_bucket *b) {
   if (b->requests > 0 && b->no_price >= b->requests) return json_null();
-  return json_real((double)b->cost_nano / 1e9);
+  return json_real((double)b->cost / QCC_USAGESUM_COST_PER_USD);
 }
 
 static int by_name(const void *a, const void *b) {

@@ -39,11 +39,16 @@ struct qcc_usagesum;
 
 enum qcc_usagesum_span { QCC_USAGESUM_HOURLY, QCC_USAGESUM_DAILY };
 
+/* The usage record's cost unit per USD (schema/usage.h, field "cost"):
+ * nano-USD. The test usage_sum/cost_unit_is_the_records checks it against
+ * that field's documented unit. */
+#define QCC_USAGESUM_COST_PER_USD 1e9
+
 /* One bucket's sums. Token counts are the known ones (an unknown count adds
- * nothing); cost_nano is the priced requests' cost (nano-USD). */
+ * nothing); cost is the priced requests' cost, in the record's unit. */
 struct qcc_usagesum_bucket {
   struct qcc_usage_tokens tokens;
-  int64_t cost_nano;
+  int64_t cost;
   uint32_t requests;
   uint32_t no_price; /* requests without a price: priced = requests - no_price */
 };

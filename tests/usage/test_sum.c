@@ -18,6 +18,8 @@
 #define DAY_MS INT64_C(86400000)
 /* 2026-12-06T00:00:00Z */
 #define T0 INT64_C(1796515200000)
+/* USD in the record's cost unit */
+#define USD(x) ((int64_t)((x) * QCC_USAGESUM_COST_PER_USD))
 
 static void zone(const char *tz) {
   setenv("TZ", tz, 1);
@@ -25,11 +27,11 @@ static void zone(const char *tz) {
 }
 
 static struct qcc_usage_rec rec(int64_t t, const char *ep, const char *model, int64_t input,
-                                int64_t output, int64_t cost_nano) {
+                                int64_t output, int64_t cost) {
   struct qcc_usage_rec r = {
       .type = QCC_USAGE_REC_REQUEST, .time_ms = t, .input = input, .output = output,
-      .cache_write_5m = 3, .cache_write_1h = 2, .cache_read = 100, .cost = cost_nano,
-      .requests = 1, .no_price = cost_nano == QCC_USAGE_NO_PRICE ? 1 : 0, .status = 200,
+      .cache_write_5m = 3, .cache_write_1h = 2, .cache_read = 100, .cost = cost,
+      .requests = 1, .no_price = cost == QCC_USAGE_NO_PRICE ? 1 : 0, .status = 200,
       .request_id = "", .endpoint = ep, .profile = "p", .model = model,
       .upstream_model = model, .client = "", .session = ""};
   return r;
@@ -96,9 +98,9 @@ Test(usage_sum, days_roll_over_and_drop) {
   zone("UTC");
   struct qcc_usagesum *s = fresh();
   int64_t now = T0 - 60000; /* 23:59 on Dec 5 */
-  struct qcc_usage_rec r = rec(now, "a", "m", 7, 0, 2500000000);
+  struct qcc_usage_rec r = rec(now, "a", "m", 7, 0, USD(2.5));
   qcc_usagesum_add(s, &r, now);
-  cr_expect_eq(at(s, QCC_USAGESUM_DAILY, "a", 29, now).cost_nano, 2500000000);
+  cr_expect_eq(at(s, QCC_USAGESUM_DAILY, "a", 29, now).cost, USD(2.5));
   now = T0 + 60000; /* 00:01 on Dec 6 */
   cr_expect_eq(at(s, QCC_USAGESUM_DAILY, "a", 29, now).requests, 0);
   cr_expect_eq(at(s, QCC_USAGESUM_DAILY, "a", 28, now).tokens.input, 7);
@@ -140,6 +142,21 @@ Test(usage_sum, days_follow_the_zone) {
   qcc_usagesum_free(&s);
 }
 
+/* Cost is shown in USD from the record's unit: the conversion follows the
+ * unit schema/usage.h documents for the field (a change of unit there must
+ * change QCC_USAGESUM_COST_PER_USD). */
+Test(usage_sum, cost_unit_is_the_records) {
+  const char *doc = NULL;
+  for (size_t i = 0; i < qcc_usage_field_count; i++)
+    if (strcmp(qcc_usage_fields[i].name, "cost") == 0) doc = qcc_usage_fields[i].doc;
+  cr_assert_not_null(doc);
+  const char *unit = QCC_USAGESUM_COST_PER_USD == 1e9    ? "nano-USD"
+                     : QCC_USAGESUM_COST_PER_USD == 1e12 ? "pico-USD"
+                                                         : "(an unknown unit)";
+  cr_expect(strncmp(doc, unit, strlen(unit)) == 0,
+            "QCC_USAGESUM_COST_PER_USD says %s, the record's cost is \"%s\"", unit, doc);
+}
+
 /* A zone change (usage.timezone on a reload): clear, then seed again. */
 Test(usage_sum, clear_forgets_everything) {
   zone("UTC");
@@ -166,7 +183,7 @@ Test(usage_sum, counts_rollups_and_unpriced) {
   struct qcc_usage_rec r = rec(now, "a", "m", QCC_USAGE_UNKNOWN, 4, QCC_USAGE_NO_PRICE);
   r.unknown = 1;
   qcc_usagesum_add(s, &r, now);
-  struct qcc_usage_rec u = rec(now - HOUR_MS, "a", "m", 1000, 500, 3000000000);
+  struct qcc_usage_rec u = rec(now - HOUR_MS, "a", "m", 1000, 500, USD(3));
   u.type = QCC_USAGE_REC_ROLLUP;
   u.requests = 12;
   u.no_price = 2;
@@ -176,7 +193,7 @@ Test(usage_sum, counts_rollups_and_unpriced) {
   cr_expect_eq(d.no_price, 3);
   cr_expect_eq(d.tokens.input, 1000);
   cr_expect_eq(d.tokens.output, 504);
-  cr_expect_eq(d.cost_nano, 3000000000);
+  cr_expect_eq(d.cost, USD(3));
   cr_expect_eq(at(s, QCC_USAGESUM_HOURLY, "a", 46, now).requests, 12);
   /* the model is the upstream one; without it the asked one */
   struct qcc_usage_rec m = rec(now, "a", "asked", 1, 0, 0);
@@ -320,7 +337,7 @@ Test(usage_sum, the_document) {
   zone("UTC");
   struct qcc_usagesum *s = fresh();
   int64_t now = T0 + 12 * HOUR_MS + 5 * 60000;
-  struct qcc_usage_rec r1 = rec(now - 60000, "a", "m1", 100, 50, 1500000000); /* 1.5 USD */
+  struct qcc_usage_rec r1 = rec(now - 60000, "a", "m1", 100, 50, USD(1.5));
   struct qcc_usage_rec r2 = rec(now - 2 * HOUR_MS, "a", "m2", 10, 5, QCC_USAGE_NO_PRICE);
   struct qcc_usage_rec r3 = rec(now - 3 * DAY_MS, "b", "m1", 1, 1, 0);
   qcc_usagesum_add(s, &r1, now);
