@@ -14,16 +14,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "accesslog.h"
 #include "admin.h"
 #include "adminapi.h"
 #include "alerts.h"
+#include "budget.h"
 #include "deadletters.h"
 #include "events.h"
 #include "exchange.h"
 #include "generation.h"
 #include "journal_writer.h"
 #include "usagelog.h"
+#include "usagesum.h"
 #include "keystore.h"
 #include "limits.h"
 #include "log.h"
@@ -64,6 +68,9 @@ struct app {
   struct qcc_admin_ctx admin_ctx;
   struct qcc_admin *metrics_port; /* --metrics-listen, or NULL */
   struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
+  struct qcc_usagesum *usagesum;  /* the page's usage sums, fed by usage */
+  char usage_zone[256];           /* TZ the sums' days were made in ("=VALUE", "" unset) */
+  bool usage_zone_set;
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
   struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   double time_scale;
@@ -248,6 +255,96 @@ static void on_alert(void *ctx, const struct qcc_alert *al) {
                                       .endpoint = {.sid = al->endpoint_sid, .id = al->endpoint},
                                       .profile = al->profile, .message = al->message};
   journal_record(ctx, &r);
+}
+
+/* ---- the status page's usage panel (usagesum.h) ---- */
+
+/* The sums' days are those of TZ, which follows the table's usage.timezone
+ * once budgets are wired (runtime/budget.c points TZ at it on a load): when
+ * TZ changed since the sums were made, the days are other days: seed again
+ * from the file. Checked lazily, so the order of the loads does not matter. */
+static void usage_zone_check(struct app *a) {
+  const char *tz = getenv("TZ");
+  char now[sizeof a->usage_zone];
+  snprintf(now, sizeof now, "%s%s", tz != NULL ? "=" : "", tz != NULL ? tz : ""); /* unset != "" */
+  if (a->usage_zone_set && strcmp(now, a->usage_zone) == 0) return;
+  bool first = !a->usage_zone_set;
+  a->usage_zone_set = true;
+  snprintf(a->usage_zone, sizeof a->usage_zone, "%s", now);
+  if (first) return; /* the seed at start was made in this zone */
+  struct qcc_err err = {0};
+  qcc_log_info("the zone changed (TZ %s): status page usage sums made again from %s",
+               tz != NULL ? tz : "unset", qcc_usagelog_path(a->usage));
+  qcc_usagesum_clear(a->usagesum);
+  if (qcc_usagesum_seed_file(a->usagesum, qcc_usagelog_path(a->usage), qcc_journal_now_ms(),
+                             &err) != 0)
+    qcc_log_warn("status page usage: %s", err.msg);
+}
+
+static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
+  struct app *a = arg;
+  usage_zone_check(a);
+  qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
+}
+
+/* The budget whose endpoint indexes are the current table's. Budgets are not
+ * wired into qcc-run yet: NULL, so every budget_left is null. (Wired: the
+ * budget the usage records feed, e.g. qcc_budgetgate_budget(a->budget).) */
+static const struct qcc_budget *usage_budget(struct app *a) {
+  (void)a;
+  return NULL;
+}
+
+/* today.endpoints[].budget_left of endpoint I of the current table: USD left
+ * of its daily budget (of its monthly one when it has no daily one); null
+ * without a budget. */
+static json_t *usage_budget_left(struct app *a, uint32_t i) {
+  const struct qcc_budget *b = usage_budget(a);
+  if (b == NULL || i == UINT32_MAX) return json_null();
+  int64_t now = qcc_journal_now_ms() / 1000;
+  struct qcc_budget_left left;
+  if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_DAY, now, &left) == 0 && left.usd_capped)
+    return json_real((double)left.usd_pico / 1e12);
+  if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_MONTH, now, &left) == 0 && left.usd_capped)
+    return json_real((double)left.usd_pico / 1e12);
+  return json_null();
+}
+
+/* GET /qcc/api/usage (docs/status-page.md): the sums, a row for every
+ * endpoint of the table (zero when idle) so the page shows each one's today,
+ * and each row's budget. */
+static void usage_fill(void *arg, json_t *doc) {
+  struct app *a = arg;
+  usage_zone_check(a);
+  if (qcc_usagesum_fill(a->usagesum, doc, qcc_journal_now_ms()) != 0) return;
+  json_t *list = json_object_get(json_object_get(doc, "today"), "endpoints");
+  if (!json_is_array(list)) return;
+  struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
+  const struct qcc_table *t = g != NULL ? g->table : NULL;
+  uint32_t n = t != NULL ? qcc_table_endpoint_count(t) : 0;
+  size_t k;
+  json_t *e;
+  for (uint32_t i = 0; i < n; i++) {
+    const char *id = qcc_table_str(t, qcc_table_endpoint(t, i)->id);
+    bool listed = false;
+    json_array_foreach(list, k, e) {
+      const char *had = json_string_value(json_object_get(e, "endpoint"));
+      listed |= had != NULL && strcmp(had, id) == 0;
+    }
+    if (!listed)
+      json_array_append_new(list, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:f,s:i,s:i,s:n}",
+                                            "endpoint", id, "tokens", 0, "input_tokens", 0,
+                                            "output_tokens", 0, "cache_read_tokens", 0,
+                                            "cache_write_tokens", 0, "cost", 0.0, "requests", 0,
+                                            "unpriced_requests", 0, "budget_left"));
+  }
+  json_array_foreach(list, k, e) {
+    const char *id = json_string_value(json_object_get(e, "endpoint"));
+    uint32_t idx = UINT32_MAX; /* an endpoint no longer in the table: no budget */
+    for (uint32_t i = 0; i < n && idx == UINT32_MAX && id != NULL; i++)
+      if (strcmp(qcc_table_str(t, qcc_table_endpoint(t, i)->id), id) == 0) idx = i;
+    json_object_set_new(e, "budget_left", usage_budget_left(a, idx));
+  }
 }
 
 /* ---- the admin socket's callbacks (adminapi.h) ---- */
@@ -888,10 +985,21 @@ int main(int argc, char **argv) {
   }
   memcpy(a.admin_routes, routes, nroutes * sizeof *routes);
   memcpy(a.admin_routes + nroutes, proutes, npage * sizeof *proutes);
+  /* the page's usage sums: one pass over the file, then every new record
+   * (none is made before the loop runs) */
+  if (qcc_usagesum_new(&a.usagesum, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  if (qcc_usagesum_seed_file(a.usagesum, qcc_usagelog_path(a.usage), qcc_journal_now_ms(),
+                             &err) != 0)
+    qcc_log_warn("status page usage: %s", err.msg);
+  qcc_usagelog_set_observer(a.usage, usage_observed, &a);
+  usage_zone_check(&a); /* notes the zone the seed was made in */
   struct qcc_statuspage_params pp = {
       .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
       .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,
-      .tls = a.tls != NULL};
+      .tls = a.tls != NULL, .usage = usage_fill, .usage_arg = &a};
   const char *ttl_env = getenv(PAGE_LINK_TTL_ENV);
   if (ttl_env != NULL && ttl_env[0] != '\0') pp.link_ttl_ms = strtoull(ttl_env, NULL, 10);
   if (qcc_statuspage_new(&pp, &a.page, &err) != 0) {
@@ -957,6 +1065,7 @@ out:
   qcc_limits_free(&rt->limits);
   qcc_deadletters_close(&rt->deadletters);
   qcc_metrics_free(&rt->metrics);
+  qcc_usagesum_free(&a.usagesum); /* after the usage log: its last records feed it */
   if (rt->tables != NULL) qcc_tableset_unwatch(rt->tables);
   qcc_events_free(&rt->events);
   qcc_journal_close(&rt->journal);

@@ -237,8 +237,8 @@ static json_t *timeline_doc(struct qcc_statuspage *sp) {
 }
 
 /* The usage panel's document (docs/status-page.md, "GET /qcc/api/usage"):
- * the usage store (issue 14) fills the series through p.usage; until it is
- * wired the shape is complete and every series is empty. */
+ * the usage sums (runtime/usagesum.h) fill it through p.usage; without them
+ * the shape is complete and every series is empty. */
 static json_t *usage_doc(struct qcc_statuspage *sp) {
   int64_t now = wall_ms();
   int64_t hour = now - now % 3600000, day = now - now % 86400000;

@@ -51,7 +51,7 @@ struct qcc_statuspage_params {
   /* The usage panel's data (issue 14's usage store). Called with the empty
    * document of GET /qcc/api/usage (docs/status-page.md: "available" false,
    * empty lists, "hourly"/"daily" "start" already set): sets "available"
-   * to true, drops "note", and appends to today.endpoints, hourly.series
+   * to true, "note" to null, and appends to today.endpoints, hourly.series
    * and daily.series. NULL: the page says "no usage data yet". */
   void (*usage)(void *arg, struct json_t *doc);
   void *usage_arg;

@@ -52,6 +52,8 @@ struct qcc_usagelog {
   int64_t next_rollup_ms;
   struct seen *cur, *prev; /* two generations of recent request ids */
   struct qcc_usagelog_stats st;
+  void (*observer)(void *arg, const struct qcc_usage_rec *r);
+  void *observer_arg;
   char path[4096];
   char tmp[4200];
 };
@@ -382,7 +384,14 @@ int qcc_usagelog_append(struct qcc_usagelog *l, const struct qcc_usage_rec *r,
   if (h != 0) seen_add(l, h);
   if (l->policy == QCC_FSYNC_ALWAYS) (void)fdatasync(l->fd);
   else l->dirty = true;
+  if (l->observer != NULL) l->observer(l->observer_arg, r);
   return 0;
+}
+
+void qcc_usagelog_set_observer(struct qcc_usagelog *l,
+                               void (*fn)(void *arg, const struct qcc_usage_rec *r), void *arg) {
+  l->observer = fn;
+  l->observer_arg = arg;
 }
 
 int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage_fold_stats *st,

@@ -46,6 +46,11 @@ void qcc_usagelog_close(struct qcc_usagelog **l);
 /* Append R (its request_id is the dedupe key). 1 = a duplicate, not
  * written; -1 = write failed (the file is back at its last whole record). */
 int qcc_usagelog_append(struct qcc_usagelog *l, const struct qcc_usage_rec *r, struct qcc_err *err);
+/* FN(ARG, R) after every record appended (not after a duplicate or a failed
+ * write): the status page's sums follow the file without reading it. NULL
+ * removes it. */
+void qcc_usagelog_set_observer(struct qcc_usagelog *l,
+                               void (*fn)(void *arg, const struct qcc_usage_rec *r), void *arg);
 /* Fold and prune now, as of NOW_MS (unix ms). */
 int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage_fold_stats *st,
                         struct qcc_err *err);

@@ -303,13 +303,15 @@ function renderUsage() {
     // nothing recorded: no empty axes, just the note above
     $("usage-tokens").replaceChildren();
     $("usage-cost").replaceChildren();
+    $("usage-tokens").dataset.total = "0";
     if (usage.available) $("usage-note").textContent = "no usage in this period";
     return;
   }
   const start = Date.parse(part.start);
   const labels = [];
   for (let i = 0; i < part.points; i++) {
-    const d = new Date(start + i * part.step_s * 1000);
+    // a day's label from its noon: days of 23 or 25 hours (DST) keep their date
+    const d = new Date(start + i * part.step_s * 1000 + (usageView.daily ? 43200000 : 0));
     labels.push(usageView.daily ? `${d.getMonth() + 1}/${d.getDate()}` : `${d.getHours()}h`);
   }
   const key = usageView.byModel ? "model" : "endpoint";
@@ -323,11 +325,28 @@ function renderUsage() {
     }
     return [...m.entries()].map(([name, values]) => ({ name, values }));
   };
-  $("usage-tokens").replaceChildren(bars(group("tokens"), labels, fmtTokens, "tokens"));
-  $("usage-cost").replaceChildren(bars(group("cost"), labels, fmtCost, "cost"));
+  const tokens = group("tokens");
+  $("usage-tokens").replaceChildren(bars(tokens, labels, fmtTokens, "tokens"));
+  // no price for any of it: say so rather than draw an axis of $0.00
+  const costs = (part.series || []).flatMap((s) => s.cost || []);
+  if (costs.some((v) => v === null) && !costs.some((v) => typeof v === "number" && v > 0)) {
+    $("usage-cost").replaceChildren(text("p", "cost: no price for these models (the pricing table has none)", "muted"));
+  } else {
+    $("usage-cost").replaceChildren(bars(group("cost"), labels, fmtCost, "cost"));
+  }
+  // what the chart shows, for scripts and tests: the period's token total
+  $("usage-tokens").dataset.total = String(tokens.reduce((t, s) => t + s.values.reduce((a, v) => a + v, 0), 0));
 }
 
 let lastUsage = 0;
+let usageTimer = null;
+// New traffic: fetch usage again, at most every 5 s, and never miss the last
+// burst (half a second later, so its records are written).
+function usageSoon() {
+  if (usageTimer) return;
+  const wait = Math.max(500, lastUsage + 5000 - Date.now());
+  usageTimer = setTimeout(() => { usageTimer = null; loadUsage(); }, wait);
+}
 async function loadUsage() {
   lastUsage = Date.now();
   try {
@@ -383,7 +402,7 @@ function connect() {
     const d = JSON.parse(ev.data);
     // new traffic: the usage charts follow within a few seconds
     const total = (x) => (x && x.status && x.status.requests ? x.status.requests.total : 0);
-    if (total(d.state) !== total(state) && Date.now() - lastUsage > 5000) loadUsage();
+    if (total(d.state) !== total(state)) usageSoon();
     state = d.state;
     renderState();
     renderQueue(d.queue);

@@ -58,6 +58,69 @@ try {
   check("the timeline shows history from the journal",
     (await page.$$("#timeline li[data-kind='start']")).length >= 1);
 
+  // Usage: requests with known usage (streamed and not; the mocks answer
+  // with cache writes and reads); the page's usage chart follows without a
+  // reload and shows the tokens the clients received.
+  const usageOf = (text) => {
+    let u = {};
+    if (text.trimStart().startsWith("{")) u = JSON.parse(text).usage || {};
+    else {
+      for (const line of text.split("\n")) {
+        if (!line.startsWith("data:")) continue;
+        const d = JSON.parse(line.slice(5));
+        if (d.type === "message_start") Object.assign(u, d.message.usage);
+        else if (d.type === "message_delta") Object.assign(u, d.usage || {});
+      }
+    }
+    const cc = u.cache_creation;
+    const writes = cc ? (cc.ephemeral_5m_input_tokens || 0) + (cc.ephemeral_1h_input_tokens || 0)
+      : (u.cache_creation_input_tokens || 0);
+    return (u.input_tokens || 0) + (u.output_tokens || 0) + (u.cache_read_input_tokens || 0) + writes;
+  };
+  await page.waitForSelector("#usage-tokens[data-total]", { timeout: 5000 });
+  const shown0 = Number(await page.$eval("#usage-tokens", (e) => e.dataset.total));
+  let sent = 0;
+  for (const stream of [false, true, false, true, false]) {
+    const u = await fetch(`${env("QCC_IT_BASE_URL")}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": env("QCC_IT_CLIENT_TOKEN"), "content-type": "application/json" },
+      body: JSON.stringify({ model: "claude-it", max_tokens: 8, stream, messages: [{ role: "user", content: "hi" }] }),
+    });
+    sent += usageOf(await u.text());
+  }
+  check("the usage requests carry usage", sent > 0, String(sent));
+  let shown = shown0;
+  try {
+    await page.waitForFunction((want) => Number(document.querySelector("#usage-tokens").dataset.total) === want,
+      { timeout: 8000, polling: 100 }, shown0 + sent);
+    shown = shown0 + sent;
+  } catch (_) {
+    shown = Number(await page.$eval("#usage-tokens", (e) => e.dataset.total));
+  }
+  check("the usage chart shows the tokens the test sent, without a reload", shown === shown0 + sent,
+    `chart ${shown}, before ${shown0}, sent ${sent}`);
+  const chart = await page.$eval("#usage-tokens", (e) => ({
+    rects: e.querySelectorAll("svg rect").length,
+    legend: e.querySelector(".legend") ? e.querySelector(".legend").textContent : "",
+    tips: [...e.querySelectorAll("svg rect title")].map((t) => t.textContent),
+  }));
+  check("the usage chart has a bar for endpoint a with its tokens", chart.rects >= 1 && chart.legend.includes("a") &&
+    chart.tips.some((t) => t.startsWith("a ")), JSON.stringify(chart));
+  const today = await page.$eval("#endpoints tr[data-endpoint='a']", (tr) => tr.textContent);
+  check("the endpoint table shows a's tokens today", /\d[\d.,]*[kM]? tok/.test(today) && !/\b0 tok/.test(today), today);
+  await page.click("#u-by");
+  const byModel = await page.$eval("#usage-tokens .legend", (e) => e.textContent);
+  check("by model: the chart's legend names the model", byModel.includes("claude-it"), byModel);
+  await page.click("#u-daily");
+  const daily = Number(await page.$eval("#usage-tokens", (e) => e.dataset.total));
+  check("30 days: the same tokens (all of today)", daily === shown0 + sent, `${daily}`);
+  await page.click("#u-hourly");
+  await page.click("#u-by");
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.mouse.move(1, 1); // no hover left on the buttons (the screenshots)
+  const costNote = await page.$eval("#usage-cost", (e) => e.textContent);
+  check("no pricing table: the cost panel says so (no axis of $0.00)", costNote.includes("no price"), costNote);
+
   // A fault upstream: a answers 500 from now on; one request fails over to b
   // and opens a's breaker (max_failures: 1).
   await page.evaluate(() => { window.__noReload = true; });
@@ -123,8 +186,8 @@ try {
     check("the page shows b disabled, live", false);
   }
 
-  // The usage charts' module with data (the usage store is not wired yet):
-  // one bar per non-empty bucket and series, a legend, values in the tooltips.
+  // The usage charts' module on its own: one bar per non-empty bucket and
+  // series, a legend, values in the tooltips.
   const bars = await page.evaluate(async () => {
     const m = await import("./charts.js");
     const el = m.bars([{ name: "a", values: [0, 1200, 300] }, { name: "b", values: [50, 0, 0] }],

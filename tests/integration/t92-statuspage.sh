@@ -233,12 +233,20 @@ while read -r method path; do
 done < <(sed -n 's@^### \(GET\|POST\) \(/qcc[^ ]*\)$@\1 \2@p' "$DOC")
 assert_eq "the doc documents 16 routes" 16 "$(grep -cE '^### (GET|POST) /qcc' "$DOC")"
 example=$(awk '/^### GET \/qcc\/api\/usage/ { on = 1; next } on && /^###/ { exit } on && /^    / { print }' "$DOC")
+# one request first, so the reply has series and today's numbers to compare
+curl -sS -m 10 -o /dev/null "$BASE/v1/messages" -H "x-api-key: $QCC_IT_TOKEN" -d "$(body_json claude-it)"
+wait_until 50 0.1 sh -c "curl -sS -m 5 -b '$JAR' '$BASE/qcc/api/usage' | jq -e '.hourly.series | length > 0' >/dev/null"
 get "$BASE/qcc/api/usage" -b "$JAR" >/dev/null
 assert_eq "usage: the documented keys are the live ones" "$(jq -c 'keys' <<<"$example")" "$(jq -c 'keys' "$T/body")"
 assert_eq "usage: the documented hourly keys are the live ones" "$(jq -c '.hourly | keys' <<<"$example")" \
 	"$(jq -c '.hourly | keys' "$T/body")"
 assert_eq "usage: the documented daily keys are the live ones" "$(jq -c '.daily | keys' <<<"$example")" \
 	"$(jq -c '.daily | keys' "$T/body")"
+for part in '.today.endpoints[0]' '.hourly.series[0]' '.daily.series[0]'; do
+	assert_eq "usage: the documented keys of $part are the live ones" "$(jq -c "$part | keys" <<<"$example")" \
+		"$(jq -c "$part | keys" "$T/body")"
+done
+assert_eq "usage: the request shows in this hour's bucket" "true" "$(jq '[.hourly.series[].tokens[47]] | add > 0' "$T/body")"
 
 # ---- bearer token: read-only -----------------------------------------------------------
 B=(-H "Authorization: Bearer $QCC_IT_TOKEN")

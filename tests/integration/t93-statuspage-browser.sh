@@ -5,8 +5,8 @@
 # fault upstream shown as a breaker change and a timeline entry within 2 s
 # without a reload, the disable button (after its confirmation) disabling the
 # endpoint as qccc sees it, a dead letter listed live then retried and
-# dropped from the page, keyboard focus, a phone's width, no console
-# errors. Screenshots (light, dark, phone) go to BUILD/tests/artifacts/.
+# dropped from the page, the usage chart showing the tokens the test sent
+# (live), keyboard focus, a phone's width, no console errors. Screenshots (light, dark, phone) go to BUILD/tests/artifacts/.
 # Skips when chromium or node is absent.
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
@@ -23,8 +23,9 @@ fi
 ARTIFACTS=$QCC_BUILD_ROOT/tests/artifacts
 mkdir -p "$ARTIFACTS"
 
-start_mock a
-start_mock b
+# answers with known usage, cache writes and reads included (the usage charts)
+start_mock a --cache-usage 100,20,300
+start_mock b --cache-usage 50,0,120
 start_mock c
 it_keys a b c
 export QCC_IT_TOKEN=$(make_secret "tok-it")

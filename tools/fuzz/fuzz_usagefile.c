@@ -1,12 +1,17 @@
 /* Fuzz target: the usage file reader (schema/usage.c), which `qccc usage`
  * and qcc-run's start run over STATE_DIR/usage.qu, and the rollup that
  * rewrites it. Any bytes must scan and decode without a fault or a read
- * outside the buffer; a clean scan must roll up (to /dev/null) without one. */
+ * outside the buffer; a clean scan must roll up (to /dev/null) without one.
+ * The status page's usage sums (runtime/usagesum.c) seed from the same
+ * bytes and fill their document without one either. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "runtime/usagesum.h"
 #include "schema/journal.h"
 #include "schema/usage.h"
 
@@ -39,5 +44,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* as of a time inside the data's range: some fold, some stay */
     (void)qcc_usage_fold(data, size, INT64_C(1767225600000), &ret, devnull, &st, &err);
   }
+  static struct qcc_usagesum *sum;
+  struct qcc_err err = {0};
+  if (sum == NULL && qcc_usagesum_new(&sum, &err) != 0) return 0;
+  qcc_usagesum_clear(sum);
+  int64_t now = INT64_C(1767225600000);
+  (void)qcc_usagesum_seed(sum, data, size, now, &err);
+  if (qcc_usagesum_series_count(sum) > QCC_USAGESUM_MAX_SERIES) __builtin_trap();
+  json_t *doc = json_object();
+  if (doc != NULL) (void)qcc_usagesum_fill(sum, doc, now);
+  json_decref(doc);
   return 0;
 }
