@@ -274,7 +274,10 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
   X(EP_INSECURE, "profiles[].endpoints[].allow_insecure", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", \
     0, QCC_FE(allow_insecure), "Allow plain http to a host that is not loopback.") \
   X(EP_MODELS, "profiles[].endpoints[].models", QCC_KNOB_STRMAP, NULL, 0, 0, NULL, "", 0, \
-    QCC_FNONE, "Model-name mapping {requested: sent upstream}.") \
+    QCC_FNONE, \
+    "Model-name mapping {requested: sent upstream}; keys may be globs (* ? [a-z]), the most " \
+    "specific match wins (exact, then most literal characters, then first written); \"*\" is " \
+    "the default.") \
   X(EP_METADATA, "profiles[].endpoints[].metadata", QCC_KNOB_SCALARMAP, NULL, 0, 0, NULL, "", 0, \
     QCC_FNONE, "Free scalar metadata (provider, region ...).") \
   X(EP_RATE_LIMIT, "profiles[].endpoints[].metadata.rate_limit", QCC_KNOB_INT, NULL, 0, 1000000, \
