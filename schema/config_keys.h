@@ -147,8 +147,10 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
     "weighted, round_robin (or round-robin), least_connections or failover.") \
   X(LB_HEALTH_AWARE, "loadbalancer.health_aware", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
     QCC_FS(health_aware), "Skip endpoints that are unhealthy.") \
-  X(LB_STICKY, "loadbalancer.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", 0, \
-    QCC_FS(sticky_session), "Keep one session on one endpoint (hash of a session header).") \
+  X(LB_STICKY, "loadbalancer.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+    QCC_FS(sticky_session), \
+    "Keep one session on one endpoint (X-Claude-Code-Session-Id, else metadata.user_id): its " \
+    "prompt cache stays warm. Requests without a session use the strategy.") \
   X(SWITCH, "switching_policy", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Failover between primary, secondary and fallback groups.") \
   X(SWITCH_AUTO, "switching_policy.auto_switch", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
