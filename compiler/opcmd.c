@@ -298,6 +298,33 @@ static void status_keys(struct ctx *c) {
   qcc_admin_reply_free(&r);
 }
 
+static void last_error_text(const json_t *e, char *out, size_t cap);
+
+/* Endpoints with a last error: their state and that error with its age, so a
+ * recovered endpoint reads "healthy" and still says what happened. */
+static void status_errors(struct ctx *c) {
+  struct qcc_admin_reply r;
+  struct qcc_err err = {0};
+  if (qcc_admin_call(c->sock, "GET", "/endpoints", NULL, 5000, &r, &err) != 0) return;
+  size_t i, shown = 0, more = 0;
+  const json_t *e;
+  json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
+    if (js(e, "last_error")[0] == '\0') continue;
+    if (shown == 8) {
+      more++;
+      continue;
+    }
+    char le[400];
+    last_error_text(e, le, sizeof le);
+    fprintf(c->out, "%-12s %s %s, last error: %s\n", shown == 0 ? "errors" : "", js(e, "id"),
+            js(e, "health"), le);
+    shown++;
+  }
+  if (more > 0)
+    fprintf(c->out, "%-12s ... %zu more (`qccc endpoint list`)\n", "", more);
+  qcc_admin_reply_free(&r);
+}
+
 static int cmd_status(struct ctx *c) {
   if (c->o.npos != 1) return usage(c, "usage: qccc status [--json] [--state-dir DIR]");
   struct qcc_admin_reply r;
@@ -376,6 +403,7 @@ static int cmd_status(struct ctx *c) {
     fprintf(c->out, "queue        not available\n");
   }
   status_keys(c);
+  status_errors(c);
   status_drift(c, j);
   qcc_admin_reply_free(&r);
   return OP_OK;
@@ -668,6 +696,17 @@ static int endpoint_list(struct ctx *c) {
     }
     size_t n = json_array_size(json_object_get(r.json, "endpoints"));
     qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);
+    /* the last error of each endpoint that has one, with its age (a
+     * recovered endpoint reads healthy and still says what happened) */
+    bool head = false;
+    json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
+      if (js(e, "last_error")[0] == '\0') continue;
+      if (!head) fprintf(c->out, "\nlast errors:\n");
+      head = true;
+      char le[400];
+      last_error_text(e, le, sizeof le);
+      fprintf(c->out, "  %s: %s\n", js(e, "id"), le);
+    }
     fprintf(c->out, "\n%zu endpoint%s (live state from qcc-run)\n", n, n == 1 ? "" : "s");
   }
   qcc_admin_reply_free(&r);

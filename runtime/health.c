@@ -112,6 +112,19 @@ enum qcc_health_status qcc_health_check_failure(struct qcc_health *h,
   return before;
 }
 
+enum qcc_health_status qcc_health_check_pass(struct qcc_health *h,
+                                             const struct qcc_health_params *p,
+                                             uint32_t latency_ms, uint64_t now) {
+  /* The check is the evidence: failures before it no longer make its
+   * successes look flaky (last_error and last_failure stay, for display). */
+  h->fail_ewma = 0;
+  h->consecutive_failures = 0;
+  h->consecutive_weak = 0;
+  enum qcc_health_status before = qcc_health_success(h, p, latency_ms, now);
+  set_status(h, qcc_health_is_slow(h, p) ? QCC_HEALTH_DEGRADED : QCC_HEALTH_HEALTHY, now);
+  return before;
+}
+
 enum qcc_health_status qcc_health_lift(struct qcc_health *h, uint64_t now) {
   enum qcc_health_status before = h->status;
   h->consecutive_failures = 0;
