@@ -402,7 +402,7 @@ static int do_stop(struct lc *c) {
   long limit = c->o.timeout_s > 0 ? c->o.timeout_s : STOP_TIMEOUT_S;
   double t0 = now_s();
   fprintf(c->out, "qcc-run (pid %ld): SIGTERM sent, draining open requests\n", (long)pid);
-  while (kill(pid, 0) == 0) {
+  while (qcc_instance_alive(pid)) {
     if (now_s() - t0 > (double)limit) {
       if (!c->o.force) {
         fprintf(c->err, "qccc stop: qcc-run (pid %ld) still running after %ld s\n"
