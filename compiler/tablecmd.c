@@ -19,6 +19,7 @@
 #include "compiler/tablecmd.h"
 #include "compiler/diff.h"
 #include "compiler/frontend.h"
+#include "compiler/humantime.h"
 #include "compiler/layout.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
@@ -472,7 +473,7 @@ int qccc_cmd_snapshots(int argc, char **argv) {
   if (qcc_snapshots_count(s) == 0) {
     printf("no snapshots in %s\n", qcc_snapshots_dir(s));
   } else {
-    printf("%-12s  %-20s  %8s  %9s  %-32s\n", "GENERATION", "BUILT", "PROFILES", "ENDPOINTS", "DIGEST");
+    printf("%-12s  %-23s  %8s  %9s  %-32s\n", "GENERATION", "BUILT", "PROFILES", "ENDPOINTS", "DIGEST");
   }
   for (size_t i = 0; i < qcc_snapshots_count(s); i++) {
     uint64_t g = qcc_snapshots_generation(s, i);
@@ -484,14 +485,12 @@ int qccc_cmd_snapshots(int argc, char **argv) {
       continue;
     }
     const struct qcc_tbl_header *h = qcc_table_header(t);
-    char hex[33], when[32];
-    time_t tt = (time_t)h->build_time;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    char hex[33], when[48];
+    if (qccc_humantime(h->build_time, when, sizeof when) != 0)
       snprintf(when, sizeof when, "%" PRId64, h->build_time);
     qcc_digest_hex(h->source_digest, hex);
     bool is_cur = have_cur && cur.generation == g && memcmp(cur.source_digest, h->source_digest, 16) == 0;
-    printf("%-12" PRIu64 "  %-20s  %8" PRIu32 "  %9" PRIu32 "  %s%s\n", g, when, qcc_table_profile_count(t),
+    printf("%-12" PRIu64 "  %-23s  %8" PRIu32 "  %9" PRIu32 "  %s%s\n", g, when, qcc_table_profile_count(t),
            qcc_table_endpoint_count(t), hex, is_cur ? "  (current)" : "");
     qcc_table_close(&t);
   }

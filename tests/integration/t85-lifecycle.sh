@@ -65,6 +65,12 @@ assert_contains "logs --errors: the error log" "$out" "table generation 1 -> 2"
 out=$(Q logs --all -n 50 2>&1)
 assert_contains "logs --all: access lines with a level" "$out" "ACCESS 200 POST /v1/messages"
 assert_contains "logs --all: error-log lines with theirs" "$out" " INFO "
+# people read local time with the zone (the file keeps UTC)
+out=$(TZ=QCT-2 Q logs --errors -n 5 2>&1)
+assert_contains "logs --errors: local time with the zone" "$(tail -1 <<<"$out")" " QCT INFO "
+assert_not_contains "logs --errors: no bare UTC times" "$out" "Z INFO "
+out=$(TZ=QCT-2 Q logs --all -n 50 2>&1)
+assert_contains "logs --all: access lines in local time too" "$out" " QCT ACCESS 200 POST /v1/messages"
 out=$(Q logs --errors --level error -n 50 2>&1)
 assert_not_contains "logs --level error: no INFO lines" "$out" " INFO "
 t0=$SECONDS
