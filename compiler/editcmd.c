@@ -24,6 +24,7 @@
 #include "schema/enums.h"
 #include "schema/error.h"
 #include "schema/fileio.h"
+#include "texttable.h"
 #include "textpos.h"
 #include "yamledit.h"
 
@@ -36,6 +37,7 @@
 struct opts {
   const char *config;
   bool yes;
+  bool wide; /* endpoint list: every column, nothing cut */
   const char *from, *base_url, *preset, *key_env, *key_file, *auth, *id;
   const char *weight, *priority, *timeout;
   const char *description;
@@ -129,6 +131,10 @@ static int parse_opts(struct ctx *c, unsigned cmd, int argc, char **argv, int fi
     }
     if (strcmp(a, "--build") == 0)
       continue; /* main builds after a successful edit: qccc_edit_wants_build */
+    if (strcmp(a, "--wide") == 0 && cmd == C_EP_LIST) {
+      o->wide = true;
+      continue;
+    }
     if (cmd == C_POLICY) {
       int *b = NULL, v = 1;
       if (strcmp(a, "--auto-failover") == 0 || strcmp(a, "--no-auto-failover") == 0)
@@ -1060,6 +1066,19 @@ static int profile_add(struct ctx *c) {
   return commit(c, what);
 }
 
+/* A removal asks on a terminal unless -y (the file keeps FILE.bak, so
+ * elsewhere it goes on). QCCC_EDIT_OK to go on. */
+static int ask_remove(struct ctx *c, const char *what) {
+  if (c->o.yes || !c->tty) return QCCC_EDIT_OK;
+  bool ok = false;
+  int rc = qcc_prompt_yesno(c->pr, what, false, &ok);
+  if (rc != 0 || !ok) {
+    fprintf(c->out, "cancelled; %s unchanged\n", c->path);
+    return rc < 0 ? QCCC_EDIT_USAGE : QCCC_EDIT_CANCELLED;
+  }
+  return QCCC_EDIT_OK;
+}
+
 static int profile_remove(struct ctx *c) {
   if (c->o.npos != 2)
     return fail(c, QCCC_EDIT_USAGE, "usage: qccc profile remove NAME");
@@ -1069,8 +1088,12 @@ static int profile_remove(struct ctx *c) {
     return rc;
   if (!has_profile(c, name))
     return no_profile(c, name);
-  char keep[256];
+  char keep[256], q[400];
   snprintf(keep, sizeof keep, "%s", name);
+  snprintf(q, sizeof q, "Remove profile %s and every endpoint in it from %s", keep, c->path);
+  rc = ask_remove(c, q);
+  if (rc != QCCC_EDIT_OK)
+    return rc;
   const char *path[] = {"profiles", keep};
   struct qcc_err e = {0};
   if (qcc_yamldoc_remove(c->doc, path, 2, &e) != 0 || sync_groups(c, keep, NULL, &e) != 0)
@@ -1266,8 +1289,17 @@ static int endpoint_list(struct ctx *c) {
   if (!cfg)
     return fail(c, QCCC_EDIT_INVALID, "%s does not validate (see above)", c->path);
   bool found = only == NULL;
-  fprintf(c->out, "%-16s %-10s %-16s %-40s %-24s %6s %4s %s\n", "PROFILE", "GROUP", "ID",
-          "BASE_URL", "KEY", "WEIGHT", "PRIO", "ENABLED");
+  /* GROUP and PRIO only with --wide: the rest fits 100 columns (BASE_URL
+   * cut first), like the live listing */
+  bool wide = c->o.wide;
+  struct qccc_texttable t = {.cols = wide ? 8 : 6, .cut_first = wide ? 4 : 3};
+  if (wide) {
+    t.right[5] = t.right[6] = true;
+    qccc_texttable_row(&t, "PROFILE", "GROUP", "ID", "BASE_URL", "KEY", "WEIGHT", "PRIO", "ENABLED");
+  } else {
+    t.right[4] = true;
+    qccc_texttable_row(&t, "PROFILE", "ID", "BASE_URL", "KEY", "WEIGHT", "ENABLED");
+  }
   for (size_t i = 0; i < cfg->profile_count; i++) {
     const struct qcc_profile_cfg *p = &cfg->profiles[i];
     if (only && strcmp(only, p->name) != 0)
@@ -1275,17 +1307,23 @@ static int endpoint_list(struct ctx *c) {
     found = true;
     for (size_t j = 0; j < p->endpoint_count; j++) {
       const struct qcc_endpoint_cfg *ep = &p->endpoints[j];
-      char key[300];
+      char key[300], w[16], pr[16];
       if (ep->key.kind == QCC_KEY_ENV || ep->key.kind == QCC_KEY_FILE)
         snprintf(key, sizeof key, "%s:%s", qcc_enum_name(&qcc_key_desc, ep->key.kind),
                  ep->key.value);
       else
         snprintf(key, sizeof key, "%s", qcc_enum_name(&qcc_key_desc, ep->key.kind));
-      fprintf(c->out, "%-16s %-10s %-16s %-40s %-24s %6u %4u %s\n", p->name,
-              qcc_enum_name(&qcc_group_desc, p->group), ep->id, ep->base_url ? ep->base_url : "-",
-              key, ep->weight, ep->priority, ep->enabled && p->enabled ? "yes" : "no");
+      snprintf(w, sizeof w, "%u", ep->weight);
+      snprintf(pr, sizeof pr, "%u", ep->priority);
+      const char *en = ep->enabled && p->enabled ? "yes" : "no";
+      if (wide)
+        qccc_texttable_row(&t, p->name, qcc_enum_name(&qcc_group_desc, p->group), ep->id,
+                           ep->base_url ? ep->base_url : "-", key, w, pr, en);
+      else
+        qccc_texttable_row(&t, p->name, ep->id, ep->base_url ? ep->base_url : "-", key, w, en);
     }
   }
+  qccc_texttable_print(&t, c->out, "", wide ? 0 : 100);
   if (!found)
     return no_profile(c, only);
   return QCCC_EDIT_OK;
@@ -1322,6 +1360,10 @@ static int endpoint_remove(struct ctx *c) {
   }
   char pname[256], what[600];
   snprintf(pname, sizeof pname, "%s", prof);
+  snprintf(what, sizeof what, "Remove endpoint %s from profile %s in %s", id, pname, c->path);
+  rc = ask_remove(c, what);
+  if (rc != QCCC_EDIT_OK)
+    return rc;
   const char *path[] = {"profiles", pname, "endpoints", id};
   struct qcc_err e = {0};
   if (qcc_yamldoc_remove(c->doc, path, 4, &e) != 0)

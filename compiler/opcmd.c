@@ -314,10 +314,11 @@ static void status_errors(struct ctx *c) {
       more++;
       continue;
     }
-    char le[400];
+    char le[400], line[700];
     last_error_text(e, le, sizeof le);
-    fprintf(c->out, "%-12s %s %s, last error: %s\n", shown == 0 ? "errors" : "", js(e, "id"),
-            js(e, "health"), le);
+    snprintf(line, sizeof line, "%-12s %s %s, last error: %s", shown == 0 ? "errors" : "",
+             js(e, "id"), js(e, "health"), le);
+    qccc_texttable_line(c->out, line, c->o.wide ? 0 : TEXT_FIT);
     shown++;
   }
   if (more > 0)
@@ -619,9 +620,10 @@ static int cmd_health(struct ctx *c) {
 /* ---- endpoint ------------------------------------------------------------ */
 
 static int endpoint_list_config(struct ctx *c) {
-  char *argv[MAX_ARGS + 1];
+  char *argv[MAX_ARGS + 2]; /* + --wide */
   int n = 0;
   for (int i = 1; i < c->o.nrest; i++) argv[n++] = c->o.rest[i]; /* drop the word "endpoint" */
+  if (c->o.wide) argv[n++] = "--wide";
   argv[n] = NULL;
   return qccc_edit_cmd("endpoint", n, argv, stdin, c->out, c->err);
 }
@@ -703,9 +705,10 @@ static int endpoint_list(struct ctx *c) {
       if (js(e, "last_error")[0] == '\0') continue;
       if (!head) fprintf(c->out, "\nlast errors:\n");
       head = true;
-      char le[400];
+      char le[400], line[700];
       last_error_text(e, le, sizeof le);
-      fprintf(c->out, "  %s: %s\n", js(e, "id"), le);
+      snprintf(line, sizeof line, "  %s: %s", js(e, "id"), le);
+      qccc_texttable_line(c->out, line, c->o.wide ? 0 : TEXT_FIT);
     }
     fprintf(c->out, "\n%zu endpoint%s (live state from qcc-run)\n", n, n == 1 ? "" : "s");
   }
@@ -876,10 +879,11 @@ static void fmt_bytes(long long n, char *out, size_t cap) {
 static void print_queue_status(struct ctx *c, const json_t *j) {
   char wait[32];
   fmt_dur(ji(j, "max_wait_ms") / 1000, wait, sizeof wait);
-  fprintf(c->out, "queue        %s, %lld waiting (%lld retrying); max %lld, %s, %lld retr%s, "
-                  "max wait %s\n",
+  /* two lines: one fits 100 columns with the longest strategy name */
+  fprintf(c->out, "queue        %s, %lld waiting (%lld retrying), at most %lld\n",
           json_object_get(j, "enabled") == NULL ? "?" : jb(j, "enabled") ? "enabled" : "disabled",
-          ji(j, "depth"), ji(j, "retrying"), ji(j, "max_size"), js(j, "strategy"),
+          ji(j, "depth"), ji(j, "retrying"), ji(j, "max_size"));
+  fprintf(c->out, "retries      %s, %lld retr%s, max wait %s\n", js(j, "strategy"),
           ji(j, "max_retries"), ji(j, "max_retries") == 1 ? "y" : "ies", wait);
   const json_t *k = json_object_get(j, "counters");
   fprintf(c->out, "totals       %lld enqueued, %lld rejected, %lld expired, %lld succeeded, "

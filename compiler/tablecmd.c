@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "compiler/commands.h"
+#include "compiler/confirm.h"
 #include "compiler/diag.h"
 #include "compiler/tablecmd.h"
 #include "compiler/diff.h"
@@ -500,10 +501,14 @@ int qccc_cmd_snapshots(int argc, char **argv) {
 }
 
 int qccc_cmd_rollback(int argc, char **argv) {
-  static const struct option lo[] = {{"to", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0}};
+  static const struct option lo[] = {{"to", required_argument, NULL, 't'}, {"yes", no_argument, NULL, 'y'},
+                                     {"help", no_argument, NULL, 'h'}, {0}};
   uint64_t to = 0;
-  for (int c = next_opt(argc, argv, "h", lo); c != -1; c = next_opt(argc, argv, "h", lo)) {
-    if (c == 't') {
+  bool yes = false;
+  for (int c = next_opt(argc, argv, "hy", lo); c != -1; c = next_opt(argc, argv, "hy", lo)) {
+    if (c == 'y') {
+      yes = true;
+    } else if (c == 't') {
       if (!parse_u64(optarg, &to) || to == 0)
         return usage_error("rollback", "--to %s: expected a generation number", optarg);
     } else if (c == 'h') {
@@ -524,6 +529,14 @@ int qccc_cmd_rollback(int argc, char **argv) {
     return EXIT_USAGE;
   }
   bool have_cur = qcc_snapshots_current(s, &cur, &te) == 0;
+  /* what qcc-run serves changes: ask on a terminal (the snapshots stay) */
+  char what[600], gen[32] = "the generation before";
+  if (to != 0) snprintf(gen, sizeof gen, "generation %" PRIu64, to);
+  snprintf(what, sizeof what, "make %s current in %s (a running qcc-run swaps to it)", gen, out);
+  if (qccc_confirm(yes, false, what, stdin, stdout, stderr) != QCCC_CONFIRM_GO) {
+    qcc_snapshots_close(&s);
+    return EXIT_FAIL;
+  }
   if (qcc_snapshots_rollback(s, to, &became, &err) != 0) {
     fprintf(stderr, "qccc rollback: %s\n  hint: `qccc snapshots %s` lists the generations\n", err.msg, out);
     qcc_snapshots_close(&s);

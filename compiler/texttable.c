@@ -97,3 +97,9 @@ void qccc_texttable_print(struct qccc_texttable *t, FILE *out, const char *inden
   }
   qccc_texttable_free(t);
 }
+
+void qccc_texttable_line(FILE *out, const char *line, size_t fit) {
+  if (fit == 0 || width(line) <= fit) fputs(line, out);
+  else put_cell(out, line, fit, false, true);
+  fputc('\n', out);
+}

@@ -187,7 +187,7 @@ Test(b20_cli, priority_switch_pins_and_auto_unpins, .init = setup, .fini = teard
 Test(b20_cli, queue_commands, .init = setup, .fini = teardown) {
   char *out = NULL, *err = NULL;
   RUN(0, "queue", "status");
-  cr_assert_not_null(strstr(out, "2 waiting (0 retrying); max 10"), "%s", out);
+  cr_assert_not_null(strstr(out, "2 waiting (0 retrying), at most 10\nretries      exponential_backoff, 1 retry, max wait 1s\n"), "%s", out);
   cr_assert_not_null(strstr(out, "dead letters 2 kept"), "%s", out);
   RUN(0, "queue", "list");
   cr_assert_not_null(strstr(out, "waiting (2):"), "%s", out);
