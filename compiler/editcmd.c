@@ -180,38 +180,13 @@ static int parse_opts(struct ctx *c, unsigned cmd, int argc, char **argv, int fi
 
 /* ---- files ---- */
 
+/* The one reader (schema/fileio.h): a regular file of at most MAX_FILE
+ * bytes, NUL-terminated, with its mode. */
 static int read_file(const char *path, char **out, size_t *len, mode_t *mode, struct qcc_err *err) {
-  *out = NULL;
-  *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return qcc_err_set(err, errno, "cannot open %s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_FILE) {
-    close(fd);
-    return qcc_err_set(err, EINVAL, "%s is not a regular file of at most %u bytes", path, MAX_FILE);
-  }
-  if (mode)
-    *mode = st.st_mode & 07777;
-  char *buf = malloc((size_t)st.st_size + 1);
-  if (!buf) {
-    close(fd);
-    return qcc_err_set(err, ENOMEM, "out of memory");
-  }
-  size_t got = 0;
-  while (got < (size_t)st.st_size) {
-    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
-  close(fd);
-  buf[got] = '\0';
+  void *buf = NULL;
+  int rc = qcc_file_read_mode(path, MAX_FILE, &buf, len, mode, err);
   *out = buf;
-  *len = got;
-  return 0;
+  return rc;
 }
 
 /* mkdir -p for the directories of a key file, 0700. */
