@@ -31,7 +31,7 @@
 /* ---- options ------------------------------------------------------------- */
 
 struct opts {
-  bool json, help, follow, auto_mode;
+  bool json, follow, auto_mode;
   bool yes;  /* -y: destructive commands do not ask */
   bool wide; /* tables as wide as their cells, not fitted to 100 columns */
   const char *config; /* -c FILE: endpoint list's listing, status's comparison */
@@ -97,8 +97,6 @@ static int parse_opts(struct ctx *c, int argc, char **argv) {
     bool bad = false;
     if (strcmp(a, "--json") == 0) {
       o->json = true;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      o->help = true;
     } else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
       o->follow = true;
     } else if (strcmp(a, "--auto") == 0) {
@@ -748,34 +746,12 @@ static int endpoint_switch(struct ctx *c, bool enable) {
   return OP_OK;
 }
 
-static int endpoint_test(struct ctx *c) {
-  if (c->o.npos != 3) return usage(c, "usage: qccc endpoint test ID [--json]");
-  char e[256], path[320];
-  enc(c->o.pos[2], e, sizeof e);
-  snprintf(path, sizeof path, "/endpoints/%s/test", e);
-  struct qcc_admin_reply r;
-  int rc = call(c, "POST", path, "{}", LONG_TIMEOUT_MS, &r);
-  if (rc != OP_OK) return rc;
-  bool ok = jb(r.json, "ok");
-  if (c->o.json) {
-    print_json(c, r.json);
-  } else {
-    char st[32] = "no HTTP answer";
-    if (ji(r.json, "status") != 0) snprintf(st, sizeof st, "HTTP %lld", ji(r.json, "status"));
-    fprintf(c->out, "%s %s: %s in %lld ms%s%s\n", ok ? "✓" : "✗", js(r.json, "id"), st,
-            ji(r.json, "latency_ms"), js(r.json, "detail")[0] ? ": " : "", js(r.json, "detail"));
-  }
-  qcc_admin_reply_free(&r);
-  return ok ? OP_OK : OP_FAIL;
-}
-
 static int cmd_endpoint(struct ctx *c) {
   const char *sub = c->o.npos > 1 ? c->o.pos[1] : "";
   if (strcmp(sub, "list") == 0) return endpoint_list(c);
   if (strcmp(sub, "enable") == 0) return endpoint_switch(c, true);
   if (strcmp(sub, "disable") == 0) return endpoint_switch(c, false);
-  if (strcmp(sub, "test") == 0) return endpoint_test(c);
-  return usage(c, "usage: qccc endpoint list [PROFILE] | enable ID | disable ID | test ID");
+  return usage(c, "usage: qccc endpoint list [PROFILE] | enable ID | disable ID");
 }
 
 /* ---- priority ------------------------------------------------------------ */
@@ -1223,42 +1199,11 @@ static int cmd_logs(struct ctx *c) {
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static const char op_usage_text[] =
-    "  status                                  table generation, uptime, active profile, counters\n"
-    "  health status | check                   live health; check probes every endpoint now\n"
-    "  endpoint list [PROFILE] | enable ID | disable ID [--reason T] | test ID\n"
-    "  priority list | switch PROFILE [--reason T] | switch --auto\n"
-    "  queue status | list | retry ID | retry-all | clear\n"
-    "  logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]\n"
-    "       (the access log; --errors: the error log, --all: both; see `qccc logs --errors --help`)\n"
-    "  (each takes --json and --state-dir DIR; they talk to qcc-run through\n"
-    "   STATE_DIR/admin.sock, default $QCC_STATE_DIR or ~/.qcc)\n";
-
-void qccc_op_usage(FILE *out) { fputs(op_usage_text, out); }
-
-bool qccc_op_handles(int argc, char **argv) {
-  if (argc < 1) return false;
-  const char *cmd = argv[0];
-  const char *sub = argc > 1 ? argv[1] : "";
-  if (strcmp(cmd, "status") == 0 || strcmp(cmd, "logs") == 0) return true;
-  if (strcmp(cmd, "health") == 0) return strcmp(sub, "status") == 0 || strcmp(sub, "check") == 0;
-  if (strcmp(cmd, "endpoint") == 0)
-    return strcmp(sub, "list") == 0 || strcmp(sub, "enable") == 0 ||
-           strcmp(sub, "disable") == 0 || strcmp(sub, "test") == 0;
-  if (strcmp(cmd, "priority") == 0) return strcmp(sub, "list") == 0 || strcmp(sub, "switch") == 0;
-  if (strcmp(cmd, "queue") == 0) return true;
-  return false;
-}
-
 int qccc_op_cmd(int argc, char **argv, FILE *out, FILE *err) {
   struct ctx c = {.out = out, .err = err};
   if (argc < 1) return usage(&c, "no command");
   int rc = parse_opts(&c, argc, argv);
   if (rc != OP_OK) return rc;
-  if (c.o.help) {
-    fprintf(out, "usage: qccc COMMAND ...\n%s", op_usage_text);
-    return OP_OK;
-  }
   const char *cmd = c.o.pos[0];
   if (c.o.config_given && strcmp(cmd, "status") != 0 &&
       !(strcmp(cmd, "endpoint") == 0 && c.o.npos > 1 && strcmp(c.o.pos[1], "list") == 0))
