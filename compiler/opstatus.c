@@ -42,7 +42,14 @@ static void status_keys(struct ctx *c) {
   qcc_admin_reply_free(&r);
 }
 
-static void last_error_text(const json_t *e, char *out, size_t cap);
+/* " (4m 10s ago)": the age of the failure the last error came from, "" when
+ * unknown (a line cut to fit keeps it). */
+static void error_age(const json_t *e, char *out, size_t cap) {
+  char ago[40];
+  op_fmt_ago(json_object_get(e, "last_failure"), ago, sizeof ago);
+  if (strcmp(ago, "-") == 0) snprintf(out, cap, "%s", "");
+  else snprintf(out, cap, " (%s)", ago);
+}
 
 /* Endpoints with a last error: their state and that error with its age, so a
  * recovered endpoint reads "healthy" and still says what happened. */
@@ -58,11 +65,11 @@ static void status_errors(struct ctx *c) {
       more++;
       continue;
     }
-    char le[400], line[700];
-    last_error_text(e, le, sizeof le);
+    char line[700], age[48];
+    error_age(e, age, sizeof age);
     snprintf(line, sizeof line, "%-12s %s %s, last error: %s", shown == 0 ? "errors" : "",
-             op_js(e, "id"), op_js(e, "health"), le);
-    qccc_texttable_line(c->out, line, c->o.wide ? 0 : TEXT_FIT);
+             op_js(e, "id"), op_js(e, "health"), op_js(e, "last_error"));
+    qccc_texttable_line(c->out, line, age, c->o.wide ? 0 : TEXT_FIT);
     shown++;
   }
   if (more > 0)
@@ -449,10 +456,10 @@ static int endpoint_list(struct ctx *c) {
       if (op_js(e, "last_error")[0] == '\0') continue;
       if (!head) fprintf(c->out, "\nlast errors:\n");
       head = true;
-      char le[400], line[700];
-      last_error_text(e, le, sizeof le);
-      snprintf(line, sizeof line, "  %s: %s", op_js(e, "id"), le);
-      qccc_texttable_line(c->out, line, c->o.wide ? 0 : TEXT_FIT);
+      char line[700], age[48];
+      error_age(e, age, sizeof age);
+      snprintf(line, sizeof line, "  %s: %s", op_js(e, "id"), op_js(e, "last_error"));
+      qccc_texttable_line(c->out, line, age, c->o.wide ? 0 : TEXT_FIT);
     }
     fprintf(c->out, "\n%zu endpoint%s (live state from qcc-run)\n", n, n == 1 ? "" : "s");
   }
