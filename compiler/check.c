@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "schema/config_schema.h"
+#include "schema/zone.h"
 
 struct named {
   const char *name;
@@ -274,6 +276,27 @@ static void check_alerts(const struct qcc_loaded *l, struct qcc_diags *d) {
   }
 }
 
+static void check_usage(const struct qcc_loaded *l, struct qcc_diags *d) {
+  const struct qcc_settings *s = &l->cfg->settings;
+  if (s->usage_timezone != NULL && !qcc_zone_known(s->usage_timezone)) {
+    qcc_diag_add(d, QCC_DIAG_ERROR, l->setting_pos[QCC_K_USAGE_TIMEZONE], 8 /* timezone */,
+                 "write an IANA zone like Asia/Shanghai, Europe/Berlin or UTC (see "
+                 "/usr/share/zoneinfo), or local",
+                 "unknown time zone '%s'", s->usage_timezone);
+  }
+  if (s->usage_retention_ms < s->usage_detail_retention_ms) {
+    struct qcc_pos at = l->setting_pos[QCC_K_USAGE_RETENTION];
+    if (at.line == 0) at = l->setting_pos[QCC_K_USAGE_DETAIL_RETENTION];
+    char ret[32], det[32];
+    qcc_format_duration(s->usage_retention_ms, ret, sizeof ret);
+    qcc_format_duration(s->usage_detail_retention_ms, det, sizeof det);
+    qcc_diag_add(d, QCC_DIAG_ERROR, at, 9 /* retention */,
+                 "rollups are made from the detail records: raise retention or lower "
+                 "detail_retention",
+                 "usage.retention (%s) is shorter than usage.detail_retention (%s)", ret, det);
+  }
+}
+
 static void check_endpoint(const struct qcc_endpoint_cfg *e, const struct qcc_frontend_opts *o,
                            struct qcc_diags *d) {
   bool has_from = (e->set_mask & QCC_EP_SET_FROM) != 0;
@@ -389,6 +412,7 @@ int qcc_check(const struct qcc_loaded *l, const struct qcc_frontend_opts *opts,
   check_tokens(cfg, opts, d);
   check_listener(l, d);
   check_alerts(l, d);
+  check_usage(l, d);
   check_primary(cfg, d);
   return qcc_diags_errors(d) == before ? 0 : -1;
 }

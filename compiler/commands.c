@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/dashboard.h"
 #include "compiler/editcmd.h"
 #include "compiler/freshness.h"
 #include "compiler/journalcmd.h"
@@ -14,6 +15,8 @@
 #include "compiler/opcmd.h"
 #include "compiler/probecmd.h"
 #include "compiler/tablecmd.h"
+#include "compiler/usagecmd.h"
+#include "schema/journal.h"
 #include "schema/table.h"
 
 #ifndef QCC_VERSION
@@ -24,7 +27,11 @@
 #define EXIT_USAGE 2
 
 static int run_op(int argc, char **argv) { return qccc_op_cmd(argc, argv, stdout, stderr); }
+static int run_dashboard(int argc, char **argv) { return qccc_dashboard_cmd(argc, argv, stdout, stderr); }
 static int run_journal(int argc, char **argv) { return qccc_journal_cmd(argc, argv, stdout, stderr); }
+static int run_usage(int argc, char **argv) {
+  return qccc_usage_cmd(argc, argv, qcc_journal_now_ms(), stdout, stderr);
+}
 static int run_lifecycle(int argc, char **argv) { return qccc_lifecycle_cmd(argc, argv, stdout, stderr); }
 /* `logs` is the access log (opcmd); --errors / --all / --level the error log (logview). */
 static int run_logs(int argc, char **argv) {
@@ -281,6 +288,14 @@ static const struct qccc_cmd cmds[] = {
      "the config ahead of the table.\n"
      "  -c, --config FILE the config to compare with the running table\n" OP_HELP,
      "-c|--config=FILE " OP_OPTS, 0, run_op},
+    {"dashboard", "open the status page: a single-use login link to qcc-run's /qcc/",
+     "usage: qccc dashboard [--no-open] [--state-dir DIR]\n"
+     "Ask qcc-run for a login link to its status page (live state, timeline, queue, usage,\n"
+     "actions), print it and open it with xdg-open when a display is available. The link\n"
+     "works once, for 60 s, and sets a session cookie (docs/status-page.md).\n"
+     "  --no-open         only print the link\n"
+     "  --state-dir DIR   where admin.sock is (default $QCC_STATE_DIR, else ~/.qcc)\n",
+     "--no-open --state-dir=DIR", 0, run_dashboard},
     {"logs", "the access log, the error log (--errors) or both (--all), filtered or followed",
      "usage: qccc logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]\n"
      "       qccc logs --errors [-n LINES] [-f] [--for S] [--level L] [--file PATH]\n"
@@ -424,6 +439,18 @@ static const struct qccc_cmd cmds[] = {
      EDIT_OPTS, QCCC_CMD_EDITS, run_edit},
     {"config validate", "the same as `qccc validate`",
      "usage: qccc config validate [-c FILE]\n" EDIT_HELP, EDIT_OPTS, 0, run_edit},
+    {"usage", "tokens and cost by endpoint, profile, model, client, session, hour, day",
+     "usage: qccc usage [--since T] [--until T] [--by KEY]... [--json|--csv] [--state-dir DIR]\n"
+     "       qccc usage export FILE [--since T] [--until T] [--by KEY]...   (.csv or .json)\n"
+     "Reads STATE_DIR/usage.qu directly: works while qcc-run is down (docs/usage.md).\n"
+     "  --since T         24h, 7d, a date (2026-12-01, local midnight) or an ISO time (UTC)\n"
+     "  --until T         the same; the end (excluded)\n"
+     "  --by KEY          endpoint (default), profile, model, client, session, hour, day;\n"
+     "                    repeat it or separate keys with commas (at most 5)\n"
+     "  --json            JSON (times in UTC)\n"
+     "  --csv             CSV (times in UTC)\n"
+     "  --state-dir DIR   where usage.qu is (default $QCC_STATE_DIR, else ~/.qcc)\n",
+     "--since=T --until=T --by=KEY --json --csv --state-dir=DIR", 0, run_usage},
     {"journal check", "verify the journal; --fix cuts a torn tail",
      "usage: qccc journal check [--fix] [--state-dir DIR]\n"
      "  --fix             cut a torn tail (keeps a copy)\n" JOURNAL_HELP,
@@ -452,7 +479,8 @@ static const struct qccc_spelling spellings[] = {
     {"use", NULL, "`qccc run` runs Claude Code through qcc; `qccc priority switch PROFILE` pins a profile"},
     {"health config", NULL, "`qccc config list` shows the health.* settings, `qccc config set health.check_interval 30s` changes one"},
     {"queue config", NULL, "`qccc config set queue.retry_strategy fixed_interval` (see `qccc config list` for the queue.* settings)"},
-    {"endpoint stats", NULL, "`qccc health status` (success rate, latency, last error per endpoint) or `qccc endpoint list`"},
+    {"endpoint stats", "usage", NULL},
+    {"stats", "usage", NULL},
     {"fc", NULL, "`qccc endpoint add PROFILE --preset NAME` (a provider preset)"},
     {"import", NULL, "`qccc migrate FILE` converts the Python qcc's config.json; `qccc config import FILE` replaces qcc.yaml with a qcc YAML file"},
     {"benchmark", NULL, "no benchmark command: tools/load-test or `qccc logs` latencies"},

@@ -10,6 +10,7 @@
 #define QCC_FP(m) QCC_CF_(qcc_profile_cfg, QCC_REC_PROFILE, m)
 #define QCC_FE(m) QCC_CF_(qcc_endpoint_cfg, QCC_REC_ENDPOINT, m)
 #define QCC_FT(m) QCC_CF_(qcc_token_cfg, QCC_REC_TOKEN, m)
+#define QCC_FPR(m) QCC_CF_(qcc_price_cfg, QCC_REC_PRICE, m)
 #define QCC_FNONE QCC_REC_NONE, 0, 0
 #define QCC_CF_ROW_(id, path, kind, en, mn, mx, def, unit, flags, field, help) {field, kind},
 const struct qcc_cfg_field qcc_cfg_fields[QCC_KNOB_COUNT] = {QCC_KNOBS(QCC_CF_ROW_)};
@@ -125,6 +126,8 @@ void qcc_config_free(struct qcc_config **cfg) {
     free(c->tokens[i].key.value);
   }
   free(c->tokens);
+  for (size_t i = 0; i < c->price_count; i++) free(c->prices[i].model);
+  free(c->prices);
   free_strings(&c->settings, QCC_REC_SETTINGS);
   for (size_t i = 0; i < c->file_count; i++) free(c->files[i]);
   free(c->files);

@@ -44,6 +44,8 @@ struct qcc_endpoint_cfg {
   char *proxy;                 /* forward proxy URL, or NULL */
   char *proxy_credentials_env; /* env variable holding user:password, or NULL */
   bool enabled, allow_insecure;
+  uint32_t price_multiplier; /* parts per million */
+  uint64_t budget_daily_usd, budget_monthly_usd, budget_daily_tokens; /* 0 = none; USD in millionths */
   struct qcc_pair *models; /* model name mapping, in source order */
   size_t model_count;
   struct qcc_pair *metadata; /* scalar metadata, in source order */
@@ -70,6 +72,15 @@ struct qcc_token_cfg {
   char *name;
   struct qcc_keysrc key;
   uint32_t priority;
+  uint64_t budget_daily_usd, budget_monthly_usd, budget_daily_tokens; /* 0 = none; USD in millionths */
+  struct qcc_pos pos;
+};
+
+/* One `pricing:` entry; rates in micro-USD per million tokens. */
+struct qcc_price_cfg {
+  char *model; /* the key: exact name or glob */
+  uint64_t input, output, cache_write_5m, cache_write_1h, cache_read;
+  uint8_t priced; /* bit (1 << enum qcc_price_kind) set = that kind was given */
   struct qcc_pos pos;
 };
 
@@ -111,6 +122,9 @@ struct qcc_settings {
   /* alerts */
   char *alerts_exec, *alerts_webhook;
   uint32_t alerts_timeout_ms;
+  /* usage */
+  char *usage_timezone;
+  uint64_t usage_detail_retention_ms, usage_retention_ms;
 };
 
 struct qcc_config {
@@ -120,6 +134,8 @@ struct qcc_config {
   size_t profile_count;
   struct qcc_token_cfg *tokens;
   size_t token_count;
+  struct qcc_price_cfg *prices; /* in source order */
+  size_t price_count;
   char **files; /* every file read (root first), owned; qcc_pos.file points here */
   size_t file_count;
 };
@@ -138,7 +154,7 @@ struct qcc_cfg_field {
 extern const struct qcc_cfg_field qcc_cfg_fields[QCC_KNOB_COUNT];
 
 /* Read and write the field of row K in REC, the record of the row's kind
- * (&cfg->settings, or one profile / endpoint / token). */
+ * (&cfg->settings, or one profile / endpoint / token / price). */
 uint64_t qcc_cfg_num(const void *rec, enum qcc_knob_id k);
 void qcc_cfg_set_num(void *rec, enum qcc_knob_id k, uint64_t v);
 const char *qcc_cfg_str(const void *rec, enum qcc_knob_id k);

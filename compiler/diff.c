@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compiler/show.h"
@@ -135,6 +136,44 @@ static void tokens(struct diff *d) {
   for (uint32_t i = na; i < nb; i++) line(d, "+ auth_token %u", i);
 }
 
+static int64_t find_price(const struct qcc_table *t, const char *model) {
+  for (uint32_t i = 0; i < qcc_table_price_count(t); i++)
+    if (strcmp(qcc_table_str(t, qcc_table_price(t, i)->model), model) == 0) return i;
+  return -1;
+}
+
+/* A kind without a price reads "no price", so 0 and none differ visibly. */
+static void price_text(const struct qcc_table *t, const struct qcc_tbl_price *p,
+                       const struct qcc_field *f, unsigned kind, char *buf, size_t cap) {
+  if ((p->priced >> kind) & 1) qcc_field_text(t, p, f, buf, cap);
+  else snprintf(buf, cap, "no price");
+}
+
+static void prices(struct diff *d) {
+  size_t n;
+  const struct qcc_field *fs = qcc_record_fields(QCC_REC_PRICE, &n);
+  char va[64], vb[64];
+  for (uint32_t i = 0; i < qcc_table_price_count(d->a); i++) {
+    const struct qcc_tbl_price *pa = qcc_table_price(d->a, i);
+    const char *model = qcc_table_str(d->a, pa->model);
+    int64_t j = find_price(d->b, model);
+    if (j < 0) {
+      line(d, "- price %s", model);
+      continue;
+    }
+    const struct qcc_tbl_price *pb = qcc_table_price(d->b, (uint32_t)j);
+    for (size_t k = 0; k < n; k++) { /* the rows are the kinds, in order */
+      price_text(d->a, pa, &fs[k], (unsigned)k, va, sizeof va);
+      price_text(d->b, pb, &fs[k], (unsigned)k, vb, sizeof vb);
+      if (strcmp(va, vb) != 0) line(d, "~ price %s %s: %s -> %s", model, fs[k].name, va, vb);
+    }
+  }
+  for (uint32_t i = 0; i < qcc_table_price_count(d->b); i++) {
+    const char *model = qcc_table_str(d->b, qcc_table_price(d->b, i)->model);
+    if (find_price(d->a, model) < 0) line(d, "+ price %s", model);
+  }
+}
+
 size_t qcc_diff_tables(const struct qcc_table *a, const struct qcc_table *b, FILE *out) {
   struct diff d = {a, b, out, 0};
   size_t n;
@@ -143,5 +182,6 @@ size_t qcc_diff_tables(const struct qcc_table *a, const struct qcc_table *b, FIL
   profiles(&d);
   endpoints(&d);
   tokens(&d);
+  prices(&d);
   return d.n;
 }

@@ -23,7 +23,7 @@ struct keyref {
 
 static bool scalar_kind(enum qcc_knob_kind k) {
   return k == QCC_KNOB_BOOL || k == QCC_KNOB_INT || k == QCC_KNOB_DURATION || k == QCC_KNOB_SIZE ||
-         k == QCC_KNOB_STRING || k == QCC_KNOB_ENUM;
+         k == QCC_KNOB_STRING || k == QCC_KNOB_ENUM || k == QCC_KNOB_DECIMAL;
 }
 
 /* Map a dotted path with item names ("profiles.prod.endpoints.e1.weight")
@@ -65,12 +65,19 @@ static int resolve_key(struct ctx *c, const char *dotted, struct keyref *r) {
     r->knob = k;
     r->on_item = false;
     snprintf(norm, sizeof norm, "%s", cand);
-    if (k->kind == QCC_KNOB_LIST && i + 1 < r->n) {
-      i++; /* the item's name */
+    if (k->kind == QCC_KNOB_DICT && i + 3 < r->n) {
+      /* A model name may hold dots (glm-4.6): the name is every segment
+       * between "pricing" and the last one, which is the kind. */
+      for (size_t j = i + 2; j + 1 < r->n; j++) ((char *)r->segs[j])[-1] = '.';
+      r->segs[i + 2] = r->segs[r->n - 1];
+      r->n = i + 3;
+    }
+    if ((k->kind == QCC_KNOB_LIST || k->kind == QCC_KNOB_DICT) && i + 1 < r->n) {
+      i++; /* the item's name (a dict's key: pricing.MODEL.input) */
       r->on_item = true;
       r->last_item = i + 1;
       size_t nl = strlen(norm);
-      snprintf(norm + nl, sizeof norm - nl, "[]");
+      snprintf(norm + nl, sizeof norm - nl, k->kind == QCC_KNOB_LIST ? "[]" : "{}");
     }
   }
   return 0;

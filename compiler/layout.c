@@ -219,7 +219,7 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
     }
   }
   if (cfg->profile_count > UINT32_MAX || n_ep > UINT32_MAX || n_mm > UINT32_MAX ||
-      n_md > UINT32_MAX || cfg->token_count > UINT32_MAX)
+      n_md > UINT32_MAX || cfg->token_count > UINT32_MAX || cfg->price_count > UINT32_MAX)
     return qcc_err_set(err, E2BIG, "config too large for the table format");
 
   struct pool pool;
@@ -229,9 +229,10 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
   struct qcc_tbl_pair *tmm = calloc(n_mm + 1, sizeof *tmm);
   struct qcc_tbl_pair *tmd = calloc(n_md + 1, sizeof *tmd);
   struct qcc_tbl_token *tt = calloc(cfg->token_count + 1, sizeof *tt);
+  struct qcc_tbl_price *tpr = calloc(cfg->price_count + 1, sizeof *tpr);
   int rc = -1;
   uint64_t flags = 0;
-  if (pool_init(&pool) != 0 || !tp || !te || !tmm || !tmd || !tt) {
+  if (pool_init(&pool) != 0 || !tp || !te || !tmm || !tmd || !tt || !tpr) {
     qcc_err_set(err, ENOMEM, "out of memory laying out the table");
     goto done;
   }
@@ -280,6 +281,11 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
     tt[i].key = keyref(&pool, &cfg->tokens[i].key);
     if (cfg->tokens[i].key.kind == QCC_KEY_LITERAL) flags |= QCC_TABLE_FLAG_LITERAL_KEYS;
   }
+  for (size_t i = 0; i < cfg->price_count; i++) {
+    tpr[i].model = pool_add(&pool, cfg->prices[i].model);
+    copy_fields(&pool, QCC_REC_PRICE, &cfg->prices[i], &tpr[i]);
+    tpr[i].priced = cfg->prices[i].priced;
+  }
   if (pool.failed) {
     qcc_err_set(err, E2BIG, "string pool too large or out of memory");
     goto done;
@@ -297,6 +303,7 @@ int qcc_layout_new(const struct qcc_config *cfg, const struct qcc_layout_opts *o
       {QCC_SEC_MODEL_MAPS, sizeof *tmm, n_mm, tmm},
       {QCC_SEC_METADATA, sizeof *tmd, n_md, tmd},
       {QCC_SEC_AUTH_TOKENS, sizeof *tt, cfg->token_count, tt},
+      {QCC_SEC_PRICES, sizeof *tpr, cfg->price_count, tpr},
       {QCC_SEC_STRINGS, 1, pool.len, pool.buf},
   };
   const size_t nsec = sizeof secs / sizeof secs[0];
@@ -360,6 +367,7 @@ done:
   free(tmm);
   free(tmd);
   free(tt);
+  free(tpr);
   return rc;
 }
 

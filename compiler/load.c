@@ -10,6 +10,7 @@
 
 #include "schema/config_schema.h"
 #include "schema/modelglob.h"
+#include "schema/table.h"
 
 #define LOAD_MAX_FILE (64u << 20)  /* a config bigger than this is a mistake */
 #define LOAD_MAX_DEPTH 16           /* include nesting */
@@ -30,7 +31,7 @@ struct ld {
   struct qcc_diags *d;
   const char *file; /* display name of the file being walked (owned by cfg) */
   bool is_root;
-  size_t prof, ep, tok; /* current list items, SIZE_MAX = none */
+  size_t prof, ep, tok, price; /* current list items, SIZE_MAX = none */
   unsigned *lb_set;     /* per profile */
   size_t lb_cap;
   struct qcc_pos section_at[QCC_KNOB_COUNT]; /* top-level sections seen, per file set */
@@ -133,6 +134,7 @@ static void where_text(const char *prefix, char *buf, size_t cap) {
   else if (strcmp(prefix, "profiles[]") == 0) snprintf(buf, cap, "in a profile");
   else if (strcmp(prefix, "profiles[].endpoints[]") == 0) snprintf(buf, cap, "in an endpoint");
   else if (strcmp(prefix, "proxy.auth_tokens[]") == 0) snprintf(buf, cap, "in an auth token");
+  else if (strcmp(prefix, "pricing{}") == 0) snprintf(buf, cap, "in a price");
   else snprintf(buf, cap, "in '%s'", prefix);
 }
 
@@ -211,6 +213,17 @@ static void begin_item(struct ld *ld, enum qcc_knob_id list, struct qcc_pos at) 
   }
 }
 
+/* One `pricing:` entry, keyed by its model name or glob. */
+static void begin_price(struct ld *ld, const char *model, struct qcc_pos at) {
+  struct qcc_config *cfg = ld->cfg;
+  cfg->prices = append_slot(cfg->prices, cfg->price_count, sizeof *cfg->prices);
+  struct qcc_price_cfg *p = &cfg->prices[cfg->price_count];
+  memset(p, 0, sizeof *p);
+  p->model = dupstr(model);
+  p->pos = at;
+  ld->price = cfg->price_count++;
+}
+
 static void end_item(struct ld *ld, enum qcc_knob_id list) {
   if (list == QCC_K_PROFILES) ld->prof = SIZE_MAX;
   else if (list == QCC_K_ENDPOINTS) ld->ep = SIZE_MAX;
@@ -263,13 +276,15 @@ static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_kno
   struct qcc_profile_cfg *p = cur_profile(ld);
   struct qcc_endpoint_cfg *e = cur_endpoint(ld);
   struct qcc_token_cfg *t = ld->tok == SIZE_MAX ? NULL : &ld->cfg->tokens[ld->tok];
-  if (p == NULL && t == NULL) ld->out->setting_pos[kn->id] = pos_of(ld, k);
+  struct qcc_price_cfg *pr = ld->price == SIZE_MAX ? NULL : &ld->cfg->prices[ld->price];
+  if (p == NULL && t == NULL && pr == NULL) ld->out->setting_pos[kn->id] = pos_of(ld, k);
   void *rec = NULL;
   switch ((enum qcc_rec)qcc_cfg_fields[kn->id].rec) {
     case QCC_REC_SETTINGS: rec = &ld->cfg->settings; break;
     case QCC_REC_PROFILE: rec = p; break;
     case QCC_REC_ENDPOINT: rec = e; break;
     case QCC_REC_TOKEN: rec = t; break;
+    case QCC_REC_PRICE: rec = pr; break;
     case QCC_REC_NONE: break;
   }
   if (rec != NULL) {
@@ -319,6 +334,11 @@ static void store(struct ld *ld, const struct qcc_knob *kn, const struct qcc_kno
     case QCC_K_EP_API_KEY_FILE: set_key(ld, &e->key, QCC_KEY_FILE, v->str, k, false); break;
     case QCC_K_EP_PROXY: e->proxy_pos = pos_of(ld, val); break;
     case QCC_K_EP_PROXY_CRED_ENV: e->proxy_cred_pos = pos_of(ld, val); break;
+    case QCC_K_PRICE_INPUT: pr->priced |= 1u << QCC_PRICE_INPUT; break;
+    case QCC_K_PRICE_OUTPUT: pr->priced |= 1u << QCC_PRICE_OUTPUT; break;
+    case QCC_K_PRICE_CACHE_WRITE_5M: pr->priced |= 1u << QCC_PRICE_CACHE_WRITE_5M; break;
+    case QCC_K_PRICE_CACHE_WRITE_1H: pr->priced |= 1u << QCC_PRICE_CACHE_WRITE_1H; break;
+    case QCC_K_PRICE_CACHE_READ: pr->priced |= 1u << QCC_PRICE_CACHE_READ; break;
     default: break;
   }
 }
@@ -353,6 +373,9 @@ static void type_hint(const struct qcc_knob *kn, char *buf, size_t cap) {
     case QCC_KNOB_SIZE:
       snprintf(buf, cap, "write a size like 65536, 64KiB, 32MiB or 1MB, %s", range);
       break;
+    case QCC_KNOB_DECIMAL:
+      snprintf(buf, cap, "write a number like 3, 0.5 or 3.75 (at most 6 decimals), %s", range);
+      break;
     case QCC_KNOB_STRING: snprintf(buf, cap, "write one value (quote it if it contains ': ')"); break;
     case QCC_KNOB_ENUM: {
       char list[256];
@@ -363,6 +386,9 @@ static void type_hint(const struct qcc_knob *kn, char *buf, size_t cap) {
     case QCC_KNOB_SECTION:
     case QCC_KNOB_STRMAP:
     case QCC_KNOB_SCALARMAP: snprintf(buf, cap, "write 'key: value' lines indented under it"); break;
+    case QCC_KNOB_DICT:
+      snprintf(buf, cap, "write one 'name: {input: 3, output: 15}' line per entry under it");
+      break;
     case QCC_KNOB_LIST:
     case QCC_KNOB_STRLIST: snprintf(buf, cap, "write one '- item' line per entry under it"); break;
   }
@@ -374,11 +400,13 @@ static const char *kind_words(const struct qcc_knob *kn) {
     case QCC_KNOB_INT: return "an integer";
     case QCC_KNOB_DURATION: return "a duration";
     case QCC_KNOB_SIZE: return "a size";
+    case QCC_KNOB_DECIMAL: return "a number";
     case QCC_KNOB_STRING: return "a single value";
     case QCC_KNOB_ENUM: return "one of its names";
     case QCC_KNOB_SECTION:
     case QCC_KNOB_STRMAP:
-    case QCC_KNOB_SCALARMAP: return "a mapping";
+    case QCC_KNOB_SCALARMAP:
+    case QCC_KNOB_DICT: return "a mapping";
     case QCC_KNOB_LIST: return "a list of mappings";
     case QCC_KNOB_STRLIST: return "a list of values";
   }
@@ -433,8 +461,12 @@ static bool check_scalar(struct ld *ld, const struct qcc_knob *kn, const yaml_no
       }
       return false;
     case QCC_KNOB_BAD_SYNTAX:
-      qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, span, hint, "'%s' is not a %s: '%s'", key,
-                   kn->kind == QCC_KNOB_DURATION ? "duration" : "size", text);
+      if (kn->kind == QCC_KNOB_DECIMAL)
+        qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, span, hint,
+                     "'%s' has more than 6 decimals: '%s'", key, text);
+      else
+        qcc_diag_add(ld->d, QCC_DIAG_ERROR, at, span, hint, "'%s' is not a %s: '%s'", key,
+                     kn->kind == QCC_KNOB_DURATION ? "duration" : "size", text);
       return false;
     case QCC_KNOB_BAD_RANGE:
       if (kn->id == QCC_K_VERSION) {
@@ -561,6 +593,54 @@ static void walk_free_map(struct ld *ld, yaml_document_t *doc, const struct qcc_
   }
 }
 
+/* pricing: model name or glob -> {input: ..., output: ...} */
+static void walk_dict(struct ld *ld, yaml_document_t *doc, const struct qcc_knob *kn,
+                      const yaml_node_t *map) {
+  char child[160];
+  snprintf(child, sizeof child, "%s{}", kn->path);
+  yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
+  for (yaml_node_pair_t *pr = start; pr < top; pr++) {
+    const yaml_node_t *k = yaml_document_get_node(doc, pr->key);
+    const yaml_node_t *v = yaml_document_get_node(doc, pr->value);
+    if (k == NULL || v == NULL || !budget(ld)) return;
+    if (k->type != YAML_SCALAR_NODE || is_null(k) ||
+        strlen(scalar(k)) != k->data.scalar.length) {
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, k), span_of(k),
+                   "write a model name or glob, like claude-sonnet-4*",
+                   "keys of '%s' must be model names", qcc_knob_key(kn));
+      continue;
+    }
+    if (k->data.scalar.length > 255) {
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, k), 1, "model names are at most 255 bytes",
+                   "a model name of %zu bytes in '%s'", k->data.scalar.length, qcc_knob_key(kn));
+      continue;
+    }
+    bool dup = false;
+    for (yaml_node_pair_t *q = start; q < pr && q - start < LOAD_DUP_SCAN; q++) {
+      const yaml_node_t *qk = yaml_document_get_node(doc, q->key);
+      if (qk != NULL && qk->type == YAML_SCALAR_NODE && strcmp(scalar(qk), scalar(k)) == 0) {
+        char hint[96];
+        snprintf(hint, sizeof hint, "first given at line %zu; remove one", qk->start_mark.line + 1);
+        qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, k), span_of(k), hint,
+                     "'%s' is priced twice", scalar(k));
+        dup = true;
+        break;
+      }
+    }
+    if (dup) continue;
+    if (v->type != YAML_MAPPING_NODE) {
+      qcc_diag_add(ld->d, QCC_DIAG_ERROR, pos_of(ld, v), span_of(v),
+                   "write '{input: 3, output: 15}' (USD per million tokens)",
+                   "the price of '%s' must be a mapping, not %s", scalar(k),
+                   is_null(v) ? "empty" : node_kind(v));
+      continue;
+    }
+    begin_price(ld, scalar(k), pos_of(ld, k));
+    walk_map(ld, doc, v, kn, child);
+    ld->price = SIZE_MAX;
+  }
+}
+
 static void walk_value(struct ld *ld, yaml_document_t *doc, const struct qcc_knob *kn,
                        const yaml_node_t *k, const yaml_node_t *val) {
   char child[160];
@@ -624,6 +704,14 @@ static void walk_value(struct ld *ld, yaml_document_t *doc, const struct qcc_kno
       }
       walk_free_map(ld, doc, kn, val);
       return;
+    case QCC_KNOB_DICT:
+      if (is_null(val)) return;
+      if (val->type != YAML_MAPPING_NODE) {
+        wrong_type(ld, kn, val);
+        return;
+      }
+      walk_dict(ld, doc, kn, val);
+      return;
     default: {
       struct qcc_knob_value v;
       if (check_scalar(ld, kn, val, &v)) store(ld, kn, &v, k, val);
@@ -634,7 +722,8 @@ static void walk_value(struct ld *ld, yaml_document_t *doc, const struct qcc_kno
 
 /* Top-level sections may come from any file, but each from one place. */
 static bool section_once(struct ld *ld, const struct qcc_knob *kn, const yaml_node_t *k) {
-  if (kn->kind != QCC_KNOB_SECTION || kn->id == QCC_K_GROUPS) return true;
+  if ((kn->kind != QCC_KNOB_SECTION && kn->kind != QCC_KNOB_DICT) || kn->id == QCC_K_GROUPS)
+    return true;
   struct qcc_pos *first = &ld->section_at[kn->id];
   if (first->line == 0) {
     *first = pos_of(ld, k);
@@ -1014,7 +1103,7 @@ int qcc_load(const char *path, struct qcc_loaded *l, struct qcc_diags *d) {
   if (ld == NULL) abort();
   ld->out = l;
   ld->d = d;
-  ld->prof = ld->ep = ld->tok = SIZE_MAX;
+  ld->prof = ld->ep = ld->tok = ld->price = SIZE_MAX;
   ld->cfg = calloc(1, sizeof *ld->cfg);
   if (ld->cfg == NULL) abort();
   l->cfg = ld->cfg;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "compiler/humantime.h"
+#include "schema/pricing.h"
 
 /* The fields of each record, in row order: every row of config_keys.h with
  * a field in that record, named as the user writes it (settings by their
@@ -14,7 +15,7 @@ struct field_set {
   struct qcc_field f[QCC_KNOB_COUNT + 4];
   size_t n;
 };
-static struct field_set field_sets[QCC_REC_TOKEN + 1];
+static struct field_set field_sets[QCC_REC_COUNT];
 static bool fields_built;
 
 static void add(struct field_set *fs, const char *name, enum qcc_field_kind kind, size_t off,
@@ -26,11 +27,10 @@ static void build_fields(void) {
   for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
     const struct qcc_tbl_field *tf = &qcc_tbl_fields[k];
     if (tf->rec == QCC_REC_NONE) continue;
-    const char *name = tf->path, *item = strstr(name, "[].");
-    while (item != NULL) {
-      name = item + 3;
-      item = strstr(name, "[].");
-    }
+    const char *name = tf->path; /* after the last "[]." or "{}." */
+    for (const char *c = name; *c != '\0'; c++)
+      if ((c[0] == '[' && c[1] == ']' && c[2] == '.') || (c[0] == '{' && c[1] == '}' && c[2] == '.'))
+        name = c + 3;
     enum qcc_field_kind kind = QCC_FIELD_UINT;
     switch ((enum qcc_knob_kind)tf->kind) {
       case QCC_KNOB_BOOL: kind = QCC_FIELD_BOOL; break;
@@ -39,6 +39,7 @@ static void build_fields(void) {
         kind = (tf->flags & QCC_KF_URL_TOKEN) != 0 ? QCC_FIELD_URL : QCC_FIELD_STR;
         break;
       case QCC_KNOB_ENUM: kind = QCC_FIELD_ENUM; break;
+      case QCC_KNOB_DECIMAL: kind = QCC_FIELD_DEC; break;
       default: break;
     }
     add(&field_sets[tf->rec], name, kind, tf->offset, tf->size, tf->desc, false);
@@ -81,15 +82,18 @@ static struct qcc_tbl_keyref field_key(const void *rec, const struct qcc_field *
   return k;
 }
 
-void qcc_ms_text(uint32_t ms, char *buf, size_t cap) {
-  if (ms != 0 && ms % 3600000 == 0)
-    snprintf(buf, cap, "%" PRIu32 "h", ms / 3600000);
+void qcc_ms_text(uint64_t ms, char *buf, size_t cap) {
+  /* days only past one, so "24h" reads as the config reference writes it */
+  if (ms > 86400000 && ms % 86400000 == 0)
+    snprintf(buf, cap, "%" PRIu64 "d", ms / 86400000);
+  else if (ms != 0 && ms % 3600000 == 0)
+    snprintf(buf, cap, "%" PRIu64 "h", ms / 3600000);
   else if (ms != 0 && ms % 60000 == 0)
-    snprintf(buf, cap, "%" PRIu32 "m", ms / 60000);
+    snprintf(buf, cap, "%" PRIu64 "m", ms / 60000);
   else if (ms % 1000 == 0)
-    snprintf(buf, cap, "%" PRIu32 "s", ms / 1000);
+    snprintf(buf, cap, "%" PRIu64 "s", ms / 1000);
   else
-    snprintf(buf, cap, "%" PRIu32 "ms", ms);
+    snprintf(buf, cap, "%" PRIu64 "ms", ms);
 }
 
 void qcc_digest_hex(const uint8_t digest[16], char out[33]) {
@@ -124,7 +128,8 @@ void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc
   switch (f->kind) {
   case QCC_FIELD_BOOL: snprintf(buf, cap, "%s", field_uint(rec, f) ? "true" : "false"); break;
   case QCC_FIELD_UINT: snprintf(buf, cap, "%" PRIu64, field_uint(rec, f)); break;
-  case QCC_FIELD_MS: qcc_ms_text((uint32_t)field_uint(rec, f), buf, cap); break;
+  case QCC_FIELD_MS: qcc_ms_text(field_uint(rec, f), buf, cap); break;
+  case QCC_FIELD_DEC: qcc_decimal_text(field_uint(rec, f), buf, cap); break;
   case QCC_FIELD_HEX: snprintf(buf, cap, "%016" PRIx64, field_uint(rec, f)); break;
   case QCC_FIELD_STR: snprintf(buf, cap, "%s", qcc_table_str(t, field_str(rec, f))); break;
   case QCC_FIELD_URL: url_text(qcc_table_str(t, field_str(rec, f)), buf, cap); break;
@@ -139,6 +144,7 @@ json_t *qcc_field_json(const struct qcc_table *t, const void *rec, const struct 
   case QCC_FIELD_BOOL: return json_boolean(field_uint(rec, f) != 0);
   case QCC_FIELD_UINT:
   case QCC_FIELD_MS: return json_integer((json_int_t)field_uint(rec, f));
+  case QCC_FIELD_DEC: return json_real((double)field_uint(rec, f) / 1e6);
   case QCC_FIELD_HEX:
   case QCC_FIELD_ENUM:
   case QCC_FIELD_KEY:
@@ -229,12 +235,32 @@ void qcc_show_text(const struct qcc_table *t, const char *name, FILE *out) {
       }
     }
   }
+  size_t nr;
+  const struct qcc_field *rf = qcc_record_fields(QCC_REC_PRICE, &nr);
+  if (qcc_table_price_count(t) > 0) fprintf(out, "\npricing (USD per million tokens)\n");
+  for (uint32_t i = 0; i < qcc_table_price_count(t); i++) {
+    const struct qcc_tbl_price *p = qcc_table_price(t, i);
+    fprintf(out, "  price %s\n", qcc_table_str(t, p->model));
+    for (size_t j = 0; j < nr; j++) {
+      /* the rows are the kinds, in enum qcc_price_kind order */
+      if ((p->priced >> j) & 1) qcc_field_text(t, p, &rf[j], buf, sizeof buf);
+      else snprintf(buf, sizeof buf, "no price");
+      fprintf(out, "    %s: %s\n", rf[j].name, buf);
+    }
+  }
   if (qcc_table_token_count(t) > 0) fprintf(out, "\nauth_tokens\n");
   for (uint32_t i = 0; i < qcc_table_token_count(t); i++) {
     const struct qcc_tbl_token *k = qcc_table_token(t, i);
-    char kb[1024];
+    char kb[1024], bud[160] = "", d[32], m[32];
     key_text(t, k->key, kb, sizeof kb);
-    fprintf(out, "  - name: %s, key: %s, priority: %u\n", qcc_table_str(t, k->name), kb, k->priority);
+    if (k->budget_daily_usd || k->budget_monthly_usd || k->budget_daily_tokens) {
+      qcc_decimal_text(k->budget_daily_usd, d, sizeof d);
+      qcc_decimal_text(k->budget_monthly_usd, m, sizeof m);
+      snprintf(bud, sizeof bud, ", budget: daily_usd %s, monthly_usd %s, daily_tokens %" PRIu64
+               " (0 = none)", d, m, k->budget_daily_tokens);
+    }
+    fprintf(out, "  - name: %s, key: %s, priority: %u%s\n", qcc_table_str(t, k->name), kb, k->priority,
+            bud);
   }
 }
 
@@ -321,5 +347,18 @@ json_t *qcc_show_json(const struct qcc_table *t, const char *name) {
   for (uint32_t i = 0; i < qcc_table_token_count(t); i++)
     json_array_append_new(ta, fields_json(t, qcc_table_token(t, i), tf, nt));
   json_object_set_new(root, "auth_tokens", ta);
+  size_t nr;
+  const struct qcc_field *rf = qcc_record_fields(QCC_REC_PRICE, &nr);
+  json_t *pra = json_array();
+  for (uint32_t i = 0; i < qcc_table_price_count(t); i++) {
+    const struct qcc_tbl_price *p = qcc_table_price(t, i);
+    json_t *pj = json_object();
+    json_object_set_new(pj, "model", json_string(qcc_table_str(t, p->model)));
+    for (size_t j = 0; j < nr; j++)
+      json_object_set_new(pj, rf[j].name,
+                          (p->priced >> j) & 1 ? qcc_field_json(t, p, &rf[j]) : json_null());
+    json_array_append_new(pra, pj);
+  }
+  json_object_set_new(root, "pricing", pra);
   return root;
 }

@@ -19,12 +19,13 @@
 enum qcc_field_kind {
   QCC_FIELD_BOOL,
   QCC_FIELD_UINT, /* 1, 2, 4 or 8 bytes */
-  QCC_FIELD_MS,   /* uint32 milliseconds: text "30s", JSON NAME_ms */
+  QCC_FIELD_MS,   /* uint32/uint64 milliseconds: text "30s", JSON NAME_ms */
   QCC_FIELD_HEX,  /* uint64 shown in hex (hashes) */
   QCC_FIELD_STR,  /* struct qcc_tbl_str */
   QCC_FIELD_ENUM, /* uint8 with desc */
   QCC_FIELD_KEY,  /* struct qcc_tbl_keyref, redacted */
   QCC_FIELD_URL,  /* struct qcc_tbl_str, a URL shown without its path (QCC_KF_URL_TOKEN) */
+  QCC_FIELD_DEC,  /* uint32/uint64 millionths: text "0.5", JSON number */
 };
 
 struct qcc_field {
@@ -56,8 +57,8 @@ void qcc_pairs_text(const struct qcc_table *t, bool models, uint32_t first, uint
 
 /* 32 lowercase hex digits + NUL. */
 void qcc_digest_hex(const uint8_t digest[16], char out[33]);
-/* "30s", "5m", "1h", "1500ms". */
-void qcc_ms_text(uint32_t ms, char *buf, size_t cap);
+/* "30s", "5m", "1h", "1500ms", "30d". */
+void qcc_ms_text(uint64_t ms, char *buf, size_t cap);
 
 /* Everything compiled in T. NAME labels it (the path). */
 void qcc_show_text(const struct qcc_table *t, const char *name, FILE *out);

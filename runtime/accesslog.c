@@ -1,5 +1,7 @@
 #include "accesslog.h"
 
+#include "schema/usage.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -101,6 +103,29 @@ void qcc_accesslog_write(struct qcc_accesslog *l, const struct qcc_access_entry 
   json_object_set_new(o, "bytes_out", json_integer((json_int_t)e->bytes_out));
   json_object_set_new(o, "generation", json_integer((json_int_t)e->generation));
   json_object_set_new(o, "failed", json_boolean(e->failed));
+  if (e->model != NULL) json_object_set_new(o, "model", json_string(e->model));
+  if (e->tokens != NULL) {
+    const struct qcc_usage_tokens *t = e->tokens;
+    json_t *tk = json_object();
+    const int64_t v[5] = {t->input, t->output, t->cache_write_5m, t->cache_write_1h, t->cache_read};
+    static const char *const kinds[5] = {"input", "output", "cache_write_5m", "cache_write_1h",
+                                         "cache_read"};
+    /* unknown (QCC_USAGE_UNKNOWN) is null, never 0 */
+    for (size_t k = 0; k < 5; k++)
+      json_object_set_new(tk, kinds[k], v[k] >= 0 ? json_integer(v[k]) : json_null());
+    json_object_set_new(o, "tokens", tk);
+  }
+  if (e->tried_count > 0) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < e->tried_count; i++) {
+      json_t *t = json_object();
+      json_object_set_new(t, "endpoint", json_string(e->tried[i].endpoint));
+      json_object_set_new(t, "status", json_integer(e->tried[i].status));
+      json_object_set_new(t, "reason", json_string(e->tried[i].reason));
+      json_array_append_new(arr, t);
+    }
+    json_object_set_new(o, "tried", arr);
+  }
   char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   json_decref(o);
   if (line == NULL) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "exchange.h"
 #include "schema/error.h"
 
 struct qcc_accesslog;
@@ -25,6 +26,10 @@ struct qcc_access_entry {
   uint64_t bytes_out;      /* response bytes queued to the client (head + body) */
   uint64_t generation;
   bool failed;
+  const char *model;                     /* upstream model of a /v1/messages answer, or NULL */
+  const struct qcc_usage_tokens *tokens; /* its usage (schema/usage.h), or NULL */
+  const struct qcc_exchange_try *tried;  /* endpoints that failed before, with why */
+  size_t tried_count;
 };
 
 /* PATH "-" = stdout. The file is created 0600 if missing. */

@@ -30,6 +30,8 @@ struct qcc_admin_req {
   char *qvalue;      /* last decoded query value (owned) */
   char *body;
   size_t body_len;
+  qcc_admin_reply_fn fn; /* an in-process call (qcc_admin_invoke), else NULL */
+  void *fn_arg;
 };
 
 struct conn {
@@ -701,11 +703,20 @@ const char *qcc_admin_req_body(const struct qcc_admin_req *r, size_t *len) {
   return r->body;
 }
 
-bool qcc_admin_req_orphaned(const struct qcc_admin_req *r) { return r->conn == NULL; }
+bool qcc_admin_req_orphaned(const struct qcc_admin_req *r) {
+  return r->conn == NULL && r->fn == NULL;
+}
 
 void qcc_admin_reply(struct qcc_admin_req *r, int status, const char *content_type,
                      const char *body, size_t len) {
   if (r == NULL) return;
+  if (r->fn != NULL) {
+    qcc_admin_reply_fn fn = r->fn;
+    void *arg = r->fn_arg;
+    req_free(r);
+    fn(arg, status, content_type, body, len);
+    return;
+  }
   struct conn *c = r->conn;
   req_free(r);
   if (c == NULL) return; /* the client left while we worked */
@@ -743,4 +754,35 @@ void qcc_admin_reply_error(struct qcc_admin_req *r, int status, const char *fmt,
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   qcc_admin_reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+int qcc_admin_invoke(const struct qcc_admin_route *routes, size_t route_count, void *ctx,
+                   const char *method, const char *path, const char *body, size_t body_len,
+                   qcc_admin_reply_fn fn, void *arg) {
+  struct qcc_admin_req *r = calloc(1, sizeof *r);
+  if (r == NULL) return -1;
+  snprintf(r->method, sizeof r->method, "%s", method);
+  r->path = strdup(path);
+  r->query = strdup("");
+  r->body = malloc(body_len + 1);
+  if (r->path == NULL || r->query == NULL || r->body == NULL) {
+    req_free(r);
+    return -1;
+  }
+  if (body_len > 0) memcpy(r->body, body, body_len);
+  r->body[body_len] = '\0';
+  r->body_len = body_len;
+  for (size_t i = 0; i < route_count; i++) {
+    const struct qcc_admin_route *rt = &routes[i];
+    if (strcmp(rt->method, r->method) != 0) continue;
+    int m = match(rt->pattern, r->path, r);
+    if (m < 0) break;
+    if (m == 0) continue;
+    r->fn = fn;
+    r->fn_arg = arg;
+    rt->fn(r, ctx); /* replies now or later, through FN */
+    return 0;
+  }
+  req_free(r);
+  return -1;
 }

@@ -90,6 +90,16 @@ void qcc_admin_reply_json(struct qcc_admin_req *r, int status, json_t *body);
 void qcc_admin_reply_error(struct qcc_admin_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Run one route in-process, as if a client of the socket had sent METHOD
+ * PATH (no query) with BODY: the status page's actions and reads go through
+ * the same handlers as qccc's. FN gets the reply exactly once, maybe before
+ * this returns. -1 (FN never called) when no route matches or out of memory. */
+typedef void (*qcc_admin_reply_fn)(void *arg, int status, const char *content_type,
+                                   const char *body, size_t len);
+int qcc_admin_invoke(const struct qcc_admin_route *routes, size_t route_count, void *ctx,
+                   const char *method, const char *path, const char *body, size_t body_len,
+                   qcc_admin_reply_fn fn, void *arg);
+
 /* Reason phrase of an HTTP status ("Not Found"). */
 const char *qcc_admin_status_text(int status);
 

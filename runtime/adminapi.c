@@ -997,6 +997,32 @@ static void h_clear(struct qcc_admin_req *req, void *arg) {
   qcc_admin_reply_json(req, 200, json_pack("{s:i}", "cleared", (int)n));
 }
 
+/* One dead letter forgotten (the status page's "drop"); journaled like clear,
+ * with its id and the body's reason. */
+static void h_drop(struct qcc_admin_req *req, void *arg) {
+  struct qcc_admin_ctx *c = arg;
+  if (!queue_ready(req, c, false)) return;
+  const char *id = qcc_admin_req_param(req, 0);
+  if (qcc_deadletters_get(c->deadletters, id) == NULL) {
+    qcc_admin_reply_error(req, 404, "no dead letter with id \"%s\"", id);
+    return;
+  }
+  char reason[128];
+  if (!body_reason(req, reason, sizeof reason)) return;
+  struct qcc_err err = {0};
+  if (qcc_deadletters_remove(c->deadletters, id, &err) != 0) {
+    qcc_admin_reply_error(req, 500, "%s", err.msg);
+    return;
+  }
+  if (c->journal != NULL) {
+    struct qcc_jrec r = {.type = QCC_JT_QUEUE_CLEARED};
+    r.u.queue_cleared = (struct qcc_jrec_queue_cleared){
+        .request_id = strtoull(id, NULL, 16), .reason = reason[0] != '\0' ? reason : "drop"};
+    c->journal(c->journal_arg, &r);
+  }
+  qcc_admin_reply_json(req, 200, json_pack("{s:s,s:b}", "id", id, "dropped", 1));
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 static const struct qcc_admin_route routes[] = {
@@ -1017,6 +1043,7 @@ static const struct qcc_admin_route routes[] = {
     {"POST", "/queue/retry/*", h_retry},
     {"POST", "/queue/retry-all", h_retry_all},
     {"POST", "/queue/clear", h_clear},
+    {"POST", "/queue/drop/*", h_drop},
 };
 
 const struct qcc_admin_route *qcc_adminapi_routes(size_t *count) {

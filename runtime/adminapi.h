@@ -35,6 +35,7 @@ struct qcc_metrics;
 struct qcc_queue;
 struct qcc_deadletters;
 struct qcc_jrec;
+struct qcc_statuspage;
 
 /* Live numbers the runtime keeps outside the router and the metrics. */
 struct qcc_admin_counters {
@@ -91,6 +92,9 @@ struct qcc_admin_ctx {
   /* Why endpoint IDX of the current table has no key (USER is the arg), or
    * NULL when it has one. NULL: GET /endpoints reports no key_problem. */
   const char *(*key_problem)(void *arg, uint32_t idx);
+  /* The status page (runtime/statuspage.h) behind the /qcc/ routes of the
+   * socket, or NULL (they answer 503). */
+  struct qcc_statuspage *page;
 };
 
 /* The route table (static storage). */

@@ -37,7 +37,7 @@
 #define LINGER_DISCARD (4u * 1024 * 1024)
 
 /* Where a request goes, decided from its head (route_head). */
-enum route { ROUTE_NOT_FOUND, ROUTE_HEALTHZ, ROUTE_V1 };
+enum route { ROUTE_NOT_FOUND, ROUTE_HEALTHZ, ROUTE_V1, ROUTE_PAGE };
 
 enum cstate {
   CS_READING, /* waiting for or parsing a request */
@@ -89,10 +89,12 @@ struct qcc_client {
   uint64_t bytes_in, bytes_out, linger_discarded;
   struct timespec t0;
   char rid[17];
+  char client_name[64]; /* auth_tokens[].name of the token that admitted it, "" = none */
   struct qcc_request req;
   struct qcc_header *xhdrs;
   struct qcc_generation *gen; /* pinned while the exchange runs */
   struct qcc_exchange *x;
+  struct qcc_page_call *pg; /* the status page answers instead (ROUTE_PAGE) */
   bool x_active;
 
   /* The response. */
@@ -371,7 +373,7 @@ static void schedule_flush(struct qcc_client *c) {
 static void flushed(struct qcc_client *c) {
   if (c->paused && c->x_active && out_pending(c) < OUT_RESUME) {
     c->paused = false;
-    qcc_exchange_resume(c->x);
+    if (c->x != NULL) qcc_exchange_resume(c->x); /* the page's streams never pause */
   }
   if (out_pending(c) == 0 && c->resp_done) response_flushed(c);
 }
@@ -406,7 +408,7 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
                        uint64_t gen_number) {
   /* every request ends here, logged or not: the metrics' one feeding point */
   struct qcc_metrics *m = qcc_proxy_metrics(c->env->proxy);
-  if (m != NULL)
+  if (m != NULL && c->route != ROUTE_PAGE) /* the page is not proxy traffic */
     qcc_metrics_request(m, res != NULL ? res->endpoint_id : NULL, status, now_ms_since(&c->t0),
                         res != NULL && res->upstream_status != 0 ? (double)res->ttfb_us / 1e3
                                                                  : -1.0,
@@ -434,6 +436,10 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
       .bytes_out = c->bytes_out,
       .generation = gen_number,
       .failed = res != NULL ? res->failed != 0 : status >= 500,
+      .model = res != NULL ? res->model : NULL,
+      .tokens = res != NULL ? res->tokens : NULL,
+      .tried = res != NULL ? res->tried : NULL,
+      .tried_count = res != NULL ? res->tried_count : 0,
   };
   qcc_accesslog_write(c->env->alog, &e);
 }
@@ -637,6 +643,7 @@ static void sink_done(void *ctx, const struct qcc_exchange_result *res) {
   struct qcc_client *c = ctx;
   c->x_active = false;
   c->x = NULL;
+  c->pg = NULL;
   uint64_t gen_number = c->gen != NULL ? c->gen->number : 0;
   int status = res->status != 0 ? res->status : 502;
   if (c->state != CS_DEAD) {
@@ -678,7 +685,17 @@ static const struct qcc_sink_ops sink_ops = {
 
 /* ---- routing ---------------------------------------------------------------- */
 
+/* The admitting token's name, for usage records (never the token). */
+static bool token_named(struct qcc_client *c, const struct qcc_generation *g, uint32_t idx) {
+  const struct qcc_tbl_token *tk = qcc_table_token(g->table, idx);
+  snprintf(c->client_name, sizeof c->client_name, "%s",
+           tk != NULL ? qcc_table_str(g->table, tk->name) : "");
+  return true;
+}
+
 static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
+  uint32_t idx = 0;
+  c->client_name[0] = '\0';
   if (qcc_keystore_token_count(g->keys) == 0) return true;
   for (size_t i = 0; i < c->nhdrs; i++) {
     const struct hdr_ref *h = &c->hdrs[i];
@@ -686,7 +703,7 @@ static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
     const char *val = c->head.p + h->value_off;
     size_t vlen = h->value_len;
     if (h->name_len == 9 && strncasecmp(name, "x-api-key", 9) == 0) {
-      if (qcc_keystore_token_ok(g->keys, val, vlen, NULL)) return true;
+      if (qcc_keystore_token_match(g->keys, val, vlen, NULL, &idx)) return token_named(c, g, idx);
     } else if (h->name_len == 13 && strncasecmp(name, "authorization", 13) == 0 && vlen > 7 &&
                strncasecmp(val, "bearer ", 7) == 0) {
       val += 7;
@@ -695,7 +712,7 @@ static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
         val++;
         vlen--;
       }
-      if (qcc_keystore_token_ok(g->keys, val, vlen, NULL)) return true;
+      if (qcc_keystore_token_match(g->keys, val, vlen, NULL, &idx)) return token_named(c, g, idx);
     }
   }
   return false;
@@ -724,6 +741,7 @@ static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
       .body = c->body.len > 0 ? c->body.p : NULL,
       .body_len = c->body.len,
       .request_id = c->rid,
+      .client = c->client_name[0] != '\0' ? c->client_name : NULL,
       .gen = c->gen,
   };
   c->x_active = true;
@@ -738,6 +756,45 @@ static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
     return;
   }
   c->x = x;
+}
+
+/* /qcc/: answered by the status page through the same sink as an exchange. */
+static void start_page(struct qcc_client *c, struct qcc_generation *g) {
+  c->gen = qcc_generation_ref(g);
+  c->req = (struct qcc_request){
+      .method = http_method_str((enum http_method)c->parser.method),
+      .target = c->head.p,
+      .headers = NULL,
+      .header_count = c->nhdrs,
+      .body = c->body.len > 0 ? c->body.p : NULL,
+      .body_len = c->body.len,
+      .request_id = c->rid,
+      .gen = c->gen,
+  };
+  c->xhdrs = calloc(c->nhdrs != 0 ? c->nhdrs : 1, sizeof *c->xhdrs);
+  if (c->xhdrs == NULL) {
+    qcc_generation_unref(&c->gen);
+    respond_error(c, 500, "api_error", "out of memory", true);
+    log_access(c, NULL, 500, g->number);
+    finish_queued(c);
+    return;
+  }
+  for (size_t i = 0; i < c->nhdrs; i++)
+    c->xhdrs[i] = (struct qcc_header){c->head.p + c->hdrs[i].name_off, c->hdrs[i].name_len,
+                                      c->head.p + c->hdrs[i].value_off, c->hdrs[i].value_len};
+  c->req.headers = c->xhdrs;
+  c->x_active = true;
+  struct qcc_page_call *pg = c->env->page_start(c->env->page, &c->req, &sink_ops, c);
+  if (!c->x_active) return; /* answered inside start */
+  if (pg == NULL) {
+    c->x_active = false;
+    qcc_generation_unref(&c->gen);
+    respond_error(c, 500, "api_error", "out of memory", true);
+    log_access(c, NULL, 500, g->number);
+    finish_queued(c);
+    return;
+  }
+  c->pg = pg;
 }
 
 static const char token_msg[] =
@@ -762,6 +819,10 @@ static void dispatch(struct qcc_client *c) {
     }
     log_access(c, NULL, c->resp_status, g->number);
     finish_queued(c);
+    return;
+  }
+  if (c->route == ROUTE_PAGE) {
+    start_page(c, g);
     return;
   }
   if (c->route == ROUTE_V1) {
@@ -909,6 +970,8 @@ static int route_head(struct qcc_client *c) {
     struct qcc_generation *g = qcc_tableset_current(c->env->tables);
     if (!token_ok(c, g)) return early(c, 401, token_msg);
     c->token_gen = g->number;
+  } else if (c->env->page != NULL && c->env->page_owns(url, plen)) {
+    c->route = ROUTE_PAGE; /* never forwarded, whatever the table says */
   }
   return 0;
 }
@@ -1132,7 +1195,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 static void teardown(struct qcc_client *c) {
   struct ev_loop *loop = c->env->loop;
-  if (c->x_active) {
+  if (c->x_active && c->pg != NULL) {
+    c->env->page_cancel(c->pg);
+    c->pg = NULL;
+    c->x_active = false;
+  } else if (c->x_active) {
     qcc_exchange_cancel(&c->x);
     c->x_active = false;
     /* 499 as nginx logs it: the client closed before the response ended. */
@@ -1212,6 +1279,8 @@ void qcc_client_free(struct qcc_client **pc) {
 
 void qcc_client_drain(struct qcc_client *c) {
   if (c->state == CS_READING && !c->in_msg && c->in.len == 0) close_quietly(c);
+  /* A status page event stream never ends by itself: end it now. */
+  if (c->x_active && c->pg != NULL) close_quietly(c);
   /* Otherwise env->draining makes the current response the last one. */
 }
 

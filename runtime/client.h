@@ -14,6 +14,9 @@ struct qcc_tableset;
 struct qcc_proxy;
 struct qcc_accesslog;
 struct qcc_client;
+struct qcc_request;
+struct qcc_sink_ops;
+struct qcc_page_call;
 
 /* Shared by every connection of one listener; owned by the server. */
 struct qcc_tlsserver;
@@ -25,6 +28,13 @@ struct qcc_client_env {
   struct qcc_accesslog *alog; /* NULL = no access log */
   struct qcc_tlsserver *tls;  /* new connections speak TLS with it; NULL = plain */
   bool draining;              /* answer with Connection: close, accept no new request */
+  /* The status page (runtime/statuspage.h) for targets under /qcc/, shaped
+   * like an exchange; NULL page: those answer 404. Never forwarded. */
+  void *page;
+  bool (*page_owns)(const char *target, size_t len);
+  struct qcc_page_call *(*page_start)(void *page, const struct qcc_request *req,
+                                      const struct qcc_sink_ops *ops, void *sink);
+  void (*page_cancel)(struct qcc_page_call *call);
   /* A connection finished (closed its socket). The owner frees it with
    * qcc_client_free; the client does not touch itself after this call. */
   void (*closed)(void *ctx, struct qcc_client *c);

@@ -29,8 +29,18 @@ struct qcc_request {
   const char *body;            /* whole body (de-chunked), may be NULL when len 0 */
   size_t body_len;
   const char *request_id;      /* also sent back as x-request-id... see client.c */
+  const char *client;          /* name of the client token that admitted it, NULL = none */
   struct qcc_generation *gen;  /* pinned by the client side for this request */
 };
+
+/* An endpoint tried before the one that answered, and why it was left. */
+struct qcc_exchange_try {
+  const char *endpoint;
+  int status;         /* HTTP status, 0 = no response */
+  const char *reason; /* short, no secrets; "" when the status says it */
+};
+
+struct qcc_usage_tokens;
 
 /* What happened, for the access log and, when no head was sent yet, the error reply. */
 struct qcc_exchange_result {
@@ -45,6 +55,11 @@ struct qcc_exchange_result {
                                   ("api_error", "overloaded_error", ...), else NULL */
   const char *error_message;   /* human message, no secrets */
   uint32_t retry_after_s;      /* our own 429/529: seconds the client should wait, 0 = none */
+  /* a /v1/messages answer's model (as sent upstream) and usage, else NULL */
+  const char *model;
+  const struct qcc_usage_tokens *tokens;
+  const struct qcc_exchange_try *tried; /* endpoints that failed first, in order */
+  size_t tried_count;
 };
 
 /* Implemented by the client side. All calls happen on the loop thread. */

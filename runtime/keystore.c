@@ -25,6 +25,7 @@ struct key_entry {
 struct token_entry {
   unsigned char digest[TOKEN_DIGEST];
   uint32_t priority;
+  uint32_t index; /* in the table's auth_tokens */
 };
 
 struct qcc_keystore {
@@ -95,6 +96,7 @@ int qcc_keystore_new(const struct qcc_table *t, struct qcc_keystore **out, struc
     wipe_free(v, len);
     if (rc != 0) goto oom;
     ks->toks[ks->tok_count].priority = tk->priority;
+    ks->toks[ks->tok_count].index = i;
     ks->tok_count++;
   }
   *out = ks;
@@ -137,19 +139,26 @@ size_t qcc_keystore_token_count(const struct qcc_keystore *ks) {
  * token is compared (no early exit on a match). */
 bool qcc_keystore_token_ok(const struct qcc_keystore *ks, const char *tok, size_t len,
                            uint32_t *priority) {
+  return qcc_keystore_token_match(ks, tok, len, priority, NULL);
+}
+
+bool qcc_keystore_token_match(const struct qcc_keystore *ks, const char *tok, size_t len,
+                              uint32_t *priority, uint32_t *index) {
   if (ks == NULL || ks->tok_count == 0 || tok == NULL) return false;
   unsigned char d[TOKEN_DIGEST];
   if (digest(tok, len, d) != 0) return false;
   int ok = 0;
-  uint32_t prio = 0;
+  uint32_t prio = 0, idx = 0;
   for (size_t i = 0; i < ks->tok_count; i++) {
     int eq = CRYPTO_memcmp(d, ks->toks[i].digest, TOKEN_DIGEST) == 0;
     /* keep the first match's priority without branching on the secret */
     uint32_t take = (uint32_t)0 - (uint32_t)(eq & !ok);
     prio = (prio & ~take) | (ks->toks[i].priority & take);
+    idx = (idx & ~take) | (ks->toks[i].index & take);
     ok |= eq;
   }
   OPENSSL_cleanse(d, sizeof d);
   if (ok && priority != NULL) *priority = prio;
+  if (ok && index != NULL) *index = idx;
   return ok != 0;
 }

@@ -25,4 +25,9 @@ size_t qcc_keystore_token_count(const struct qcc_keystore *ks);
 bool qcc_keystore_token_ok(const struct qcc_keystore *ks, const char *tok, size_t len,
                            uint32_t *priority);
 
+/* The same check; also sets *index to the table index (auth_tokens[]) of
+ * the first matching token. */
+bool qcc_keystore_token_match(const struct qcc_keystore *ks, const char *tok, size_t len,
+                              uint32_t *priority, uint32_t *index);
+
 #endif

@@ -23,6 +23,7 @@
 #include "exchange.h"
 #include "generation.h"
 #include "journal_writer.h"
+#include "usagelog.h"
 #include "keystore.h"
 #include "limits.h"
 #include "log.h"
@@ -36,6 +37,7 @@
 #include "schema/fileio.h"
 #include "schema/statedir.h"
 #include "select.h"
+#include "statuspage.h"
 #include "server.h"
 #include "tableset.h"
 #include "warmer.h"
@@ -45,6 +47,7 @@
 #define QCC_VERSION "0.1.0"
 #endif
 #define MAX_IN_FLIGHT_ENV "QCC_MAX_IN_FLIGHT" /* overrides the in-flight limit (tests, ops) */
+#define PAGE_LINK_TTL_ENV "QCC_PAGE_LINK_TTL_MS" /* status page login links' lifetime (tests) */
 
 /* GnuTLS is loaded but never used: Debian's libcurl pulls it in through
  * libldap and librtmp (curl itself does TLS with OpenSSL, and qcc-run only
@@ -60,6 +63,9 @@ struct app {
   struct qcc_runtime rt;
   struct qcc_admin_ctx admin_ctx;
   struct qcc_admin *metrics_port; /* --metrics-listen, or NULL */
+  struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
+  struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
+  struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -214,6 +220,7 @@ static void on_route_event(void *ctx, const struct qcc_route_event *e) {
   struct app *a = ctx;
   qcc_metrics_route_event(a->rt.metrics, e);
   qcc_alerts_route_event(a->alerts, e);
+  qcc_statuspage_route_event(a->page, e);
   bool recovers = false;
   switch (e->kind) {
   case QCC_EV_BREAKER: recovers = strcmp(e->to, "closed") == 0; break;
@@ -497,6 +504,10 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
   }
   if (to != NULL) tls_apply(a);
   qcc_events_table_swap(a->rt.events, from, to_number, to != NULL, reason);
+  char note[300];
+  snprintf(note, sizeof note, "generation %llu -> %llu%s%s", (unsigned long long)from,
+           (unsigned long long)to_number, to != NULL ? "" : ": ", to != NULL ? "" : reason);
+  qcc_statuspage_note(a->page, to != NULL ? "reload" : "reload_rejected", note);
   qcc_metrics_reload(a->rt.metrics, to != NULL, to != NULL ? to_number : from,
                      qcc_journal_now_ms(), to != NULL ? NULL : reason);
   if (to != NULL) {
@@ -786,8 +797,25 @@ int main(int argc, char **argv) {
   }
   if (qcc_deadletters_count(rt->deadletters) > 0)
     qcc_log_info("%zu dead letters kept from before", qcc_deadletters_count(rt->deadletters));
+  /* usage records (docs/usage.md): the journal's fsync policy; retention
+   * defaults until usage.detail_retention/retention are wired */
+  struct qcc_usagelog_params up = {.dir = state_dir, .policy = fsync_policy};
+  if (qcc_usagelog_open(rt->loop, &up, &a.usage, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  } else {
+    struct qcc_usagelog_stats us;
+    qcc_usagelog_get_stats(a.usage, &us);
+    if (us.moved_aside)
+      qcc_log_warn("usage file %s was damaged: moved aside, a new one started",
+                   qcc_usagelog_path(a.usage));
+    else if (us.truncated > 0)
+      qcc_log_warn("usage file %s: torn tail of %llu bytes cut", qcc_usagelog_path(a.usage),
+                   (unsigned long long)us.truncated);
+  }
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
+                                  .usage = a.usage,
                                   .journal = journal_record, .ctx = &a};
   qcc_proxy_set_hooks(rt->proxy, &hooks);
   if (qcc_alerts_new(rt->loop, rt->router, qcc_runtime_now_ms, &a.alerts, &err) != 0) {
@@ -839,9 +867,31 @@ int main(int argc, char **argv) {
       .deadletters = rt->deadletters, .test_endpoint = admin_test_endpoint,
       .replay = admin_replay, .user = &a, .journal = journal_record, .journal_arg = &a,
       .key_problem = admin_key_problem};
-  size_t nroutes = 0;
+  size_t nroutes = 0, npage = 0;
   const struct qcc_admin_route *routes = qcc_adminapi_routes(&nroutes);
-  if (qcc_admin_open(rt->loop, state_dir, routes, nroutes, &a.admin_ctx, &rt->admin, &err) != 0) {
+  const struct qcc_admin_route *proutes = qcc_statuspage_admin_routes(&npage);
+  a.admin_routes = calloc(nroutes + npage, sizeof *a.admin_routes);
+  if (a.admin_routes == NULL) {
+    fprintf(stderr, "qcc-run: out of memory\n");
+    goto out;
+  }
+  memcpy(a.admin_routes, routes, nroutes * sizeof *routes);
+  memcpy(a.admin_routes + nroutes, proutes, npage * sizeof *proutes);
+  struct qcc_statuspage_params pp = {
+      .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
+      .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,
+      .tls = a.tls != NULL};
+  const char *ttl_env = getenv(PAGE_LINK_TTL_ENV);
+  if (ttl_env != NULL && ttl_env[0] != '\0') pp.link_ttl_ms = strtoull(ttl_env, NULL, 10);
+  if (qcc_statuspage_new(&pp, &a.page, &err) != 0) {
+    fprintf(stderr, "qcc-run: status page: %s\n", err.msg);
+    goto out;
+  }
+  a.admin_ctx.page = a.page;
+  qcc_server_set_page(rt->server, a.page, qcc_statuspage_owns, qcc_statuspage_start,
+                      qcc_statuspage_cancel);
+  if (qcc_admin_open(rt->loop, state_dir, a.admin_routes, nroutes + npage, &a.admin_ctx,
+                     &rt->admin, &err) != 0) {
     fprintf(stderr, "qcc-run: admin socket: %s\n", err.msg);
     goto out;
   }
@@ -881,12 +931,15 @@ out:
   qcc_admin_close(&rt->admin);
   if (pid_opt != NULL) pidfile_remove(pid_opt);
   qcc_server_free(&rt->server);
+  qcc_statuspage_free(&a.page); /* after the server: its streams belong to clients */
+  free(a.admin_routes);
   qcc_tlsserver_free(&a.tls);
   qcc_tlsserver_free(&a.tls_next);
   qcc_prober_free(&rt->prober);
   qcc_warmer_free(&a.warmer); /* before the proxy: its transfers are on the proxy's loop */
   qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
+  qcc_usagelog_close(&a.usage); /* after the proxy: cancelled exchanges record on the way out */
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
   qcc_queue_free(&rt->queue);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "schema/usage.h"
 
 /* ---- text builder -------------------------------------------------------- */
 
@@ -195,6 +196,12 @@ struct series {
   uint64_t failed;
   uint64_t retries;
   struct histo latency, ttfb;
+  struct tok_model {
+    char model[QCC_METRICS_ID_MAX];
+    uint64_t k[5]; /* input, output, cache_write_5m, cache_write_1h, cache_read */
+  } tm[QCC_METRICS_MAX_MODELS + 1]; /* [MAX] is "other" */
+  size_t tm_count;
+  bool tm_other;
 };
 
 struct qcc_metrics {
@@ -270,6 +277,63 @@ void qcc_metrics_request(struct qcc_metrics *m, const char *endpoint, int status
   }
   observe(&s->latency, total_ms / 1e3);
   if (ttfb_ms >= 0) observe(&s->ttfb, ttfb_ms / 1e3);
+}
+
+static double quantile_ms(const struct histo *h, double q) {
+  if (h->count == 0) return -1.0;
+  uint64_t want = (uint64_t)(q * (double)h->count + 0.999999), seen = 0;
+  if (want == 0) want = 1;
+  for (size_t i = 0; i < QCC_METRICS_BUCKETS; i++) {
+    seen += h->counts[i];
+    if (seen >= want) return buckets[i] * 1e3;
+  }
+  return buckets[QCC_METRICS_BUCKETS - 1] * 1e3; /* beyond the last bound */
+}
+
+bool qcc_metrics_endpoint(const struct qcc_metrics *m, const char *id,
+                          struct qcc_metrics_endpoint *out) {
+  *out = (struct qcc_metrics_endpoint){.ttfb_p50_ms = -1.0, .ttfb_p99_ms = -1.0};
+  if (m == NULL || id == NULL) return false;
+  for (size_t i = 0; i < m->ep_count; i++) {
+    const struct series *s = &m->eps[i];
+    if (strcmp(s->id, id) != 0) continue;
+    uint64_t n = s->st_other;
+    for (size_t k = 0; k < s->st_count; k++) n += s->st[k].n;
+    *out = (struct qcc_metrics_endpoint){.requests = n, .failed = s->failed,
+                                         .ttfb_p50_ms = quantile_ms(&s->ttfb, 0.50),
+                                         .ttfb_p99_ms = quantile_ms(&s->ttfb, 0.99)};
+    return true;
+  }
+  return false;
+}
+
+static const char *const token_kinds[5] = {"input", "output", "cache_write_5m", "cache_write_1h",
+                                           "cache_read"};
+
+void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char *model,
+                        const struct qcc_usage_tokens *t) {
+  if (m == NULL || t == NULL) return;
+  struct series *s = series_for(m, endpoint);
+  const char *name = model != NULL && model[0] != '\0' ? model : QCC_METRICS_NONE;
+  struct tok_model *tm = NULL;
+  for (size_t i = 0; i < s->tm_count && tm == NULL; i++)
+    if (strncmp(s->tm[i].model, name, QCC_METRICS_ID_MAX - 1) == 0) tm = &s->tm[i];
+  if (tm == NULL && s->tm_count < QCC_METRICS_MAX_MODELS) {
+    tm = &s->tm[s->tm_count++];
+    memset(tm, 0, sizeof *tm);
+    snprintf(tm->model, sizeof tm->model, "%s", name);
+  }
+  if (tm == NULL) {
+    tm = &s->tm[QCC_METRICS_MAX_MODELS];
+    if (!s->tm_other) {
+      memset(tm, 0, sizeof *tm);
+      snprintf(tm->model, sizeof tm->model, "%s", QCC_METRICS_OTHER);
+      s->tm_other = true;
+    }
+  }
+  const int64_t v[5] = {t->input, t->output, t->cache_write_5m, t->cache_write_1h, t->cache_read};
+  for (size_t k = 0; k < 5; k++)
+    if (v[k] > 0) tm->k[k] += (uint64_t)v[k];
 }
 
 void qcc_metrics_retry(struct qcc_metrics *m, const char *endpoint) {
@@ -381,6 +445,20 @@ void qcc_metrics_render(const struct qcc_metrics *m, struct qcc_prom *w) {
     if (!series_used(m, i)) continue;
     struct qcc_prom_label l = {"endpoint", m->eps[i].id};
     qcc_prom_sample(w, "qcc_retries_total", &l, 1, (double)m->eps[i].retries);
+  }
+  qcc_prom_family(w, "qcc_tokens_total", QCC_PROM_COUNTER,
+                  "Tokens used by /v1/messages answers, by endpoint, upstream model and kind.");
+  for (size_t i = 0; i < n; i++) {
+    if (!series_used(m, i)) continue;
+    const struct series *s = &m->eps[i];
+    for (size_t j = 0; j <= QCC_METRICS_MAX_MODELS; j++) {
+      if (j == QCC_METRICS_MAX_MODELS ? !s->tm_other : j >= s->tm_count) continue;
+      for (size_t k = 0; k < 5; k++) {
+        struct qcc_prom_label l[3] = {{"endpoint", s->id}, {"model", s->tm[j].model},
+                                      {"kind", token_kinds[k]}};
+        qcc_prom_sample(w, "qcc_tokens_total", l, 3, (double)s->tm[j].k[k]);
+      }
+    }
   }
   qcc_prom_family(w, "qcc_failovers_total", QCC_PROM_COUNTER,
                   "Switches of the active profile (automatic failover and recovery).");

@@ -27,6 +27,7 @@
 struct qcc_route_event;
 
 #define QCC_METRICS_MAX_ENDPOINTS 128
+#define QCC_METRICS_MAX_MODELS 8 /* token series per endpoint before "other" */
 #define QCC_METRICS_MAX_STATUS 16
 #define QCC_METRICS_ID_MAX 64 /* longer endpoint ids are cut */
 #define QCC_METRICS_OTHER "_other"
@@ -72,6 +73,12 @@ void qcc_metrics_free(struct qcc_metrics **m);
  * arrived. FAILED: the exchange failed (also mid-stream). */
 void qcc_metrics_request(struct qcc_metrics *m, const char *endpoint, int status, double total_ms,
                          double ttfb_ms, bool failed);
+/* Tokens one /v1/messages answer used (runtime/proxy_usage.c): feeds
+ * qcc_tokens_total{endpoint,model,kind}. Unknown kinds add nothing. Models
+ * past QCC_METRICS_MAX_MODELS per endpoint fold into "other". */
+struct qcc_usage_tokens;
+void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char *model,
+                        const struct qcc_usage_tokens *t);
 /* One attempt on ENDPOINT failed and the request moved on to another. */
 void qcc_metrics_retry(struct qcc_metrics *m, const char *endpoint);
 /* Feed every router event (from the lead's qcc_router_on_event callback):
@@ -99,6 +106,17 @@ struct qcc_metrics_totals {
   char last_reload_error[256];
 };
 void qcc_metrics_totals(const struct qcc_metrics *m, struct qcc_metrics_totals *out);
+
+/* One endpoint's counters for the status page: requests that ended there,
+ * failed ones, and first-byte quantiles read from the histogram (the upper
+ * bound of the bucket holding the quantile, -1 with no sample). False when
+ * the endpoint has had no request. */
+struct qcc_metrics_endpoint {
+  uint64_t requests, failed;
+  double ttfb_p50_ms, ttfb_p99_ms;
+};
+bool qcc_metrics_endpoint(const struct qcc_metrics *m, const char *id,
+                          struct qcc_metrics_endpoint *out);
 
 /* Write every recorded family (qcc_requests_total, qcc_request_duration_seconds,
  * qcc_upstream_ttfb_seconds, qcc_retries_total, qcc_failovers_total,

@@ -88,6 +88,12 @@ static const char *table_lookup(void *ctx, const char *model, size_t len, size_t
   return qcc_table_str(m->t, p->value);
 }
 
+const char *qcc_modelmap_lookup(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,
+                                const char *model, size_t len, size_t *to_len) {
+  struct table_map m = {t, ep};
+  return table_lookup(&m, model, len, to_len);
+}
+
 int qcc_modelmap_rewrite(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,
                          const char *body, size_t len, const struct qcc_jsonscan_facts *facts,
                          char **out, size_t *out_len) {

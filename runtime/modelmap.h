@@ -33,4 +33,9 @@ int qcc_modelmap_rewrite(const struct qcc_table *t, const struct qcc_tbl_endpoin
                          const char *body, size_t len, const struct qcc_jsonscan_facts *facts,
                          char **out, size_t *out_len);
 
+/* What endpoint EP maps MODEL[0..LEN) to (NUL-terminated, *to_len set), or
+ * NULL when it has no mapping: the upstream model of a usage record. */
+const char *qcc_modelmap_lookup(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,
+                                const char *model, size_t len, size_t *to_len);
+
 #endif

@@ -32,6 +32,8 @@
 #include "queue.h"
 
 static void x_free(struct qcc_exchange *x) {
+  free(x->usage);
+  free(x->tries);
   free(x->hist);
   free(x);
 }
@@ -372,6 +374,7 @@ static void x_unlink(struct qcc_exchange *x) {
 }
 
 static void x_destroy(struct qcc_exchange *x) {
+  px_usage_end(x, true); /* the client went away: what arrived was used */
   px_leave(x, false);
   ev_timer_stop(x->p->loop, &x->timer);
   attempt_end(x, x->att, QCC_OUT_CANCELLED, 0, "client went away");
@@ -384,6 +387,8 @@ static void x_destroy(struct qcc_exchange *x) {
 void px_complete(struct qcc_exchange *x) {
   struct qcc_proxy *p = x->p;
   ev_timer_stop(p->loop, &x->timer);
+  px_usage_end(x, x->res.failed != 0);
+  px_result_tried(x);
   px_leave(x, true);
   attempt_free(p, &x->att);
   x_unlink(x);
@@ -401,6 +406,7 @@ static int send_head(struct qcc_exchange *x) {
   int64_t clen = -1;
   if (qcc_uphead_forward(&a->head, no_body, &keep, &k, &clen) != 0) return -1;
   x->head_sent = true;
+  px_usage_head(x, a, a->head.is_sse, a->head.is_json);
   x->res.upstream_status = a->head.status;
   x->res.status = a->head.status;
   x->ops->head(x->ctx, a->head.status, keep, k, clen);
@@ -563,14 +569,14 @@ static int hold_release(struct qcc_exchange *x, struct attempt *a, const char *p
   int full = 0;
   if (a->held != NULL && a->held->len > 0) {
     x->res.bytes_down += a->held->len;
-    full = x->ops->body(x->ctx, a->held->buf, a->held->len);
+    full = px_body(x, a->held->buf, a->held->len);
     if (x->cancelled) return -1;
   }
   free(a->held);
   a->held = NULL;
   if (len > 0) {
     x->res.bytes_down += len;
-    full |= x->ops->body(x->ctx, ptr, len);
+    full |= px_body(x, ptr, len);
     if (x->cancelled) return -1;
   }
   return full;
@@ -644,12 +650,12 @@ static size_t deliver(struct attempt *a, char *ptr, size_t len) {
   }
   if (held > 0) {
     x->res.bytes_down += held;
-    full = x->ops->body(x->ctx, a->sbuf, held);
+    full = px_body(x, a->sbuf, held);
     if (x->cancelled) return CURL_WRITEFUNC_ERROR;
   }
   if (len == 0) return 0;
   x->res.bytes_down += len;
-  full |= x->ops->body(x->ctx, ptr, len);
+  full |= px_body(x, ptr, len);
   if (x->cancelled) return CURL_WRITEFUNC_ERROR;
   /* The sink took these bytes; stop reading until it drains. Pausing here
    * (rather than returning CURL_WRITEFUNC_PAUSE, which would hand the same
@@ -805,11 +811,11 @@ static void attempt_done(struct qcc_exchange *x, CURLcode rc) {
     int hrc = send_head(x);
     if (hrc == 0 && !x->cancelled && a->slen > 0) {
       x->res.bytes_down += a->slen; /* the 429 body read while deciding */
-      x->ops->body(x->ctx, a->sbuf, a->slen);
+      px_body(x, a->sbuf, a->slen);
     }
     if (hrc == 0 && !x->cancelled && a->held != NULL && a->held->len > 0) {
       x->res.bytes_down += a->held->len; /* a whole answer, held to check it */
-      x->ops->body(x->ctx, a->held->buf, a->held->len);
+      px_body(x, a->held->buf, a->held->len);
     }
     x->p->in_curl--;
     if (x->cancelled) return;
@@ -994,6 +1000,7 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   /* which timeout applies: `timeout` to a stream's first byte, else
    * request_timeout for the whole answer */
   x->stream = x_facts(x)->stream == 1;
+  px_usage_start(x);
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;
   if (!direct) {

@@ -25,6 +25,7 @@ struct qcc_proxy_hooks {
   struct qcc_deadletters *deadletters; /* NULL: expired requests are not kept */
   struct qcc_limits *limits;           /* NULL: no global in-flight limit */
   struct qcc_metrics *metrics;         /* NULL: nothing counted */
+  struct qcc_usagelog *usage;          /* NULL: usage is not recorded (runtime/usagelog.h) */
   /* Queue records for the journal (queue_enqueued, ...); may be NULL. */
   void (*journal)(void *ctx, struct qcc_jrec *r);
   void *ctx;

@@ -27,6 +27,7 @@
 #include "sse.h"
 #include "uphead.h"
 #include "upreq.h"
+#include "usagecap.h"
 
 #define EASY_POOL_MAX 64               /* idle easy handles kept for reuse */
 #define SNIFF_MAX 4096                 /* bytes of a 429 body read before deciding */
@@ -169,6 +170,24 @@ struct qcc_exchange {
     char reason[64];
   } *hist;
   size_t hist_n;
+  /* usage of a /v1/messages exchange (runtime/proxy_usage.c): copied, since
+   * a cancelled exchange outlives its request */
+  struct px_usage {
+    bool on;                        /* a /v1/messages POST, and someone wants usage */
+    bool answered;                  /* an upstream's head reached the client */
+    bool recorded;
+    struct qcc_usagecap cap;
+    uint64_t endpoint_sid;
+    char request_id[24];
+    char endpoint[64];
+    char profile[64];
+    char model[128];
+    char upstream_model[128];
+    char client[64];
+    char session[QCC_USAGE_MAX_SESSION + 1];
+    struct qcc_usage_tokens tokens; /* set when recorded */
+  } *usage;
+  struct qcc_exchange_try *tries;    /* x->hist as the result's tried list */                          /* allocated for /v1/messages only */
 };
 
 /* ---- proxy.c --------------------------------------------------------- */
@@ -194,6 +213,15 @@ void px_complete(struct qcc_exchange *x);
 bool px_queue_on(const struct qcc_exchange *x);
 /* Nothing (more) to try: 0 when X waits in the queue, 1 when x->res holds
  * the answer and the exchange must end. SEL->pick says why. */
+/* runtime/proxy_usage.c */
+void px_usage_start(struct qcc_exchange *x);
+void px_usage_head(struct qcc_exchange *x, const struct attempt *a, bool sse, bool json);
+void px_usage_end(struct qcc_exchange *x, bool partial);
+/* x->res.tried from the endpoints that failed before (for the access log). */
+void px_result_tried(struct qcc_exchange *x);
+/* Body bytes to the client, through the usage capture. */
+int px_body(struct qcc_exchange *x, const char *p, size_t len);
+
 int px_no_endpoint(struct qcc_exchange *x, const struct qcc_select_out *sel);
 /* X leaves the queue and its in-flight slot, whatever its end. */
 void px_leave(struct qcc_exchange *x, bool answered);

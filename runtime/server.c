@@ -332,6 +332,17 @@ int qcc_server_listen(struct qcc_server *s, const char *host, uint16_t port, str
 
 bool qcc_server_is_loopback(const struct qcc_server *s) { return s->loopback; }
 void qcc_server_set_tls(struct qcc_server *s, struct qcc_tlsserver *tls) { s->env.tls = tls; }
+
+void qcc_server_set_page(struct qcc_server *s, void *page,
+                         bool (*owns)(const char *target, size_t len),
+                         struct qcc_page_call *(*start)(void *page, const struct qcc_request *req,
+                                                        const struct qcc_sink_ops *ops, void *sink),
+                         void (*cancel)(struct qcc_page_call *call)) {
+  s->env.page_owns = owns;
+  s->env.page_start = start;
+  s->env.page_cancel = cancel;
+  s->env.page = page;
+}
 const char *qcc_server_address(const struct qcc_server *s) { return s->address; }
 size_t qcc_server_connections(const struct qcc_server *s) { return s->nconns; }
 

@@ -41,6 +41,16 @@ size_t qcc_server_connections(const struct qcc_server *s);
  * plain). Open connections keep what they were accepted with. */
 struct qcc_tlsserver;
 void qcc_server_set_tls(struct qcc_server *s, struct qcc_tlsserver *tls);
+/* Targets under /qcc/ go to the status page (statuspage.h) from now on;
+ * PAGE NULL: they answer 404. */
+struct qcc_request;
+struct qcc_sink_ops;
+struct qcc_page_call;
+void qcc_server_set_page(struct qcc_server *s, void *page,
+                         bool (*owns)(const char *target, size_t len),
+                         struct qcc_page_call *(*start)(void *page, const struct qcc_request *req,
+                                                        const struct qcc_sink_ops *ops, void *sink),
+                         void (*cancel)(struct qcc_page_call *call));
 /* Stop accepting, close idle connections, let busy ones finish; DONE runs
  * once all are closed or after TIMEOUT seconds (then the rest are cut). */
 void qcc_server_drain(struct qcc_server *s, double timeout, void (*done)(void *ctx), void *ctx);

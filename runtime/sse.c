@@ -65,8 +65,40 @@ static bool line_end(struct qcc_sse *s) {
   return st == ST_LINE && s->has_field;
 }
 
+/* The first CR or LF in P[0..N), or N: the rest of a value is copied (or
+ * skipped) in one step, not byte by byte. */
+static size_t value_run(const char *p, size_t n) {
+  const char *lf = memchr(p, '\n', n);
+  size_t end = lf != NULL ? (size_t)(lf - p) : n;
+  const char *cr = memchr(p, '\r', end);
+  return cr != NULL ? (size_t)(cr - p) : end;
+}
+
+static void name_put_n(struct qcc_sse *s, const char *p, size_t n) {
+  size_t room = QCC_SSE_NAME_MAX - s->name_len;
+  if (n > room) {
+    s->name_cut = true;
+    n = room;
+  }
+  memcpy(s->name + s->name_len, p, n);
+  s->name_len += n;
+  s->name[s->name_len] = '\0';
+}
+
+static void data_put_n(struct qcc_sse *s, const char *p, size_t n) {
+  size_t room = QCC_SSE_DATA_MAX - s->data_len;
+  if (n > room) {
+    s->data_cut = true;
+    n = room;
+  }
+  memcpy(s->data + s->data_len, p, n);
+  s->data_len += n;
+  s->data[s->data_len] = '\0';
+}
+
 enum qcc_sse_status qcc_sse_feed(struct qcc_sse *s, const char *in, size_t len, size_t *used) {
-  for (size_t i = 0; i < len; i++) {
+  size_t i = 0;
+  while (i < len) {
     char c = in[i];
     if (s->dispatched) {
       /* the caller has read the last event: the next one starts empty */
@@ -75,14 +107,18 @@ enum qcc_sse_status qcc_sse_feed(struct qcc_sse *s, const char *in, size_t len, 
     }
     if (s->after_cr) {
       s->after_cr = false;
-      if (c == '\n') continue; /* the LF of a CRLF */
+      if (c == '\n') { /* the LF of a CRLF */
+        i++;
+        continue;
+      }
     }
     if (c == '\r' || c == '\n') {
       s->after_cr = c == '\r';
+      i++;
       if (line_end(s)) {
         s->events++;
         s->dispatched = true;
-        *used = i + 1;
+        *used = i;
         return QCC_SSE_EVENT;
       }
       continue;
@@ -91,11 +127,12 @@ enum qcc_sse_status qcc_sse_feed(struct qcc_sse *s, const char *in, size_t len, 
     case ST_LINE:
       if (c == ':') {
         s->state = ST_SKIP;
+        i++;
         break;
       }
       s->field_len = 0;
       s->state = ST_FIELD;
-      /* fall through */
+      break; /* the same byte, as a field name's first */
     case ST_FIELD:
       if (c == ':') {
         s->state = ST_VSTART;
@@ -105,26 +142,19 @@ enum qcc_sse_status qcc_sse_feed(struct qcc_sse *s, const char *in, size_t len, 
         s->field_len = QCC_SSE_FIELD_MAX + 1; /* no field we know is this long */
         s->state = ST_SKIP;
       }
+      i++;
       break;
     case ST_VSTART:
       s->state = value_begin(s);
-      if (c == ' ') break;
-      /* fall through */
-    case ST_EVENT:
-    case ST_DATA:
-      if (s->state == ST_EVENT) {
-        if (s->name_len < QCC_SSE_NAME_MAX) {
-          s->name[s->name_len++] = c;
-          s->name[s->name_len] = '\0';
-        } else {
-          s->name_cut = true;
-        }
-      } else if (s->state == ST_DATA) {
-        data_put(s, c);
-      }
+      if (c == ' ') i++;
       break;
-    default:
+    default: {
+      size_t n = value_run(in + i, len - i);
+      if (s->state == ST_EVENT) name_put_n(s, in + i, n);
+      else if (s->state == ST_DATA) data_put_n(s, in + i, n);
+      i += n;
       break;
+    }
     }
   }
   *used = len;

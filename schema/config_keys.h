@@ -8,7 +8,8 @@
  *   KIND     QCC_KNOB_* below
  *   ENUM     qcc_enum_desc for QCC_KNOB_ENUM, else NULL
  *   MIN/MAX  range in base units (ms for durations, bytes for sizes,
- *            characters for strings); unused for compound kinds
+ *            characters for strings, millionths for decimals); unused for
+ *            compound kinds
  *   DEFAULT  default as a user would write it (parsed by the same code as
  *            the YAML), "=PATH" when it is the value of setting PATH (the
  *            compiler resolves it into the table), or NULL when there is none
@@ -16,7 +17,8 @@
  *   FLAGS    QCC_KF_* below
  *   FIELD    where the value lives: QCC_FS(m) member m of the settings
  *            record, QCC_FE(m) of an endpoint, QCC_FP(m) of a profile,
- *            QCC_FT(m) of an auth token; the member has the same name in
+ *            QCC_FT(m) of an auth token, QCC_FPR(m) of a `pricing:`
+ *            entry; the member has the same name in
  *            the compiler's config (compiler/config.h) and in the table
  *            (schema/table.h). QCC_FNONE: no field of its own (sections,
  *            lists, keys handled by hand). The loader's defaults and
@@ -37,11 +39,13 @@ enum qcc_knob_kind {
   QCC_KNOB_SIZE,      /* integer bytes or "64KiB" "32MiB" "1MB" -> bytes */
   QCC_KNOB_STRING,
   QCC_KNOB_ENUM,
+  QCC_KNOB_DECIMAL,   /* "3", "0.5", "3.75": up to 6 decimals, stored in millionths */
   QCC_KNOB_SECTION,   /* mapping with the keys listed below it */
   QCC_KNOB_LIST,      /* list of mappings with the keys listed below PATH[] */
   QCC_KNOB_STRLIST,   /* list of strings */
   QCC_KNOB_STRMAP,    /* free mapping string -> string */
   QCC_KNOB_SCALARMAP, /* free mapping string -> scalar; listed children typed */
+  QCC_KNOB_DICT,      /* free mapping name -> mapping with the keys listed below PATH{} */
 };
 
 enum {
@@ -52,7 +56,15 @@ enum {
 };
 
 /* Which record a row's FIELD is in. */
-enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT, QCC_REC_TOKEN };
+enum qcc_rec {
+  QCC_REC_NONE,
+  QCC_REC_SETTINGS,
+  QCC_REC_PROFILE,
+  QCC_REC_ENDPOINT,
+  QCC_REC_TOKEN,
+  QCC_REC_PRICE, /* one `pricing:` entry (1.2) */
+};
+#define QCC_REC_COUNT (QCC_REC_PRICE + 1)
 
 #define QCC_MS_SEC ((uint64_t)1000)
 #define QCC_MS_MIN ((uint64_t)60000)
@@ -60,6 +72,10 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
 #define QCC_KIB ((uint64_t)1024)
 #define QCC_MIB ((uint64_t)1048576)
 #define QCC_GIB ((uint64_t)1073741824)
+#define QCC_MS_DAY ((uint64_t)86400000)
+#define QCC_DEC_ONE ((uint64_t)1000000) /* a decimal's 1.0 */
+#define QCC_PRICE_MAX (1000000 * QCC_DEC_ONE) /* USD/MTok; keeps cost sums in 64 bits */
+#define QCC_BUDGET_USD_MAX (1000000 * QCC_DEC_ONE)
 
 #define QCC_KNOBS(X) \
   X(VERSION, "version", QCC_KNOB_INT, NULL, 1, 1, NULL, "", QCC_KF_REQUIRED, QCC_FNONE, \
@@ -108,6 +124,17 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
     QCC_KF_SECRET, QCC_FNONE, "The token itself (warning; an error under --strict).") \
   X(TOKEN_PRIORITY, "proxy.auth_tokens[].priority", QCC_KNOB_INT, NULL, 0, 1000000, "0", "", 0, \
     QCC_FT(priority), "Queue priority of requests made with this token (higher first).") \
+  X(TOKEN_BUDGET, "proxy.auth_tokens[].budget", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+    QCC_FNONE, "Spending cap of this client; over it, its requests get 429 until the period ends.") \
+  X(TOKEN_BUDGET_DAILY_USD, "proxy.auth_tokens[].budget.daily_usd", QCC_KNOB_DECIMAL, NULL, 1, \
+    QCC_BUDGET_USD_MAX, NULL, "USD", 0, QCC_FT(budget_daily_usd), \
+    "USD per day (in usage.timezone); not set = no cap.") \
+  X(TOKEN_BUDGET_MONTHLY_USD, "proxy.auth_tokens[].budget.monthly_usd", QCC_KNOB_DECIMAL, NULL, \
+    1, QCC_BUDGET_USD_MAX, NULL, "USD", 0, QCC_FT(budget_monthly_usd), \
+    "USD per calendar month; not set = no cap.") \
+  X(TOKEN_BUDGET_DAILY_TOKENS, "proxy.auth_tokens[].budget.daily_tokens", QCC_KNOB_INT, NULL, 1, \
+    UINT64_C(1000000000000000), NULL, "tokens", 0, QCC_FT(budget_daily_tokens), \
+    "Tokens of every kind per day; not set = no cap.") \
   X(HEALTH, "health", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Active health checks of every endpoint.") \
   X(HEALTH_ENABLED, "health.enabled", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
@@ -197,6 +224,31 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
     "qccc show hides its path.") \
   X(ALERTS_TIMEOUT, "alerts.timeout", QCC_KNOB_DURATION, NULL, QCC_MS_SEC, 10 * QCC_MS_MIN, \
     "10s", "ms", 0, QCC_FS(alerts_timeout_ms), "Longest time one exec or webhook call may take.") \
+  X(USAGE, "usage", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
+    "Usage records, and the calendar budgets count in.") \
+  X(USAGE_TIMEZONE, "usage.timezone", QCC_KNOB_STRING, NULL, 1, 255, "local", "", 0, \
+    QCC_FS(usage_timezone), \
+    "Time zone of budget days and months: an IANA name (Asia/Shanghai, UTC) or local.") \
+  X(USAGE_DETAIL_RETENTION, "usage.detail_retention", QCC_KNOB_DURATION, NULL, QCC_MS_HOUR, \
+    400 * QCC_MS_DAY, "30d", "ms", 0, QCC_FS(usage_detail_retention_ms), \
+    "Per-request usage records are kept this long, then rolled up per hour.") \
+  X(USAGE_RETENTION, "usage.retention", QCC_KNOB_DURATION, NULL, QCC_MS_DAY, 3660 * QCC_MS_DAY, \
+    "400d", "ms", 0, QCC_FS(usage_retention_ms), \
+    "Hourly usage rollups are kept this long; at least detail_retention.") \
+  X(PRICING, "pricing", QCC_KNOB_DICT, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
+    "USD per million tokens by model name or glob (* and ?); the most specific entry wins.") \
+  X(PRICE_INPUT, "pricing{}.input", QCC_KNOB_DECIMAL, NULL, 0, QCC_PRICE_MAX, NULL, "USD/MTok", \
+    QCC_KF_REQUIRED, QCC_FPR(input), "Uncached input tokens.") \
+  X(PRICE_OUTPUT, "pricing{}.output", QCC_KNOB_DECIMAL, NULL, 0, QCC_PRICE_MAX, NULL, \
+    "USD/MTok", QCC_KF_REQUIRED, QCC_FPR(output), "Output tokens.") \
+  X(PRICE_CACHE_WRITE_5M, "pricing{}.cache_write_5m", QCC_KNOB_DECIMAL, NULL, 0, QCC_PRICE_MAX, \
+    NULL, "USD/MTok", 0, QCC_FPR(cache_write_5m), \
+    "5-minute cache writes; not set = those tokens have no price.") \
+  X(PRICE_CACHE_WRITE_1H, "pricing{}.cache_write_1h", QCC_KNOB_DECIMAL, NULL, 0, QCC_PRICE_MAX, \
+    NULL, "USD/MTok", 0, QCC_FPR(cache_write_1h), \
+    "1-hour cache writes; not set = those tokens have no price.") \
+  X(PRICE_CACHE_READ, "pricing{}.cache_read", QCC_KNOB_DECIMAL, NULL, 0, QCC_PRICE_MAX, NULL, \
+    "USD/MTok", 0, QCC_FPR(cache_read), "Cache reads; not set = those tokens have no price.") \
   X(GROUPS, "profile_groups", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Optional: profile names per group (must agree with each profile's priority).") \
   X(GROUPS_PRIMARY, "profile_groups.primary", QCC_KNOB_STRLIST, NULL, 0, 0, NULL, "", 0, \
@@ -275,6 +327,20 @@ enum qcc_rec { QCC_REC_NONE, QCC_REC_SETTINGS, QCC_REC_PROFILE, QCC_REC_ENDPOINT
     "", 0, QCC_FE(max_concurrency), "Most requests in flight to this endpoint; 0 = no limit.") \
   X(EP_INSECURE, "profiles[].endpoints[].allow_insecure", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", \
     0, QCC_FE(allow_insecure), "Allow plain http to a host that is not loopback.") \
+  X(EP_PRICE_MULTIPLIER, "profiles[].endpoints[].price_multiplier", QCC_KNOB_DECIMAL, NULL, 1, \
+    1000 * QCC_DEC_ONE, "1", "", 0, QCC_FE(price_multiplier), \
+    "Factor on the pricing: table for this endpoint (0.5: a relay that charges half).") \
+  X(EP_BUDGET, "profiles[].endpoints[].budget", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, \
+    QCC_FNONE, "Spending cap; when spent, the endpoint rests until the period ends.") \
+  X(EP_BUDGET_DAILY_USD, "profiles[].endpoints[].budget.daily_usd", QCC_KNOB_DECIMAL, NULL, 1, \
+    QCC_BUDGET_USD_MAX, NULL, "USD", 0, QCC_FE(budget_daily_usd), \
+    "USD per day (in usage.timezone); not set = no cap.") \
+  X(EP_BUDGET_MONTHLY_USD, "profiles[].endpoints[].budget.monthly_usd", QCC_KNOB_DECIMAL, NULL, \
+    1, QCC_BUDGET_USD_MAX, NULL, "USD", 0, QCC_FE(budget_monthly_usd), \
+    "USD per calendar month; not set = no cap.") \
+  X(EP_BUDGET_DAILY_TOKENS, "profiles[].endpoints[].budget.daily_tokens", QCC_KNOB_INT, NULL, 1, \
+    UINT64_C(1000000000000000), NULL, "tokens", 0, QCC_FE(budget_daily_tokens), \
+    "Tokens of every kind per day; not set = no cap.") \
   X(EP_MODELS, "profiles[].endpoints[].models", QCC_KNOB_STRMAP, NULL, 0, 0, NULL, "", 0, \
     QCC_FNONE, \
     "Model-name mapping {requested: sent upstream}; keys may be globs (* ? [a-z]), the most " \

@@ -1,5 +1,7 @@
 #include "config_schema.h"
 
+#include "pricing.h"
+
 #include <cyaml/cyaml.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -32,7 +34,10 @@ static void build_parents(void) {
     knob_parent[i] = -1;
     if (dot == NULL) continue;
     size_t len = (size_t)(dot - path);
-    if (len > 2 && path[len - 2] == '[' && path[len - 1] == ']') len -= 2;
+    /* "profiles[].x" sits in profiles, "pricing{}.x" in pricing */
+    if (len > 2 && ((path[len - 2] == '[' && path[len - 1] == ']') ||
+                    (path[len - 2] == '{' && path[len - 1] == '}')))
+      len -= 2;
     for (size_t j = 0; j < QCC_KNOB_COUNT; j++) {
       if (strlen(qcc_knobs[j].path) == len && strncmp(qcc_knobs[j].path, path, len) == 0) {
         knob_parent[i] = (int)j;
@@ -125,7 +130,8 @@ static enum qcc_knob_status parse_unit_number(const struct qcc_knob *k, const ch
   static const struct {
     const char *unit;
     uint64_t mul;
-  } durations[] = {{"ms", 1}, {"s", QCC_MS_SEC}, {"m", QCC_MS_MIN}, {"h", QCC_MS_HOUR}, {"", QCC_MS_SEC}},
+  } durations[] = {{"ms", 1}, {"s", QCC_MS_SEC}, {"m", QCC_MS_MIN}, {"h", QCC_MS_HOUR},
+                   {"d", QCC_MS_DAY}, {"", QCC_MS_SEC}},
     sizes[] = {{"B", 1}, {"KB", 1000}, {"KiB", QCC_KIB}, {"MB", 1000000}, {"MiB", QCC_MIB},
                {"GB", 1000000000}, {"GiB", QCC_GIB}, {"", 1}};
   bool overflow;
@@ -147,6 +153,37 @@ static enum qcc_knob_status parse_unit_number(const struct qcc_knob *k, const ch
     return check_range(k, *out);
   }
   return QCC_KNOB_BAD_SYNTAX;
+}
+
+/* "3", "0.5", "3.750000" -> millionths; no exponent, no sign but a
+ * leading '-' (out of range), at most 6 decimals (BAD_SYNTAX beyond). */
+static enum qcc_knob_status parse_decimal(const struct qcc_knob *k, const char *text,
+                                          uint64_t *out) {
+  bool neg = text[0] == '-', overflow;
+  const char *s = neg || text[0] == '+' ? text + 1 : text;
+  uint64_t whole = 0, frac = 0;
+  size_t wl = parse_digits(s, &whole, &overflow), fl = 0;
+  const char *p = s + wl;
+  if (*p == '.') {
+    p++;
+    for (; isdigit((unsigned char)p[fl]); fl++) {
+      if (fl < 6) frac = frac * 10 + (uint64_t)(p[fl] - '0');
+      else if (p[fl] != '0') return QCC_KNOB_BAD_SYNTAX; /* trailing zeros are harmless */
+    }
+    p += fl;
+  }
+  if ((wl == 0 && fl == 0) || *p != '\0') return QCC_KNOB_BAD_TYPE;
+  for (size_t i = fl; i < 6; i++) frac *= 10;
+  if (overflow || !mul_fits(whole, QCC_DEC_ONE, out) || *out > UINT64_MAX - frac) {
+    *out = UINT64_MAX;
+    return QCC_KNOB_BAD_RANGE;
+  }
+  *out += frac;
+  if (neg && *out != 0) {
+    *out = 0;
+    return QCC_KNOB_BAD_RANGE;
+  }
+  return check_range(k, *out);
 }
 
 enum qcc_knob_status qcc_knob_parse(const struct qcc_knob *k, const char *text,
@@ -178,6 +215,8 @@ enum qcc_knob_status qcc_knob_parse(const struct qcc_knob *k, const char *text,
     case QCC_KNOB_DURATION:
     case QCC_KNOB_SIZE:
       return parse_unit_number(k, text, &out->num);
+    case QCC_KNOB_DECIMAL:
+      return parse_decimal(k, text, &out->num);
     case QCC_KNOB_STRING: {
       size_t len = strlen(text);
       out->str = text;
@@ -198,7 +237,9 @@ enum qcc_knob_status qcc_knob_parse(const struct qcc_knob *k, const char *text,
 }
 
 void qcc_format_duration(uint64_t ms, char *buf, size_t cap) {
-  if (ms != 0 && ms % QCC_MS_HOUR == 0) snprintf(buf, cap, "%" PRIu64 "h", ms / QCC_MS_HOUR);
+  /* days only past one, so "24h" reads as it always did */
+  if (ms > QCC_MS_DAY && ms % QCC_MS_DAY == 0) snprintf(buf, cap, "%" PRIu64 "d", ms / QCC_MS_DAY);
+  else if (ms != 0 && ms % QCC_MS_HOUR == 0) snprintf(buf, cap, "%" PRIu64 "h", ms / QCC_MS_HOUR);
   else if (ms != 0 && ms % QCC_MS_MIN == 0) snprintf(buf, cap, "%" PRIu64 "m", ms / QCC_MS_MIN);
   else if (ms % QCC_MS_SEC == 0) snprintf(buf, cap, "%" PRIu64 "s", ms / QCC_MS_SEC);
   else snprintf(buf, cap, "%" PRIu64 "ms", ms);
@@ -213,6 +254,7 @@ void qcc_format_size(uint64_t bytes, char *buf, size_t cap) {
 
 static void format_value(const struct qcc_knob *k, uint64_t v, char *buf, size_t cap) {
   if (k->kind == QCC_KNOB_DURATION) qcc_format_duration(v, buf, cap);
+  else if (k->kind == QCC_KNOB_DECIMAL) qcc_decimal_text(v, buf, cap);
   else if (k->kind == QCC_KNOB_SIZE) qcc_format_size(v, buf, cap);
   else snprintf(buf, cap, "%" PRIu64, v);
 }
@@ -254,7 +296,7 @@ static void json_default(FILE *out, const struct qcc_knob *k, int depth) {
   indent(out, depth);
   fputs("\"default\": ", out);
   if (k->kind == QCC_KNOB_BOOL) fputs(v.flag ? "true" : "false", out);
-  else if (k->kind == QCC_KNOB_INT) fprintf(out, "%" PRIu64, v.num);
+  else if (k->kind == QCC_KNOB_INT || k->kind == QCC_KNOB_DECIMAL) fputs(k->def, out);
   else json_str(out, k->def);
 }
 
@@ -277,7 +319,7 @@ static void json_scalar(FILE *out, const struct qcc_knob *k, int depth) {
        * (their range is enforced by qccc, not expressible here). */
       fprintf(out,
               "\"oneOf\": [{\"type\": \"integer\", \"minimum\": %" PRIu64 ", \"maximum\": %" PRIu64
-              "}, {\"type\": \"string\", \"pattern\": \"^[0-9]+(ms|s|m|h)?$\"}]",
+              "}, {\"type\": \"string\", \"pattern\": \"^[0-9]+(ms|s|m|h|d)?$\"}]",
               (k->min + QCC_MS_SEC - 1) / QCC_MS_SEC, k->max / QCC_MS_SEC);
       break;
     case QCC_KNOB_SIZE:
@@ -286,6 +328,13 @@ static void json_scalar(FILE *out, const struct qcc_knob *k, int depth) {
               "}, {\"type\": \"string\", \"pattern\": \"^[0-9]+(B|KB|KiB|MB|MiB|GB|GiB)?$\"}]",
               k->min, k->max);
       break;
+    case QCC_KNOB_DECIMAL: {
+      char lo[32], hi[32];
+      qcc_decimal_text(k->min, lo, sizeof lo);
+      qcc_decimal_text(k->max, hi, sizeof hi);
+      fprintf(out, "\"type\": \"number\", \"minimum\": %s, \"maximum\": %s", lo, hi);
+      break;
+    }
     case QCC_KNOB_STRING:
       fprintf(out, "\"type\": \"string\", \"minLength\": %" PRIu64 ", \"maxLength\": %" PRIu64,
               k->min, k->max);
@@ -370,6 +419,21 @@ static void json_knob(FILE *out, const struct qcc_knob *k, int depth) {
       /* Typed children of a free map (metadata.rate_limit). */
       json_properties(out, k->path, depth);
       break;
+    case QCC_KNOB_DICT:
+      indent(out, depth);
+      fputs("\"description\": ", out);
+      json_str(out, k->help);
+      fputs(",\n", out);
+      indent(out, depth);
+      fputs("\"type\": \"object\",\n", out);
+      indent(out, depth);
+      fputs("\"additionalProperties\": {\n", out);
+      snprintf(child, sizeof child, "%s{}", k->path);
+      json_object_body(out, child, depth + 1);
+      fputc('\n', out);
+      indent(out, depth);
+      fputc('}', out);
+      break;
     default:
       json_scalar(out, k, depth);
       break;
@@ -443,11 +507,13 @@ static const char *kind_name(const struct qcc_knob *k) {
     case QCC_KNOB_SIZE: return "size";
     case QCC_KNOB_STRING: return "string";
     case QCC_KNOB_ENUM: return "enum";
+    case QCC_KNOB_DECIMAL: return "number";
     case QCC_KNOB_SECTION: return "mapping";
     case QCC_KNOB_LIST: return "list of mappings";
     case QCC_KNOB_STRLIST: return "list of strings";
     case QCC_KNOB_STRMAP: return "mapping string -> string";
     case QCC_KNOB_SCALARMAP: return "mapping string -> scalar";
+    case QCC_KNOB_DICT: return "mapping name -> mapping";
   }
   return "?";
 }
@@ -459,7 +525,8 @@ static void md_legal(FILE *out, const struct qcc_knob *k) {
       fprintf(out, "%s`%s`", i == 0 ? "" : ", ", k->enum_desc->names[i]);
     }
   } else if (k->kind == QCC_KNOB_INT || k->kind == QCC_KNOB_DURATION ||
-             k->kind == QCC_KNOB_SIZE || k->kind == QCC_KNOB_STRING) {
+             k->kind == QCC_KNOB_SIZE || k->kind == QCC_KNOB_STRING ||
+             k->kind == QCC_KNOB_DECIMAL) {
     qcc_knob_range_text(k, buf, sizeof buf);
     fputs(buf, out);
   }
@@ -475,7 +542,8 @@ static const char md_intro[] =
     "YAML language server can check and complete it with `schema/qcc.schema.json`, which is\n"
     "generated from the same table as this page.\n\n"
     "## Values\n\n"
-    "- **duration**: `500ms`, `30s`, `5m`, `1h`, or a plain integer = seconds.\n"
+    "- **duration**: `500ms`, `30s`, `5m`, `1h`, `30d`, or a plain integer = seconds.\n"
+    "- **number**: `3`, `0.5`, `3.75`: at most 6 decimals, never negative.\n"
     "- **size**: plain integer bytes, or with `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.\n"
     "- **enum**: case-insensitive, and `-` equals `_` (`round-robin`, `INFO`).\n"
     "- **bool**: `true` / `false` (also `True`, `TRUE` ...; not `yes` / `no`).\n"
@@ -567,10 +635,20 @@ static const char md_intro[] =
     "  after 1 s and 2 s, each try bounded by `alerts.timeout`.\n\n"
     "Nothing waits for a hook: qcc-run keeps serving while one runs, and at most 8\n"
     "deliveries run at once (more are dropped, with a log line).\n\n"
+    "## Pricing and budgets\n\n"
+    "`pricing:` maps a model name, or a glob with `*` and `?`, to USD per million tokens;\n"
+    "an exact name beats every glob, and among globs the one with the most literal\n"
+    "characters wins (a tie: the first in the file). `input` and `output` are required;\n"
+    "a cache kind left out has no price, and its tokens are counted as unpriced, never\n"
+    "guessed. An endpoint's `price_multiplier` scales the list price. `budget:` on an\n"
+    "endpoint rests it when spent until the day or month ends in `usage.timezone`; on an\n"
+    "auth token it answers that client 429 until then. Details: docs/pricing.md.\n\n"
     "## Every key\n\n"
-    "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`. The same\n"
-    "names (with an item's name for `[]`) are what `qccc show` prints and what\n"
-    "`qccc config get` / `set` take: `profiles.main.endpoints.e1.weight`.\n"
+    "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`, and `{}`\n"
+    "for the entries of a mapping keyed by a name you choose: `pricing{}.input`. The same\n"
+    "names (with an item's name for `[]`, the entry's key for `{}`) are what `qccc show`\n"
+    "prints and what `qccc config get` / `set` take: `profiles.main.endpoints.e1.weight`,\n"
+    "`pricing.glm-4.6.input`.\n"
     "A key not listed here is an error, with a \"did you mean\" hint.\n\n"
     "| key | type | default | legal values | meaning |\n"
     "|---|---|---|---|---|\n";
@@ -599,8 +677,8 @@ int qcc_config_reference_md(FILE *out) {
  * knob table, so libcyaml enforces the same key set as the positional pass. */
 
 #define CY_MAX_SCALARS 24
-#define CY_MAX_CHILDREN 12
-#define CY_MAX_LEVELS 16
+#define CY_MAX_CHILDREN 16
+#define CY_MAX_LEVELS 24
 
 struct cy_node {
   char *s[CY_MAX_SCALARS];
@@ -673,6 +751,7 @@ static bool cy_add_field(struct cy_level *lv, size_t *nf, size_t *ns, size_t *nc
     }
     case QCC_KNOB_STRMAP:
     case QCC_KNOB_SCALARMAP:
+    case QCC_KNOB_DICT:
       /* Free-form maps have no fixed keys; libcyaml cannot express them. */
       f->value.type = CYAML_IGNORE;
       f->value.flags = CYAML_FLAG_OPTIONAL;
@@ -751,7 +830,7 @@ static int cy_scalar_slot(const char *parent, const char *path) {
   int slot = 0;
   for (size_t i = 0; i < QCC_KNOB_COUNT; i++) {
     const struct qcc_knob *k = &qcc_knobs[i];
-    if (!qcc_knob_is_child(k, parent) || k->kind > QCC_KNOB_ENUM) continue;
+    if (!qcc_knob_is_child(k, parent) || k->kind > QCC_KNOB_DECIMAL) continue;
     if (strcmp(k->path, path) == 0) return slot;
     slot++;
   }

@@ -43,7 +43,7 @@ const struct qcc_knob *qcc_knob_parent(const struct qcc_knob *k);
 bool qcc_knob_is_child(const struct qcc_knob *k, const char *parent);
 
 struct qcc_knob_value {
-  uint64_t num;      /* INT, DURATION (ms), SIZE (bytes), ENUM (value) */
+  uint64_t num;      /* INT, DURATION (ms), SIZE (bytes), ENUM (value), DECIMAL (millionths) */
   bool flag;         /* BOOL */
   const char *str;   /* STRING: the input text (not copied) */
 };
@@ -65,6 +65,7 @@ void qcc_knob_range_text(const struct qcc_knob *k, char *buf, size_t cap);
 /* A duration in ms / a size in bytes as a user would write it. */
 void qcc_format_duration(uint64_t ms, char *buf, size_t cap);
 void qcc_format_size(uint64_t bytes, char *buf, size_t cap);
+
 
 /* JSON Schema (draft 2020-12) for qcc.yaml; 0 or -1 on write error. */
 int qcc_config_schema_json(FILE *out);

@@ -355,6 +355,11 @@ static int scan_fail(struct qcc_jscan_result *res, enum qcc_jscan_status st, con
 
 int qcc_journal_scan(const uint8_t *buf, size_t len, qcc_jscan_fn cb, void *ud,
                      struct qcc_jscan_result *res) {
+  return qcc_journal_scan_framed(buf, len, QCC_JOURNAL_MAGIC, QCC_JOURNAL_MAJOR, cb, ud, res);
+}
+
+int qcc_journal_scan_framed(const uint8_t *buf, size_t len, const char *magic, uint16_t major,
+                            qcc_jscan_fn cb, void *ud, struct qcc_jscan_result *res) {
   memset(res, 0, sizeof *res);
   res->size = len;
   if (len == 0) {
@@ -364,7 +369,7 @@ int qcc_journal_scan(const uint8_t *buf, size_t len, qcc_jscan_fn cb, void *ud,
   /* A header cut short by a crash while creating: treat as torn at 0 if what
    * is there is a prefix of our magic, else it is somebody else's file. */
   size_t cmp = len < QCC_JOURNAL_MAGIC_LEN ? len : QCC_JOURNAL_MAGIC_LEN;
-  if (memcmp(buf, QCC_JOURNAL_MAGIC, cmp) != 0)
+  if (memcmp(buf, magic, cmp) != 0)
     return scan_fail(res, QCC_JSCAN_NOT_JOURNAL, "%s", "not a qcc journal (bad magic)");
   if (len < QCC_JOURNAL_HEADER_SIZE) {
     res->bad_offset = 0;
@@ -378,10 +383,10 @@ int qcc_journal_scan(const uint8_t *buf, size_t len, qcc_jscan_fn cb, void *ud,
   res->major = get16(buf + QCC_JOURNAL_HDR_MAJOR);
   res->minor = get16(buf + QCC_JOURNAL_HDR_MINOR);
   res->created_ms = (int64_t)get64(buf + QCC_JOURNAL_HDR_CREATED);
-  if (res->major != QCC_JOURNAL_MAJOR) {
+  if (res->major != major) {
     res->status = QCC_JSCAN_BAD_VERSION;
-    snprintf(res->why, sizeof res->why, "journal format %u.%u, this build reads %u.x",
-             res->major, res->minor, QCC_JOURNAL_MAJOR);
+    snprintf(res->why, sizeof res->why, "format %u.%u, this build reads %u.x", res->major,
+             res->minor, major);
     return -1;
   }
   size_t off = QCC_JOURNAL_HEADER_SIZE;

@@ -371,6 +371,10 @@ typedef int (*qcc_jscan_fn)(const struct qcc_jraw *rec, void *ud);
  * reads outside [buf, buf+len), whatever the bytes. */
 int qcc_journal_scan(const uint8_t *buf, size_t len, qcc_jscan_fn cb, void *ud,
                      struct qcc_jscan_result *res);
+/* The same framing under another file's magic (8 bytes) and major version:
+ * the usage file (schema/usage.h) shares the journal's framing. */
+int qcc_journal_scan_framed(const uint8_t *buf, size_t len, const char *magic, uint16_t major,
+                            qcc_jscan_fn cb, void *ud, struct qcc_jscan_result *res);
 /* The same over a file (mapped read-only). -1 with err on I/O errors; a
  * scan that finds damage returns 0 with res->status saying so. A missing file
  * is EMPTY. */

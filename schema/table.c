@@ -23,6 +23,7 @@
 #define QCC_FP(m) QCC_TF_(qcc_tbl_profile, QCC_REC_PROFILE, m)
 #define QCC_FE(m) QCC_TF_(qcc_tbl_endpoint, QCC_REC_ENDPOINT, m)
 #define QCC_FT(m) QCC_TF_(qcc_tbl_token, QCC_REC_TOKEN, m)
+#define QCC_FPR(m) QCC_TF_(qcc_tbl_price, QCC_REC_PRICE, m)
 #define QCC_FNONE QCC_REC_NONE, 0, 0, NULL
 #define QCC_TF_ROW_(id, path, kind, en, mn, mx, def, unit, flags, field, help) \
   {field, kind, en, path, flags},
@@ -44,7 +45,7 @@ struct qcc_table {
   void *owned; /* non-NULL when the bytes are our private copy of a file */
   const struct qcc_tbl_header *header;
   const struct qcc_tbl_settings *settings;
-  struct qcc_view profiles, endpoints, model_maps, metadata, tokens;
+  struct qcc_view profiles, endpoints, model_maps, metadata, tokens, prices;
   const char *pool;
   uint64_t pool_size;
   /* stable_id -> index, open addressing; slot holds index + 1 (0 = empty). */
@@ -166,8 +167,9 @@ static const struct {
     [QCC_SEC_METADATA] = {sizeof(struct qcc_tbl_pair), _Alignof(struct qcc_tbl_pair), "metadata"},
     [QCC_SEC_AUTH_TOKENS] = {sizeof(struct qcc_tbl_token), _Alignof(struct qcc_tbl_token), "auth_tokens"},
     [QCC_SEC_STRINGS] = {1, 1, "strings"},
+    [QCC_SEC_PRICES] = {sizeof(struct qcc_tbl_price), _Alignof(struct qcc_tbl_price), "prices"},
 };
-#define KNOWN_MAX QCC_SEC_STRINGS
+#define KNOWN_MAX QCC_SEC_PRICES
 
 static int verify_header(struct qcc_table *t, struct qcc_table_error *err) {
   const uint8_t *b = t->bytes;
@@ -269,7 +271,7 @@ static int verify_directory(struct qcc_table *t, struct qcc_table_error *err) {
     struct qcc_view *v;
   } views[] = {{QCC_SEC_PROFILES, &t->profiles},     {QCC_SEC_ENDPOINTS, &t->endpoints},
                {QCC_SEC_MODEL_MAPS, &t->model_maps}, {QCC_SEC_METADATA, &t->metadata},
-               {QCC_SEC_AUTH_TOKENS, &t->tokens}};
+               {QCC_SEC_AUTH_TOKENS, &t->tokens},   {QCC_SEC_PRICES, &t->prices}};
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) {
     const struct qcc_tbl_section *s = found[views[i].id];
     if (s == NULL) continue; /* optional, empty */
@@ -360,6 +362,11 @@ static int verify_endpoints(struct qcc_table *t, struct qcc_table_error *err) {
     if (e->id.len == 0)
       return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, id),
                   "endpoint %u: empty id", i);
+    if (e->price_multiplier > 1000 * QCC_DEC_ONE)
+      return fail(err, QCC_TABLE_ERR_MALFORMED,
+                  at + offsetof(struct qcc_tbl_endpoint, price_multiplier),
+                  "endpoint %u: price_multiplier %u over 1000000000 (1000x)", i,
+                  e->price_multiplier);
     if (!in_bounds(e->model_map_first, e->model_map_count, t->model_maps.count))
       return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_endpoint, model_map_first),
                   "endpoint %u: model map range [%u, +%u) outside %u entries", i, e->model_map_first,
@@ -401,11 +408,37 @@ static int verify_tokens(struct qcc_table *t, struct qcc_table_error *err) {
   return 0;
 }
 
+/* Rates bounded so that schema/pricing.c's sums cannot overflow unseen; a
+ * kind without a price carries rate 0, so nothing can read it as one. */
+static int verify_prices(struct qcc_table *t, struct qcc_table_error *err) {
+  for (uint32_t i = 0; i < t->prices.count; i++) {
+    const struct qcc_tbl_price *p = (const struct qcc_tbl_price *)rec(&t->prices, i);
+    uint64_t at = rec_off(&t->prices, i);
+    if (check_str(t, p->model, at, "price", i, err)) return -1;
+    if (p->model.len == 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at, "price %u: empty model name", i);
+    if ((p->priced & ~((1u << QCC_PRICE_KINDS) - 1)) != 0)
+      return fail(err, QCC_TABLE_ERR_MALFORMED, at + offsetof(struct qcc_tbl_price, priced),
+                  "price %u: unknown bits in priced 0x%02x", i, p->priced);
+    const uint64_t rate[QCC_PRICE_KINDS] = {p->input, p->output, p->cache_write_5m,
+                                            p->cache_write_1h, p->cache_read};
+    for (unsigned k = 0; k < QCC_PRICE_KINDS; k++) {
+      bool priced = (p->priced >> k) & 1;
+      if (rate[k] > QCC_PRICE_MAX || (!priced && rate[k] != 0))
+        return fail(err, QCC_TABLE_ERR_MALFORMED, at + 8 + 8 * k,
+                    "price %u: rate %u is %llu (priced %d, at most %llu)", i, k,
+                    (unsigned long long)rate[k], priced, (unsigned long long)QCC_PRICE_MAX);
+    }
+  }
+  return 0;
+}
+
 static int verify(struct qcc_table *t, struct qcc_table_error *err) {
   if (verify_header(t, err) || verify_directory(t, err) || verify_settings(t, err) ||
       verify_profiles(t, err) || verify_endpoints(t, err) ||
       verify_pairs(t, &t->model_maps, "model map", err) ||
-      verify_pairs(t, &t->metadata, "metadata", err) || verify_tokens(t, err))
+      verify_pairs(t, &t->metadata, "metadata", err) || verify_tokens(t, err) ||
+      verify_prices(t, err))
     return -1;
   return 0;
 }
@@ -511,6 +544,12 @@ uint32_t qcc_table_token_count(const struct qcc_table *t) { return t->tokens.cou
 const struct qcc_tbl_token *qcc_table_token(const struct qcc_table *t, uint32_t i) {
   if (i >= t->tokens.count) return NULL;
   return (const struct qcc_tbl_token *)rec(&t->tokens, i);
+}
+
+uint32_t qcc_table_price_count(const struct qcc_table *t) { return t->prices.count; }
+const struct qcc_tbl_price *qcc_table_price(const struct qcc_table *t, uint32_t i) {
+  if (i >= t->prices.count) return NULL;
+  return (const struct qcc_tbl_price *)rec(&t->prices, i);
 }
 
 const char *qcc_table_str(const struct qcc_table *t, struct qcc_tbl_str s) {

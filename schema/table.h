@@ -28,7 +28,7 @@
 #define QCC_TABLE_MAGIC_LEN 8
 #define QCC_TABLE_BYTE_ORDER 0x01020304u /* reads 0x04030201 on a big-endian host */
 #define QCC_TABLE_MAJOR 1
-#define QCC_TABLE_MINOR 1 /* 1: upstream timeouts, tls, alerts, proxy */
+#define QCC_TABLE_MINOR 2 /* 1: upstream timeouts, tls, alerts, proxy; 2: pricing, budgets */
 #define QCC_TABLE_HEADER_SIZE 128
 #define QCC_TABLE_ALIGN 8
 #define QCC_TABLE_MAX_SIZE (1ull << 31) /* 2 GiB: anything larger is not ours */
@@ -61,6 +61,7 @@ enum qcc_tbl_section_id {
   QCC_SEC_METADATA = 5,    /* struct qcc_tbl_pair[] (key, value) */
   QCC_SEC_AUTH_TOKENS = 6, /* struct qcc_tbl_token[] */
   QCC_SEC_STRINGS = 7,     /* string pool, record_size 1; byte 0 is NUL */
+  QCC_SEC_PRICES = 8,      /* struct qcc_tbl_price[], in config order (1.2) */
 };
 
 struct qcc_tbl_section {
@@ -144,7 +145,11 @@ struct qcc_tbl_settings {
   uint32_t upstream_stream_idle_timeout_ms; /* 172 */
   uint32_t alerts_timeout_ms;      /* 176 */
   uint32_t pad6;                   /* 180 */
-};                                 /* 184 */
+  /* 1.2: usage */
+  struct qcc_tbl_str usage_timezone;  /* 184 IANA zone name, or "local" */
+  uint64_t usage_detail_retention_ms; /* 192 per-request records kept this long */
+  uint64_t usage_retention_ms;        /* 200 hourly rollups kept this long */
+};                                    /* 208 */
 
 struct qcc_tbl_profile {
   struct qcc_tbl_str name;        /*  0 */
@@ -190,7 +195,13 @@ struct qcc_tbl_endpoint {
   uint32_t request_timeout_ms;     /* 124 whole non-streamed request */
   uint32_t stream_idle_timeout_ms; /* 128 longest silence inside a stream */
   uint32_t pad2;                   /* 132 */
-};                                 /* 136 */
+  /* 1.2: budgets (0 = none) and the price multiplier */
+  uint64_t budget_daily_usd;       /* 136 micro-USD per day */
+  uint64_t budget_monthly_usd;     /* 144 micro-USD per month */
+  uint64_t budget_daily_tokens;    /* 152 tokens (all kinds) per day */
+  uint32_t price_multiplier;       /* 160 parts per million; 1000000 (and 0) = list price */
+  uint32_t pad3;                   /* 164 */
+};                                 /* 168 */
 
 struct qcc_tbl_pair {
   struct qcc_tbl_str key;   /* 0 */
@@ -202,16 +213,45 @@ struct qcc_tbl_token {
   struct qcc_tbl_keyref key; /*  8 where the client token comes from */
   uint32_t priority;         /* 24 queue priority of requests carrying it */
   uint32_t pad;              /* 28 */
-};                           /* 32 */
+  /* 1.2: the client's budget (0 = none) */
+  uint64_t budget_daily_usd;    /* 32 micro-USD per day */
+  uint64_t budget_monthly_usd;  /* 40 micro-USD per month */
+  uint64_t budget_daily_tokens; /* 48 tokens (all kinds) per day */
+};                              /* 56 */
+
+/* Kinds of token a price applies to: bit k of qcc_tbl_price.priced. */
+enum qcc_price_kind {
+  QCC_PRICE_INPUT,
+  QCC_PRICE_OUTPUT,
+  QCC_PRICE_CACHE_WRITE_5M,
+  QCC_PRICE_CACHE_WRITE_1H,
+  QCC_PRICE_CACHE_READ,
+  QCC_PRICE_KINDS
+};
+
+/* One `pricing:` entry. Rates are micro-USD per million tokens, which is
+ * exactly pico-USD per token; a kind whose bit is clear in `priced` has no
+ * price (its rate is 0). schema/pricing.h does the lookup and arithmetic. */
+struct qcc_tbl_price {
+  struct qcc_tbl_str model; /*  0 exact model name, or a glob with * and ? */
+  uint64_t input;           /*  8 */
+  uint64_t output;          /* 16 */
+  uint64_t cache_write_5m;  /* 24 */
+  uint64_t cache_write_1h;  /* 32 */
+  uint64_t cache_read;      /* 40 */
+  uint8_t priced;           /* 48 bit (1 << enum qcc_price_kind) set = that kind has a price */
+  uint8_t pad[7];           /* 49 */
+};                          /* 56 */
 
 _Static_assert(sizeof(struct qcc_tbl_header) == QCC_TABLE_HEADER_SIZE, "header");
 _Static_assert(sizeof(struct qcc_tbl_section) == 24, "section");
 _Static_assert(sizeof(struct qcc_tbl_keyref) == 16, "keyref");
-_Static_assert(sizeof(struct qcc_tbl_settings) == 184, "settings");
+_Static_assert(sizeof(struct qcc_tbl_settings) == 208, "settings");
 _Static_assert(sizeof(struct qcc_tbl_profile) == 32, "profile");
-_Static_assert(sizeof(struct qcc_tbl_endpoint) == 136, "endpoint");
+_Static_assert(sizeof(struct qcc_tbl_endpoint) == 168, "endpoint");
 _Static_assert(sizeof(struct qcc_tbl_pair) == 16, "pair");
-_Static_assert(sizeof(struct qcc_tbl_token) == 32, "token");
+_Static_assert(sizeof(struct qcc_tbl_token) == 56, "token");
+_Static_assert(sizeof(struct qcc_tbl_price) == 56, "price");
 
 /* Where each row of schema/config_keys.h lives in the table, indexed by enum
  * qcc_knob_id (rec == QCC_REC_NONE: the row has no field of its own). The
@@ -283,6 +323,9 @@ uint32_t qcc_table_metadata_count(const struct qcc_table *t);
 const struct qcc_tbl_pair *qcc_table_metadata(const struct qcc_table *t, uint32_t i);
 uint32_t qcc_table_token_count(const struct qcc_table *t);
 const struct qcc_tbl_token *qcc_table_token(const struct qcc_table *t, uint32_t i);
+/* `pricing:` entries in config order (none in a 1.0/1.1 table). */
+uint32_t qcc_table_price_count(const struct qcc_table *t);
+const struct qcc_tbl_price *qcc_table_price(const struct qcc_table *t, uint32_t i);
 
 /* The NUL-terminated string S refers to (verified at open). */
 const char *qcc_table_str(const struct qcc_table *t, struct qcc_tbl_str s);

@@ -13,6 +13,7 @@ pkgs=(
   python3-prometheus-client
   procps psmisc valgrind iproute2 util-linux                          # storms: private net namespace
   nginx-light haproxy wrk                                             # benchmark peers
+  chromium                                                            # status page browser test (headless)
 )
 
 missing=()

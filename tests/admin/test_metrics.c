@@ -280,3 +280,25 @@ Test(a03_metrics, empty_registry_is_valid) {
   free(text);
   qcc_metrics_free(&m);
 }
+
+/* The status page's per-endpoint numbers (qcc_metrics_endpoint): counts, and
+ * first-byte quantiles as the upper bound of the bucket that holds them. */
+Test(metrics, endpoint_quantiles_for_the_status_page) {
+  struct qcc_metrics *m = NULL;
+  cr_assert_eq(qcc_metrics_new(&m, NULL), 0);
+  struct qcc_metrics_endpoint e;
+  cr_assert_not(qcc_metrics_endpoint(m, "a", &e), "no request yet");
+  cr_assert_eq(e.ttfb_p50_ms, -1.0);
+  for (int i = 0; i < 98; i++) qcc_metrics_request(m, "a", 200, 100, 40, false); /* <= 50 ms */
+  qcc_metrics_request(m, "a", 200, 900, 800, false);                           /* <= 1 s */
+  qcc_metrics_request(m, "a", 529, 30, -1, true);                              /* no first byte */
+  qcc_metrics_request(m, "b", 200, 10, 3, false);
+  cr_assert(qcc_metrics_endpoint(m, "a", &e));
+  cr_assert_eq(e.requests, 100);
+  cr_assert_eq(e.failed, 1);
+  cr_assert_float_eq(e.ttfb_p50_ms, 50.0, 1e-9);
+  cr_assert_float_eq(e.ttfb_p99_ms, 1000.0, 1e-9, "the 99th of 99 samples is the slow one");
+  cr_assert(qcc_metrics_endpoint(m, "b", &e));
+  cr_assert_float_eq(e.ttfb_p99_ms, 5.0, 1e-9);
+  qcc_metrics_free(&m);
+}

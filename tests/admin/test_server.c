@@ -318,8 +318,20 @@ Test(a20_routes, queue_and_dead_letters, .init = setup, .fini = teardown) {
   cr_assert_eq(json_array_size(get(j, "results")), 2);
   json_decref(j);
 
+  /* drop (the status page's): one dead letter forgotten, an unknown id 404 */
+  snprintf(path, sizeof path, "/queue/drop/%s", F.dl_id[1]);
+  j = afix_json(&F, "POST", path, "{\"reason\": \"from the status page\"}", 200);
+  cr_assert(json_is_true(get(j, "dropped")));
+  json_decref(j);
+  j = afix_json(&F, "POST", path, NULL, 404);
+  json_decref(j);
+  j = afix_json(&F, "GET", "/queue/deadletters", NULL, 200);
+  cr_assert_eq(json_integer_value(get(j, "count")), 1);
+  cr_assert_str_eq(json_string_value(get(json_array_get(get(j, "dead_letters"), 0), "id")), F.dl_id[0]);
+  json_decref(j);
+
   j = afix_json(&F, "POST", "/queue/clear", NULL, 200);
-  cr_assert_eq(json_integer_value(get(j, "cleared")), 2);
+  cr_assert_eq(json_integer_value(get(j, "cleared")), 1);
   json_decref(j);
   j = afix_json(&F, "GET", "/queue/deadletters", NULL, 200);
   cr_assert_eq(json_integer_value(get(j, "count")), 0);
@@ -413,7 +425,7 @@ Test(a20_routes, no_queue_means_503, .fini = teardown) {
   afix_start(&F, &o);
   const char *routes[][2] = {{"GET", "/queue"},          {"GET", "/queue/deadletters"},
                              {"POST", "/queue/retry/1a"}, {"POST", "/queue/retry-all"},
-                             {"POST", "/queue/clear"}};
+                             {"POST", "/queue/clear"},    {"POST", "/queue/drop/1a"}};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     json_t *j = afix_json(&F, routes[i][0], routes[i][1], NULL, 503);
     cr_assert(strstr(json_string_value(get(j, "error")), "queue not available") != NULL);

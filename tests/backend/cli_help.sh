@@ -101,8 +101,10 @@ run 2 "health config points to config set" "$QCCC" health config
 has "qccc config set health." "health config names the command"
 run 2 "queue config" "$QCCC" queue config
 has "qccc config set queue." "queue config names the command"
-run 2 "endpoint stats" "$QCCC" endpoint stats production
-has "qccc health status" "endpoint stats names health status"
+run 0 "endpoint stats --help" "$QCCC" endpoint stats --help
+has "usage: qccc usage" "endpoint stats is usage"
+run 0 "stats --help" "$QCCC" stats --help
+has "usage: qccc usage" "stats is usage"
 run 0 "proxy start --help" "$QCCC" proxy start --help
 has "usage: qccc start" "proxy start is start"
 run 2 "use" "$QCCC" use production

@@ -59,9 +59,10 @@ static struct member members[] = {
     M(qcc_tbl_endpoint, identity_hash), M(qcc_tbl_endpoint, ca_file), M(qcc_tbl_endpoint, proxy),
     M(qcc_tbl_endpoint, proxy_credentials_env), M(qcc_tbl_endpoint, connect_timeout_ms),
     M(qcc_tbl_endpoint, request_timeout_ms), M(qcc_tbl_endpoint, stream_idle_timeout_ms),
-    M(qcc_tbl_endpoint, pad2),
+    M(qcc_tbl_endpoint, pad2), M(qcc_tbl_endpoint, pad3),
     M(qcc_tbl_pair, key), M(qcc_tbl_pair, value),
     M(qcc_tbl_token, name), M(qcc_tbl_token, key), M(qcc_tbl_token, priority), M(qcc_tbl_token, pad),
+    M(qcc_tbl_price, model), M(qcc_tbl_price, priced), M(qcc_tbl_price, pad),
 };
 static const size_t member_count = sizeof members / sizeof members[0];
 
@@ -73,7 +74,7 @@ static const struct {
     {"qcc_tbl_str", sizeof(struct qcc_tbl_str)},           {"qcc_tbl_keyref", sizeof(struct qcc_tbl_keyref)},
     {"qcc_tbl_settings", sizeof(struct qcc_tbl_settings)}, {"qcc_tbl_profile", sizeof(struct qcc_tbl_profile)},
     {"qcc_tbl_endpoint", sizeof(struct qcc_tbl_endpoint)}, {"qcc_tbl_pair", sizeof(struct qcc_tbl_pair)},
-    {"qcc_tbl_token", sizeof(struct qcc_tbl_token)},
+    {"qcc_tbl_token", sizeof(struct qcc_tbl_token)},       {"qcc_tbl_price", sizeof(struct qcc_tbl_price)},
 };
 
 /* The list above plus every field a config_keys.h row names (its struct and
@@ -92,7 +93,8 @@ static void collect_members(void) {
   static const char *const rec_struct[] = {[QCC_REC_SETTINGS] = "qcc_tbl_settings",
                                            [QCC_REC_PROFILE] = "qcc_tbl_profile",
                                            [QCC_REC_ENDPOINT] = "qcc_tbl_endpoint",
-                                           [QCC_REC_TOKEN] = "qcc_tbl_token"};
+                                           [QCC_REC_TOKEN] = "qcc_tbl_token",
+                                           [QCC_REC_PRICE] = "qcc_tbl_price"};
   memcpy(all, members, sizeof members);
   all_count = member_count;
   for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {

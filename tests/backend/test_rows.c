@@ -16,6 +16,7 @@
 #include "compiler/layout.h"
 #include "compiler/show.h"
 #include "schema/config_schema.h"
+#include "schema/pricing.h"
 #include "schema/table.h"
 
 static char dir[] = "/tmp/qcc-rows-XXXXXX";
@@ -55,8 +56,10 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
 /* The path of K below its list item ("load_balancing.strategy"), or the
  * whole path for a setting. */
 static const char *rel_path(const struct qcc_knob *k) {
-  const char *name = k->path, *item;
-  while ((item = strstr(name, "[].")) != NULL) name = item + 3;
+  const char *name = k->path;
+  for (const char *c = name; *c != '\0'; c++)
+    if ((c[0] == '[' && c[1] == ']' && c[2] == '.') || (c[0] == '{' && c[1] == '}' && c[2] == '.'))
+      name = c + 3;
   return name;
 }
 
@@ -99,6 +102,12 @@ static void write_config(const struct qcc_knob *k, const char *value) {
   if (rec == QCC_REC_ENDPOINT && strcmp(rel, "id") != 0) put_kv(&t, 8, rel, value);
   put(&t, "  - name: q\n    endpoints:\n      - id: f\n        base_url: https://f.example.com\n"
           "        api_key_env: QCC_ROWS_KEY\n");
+  /* one price, input and output (the required kinds) always given */
+  put(&t, "pricing:\n  claude-rows-*:\n    input: %s\n    output: %s\n",
+      rec == QCC_REC_PRICE && strcmp(rel, "input") == 0 ? value : "3",
+      rec == QCC_REC_PRICE && strcmp(rel, "output") == 0 ? value : "15");
+  if (rec == QCC_REC_PRICE && strcmp(rel, "input") != 0 && strcmp(rel, "output") != 0)
+    put_kv(&t, 4, rel, value);
   FILE *f = fopen(cfg_path, "w");
   cr_assert_not_null(f);
   cr_assert_eq(fwrite(t.buf, 1, t.len, f), t.len);
@@ -152,6 +161,7 @@ static const uint8_t *record(const struct qcc_table *t, enum qcc_rec rec) {
     case QCC_REC_PROFILE: return (const uint8_t *)qcc_table_profile(t, 0);
     case QCC_REC_ENDPOINT: return (const uint8_t *)qcc_table_endpoint(t, 0);
     case QCC_REC_TOKEN: return (const uint8_t *)qcc_table_token(t, 0);
+    case QCC_REC_PRICE: return (const uint8_t *)qcc_table_price(t, 0);
     default: return NULL;
   }
 }
@@ -186,6 +196,7 @@ static void other_value(const struct qcc_knob *k, const struct qcc_table *base, 
     case QCC_KNOB_SIZE:
       snprintf(buf, cap, "%llu", (unsigned long long)(cur != k->max ? k->max : k->min));
       break;
+    case QCC_KNOB_DECIMAL: qcc_decimal_text(cur != k->max ? k->max : k->min, buf, cap); break;
     case QCC_KNOB_STRING: {
       /* Values the semantic checks accept for the few keys that have them. */
       static const struct {
@@ -198,6 +209,7 @@ static void other_value(const struct qcc_knob *k, const struct qcc_table *base, 
           {"profiles[].endpoints[].proxy_credentials_env", "QCC_ROWS_PROXY"},
           {"proxy.cert", "/changed/cert.pem"},
           {"proxy.key", "/changed/key.pem"},
+          {"usage.timezone", "Asia/Shanghai"},
       };
       const char *v = "\"changed value\"";
       for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
@@ -311,6 +323,14 @@ Test(rows, every_name_show_prints_is_accepted_by_config_get) {
       snprintf(prefix + pl, sizeof prefix - pl, "endpoints.%s.", line + 11);
       continue;
     }
+    if (strncmp(line, "pricing", 7) == 0) {
+      snprintf(prefix, sizeof prefix, "pricing.");
+      continue;
+    }
+    if (strncmp(line, "  price ", 8) == 0) {
+      snprintf(prefix, sizeof prefix, "pricing.%s.", line + 8);
+      continue;
+    }
     if (strcmp(line, "auth_tokens") == 0) break; /* tokens are listed by hand, not by row */
     if (line[0] != ' ' || strchr(line, ':') == NULL || strncmp(line, "table ", 6) == 0) continue;
     while (*line == ' ') line++;
@@ -326,6 +346,8 @@ Test(rows, every_name_show_prints_is_accepted_by_config_get) {
       const struct qcc_knob *k = &qcc_knobs[i];
       if (qcc_tbl_fields[i].rec == QCC_REC_NONE || qcc_tbl_fields[i].rec == QCC_REC_TOKEN) continue;
       bool setting = qcc_tbl_fields[i].rec == QCC_REC_SETTINGS;
+      bool price = qcc_tbl_fields[i].rec == QCC_REC_PRICE;
+      if (price != (strncmp(prefix, "pricing.", 8) == 0)) continue;
       if ((setting && prefix[0] == '\0' && strcmp(k->path, name) == 0) ||
           (!setting && prefix[0] != '\0' && strcmp(rel_path(k), name) == 0 &&
            (qcc_tbl_fields[i].rec == QCC_REC_ENDPOINT) == (strstr(prefix, ".endpoints.") != NULL)))

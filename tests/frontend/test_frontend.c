@@ -333,6 +333,48 @@ Test(frontend, a3b_endpoints_inherit_upstream_and_tls_unless_their_own) {
   run_free(&r);
 }
 
+/* JSON-style YAML, CJK names, pricing from an included file (issue 14). */
+Test(frontend, a3c_pricing_budgets_and_usage_load_in_exact_units) {
+  to_source_root();
+  struct run r = run("tests/configs/good/pricing.yaml");
+  cr_assert_eq(r.rc, 0, "diagnostics:\n%s", r.text);
+  const struct qcc_settings *s = &r.cfg->settings;
+  cr_assert_str_eq(s->usage_timezone, "Asia/Shanghai");
+  cr_assert_eq(s->usage_detail_retention_ms, 7 * 86400000ull);
+  cr_assert_eq(s->usage_retention_ms, 90 * 86400000ull);
+  cr_assert_eq(r.cfg->price_count, 2);
+  const struct qcc_price_cfg *p = &r.cfg->prices[0];
+  cr_assert_str_eq(p->model, "claude-sonnet-4-5");
+  cr_assert_eq(p->input, 3000000);
+  cr_assert_eq(p->cache_write_5m, 3750000);
+  cr_assert_eq(p->cache_read, 300000);
+  cr_assert_eq(p->priced, 0x1f);
+  cr_assert_str_eq(p->pos.file, "tests/configs/good/include/prices.yaml");
+  cr_assert_eq(p->pos.line, 3);
+  p = &r.cfg->prices[1];
+  cr_assert_str_eq(p->model, "claude-*");
+  cr_assert_eq(p->output, 5000001, "six decimals are exact");
+  cr_assert_eq(p->priced, 0x3, "only input and output given");
+  const struct qcc_endpoint_cfg *relay = endpoint(r.cfg, "relay"), *direct = endpoint(r.cfg, "direct");
+  cr_assert_eq(relay->price_multiplier, 350000);
+  cr_assert_eq(relay->budget_daily_usd, 12345678);
+  cr_assert_eq(relay->budget_monthly_usd, 300000000);
+  cr_assert_eq(relay->budget_daily_tokens, 0, "not set = no cap");
+  cr_assert_eq(direct->price_multiplier, 1000000, "default 1");
+  cr_assert_eq(direct->budget_daily_usd, 0);
+  cr_assert_str_eq(r.cfg->tokens[0].name, "张三");
+  cr_assert_eq(r.cfg->tokens[0].budget_daily_usd, 5500000);
+  cr_assert_eq(r.cfg->tokens[0].budget_daily_tokens, 2000000);
+  run_free(&r);
+  /* without a usage: section: local, 30 days, 400 days */
+  r = run("tests/configs/good/minimal.yaml");
+  cr_assert_str_eq(r.cfg->settings.usage_timezone, "local");
+  cr_assert_eq(r.cfg->settings.usage_detail_retention_ms, 30 * 86400000ull);
+  cr_assert_eq(r.cfg->settings.usage_retention_ms, 400 * 86400000ull);
+  cr_assert_eq(r.cfg->price_count, 0);
+  run_free(&r);
+}
+
 Test(frontend, a4_includes_append_profiles_relative_to_file) {
   to_source_root();
   struct run r = run("tests/configs/good/includes.yaml");
@@ -707,10 +749,12 @@ static json_t *schema_node(json_t *root, const char *path) {
        part = strtok_r(NULL, ".", &save)) {
     size_t len = strlen(part);
     bool list = len > 2 && strcmp(part + len - 2, "[]") == 0;
-    if (list) part[len - 2] = '\0';
+    bool dict = len > 2 && strcmp(part + len - 2, "{}") == 0; /* pricing{}: any name */
+    if (list || dict) part[len - 2] = '\0';
     node = json_object_get(json_object_get(node, "properties"), part);
     if (node == NULL) return NULL;
     if (list) node = json_object_get(node, "items");
+    if (dict) node = json_object_get(node, "additionalProperties");
   }
   return node;
 }
@@ -748,7 +792,10 @@ Test(frontend, c4_json_schema_matches_the_knob_table) {
       json_t *p = schema_node(root, parent);
       cr_assert_not_null(p);
       json_t *req = json_object_get(p, "required");
-      cr_assert_str_eq(json_string_value(json_array_get(req, 0)), qcc_knob_key(k));
+      bool listed = false; /* pricing{} requires two keys */
+      for (size_t r = 0; r < json_array_size(req); r++)
+        listed |= strcmp(json_string_value(json_array_get(req, r)), qcc_knob_key(k)) == 0;
+      cr_assert(listed, "%s is not in its parent's required list", k->path);
     }
   }
   json_t *req = json_object_get(root, "required");

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		"         [--log FILE|-] [--fault SPEC] [--events N] [--event-delay-ms MS]\n"
 		"         [--port-file FILE] [--echo-headers] [--deterministic]\n"
 		"         [--tls-cert PEM --tls-key PEM] [--path-prefix /api/anthropic]\n"
-		"         [--idle-close-s S] [--close-every N]\n"
+		"         [--idle-close-s S] [--close-every N] [--cache-usage W5M,W1H,READ]\n"
 		"  PORT 0 picks a free port; --port-file receives it.\n"
 		"  SPEC: ok | hang | slow[&delay_ms=MS] | reset_mid_stream[&after=N]\n"
 		"        | close_before_headers | status=N[&retry_after=S][&message=TEXT]\n"
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	const char *listen_arg = NULL, *port_file = NULL, *key_env = NULL;
 	char err[512];
 	enum { O_KEY_ENV = 256, O_EVENTS, O_DELAY, O_PORT_FILE, O_ECHO, O_DET,
-	       O_TLS_CERT, O_TLS_KEY, O_PREFIX, O_IDLE, O_EVERY };
+	       O_TLS_CERT, O_TLS_KEY, O_PREFIX, O_IDLE, O_EVERY, O_CACHE };
 	static const struct option lo[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"name", required_argument, NULL, 'n'},
@@ -127,6 +127,7 @@ int main(int argc, char **argv)
 		{"path-prefix", required_argument, NULL, O_PREFIX},
 		{"idle-close-s", required_argument, NULL, O_IDLE},
 		{"close-every", required_argument, NULL, O_EVERY},
+		{"cache-usage", required_argument, NULL, O_CACHE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -156,6 +157,13 @@ int main(int argc, char **argv)
 		case O_PREFIX: o.path_prefix = optarg; break;
 		case O_IDLE: o.idle_close_s = (int)parse_num(optarg, 0, 86400, "--idle-close-s"); break;
 		case O_EVERY: o.close_every = (int)parse_num(optarg, 0, 1000000, "--close-every"); break;
+		case O_CACHE:
+			if (sscanf(optarg, "%ld,%ld,%ld", &o.cache_5m, &o.cache_1h, &o.cache_read) != 3 ||
+			    o.cache_5m < 0 || o.cache_1h < 0 || o.cache_read < 0) {
+				fprintf(stderr, "mock-upstream: --cache-usage wants W5M,W1H,READ\n");
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -51,6 +51,18 @@ static int text_json(struct mock_buf *out, const struct mock_reply_ctx *c, int f
 	return rc;
 }
 
+/* The cache fields of a usage object: "cache_creation_input_tokens":N,
+ * "cache_read_input_tokens":N, and the 5m/1h split when any cache count is set. */
+static int cache_usage(struct mock_buf *out, const struct mock_reply_ctx *c)
+{
+	int rc = mock_buf_printf(out, "\"cache_creation_input_tokens\":%ld,\"cache_read_input_tokens\":%ld",
+				 c->cache_5m + c->cache_1h, c->cache_read);
+	if (c->cache_5m || c->cache_1h || c->cache_read)
+		rc |= mock_buf_printf(out, ",\"cache_creation\":{\"ephemeral_5m_input_tokens\":%ld,"
+				      "\"ephemeral_1h_input_tokens\":%ld}", c->cache_5m, c->cache_1h);
+	return rc;
+}
+
 int mock_reply_message(struct mock_buf *out, const struct mock_reply_ctx *c)
 {
 	int rc = 0;
@@ -61,9 +73,9 @@ int mock_reply_message(struct mock_buf *out, const struct mock_reply_ctx *c)
 	rc |= mock_buf_puts(out, ",\"content\":[{\"type\":\"text\",\"text\":");
 	rc |= text_json(out, c, 0, c->deltas);
 	rc |= mock_buf_printf(out, "}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
-			      "\"usage\":{\"input_tokens\":%ld,\"cache_creation_input_tokens\":0,"
-			      "\"cache_read_input_tokens\":0,\"output_tokens\":%d}}",
-			      c->input_tokens, c->deltas);
+			      "\"usage\":{\"input_tokens\":%ld,", c->input_tokens);
+	rc |= cache_usage(out, c);
+	rc |= mock_buf_printf(out, ",\"output_tokens\":%d}}", c->deltas);
 	return rc ? -1 : 0;
 }
 
@@ -83,9 +95,9 @@ int mock_reply_event(struct mock_buf *out, const struct mock_reply_ctx *c, int k
 		rc |= mock_buf_puts(out, ",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
 		rc |= json_str(out, c->model);
 		rc |= mock_buf_printf(out, ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,"
-				      "\"usage\":{\"input_tokens\":%ld,\"cache_creation_input_tokens\":0,"
-				      "\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n",
-				      c->input_tokens);
+				      "\"usage\":{\"input_tokens\":%ld,", c->input_tokens);
+		rc |= cache_usage(out, c);
+		rc |= mock_buf_puts(out, ",\"output_tokens\":1}}}\n\n");
 	} else if (k == 1) {
 		rc |= mock_buf_puts(out, "event: content_block_start\ndata: {\"type\":\"content_block_start\","
 				    "\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");

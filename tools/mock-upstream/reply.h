@@ -14,6 +14,7 @@ struct mock_reply_ctx {
 	const char *id;    /* msg_... */
 	long input_tokens;
 	int deltas;        /* number of text deltas (>= 1) */
+	long cache_5m, cache_1h, cache_read; /* 0,0,0: no cache_creation split */
 };
 
 /* Text of delta i (appends raw, unescaped, text). */

@@ -405,6 +405,9 @@ static void fill_ctx(const struct mock_conn *c, struct mock_reply_ctx *x)
 	x->model = c->model;
 	x->id = c->msg_id;
 	x->input_tokens = c->input_tokens;
+	x->cache_5m = c->srv->opts.cache_5m;
+	x->cache_1h = c->srv->opts.cache_1h;
+	x->cache_read = c->srv->opts.cache_read;
 	x->deltas = ev - 6 > 0 ? ev - 6 : 1;
 }
 

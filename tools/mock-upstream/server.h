@@ -26,6 +26,7 @@ struct mock_opts {
 	const char *path_prefix; /* served as if absent, e.g. /api/anthropic; NULL = none */
 	int idle_close_s;      /* close a connection idle this long; 0 = never */
 	int close_every;       /* answer every Nth request on a connection with close; 0 = never */
+	long cache_5m, cache_1h, cache_read; /* --cache-usage: cache counts in every answer's usage */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 };

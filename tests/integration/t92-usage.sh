@@ -1,0 +1,184 @@
+#!/bin/bash
+# Usage records (issue 14, docs/usage.md): real qcc-run and mock upstreams
+# whose answers carry known usage (streamed and not, cache writes with the
+# 5m/1h split, a model mapping, a retried request, a stream reset mid-way,
+# count_tokens). The sums `qccc usage --json` reports per endpoint, model,
+# client and session equal the usage the clients received, also after
+# kill -9 of qcc-run and a restart.
+. "$(dirname "$0")/lib.sh"
+require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
+command -v python3 >/dev/null || skip_all "python3 not installed"
+
+it_keys up1 up2
+export QCC_IT_TOK_ALICE=$(make_secret tok-alice)
+export QCC_IT_TOK_BOB=$(make_secret tok-bob)
+start_mock up1 --key-env QCC_IT_KEY_UP1 --cache-usage 100,20,300 --events 30
+start_mock up2 --key-env QCC_IT_KEY_UP2 --events 12
+QCC_PORT=$(free_port)
+cat >"$T/qcc.yaml" <<YAML
+version: 1
+proxy:
+  host: 127.0.0.1
+  port: $QCC_PORT
+  access_log: true
+  auth_tokens:
+    - name: alice
+      env: QCC_IT_TOK_ALICE
+    - name: bob
+      env: QCC_IT_TOK_BOB
+health:
+  enabled: false
+queue:
+  enabled: false
+profiles:
+  - name: it-main
+    priority: primary
+    load_balancing:
+      strategy: failover
+    endpoints:
+$(ep_yaml up1 "priority: 1")
+$(ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped")
+YAML
+build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+P=$(qcc_url)
+n=0
+# ask NAME TOKEN SESSION BODY : one /v1/messages; body and headers kept as $T/r-NAME.*
+ask() {
+	local hdr=()
+	[ -n "$3" ] && hdr=(-H "x-claude-code-session-id: $3")
+	n=$((n + 1))
+	curl -sS -N -m 20 -D "$T/r-$1.h" -o "$T/r-$1.body" "$P/v1/messages" -H "x-api-key: $2" \
+		-H 'anthropic-version: 2023-06-01' "${hdr[@]}" -d "$4" 2>/dev/null
+	printf '%s\t%s\t%s\t%s\n' "$1" "$([ "$2" = "$QCC_IT_TOK_ALICE" ] && echo alice || echo bob)" "$3" \
+		"$(jq -r .model <<<"$4")" >>"$T/asked"
+}
+: >"$T/asked"
+ask a1 "$QCC_IT_TOK_ALICE" s1 "$(body_stream claude-it)"
+ask a2 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
+ask a3 "$QCC_IT_TOK_ALICE" s2 '{"model":"claude-it","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"a longer question for more input tokens"}]}'
+# a retried request: up1 answers 529 once, up2 takes it (and maps the model)
+mock_fault up1 'status=529&count=1' || bail_out "cannot set a fault on up1"
+ask b1 "$QCC_IT_TOK_BOB" s2 "$(body_stream claude-map)"
+ask b2 "$QCC_IT_TOK_BOB" "" "$(body_json claude-it)"
+# a stream cut short: counts are what arrived (message_start's)
+# (on both: up1 may be resting after its 529)
+mock_fault up1 'reset_mid_stream&after=5' || bail_out "cannot set a fault on up1"
+mock_fault up2 'reset_mid_stream&after=5' || bail_out "cannot set a fault on up2"
+ask b3 "$QCC_IT_TOK_BOB" s3 "$(body_stream claude-it)"
+mock_fault up1 ok
+mock_fault up2 ok
+# an error answer passed through: recorded, zero tokens (not "unknown")
+mock_fault up1 'status=400' || bail_out "cannot set a fault on up1"
+mock_fault up2 'status=400' || bail_out "cannot set a fault on up2"
+ask e1 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
+mock_fault up1 ok
+mock_fault up2 ok
+assert_eq "the 400 reached the client" "error" "$(jq -r .type "$T/r-e1.body" 2>/dev/null)"
+# count_tokens is not usage
+curl -sS -m 10 -o "$T/ct.json" "$P/v1/messages/count_tokens" -H "x-api-key: $QCC_IT_TOK_ALICE" \
+	-d "$(body_json claude-it)"
+assert_eq "count_tokens answered" "true" "$(jq -r 'has("input_tokens")' "$T/ct.json" 2>/dev/null)"
+assert_eq "the retried request was answered by up2" "up2" \
+	"$(grep -i '^x-mock-upstream:' "$T/r-b1.h" | awk '{print $2}' | tr -d '\r')"
+assert_contains "the cut stream has its start" "$(cat "$T/r-b3.body")" "message_start"
+assert_not_contains "the cut stream was cut" "$(cat "$T/r-b3.body")" "message_stop"
+
+# What the clients received, summed by KEY from the bodies themselves.
+received() { # KEY -> JSON {group: {kind: sum}}
+	python3 - "$T" "$1" <<'PY'
+import json, sys, os
+t, key = sys.argv[1], sys.argv[2]
+kinds = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"]
+out = {}
+for line in open(os.path.join(t, "asked")):
+    name, client, session, asked_model = line.rstrip("\n").split("\t")
+    body = open(os.path.join(t, "r-%s.body" % name), "rb").read().decode()
+    heads = open(os.path.join(t, "r-%s.h" % name)).read().lower()
+    ep = [l.split(":", 1)[1].strip() for l in heads.splitlines() if l.startswith("x-mock-upstream:")][0]
+    u, model = {}, None
+    if body.lstrip().startswith("{"):
+        m = json.loads(body); u = m.get("usage", {}); model = m.get("model", asked_model)
+    else:
+        for l in body.splitlines():
+            if not l.startswith("data:"): continue
+            try: d = json.loads(l[5:])
+            except ValueError: continue
+            if d.get("type") == "message_start":
+                u.update(d["message"]["usage"]); model = d["message"]["model"]
+            elif d.get("type") == "message_delta":
+                u.update(d.get("usage", {}))
+    cc = u.get("cache_creation")
+    tok = {"input": u.get("input_tokens", 0), "output": u.get("output_tokens", 0),
+           "cache_read": u.get("cache_read_input_tokens", 0),
+           "cache_write_5m": cc["ephemeral_5m_input_tokens"] if cc else u.get("cache_creation_input_tokens", 0),
+           "cache_write_1h": cc["ephemeral_1h_input_tokens"] if cc else 0}
+    g = {"endpoint": ep, "model": model, "client": client, "session": session}[key]
+    s = out.setdefault(g, {k: 0 for k in kinds})
+    s["requests"] = s.get("requests", 0) + 1
+    for k in kinds: s[k] += tok[k]
+print(json.dumps(out, sort_keys=True))
+PY
+}
+reported() { # KEY -> the same shape from qccc usage --json
+	"$QCCC_BIN" usage --json --by "$1" --state-dir "$QCC_STATE" |
+		jq -cS --arg k "$1" '[.groups[] | {key: (.[$k] // ""), value: (.tokens + {requests})}] | from_entries'
+}
+check_sums() { # LABEL
+	local key
+	for key in endpoint model client session; do
+		assert_eq "$1: usage by $key equals what the clients received" \
+			"$(received "$key" | jq -cS .)" "$(reported "$key")"
+	done
+}
+# records are written when the exchange ends: wait for all six
+wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 7' >/dev/null"
+total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
+assert_eq "seven /v1/messages requests recorded (count_tokens not, the retry once)" "7" "$(jq .total.requests <<<"$total")"
+assert_eq "one error answer" "1" "$(jq .total.error_requests <<<"$total")"
+assert_eq "no unknown counts (the error counts zero)" "0" "$(jq .total.unknown_requests <<<"$total")"
+assert_eq "one partial request" "1" "$(jq .total.partial_requests <<<"$total")"
+assert_eq "no price yet: every request is unpriced" "7" "$(jq .total.no_price_requests <<<"$total")"
+assert_eq "cost is null (no price)" "null" "$(jq .total.cost_usd <<<"$total")"
+m=$("$QCCC_BIN" usage --json --by model --state-dir "$QCC_STATE" | jq -r '[.groups[].model] | sort | join(",")')
+assert_eq "models: the mapped one is the upstream model" "claude-it,glm-mapped" "$m"
+check_sums "running"
+ex=$("$QCCC_BIN" usage export "$T/u.csv" --by client --state-dir "$QCC_STATE")
+assert_contains "export: says where" "$ex" "u.csv"
+assert_eq "export: CSV header and two clients" "3" "$(wc -l <"$T/u.csv")"
+human=$("$QCCC_BIN" stats --state-dir "$QCC_STATE")
+assert_contains "stats alias: a table with totals" "$human" "TOTAL"
+assert_contains "stats alias: the unpriced share is called out" "$human" "no price: 7 of 7"
+
+# the access log: model, tokens and the endpoints tried with why
+rid=$(grep -i '^x-request-id:' "$T/r-b1.h" | awk '{print $2}' | tr -d '\r')
+line=$(jq -c --arg r "$rid" 'select(.request_id == $r)' "$QCC_ACCESS_LOG")
+assert_eq "access log: the upstream model" "glm-mapped" "$(jq -r .model <<<"$line")"
+assert_eq "access log: output tokens as the client got them" \
+	"$(received model | jq -r '."glm-mapped".output')" "$(jq -r .tokens.output <<<"$line")"
+assert_eq "access log: up1 tried first, with its 529" "up1 529" \
+	"$(jq -r '.tried[0] | "\(.endpoint) \(.status)"' <<<"$line")"
+
+# metrics: qcc_tokens_total by endpoint, model, kind
+mcurl() { curl -sS -m 5 --unix-socket "$QCC_STATE/admin.sock" "http://qcc/metrics"; }
+mt=$(mcurl 2>/dev/null)
+want=$(received endpoint | jq -r '.up1.cache_read')
+assert_contains "metrics: cache reads of up1 counted" "$mt" \
+	"qcc_tokens_total{endpoint=\"up1\",model=\"claude-it\",kind=\"cache_read\"} $want"
+want=$(received model | jq -r '."glm-mapped".output')
+assert_contains "metrics: output of the mapped model counted" "$mt" \
+	"qcc_tokens_total{endpoint=\"up2\",model=\"glm-mapped\",kind=\"output\"} $want"
+
+# kill -9 and restart: every record is still there, nothing twice
+kill -KILL "$QCC_PID"
+wait "$QCC_PID" 2>/dev/null
+QCC_PID=""
+QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+check_sums "after kill -9 and restart"
+ask a4 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
+wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 8' >/dev/null"
+check_sums "after restart, one more request"
+stop_qcc
+total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
+assert_eq "qccc usage works while qcc-run is down" "8" "$(jq .total.requests <<<"$total")"
+done_testing
