@@ -9,6 +9,7 @@
 
 #include "compiler/argscan.h"
 #include "compiler/claudesettings.h"
+#include "compiler/confirm.h"
 #include "compiler/instance.h"
 #include "compiler/lifecycle.h"
 #include "schema/fileio.h"
@@ -34,7 +35,7 @@ static const char env_help[] =
     "(fish: qccc env --shell fish | source). Tokens are printed as references ($VAR,\n"
     "$(cat FILE)), not their values. Default shell: from $SHELL.\n";
 static const char settings_help[] =
-    "usage: qccc claude-settings [--write | --undo] [-o TABLE] [--state-dir DIR]\n"
+    "usage: qccc claude-settings [--write | --undo [-y]] [-o TABLE] [--state-dir DIR]\n"
     "Show (default), write or take out the env block of Claude Code's settings.json\n"
     "($CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json) that the IDE\n"
     "extensions use. --write merges ANTHROPIC_BASE_URL and one auth variable into the file\n"
@@ -43,7 +44,7 @@ static const char settings_help[] =
 
 struct ce_opts {
   const char *config, *table, *state_dir, *shell;
-  bool write, undo, help;
+  bool write, undo, help, yes;
   int cmd_at; /* run: index of COMMAND in argv, 0 = default */
 };
 
@@ -84,6 +85,8 @@ static int parse(int argc, char **argv, struct ce_opts *o, FILE *err) {
       o->write = true;
     } else if (strcmp(a, "--undo") == 0 && strcmp(cmd, "claude-settings") == 0) {
       o->undo = true;
+    } else if ((strcmp(a, "-y") == 0 || strcmp(a, "--yes") == 0) && strcmp(cmd, "claude-settings") == 0) {
+      o->yes = true;
     } else if (a[0] == '-') {
       return usage(err, cmd, "unknown option ", a);
     } else if (is_run) {
@@ -290,11 +293,15 @@ static void show_var(FILE *out, json_t *root, const char *key, const char *want,
   fprintf(out, "  env.%-22s %s   (now: %s)\n", key, label, state);
 }
 
-static int settings_undo(struct settings *s, FILE *out, FILE *err) {
+static int settings_undo(struct settings *s, bool yes, FILE *out, FILE *err) {
   if (s->record == NULL) {
     fprintf(out, "nothing to undo: `qccc claude-settings --write` has not changed %s\n", s->path);
     return CE_OK;
   }
+  char what[QCC_INSTANCE_PATH_MAX + 96];
+  snprintf(what, sizeof what, "take qcc's ANTHROPIC_* settings out of %s (IDEs stop using qcc)", s->path);
+  enum qccc_confirm ok = qccc_confirm(yes, false, what, stdin, out, err);
+  if (ok != QCCC_CONFIRM_GO) return ok == QCCC_CONFIRM_CANCELLED ? CE_OK : CE_USAGE;
   size_t restored = 0, kept = 0;
   if (qcc_claudesettings_undo(s->root, s->record, &restored, &kept) == 1 &&
       write_json(s->path, s->root, s->mode, err) != CE_OK)
@@ -358,7 +365,7 @@ static int cmd_settings(const struct ce_opts *o, FILE *out, FILE *err) {
   struct settings s = {0};
   int rc = settings_open(&s, err);
   if (rc == CE_OK && o->undo) {
-    rc = settings_undo(&s, out, err);
+    rc = settings_undo(&s, o->yes, out, err);
   } else if (rc == CE_OK) {
     char *token = NULL, ref[QCC_INSTANCE_PATH_MAX + 8], label[QCC_INSTANCE_PATH_MAX + 64];
     rc = auth_value(table, &token, ref, sizeof ref, err);

@@ -149,12 +149,13 @@ static const struct qccc_cmd cmds[] = {
      "List TABLE.snapshots/ (TABLE defaults to ./table.bin), marking the current one.\n",
      "", 0, qccc_cmd_snapshots},
     {"rollback", "make an earlier snapshot current again",
-     "usage: qccc rollback [TABLE] [--to GEN]\n"
+     "usage: qccc rollback [TABLE] [--to GEN] [-y]\n"
      "Atomically make snapshot GEN (default: the one before the current generation) the\n"
      "current TABLE (default ./table.bin). A running qcc-run swaps to it. qcc.yaml is not\n"
      "changed: `qccc status` says when it is ahead of the table.\n"
-     "  --to GEN   the generation to make current\n",
-     "--to=GEN", 0, qccc_cmd_rollback},
+     "  --to GEN   the generation to make current\n"
+     "  -y, --yes  do not ask (it asks on a terminal)\n",
+     "--to=GEN -y|--yes", 0, qccc_cmd_rollback},
     {"check", "verify a table file; exit 0 ok, 1 with the reason",
      "usage: qccc check TABLE\n"
      "Verify every byte of TABLE as qcc-run would before using it.\n"
@@ -241,15 +242,15 @@ static const struct qccc_cmd cmds[] = {
      "  -o, --table TABLE   --state-dir DIR   which qcc-run\n",
      "--shell=SHELL -o|--table=TABLE --state-dir=DIR", 0, run_lifecycle},
     {"claude-settings", "show, write or undo the env block of ~/.claude/settings.json (IDEs)",
-     "usage: qccc claude-settings [--write | --undo] [-o TABLE] [--state-dir DIR]\n"
+     "usage: qccc claude-settings [--write | --undo [-y]] [-o TABLE] [--state-dir DIR]\n"
      "Show (default), write or take out the env block of Claude Code's settings.json\n"
      "($CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json) that the IDE\n"
      "extensions use. --write merges ANTHROPIC_BASE_URL and one auth variable into the file\n"
      "as it is, keeping every other setting; the first write keeps a backup\n"
      "(settings.json.qcc.bak). --undo removes just those (restoring values they replaced).\n"
-     "  --write   --undo    as above\n"
+     "  --write   --undo    as above (--undo asks on a terminal; -y, --yes: do not ask)\n"
      "  -o, --table TABLE   --state-dir DIR   which qcc-run\n",
-     "--write --undo -o|--table=TABLE --state-dir=DIR", 0, run_lifecycle},
+     "--write --undo -y|--yes -o|--table=TABLE --state-dir=DIR", 0, run_lifecycle},
     {"service install", "a hardened systemd unit for qcc-run (user unit by default), enabled and started",
      "usage: qccc service install [--user | --system] [-c FILE] [-o TABLE] [--state-dir DIR]\n"
      "                            [--run-as USER] [--root DIR] [--no-start]\n"
@@ -267,10 +268,11 @@ static const struct qccc_cmd cmds[] = {
      "--user --system -c|--config=FILE -o|--table=TABLE --state-dir=DIR --run-as=USER --root=DIR --no-start", 0,
      run_lifecycle},
     {"service uninstall", "stop and disable the unit, remove it",
-     "usage: qccc service uninstall [--user | --system] [--root DIR]\n"
+     "usage: qccc service uninstall [--user | --system] [--root DIR] [-y]\n"
      "  --user, --system    which unit\n"
-     "  --root DIR          under DIR, never call systemctl\n",
-     "--user --system --root=DIR", 0, run_lifecycle},
+     "  --root DIR          under DIR, never call systemctl\n"
+     "  -y, --yes           do not ask (it asks on a terminal)\n",
+     "--user --system --root=DIR -y|--yes", 0, run_lifecycle},
     {"service status", "the unit and whether it serves",
      "usage: qccc service status [--user | --system] [--root DIR]\n"
      "  --user, --system    which unit\n"

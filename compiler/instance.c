@@ -75,6 +75,20 @@ static bool is_qcc_run(pid_t pid) {
   return ok && strncmp(comm, "qcc-run", 7) == 0 && (comm[7] == '\n' || comm[7] == '\0');
 }
 
+bool qcc_instance_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return errno != ENOENT; /* no /proc: trust kill(0) */
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* "PID (comm) STATE ...": comm may hold ')' itself, so the last one */
+  const char *rp = strrchr(buf, ')');
+  return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
+}
+
 pid_t qcc_instance_pid(const struct qcc_instance *i) {
   void *buf = NULL;
   size_t len = 0;
@@ -87,7 +101,7 @@ pid_t qcc_instance_pid(const struct qcc_instance *i) {
   free(buf);
   if (!good) return 0;
   pid_t pid = (pid_t)v;
-  if (kill(pid, 0) != 0 && errno == ESRCH) return 0;
+  if (!qcc_instance_alive(pid)) return 0;
   return is_qcc_run(pid) ? pid : 0;
 }
 

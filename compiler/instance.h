@@ -43,6 +43,11 @@ const char *qcc_instance_errlog(const struct qcc_instance *inst);
 const char *qcc_instance_accesslog(const struct qcc_instance *inst);
 const char *qcc_instance_socket(const struct qcc_instance *inst);
 
+/* PID runs: it exists and is not a zombie. qcc-run started by `qccc start`
+ * is reparented to init; one that has exited stays a zombie until init reaps
+ * it (over a second with some inits, e.g. in containers), and kill(PID, 0)
+ * still succeeds on it, so `qccc stop` would wait that long for nothing. */
+bool qcc_instance_alive(pid_t pid);
 /* The pid of the running qcc-run named by the pidfile; 0 when there is no
  * pidfile or its process is gone or is not qcc-run (a stale pidfile). */
 pid_t qcc_instance_pid(const struct qcc_instance *inst);

@@ -12,12 +12,13 @@
 
 #include <jansson.h>
 
+#include "compiler/humantime.h"
 #include "schema/journal.h"
 #include "schema/statedir.h"
 
 enum { EXIT_OK = 0, EXIT_DAMAGED = 1, EXIT_USAGE = 2 };
 
-#define TIME_W 24 /* "2026-11-26T04:33:05.123Z" */
+#define TIME_W 28 /* "2026-11-26 05:33:05.123 CET": local, with the zone (--json: UTC) */
 
 /* ---- --since ---- */
 static int parse_duration_ms(const char *s, int64_t *out) {
@@ -404,8 +405,9 @@ static int walk_cb(const struct qcc_jraw *raw, void *ud) {
   if (w->mode == 0 && !type_wanted(o, raw->type)) return 0;
   struct qcc_jrec r;
   struct qcc_err err = {0};
-  char t[40], details[4096];
+  char t[40], lt[64], details[4096];
   qcc_journal_iso_time(raw->time_ms, t, sizeof t);
+  qccc_humantime_ms((int64_t)raw->time_ms, lt, sizeof lt);
   bool snap = (raw->flags & QCC_JOURNAL_FLAG_SNAPSHOT) != 0;
   if (qcc_journal_decode(raw, &r, &err) != 0) {
     if (w->mode != 0) return 0;
@@ -415,7 +417,7 @@ static int walk_cb(const struct qcc_jraw *raw, void *ud) {
                             "time_ms", (json_int_t)raw->time_ms, "type_id", (json_int_t)raw->type,
                             "error", err.msg));
     } else {
-      fprintf(w->out, "%-*s  %-17s  (type %u, %u bytes: %s)\n", TIME_W, t, "?", raw->type,
+      fprintf(w->out, "%-*s  %-17s  (type %u, %u bytes: %s)\n", TIME_W, lt, "?", raw->type,
               raw->payload_len, err.code == ENOENT ? "unknown type, newer qcc-run?" : "malformed");
       w->rows++;
     }
@@ -427,7 +429,7 @@ static int walk_cb(const struct qcc_jraw *raw, void *ud) {
       json_row(w, record_json(&r, raw->offset, NULL));
     } else {
       qcc_journal_format_fields(&r, details, sizeof details);
-      fprintf(w->out, "%-*s  %-17s  %s%s\n", TIME_W, t, ti->name, details, snap ? "  [snapshot]" : "");
+      fprintf(w->out, "%-*s  %-17s  %s%s\n", TIME_W, lt, ti->name, details, snap ? "  [snapshot]" : "");
       w->rows++;
     }
     return 0;
@@ -451,7 +453,7 @@ static int walk_cb(const struct qcc_jraw *raw, void *ud) {
       if (n < 0) break;
       used += (size_t)n;
     }
-    fprintf(w->out, "%-*s  %-13s  %s%s\n", TIME_W, t, ti->name, details, snap ? "  [snapshot]" : "");
+    fprintf(w->out, "%-*s  %-13s  %s%s\n", TIME_W, lt, ti->name, details, snap ? "  [snapshot]" : "");
     w->rows++;
     return 0;
   }
@@ -472,7 +474,7 @@ static int walk_cb(const struct qcc_jraw *raw, void *ud) {
     if (n > w->w_to) w->w_to = n;
     return 0;
   }
-  fprintf(w->out, "%-*s  %-*s  %-*s  %-*s  %s%s\n", TIME_W, t, w->w_event, ev, w->w_from, from,
+  fprintf(w->out, "%-*s  %-*s  %-*s  %-*s  %s%s\n", TIME_W, lt, w->w_event, ev, w->w_from, from,
           w->w_to, to, reason, snap ? "  [snapshot]" : "");
   w->rows++;
   return 0;

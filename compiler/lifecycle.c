@@ -38,7 +38,7 @@
 struct lc_opts {
   const char *config, *table, *state_dir, *listen;
   long timeout_s;
-  bool force, help, config_given, table_given;
+  bool force, config_given, table_given;
 };
 
 struct lc {
@@ -47,43 +47,6 @@ struct lc {
   bool fresh; /* start/run (not restart): see settle_paths */
   struct qcc_instance *inst;
 };
-
-static const char start_help[] =
-    "usage: qccc start [-c FILE] [-o TABLE] [--listen HOST:PORT] [--timeout S] [--state-dir DIR]\n"
-    "Build FILE (default ./qcc.yaml) into TABLE (default ./table.bin) when it changed, start\n"
-    "qcc-run in the background and wait until it serves. Its files go to the state dir\n"
-    "(--state-dir, $QCC_STATE_DIR, ~/.qcc): qcc-run.log (errors), access.log, qcc-run.pid.\n"
-    "Prints the address and the line to export. Already running: says so (exit 0).\n";
-static const char stop_help[] =
-    "usage: qccc stop [--timeout S] [--force] [--state-dir DIR]\n"
-    "SIGTERM: qcc-run stops taking requests and lets open ones finish (proxy.drain_timeout).\n"
-    "Waits up to S seconds (default 60) and reports how it ended; --force kills it after that.\n"
-    "Exit: 0 stopped or not running, 1 still running (or not started by qccc).\n";
-static const char restart_help[] =
-    "usage: qccc restart [-c FILE] [-o TABLE] [--listen HOST:PORT] [--timeout S] [--state-dir DIR]\n"
-    "stop, then start with the same config, table and address as before (unless given).\n";
-static const char reload_help[] =
-    "usage: qccc reload [-c FILE] [--timeout S] [--state-dir DIR]\n"
-    "Build the config qcc-run was started with (or FILE) into the table it serves; qcc-run\n"
-    "swaps to it without dropping a request. Prints the generation now serving.\n"
-    "Exit: 0 live (or unchanged), 1 invalid config or the new table was rejected.\n";
-static const char proxy_help[] =
-    "usage: qccc proxy start|stop|restart|reload|status|logs [OPTIONS]\n"
-    "The seed plan's spellings of `qccc start`, `stop`, `restart`, `reload`, `status`, `logs`.\n";
-
-static const char usage_lines[] =
-    "  start [-c FILE]                         build if changed, start qcc-run in the background\n"
-    "  stop [--force]                          drain and stop it, report how it ended\n"
-    "  restart                                 stop, then start as before\n"
-    "  reload [-c FILE]                        build + hot swap; prints the live generation\n"
-    "  logs --errors | --all                   the error log, or both logs merged with levels\n"
-    "  proxy start|stop|restart|status|logs    the same, seed-plan spelling\n"
-    "  service install|uninstall|status        a hardened systemd unit (--user default, --system)\n"
-    "  run [-- COMMAND ARGS]                   start if needed, run Claude Code (default) through it\n"
-    "  env [--shell bash|zsh|fish]             the exports that point a shell at it\n"
-    "  claude-settings [--write | --undo]      the env block of ~/.claude/settings.json (IDEs)\n";
-
-void qccc_lifecycle_usage(FILE *out) { fputs(usage_lines, out); }
 
 static int usage(struct lc *c, const char *cmd, const char *what, const char *arg) {
   fprintf(c->err, "qccc %s: %s%s\n  hint: run `qccc %s --help`\n", cmd, what, arg, cmd);
@@ -94,9 +57,7 @@ static int parse(struct lc *c, const char *cmd, int argc, char **argv) {
   struct lc_opts *o = &c->o;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      o->help = true;
-    } else if (strcmp(a, "--force") == 0) {
+    if (strcmp(a, "--force") == 0) {
       o->force = true;
     } else if (strcmp(a, "-c") == 0 || qcc_arg_is(a, "--config")) {
       v = qcc_arg_value(argc, argv, &i, "--config");
@@ -402,7 +363,7 @@ static int do_stop(struct lc *c) {
   long limit = c->o.timeout_s > 0 ? c->o.timeout_s : STOP_TIMEOUT_S;
   double t0 = now_s();
   fprintf(c->out, "qcc-run (pid %ld): SIGTERM sent, draining open requests\n", (long)pid);
-  while (kill(pid, 0) == 0) {
+  while (qcc_instance_alive(pid)) {
     if (now_s() - t0 > (double)limit) {
       if (!c->o.force) {
         fprintf(c->err, "qccc stop: qcc-run (pid %ld) still running after %ld s\n"
@@ -472,16 +433,8 @@ static int do_reload(struct lc *c) {
 
 static int dispatch(struct lc *c, int argc, char **argv) {
   const char *cmd = argv[0];
-  const char *help = strcmp(cmd, "start") == 0     ? start_help
-                     : strcmp(cmd, "stop") == 0    ? stop_help
-                     : strcmp(cmd, "restart") == 0 ? restart_help
-                                                   : reload_help;
   int rc = parse(c, cmd, argc, argv);
   if (rc != LC_OK) return rc;
-  if (c->o.help) {
-    fputs(help, c->out);
-    return LC_OK;
-  }
   struct qcc_err err = {0};
   if (qcc_instance_new(c->o.state_dir, &c->inst, &err) != 0) {
     fprintf(c->err, "qccc %s: %s\n", cmd, err.msg);
@@ -513,25 +466,13 @@ static bool wants_logview(int argc, char **argv) {
 
 bool qccc_lifecycle_handles(int argc, char **argv) {
   if (argc < 1) return false;
-  if (is_lifecycle_word(argv[0]) || strcmp(argv[0], "proxy") == 0 || strcmp(argv[0], "service") == 0 ||
-      qccc_clientenv_handles(argv[0]))
+  if (is_lifecycle_word(argv[0]) || strcmp(argv[0], "service") == 0 || qccc_clientenv_handles(argv[0]))
     return true;
   return strcmp(argv[0], "logs") == 0 && wants_logview(argc, argv);
 }
 
 int qccc_lifecycle_cmd(int argc, char **argv, FILE *out, FILE *err) {
   struct lc c = {.out = out, .err = err};
-  if (strcmp(argv[0], "proxy") == 0) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-      fputs(proxy_help, argc < 2 ? err : out);
-      return argc < 2 ? LC_USAGE : LC_OK;
-    }
-    argc--, argv++;
-    if (strcmp(argv[0], "status") == 0 || (strcmp(argv[0], "logs") == 0 && !wants_logview(argc, argv)))
-      return qccc_op_cmd(argc, argv, out, err);
-    if (!is_lifecycle_word(argv[0]) && strcmp(argv[0], "logs") != 0)
-      return usage(&c, "proxy", "unknown subcommand ", argv[0]);
-  }
   if (strcmp(argv[0], "logs") == 0) return qccc_logview_cmd(argc, argv, out, err);
   if (strcmp(argv[0], "service") == 0) return qccc_service_cmd(argc, argv, out, err);
   if (qccc_clientenv_handles(argv[0])) return qccc_clientenv_cmd(argc, argv, out, err);

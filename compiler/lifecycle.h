@@ -6,11 +6,11 @@
  *   restart [same options as start]
  *   reload [-c FILE] [--timeout S]
  *   logs --errors | --all  [-n LINES] [-f] [--for S] [--level L]   (compiler/logview.h)
- *   proxy start|stop|restart|reload|status|logs    (the seed plan's spellings)
  *   service ...                    (compiler/service.h)
  *   run, env, claude-settings      (compiler/clientenv.h)
  *
- * Each takes --state-dir DIR and --help. Exit codes: 0 ok (start: running,
+ * Each takes --state-dir DIR; help, the `proxy ...` spellings and dispatch
+ * are the command table's (compiler/commands.c). Exit codes: 0 ok (start: running,
  * also when it already was; stop: stopped or was not running); 1 failed
  * (with the reason); 2 usage. */
 #ifndef QCC_COMPILER_LIFECYCLE_H
@@ -23,7 +23,6 @@
 /* ARGV[0] is the command word. */
 bool qccc_lifecycle_handles(int argc, char **argv);
 int qccc_lifecycle_cmd(int argc, char **argv, FILE *out, FILE *err);
-void qccc_lifecycle_usage(FILE *out);
 
 /* Start qcc-run for `qccc run` unless it runs: config/table/state_dir may be
  * NULL (defaults). On success url gets the base URL and table the table it

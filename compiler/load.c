@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "schema/config_schema.h"
+#include "schema/modelglob.h"
 #include "schema/table.h"
 
 #define LOAD_MAX_FILE (64u << 20)  /* a config bigger than this is a mistake */
@@ -539,6 +540,22 @@ static bool budget(struct ld *ld) {
   return false;
 }
 
+/* A `models:` key is a name or a glob (schema/modelglob.h); a bad glob is
+ * reported at the faulty character. */
+static bool model_pattern_ok(struct ld *ld, const yaml_node_t *k) {
+  size_t at = 0;
+  const char *why = NULL;
+  if (qcc_modelglob_check(scalar(k), k->data.scalar.length, &at, &why) == 0) return true;
+  struct qcc_pos p = pos_of(ld, k);
+  bool quoted = k->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                k->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+  if (k->start_mark.line == k->end_mark.line) p.col += (uint32_t)at + (quoted ? 1 : 0);
+  qcc_diag_add(ld->d, QCC_DIAG_ERROR, p, 1,
+               "a key is a model name or a glob: '*' any run, '?' one character, '[a-z]' a set",
+               "bad model pattern '%s': %s", scalar(k), why);
+  return false;
+}
+
 /* Free maps: models (string -> string) and metadata (string -> scalar). */
 static void walk_free_map(struct ld *ld, yaml_document_t *doc, const struct qcc_knob *kn,
                           const yaml_node_t *map) {
@@ -566,6 +583,7 @@ static void walk_free_map(struct ld *ld, yaml_document_t *doc, const struct qcc_
                    is_null(v) ? "empty" : node_kind(v));
       continue;
     }
+    if (kn->id == QCC_K_EP_MODELS && !model_pattern_ok(ld, k)) continue;
     if (e == NULL) continue;
     if (kn->id == QCC_K_EP_MODELS) {
       add_pair(&e->models, &e->model_count, scalar(k), scalar(v), pos_of(ld, k));

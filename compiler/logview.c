@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compiler/humantime.h"
 #include "compiler/instance.h"
 
 #define LV_OK 0
@@ -26,7 +27,8 @@ static const char help[] =
     "--all: the error log and the access log merged by time, each line with its level\n"
     "  (access lines: ACCESS, or ACCESS! when the request failed).\n"
     "--level debug|info|warning|error: that level and above (a failed request is a warning).\n"
-    "Times are UTC. Without --errors/--all, `qccc logs` shows the access log.\n";
+    "Times are local, with the zone (the files keep UTC). Without --errors/--all, `qccc logs`\n"
+    "shows the access log.\n";
 
 struct lv_opts {
   bool errors, all, follow;
@@ -125,6 +127,12 @@ static int tail(const char *path, bool access, const struct lv_opts *o, struct r
   return 0;
 }
 
+/* One line as people read it: its leading UTC time in local time. */
+static void put_line(FILE *out, const char *line) {
+  char buf[LINE_MAX_LEN + 64];
+  fputs(qccc_humantime_line(line, buf, sizeof buf), out);
+}
+
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -137,7 +145,7 @@ static void follow(FILE *f, const struct lv_opts *o, FILE *out) {
   for (;;) {
     clearerr(f);
     if (fgets(line, sizeof line, f) != NULL) {
-      if (line_level(line) >= o->level) fputs(line, out);
+      if (line_level(line) >= o->level) put_line(out, line);
       fflush(out);
       continue;
     }
@@ -244,10 +252,16 @@ int qccc_logview_cmd(int argc, char **argv, FILE *out, FILE *err) {
     for (size_t n = 0; n < total; n++) {
       bool take_e = k >= ar.count || (i < er.count && strncmp(ring_at(&er, i), ring_at(&ar, k), 24) <= 0);
       const char *line = take_e ? ring_at(&er, i++) : ring_at(&ar, k++);
-      if (n >= skip) fprintf(out, "%s\n", line);
+      if (n >= skip) {
+        put_line(out, line);
+        fputc('\n', out);
+      }
     }
   } else {
-    for (size_t i = 0; i < er.count; i++) fprintf(out, "%s\n", ring_at(&er, i));
+    for (size_t i = 0; i < er.count; i++) {
+      put_line(out, ring_at(&er, i));
+      fputc('\n', out);
+    }
     fflush(out);
     if (keep != NULL) follow(keep, &o, out);
   }

@@ -3,7 +3,7 @@
  *
  *   status
  *   health status | check
- *   endpoint list [PROFILE] | enable ID | disable ID [--reason T] | test ID
+ *   endpoint list [PROFILE] | enable ID | disable ID [--reason T]
  *   priority list | switch PROFILE [--reason T] | switch --auto
  *   queue status | list | retry ID | retry-all | clear
  *   logs [-f] [--endpoint ID] [--status N] [-n LINES] [--for SECONDS] [--file PATH]
@@ -14,10 +14,12 @@
  * reports that qcc-run is not running) when qcc-run is not running, and
  * lists the config file when -c FILE is given. `logs` reads STATE_DIR/access.log directly.
  * `health history` and `priority history` are the journal readers'
- * (compiler/journalcmd.h), not these.
+ * (compiler/journalcmd.h), `endpoint test` probes directly
+ * (compiler/probecmd.h); help and dispatch are the command table's
+ * (compiler/commands.c).
  *
  * Exit codes: 0 ok; 1 qcc-run is not running, refused the request, or a
- * test/check/replay failed; 2 usage error. */
+ * check/replay failed; 2 usage error. */
 #ifndef QCC_COMPILER_OPCMD_H
 #define QCC_COMPILER_OPCMD_H
 
@@ -25,9 +27,6 @@
 #include <stdio.h>
 
 /* ARGV[0] is the command word ("status", "health", ...). */
-bool qccc_op_handles(int argc, char **argv);
 int qccc_op_cmd(int argc, char **argv, FILE *out, FILE *err);
-/* Usage lines, for qccc --help. */
-void qccc_op_usage(FILE *out);
 
 #endif

@@ -3,7 +3,10 @@
  * the source of each row is in its comment and in .source. Auth follows the
  * documented variable: ANTHROPIC_API_KEY is sent as x-api-key,
  * ANTHROPIC_AUTH_TOKEN as Authorization: Bearer. A provider that maps Claude
- * model names itself gets no models map. Only rows we could source. */
+ * model names itself gets no models map. Maps are globs (schema/modelglob.h)
+ * so the next Claude model name (claude-opus-5-5) is mapped too: family
+ * globs first, then "claude-*" for any other Claude name; names that are
+ * not Claude's pass unchanged. Only rows we could source. */
 #include "presets.h"
 
 #include <string.h>
@@ -14,31 +17,29 @@
  * ANTHROPIC_AUTH_TOKEN + .../api/anthropic; the documented manual mapping is
  * haiku -> glm-4.5-air, sonnet/opus -> glm-4.7. */
 static const struct qcc_preset_model glm_models[] = {
-    {"claude-sonnet-4-5", "glm-4.7"},
-    {"claude-opus-4-1", "glm-4.7"},
-    {"claude-haiku-4-5", "glm-4.5-air"},
+    {"claude-*opus*", "glm-4.7"},
+    {"claude-*sonnet*", "glm-4.7"},
+    {"claude-*haiku*", "glm-4.5-air"},
+    {"claude-*", "glm-4.7"},
 };
 
 /* https://www.alibabacloud.com/help/en/model-studio/claude-code:
  * ANTHROPIC_MODEL=qwen3-coder-plus (flash for light tasks). */
 static const struct qcc_preset_model qwen_models[] = {
-    {"claude-sonnet-4-5", "qwen3-coder-plus"},
-    {"claude-opus-4-1", "qwen3-coder-plus"},
-    {"claude-haiku-4-5", "qwen3-coder-flash"},
+    {"claude-*opus*", "qwen3-coder-plus"},
+    {"claude-*sonnet*", "qwen3-coder-plus"},
+    {"claude-*haiku*", "qwen3-coder-flash"},
+    {"claude-*", "qwen3-coder-plus"},
 };
 
 /* https://platform.minimax.io/docs/api-reference/text-anthropic-api: MiniMax-M2.7. */
 static const struct qcc_preset_model minimax_models[] = {
-    {"claude-sonnet-4-5", "MiniMax-M2.7"},
-    {"claude-opus-4-1", "MiniMax-M2.7"},
-    {"claude-haiku-4-5", "MiniMax-M2.7"},
+    {"claude-*", "MiniMax-M2.7"},
 };
 
 /* Kimi K2 model ids as listed by Moonshot's platform (kimi-k2.5). */
 static const struct qcc_preset_model kimi_models[] = {
-    {"claude-sonnet-4-5", "kimi-k2.5"},
-    {"claude-opus-4-1", "kimi-k2.5"},
-    {"claude-haiku-4-5", "kimi-k2.5"},
+    {"claude-*", "kimi-k2.5"},
 };
 
 static const struct qcc_preset presets[] = {

@@ -14,12 +14,11 @@
 #include "compiler/diag.h"
 #include "compiler/frontend.h"
 #include "schema/enums.h"
-#include "schema/fileio.h"
+#include "schema/keyref.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
-#define KEY_FILE_MAX (16 * 1024) /* as qcc-run's keystore */
 #define BODY_MAX (4u << 20)
 
 static void wipe_free(char *s, size_t len) {
@@ -29,59 +28,11 @@ static void wipe_free(char *s, size_t len) {
 }
 
 char *qccc_key_resolve(int kind, const char *value, char *why, unsigned long why_cap) {
-  const char *v = NULL;
-  char *owned = NULL;
-  size_t n = 0, size = 0;
-  switch (kind) {
-  case QCC_KEY_NONE: return strdup("");
-  case QCC_KEY_ENV:
-    v = getenv(value);
-    if (v == NULL || v[0] == '\0') {
-      snprintf(why, why_cap, "environment variable %s is not set here", value);
-      return NULL;
-    }
-    n = strlen(v);
-    break;
-  case QCC_KEY_FILE: {
-    void *raw = NULL;
-    struct qcc_err err = {0};
-    if (qcc_file_read(value, KEY_FILE_MAX, &raw, &size, &err) != 0) {
-      if (err.code == EFBIG) snprintf(why, why_cap, "key file %s is larger than 16 KiB", value);
-      else snprintf(why, why_cap, "key file %.400s", err.msg);
-      return NULL;
-    }
-    owned = raw;
-    v = owned;
-    n = size;
-    while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r' || v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
-    if (n == 0) {
-      wipe_free(owned, size);
-      snprintf(why, why_cap, "key file %s is empty", value);
-      return NULL;
-    }
-    break;
-  }
-  case QCC_KEY_LITERAL:
-    v = value;
-    n = strlen(v);
-    break;
-  default: snprintf(why, why_cap, "unknown key reference"); return NULL;
-  }
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-      wipe_free(owned, size);
-      snprintf(why, why_cap, "the key holds a control character (a header cannot carry it)");
-      return NULL;
-    }
-  char *key = malloc(n + 1);
-  if (key != NULL) {
-    memcpy(key, v, n);
-    key[n] = '\0';
-  } else {
-    snprintf(why, why_cap, "out of memory");
-  }
-  wipe_free(owned, size);
-  return key;
+  char *key = NULL;
+  size_t len = 0;
+  int rc = qcc_keyref_resolve(kind, value, &key, &len, why, why_cap);
+  if (rc < 0) snprintf(why, why_cap, "out of memory");
+  return rc == 0 ? key : NULL;
 }
 
 struct body {

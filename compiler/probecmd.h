@@ -15,9 +15,9 @@
 /* ARGV[0] is "endpoint", ARGV[1] "test". */
 int qccc_cmd_endpoint_test(int argc, char **argv);
 
-/* "key from env ANTHROPIC_API_KEY" style description of a key reference,
- * and the key itself resolved like qcc-run does. Returns the key (malloc'd,
- * wipe and free it) or NULL with WHY set (no secret in it). */
+/* The key of a reference, resolved by qcc-run's rules (schema/keyref.h).
+ * Returns the key (malloc'd, wipe and free it) or NULL with WHY set (no
+ * secret in it). */
 char *qccc_key_resolve(int kind, const char *value, char *why, unsigned long why_cap);
 
 #endif

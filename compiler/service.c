@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compiler/confirm.h"
 #include "compiler/instance.h"
 #include "compiler/lifecycle.h"
 #include "schema/fileio.h"
@@ -27,7 +28,7 @@ extern char **environ;
 static const char help[] =
     "usage: qccc service install [--user | --system] [-c FILE] [-o TABLE] [--state-dir DIR]\n"
     "                            [--run-as USER] [--root DIR] [--no-start]\n"
-    "       qccc service uninstall [--user | --system] [--root DIR]\n"
+    "       qccc service uninstall [--user | --system] [--root DIR] [-y]\n"
     "       qccc service status [--user | --system] [--root DIR]\n"
     "install: build FILE (default ./qcc.yaml) into TABLE (default ./table.bin) and write a\n"
     "  hardened systemd unit " UNIT_NAME " running qcc-run on it, logs and pidfile in the\n"
@@ -35,12 +36,13 @@ static const char help[] =
     "  run as --run-as USER, default $SUDO_USER or you). Enables and starts it where systemd\n"
     "  runs, else prints what to run. Keys named by api_key_env go in STATE_DIR/keys.env\n"
     "  (VAR=value lines, mode 0600), which the unit reads.\n"
-    "uninstall: stop and disable it, remove the unit.   status: the unit and whether it serves.\n"
+    "uninstall: stop and disable it, remove the unit (asks on a terminal; -y does not).\n"
+    "status: the unit and whether it serves.\n"
     "--root DIR (or $QCC_SERVICE_ROOT): write under DIR, never call systemctl.\n";
 
 struct sv_opts {
   const char *sub, *config, *table, *state_dir, *run_as, *root;
-  bool system, no_start, help;
+  bool system, no_start, help, yes;
 };
 
 static bool is_flag(const char *a, const char *name) {
@@ -70,6 +72,7 @@ static int parse(int argc, char **argv, struct sv_opts *o, FILE *err) {
     else if (strcmp(a, "--user") == 0) o->system = false;
     else if (strcmp(a, "--system") == 0) o->system = true;
     else if (strcmp(a, "--no-start") == 0) o->no_start = true;
+    else if (strcmp(a, "-y") == 0 || strcmp(a, "--yes") == 0) o->yes = true;
     else if (strcmp(a, "-c") == 0 || is_flag(a, "--config")) { TAKE("--config"); o->config = v; }
     else if (strcmp(a, "-o") == 0 || is_flag(a, "--table")) { TAKE("--table"); o->table = v; }
     else if (is_flag(a, "--state-dir")) { TAKE("--state-dir"); o->state_dir = v; }
@@ -345,6 +348,10 @@ static int uninstall(const struct sv_opts *o, const char *path, FILE *out, FILE 
     fprintf(out, "no unit at %s: nothing to remove\n", path);
     return SV_OK;
   }
+  char what[QCC_INSTANCE_PATH_MAX + 64];
+  snprintf(what, sizeof what, "stop qcc-run's unit and remove %s", path);
+  enum qccc_confirm ok = qccc_confirm(o->yes, false, what, stdin, out, err);
+  if (ok != QCCC_CONFIRM_GO) return ok == QCCC_CONFIRM_CANCELLED ? SV_OK : SV_USAGE;
   bool live = systemd_usable(o);
   if (live) systemctl(!o->system, false, "disable", "--now", UNIT_NAME);
   if (unlink(path) != 0) {

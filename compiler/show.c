@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compiler/humantime.h"
 #include "schema/pricing.h"
 
 /* The fields of each record, in row order: every row of config_keys.h with
@@ -183,11 +184,9 @@ static void json_name(const struct qcc_field *f, const char *name, char *buf, si
   snprintf(buf, cap, "%s%s", name, f->kind == QCC_FIELD_MS ? "_ms" : "");
 }
 
+/* Local time with the zone (--json keeps the number). */
 static void time_text(int64_t t, char *buf, size_t cap) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if (gmtime_r(&tt, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    snprintf(buf, cap, "%" PRId64, t);
+  if (qccc_humantime(t, buf, cap) != 0) snprintf(buf, cap, "%" PRId64, t);
 }
 
 static void print_fields(const struct qcc_table *t, const void *rec, const struct qcc_field *fs, size_t n,

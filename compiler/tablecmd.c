@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "compiler/commands.h"
+#include "compiler/confirm.h"
 #include "compiler/diag.h"
 #include "compiler/tablecmd.h"
 #include "compiler/diff.h"
 #include "compiler/frontend.h"
+#include "compiler/humantime.h"
 #include "compiler/layout.h"
 #include "compiler/show.h"
 #include "compiler/snapshots.h"
@@ -472,7 +474,7 @@ int qccc_cmd_snapshots(int argc, char **argv) {
   if (qcc_snapshots_count(s) == 0) {
     printf("no snapshots in %s\n", qcc_snapshots_dir(s));
   } else {
-    printf("%-12s  %-20s  %8s  %9s  %-32s\n", "GENERATION", "BUILT", "PROFILES", "ENDPOINTS", "DIGEST");
+    printf("%-12s  %-23s  %8s  %9s  %-32s\n", "GENERATION", "BUILT", "PROFILES", "ENDPOINTS", "DIGEST");
   }
   for (size_t i = 0; i < qcc_snapshots_count(s); i++) {
     uint64_t g = qcc_snapshots_generation(s, i);
@@ -484,14 +486,12 @@ int qccc_cmd_snapshots(int argc, char **argv) {
       continue;
     }
     const struct qcc_tbl_header *h = qcc_table_header(t);
-    char hex[33], when[32];
-    time_t tt = (time_t)h->build_time;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    char hex[33], when[48];
+    if (qccc_humantime(h->build_time, when, sizeof when) != 0)
       snprintf(when, sizeof when, "%" PRId64, h->build_time);
     qcc_digest_hex(h->source_digest, hex);
     bool is_cur = have_cur && cur.generation == g && memcmp(cur.source_digest, h->source_digest, 16) == 0;
-    printf("%-12" PRIu64 "  %-20s  %8" PRIu32 "  %9" PRIu32 "  %s%s\n", g, when, qcc_table_profile_count(t),
+    printf("%-12" PRIu64 "  %-23s  %8" PRIu32 "  %9" PRIu32 "  %s%s\n", g, when, qcc_table_profile_count(t),
            qcc_table_endpoint_count(t), hex, is_cur ? "  (current)" : "");
     qcc_table_close(&t);
   }
@@ -501,10 +501,14 @@ int qccc_cmd_snapshots(int argc, char **argv) {
 }
 
 int qccc_cmd_rollback(int argc, char **argv) {
-  static const struct option lo[] = {{"to", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0}};
+  static const struct option lo[] = {{"to", required_argument, NULL, 't'}, {"yes", no_argument, NULL, 'y'},
+                                     {"help", no_argument, NULL, 'h'}, {0}};
   uint64_t to = 0;
-  for (int c = next_opt(argc, argv, "h", lo); c != -1; c = next_opt(argc, argv, "h", lo)) {
-    if (c == 't') {
+  bool yes = false;
+  for (int c = next_opt(argc, argv, "hy", lo); c != -1; c = next_opt(argc, argv, "hy", lo)) {
+    if (c == 'y') {
+      yes = true;
+    } else if (c == 't') {
       if (!parse_u64(optarg, &to) || to == 0)
         return usage_error("rollback", "--to %s: expected a generation number", optarg);
     } else if (c == 'h') {
@@ -525,6 +529,14 @@ int qccc_cmd_rollback(int argc, char **argv) {
     return EXIT_USAGE;
   }
   bool have_cur = qcc_snapshots_current(s, &cur, &te) == 0;
+  /* what qcc-run serves changes: ask on a terminal (the snapshots stay) */
+  char what[600], gen[32] = "the generation before";
+  if (to != 0) snprintf(gen, sizeof gen, "generation %" PRIu64, to);
+  snprintf(what, sizeof what, "make %s current in %s (a running qcc-run swaps to it)", gen, out);
+  if (qccc_confirm(yes, false, what, stdin, stdout, stderr) != QCCC_CONFIRM_GO) {
+    qcc_snapshots_close(&s);
+    return EXIT_FAIL;
+  }
   if (qcc_snapshots_rollback(s, to, &became, &err) != 0) {
     fprintf(stderr, "qccc rollback: %s\n  hint: `qccc snapshots %s` lists the generations\n", err.msg, out);
     qcc_snapshots_close(&s);

@@ -97,3 +97,11 @@ void qccc_texttable_print(struct qccc_texttable *t, FILE *out, const char *inden
   }
   qccc_texttable_free(t);
 }
+
+void qccc_texttable_line(FILE *out, const char *line, const char *tail, size_t fit) {
+  size_t tw = width(tail);
+  if (fit == 0 || width(line) + tw <= fit) fputs(line, out);
+  else put_cell(out, line, fit > tw + MIN_CUT ? fit - tw : MIN_CUT, false, true);
+  fputs(tail, out);
+  fputc('\n', out);
+}

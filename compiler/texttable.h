@@ -30,5 +30,9 @@ void qccc_texttable_row(struct qccc_texttable *t, ...);
  * below 8) until each line fits FIT columns. */
 void qccc_texttable_print(struct qccc_texttable *t, FILE *out, const char *indent, size_t fit);
 void qccc_texttable_free(struct qccc_texttable *t);
+/* One free-text LINE, then TAIL (never cut, may be ""), then a newline;
+ * LINE is cut with "…" so the whole fits FIT display columns (0 = whole):
+ * the lines printed around a table fit as it does. */
+void qccc_texttable_line(FILE *out, const char *line, const char *tail, size_t fit);
 
 #endif

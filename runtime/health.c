@@ -112,6 +112,22 @@ enum qcc_health_status qcc_health_check_failure(struct qcc_health *h,
   return before;
 }
 
+enum qcc_health_status qcc_health_check_pass(struct qcc_health *h,
+                                             const struct qcc_health_params *p,
+                                             uint32_t latency_ms, bool lift, uint64_t now) {
+  enum qcc_health_status before = qcc_health_success(h, p, latency_ms, now);
+  /* Out of unhealthy only after `rise` passes in a row (an upstream that
+   * flaps faster than that never comes back), unless LIFT. */
+  if (h->status == QCC_HEALTH_UNHEALTHY && !lift) return before;
+  /* The check is the evidence: failures before it no longer make the next
+   * successes look flaky (last_error and last_failure stay, for display). */
+  h->fail_ewma = 0;
+  h->consecutive_failures = 0;
+  h->consecutive_weak = 0;
+  set_status(h, qcc_health_is_slow(h, p) ? QCC_HEALTH_DEGRADED : QCC_HEALTH_HEALTHY, now);
+  return before;
+}
+
 enum qcc_health_status qcc_health_lift(struct qcc_health *h, uint64_t now) {
   enum qcc_health_status before = h->status;
   h->consecutive_failures = 0;

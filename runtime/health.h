@@ -8,6 +8,8 @@
  *     failure rate is high (intermittent)  -> degraded (from healthy)
  *   - `rise` consecutive good successes    -> healthy
  *   - `rise` consecutive successes while unhealthy -> degraded or healthy
+ *   - an active check passes               -> healthy (degraded if slow);
+ *     from unhealthy after `rise` passes, or at once when its breaker was open
  * The struct is public so the router can embed it; use the functions. */
 #ifndef QCC_RUNTIME_HEALTH_H
 #define QCC_RUNTIME_HEALTH_H
@@ -70,6 +72,15 @@ enum qcc_health_status qcc_health_failure(struct qcc_health *h, const struct qcc
 enum qcc_health_status qcc_health_check_failure(struct qcc_health *h,
                                                 const struct qcc_health_params *p,
                                                 const char *error, uint64_t now);
+/* An active check passed: healthy at once (degraded when the endpoint is
+ * slow), the recent failure rate cleared so the next real successes do not
+ * read as flaky; last error and its time kept. An unhealthy endpoint needs
+ * `rise` passes in a row first (no flapping back), unless LIFT (its breaker
+ * was open: the check is what lets its group recover). Returns the status
+ * before. */
+enum qcc_health_status qcc_health_check_pass(struct qcc_health *h,
+                                             const struct qcc_health_params *p,
+                                             uint32_t latency_ms, bool lift, uint64_t now);
 /* Out of unhealthy now, to degraded (streaks cleared, counters kept): an
  * operator says the endpoint is fixed, or an active check passed on an
  * endpoint whose breaker was open. `rise` real successes still decide

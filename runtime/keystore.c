@@ -12,9 +12,8 @@
 
 #include "schema/enums.h"
 #include "schema/fileio.h"
+#include "schema/keyref.h"
 
-/* A key file larger than this is not a key (a wrong path, a log file...). */
-#define KEY_FILE_MAX (16 * 1024)
 #define TOKEN_DIGEST 32 /* SHA-256 */
 
 struct key_entry {
@@ -42,107 +41,18 @@ static void wipe_free(char *s, size_t len) {
   free(s);
 }
 
-static char *dup_reason(const char *fmt, const char *a, const char *b) {
-  char buf[512];
-  snprintf(buf, sizeof buf, fmt, a, b);
-  return strdup(buf);
-}
-
-static int valid_secret(const char *s, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    /* a CR or LF would split the header line it is sent in */
-    if (c < 0x20 || c == 0x7f) return 0;
-  }
-  return 1;
-}
-
-/* Read a key file: refuse oversized ones, strip trailing whitespace. On
- * failure *why is set (allocated) and NULL returned. *why stays NULL and
- * NULL is returned only on allocation failure. */
-static char *read_key_file(const char *path, size_t *len, char **why) {
-  *why = NULL;
-  /* The one reader (schema/fileio.h): a FIFO or device at the path is refused
-   * without blocking the loop. */
-  void *raw = NULL;
-  size_t n = 0;
-  struct qcc_err err = {0};
-  if (qcc_file_read(path, KEY_FILE_MAX, &raw, &n, &err) != 0) {
-    if (err.code == ENOMEM) return NULL;
-    size_t pl = strlen(path); /* its messages start with "PATH: " */
-    const char *what = strncmp(err.msg, path, pl) == 0 ? err.msg + pl : err.msg;
-    if (err.code == EFBIG) *why = dup_reason("key file %s is larger than 16 KiB%s", path, "");
-    else *why = dup_reason("key file %s%.400s", path, what);
-    return NULL;
-  }
-  char *buf = raw;
-  size_t size = n;
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                   buf[n - 1] == '\t'))
-    n--;
-  if (n == 0) {
-    wipe_free(buf, size);
-    *why = dup_reason("key file %s is empty%s", path, "");
-    return NULL;
-  }
-  char *key = malloc(n + 1);
-  if (key != NULL) {
-    memcpy(key, buf, n);
-    key[n] = '\0';
-    *len = n;
-  }
-  wipe_free(buf, size);
-  return key;
-}
-
-/* Resolve REF of table T into a fresh copy. Returns 0 with *value set, or 0
- * with *value NULL and *why set (unresolved), or -1 on allocation failure.
- * Kind NONE resolves to the empty string: the endpoint takes no key. */
+/* Resolve REF of table T into a fresh copy, by the rules qccc's endpoint
+ * test uses too (schema/keyref.h). Returns 0 with *value set, or 0 with
+ * *value NULL and *why set (unresolved), or -1 on allocation failure. */
 static int resolve(const struct qcc_table *t, const struct qcc_tbl_keyref *ref, char **value,
                    size_t *len, char **why) {
-  *value = NULL;
   *why = NULL;
-  *len = 0;
-  const char *src = qcc_table_str(t, ref->value);
-  const char *v = NULL;
-  switch (ref->kind) {
-  case QCC_KEY_NONE:
-    *value = strdup("");
-    return *value == NULL ? -1 : 0;
-  case QCC_KEY_ENV:
-    v = getenv(src);
-    if (v == NULL || v[0] == '\0') {
-      *why = dup_reason("environment variable %s is %s", src, v == NULL ? "not set" : "empty");
-      return *why == NULL ? -1 : 0;
-    }
-    break;
-  case QCC_KEY_FILE:
-    *value = read_key_file(src, len, why);
-    if (*value == NULL && *why == NULL) return -1;
-    break;
-  case QCC_KEY_LITERAL:
-    v = src;
-    if (v[0] == '\0') {
-      *why = strdup("the literal key is empty");
-      return *why == NULL ? -1 : 0;
-    }
-    break;
-  default:
-    *why = strdup("unknown key reference kind");
-    return *why == NULL ? -1 : 0;
-  }
-  if (v != NULL) {
-    *len = strlen(v);
-    *value = strdup(v);
-    if (*value == NULL) return -1;
-  }
-  if (*value != NULL && !valid_secret(*value, *len)) {
-    wipe_free(*value, *len);
-    *value = NULL;
-    *why = strdup("the key contains control characters");
-    return *why == NULL ? -1 : 0;
-  }
-  return 0;
+  char reason[512];
+  int rc = qcc_keyref_resolve(ref->kind, qcc_table_str(t, ref->value), value, len, reason,
+                              sizeof reason);
+  if (rc != 1) return rc;
+  *why = strdup(reason);
+  return *why == NULL ? -1 : 0;
 }
 
 static int digest(const char *s, size_t len, unsigned char out[TOKEN_DIGEST]) {

@@ -1,5 +1,7 @@
 #include "modelmap.h"
 
+#include "schema/modelglob.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,17 +107,36 @@ struct table_map {
   const struct qcc_tbl_endpoint *ep;
 };
 
+/* The pair of EP's map that names MODEL, by the precedence of
+ * schema/modelglob.h: exact name, then the glob with the most literal
+ * characters, then the first written. NULL when none matches. */
+static const struct qcc_tbl_pair *best_pair(const struct qcc_table *t,
+                                            const struct qcc_tbl_endpoint *ep, const char *model,
+                                            size_t len) {
+  const struct qcc_tbl_pair *best = NULL;
+  size_t best_rank = 0;
+  for (uint32_t i = 0; i < ep->model_map_count; i++) {
+    const struct qcc_tbl_pair *p = qcc_table_model_map(t, ep->model_map_first + i);
+    if (p == NULL) continue;
+    const char *pat = qcc_table_str(t, p->key);
+    size_t rank = qcc_modelglob_rank(pat, p->key.len);
+    if (best != NULL && rank <= best_rank) continue;
+    bool hit = rank == SIZE_MAX ? p->key.len == len && memcmp(pat, model, len) == 0
+                                : qcc_modelglob_match(pat, p->key.len, model, len);
+    if (!hit) continue;
+    if (rank == SIZE_MAX) return p;
+    best = p;
+    best_rank = rank;
+  }
+  return best;
+}
+
 static const char *table_lookup(void *ctx, const char *model, size_t len, size_t *to_len) {
   const struct table_map *m = ctx;
-  for (uint32_t i = 0; i < m->ep->model_map_count; i++) {
-    const struct qcc_tbl_pair *p = qcc_table_model_map(m->t, m->ep->model_map_first + i);
-    if (p == NULL) continue;
-    if (p->key.len == len && memcmp(qcc_table_str(m->t, p->key), model, len) == 0) {
-      *to_len = p->value.len;
-      return qcc_table_str(m->t, p->value);
-    }
-  }
-  return NULL;
+  const struct qcc_tbl_pair *p = best_pair(m->t, m->ep, model, len);
+  if (p == NULL) return NULL;
+  *to_len = p->value.len;
+  return qcc_table_str(m->t, p->value);
 }
 
 const char *qcc_modelmap_lookup(const struct qcc_table *t, const struct qcc_tbl_endpoint *ep,

@@ -1010,12 +1010,12 @@ void qcc_router_health_result(struct qcc_router *r, uint32_t idx, bool ok, uint3
   e->lv.h.last_check = now;
   e->lv.next_check = now + r->check_interval_ms;
   if (ok) {
-    enum qcc_health_status hb = qcc_health_success(&e->lv.h, &r->prm.health, latency_ms, now);
-    /* The endpoint answers: an open breaker need not wait for a request to
-     * find out, so an idle group can prove itself and take over again; its
-     * recovery clock starts now, not `rise` checks later. */
+    /* The endpoint answers: healthy at once (issue 16), and an open breaker
+     * need not wait for a request to find out, so an idle group can prove
+     * itself and take over again; its recovery clock starts now. */
     bool open = e->lv.br.state != QCC_BREAKER_CLOSED;
-    if (open) qcc_health_lift(&e->lv.h, now);
+    enum qcc_health_status hb =
+        qcc_health_check_pass(&e->lv.h, &r->prm.health, latency_ms, open, now);
     char why[96];
     snprintf(why, sizeof why, "active check ok%s (latency EWMA %.0f ms)",
              qcc_health_is_slow(&e->lv.h, &r->prm.health) ? ", slow" : "", e->lv.h.ewma_ms);

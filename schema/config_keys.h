@@ -174,8 +174,10 @@ enum qcc_rec {
     "weighted, round_robin (or round-robin), least_connections or failover.") \
   X(LB_HEALTH_AWARE, "loadbalancer.health_aware", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
     QCC_FS(health_aware), "Skip endpoints that are unhealthy.") \
-  X(LB_STICKY, "loadbalancer.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "false", "", 0, \
-    QCC_FS(sticky_session), "Keep one session on one endpoint (hash of a session header).") \
+  X(LB_STICKY, "loadbalancer.sticky_session", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
+    QCC_FS(sticky_session), \
+    "Keep one session on one endpoint (X-Claude-Code-Session-Id, else metadata.user_id): its " \
+    "prompt cache stays warm. Requests without a session use the strategy.") \
   X(SWITCH, "switching_policy", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Failover between primary, secondary and fallback groups.") \
   X(SWITCH_AUTO, "switching_policy.auto_switch", QCC_KNOB_BOOL, NULL, 0, 1, "true", "", 0, \
@@ -340,7 +342,10 @@ enum qcc_rec {
     UINT64_C(1000000000000000), NULL, "tokens", 0, QCC_FE(budget_daily_tokens), \
     "Tokens of every kind per day; not set = no cap.") \
   X(EP_MODELS, "profiles[].endpoints[].models", QCC_KNOB_STRMAP, NULL, 0, 0, NULL, "", 0, \
-    QCC_FNONE, "Model-name mapping {requested: sent upstream}.") \
+    QCC_FNONE, \
+    "Model-name mapping {requested: sent upstream}; keys may be globs (* ? [a-z]), the most " \
+    "specific match wins (exact, then most literal characters, then first written); \"*\" is " \
+    "the default.") \
   X(EP_METADATA, "profiles[].endpoints[].metadata", QCC_KNOB_SCALARMAP, NULL, 0, 0, NULL, "", 0, \
     QCC_FNONE, "Free scalar metadata (provider, region ...).") \
   X(EP_RATE_LIMIT, "profiles[].endpoints[].metadata.rate_limit", QCC_KNOB_INT, NULL, 0, 1000000, \

@@ -213,6 +213,11 @@ static void wipe_free(char *p, size_t n) {
 }
 
 int qcc_file_read(const char *path, size_t cap, void **out, size_t *len, struct qcc_err *err) {
+  return qcc_file_read_mode(path, cap, out, len, NULL, err);
+}
+
+int qcc_file_read_mode(const char *path, size_t cap, void **out, size_t *len, mode_t *mode,
+                       struct qcc_err *err) {
   *out = NULL;
   *len = 0;
   if (cap > SIZE_MAX / 2) cap = SIZE_MAX / 2; /* CAP + 2 must not wrap */
@@ -234,6 +239,7 @@ int qcc_file_read(const char *path, size_t cap, void **out, size_t *len, struct 
     return qcc_err_set(err, EFBIG, "%s: %lld bytes, more than the %zu allowed", path,
                        (long long)st.st_size, cap);
   }
+  if (mode != NULL) *mode = st.st_mode & 07777;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
     int e = errno;

@@ -58,6 +58,10 @@ int qcc_file_replace(const char *path, const void *data, size_t len, mode_t mode
  * aligned for any type). Refuses what is not a regular file and files over
  * CAP bytes (code EFBIG). The caller frees *OUT. */
 int qcc_file_read(const char *path, size_t cap, void **out, size_t *len, struct qcc_err *err);
+/* The same, and *MODE (when not NULL) the file's permission bits, from the
+ * descriptor read (an edit writes its replacement with the same mode). */
+int qcc_file_read_mode(const char *path, size_t cap, void **out, size_t *len, mode_t *mode,
+                       struct qcc_err *err);
 
 /* fsync directory DIR (after creating, renaming or removing in it). */
 int qcc_dir_fsync(const char *dir, struct qcc_err *err);

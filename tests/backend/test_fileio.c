@@ -176,6 +176,24 @@ Test(fileio, g_read_whole_file_nul_terminated) {
   free(buf);
 }
 
+Test(fileio, g2_read_with_mode) {
+  char p[512];
+  path_in(p, sizeof p, "m");
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_file_replace(p, "x: 1\n", 5, 0640, &err), 0);
+  void *buf = NULL;
+  size_t len = 0;
+  mode_t mode = 0;
+  cr_assert_eq(qcc_file_read_mode(p, 100, &buf, &len, &mode, &err), 0, "%s", err.msg);
+  cr_expect_eq(mode, 0640, "mode %o", (unsigned)mode);
+  cr_expect_str_eq((char *)buf, "x: 1\n");
+  free(buf);
+  cr_assert_eq(qcc_file_replace(p, "x: 2\n", 5, 0600, &err), 0);
+  cr_assert_eq(qcc_file_read_mode(p, 100, &buf, &len, &mode, &err), 0, "%s", err.msg);
+  cr_expect_eq(mode, 0600, "mode %o", (unsigned)mode);
+  free(buf);
+}
+
 Test(fileio, h_read_cap_enforced) {
   char p[512];
   path_in(p, sizeof p, "big");

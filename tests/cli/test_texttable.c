@@ -85,3 +85,18 @@ Test(texttable, fit_zero_is_wide) {
   cr_assert_not_null(strstr(out, longer));
   free(out);
 }
+
+Test(texttable, a_free_line_fits_too) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert_not_null(f);
+  qccc_texttable_line(f, "errors       prod-1 healthy, last error: HTTP 503 upstream says overloaded",
+                      " (4m ago)", 40);
+  qccc_texttable_line(f, "short", "", 40);
+  qccc_texttable_line(f, "whole when wide: nothing is cut from this line at all", "", 0);
+  fclose(f);
+  cr_assert_eq(widest_line(buf), 53, "%s", buf);
+  cr_assert_not_null(strstr(buf, "errors       prod-1 healthy, l… (4m ago)\nshort\n"), "%s", buf);
+  free(buf);
+}

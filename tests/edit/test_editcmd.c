@@ -270,6 +270,37 @@ Test(edit_cmd, c_endpoint_list_from_config) {
   run_free(&r);
 }
 
+/* Issue 16: the config listing fits 100 columns with long ids and URLs
+ * (BASE_URL cut first); --wide adds GROUP and PRIO and cuts nothing. */
+Test(edit_cmd, c_endpoint_list_fits_100_columns) {
+  const char *url = "https://very-long-relay-hostname.internal.example-company.com/api/anthropic/v1";
+  struct run r = run("endpoint", "add", "production", "--base-url", url, "--id",
+                     "anthropic-production-key-number-one-eu-west-1", "--key-env",
+                     "ANTHROPIC_PRODUCTION_KEY_NUMBER_ONE_EU_WEST_1", "-y", NULL);
+  cr_assert_eq(r.rc, 0, "%s", r.err);
+  run_free(&r);
+  r = run("endpoint", "list", NULL);
+  cr_assert_eq(r.rc, 0, "%s", r.err);
+  size_t w = 0, best = 0;
+  for (const char *p = r.out; *p; p++) {
+    if (*p == '\n') {
+      best = w > best ? w : best;
+      w = 0;
+    } else if (((unsigned char)*p & 0xC0) != 0x80) {
+      w++;
+    }
+  }
+  cr_assert_leq(best, 100, "%s", r.out);
+  cr_assert(strstr(r.out, "…"), "something was cut: %s", r.out);
+  cr_assert_null(strstr(r.out, "GROUP"), "%s", r.out);
+  run_free(&r);
+  r = run("endpoint", "list", "--wide", NULL);
+  cr_assert_eq(r.rc, 0, "%s", r.err);
+  cr_assert(strstr(r.out, url), "%s", r.out);
+  cr_assert(strstr(r.out, "GROUP"), "%s", r.out);
+  run_free(&r);
+}
+
 /* ---- a failed validation leaves the file byte-identical ---- */
 
 Test(edit_cmd, d_out_of_range_is_rejected) {

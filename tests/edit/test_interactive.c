@@ -446,3 +446,48 @@ Test(edit_tty, h_reset_all_needs_confirmation) {
   cr_assert_eq(rc, QCCC_EDIT_CANCELLED, "screen:\n%s", t.screen);
   cr_assert(cfg_is_base());
 }
+
+/* Issue 16: removals ask on a terminal; "no" (the default) leaves the file
+ * as it was, "y" removes, -y never asks. */
+Test(edit_tty, i_endpoint_remove_asks) {
+  struct tty t;
+  spawn_cmd(&t, "endpoint", "remove", "prod-2");
+  expect(&t, "Remove endpoint prod-2 from profile production in ");
+  expect(&t, "(y/N): ");
+  type(&t, "\n");
+  int rc = finish(&t);
+  cr_assert_eq(rc, QCCC_EDIT_CANCELLED, "screen:\n%s", t.screen);
+  cr_assert(cfg_is_base());
+  spawn_cmd(&t, "endpoint", "remove", "prod-2");
+  expect(&t, "(y/N): ");
+  type(&t, "y\n");
+  rc = finish(&t);
+  cr_assert_eq(rc, 0, "screen:\n%s", t.screen);
+  char *text = slurp(cfg);
+  cr_assert_null(strstr(text, "prod-2"), "config:\n%s", text);
+  free(text);
+}
+
+Test(edit_tty, j_profile_remove_asks_and_y_skips) {
+  struct tty t;
+  spawn_cmd(&t, "profile", "remove", "backup");
+  expect(&t, "Remove profile backup and every endpoint in it from ");
+  type(&t, "n\n");
+  cr_assert_eq(finish(&t), QCCC_EDIT_CANCELLED, "screen:\n%s", t.screen);
+  cr_assert(cfg_is_base());
+  /* -y on a terminal: no question */
+  memset(&t, 0, sizeof t);
+  t.pid = forkpty(&t.fd, NULL, NULL, &(struct winsize){.ws_row = 50, .ws_col = 200});
+  cr_assert_neq(t.pid, -1);
+  if (t.pid == 0) {
+    char *argv[] = {"remove", "backup", "-y", "-c", cfg, NULL};
+    int r = qccc_edit_cmd("profile", 5, argv, stdin, stdout, stderr);
+    fflush(stdout);
+    _exit(r);
+  }
+  cr_assert_eq(finish(&t), 0, "-y does not ask; screen:\n%s", t.screen);
+  cr_assert_null(strstr(t.screen, "(y/N)"), "screen:\n%s", t.screen);
+  char *text = slurp(cfg);
+  cr_assert_null(strstr(text, "name: backup"), "config:\n%s", text);
+  free(text);
+}

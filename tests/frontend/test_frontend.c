@@ -133,7 +133,7 @@ Test(frontend, a1_minimal_config_gets_spec_defaults) {
   cr_assert(s->persistence_enabled);
   cr_assert_eq(s->lb_strategy, QCC_LB_WEIGHTED);
   cr_assert(s->health_aware);
-  cr_assert_not(s->sticky_session);
+  cr_assert(s->sticky_session, "on by default: one conversation per key keeps its prompt cache");
   cr_assert(s->auto_switch);
   cr_assert(s->auto_recovery);
   cr_assert_eq(s->switch_threshold, 3);

@@ -83,6 +83,22 @@ assert_le "h is still checked after the swap" "$((before_checks + 1))" \
 	"$(jcount 'select(.type=="health_check" and .endpoint.id=="h")')"
 assert_eq "swap kept h's state: still exactly one transition to unhealthy, none back" "1 0" \
 	"$(jcount 'select(.type=="health_status" and .endpoint.id=="h" and .to=="unhealthy")') $(jcount 'select(.type=="health_status" and .endpoint.id=="h" and .to!="unhealthy")')"
+
+# h answers again: the next passed check makes it healthy at once (issue 16),
+# not degraded; status and endpoint list still show its last error and its age
+mock_fault h ok
+for i in $(seq 80); do
+	[ "$(jcount 'select(.type=="health_status" and .endpoint.id=="h" and .to!="unhealthy")')" -ge 1 ] && break
+	sleep 0.1
+done
+assert_eq "recovered: h goes straight from unhealthy to healthy" "healthy" \
+	"$(journal_json | jq -r '[.[] | select(.type=="health_status" and .endpoint.id=="h" and .to!="unhealthy")][0].to')"
+st=$("$QCCC_BIN" status --state-dir "$QCC_STATE" 2>&1)
+assert_contains "status: h healthy, its last error with its age" "$st" "h healthy, last error: active check failed"
+assert_contains "status: the error's age" "$(grep ' h healthy' <<<"$st")" "s ago)"
+el=$("$QCCC_BIN" endpoint list --state-dir "$QCC_STATE" 2>&1)
+assert_contains "endpoint list: h healthy" "$(grep '^h ' <<<"$el")" "healthy"
+assert_contains "endpoint list: h's last error with its age" "$(grep '^  h: ' <<<"$el")" "s ago)"
 stop_qcc
 
 # health.enabled false: no probes at all

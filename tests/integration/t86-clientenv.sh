@@ -130,7 +130,7 @@ check "no backup of a file already pointing at qcc" test ! -e "$D/settings.json.
 E=$T/ccdir3
 CLAUDE_CONFIG_DIR=$E Q claude-settings --write >/dev/null 2>&1
 assert_eq "missing settings.json: created 0600" 600 "$(stat -c %a "$E/settings.json" 2>/dev/null)"
-CLAUDE_CONFIG_DIR=$E Q claude-settings --undo >/dev/null 2>&1
+CLAUDE_CONFIG_DIR=$E Q claude-settings --undo -y >/dev/null 2>&1
 assert_eq "missing settings.json: --undo leaves {}" '{}' "$(jq -c . "$E/settings.json")"
 printf '{"env": [1,2]' >"$E/settings.json"
 cp "$E/settings.json" "$T/bad.json"
@@ -176,7 +176,7 @@ if [ "$(id -u)" = 0 ]; then
 	assert_eq "service install --system as root without --run-as: exit 1" 1 "$?"
 	assert_contains "service install --system: never runs as root" "$out" "--run-as USER"
 fi
-HOME=$H XDG_CONFIG_HOME= Q service uninstall --root "$R" >/dev/null 2>&1
+HOME=$H XDG_CONFIG_HOME= Q service uninstall --root "$R" -y >/dev/null 2>&1
 check "service uninstall: unit removed" test ! -e "$U"
 HOME=$H XDG_CONFIG_HOME= Q service status --root "$R" >/dev/null 2>&1
 assert_eq "service status after uninstall: exit 1" 1 "$?"

@@ -54,7 +54,7 @@ out=$(cd "$T/elsewhere" && "$QCCC_BIN" config set queue.max_size 700 -c "$T/qcc.
 assert_contains "--build from another directory builds the table qcc-run serves" "$out" "live in generation 3"
 assert_eq "and writes no table.bin where it ran" "" "$(ls "$T/elsewhere")"
 
-"$QCCC_BIN" rollback >"$T/rollback.out" 2>&1 || bail_out "rollback: $(cat "$T/rollback.out")"
+"$QCCC_BIN" rollback -y >"$T/rollback.out" 2>&1 || bail_out "rollback: $(cat "$T/rollback.out")"
 wait_until 100 0.05 bash -c '"$0" status | grep -q "differs from the table"' "$QCCC_BIN"
 out=$("$QCCC_BIN" status)
 assert_contains "status warns after a rollback left qcc.yaml ahead" "$out" "rollback left the config ahead"

@@ -35,6 +35,7 @@ profiles:
     priority: primary
     load_balancing:
       strategy: failover
+      sticky_session: false # the retry below needs up1 first, whatever the session
     endpoints:
 $(ep_yaml up1 "priority: 1")
 $(ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped")

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -237,6 +238,9 @@ Test(journal_cmd, b_fix_refused_while_qcc_run_holds_the_journal) {
 
 Test(journal_cmd, c_show_all_type_since_json) {
   unsigned n = write_history();
+  /* people read local time with its zone; a zone without tzdata */
+  setenv("TZ", "QCT-2", 1);
+  tzset();
   struct run r = qccc("journal", "show", NULL);
   cr_expect_eq(r.rc, 0, "%s", r.err);
   cr_expect_eq(count_lines(r.out), n + 1, "header + one line per record:\n%s", r.out);
@@ -244,13 +248,27 @@ Test(journal_cmd, c_show_all_type_since_json) {
   cr_expect_not_null(strstr(r.out, "group_switch"), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "reason=\"failover: no available endpoint\""), "%s", r.out);
   cr_expect_not_null(strstr(r.out, "to=open"), "%s", r.out);
-  /* ISO times, aligned: the TYPE column starts at the same place. */
+  /* local times with the zone (UTC+2 here), aligned: the TYPE column
+   * starts at the same place */
   const char *l2 = strchr(r.out, '\n') + 1;
   cr_expect_eq(l2[4], '-');
-  cr_expect_eq(l2[10], 'T');
-  cr_expect_eq(l2[23], 'Z');
-  cr_expect_eq(strncmp(l2 + 26, "startup", 7), 0, "%s", l2);
-  cr_expect_eq(strncmp(r.out + 26, "TYPE", 4), 0);
+  cr_expect_eq(l2[10], ' ');
+  cr_expect_eq(l2[19], '.');
+  cr_expect_eq(strncmp(l2 + 24, "QCT", 3), 0, "%s", l2);
+  cr_expect_eq(strncmp(l2 + 30, "startup", 7), 0, "%s", l2);
+  cr_expect_eq(strncmp(r.out + 30, "TYPE", 4), 0);
+  struct run js = qccc("journal", "show", "--json", NULL);
+  json_error_t jerr;
+  json_t *arr = json_loads(js.out, 0, &jerr);
+  const char *iso = json_string_value(json_object_get(json_array_get(arr, 0), "time"));
+  cr_assert_not_null(iso, "%s", js.out);
+  cr_expect_eq(iso[23], 'Z', "--json keeps UTC: %s", iso);
+  int uh = atoi(iso + 11), lh = atoi(l2 + 11);
+  cr_expect_eq(lh, (uh + 2) % 24, "local %.27s is UTC %s + 2h", l2, iso);
+  json_decref(arr);
+  run_free(&js);
+  unsetenv("TZ");
+  tzset();
   run_free(&r);
 
   r = qccc("journal", "show", "--type", "breaker", NULL);

@@ -924,3 +924,31 @@ Test(router, removing_the_active_profile_switches_with_an_event) {
   cr_assert_str_eq(pick_id(&f, 3), "d");
   rfix_done(&f);
 }
+
+/* Issue 16: an endpoint that passes an active check is healthy at once (not
+ * degraded for minutes), its breaker closed, and its last error still there
+ * (status shows it with its age). */
+Test(router, passed_check_is_healthy_at_once_keeping_last_error) {
+  struct rfix_cfg c = groups();
+  c.health_enabled = true;
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  uint32_t a = rfix_idx(&f, "a");
+  for (int i = 0; i < 5; i++) fail_on(&f, a, QCC_OUT_CONNECT_ERROR, 0, (uint64_t)i);
+  qcc_router_health_result(f.r, a, false, 0, "connection refused", 10);
+  struct qcc_route_snapshot s;
+  qcc_router_snapshot(f.r, a, 11, &s);
+  cr_assert_eq(s.health, QCC_HEALTH_UNHEALTHY);
+  cr_assert_eq(s.breaker, QCC_BREAKER_OPEN);
+  qcc_router_health_result(f.r, a, true, 80, NULL, 20 * S);
+  qcc_router_snapshot(f.r, a, 20 * S, &s);
+  cr_assert_eq(s.health, QCC_HEALTH_HEALTHY, "got %s", qcc_health_status_name(s.health));
+  cr_assert_eq(s.breaker, QCC_BREAKER_CLOSED);
+  cr_assert_not_null(strstr(s.last_error, "connection refused"), "%s", s.last_error);
+  cr_assert_eq(s.last_failure, 10);
+  /* real successes afterwards do not read as flaky and pull it back down */
+  for (int i = 0; i < 10; i++) rfix_ok(&f, NULL, 21 * S + (uint64_t)i);
+  qcc_router_snapshot(f.r, a, 22 * S, &s);
+  cr_assert_eq(s.health, QCC_HEALTH_HEALTHY, "got %s", qcc_health_status_name(s.health));
+  rfix_done(&f);
+}

@@ -169,3 +169,37 @@ Test(balancer, smooth_wrr_5_1_1_sequence) {
   /* nginx's documented smooth order for 5:1:1 */
   cr_assert_str_eq(seq, "aabacaaaabacaa");
 }
+
+Test(health, passed_check_is_healthy_at_once_or_degraded_when_slow) {
+  struct qcc_health_params p;
+  qcc_health_params_default(&p);
+  struct qcc_health h;
+  qcc_health_init(&h, 0);
+  for (int i = 0; i < 6; i++) qcc_health_failure(&h, &p, "HTTP 503", (uint64_t)i);
+  cr_assert_eq(h.status, QCC_HEALTH_UNHEALTHY);
+  /* unhealthy: `rise` (2) passes in a row, then healthy, not degraded */
+  cr_assert_eq(qcc_health_check_pass(&h, &p, 100, false, 9), QCC_HEALTH_UNHEALTHY);
+  cr_assert_eq(h.status, QCC_HEALTH_UNHEALTHY, "one pass is not enough: no flapping back");
+  cr_assert_eq(qcc_health_check_pass(&h, &p, 100, false, 10), QCC_HEALTH_UNHEALTHY);
+  cr_assert_eq(h.status, QCC_HEALTH_HEALTHY);
+  cr_assert_eq(h.status_since, 10);
+  cr_assert_str_eq(h.last_error, "HTTP 503");
+  cr_assert_eq(h.last_failure, 5);
+  /* a degraded (flaky) endpoint passing a check is healthy too */
+  for (int i = 0; i < 20 && h.status != QCC_HEALTH_DEGRADED; i++) {
+    qcc_health_failure(&h, &p, "HTTP 500", 20);
+    qcc_health_failure(&h, &p, "HTTP 500", 20);
+    qcc_health_success(&h, &p, 100, 21);
+  }
+  cr_assert_eq(h.status, QCC_HEALTH_DEGRADED);
+  cr_assert_eq(qcc_health_check_pass(&h, &p, 100, false, 22), QCC_HEALTH_DEGRADED);
+  cr_assert_eq(h.status, QCC_HEALTH_HEALTHY);
+  /* ... unless the check itself is slow: degraded */
+  qcc_health_check_pass(&h, &p, 60000, false, 30);
+  cr_assert_eq(h.status, QCC_HEALTH_DEGRADED);
+  /* an open breaker's endpoint (LIFT) is healthy on its first pass */
+  for (int i = 0; i < 6; i++) qcc_health_failure(&h, &p, "HTTP 503", 40);
+  cr_assert_eq(h.status, QCC_HEALTH_UNHEALTHY);
+  qcc_health_check_pass(&h, &p, 100, true, 41);
+  cr_assert_eq(h.status, QCC_HEALTH_HEALTHY);
+}
