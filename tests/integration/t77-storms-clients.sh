@@ -37,6 +37,8 @@ queue:
   enabled: true
 loadbalancer:
   strategy: failover
+  # each scenario expects a asked first: no session kept on b from the last one
+  sticky_session: false
 profiles:
   - name: main
     endpoints:
