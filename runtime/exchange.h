@@ -30,6 +30,7 @@ struct qcc_request {
   size_t body_len;
   const char *request_id;      /* also sent back as x-request-id... see client.c */
   const char *client;          /* name of the client token that admitted it, NULL = none */
+  uint32_t client_slot;        /* that token's index in gen's table + 1, 0 = none (budgets) */
   struct qcc_generation *gen;  /* pinned by the client side for this request */
 };
 

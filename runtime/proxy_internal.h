@@ -178,6 +178,7 @@ struct qcc_exchange {
     bool recorded;
     struct qcc_usagecap cap;
     uint64_t endpoint_sid;
+    uint32_t endpoint_idx;          /* in x->req->gen's table (pricing) */
     char request_id[24];
     char endpoint[64];
     char profile[64];
