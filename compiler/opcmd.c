@@ -18,6 +18,7 @@
 #include "compiler/editcmd.h"
 #include "compiler/freshness.h"
 #include "compiler/texttable.h"
+#include "compiler/todaycell.h"
 #include "schema/statedir.h"
 
 #define OP_OK 0
@@ -298,6 +299,22 @@ static void status_keys(struct ctx *c) {
   qcc_admin_reply_free(&r);
 }
 
+/* "today        up1 1.2k tok $0.0012 budget spent": per endpoint that
+ * spent something today or has a budget. */
+static void status_today(struct ctx *c, const json_t *sp) {
+  size_t i;
+  const json_t *e;
+  bool first = true;
+  json_array_foreach(sp, i, e) {
+    if (ji(json_object_get(e, "today"), "tokens") == 0 && !json_is_object(json_object_get(e, "budget")))
+      continue;
+    char td[64];
+    qccc_today_cell(e, td, sizeof td);
+    fprintf(c->out, "%-13s%s %s\n", first ? "today" : "", js(e, "id"), td);
+    first = false;
+  }
+}
+
 static int cmd_status(struct ctx *c) {
   if (c->o.npos != 1) return usage(c, "usage: qccc status [--json] [--state-dir DIR]");
   struct qcc_admin_reply r;
@@ -365,6 +382,7 @@ static int cmd_status(struct ctx *c) {
           ji(q, "retries"), ji(q, "retries") == 1 ? "y" : "ies", ji(q, "failovers"),
           plural(ji(q, "failovers")));
   fprintf(c->out, "connections  %lld open\n", ji(json_object_get(j, "connections"), "active"));
+  status_today(c, json_object_get(j, "spending"));
   const json_t *qu = json_object_get(j, "queue");
   if (json_is_object(qu)) {
     fprintf(c->out, "queue        %lld waiting (%lld retrying)", ji(qu, "depth"), ji(qu, "retrying"));
@@ -604,7 +622,11 @@ static void state_text(const json_t *e, char *out, size_t cap) {
              js(e, "disabled_reason"));
   else if (!jb(e, "enabled")) snprintf(out, cap, "off (config)");
   else if (jb(e, "key_rejected")) snprintf(out, cap, "on, key rejected");
-  else if (ji(e, "resting_for_ms") > 0) snprintf(out, cap, "on, resting %llds",
+  else if (ji(e, "resting_for_ms") > 0 && strcmp(js(e, "rest_reason"), "budget") == 0) {
+    char d[32];
+    fmt_dur(ji(e, "resting_for_ms") / 1000 + 1, d, sizeof d);
+    snprintf(out, cap, "on, budget (%s)", d);
+  } else if (ji(e, "resting_for_ms") > 0) snprintf(out, cap, "on, resting %llds",
                                                 ji(e, "resting_for_ms") / 1000 + 1);
   else snprintf(out, cap, "%s", jb(e, "available") ? "on" : "on, unavailable");
 }
@@ -639,16 +661,16 @@ static int endpoint_list(struct ctx *c) {
   if (c->o.json) {
     print_json(c, r.json);
   } else {
-    /* GROUP, PRIO and INFLIGHT only with --wide: the rest fits 100 columns */
+    /* GROUP, WEIGHT, PRIO, SCORE and INFLIGHT only with --wide: the rest
+     * (with TODAY) fits 100 columns */
     bool wide = c->o.wide;
-    struct qccc_texttable t = {.cols = wide ? 11 : 8, .cut_first = wide ? 0 : 8};
+    struct qccc_texttable t = {.cols = wide ? 12 : 7, .cut_first = wide ? 0 : 7};
     if (wide) t.right[4] = t.right[5] = t.right[7] = t.right[9] = true;
-    else t.right[3] = t.right[5] = true;
     if (wide)
       qccc_texttable_row(&t, "ID", "PROFILE", "GROUP", "STATE", "WEIGHT", "PRIO", "HEALTH", "SCORE", "BREAKER",
-              "INFLIGHT", "BASE_URL");
+              "INFLIGHT", "TODAY", "BASE_URL");
     else
-      qccc_texttable_row(&t, "ID", "PROFILE", "STATE", "WEIGHT", "HEALTH", "SCORE", "BREAKER", "BASE_URL");
+      qccc_texttable_row(&t, "ID", "PROFILE", "STATE", "HEALTH", "BREAKER", "TODAY", "BASE_URL");
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
@@ -658,13 +680,15 @@ static int endpoint_list(struct ctx *c) {
       snprintf(p, sizeof p, "%lld", ji(e, "priority"));
       snprintf(sc, sizeof sc, "%lld", ji(e, "score"));
       snprintf(inf, sizeof inf, "%lld", ji(e, "inflight"));
-      char br[48];
+      char br[48], td[64];
       breaker_text(e, br, sizeof br);
+      qccc_today_cell(e, td, sizeof td);
       if (wide)
         qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), js(e, "group"), st, w, p, js(e, "health"), sc, br,
-                inf, js(e, "base_url"));
+                inf, td, js(e, "base_url"));
       else
-        qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), st, w, js(e, "health"), sc, br, js(e, "base_url"));
+        qccc_texttable_row(&t, js(e, "id"), js(e, "profile"), st, js(e, "health"), br, td,
+                           js(e, "base_url"));
     }
     size_t n = json_array_size(json_object_get(r.json, "endpoints"));
     qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);

@@ -6,11 +6,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
 #include <xxhash.h>
 
+#include "compiler/instance.h"
 #include "compiler/journalcmd.h"
 #include "compiler/texttable.h"
 #include "schema/journal.h"
@@ -127,22 +129,28 @@ static int add_by(struct opts *o, const char *list, FILE *err) {
 }
 
 /* The zone of hours, days and dates: --tz, else usage.timezone of the table
- * the state dir's qcc-run was started with (run.json, as `qccc start`
- * wrote it), else local time. */
+ * the state dir's qcc-run serves (GET /status), else of the one `qccc
+ * start` started it with (run.json), else local time. */
 static void served_zone(const char *dir, char *zone, size_t cap) {
   zone[0] = '\0';
-  char path[4200];
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return; /* never create it */
+  struct qcc_instance *inst = NULL;
   struct qcc_err e = {0};
-  if (qcc_statedir_path(dir, "run.json", path, sizeof path, &e) != 0) return;
-  json_t *j = json_load_file(path, 0, NULL);
-  const char *table = j != NULL ? json_string_value(json_object_get(j, "table")) : NULL;
+  if (qcc_instance_new(dir, &inst, &e) != 0) return;
+  char table[QCC_INSTANCE_PATH_MAX] = "";
+  struct qcc_run_info info;
+  if (qcc_instance_served_table(inst, table, sizeof table) != 0) {
+    table[0] = '\0';
+    if (qcc_instance_info_load(inst, &info, &e) == 0) snprintf(table, sizeof table, "%s", info.table);
+  }
+  qcc_instance_free(&inst);
   struct qcc_table *t = NULL;
   struct qcc_table_error te;
-  if (table != NULL && table[0] != '\0' && qcc_table_open(table, &t, &te) == 0) {
+  if (table[0] != '\0' && qcc_table_open(table, &t, &te) == 0) {
     snprintf(zone, cap, "%s", qcc_table_str(t, qcc_table_settings(t)->usage_timezone));
     qcc_table_close(&t);
   }
-  json_decref(j);
 }
 
 static int use_zone(struct opts *o, const char *dir, FILE *err) {

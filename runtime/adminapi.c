@@ -298,6 +298,21 @@ static void h_status(struct qcc_admin_req *req, void *arg) {
                                 health[QCC_HEALTH_DEGRADED], "unhealthy",
                                 health[QCC_HEALTH_UNHEALTHY], "breaker_open", open, "disabled",
                                 disabled));
+  /* today's spending and budgets per endpoint (docs/admin-api.md) */
+  const struct qcc_table *tb = table_of(c);
+  json_t *sp = json_array();
+  uint32_t ne = tb != NULL && qcc_budgetgate_budget(c->budget) != NULL ? qcc_table_endpoint_count(tb) : 0;
+  for (uint32_t i = 0; i < ne && sp != NULL; i++) {
+    json_t *x = json_pack("{s:s}", "id", qcc_table_str(tb, qcc_table_endpoint(tb, i)->id));
+    if (x == NULL) continue;
+    spending_json(c, tb, i, x);
+    struct qcc_route_snapshot s;
+    json_object_set_new(x, "budget_rest", json_boolean(qcc_router_snapshot(c->router, i, now, &s) == 0 &&
+                                                       s.stable_id == qcc_table_endpoint(tb, i)->stable_id &&
+                                                       s.budget_spent));
+    json_array_append_new(sp, x);
+  }
+  json_object_set_new(o, "spending", sp != NULL ? sp : json_null());
 
   struct qcc_admin_counters ac = {0};
   if (c->counters != NULL) c->counters(c->counters_arg, &ac);

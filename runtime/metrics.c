@@ -200,6 +200,7 @@ struct series {
     char model[QCC_METRICS_ID_MAX];
     uint64_t k[5]; /* input, output, cache_write_5m, cache_write_1h, cache_read */
     uint64_t pico; /* priced cost, pico-USD */
+    bool priced;   /* some answer had a price: a 0 series would read as "free" */
   } tm[QCC_METRICS_MAX_MODELS + 1]; /* [MAX] is "other" */
   size_t tm_count;
   bool tm_other;
@@ -338,6 +339,7 @@ void qcc_metrics_cost(struct qcc_metrics *m, const char *endpoint, const char *m
   if (m == NULL) return;
   struct tok_model *tm = tok_slot(m, endpoint, model);
   tm->pico = tm->pico > UINT64_MAX - pico_usd ? UINT64_MAX : tm->pico + pico_usd;
+  tm->priced = true;
 }
 
 void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char *model,
@@ -481,6 +483,7 @@ void qcc_metrics_render(const struct qcc_metrics *m, struct qcc_prom *w) {
     const struct series *s = &m->eps[i];
     for (size_t j = 0; j <= QCC_METRICS_MAX_MODELS; j++) {
       if (j == QCC_METRICS_MAX_MODELS ? !s->tm_other : j >= s->tm_count) continue;
+      if (!s->tm[j].priced) continue;
       struct qcc_prom_label l[2] = {{"endpoint", s->id}, {"model", s->tm[j].model}};
       qcc_prom_sample(w, "qcc_cost_usd_total", l, 2, (double)s->tm[j].pico / 1e12);
     }

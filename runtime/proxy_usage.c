@@ -131,7 +131,8 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
   struct qcc_proxy *p = x->p;
   if (p->hooks.metrics != NULL) {
     qcc_metrics_tokens(p->hooks.metrics, u->endpoint, u->upstream_model, &t);
-    if (priced > 0) qcc_metrics_cost(p->hooks.metrics, u->endpoint, u->upstream_model, priced);
+    if (cost != QCC_USAGE_NO_PRICE)
+      qcc_metrics_cost(p->hooks.metrics, u->endpoint, u->upstream_model, priced);
   }
   uint32_t client = x->req->client_slot > 0 ? x->req->client_slot - 1 : QCC_BUDGET_NONE;
   if (p->hooks.usage == NULL) {
