@@ -205,5 +205,18 @@ assert_eq "after restart traffic still goes to up2" "up2" "$(who r1)"
 assert_eq "up1's mock still saw one request only" "1" "$(grep -c '/v1/messages' "${MOCK_LOG[up1]}")"
 ask r2 "$QCC_IT_TOK_CAROL" "$(body_json claude-it)"
 assert_eq "after restart carol still gets 429" "429" "$(code r2)"
+
+# (f) a reload that raises up1's budget lifts its rest: traffic goes back to
+# up1 (priority 1); spending is kept, so the old cap would still hold
+gen=$(healthz_generation)
+sed 's/daily_usd: 0.000001/daily_usd: 100/' "$T/qcc.yaml" >"$T/qcc2.yaml"
+build_table "$T/qcc2.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+kill -HUP "$QCC_PID"
+wait_generation_above "$gen" >/dev/null || bail_out "the raised budget was not loaded"
+assert_eq "after the reload up1 no longer rests" "null" "$(ep_field up1 .rest_reason)"
+assert_eq "  today's spending was kept over the reload" "true" \
+	"$(ep_field up1 '.today.cost_pico_usd > 0')"
+ask f1 "$QCC_IT_TOK_ALICE" "$(body_json claude-it)"
+assert_eq "  and traffic is back on up1" "up1" "$(who f1)"
 stop_qcc
 done_testing
