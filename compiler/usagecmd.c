@@ -467,8 +467,8 @@ static void print_table(const struct opts *o, struct group **gs, size_t n, const
                  "not priced (see `pricing:` in docs/usage.md)\n",
             t->no_price, t->requests, t->requests ? 100.0 * (double)t->no_price / (double)t->requests : 0.0);
   if (t->partly > 0)
-    fprintf(out, "partly priced: %" PRIu64 " requests had tokens of a kind without a price\n",
-            t->partly);
+    fprintf(out, "partly priced: %" PRIu64 " request%s had tokens of a kind without a price\n",
+            t->partly, t->partly == 1 ? "" : "s");
   if (t->unpriced_tokens > 0)
     fprintf(out, "unpriced tokens: %" PRIu64 " of %" PRId64 " (%.1f%%) are not in COST\n",
             t->unpriced_tokens, t->tok[0] + t->tok[1] + t->tok[2] + t->tok[3] + t->tok[4],
