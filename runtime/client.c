@@ -440,6 +440,7 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
       .failed = res != NULL ? res->failed != 0 : status >= 500,
       .model = res != NULL ? res->model : NULL,
       .tokens = res != NULL ? res->tokens : NULL,
+      .cost_pico = res != NULL ? res->cost_pico : NULL,
       .tried = res != NULL ? res->tried : NULL,
       .tried_count = res != NULL ? res->tried_count : 0,
   };

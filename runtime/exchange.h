@@ -59,6 +59,7 @@ struct qcc_exchange_result {
   /* a /v1/messages answer's model (as sent upstream) and usage, else NULL */
   const char *model;
   const struct qcc_usage_tokens *tokens;
+  const int64_t *cost_pico;    /* its priced cost in pico-USD, INT64_MIN = no price; NULL = none */
   const struct qcc_exchange_try *tried; /* endpoints that failed first, in order */
   size_t tried_count;
 };

@@ -187,6 +187,7 @@ struct qcc_exchange {
     char client[64];
     char session[QCC_USAGE_MAX_SESSION + 1];
     struct qcc_usage_tokens tokens; /* set when recorded */
+    int64_t cost;                   /* likewise: pico-USD, QCC_USAGE_NO_PRICE */
   } *usage;
   struct qcc_exchange_try *tries;    /* x->hist as the result's tried list */                          /* allocated for /v1/messages only */
 };

@@ -128,6 +128,8 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
                  : c.pico_usd > (uint64_t)INT64_MAX ? INT64_MAX
                                                     : (int64_t)c.pico_usd;
   uint64_t priced = cost != QCC_USAGE_NO_PRICE ? (uint64_t)cost : 0;
+  u->cost = cost;
+  x->res.cost_pico = &u->cost;
   struct qcc_proxy *p = x->p;
   if (p->hooks.metrics != NULL) {
     qcc_metrics_tokens(p->hooks.metrics, u->endpoint, u->upstream_model, &t);

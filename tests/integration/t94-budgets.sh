@@ -36,6 +36,7 @@ pricing:
 proxy:
   host: 127.0.0.1
   port: $QCC_PORT
+  access_log: true
   auth_tokens:
     - name: alice
       env: QCC_IT_TOK_ALICE
@@ -151,6 +152,13 @@ reported=$("$QCCC_BIN" usage --json --by endpoint --state-dir "$QCC_STATE" |
 	jq -cS '[.groups[] | {key: .endpoint, value: {cost_pico_usd, no_price_requests}}] | from_entries')
 assert_eq "cost per endpoint equals the hand-computed cost (cache kinds, 0.5 multiplier)" \
 	"$(jq -cS . <<<"$expected")" "$reported"
+rid=$(grep -i '^x-request-id:' "$T/r-a1.h" | awk '{print $2}' | tr -d '\r')
+al=$(jq -c --arg r "$rid" 'select(.request_id == $r)' "$QCC_ACCESS_LOG")
+assert_eq "access log: a1's exact cost (pico-USD as USD)" "$(jq -r .up1.cost_pico_usd <<<"$expected")" \
+	"$(python3 -c "import sys, decimal; print(int(decimal.Decimal(sys.argv[1]) * 10**12))" "$(jq -r .cost_usd <<<"$al")" 2>/dev/null)"
+rid=$(grep -i '^x-request-id:' "$T/r-a4.h" | awk '{print $2}' | tr -d '\r')
+assert_eq "access log: the unpriced model's cost is null" "null" \
+	"$(jq -c --arg r "$rid" 'select(.request_id == $r) | .cost_usd' "$QCC_ACCESS_LOG")"
 up1_cache=$("$QCCC_BIN" usage --json --by endpoint --state-dir "$QCC_STATE" |
 	jq -r '.groups[] | select(.endpoint == "up1") | .tokens.cache_write_1h')
 assert_eq "up1's answer had 1-hour cache writes (priced at their own rate)" "20" "$up1_cache"
