@@ -625,7 +625,7 @@ static const char md_intro[] =
     "a cache kind left out has no price, and its tokens are counted as unpriced, never\n"
     "guessed. An endpoint's `price_multiplier` scales the list price. `budget:` on an\n"
     "endpoint rests it when spent until the day or month ends in `usage.timezone`; on an\n"
-    "auth token it answers that client 429 until then. Details: docs/pricing.md.\n\n"
+    "auth token it answers that client 429 until then. Details: docs/usage.md.\n\n"
     "## Every key\n\n"
     "Paths use `[]` for the items of a list: `profiles[].endpoints[].weight`, and `{}`\n"
     "for the entries of a mapping keyed by a name you choose: `pricing{}.input`. The same\n"
