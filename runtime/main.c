@@ -37,6 +37,7 @@
 #include "runtime.h"
 #include "schema/fileio.h"
 #include "schema/statedir.h"
+#include "schema/zone.h"
 #include "select.h"
 #include "statuspage.h"
 #include "server.h"
@@ -161,7 +162,19 @@ static void tls_apply(struct app *a) {
     qcc_log_warn("the listener now speaks %s to new connections", a->tls ? "HTTPS" : "plain HTTP");
 }
 
+/* usage.timezone must name a zone of this machine's tz database (glibc would
+ * silently use UTC): a table that does not is refused before it goes live,
+ * so the budget and the router always count over the same table. */
+static int zone_check(const struct qcc_generation *g, struct qcc_err *err) {
+  const char *zone = qcc_table_str(g->table, qcc_table_settings(g->table)->usage_timezone);
+  if (zone[0] != '\0' && !qcc_zone_known(zone))
+    return qcc_err_set(err, EINVAL, "usage.timezone '%s' is not in this machine's tz database",
+                       zone);
+  return 0;
+}
+
 static int table_check(void *ctx, const struct qcc_generation *g, struct qcc_err *err) {
+  if (zone_check(g, err) != 0) return -1;
   return auth_check(ctx, g, err) != 0 ? -1 : tls_check(ctx, g, err);
 }
 
