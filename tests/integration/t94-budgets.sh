@@ -8,7 +8,8 @@
 #  (b) up1's daily budget runs out after one request: traffic moves to up2
 #      (the mocks say who answered), GET /endpoints says rest_reason budget
 #      until the next midnight of usage.timezone (Asia/Shanghai), the journal
-#      has the endpoint_rest with that reason, `qccc endpoint list` shows it
+#      has the endpoint_rest with that reason, `qccc endpoint list` and
+#      `qccc status` show it, the alert hook gets budget_spent
 #  (c) a client token over its daily_tokens budget gets 429 rate_limit_error
 #      with retry-after = seconds to that midnight (+-2 s); other tokens pass
 #  (d) /metrics: qcc_cost_usd_total and qcc_budget_remaining
@@ -45,6 +46,9 @@ proxy:
       budget: {daily_tokens: 1}
 health:
   enabled: false
+  alert_enabled: true
+alerts:
+  exec: "cat >> $T/alerts.jsonl"
 queue:
   enabled: false
 profiles:
@@ -103,6 +107,11 @@ try: print(int(v) // 1000)
 except ValueError: print(int(datetime.datetime.fromisoformat(v.replace('Z', '+00:00')).timestamp()))" "$jr" 2>/dev/null)
 assert_le "journal: the rest ends at that midnight (-2 s)" "$((midnight - 2))" "${ju:-0}"
 assert_le "journal: the rest ends at that midnight (+2 s)" "${ju:-0}" "$((midnight + 2))"
+wait_until 50 0.1 grep -q '"budget_spent"' "$T/alerts.jsonl"
+alert=$(grep '"budget_spent"' "$T/alerts.jsonl" | head -1)
+assert_eq "alert hook: budget_spent for up1" "up1" "$(jq -r .endpoint <<<"$alert" 2>/dev/null)"
+assert_contains "alert hook: with the reason" "$(jq -r .message <<<"$alert" 2>/dev/null)" \
+	"daily budget spent until 00:00 +08"
 el=$("$QCCC_BIN" endpoint list --state-dir "$QCC_STATE" 2>&1)
 assert_contains "endpoint list says up1 rests for its budget" "$(grep '^up1' <<<"$el")" "on, budget"
 assert_contains "endpoint list: up1's today cell" "$(grep '^up1' <<<"$el")" "budget spent"
