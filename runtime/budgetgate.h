@@ -55,7 +55,10 @@ struct qcc_budget *qcc_budgetgate_budget(const struct qcc_budgetgate *g);
  * (budgets then start from zero), or NULL. */
 uint64_t qcc_budgetgate_seeded(const struct qcc_budgetgate *g, const char **note);
 
-/* Wall-clock unix seconds (budget.h's `now`). */
+/* Wall-clock unix seconds (budget.h's `now`), moved by
+ * $QCC_BUDGET_CLOCK_OFFSET_S when set (tests reach a period's end without
+ * waiting for midnight; the usage records keep the real time). */
+#define QCC_BUDGET_CLOCK_OFFSET_ENV "QCC_BUDGET_CLOCK_OFFSET_S"
 int64_t qcc_budgetgate_now(void);
 
 #endif

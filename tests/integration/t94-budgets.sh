@@ -14,8 +14,9 @@
 #      with retry-after = seconds to that midnight (+-2 s); other tokens pass
 #  (d) /metrics: qcc_cost_usd_total and qcc_budget_remaining
 #  (e) kill -9 and restart: the budget is still spent (seeded from usage.qu)
-# The reset itself (the period's end) is tested with an injected clock in
-# tests/pricing (budget unit tests): qcc-run follows the wall clock.
+#  (f) a reload that raises the budget lifts the rest
+#  (g) the period's end, with the budgets' clock moved near midnight
+#      (QCC_BUDGET_CLOCK_OFFSET_S): traffic returns to up1, carol passes
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
 command -v python3 >/dev/null || skip_all "python3 not installed"
@@ -235,5 +236,27 @@ assert_eq "  today's spending was kept over the reload" "true" \
 	"$(ep_field up1 '.today.cost_pico_usd > 0')"
 ask f1 "$QCC_IT_TOK_ALICE" "$(body_json claude-it)"
 assert_eq "  and traffic is back on up1" "up1" "$(who f1)"
+stop_qcc
+
+# (g) the period's end: the budgets' clock moved (QCC_BUDGET_CLOCK_OFFSET_S)
+# to 8 s before the next Asia/Shanghai midnight, the first budget again.
+# Seeded from today's records, up1 and carol are spent at once; at the
+# midnight up1 takes traffic again by itself and carol passes.
+build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+export QCC_BUDGET_CLOCK_OFFSET_S=$((midnight - $(date +%s) - 8))
+QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+unset QCC_BUDGET_CLOCK_OFFSET_S
+assert_eq "near midnight: up1 rests for its budget (seeded)" "budget" "$(ep_field up1 .rest_reason)"
+ask g1 "$QCC_IT_TOK_CAROL" "$(body_json claude-it)"
+ra=$(grep -i '^retry-after:' "$T/r-g1.h" | awk '{print $2}' | tr -d '\r')
+assert_le "  carol's retry-after is the seconds to that midnight (<= 9)" "${ra:-99}" 9
+assert_le "  ... and more than 0" 1 "${ra:-0}"
+wait_until 150 0.1 sh -c "curl -sS -m 5 --unix-socket '$QCC_STATE/admin.sock' http://qcc/endpoints |
+	jq -e '.endpoints[] | select(.id == \"up1\") | .rest_reason == null' >/dev/null"
+assert_eq "at the midnight up1's rest is over" "null" "$(ep_field up1 .rest_reason)"
+ask g2 "$QCC_IT_TOK_ALICE" "$(body_json claude-it)"
+assert_eq "  and up1 takes traffic again" "up1" "$(who g2)"
+ask g3 "$QCC_IT_TOK_CAROL" "$(body_json claude-it)"
+assert_eq "  and carol passes again" "200" "$(code g3)"
 stop_qcc
 done_testing
