@@ -446,17 +446,20 @@ static const struct qccc_cmd cmds[] = {
     {"config validate", "the same as `qccc validate`",
      "usage: qccc config validate [-c FILE]\n" EDIT_HELP, EDIT_OPTS, 0, run_edit},
     {"usage", "tokens and cost by endpoint, profile, model, client, session, hour, day",
-     "usage: qccc usage [--since T] [--until T] [--by KEY]... [--json|--csv] [--state-dir DIR]\n"
+     "usage: qccc usage [--since T] [--until T] [--by KEY]... [--json|--csv] [--tz ZONE]\n"
+     "                  [--state-dir DIR]\n"
      "       qccc usage export FILE [--since T] [--until T] [--by KEY]...   (.csv or .json)\n"
      "Reads STATE_DIR/usage.qu directly: works while qcc-run is down (docs/usage.md).\n"
-     "  --since T         24h, 7d, a date (2026-12-01, local midnight) or an ISO time (UTC)\n"
+     "  --since T         24h, 7d, a date (2026-12-01, midnight in ZONE) or an ISO time (UTC)\n"
      "  --until T         the same; the end (excluded)\n"
      "  --by KEY          endpoint (default), profile, model, client, session, hour, day;\n"
      "                    repeat it or separate keys with commas (at most 5)\n"
      "  --json            JSON (times in UTC)\n"
      "  --csv             CSV (times in UTC)\n"
+     "  --tz ZONE         hours, days and dates in ZONE (IANA name or local); default the\n"
+     "                    usage.timezone of the table qcc-run serves, else local time\n"
      "  --state-dir DIR   where usage.qu is (default $QCC_STATE_DIR, else ~/.qcc)\n",
-     "--since=T --until=T --by=KEY --json --csv --state-dir=DIR", 0, run_usage},
+     "--since=T --until=T --by=KEY --json --csv --tz=ZONE --state-dir=DIR", 0, run_usage},
     {"journal check", "verify the journal; --fix cuts a torn tail",
      "usage: qccc journal check [--fix] [--state-dir DIR]\n"
      "  --fix             cut a torn tail (keeps a copy)\n" JOURNAL_HELP,

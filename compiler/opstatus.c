@@ -10,6 +10,7 @@
 #include "compiler/freshness.h"
 #include "compiler/opctx.h"
 #include "compiler/texttable.h"
+#include "compiler/todaycell.h"
 
 /* ---- status -------------------------------------------------------------- */
 
@@ -27,6 +28,22 @@ static void status_drift(struct ctx *c, const json_t *j) {
 }
 
 /* Endpoints whose key qcc-run could not resolve (GET /endpoints key_problem). */
+/* "today        up1 1.2k tok $0.0012 budget spent": per endpoint that
+ * spent something today or has a budget. */
+static void status_today(struct ctx *c, const json_t *sp) {
+  size_t i;
+  const json_t *e;
+  bool first = true;
+  json_array_foreach(sp, i, e) {
+    if (op_ji(json_object_get(e, "today"), "tokens") == 0 && !json_is_object(json_object_get(e, "budget")))
+      continue;
+    char td[64];
+    qccc_today_cell(e, td, sizeof td);
+    fprintf(c->out, "%-13s%s %s\n", first ? "today" : "", op_js(e, "id"), td);
+    first = false;
+  }
+}
+
 static void status_keys(struct ctx *c) {
   struct qcc_admin_reply r;
   struct qcc_err err = {0};
@@ -144,6 +161,7 @@ int op_cmd_status(struct ctx *c) {
           op_ji(q, "retries"), op_ji(q, "retries") == 1 ? "y" : "ies", op_ji(q, "failovers"),
           op_plural(op_ji(q, "failovers")));
   fprintf(c->out, "connections  %lld open\n", op_ji(json_object_get(j, "connections"), "active"));
+  status_today(c, json_object_get(j, "spending"));
   const json_t *qu = json_object_get(j, "queue");
   if (json_is_object(qu)) {
     fprintf(c->out, "queue        %lld waiting (%lld retrying)", op_ji(qu, "depth"), op_ji(qu, "retrying"));
@@ -388,7 +406,11 @@ static void state_text(const json_t *e, char *out, size_t cap) {
              op_js(e, "disabled_reason"));
   else if (!op_jb(e, "enabled")) snprintf(out, cap, "off (config)");
   else if (op_jb(e, "key_rejected")) snprintf(out, cap, "on, key rejected");
-  else if (op_ji(e, "resting_for_ms") > 0) snprintf(out, cap, "on, resting %llds",
+  else if (op_ji(e, "resting_for_ms") > 0 && strcmp(op_js(e, "rest_reason"), "budget") == 0) {
+    char d[32];
+    op_fmt_dur(op_ji(e, "resting_for_ms") / 1000 + 1, d, sizeof d);
+    snprintf(out, cap, "on, budget (%s)", d);
+  } else if (op_ji(e, "resting_for_ms") > 0) snprintf(out, cap, "on, resting %llds",
                                                 op_ji(e, "resting_for_ms") / 1000 + 1);
   else snprintf(out, cap, "%s", op_jb(e, "available") ? "on" : "on, unavailable");
 }
@@ -423,16 +445,16 @@ static int endpoint_list(struct ctx *c) {
   if (c->o.json) {
     op_print_json(c, r.json);
   } else {
-    /* GROUP, PRIO and INFLIGHT only with --wide: the rest fits 100 columns */
+    /* GROUP, WEIGHT, PRIO, SCORE and INFLIGHT only with --wide: the rest
+     * (with TODAY) fits 100 columns */
     bool wide = c->o.wide;
-    struct qccc_texttable t = {.cols = wide ? 11 : 8, .cut_first = wide ? 0 : 8};
+    struct qccc_texttable t = {.cols = wide ? 12 : 7, .cut_first = wide ? 0 : 7};
     if (wide) t.right[4] = t.right[5] = t.right[7] = t.right[9] = true;
-    else t.right[3] = t.right[5] = true;
     if (wide)
       qccc_texttable_row(&t, "ID", "PROFILE", "GROUP", "STATE", "WEIGHT", "PRIO", "HEALTH", "SCORE", "BREAKER",
-              "INFLIGHT", "BASE_URL");
+              "INFLIGHT", "TODAY", "BASE_URL");
     else
-      qccc_texttable_row(&t, "ID", "PROFILE", "STATE", "WEIGHT", "HEALTH", "SCORE", "BREAKER", "BASE_URL");
+      qccc_texttable_row(&t, "ID", "PROFILE", "STATE", "HEALTH", "BREAKER", "TODAY", "BASE_URL");
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(r.json, "endpoints"), i, e) {
@@ -442,13 +464,15 @@ static int endpoint_list(struct ctx *c) {
       snprintf(p, sizeof p, "%lld", op_ji(e, "priority"));
       snprintf(sc, sizeof sc, "%lld", op_ji(e, "score"));
       snprintf(inf, sizeof inf, "%lld", op_ji(e, "inflight"));
-      char br[48];
+      char br[48], td[64];
       breaker_text(e, br, sizeof br);
+      qccc_today_cell(e, td, sizeof td);
       if (wide)
         qccc_texttable_row(&t, op_js(e, "id"), op_js(e, "profile"), op_js(e, "group"), st, w, p, op_js(e, "health"), sc, br,
-                inf, op_js(e, "base_url"));
+                inf, td, op_js(e, "base_url"));
       else
-        qccc_texttable_row(&t, op_js(e, "id"), op_js(e, "profile"), st, w, op_js(e, "health"), sc, br, op_js(e, "base_url"));
+        qccc_texttable_row(&t, op_js(e, "id"), op_js(e, "profile"), st, op_js(e, "health"), br, td,
+                           op_js(e, "base_url"));
     }
     size_t n = json_array_size(json_object_get(r.json, "endpoints"));
     qccc_texttable_print(&t, c->out, "", c->o.wide ? 0 : TEXT_FIT);

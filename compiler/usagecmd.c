@@ -6,16 +6,21 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
 #include <xxhash.h>
 
+#include "compiler/instance.h"
 #include "compiler/journalcmd.h"
 #include "compiler/texttable.h"
 #include "schema/journal.h"
+#include "schema/pricing.h"
 #include "schema/statedir.h"
+#include "schema/table.h"
 #include "schema/usage.h"
+#include "schema/zone.h"
 
 #define EXIT_OK 0
 #define EXIT_DAMAGED 1
@@ -36,15 +41,19 @@ struct opts {
   size_t nby;
   enum fmt fmt;
   const char *export_path;
+  const char *since_text, *until_text;
+  const char *tz;       /* --tz, else the served table's usage.timezone, else local */
+  char zone[256];       /* the zone hours and days are shown in */
   char path[4200];
 };
 
 /* The sums of one group (or the total). */
 struct sums {
-  uint64_t requests, unknown, partial, no_price, errors, attempts;
+  uint64_t requests, unknown, partial, no_price, partly, errors, attempts;
   int64_t tok[5]; /* input, output, cache_write_5m, cache_write_1h, cache_read */
-  int64_t cost;   /* nano-USD over the priced requests */
-  uint64_t priced;
+  uint64_t cost;  /* pico-USD over the priced requests (saturates) */
+  uint64_t priced; /* requests with some price */
+  uint64_t unpriced_tokens;
 };
 
 struct group {
@@ -119,6 +128,49 @@ static int add_by(struct opts *o, const char *list, FILE *err) {
   return 0;
 }
 
+/* The zone of hours, days and dates: --tz, else usage.timezone of the table
+ * the state dir's qcc-run serves (GET /status), else of the one `qccc
+ * start` started it with (run.json), else local time. */
+static void served_zone(const char *dir, char *zone, size_t cap) {
+  zone[0] = '\0';
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return; /* never create it */
+  struct qcc_instance *inst = NULL;
+  struct qcc_err e = {0};
+  if (qcc_instance_new(dir, &inst, &e) != 0) return;
+  char table[QCC_INSTANCE_PATH_MAX] = "";
+  struct qcc_run_info info;
+  if (qcc_instance_served_table(inst, table, sizeof table) != 0) {
+    table[0] = '\0';
+    if (qcc_instance_info_load(inst, &info, &e) == 0) snprintf(table, sizeof table, "%s", info.table);
+  }
+  qcc_instance_free(&inst);
+  struct qcc_table *t = NULL;
+  struct qcc_table_error te;
+  if (table[0] != '\0' && qcc_table_open(table, &t, &te) == 0) {
+    snprintf(zone, cap, "%s", qcc_table_str(t, qcc_table_settings(t)->usage_timezone));
+    qcc_table_close(&t);
+  }
+}
+
+static int use_zone(struct opts *o, const char *dir, FILE *err) {
+  if (o->tz != NULL) snprintf(o->zone, sizeof o->zone, "%s", o->tz);
+  else served_zone(dir, o->zone, sizeof o->zone);
+  if (o->zone[0] == '\0') snprintf(o->zone, sizeof o->zone, "local");
+  if (!qcc_zone_known(o->zone)) {
+    if (o->tz != NULL) {
+      fprintf(err, "qccc usage: --tz %s: not a zone of this machine's tz database\n", o->tz);
+      return -1;
+    }
+    snprintf(o->zone, sizeof o->zone, "local"); /* the table was built elsewhere */
+  }
+  if (strcmp(o->zone, "local") != 0) {
+    setenv("TZ", o->zone, 1);
+    tzset();
+  }
+  return 0;
+}
+
 static int parse_opts(int argc, char **argv, int64_t now, struct opts *o, FILE *err) {
   bool missing = false;
   const char *dirflag = qcc_statedir_take_flag(&argc, argv, &missing);
@@ -147,6 +199,7 @@ static int parse_opts(int argc, char **argv, int64_t now, struct opts *o, FILE *
                                      {"by", required_argument, NULL, 'b'},
                                      {"json", no_argument, NULL, 'j'},
                                      {"csv", no_argument, NULL, 'c'},
+                                     {"tz", required_argument, NULL, 'z'},
                                      {NULL, 0, NULL, 0}};
   int sub_argc = argc - first + 1;
   char **sub_argv = argv + first - 1;
@@ -157,18 +210,16 @@ static int parse_opts(int argc, char **argv, int64_t now, struct opts *o, FILE *
     switch (ch) {
     case 's':
     case 'u': {
-      int64_t t;
-      if (parse_time(optarg, now, &t) != 0) {
-        fprintf(err, "qccc usage: --%s %s: not a time (24h, 7d, 2026-12-01, 2026-12-01T10:00Z)\n",
-                ch == 's' ? "since" : "until", optarg);
-        return -1;
-      }
-      if (ch == 's') o->since = t, o->have_since = true;
-      else o->until = t, o->have_until = true;
+      /* parsed once the zone is known: a date is its midnight */
+      if (ch == 's') o->since_text = optarg;
+      else o->until_text = optarg;
       break;
     }
     case 'b':
       if (add_by(o, optarg, err) != 0) return -1;
+      break;
+    case 'z':
+      o->tz = optarg;
       break;
     case 'j':
       if (o->export_path == NULL) o->fmt = F_JSON;
@@ -193,6 +244,19 @@ static int parse_opts(int argc, char **argv, int64_t now, struct opts *o, FILE *
     fprintf(err, "qccc usage: %s\n", e.msg);
     return -1;
   }
+  if (use_zone(o, dir, err) != 0) return -1;
+  const char *tx[2] = {o->since_text, o->until_text};
+  for (int i = 0; i < 2; i++) {
+    if (tx[i] == NULL) continue;
+    int64_t t;
+    if (parse_time(tx[i], now, &t) != 0) {
+      fprintf(err, "qccc usage: --%s %s: not a time (24h, 7d, 2026-12-01, 2026-12-01T10:00Z)\n",
+              i == 0 ? "since" : "until", tx[i]);
+      return -1;
+    }
+    if (i == 0) o->since = t, o->have_since = true;
+    else o->until = t, o->have_until = true;
+  }
   return 0;
 }
 
@@ -205,10 +269,13 @@ static void sums_add(struct sums *a, const struct qcc_usage_rec *r) {
   a->unknown += r->unknown;
   a->partial += r->partial;
   a->no_price += r->no_price;
+  a->partly += r->partly_priced;
   a->errors += r->errors;
   a->attempts += r->attempts;
+  if (r->unpriced_tokens > 0) a->unpriced_tokens += (uint64_t)r->unpriced_tokens;
   if (r->cost != QCC_USAGE_NO_PRICE) {
-    a->cost += r->cost;
+    uint64_t c = r->cost > 0 ? (uint64_t)r->cost : 0;
+    a->cost = a->cost > UINT64_MAX - c ? UINT64_MAX : a->cost + c;
     a->priced += r->requests - r->no_price;
   }
 }
@@ -329,10 +396,26 @@ static void key_value(const struct opts *o, const struct group *g, size_t i, boo
   }
 }
 
+/* Dollars to the cent for big sums, to 1e-6 for small ones (a single
+ * cheap request must not read $0.0000); --json has the exact figure. */
+static void usd_text(uint64_t pico, char *buf, size_t cap) {
+  uint64_t whole = pico / QCC_PICO_PER_USD, frac = pico % QCC_PICO_PER_USD;
+  if (pico >= 100 * QCC_PICO_PER_USD)
+    snprintf(buf, cap, "$%" PRIu64 ".%02" PRIu64, whole, frac / UINT64_C(10000000000));
+  else if (pico >= QCC_PICO_PER_USD / 100)
+    snprintf(buf, cap, "$%" PRIu64 ".%04" PRIu64, whole, frac / UINT64_C(100000000));
+  else
+    snprintf(buf, cap, "$%" PRIu64 ".%06" PRIu64, whole, frac / UINT64_C(1000000));
+}
+
 static void cost_text(const struct sums *s, char *buf, size_t cap) {
-  if (s->priced == 0) snprintf(buf, cap, "no price");
-  else if (s->no_price > 0) snprintf(buf, cap, "$%.4f + no price", (double)s->cost / 1e9);
-  else snprintf(buf, cap, "$%.4f", (double)s->cost / 1e9);
+  if (s->priced == 0) {
+    snprintf(buf, cap, "no price");
+    return;
+  }
+  char usd[48];
+  usd_text(s->cost, usd, sizeof usd);
+  snprintf(buf, cap, "%s%s", usd, s->no_price > 0 ? " + no price" : s->partly > 0 ? " + unpriced" : "");
 }
 
 static void print_table(const struct opts *o, struct group **gs, size_t n, const struct sums *t,
@@ -340,7 +423,7 @@ static void print_table(const struct opts *o, struct group **gs, size_t n, const
   char from[64] = "the start", to[64] = "now";
   if (o->have_since) fmt_local(o->since, true, from, sizeof from);
   if (o->have_until) fmt_local(o->until, true, to, sizeof to);
-  fprintf(out, "usage from %s to %s (local time)\n", from, to);
+  fprintf(out, "usage from %s to %s (%s time)\n", from, to, o->zone);
   struct qccc_texttable tt = {.cols = o->nby + 7};
   for (size_t c = o->nby; c < tt.cols; c++) tt.right[c] = true;
   const char *hdr[QCCC_TEXTTABLE_MAX_COLS];
@@ -383,6 +466,16 @@ static void print_table(const struct opts *o, struct group **gs, size_t n, const
     fprintf(out, "no price: %" PRIu64 " of %" PRIu64 " requests (%.0f%%): their tokens are counted, "
                  "not priced (see `pricing:` in docs/usage.md)\n",
             t->no_price, t->requests, t->requests ? 100.0 * (double)t->no_price / (double)t->requests : 0.0);
+  if (t->partly > 0)
+    fprintf(out, "partly priced: %" PRIu64 " request%s had tokens of a kind without a price\n",
+            t->partly, t->partly == 1 ? "" : "s");
+  if (t->unpriced_tokens > 0)
+    fprintf(out, "unpriced tokens: %" PRIu64 " of %" PRId64 " (%.1f%%) are not in COST\n",
+            t->unpriced_tokens, t->tok[0] + t->tok[1] + t->tok[2] + t->tok[3] + t->tok[4],
+            100.0 * (double)t->unpriced_tokens /
+                (double)(t->tok[0] + t->tok[1] + t->tok[2] + t->tok[3] + t->tok[4] > 0
+                             ? t->tok[0] + t->tok[1] + t->tok[2] + t->tok[3] + t->tok[4]
+                             : 1));
   if (t->unknown > 0)
     fprintf(out, "unknown: %" PRIu64 " requests reported no usable count of some kind (not added)\n",
             t->unknown);
@@ -398,8 +491,16 @@ static json_t *sums_json(const struct sums *s) {
   json_t *t = json_object();
   for (size_t k = 0; k < 5; k++) json_object_set_new(t, kinds[k], json_integer(s->tok[k]));
   json_object_set_new(j, "tokens", t);
-  json_object_set_new(j, "cost_usd", s->priced ? json_real((double)s->cost / 1e9) : json_null());
+  /* exact: a decimal string and the integer pico-USD (1e-12) it came from */
+  char usd[48];
+  qcc_pico_usd_text(s->cost, usd, sizeof usd);
+  json_object_set_new(j, "cost_usd", s->priced ? json_string(usd) : json_null());
+  json_object_set_new(j, "cost_pico_usd",
+                      s->priced ? json_integer((json_int_t)(s->cost > INT64_MAX ? INT64_MAX : s->cost))
+                                : json_null());
   json_object_set_new(j, "no_price_requests", json_integer((json_int_t)s->no_price));
+  json_object_set_new(j, "partly_priced_requests", json_integer((json_int_t)s->partly));
+  json_object_set_new(j, "unpriced_tokens", json_integer((json_int_t)s->unpriced_tokens));
   json_object_set_new(j, "unknown_requests", json_integer((json_int_t)s->unknown));
   json_object_set_new(j, "partial_requests", json_integer((json_int_t)s->partial));
   json_object_set_new(j, "error_requests", json_integer((json_int_t)s->errors));
@@ -451,7 +552,8 @@ static void csv_field(const char *s, FILE *out) {
 static void print_csv(const struct opts *o, struct group **gs, size_t n, FILE *out) {
   for (size_t i = 0; i < o->nby; i++) fprintf(out, "%s,", key_names[o->by[i]]);
   fputs("requests,input,output,cache_write_5m,cache_write_1h,cache_read,cost_usd,"
-        "no_price_requests,unknown_requests,partial_requests,error_requests\n", out);
+        "no_price_requests,unknown_requests,partial_requests,error_requests,"
+        "partly_priced_requests,unpriced_tokens\n", out);
   for (size_t gi = 0; gi < n; gi++) {
     const struct sums *s = &gs[gi]->s;
     for (size_t i = 0; i < o->nby; i++) {
@@ -462,10 +564,11 @@ static void print_csv(const struct opts *o, struct group **gs, size_t n, FILE *o
     }
     fprintf(out, "%" PRIu64, s->requests);
     for (size_t k = 0; k < 5; k++) fprintf(out, ",%" PRId64, s->tok[k]);
-    if (s->priced) fprintf(out, ",%.9f", (double)s->cost / 1e9);
-    else fputs(",", out);
-    fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", s->no_price, s->unknown,
-            s->partial, s->errors);
+    char usd[48] = "";
+    if (s->priced) qcc_pico_usd_text(s->cost, usd, sizeof usd);
+    fprintf(out, ",%s", usd);
+    fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+            s->no_price, s->unknown, s->partial, s->errors, s->partly, s->unpriced_tokens);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "accesslog.h"
 
+#include "schema/pricing.h"
 #include "schema/usage.h"
 
 #include <errno.h>
@@ -114,6 +115,12 @@ void qcc_accesslog_write(struct qcc_accesslog *l, const struct qcc_access_entry 
     for (size_t k = 0; k < 5; k++)
       json_object_set_new(tk, kinds[k], v[k] >= 0 ? json_integer(v[k]) : json_null());
     json_object_set_new(o, "tokens", tk);
+  }
+  if (e->cost_pico != NULL) {
+    /* exact USD as a decimal string; null = no price (never a guessed 0) */
+    char usd[48];
+    if (*e->cost_pico >= 0) qcc_pico_usd_text((uint64_t)*e->cost_pico, usd, sizeof usd);
+    json_object_set_new(o, "cost_usd", *e->cost_pico >= 0 ? json_string(usd) : json_null());
   }
   if (e->tried_count > 0) {
     json_t *arr = json_array();

@@ -28,6 +28,7 @@ struct qcc_access_entry {
   bool failed;
   const char *model;                     /* upstream model of a /v1/messages answer, or NULL */
   const struct qcc_usage_tokens *tokens; /* its usage (schema/usage.h), or NULL */
+  const int64_t *cost_pico;              /* its cost, pico-USD (INT64_MIN = no price), or NULL */
   const struct qcc_exchange_try *tried;  /* endpoints that failed before, with why */
   size_t tried_count;
 };

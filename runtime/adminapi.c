@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
+#include "budgetgate.h"
 #include "deadletters.h"
 #include "generation.h"
 #include "metrics.h"
@@ -15,6 +17,7 @@
 #include "router.h"
 #include "schema/enums.h"
 #include "schema/journal.h"
+#include "schema/pricing.h"
 #include "schema/table.h"
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -98,6 +101,56 @@ static int64_t find_stable(const struct qcc_admin_ctx *c, uint64_t stable_id, ui
   return -1;
 }
 
+/* Pico-USD as an exact decimal string ("3.41", "0.000015"). */
+static json_t *usd_json(uint64_t pico) {
+  char buf[48];
+  qcc_pico_usd_text(pico, buf, sizeof buf);
+  return json_string(buf);
+}
+
+static json_t *unix_iso(int64_t s) { return iso_wall(s * 1000); }
+
+/* today / month spending and what is left of the budget of endpoint I
+ * (docs/admin-api.md, GET /endpoints). */
+static void spending_json(const struct qcc_admin_ctx *c, const struct qcc_table *t, uint32_t i,
+                          json_t *o) {
+  struct qcc_budget *b = qcc_budgetgate_budget(c->budget);
+  const struct qcc_tbl_endpoint *e = t != NULL ? qcc_table_endpoint(t, i) : NULL;
+  struct qcc_budget_left d, m;
+  int64_t now = qcc_budgetgate_now();
+  if (b == NULL || e == NULL || qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_DAY, now, &d) != 0 ||
+      qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_MONTH, now, &m) != 0) {
+    json_object_set_new(o, "today", json_null());
+    json_object_set_new(o, "budget", json_null());
+    return;
+  }
+  json_t *td = json_pack("{s:I,s:o,s:I,s:I,s:o,s:I,s:o}", "tokens", (json_int_t)d.spent_tokens,
+                         "cost_usd", usd_json(d.spent_pico), "cost_pico_usd",
+                         (json_int_t)(d.spent_pico > INT64_MAX ? INT64_MAX : d.spent_pico),
+                         "month_tokens", (json_int_t)m.spent_tokens, "month_cost_usd",
+                         usd_json(m.spent_pico), "month_cost_pico_usd",
+                         (json_int_t)(m.spent_pico > INT64_MAX ? INT64_MAX : m.spent_pico),
+                         "resets_at", unix_iso(d.resets_at));
+  json_object_set_new(o, "today", td);
+  if (e->budget_daily_usd == 0 && e->budget_monthly_usd == 0 && e->budget_daily_tokens == 0) {
+    json_object_set_new(o, "budget", json_null());
+    return;
+  }
+  json_t *bj = json_object();
+  if (bj == NULL) return;
+  json_object_set_new(bj, "daily_usd", d.usd_capped ? usd_json(e->budget_daily_usd * UINT64_C(1000000)) : json_null());
+  json_object_set_new(bj, "daily_usd_left", d.usd_capped ? usd_json(d.usd_pico) : json_null());
+  json_object_set_new(bj, "monthly_usd", m.usd_capped ? usd_json(e->budget_monthly_usd * UINT64_C(1000000)) : json_null());
+  json_object_set_new(bj, "monthly_usd_left", m.usd_capped ? usd_json(m.usd_pico) : json_null());
+  json_object_set_new(bj, "daily_tokens", d.tokens_capped ? json_integer((json_int_t)e->budget_daily_tokens) : json_null());
+  json_object_set_new(bj, "daily_tokens_left", d.tokens_capped ? json_integer((json_int_t)d.tokens) : json_null());
+  json_object_set_new(bj, "day_resets_at", unix_iso(d.resets_at));
+  json_object_set_new(bj, "month_resets_at", unix_iso(m.resets_at));
+  int64_t until = qcc_budget_endpoint_spent_until(b, i, now);
+  json_object_set_new(bj, "spent_until", until != 0 ? unix_iso(until) : json_null());
+  json_object_set_new(o, "budget", bj);
+}
+
 static json_t *endpoint_json(const struct qcc_admin_ctx *c, const struct qcc_table *t, uint32_t i,
                              const struct qcc_route_snapshot *s, uint64_t now) {
   json_t *o = json_object();
@@ -118,6 +171,7 @@ static json_t *endpoint_json(const struct qcc_admin_ctx *c, const struct qcc_tab
     json_object_set_new(o, "rate_limit", json_integer(e->rate_limit));
     const char *kp = c->key_problem != NULL ? c->key_problem(c->user, i) : NULL;
     json_object_set_new(o, "key_problem", str_or_null(kp));
+    spending_json(c, t, i, o);
   }
   json_object_set_new(o, "enabled", json_boolean(s->enabled));
   json_object_set_new(o, "operator_disabled", json_boolean(s->operator_disabled));
@@ -134,6 +188,11 @@ static json_t *endpoint_json(const struct qcc_admin_ctx *c, const struct qcc_tab
                                        : 0));
   json_object_set_new(o, "resting_for_ms",
                       json_integer(s->rest_until > now ? (json_int_t)(s->rest_until - now) : 0));
+  json_object_set_new(o, "rest_reason",
+                      s->rest_until <= now        ? json_null()
+                      : s->budget_spent           ? json_string("budget")
+                      : s->spend_exhausted        ? json_string("spend_exhausted")
+                                                  : json_string("rate_limited"));
   json_object_set_new(o, "key_rejected", json_boolean(s->key_rejected));
   json_object_set_new(o, "inflight", json_integer(s->inflight));
   json_object_set_new(o, "total_requests", json_integer((json_int_t)s->total_requests));
@@ -239,6 +298,21 @@ static void h_status(struct qcc_admin_req *req, void *arg) {
                                 health[QCC_HEALTH_DEGRADED], "unhealthy",
                                 health[QCC_HEALTH_UNHEALTHY], "breaker_open", open, "disabled",
                                 disabled));
+  /* today's spending and budgets per endpoint (docs/admin-api.md) */
+  const struct qcc_table *tb = table_of(c);
+  json_t *sp = json_array();
+  uint32_t ne = tb != NULL && qcc_budgetgate_budget(c->budget) != NULL ? qcc_table_endpoint_count(tb) : 0;
+  for (uint32_t i = 0; i < ne && sp != NULL; i++) {
+    json_t *x = json_pack("{s:s}", "id", qcc_table_str(tb, qcc_table_endpoint(tb, i)->id));
+    if (x == NULL) continue;
+    spending_json(c, tb, i, x);
+    struct qcc_route_snapshot s;
+    json_object_set_new(x, "budget_rest", json_boolean(qcc_router_snapshot(c->router, i, now, &s) == 0 &&
+                                                       s.stable_id == qcc_table_endpoint(tb, i)->stable_id &&
+                                                       s.budget_spent));
+    json_array_append_new(sp, x);
+  }
+  json_object_set_new(o, "spending", sp != NULL ? sp : json_null());
 
   struct qcc_admin_counters ac = {0};
   if (c->counters != NULL) c->counters(c->counters_arg, &ac);
@@ -267,6 +341,36 @@ static void h_status(struct qcc_admin_req *req, void *arg) {
 }
 
 /* ---- GET /metrics -------------------------------------------------------- */
+
+/* qcc_budget_remaining{endpoint,period}: endpoints with a budget only. */
+static void budget_metrics(const struct qcc_admin_ctx *c, struct qcc_prom *w) {
+  struct qcc_budget *b = qcc_budgetgate_budget(c->budget);
+  const struct qcc_table *t = table_of(c);
+  if (b == NULL || t == NULL) return;
+  int64_t now = qcc_budgetgate_now();
+  bool family = false;
+  uint32_t n = qcc_table_endpoint_count(t);
+  for (uint32_t i = 0; i < n; i++) {
+    const struct qcc_tbl_endpoint *e = qcc_table_endpoint(t, i);
+    struct qcc_budget_left d, m;
+    if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_DAY, now, &d) != 0 ||
+        qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_MONTH, now, &m) != 0)
+      continue;
+    if (!d.usd_capped && !m.usd_capped && !d.tokens_capped) continue;
+    if (!family)
+      qcc_prom_family(w, "qcc_budget_remaining", QCC_PROM_GAUGE,
+                      "What is left of an endpoint's budget in the current period: USD for "
+                      "daily_usd and monthly_usd, tokens for daily_tokens.");
+    family = true;
+    const char *id = qcc_table_str(t, e->id);
+    struct qcc_prom_label l[2] = {{"endpoint", id}, {"period", "daily_usd"}};
+    if (d.usd_capped) qcc_prom_sample(w, "qcc_budget_remaining", l, 2, (double)d.usd_pico / 1e12);
+    l[1].value = "monthly_usd";
+    if (m.usd_capped) qcc_prom_sample(w, "qcc_budget_remaining", l, 2, (double)m.usd_pico / 1e12);
+    l[1].value = "daily_tokens";
+    if (d.tokens_capped) qcc_prom_sample(w, "qcc_budget_remaining", l, 2, (double)d.tokens);
+  }
+}
 
 static void gauge(struct qcc_prom *w, const char *name, const char *help, double v) {
   qcc_prom_family(w, name, QCC_PROM_GAUGE, help);
@@ -382,6 +486,7 @@ static void h_metrics(struct qcc_admin_req *req, void *arg) {
             (double)dc.dropped);
   }
   if (c->metrics != NULL) qcc_metrics_render(c->metrics, w);
+  budget_metrics(c, w);
   size_t len = 0;
   const char *text = qcc_prom_text(w, &len, NULL);
   qcc_admin_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);

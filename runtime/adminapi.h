@@ -57,6 +57,8 @@ typedef void (*qcc_admin_probe_done)(void *arg, const struct qcc_admin_probe *re
 /* The result of replaying one dead letter (`qccc queue retry`). */
 typedef void (*qcc_admin_replay_done)(void *arg, int status, const char *detail);
 
+struct qcc_budgetgate;
+
 struct qcc_admin_ctx {
   struct qcc_router *router;              /* required */
   /* The current generation (borrowed, valid during the call). */
@@ -95,6 +97,9 @@ struct qcc_admin_ctx {
   /* The status page (runtime/statuspage.h) behind the /qcc/ routes of the
    * socket, or NULL (they answer 503). */
   struct qcc_statuspage *page;
+  /* Budgets and today's spending (runtime/budgetgate.h), or NULL: GET
+   * /endpoints' today/budget fields are null, no qcc_budget_remaining. */
+  struct qcc_budgetgate *budget;
 };
 
 /* The route table (static storage). */

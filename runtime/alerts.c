@@ -388,7 +388,14 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 }
 
 void qcc_alerts_route_event(struct qcc_alerts *a, const struct qcc_route_event *e) {
-  if (a == NULL || !a->enabled || e->kind != QCC_EV_SWITCH) return;
+  if (a == NULL || !a->enabled) return;
+  if (e->kind == QCC_EV_REST && strstr(e->reason, "budget spent") != NULL) {
+    char msg[320];
+    snprintf(msg, sizeof msg, "endpoint %s: %s", e->endpoint, e->reason);
+    raise_alert(a, "budget_spent", e->endpoint, e->stable_id, e->profile, msg, e->reason);
+    return;
+  }
+  if (e->kind != QCC_EV_SWITCH) return;
   char msg[320];
   snprintf(msg, sizeof msg, "active profile %s -> %s (%s)", e->from[0] ? e->from : "none", e->to,
            e->reason);

@@ -1,6 +1,6 @@
 /* Budgets: what each endpoint and each client token spent today and this
  * month, and whether its `budget:` (daily_usd, monthly_usd, daily_tokens) is
- * spent, until when (docs/pricing.md, "Budgets").
+ * spent, until when (docs/usage.md, "Budgets").
  *
  * Pure and clock-driven like the router: no I/O, no timers; every call that
  * depends on time takes `now`, WALL-CLOCK unix seconds (budgets follow the

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "budgetgate.h"
 #include "exchange.h"
 #include "keystore.h"
 #include "log.h"
@@ -90,6 +91,7 @@ struct qcc_client {
   struct timespec t0;
   char rid[17];
   char client_name[64]; /* auth_tokens[].name of the token that admitted it, "" = none */
+  uint32_t client_slot; /* its index + 1, 0 = none (budgets) */
   struct qcc_request req;
   struct qcc_header *xhdrs;
   struct qcc_generation *gen; /* pinned while the exchange runs */
@@ -438,6 +440,7 @@ static void log_access(struct qcc_client *c, const struct qcc_exchange_result *r
       .failed = res != NULL ? res->failed != 0 : status >= 500,
       .model = res != NULL ? res->model : NULL,
       .tokens = res != NULL ? res->tokens : NULL,
+      .cost_pico = res != NULL ? res->cost_pico : NULL,
       .tried = res != NULL ? res->tried : NULL,
       .tried_count = res != NULL ? res->tried_count : 0,
   };
@@ -690,12 +693,28 @@ static bool token_named(struct qcc_client *c, const struct qcc_generation *g, ui
   const struct qcc_tbl_token *tk = qcc_table_token(g->table, idx);
   snprintf(c->client_name, sizeof c->client_name, "%s",
            tk != NULL ? qcc_table_str(g->table, tk->name) : "");
+  c->client_slot = tk != NULL ? idx + 1 : 0;
+  return true;
+}
+
+/* A client token whose budget is spent: 429 rate_limit_error with
+ * retry-after = the seconds until its period resets, before any upstream
+ * work (docs/usage.md, "Budgets"). */
+static bool budget_refused(struct qcc_client *c) {
+  int64_t wait = qcc_budgetgate_client_wait(c->env->budget, c->client_slot - 1);
+  if (wait <= 0) return false;
+  char msg[160];
+  snprintf(msg, sizeof msg, "the budget of client token '%s' is spent; it resets in %lld s",
+           c->client_name, (long long)wait);
+  c->retry_after = wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
+  respond_error(c, 429, "rate_limit_error", msg, false);
   return true;
 }
 
 static bool token_ok(struct qcc_client *c, const struct qcc_generation *g) {
   uint32_t idx = 0;
   c->client_name[0] = '\0';
+  c->client_slot = 0;
   if (qcc_keystore_token_count(g->keys) == 0) return true;
   for (size_t i = 0; i < c->nhdrs; i++) {
     const struct hdr_ref *h = &c->hdrs[i];
@@ -742,6 +761,7 @@ static void start_exchange(struct qcc_client *c, struct qcc_generation *g) {
       .body_len = c->body.len,
       .request_id = c->rid,
       .client = c->client_name[0] != '\0' ? c->client_name : NULL,
+      .client_slot = c->client_slot,
       .gen = c->gen,
   };
   c->x_active = true;
@@ -830,6 +850,11 @@ static void dispatch(struct qcc_client *c) {
     if (g->number != c->token_gen && !token_ok(c, g)) {
       respond_error(c, 401, NULL, token_msg, true);
       log_access(c, NULL, 401, g->number);
+      finish_queued(c);
+      return;
+    }
+    if (c->client_slot > 0 && budget_refused(c)) {
+      log_access(c, NULL, 429, g->number);
       finish_queued(c);
       return;
     }

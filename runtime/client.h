@@ -13,6 +13,7 @@ struct ev_loop;
 struct qcc_tableset;
 struct qcc_proxy;
 struct qcc_accesslog;
+struct qcc_budgetgate;
 struct qcc_client;
 struct qcc_request;
 struct qcc_sink_ops;
@@ -26,6 +27,7 @@ struct qcc_client_env {
   struct qcc_tableset *tables;
   struct qcc_proxy *proxy;
   struct qcc_accesslog *alog; /* NULL = no access log */
+  struct qcc_budgetgate *budget; /* client tokens' budgets (runtime/budgetgate.h), NULL = none */
   struct qcc_tlsserver *tls;  /* new connections speak TLS with it; NULL = plain */
   bool draining;              /* answer with Connection: close, accept no new request */
   /* The status page (runtime/statuspage.h) for targets under /qcc/, shaped

@@ -220,7 +220,7 @@ static int snapshot(struct qcc_journal *j, void *ud, struct qcc_err *err) {
                                                         .reason = "state at compaction"};
       if (qcc_journal_snapshot_add(j, &r, err) != 0) return -1;
     }
-    if (s.rest_until != 0) {
+    if (s.rest_until != 0 && !s.budget_spent) { /* a budget rest is derived again at start */
       struct qcc_jrec r = {.type = QCC_JT_ENDPOINT_REST};
       r.u.endpoint_rest = (struct qcc_jrec_endpoint_rest){
           .endpoint = ep, .until = to_wall(s.rest_until), .spend_exhausted = s.spend_exhausted,
@@ -450,6 +450,11 @@ static int replay_cb(const struct qcc_jrec *r, uint64_t offset, void *ud) {
     break;
   case QCC_JT_ENDPOINT_REST:
     e = rst_ep(s, &r->u.endpoint_rest.endpoint);
+    /* a budget rest is not restored: the budget, seeded from the usage
+     * file, rests the endpoint again if it is still spent under the table
+     * now loaded (runtime/budgetgate.h) */
+    if (r->u.endpoint_rest.reason != NULL && strstr(r->u.endpoint_rest.reason, "budget spent") != NULL)
+      break;
     if (e != NULL && r->u.endpoint_rest.until > e->rest_until) {
       e->rest_until = r->u.endpoint_rest.until;
       e->spend_exhausted = r->u.endpoint_rest.spend_exhausted;

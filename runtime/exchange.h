@@ -30,6 +30,7 @@ struct qcc_request {
   size_t body_len;
   const char *request_id;      /* also sent back as x-request-id... see client.c */
   const char *client;          /* name of the client token that admitted it, NULL = none */
+  uint32_t client_slot;        /* that token's index in gen's table + 1, 0 = none (budgets) */
   struct qcc_generation *gen;  /* pinned by the client side for this request */
 };
 
@@ -58,6 +59,7 @@ struct qcc_exchange_result {
   /* a /v1/messages answer's model (as sent upstream) and usage, else NULL */
   const char *model;
   const struct qcc_usage_tokens *tokens;
+  const int64_t *cost_pico;    /* its priced cost in pico-USD, INT64_MIN = no price; NULL = none */
   const struct qcc_exchange_try *tried; /* endpoints that failed first, in order */
   size_t tried_count;
 };

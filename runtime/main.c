@@ -26,6 +26,7 @@
 #include "exchange.h"
 #include "generation.h"
 #include "journal_writer.h"
+#include "budgetgate.h"
 #include "usagelog.h"
 #include "usagesum.h"
 #include "keystore.h"
@@ -40,6 +41,7 @@
 #include "runtime.h"
 #include "schema/fileio.h"
 #include "schema/statedir.h"
+#include "schema/zone.h"
 #include "select.h"
 #include "statuspage.h"
 #include "server.h"
@@ -73,6 +75,7 @@ struct app {
   bool usage_zone_set;
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
   struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
+  struct qcc_budgetgate *budget;  /* budgets, fed by the usage records */
   double time_scale;
   uint64_t first_id;
   bool loopback;
@@ -166,7 +169,19 @@ static void tls_apply(struct app *a) {
     qcc_log_warn("the listener now speaks %s to new connections", a->tls ? "HTTPS" : "plain HTTP");
 }
 
+/* usage.timezone must name a zone of this machine's tz database (glibc would
+ * silently use UTC): a table that does not is refused before it goes live,
+ * so the budget and the router always count over the same table. */
+static int zone_check(const struct qcc_generation *g, struct qcc_err *err) {
+  const char *zone = qcc_table_str(g->table, qcc_table_settings(g->table)->usage_timezone);
+  if (zone[0] != '\0' && !qcc_zone_known(zone))
+    return qcc_err_set(err, EINVAL, "usage.timezone '%s' is not in this machine's tz database",
+                       zone);
+  return 0;
+}
+
 static int table_check(void *ctx, const struct qcc_generation *g, struct qcc_err *err) {
+  if (zone_check(g, err) != 0) return -1;
   return auth_check(ctx, g, err) != 0 ? -1 : tls_check(ctx, g, err);
 }
 
@@ -287,12 +302,10 @@ static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
   qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
 }
 
-/* The budget whose endpoint indexes are the current table's. Budgets are not
- * wired into qcc-run yet: NULL, so every budget_left is null. (Wired: the
- * budget the usage records feed, e.g. qcc_budgetgate_budget(a->budget).) */
+/* The budget whose endpoint indexes are the current table's: the one the
+ * usage records feed (runtime/budgetgate.h). */
 static const struct qcc_budget *usage_budget(struct app *a) {
-  (void)a;
-  return NULL;
+  return a->budget != NULL ? qcc_budgetgate_budget(a->budget) : NULL;
 }
 
 /* today.endpoints[].budget_left of endpoint I of the current table: USD left
@@ -599,6 +612,16 @@ static const char *admin_key_problem(void *arg, uint32_t idx) {
   return why != NULL ? why : "unresolved";
 }
 
+/* usage.detail_retention / usage.retention in whole days (a part day counts
+ * as one; 0 = the default). */
+static struct qcc_usage_retention usage_retention(const struct qcc_tbl_settings *st) {
+  const uint64_t day = UINT64_C(86400000);
+  uint64_t d = (st->usage_detail_retention_ms + day - 1) / day;
+  uint64_t r = (st->usage_retention_ms + day - 1) / day;
+  return (struct qcc_usage_retention){.detail_days = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d,
+                                      .retention_days = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r};
+}
+
 /* Every table load: re-attach the router (live state kept by stable id)
  * and journal the swap or the rejection. */
 static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, uint64_t to_number,
@@ -609,7 +632,15 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
     if (qcc_router_attach(a->rt.router, to->table, qcc_runtime_now_ms(), &err) != 0)
       qcc_log_error("routing keeps the previous table's view: %s", err.msg);
   }
-  if (to != NULL) tls_apply(a);
+  if (to != NULL) {
+    struct qcc_err err = {0};
+    /* after the attach: the rests of spent endpoints land on the new view */
+    if (qcc_budgetgate_load(a->budget, to->table, &err) != 0)
+      qcc_log_error("budgets keep the previous table's view: %s", err.msg);
+    struct qcc_usage_retention ret = usage_retention(qcc_table_settings(to->table));
+    qcc_usagelog_set_retention(a->usage, &ret);
+    tls_apply(a);
+  }
   qcc_events_table_swap(a->rt.events, from, to_number, to != NULL, reason);
   char note[300];
   snprintf(note, sizeof note, "generation %llu -> %llu%s%s", (unsigned long long)from,
@@ -904,9 +935,9 @@ int main(int argc, char **argv) {
   }
   if (qcc_deadletters_count(rt->deadletters) > 0)
     qcc_log_info("%zu dead letters kept from before", qcc_deadletters_count(rt->deadletters));
-  /* usage records (docs/usage.md): the journal's fsync policy; retention
-   * defaults until usage.detail_retention/retention are wired */
-  struct qcc_usagelog_params up = {.dir = state_dir, .policy = fsync_policy};
+  /* usage records (docs/usage.md): the journal's fsync policy */
+  struct qcc_usagelog_params up = {.dir = state_dir, .policy = fsync_policy,
+                                   .ret = usage_retention(st)};
   if (qcc_usagelog_open(rt->loop, &up, &a.usage, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
@@ -920,9 +951,22 @@ int main(int argc, char **argv) {
       qcc_log_warn("usage file %s: torn tail of %llu bytes cut", qcc_usagelog_path(a.usage),
                    (unsigned long long)us.truncated);
   }
+  /* budgets: seeded from this month's records, spent endpoints rest (and
+   * the rests are journaled: the events are tapped by now) */
+  if (qcc_budgetgate_new(rt->router, qcc_usagelog_path(a.usage), &a.budget, &err) != 0 ||
+      qcc_budgetgate_load(a.budget, g->table, &err) != 0) {
+    fprintf(stderr, "qcc-run: budgets: %s\n", err.msg);
+    goto out;
+  } else {
+    const char *note = NULL;
+    uint64_t seeded = qcc_budgetgate_seeded(a.budget, &note);
+    if (note != NULL) qcc_log_warn("budgets start from zero: %s", note);
+    else qcc_log_info("budgets seeded from %llu usage records of this month",
+                      (unsigned long long)seeded);
+  }
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
-                                  .usage = a.usage,
+                                  .usage = a.usage, .budget = a.budget,
                                   .journal = journal_record, .ctx = &a};
   qcc_proxy_set_hooks(rt->proxy, &hooks);
   if (qcc_alerts_new(rt->loop, rt->router, qcc_runtime_now_ms, &a.alerts, &err) != 0) {
@@ -943,7 +987,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
-  struct qcc_server_opts so = {.tables = rt->tables, .proxy = rt->proxy, .alog = rt->alog};
+  struct qcc_server_opts so = {.tables = rt->tables, .proxy = rt->proxy, .alog = rt->alog,
+                               .budget = a.budget};
   if (qcc_server_new(rt->loop, &so, &rt->server, &err) != 0 ||
       qcc_server_listen(rt->server, host, port, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
@@ -974,7 +1019,7 @@ int main(int argc, char **argv) {
       .counters = admin_counters, .counters_arg = &a, .queue = rt->queue,
       .deadletters = rt->deadletters, .test_endpoint = admin_test_endpoint,
       .replay = admin_replay, .user = &a, .journal = journal_record, .journal_arg = &a,
-      .key_problem = admin_key_problem};
+      .key_problem = admin_key_problem, .budget = a.budget};
   size_t nroutes = 0, npage = 0;
   const struct qcc_admin_route *routes = qcc_adminapi_routes(&nroutes);
   const struct qcc_admin_route *proutes = qcc_statuspage_admin_routes(&npage);
@@ -1059,6 +1104,7 @@ out:
   qcc_alerts_free(&a.alerts);
   qcc_proxy_free(&rt->proxy);
   qcc_usagelog_close(&a.usage); /* after the proxy: cancelled exchanges record on the way out */
+  qcc_budgetgate_free(&a.budget);
   /* after the proxy: its exchanges leave the queue and the limit */
   if (rt->events != NULL) qcc_events_tap(rt->events, NULL, NULL);
   qcc_queue_free(&rt->queue);

@@ -199,6 +199,8 @@ struct series {
   struct tok_model {
     char model[QCC_METRICS_ID_MAX];
     uint64_t k[5]; /* input, output, cache_write_5m, cache_write_1h, cache_read */
+    uint64_t pico; /* priced cost, pico-USD */
+    bool priced;   /* some answer had a price: a 0 series would read as "free" */
   } tm[QCC_METRICS_MAX_MODELS + 1]; /* [MAX] is "other" */
   size_t tm_count;
   bool tm_other;
@@ -310,9 +312,7 @@ bool qcc_metrics_endpoint(const struct qcc_metrics *m, const char *id,
 static const char *const token_kinds[5] = {"input", "output", "cache_write_5m", "cache_write_1h",
                                            "cache_read"};
 
-void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char *model,
-                        const struct qcc_usage_tokens *t) {
-  if (m == NULL || t == NULL) return;
+static struct tok_model *tok_slot(struct qcc_metrics *m, const char *endpoint, const char *model) {
   struct series *s = series_for(m, endpoint);
   const char *name = model != NULL && model[0] != '\0' ? model : QCC_METRICS_NONE;
   struct tok_model *tm = NULL;
@@ -331,6 +331,21 @@ void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char 
       s->tm_other = true;
     }
   }
+  return tm;
+}
+
+void qcc_metrics_cost(struct qcc_metrics *m, const char *endpoint, const char *model,
+                      uint64_t pico_usd) {
+  if (m == NULL) return;
+  struct tok_model *tm = tok_slot(m, endpoint, model);
+  tm->pico = tm->pico > UINT64_MAX - pico_usd ? UINT64_MAX : tm->pico + pico_usd;
+  tm->priced = true;
+}
+
+void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char *model,
+                        const struct qcc_usage_tokens *t) {
+  if (m == NULL || t == NULL) return;
+  struct tok_model *tm = tok_slot(m, endpoint, model);
   const int64_t v[5] = {t->input, t->output, t->cache_write_5m, t->cache_write_1h, t->cache_read};
   for (size_t k = 0; k < 5; k++)
     if (v[k] > 0) tm->k[k] += (uint64_t)v[k];
@@ -458,6 +473,19 @@ void qcc_metrics_render(const struct qcc_metrics *m, struct qcc_prom *w) {
                                       {"kind", token_kinds[k]}};
         qcc_prom_sample(w, "qcc_tokens_total", l, 3, (double)s->tm[j].k[k]);
       }
+    }
+  }
+  qcc_prom_family(w, "qcc_cost_usd_total", QCC_PROM_COUNTER,
+                  "Priced cost of /v1/messages answers in USD (unpriced tokens add nothing), "
+                  "by endpoint and upstream model.");
+  for (size_t i = 0; i < n; i++) {
+    if (!series_used(m, i)) continue;
+    const struct series *s = &m->eps[i];
+    for (size_t j = 0; j <= QCC_METRICS_MAX_MODELS; j++) {
+      if (j == QCC_METRICS_MAX_MODELS ? !s->tm_other : j >= s->tm_count) continue;
+      if (!s->tm[j].priced) continue;
+      struct qcc_prom_label l[2] = {{"endpoint", s->id}, {"model", s->tm[j].model}};
+      qcc_prom_sample(w, "qcc_cost_usd_total", l, 2, (double)s->tm[j].pico / 1e12);
     }
   }
   qcc_prom_family(w, "qcc_failovers_total", QCC_PROM_COUNTER,

@@ -79,6 +79,10 @@ void qcc_metrics_request(struct qcc_metrics *m, const char *endpoint, int status
 struct qcc_usage_tokens;
 void qcc_metrics_tokens(struct qcc_metrics *m, const char *endpoint, const char *model,
                         const struct qcc_usage_tokens *t);
+/* The priced cost of one answer (pico-USD, schema/pricing.h): feeds
+ * qcc_cost_usd_total{endpoint,model}; same model slots as the tokens. */
+void qcc_metrics_cost(struct qcc_metrics *m, const char *endpoint, const char *model,
+                      uint64_t pico_usd);
 /* One attempt on ENDPOINT failed and the request moved on to another. */
 void qcc_metrics_retry(struct qcc_metrics *m, const char *endpoint);
 /* Feed every router event (from the lead's qcc_router_on_event callback):

@@ -17,6 +17,7 @@ struct qcc_queue;
 struct qcc_deadletters;
 struct qcc_limits;
 struct qcc_metrics;
+struct qcc_budgetgate;
 struct qcc_jrec;
 struct qcc_curlloop;
 
@@ -26,6 +27,7 @@ struct qcc_proxy_hooks {
   struct qcc_limits *limits;           /* NULL: no global in-flight limit */
   struct qcc_metrics *metrics;         /* NULL: nothing counted */
   struct qcc_usagelog *usage;          /* NULL: usage is not recorded (runtime/usagelog.h) */
+  struct qcc_budgetgate *budget;       /* NULL: no budgets (runtime/budgetgate.h) */
   /* Queue records for the journal (queue_enqueued, ...); may be NULL. */
   void (*journal)(void *ctx, struct qcc_jrec *r);
   void *ctx;

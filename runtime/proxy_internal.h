@@ -178,6 +178,7 @@ struct qcc_exchange {
     bool recorded;
     struct qcc_usagecap cap;
     uint64_t endpoint_sid;
+    uint32_t endpoint_idx;          /* in x->req->gen's table (pricing) */
     char request_id[24];
     char endpoint[64];
     char profile[64];
@@ -186,6 +187,7 @@ struct qcc_exchange {
     char client[64];
     char session[QCC_USAGE_MAX_SESSION + 1];
     struct qcc_usage_tokens tokens; /* set when recorded */
+    int64_t cost;                   /* likewise: pico-USD, QCC_USAGE_NO_PRICE */
   } *usage;
   struct qcc_exchange_try *tries;    /* x->hist as the result's tried list */                          /* allocated for /v1/messages only */
 };

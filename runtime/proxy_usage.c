@@ -9,10 +9,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include "budget.h"
+#include "budgetgate.h"
 #include "log.h"
 #include "metrics.h"
 #include "modelmap.h"
 #include "proxy_internal.h"
+#include "schema/pricing.h"
 #include "usagelog.h"
 
 #define SESSION_HEADER "x-claude-code-session-id"
@@ -36,7 +39,7 @@ static void copy_str(char *dst, size_t cap, const char *src) {
 void px_usage_start(struct qcc_exchange *x) {
   const struct qcc_request *r = x->req;
   struct qcc_proxy *p = x->p;
-  if (p->hooks.usage == NULL && p->hooks.metrics == NULL) return;
+  if (p->hooks.usage == NULL && p->hooks.metrics == NULL && p->hooks.budget == NULL) return;
   if (r->method == NULL || strcmp(r->method, "POST") != 0) return;
   if (px_path_len(r->target) != 12 || memcmp(r->target, "/v1/messages", 12) != 0) return;
   struct px_usage *u = calloc(1, sizeof *u);
@@ -70,6 +73,7 @@ void px_usage_head(struct qcc_exchange *x, const struct attempt *a, bool sse, bo
   const struct qcc_table *t = x->req->gen->table;
   const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(t, a->endpoint);
   copy_str(u->endpoint, sizeof u->endpoint, a->endpoint_id);
+  u->endpoint_idx = a->endpoint;
   memcpy(u->upstream_model, u->model, sizeof u->model);
   if (ep == NULL) return;
   u->endpoint_sid = ep->stable_id;
@@ -86,13 +90,17 @@ int px_body(struct qcc_exchange *x, const char *p, size_t len) {
   return x->ops->body(x->ctx, p, len);
 }
 
-/* The cost of a request in nano-USD. The pricing arithmetic
- * (schema/pricing.h: the `pricing:` table and the endpoint's
- * price_multiplier) is wired here; until then every request is "no price". */
-static int64_t usage_cost(const struct qcc_exchange *x, const struct qcc_usage_tokens *t) {
-  (void)x;
-  (void)t;
-  return QCC_USAGE_NO_PRICE;
+/* The cost of a request: the live table's price for the model sent upstream
+ * (docs/usage.md, "Pricing") times the endpoint's price_multiplier, exact
+ * in pico-USD. The table is the exchange's generation, the one it was
+ * routed with. */
+static void usage_cost(const struct qcc_exchange *x, const struct px_usage *u,
+                       const struct qcc_usage_tokens *t, struct qcc_cost *out) {
+  const struct qcc_table *tb = x->req->gen->table;
+  const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(tb, u->endpoint_idx);
+  const struct qcc_tbl_price *price =
+      qcc_table_price_count(tb) > 0 ? qcc_pricing_lookup(tb, u->upstream_model) : NULL;
+  qcc_pricing_cost(price, t, ep != NULL ? qcc_pricing_multiplier(ep) : QCC_MULTIPLIER_ONE, out);
 }
 
 static int64_t wall_ms(void) {
@@ -113,12 +121,27 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
   u->tokens = t;
   x->res.model = u->upstream_model[0] != '\0' ? u->upstream_model : NULL;
   x->res.tokens = &u->tokens;
+  struct qcc_cost c;
+  usage_cost(x, u, &t, &c);
+  /* the record's i64: a saturated (absurd) cost stays a number, never "no price" */
+  int64_t cost = c.coverage == QCC_COST_UNPRICED ? QCC_USAGE_NO_PRICE
+                 : c.pico_usd > (uint64_t)INT64_MAX ? INT64_MAX
+                                                    : (int64_t)c.pico_usd;
+  uint64_t priced = cost != QCC_USAGE_NO_PRICE ? (uint64_t)cost : 0;
+  u->cost = cost;
+  x->res.cost_pico = &u->cost;
   struct qcc_proxy *p = x->p;
-  if (p->hooks.metrics != NULL)
+  if (p->hooks.metrics != NULL) {
     qcc_metrics_tokens(p->hooks.metrics, u->endpoint, u->upstream_model, &t);
-  if (p->hooks.usage == NULL) return;
+    if (cost != QCC_USAGE_NO_PRICE)
+      qcc_metrics_cost(p->hooks.metrics, u->endpoint, u->upstream_model, priced);
+  }
+  uint32_t client = x->req->client_slot > 0 ? x->req->client_slot - 1 : QCC_BUDGET_NONE;
+  if (p->hooks.usage == NULL) {
+    if (p->hooks.budget != NULL) qcc_budgetgate_add(p->hooks.budget, u->endpoint_sid, client, &t, priced);
+    return;
+  }
   int status = x->res.status;
-  int64_t cost = usage_cost(x, &t);
   struct qcc_usage_rec r = {
       .type = QCC_USAGE_REC_REQUEST,
       .flags = (uint16_t)((u->cap.kind == QCC_USAGECAP_SSE ? QCC_USAGE_FLAG_STREAM : 0) |
@@ -129,7 +152,10 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
       .requests = 1,
       .unknown = qcc_usage_tokens_unknown(&t) ? 1 : 0,
       .partial = partial ? 1 : 0,
-      .no_price = cost == QCC_USAGE_NO_PRICE ? 1 : 0,
+      .no_price = c.coverage == QCC_COST_UNPRICED ? 1 : 0,
+      .partly_priced = c.coverage == QCC_COST_PARTLY ? 1 : 0,
+      .unpriced_tokens = c.unpriced_tokens > (uint64_t)INT64_MAX ? INT64_MAX
+                                                                 : (int64_t)c.unpriced_tokens,
       .errors = status >= 400 ? 1 : 0,
       .attempts = x->total_attempts,
       .status = (uint16_t)(status > 0 && status < 1000 ? status : 0),
@@ -143,8 +169,11 @@ void px_usage_end(struct qcc_exchange *x, bool partial) {
   };
   qcc_usage_rec_set_tokens(&r, &t);
   struct qcc_err err = {0};
-  if (qcc_usagelog_append(p->hooks.usage, &r, &err) < 0)
-    qcc_log_warn("usage not recorded for request %s: %s", u->request_id, err.msg);
+  int rc = qcc_usagelog_append(p->hooks.usage, &r, &err);
+  if (rc < 0) qcc_log_warn("usage not recorded for request %s: %s", u->request_id, err.msg);
+  /* a replay under a recorded id is not counted twice, in budgets either */
+  if (rc != 1 && p->hooks.budget != NULL)
+    qcc_budgetgate_add(p->hooks.budget, u->endpoint_sid, client, &t, priced);
 }
 
 void px_result_tried(struct qcc_exchange *x) {

@@ -27,6 +27,7 @@ struct live {
   uint64_t bucket_at;
   uint64_t rest_until;   /* 429 rest */
   bool rest_spend;       /* that rest is for an exhausted spend limit */
+  bool rest_budget;      /* that rest is for a spent budget (runtime/budgetgate.h) */
   bool rest_probe_out;   /* a rest probe is in flight */
   bool rest_hard;        /* a rest probe failed: no other before the rest ends */
   bool key_rejected;
@@ -806,6 +807,7 @@ static void rest(struct qcc_router *r, struct ep *e, const struct qcc_outcome *o
   if (e->lv.rest_until <= now) e->lv.rest_hard = false; /* a new rest: one probe again */
   e->lv.rest_until = now + ms;
   e->lv.rest_spend = o->spend_exhausted;
+  e->lv.rest_budget = false;
   emit(r, QCC_EV_REST, e, NULL, "available", "resting", now, "HTTP %d: resting %llu s%s",
        o->http_status, (unsigned long long)(ms / 1000),
        o->spend_exhausted ? " (spend limit exhausted)" : "");
@@ -1056,7 +1058,7 @@ int qcc_router_enable(struct qcc_router *r, uint32_t idx, const char *reason, ui
   e->lv.op_reason[0] = 0;
   e->lv.key_rejected = false; /* the operator says the key is fixed */
   e->lv.rest_until = 0;
-  e->lv.rest_spend = false;
+  e->lv.rest_spend = e->lv.rest_budget = false;
   e->lv.rest_hard = false;
   /* ... and that it works: eligible now, not after a cooldown or a check */
   qcc_breaker_reset(&e->lv.br, now);
@@ -1157,6 +1159,27 @@ int qcc_router_restore_rest(struct qcc_router *r, uint32_t idx, uint64_t until,
   return 0;
 }
 
+int qcc_router_budget_rest(struct qcc_router *r, uint32_t idx, uint64_t until, uint64_t now,
+                           const char *why, struct qcc_err *err) {
+  if (idx >= r->n_eps) return qcc_err_set(err, ENOENT, "no endpoint with index %u", idx);
+  struct ep *e = &r->eps[idx];
+  if (until <= now) {
+    if (!e->lv.rest_budget) return 0;
+    bool resting = e->lv.rest_until > now;
+    e->lv.rest_until = 0;
+    e->lv.rest_budget = e->lv.rest_hard = false;
+    if (resting) ready(r);
+    return 0;
+  }
+  if (e->lv.rest_budget && e->lv.rest_until == until) return 0; /* already said */
+  e->lv.rest_until = until;
+  e->lv.rest_spend = false;
+  e->lv.rest_budget = true;
+  e->lv.rest_hard = true; /* no rest probe: the answer would be billed */
+  emit(r, QCC_EV_REST, e, NULL, "available", "resting", now, "%s", why);
+  return 0;
+}
+
 int qcc_router_restore_pin(struct qcc_router *r, const char *profile, const char *reason,
                            struct qcc_err *err) {
   bool found = false;
@@ -1203,6 +1226,7 @@ int qcc_router_snapshot(const struct qcc_router *r, uint32_t idx, uint64_t now,
       .operator_disabled = e->lv.op_disabled, .key_rejected = e->lv.key_rejected,
       .rest_until = e->lv.rest_until > now ? e->lv.rest_until : 0,
       .spend_exhausted = e->lv.rest_until > now && e->lv.rest_spend,
+      .budget_spent = e->lv.rest_until > now && e->lv.rest_budget,
       .breaker = e->lv.br.state, .breaker_failures = e->lv.br.failures,
       .breaker_open_until = e->lv.br.state == QCC_BREAKER_OPEN ? e->lv.br.open_until : 0,
       .inflight = e->lv.inflight, .health = h->status,

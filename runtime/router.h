@@ -220,6 +220,13 @@ int qcc_router_restore_key_rejected(struct qcc_router *r, uint32_t idx, struct q
 /* A 429 rest that had not run out: resting until UNTIL (monotonic ms). */
 int qcc_router_restore_rest(struct qcc_router *r, uint32_t idx, uint64_t until,
                             bool spend_exhausted, struct qcc_err *err);
+/* A spent budget (runtime/budgetgate.h): endpoint IDX rests until UNTIL
+ * (monotonic ms) with no rest probe, and a rest event says WHY (journaled as
+ * endpoint_rest). UNTIL <= NOW lifts a budget rest (a raised budget after a
+ * reload); other rests are left alone. Not a failure: the breaker and
+ * health do not move. */
+int qcc_router_budget_rest(struct qcc_router *r, uint32_t idx, uint64_t until, uint64_t now,
+                           const char *why, struct qcc_err *err);
 /* The pinned profile. */
 int qcc_router_restore_pin(struct qcc_router *r, const char *profile, const char *reason,
                            struct qcc_err *err);
@@ -279,6 +286,7 @@ struct qcc_route_snapshot {
   bool key_rejected;
   uint64_t rest_until;   /* resting after 429 until (0 = not) */
   bool spend_exhausted;  /* that rest is for an exhausted spend limit */
+  bool budget_spent;     /* that rest is for a spent budget (qcc_router_budget_rest) */
   bool available;        /* could take a request now (ignoring caps) */
   enum qcc_breaker_state breaker;
   uint32_t breaker_failures;

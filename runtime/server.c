@@ -171,7 +171,7 @@ int qcc_server_new(struct ev_loop *loop, const struct qcc_server_opts *o, struct
   s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   s->env = (struct qcc_client_env){
       .loop = loop, .tables = o->tables, .proxy = o->proxy, .alog = o->alog,
-      .closed = client_closed, .ctx = s,
+      .budget = o->budget, .closed = client_closed, .ctx = s,
   };
   s->nofile = raise_nofile();
   ev_init(&s->refuse_log_w, refuse_log_cb);

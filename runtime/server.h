@@ -18,12 +18,14 @@ struct ev_loop;
 struct qcc_tableset;
 struct qcc_proxy;
 struct qcc_accesslog;
+struct qcc_budgetgate;
 struct qcc_server;
 
 struct qcc_server_opts {
   struct qcc_tableset *tables;
   struct qcc_proxy *proxy;
   struct qcc_accesslog *alog; /* NULL = no access log */
+  struct qcc_budgetgate *budget; /* NULL = no client budgets */
 };
 
 /* "HOST:PORT", "[V6]:PORT" -> host (brackets removed) and port. */

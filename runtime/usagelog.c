@@ -432,6 +432,12 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
   return 0;
 }
 
+void qcc_usagelog_set_retention(struct qcc_usagelog *l, const struct qcc_usage_retention *ret) {
+  l->ret = *ret;
+  if (l->ret.detail_days == 0) l->ret.detail_days = QCC_USAGE_DETAIL_DAYS_DEFAULT;
+  if (l->ret.retention_days == 0) l->ret.retention_days = QCC_USAGE_RETENTION_DAYS_DEFAULT;
+}
+
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out) {
   *out = l->st;
 }

@@ -58,6 +58,9 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
  * returns at once; the new file is put in place from the loop when the fold
  * is done (stats.rollups counts it). No-op while one is running. */
 void qcc_usagelog_rollup_async(struct qcc_usagelog *l, int64_t now_ms);
+/* A reload's usage.detail_retention / usage.retention (zeros: defaults),
+ * used from the next rollup on. */
+void qcc_usagelog_set_retention(struct qcc_usagelog *l, const struct qcc_usage_retention *ret);
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out);
 const char *qcc_usagelog_path(const struct qcc_usagelog *l);
 

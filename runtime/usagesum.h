@@ -40,9 +40,9 @@ struct qcc_usagesum;
 enum qcc_usagesum_span { QCC_USAGESUM_HOURLY, QCC_USAGESUM_DAILY };
 
 /* The usage record's cost unit per USD (schema/usage.h, field "cost"):
- * nano-USD. The test usage_sum/cost_unit_is_the_records checks it against
+ * pico-USD. The test usage_sum/cost_unit_is_the_records checks it against
  * that field's documented unit. */
-#define QCC_USAGESUM_COST_PER_USD 1e9
+#define QCC_USAGESUM_COST_PER_USD 1e12
 
 /* One bucket's sums. Token counts are the known ones (an unknown count adds
  * nothing); cost is the priced requests' cost, in the record's unit. */

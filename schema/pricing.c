@@ -1,4 +1,4 @@
-/* Price lookup and cost arithmetic (pricing.h, docs/pricing.md). */
+/* Price lookup and cost arithmetic (pricing.h, docs/usage.md "Pricing"). */
 #include "pricing.h"
 
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* Pricing: which `pricing:` entry prices a model, and what one request cost,
- * in exact integers (docs/pricing.md).
+ * in exact integers (docs/usage.md, "Pricing").
  *
  * Units. A rate is micro-USD per million tokens, which is exactly pico-USD
  * per token, so tokens * rate is a cost in pico-USD (1e-12 USD) with no

@@ -279,6 +279,8 @@ static void group_add(struct qcc_usage_rec *a, const struct qcc_usage_rec *r) {
   a->requests += r->requests;
   a->partial += r->partial;
   a->no_price += r->no_price;
+  a->partly_priced += r->partly_priced;
+  a->unpriced_tokens = add_sat(a->unpriced_tokens, r->unpriced_tokens > 0 ? r->unpriced_tokens : 0);
   a->errors += r->errors;
   a->attempts += r->attempts;
   a->unknown += r->unknown;

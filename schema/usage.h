@@ -51,7 +51,8 @@ struct qcc_usage_tokens {
 #define QCC_USAGE_REC_REQUEST 1
 #define QCC_USAGE_REC_ROLLUP 2
 
-/* Cost of a request in nano-USD (1e-9 USD); no price known for its model. */
+/* Cost of a request in pico-USD (1e-12 USD, schema/pricing.h: exact, rounded
+ * once); no token of it has a price. */
 #define QCC_USAGE_NO_PRICE INT64_MIN
 /* A reported count above this is absurd: recorded as unknown. */
 #define QCC_USAGE_MAX_TOKENS (INT64_C(1) << 40)
@@ -71,7 +72,7 @@ struct qcc_usage_tokens {
   X(I64, cache_write_5m, "5-minute cache write tokens, -1 = unknown") \
   X(I64, cache_write_1h, "1-hour cache write tokens, -1 = unknown") \
   X(I64, cache_read, "cache read tokens, -1 = unknown") \
-  X(I64, cost, "nano-USD, INT64_MIN = no price") \
+  X(I64, cost, "pico-USD (1e-12 USD) of the priced tokens, INT64_MIN = no price") \
   X(U32, requests, "requests counted (1 in a request record)") \
   X(U32, unknown, "requests with some token count unknown (their known counts are summed)") \
   X(U32, partial, "requests whose stream was cut short") \
@@ -85,7 +86,9 @@ struct qcc_usage_tokens {
   X(STR, model, "model the client asked for") \
   X(STR, upstream_model, "model sent upstream after mapping") \
   X(STR, client, "client token name (proxy.auth_tokens[].name), empty when none") \
-  X(STR, session, "x-claude-code-session-id, cut to 128 bytes; empty in a rollup")
+  X(STR, session, "x-claude-code-session-id, cut to 128 bytes; empty in a rollup") \
+  X(U32, partly_priced, "requests priced in part (some kinds with tokens have no price)") \
+  X(I64, unpriced_tokens, "known tokens that had no price (not in cost)")
 
 #define QCC_UCT_U16 uint16_t
 #define QCC_UCT_U32 uint32_t

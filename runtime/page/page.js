@@ -95,7 +95,7 @@ function endpointState(e) {
   if (!e.enabled) return ["off in config", "off"];
   if (e.key_problem) return ["no key", "bad"];
   if (e.key_rejected) return ["key rejected", "bad"];
-  if (e.resting_for_ms > 0) return ["resting", "warn"];
+  if (e.resting_for_ms > 0) return [e.rest_reason === "budget" ? "budget spent" : "resting", "warn"];
   return e.available ? ["available", "ok"] : ["unavailable", "bad"];
 }
 

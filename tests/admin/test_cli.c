@@ -327,3 +327,38 @@ Test(b30_logs, follow_prints_new_lines_until_the_time_limit) {
   unlink(a.path);
   rmdir(dir);
 }
+
+/* The TODAY cell (compiler/todaycell.h): rounded for the table, the share
+ * left of the tightest cap, "budget spent" while spent. */
+#include "compiler/todaycell.h"
+
+static void cell_of(const char *json, char *out, size_t cap) {
+  json_error_t je;
+  json_t *e = json_loads(json, 0, &je);
+  cr_assert_not_null(e, "%s", je.text);
+  qccc_today_cell(e, out, cap);
+  json_decref(e);
+}
+
+Test(b30_today, cell_rounds_and_names_the_tightest_cap) {
+  char c[64];
+  cell_of("{\"today\": null}", c, sizeof c);
+  cr_assert_str_eq(c, "-");
+  cell_of("{\"today\": {\"tokens\": 1234567, \"cost_usd\": \"3.41\"}, \"budget\": null}", c, sizeof c);
+  cr_assert_str_eq(c, "1.2M tok $3.41");
+  cell_of("{\"today\": {\"tokens\": 35, \"cost_usd\": \"0.000255\"}}", c, sizeof c);
+  cr_assert_str_eq(c, "35 tok $0.0003");
+  cell_of("{\"today\": {\"tokens\": 0, \"cost_usd\": \"0\"}}", c, sizeof c);
+  cr_assert_str_eq(c, "0 tok $0");
+  /* daily 50 USD with 31 left (62%), monthly 1000 with 900 left (90%),
+   * tokens 1000 with 800 left (80%): the tightest is 62% */
+  cell_of("{\"today\": {\"tokens\": 4500, \"cost_usd\": \"19\"}, \"budget\": {\"daily_usd\": \"50\","
+          " \"daily_usd_left\": \"31\", \"monthly_usd\": \"1000\", \"monthly_usd_left\": \"900\","
+          " \"daily_tokens\": 1000, \"daily_tokens_left\": 800, \"spent_until\": null}}",
+          c, sizeof c);
+  cr_assert_str_eq(c, "4.5k tok $19.00 62% left");
+  cell_of("{\"today\": {\"tokens\": 4500, \"cost_usd\": \"19\"}, \"budget\": {\"daily_usd\": null,"
+          " \"daily_tokens\": 1000, \"daily_tokens_left\": 0, \"spent_until\": \"2026-12-06T16:00:00.000Z\"}}",
+          c, sizeof c);
+  cr_assert_str_eq(c, "4.5k tok $19.00 budget spent");
+}

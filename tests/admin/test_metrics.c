@@ -302,3 +302,31 @@ Test(metrics, endpoint_quantiles_for_the_status_page) {
   cr_assert_float_eq(e.ttfb_p99_ms, 5.0, 1e-9);
   qcc_metrics_free(&m);
 }
+
+/* qcc_cost_usd_total: the priced cost by endpoint and upstream model, in
+ * USD; a model that was never priced has no series (a 0 would read as free). */
+#include "schema/usage.h"
+
+Test(a03_metrics, cost_by_endpoint_and_model_priced_only) {
+  struct qcc_metrics *m = NULL;
+  cr_assert_eq(qcc_metrics_new(&m, NULL), 0);
+  struct qcc_usage_tokens t = {100, 20, 0, 0, 0};
+  qcc_metrics_tokens(m, "ep-a", "claude-x", &t);
+  qcc_metrics_cost(m, "ep-a", "claude-x", UINT64_C(1500000000000)); /* 1.5 USD */
+  qcc_metrics_cost(m, "ep-a", "claude-x", UINT64_C(250000000000));  /* 0.25 */
+  qcc_metrics_tokens(m, "ep-a", "glm-free", &t);                  /* unpriced */
+  qcc_metrics_cost(m, "ep-b", "claude-x", 0);                       /* priced at 0: free */
+  size_t len = 0;
+  char *text = render(m, &len);
+  assert_valid(text, len);
+  cr_assert_not_null(strstr(text, "# TYPE qcc_cost_usd_total counter\n"), "%s", text);
+  cr_assert_not_null(strstr(text, "qcc_cost_usd_total{endpoint=\"ep-a\",model=\"claude-x\"} 1.75\n"),
+                     "%s", text);
+  cr_assert_not_null(strstr(text, "qcc_cost_usd_total{endpoint=\"ep-b\",model=\"claude-x\"} 0\n"),
+                     "%s", text);
+  cr_assert_null(strstr(text, "qcc_cost_usd_total{endpoint=\"ep-a\",model=\"glm-free\"}"), "%s",
+                 text);
+  cr_assert_not_null(strstr(text, "qcc_tokens_total{endpoint=\"ep-a\",model=\"glm-free\",kind=\"input\"} 100\n"));
+  free(text);
+  qcc_metrics_free(&m);
+}

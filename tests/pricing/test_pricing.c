@@ -246,7 +246,7 @@ Test(pricing, decimal_text) {
   cr_assert_str_eq(b, "0.195");
 }
 
-/* ---- docs/pricing.md: the worked examples are what the code computes ------- */
+/* ---- docs/usage.md ("Pricing"): the worked examples are what the code computes ------- */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +261,7 @@ Test(pricing, worked_examples_in_the_doc_hold) {
   const char *root = getenv("QCC_SOURCE_ROOT");
   cr_assert_not_null(root, "QCC_SOURCE_ROOT not set");
   char path[4096];
-  snprintf(path, sizeof path, "%s/docs/pricing.md", root);
+  snprintf(path, sizeof path, "%s/docs/usage.md", root);
   FILE *f = fopen(path, "r");
   cr_assert_not_null(f, "%s", path);
   char line[1024], yaml[4096] = "version: 1\n";

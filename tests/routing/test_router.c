@@ -952,3 +952,77 @@ Test(router, passed_check_is_healthy_at_once_keeping_last_error) {
   cr_assert_eq(s.health, QCC_HEALTH_HEALTHY, "got %s", qcc_health_status_name(s.health));
   rfix_done(&f);
 }
+
+/* A spent budget (runtime/budgetgate.h): a rest with its reason, not a
+ * failure, never probed even when nothing else could take a request, and
+ * lifted (only) by a budget lift. */
+Test(router, budget_rest_is_never_probed_and_lifts) {
+  struct rfix_cfg c = groups();
+  c.n = 1;
+  c.profs[0].n = 2;
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  uint32_t a = rfix_idx(&f, "a"), b = rfix_idx(&f, "b");
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_router_budget_rest(f.r, a, 50 * S, 1000, "daily budget spent until 00:00 +08",
+                                      &err), 0);
+  struct qcc_route_snapshot s;
+  qcc_router_snapshot(f.r, a, 1000, &s);
+  cr_assert_eq(s.rest_until, 50 * S);
+  cr_assert(s.budget_spent);
+  cr_assert_not(s.spend_exhausted);
+  cr_assert_eq(s.breaker, QCC_BREAKER_CLOSED, "not a failure");
+  cr_assert_eq(s.health, QCC_HEALTH_HEALTHY);
+  cr_assert_str_eq(last_event(&f, QCC_EV_REST).reason, "daily budget spent until 00:00 +08");
+  size_t rests = count_events(&f, QCC_EV_REST);
+  /* the same rest again says nothing new */
+  qcc_router_budget_rest(f.r, a, 50 * S, 1001, "daily budget spent until 00:00 +08", &err);
+  cr_assert_eq(count_events(&f, QCC_EV_REST), rests);
+  for (int i = 0; i < 5; i++) cr_assert_str_eq(pick_id(&f, 2000 + (uint64_t)i), "b");
+  /* b out too: a 429 rest of b may be probed, the budget rest of a never */
+  struct qcc_pick p = rfix_pick(&f, NULL, 3000);
+  cr_assert_eq(p.endpoint, b);
+  qcc_router_begin(f.r, &p, 3000);
+  struct qcc_outcome o = {.kind = QCC_OUT_HTTP_STATUS, .http_status = 429, .retry_after_s = 20};
+  qcc_router_end(f.r, &p, &o, 3000);
+  for (int i = 0; i < 3; i++) {
+    struct qcc_pick q;
+    if (qcc_router_pick(f.r, NULL, 4000, &q) == 0) {
+      cr_assert_eq(q.endpoint, b, "a budget rest is never a rest probe");
+      qcc_router_begin(f.r, &q, 4000);
+      qcc_router_end(f.r, &q, &o, 4000);
+    }
+  }
+  /* at the period's end a serves again by the clock */
+  cr_assert_str_eq(pick_id(&f, 50 * S), "a");
+  /* a new rest, then a raised budget lifts it; other rests are left alone */
+  qcc_router_budget_rest(f.r, a, 90 * S, 60 * S, "daily budget spent until 00:00 +08", &err);
+  qcc_router_budget_rest(f.r, b, 0, 60 * S, "", &err); /* b rests for 429, not budget */
+  qcc_router_snapshot(f.r, b, 60 * S, &s);
+  cr_assert_eq(s.rest_until, 0, "b's 429 rest had ended by itself");
+  qcc_router_budget_rest(f.r, a, 0, 61 * S, "", &err);
+  qcc_router_snapshot(f.r, a, 61 * S, &s);
+  cr_assert_eq(s.rest_until, 0);
+  cr_assert_not(s.budget_spent);
+  cr_assert_neq(qcc_router_budget_rest(f.r, 99, 1, 0, "", &err), 0);
+  rfix_done(&f);
+}
+
+Test(router, budget_lift_leaves_a_429_rest_alone) {
+  struct rfix_cfg c = groups();
+  c.profs[0].n = 1;
+  struct rfix f;
+  rfix_init(&f, &c, NULL, 0);
+  uint32_t a = rfix_idx(&f, "a");
+  struct qcc_pick p = rfix_pick(&f, NULL, 0);
+  qcc_router_begin(f.r, &p, 0);
+  struct qcc_outcome o = {.kind = QCC_OUT_HTTP_STATUS, .http_status = 429, .retry_after_s = 7};
+  qcc_router_end(f.r, &p, &o, 1000);
+  struct qcc_err err = {0};
+  qcc_router_budget_rest(f.r, a, 0, 2000, "", &err);
+  struct qcc_route_snapshot s;
+  qcc_router_snapshot(f.r, a, 2000, &s);
+  cr_assert_eq(s.rest_until, 8000);
+  cr_assert_not(s.budget_spent);
+  rfix_done(&f);
+}

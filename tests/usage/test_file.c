@@ -334,3 +334,97 @@ Test(usage_file, the_daily_rollup_runs_on_a_thread_and_keeps_what_came_meanwhile
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
 }
+
+/* A reload's usage.detail_retention / usage.retention (main.c passes them
+ * with qcc_usagelog_set_retention) rule the next rollup; the pricing fields
+ * of a record survive the fold into a rollup. */
+Test(usage_file, retention_set_after_open_rules_the_next_rollup) {
+  char dir[] = "/tmp/qcc-usage-ret-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct qcc_usagelog *l;
+  struct qcc_err err = {0};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_NO};
+  cr_assert_eq(qcc_usagelog_open(NULL, &p, &l, &err), 0, "%s", err.msg);
+  const int64_t day = INT64_C(86400000), now = INT64_C(1767225600000);
+  /* 10 and 3 days old, priced in part: 2 pico-USD + 7 unpriced tokens each */
+  for (int i = 0; i < 2; i++) {
+    char id[24];
+    snprintf(id, sizeof id, "req-%d", i);
+    struct qcc_usage_rec r = sample(now - (i == 0 ? 10 : 3) * day, id, "ep-a", "m", "alice", "s");
+    r.cost = 2;
+    r.no_price = 0;
+    r.partly_priced = 1;
+    r.unpriced_tokens = 7;
+    cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  }
+  struct qcc_usage_fold_stats fs;
+  /* the defaults (30 days of detail): nothing to fold */
+  cr_assert_eq(qcc_usagelog_rollup(l, now, &fs, &err), 0, "%s", err.msg);
+  cr_expect_eq(fs.folded, 0);
+  /* detail 5 days: the 10-day-old record folds; retention 7 days: ... and
+   * then drops, the 3-day-old one stays a request record */
+  struct qcc_usage_retention ret = {.detail_days = 5, .retention_days = 400};
+  qcc_usagelog_set_retention(l, &ret);
+  cr_assert_eq(qcc_usagelog_rollup(l, now, &fs, &err), 0, "%s", err.msg);
+  cr_expect_eq(fs.folded, 1);
+  cr_expect_eq(fs.kept, 1);
+  struct tally t;
+  tally_file(qcc_usagelog_path(l), &t);
+  cr_expect_eq(t.rollups, 1);
+  cr_expect_eq(t.details, 1);
+  ret.retention_days = 7;
+  qcc_usagelog_set_retention(l, &ret);
+  cr_assert_eq(qcc_usagelog_rollup(l, now, &fs, &err), 0, "%s", err.msg);
+  cr_expect_eq(fs.dropped, 1);
+  tally_file(qcc_usagelog_path(l), &t);
+  cr_expect_eq(t.rollups + t.details, 1);
+  char path[4200];
+  snprintf(path, sizeof path, "%s", qcc_usagelog_path(l));
+  qcc_usagelog_close(&l);
+  unlink(path);
+  rmdir(dir);
+}
+
+static int pricing_cb(const struct qcc_jraw *raw, void *ud) {
+  struct qcc_usage_rec *out = ud;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_usage_decode(raw, out, &err), 0, "%s", err.msg);
+  return 0;
+}
+
+Test(usage_file, pricing_fields_sum_in_a_rollup) {
+  uint8_t in[4096], img[8192];
+  size_t off = 32, len;
+  struct qcc_err err = {0};
+  qcc_usage_header_encode(in, 1);
+  const int64_t hour = INT64_C(3600000), t0 = INT64_C(1700000000000) / hour * hour;
+  int64_t cost[3] = {5, QCC_USAGE_NO_PRICE, 1000000000000};
+  for (int i = 0; i < 3; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "r%d", i);
+    struct qcc_usage_rec r = sample(t0 + i, id, "ep", "m", "c", "s");
+    r.cost = cost[i];
+    r.no_price = cost[i] == QCC_USAGE_NO_PRICE;
+    r.partly_priced = i == 0;
+    r.unpriced_tokens = i == 0 ? 4 : i == 1 ? 564 : 0;
+    cr_assert_eq(qcc_usage_encode(&r, in + off, sizeof in - off, &len, &err), 0);
+    off += len;
+  }
+  FILE *f = tmpfile();
+  cr_assert_not_null(f);
+  struct qcc_usage_retention ret = {.detail_days = 1, .retention_days = 400};
+  struct qcc_usage_fold_stats st;
+  cr_assert_eq(qcc_usage_fold(in, off, t0 + 10 * 24 * hour, &ret, fileno(f), &st, &err), 0, "%s",
+               err.msg);
+  cr_expect_eq(st.rollups, 1);
+  size_t n = (size_t)pread(fileno(f), img, sizeof img, 0);
+  fclose(f);
+  struct qcc_usage_rec r;
+  struct qcc_jscan_result res;
+  cr_assert_eq(qcc_usage_scan(img, n, pricing_cb, &r, &res), 0);
+  cr_expect_eq(r.type, QCC_USAGE_REC_ROLLUP);
+  cr_expect_eq(r.cost, 1000000000005, "pico-USD of the priced requests, exactly");
+  cr_expect_eq(r.no_price, 1);
+  cr_expect_eq(r.partly_priced, 1);
+  cr_expect_eq(r.unpriced_tokens, 568);
+}
