@@ -491,7 +491,7 @@ static const struct qccc_spelling spellings[] = {
     {"endpoint stats", "usage", NULL},
     {"stats", "usage", NULL},
     {"fc", NULL, "`qccc endpoint add PROFILE --preset NAME` (a provider preset)"},
-    {"import", NULL, "`qccc migrate FILE` converts the Python qcc's config.json; `qccc config import FILE` replaces qcc.yaml with a qcc YAML file"},
+    {"import", "migrate", NULL}, /* the issue-16 spelling: qccc import ~/.qcc/config.json */
     {"benchmark", NULL, "no benchmark command: tools/load-test or `qccc logs` latencies"},
 };
 

@@ -315,7 +315,7 @@ int qccc_migration_new(const char *source, const char *data, size_t len, const c
   json_error_t je;
   json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
   if (root == NULL)
-    return qcc_err_set(err, 0, "%s:%d:%d: not JSON: %s", source, je.line, je.column, je.text);
+    return qcc_err_set(err, 0, "%s:%d:%d: not JSON: %s (a qcc YAML file goes in with `qccc config import FILE`)", source, je.line, je.column, je.text);
   if (!json_is_object(root)) {
     json_decref(root);
     return qcc_err_set(err, 0, "%s: expected a JSON object (the Python qcc's config.json)", source);

@@ -110,7 +110,10 @@ has "usage: qccc start" "proxy start is start"
 run 2 "use" "$QCCC" use production
 has "qccc run" "use points to qccc run"
 run 2 "import" "$QCCC" import x.json
-has "qccc migrate" "import points to migrate"
+has "qccc migrate: x.json: cannot open" "import is migrate (issue 16's spelling)"
+printf "version: 1\n" >"$DIR/q.yaml"
+run 1 "import of a YAML file" "$QCCC" import "$DIR/q.yaml"
+has "qccc config import FILE" "import of YAML points to config import"
 has "qccc config import" "and tells config import apart"
 
 # ---- versions ----
