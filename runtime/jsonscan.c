@@ -156,7 +156,8 @@ static uint64_t mask16(__m128i v, __m128i c) {
   return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
 }
 
-static void classify(const unsigned char *p, struct block *b) {
+/* inlined in both walks: a call per 64 bytes shows on a 1 MB body */
+__attribute__((always_inline)) static inline void classify(const unsigned char *p, struct block *b) {
   const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
   /* x | 0x26 == 0x7f for the four brackets (and 'Y', '_', 'y', DEL: the
    * caller looks at the byte) */
@@ -173,7 +174,8 @@ static void classify(const unsigned char *p, struct block *b) {
                mask16(_mm_or_si128(v3, fold), br) << 48;
 }
 #else
-static void classify(const unsigned char *p, struct block *b) {
+/* inlined in both walks: a call per 64 bytes shows on a 1 MB body */
+__attribute__((always_inline)) static inline void classify(const unsigned char *p, struct block *b) {
   b->quote = b->backslash = b->bracket = 0;
   for (int k = 0; k < 64; k++) {
     uint64_t bit = (uint64_t)1 << k;

@@ -278,7 +278,12 @@ static void ep_timeouts(const struct qcc_tbl_endpoint *ep, struct attempt *a) {
  * walked unless it may hide a later duplicate. */
 const struct qcc_jsonscan_facts *px_facts(struct qcc_exchange *x) {
   if (!x->scanned) {
-    qcc_jsonscan_quick(x->req->body, x->req->body_len, &x->facts);
+    /* with a model map in the table the rewrite may need every span: one
+     * walk now rather than a bounded read and then the walk */
+    if (x->req->gen->model_maps)
+      qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    else
+      qcc_jsonscan_quick(x->req->body, x->req->body_len, &x->facts);
     x->scanned = true;
   }
   return &x->facts;
