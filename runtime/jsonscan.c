@@ -528,7 +528,8 @@ int qcc_jsonscan_tail_stream(const char *body, size_t len) {
 
 /* S[J] is a '"' closing a string at a structural position: the index of its
  * opening quote (the previous quote after an even run of backslashes: inside
- * a string every quote is escaped), not below LO; false when there is none. */
+ * a string every quote is escaped), not below LO; false when there is none.
+ * A long run of backslashes is counted once per quote after it. */
 static bool back_string(const char *s, size_t lo, size_t j, size_t *open) {
   size_t k = j;
   while (k > lo) {
@@ -536,7 +537,9 @@ static bool back_string(const char *s, size_t lo, size_t j, size_t *open) {
     if (q == NULL) return false;
     k = (size_t)(q - s);
     size_t n = 0;
-    while (k - n > lo && s[k - n - 1] == '\\') n++;
+    /* the run is counted to the body's start, not LO: a quote's parity is
+     * exact even for a string that began below LO (then none is found) */
+    while (k - n > 0 && s[k - n - 1] == '\\') n++;
     if ((n & 1) == 0) {
       *open = k;
       return true;
