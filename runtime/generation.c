@@ -39,6 +39,8 @@ int qcc_generation_load(const char *path, struct qcc_generation **out, struct qc
   g->keys = ks;
   g->egress = eg;
   g->number = qcc_table_header(t)->generation;
+  for (uint32_t i = 0; i < qcc_table_endpoint_count(t) && !g->model_maps; i++)
+    g->model_maps = qcc_table_endpoint(t, i)->model_map_count > 0;
   g->refs = 1;
   *out = g;
   return 0;

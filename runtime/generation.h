@@ -6,6 +6,7 @@
 #ifndef QCC_RUNTIME_GENERATION_H
 #define QCC_RUNTIME_GENERATION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "schema/error.h"
@@ -19,6 +20,7 @@ struct qcc_generation {
   struct qcc_keystore *keys;   /* endpoint keys + client tokens resolved at load */
   struct qcc_egress *egress;   /* CA stores + proxies resolved at load (egress.h) */
   uint64_t number;             /* header generation, for logs */
+  bool model_maps;             /* some endpoint maps models: bodies are walked whole */
   unsigned refs;
 };
 

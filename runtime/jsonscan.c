@@ -156,7 +156,8 @@ static uint64_t mask16(__m128i v, __m128i c) {
   return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c));
 }
 
-static void classify(const unsigned char *p, struct block *b) {
+/* inlined in both walks: a call per 64 bytes shows on a 1 MB body */
+__attribute__((always_inline)) static inline void classify(const unsigned char *p, struct block *b) {
   const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
   /* x | 0x26 == 0x7f for the four brackets (and 'Y', '_', 'y', DEL: the
    * caller looks at the byte) */
@@ -173,7 +174,8 @@ static void classify(const unsigned char *p, struct block *b) {
                mask16(_mm_or_si128(v3, fold), br) << 48;
 }
 #else
-static void classify(const unsigned char *p, struct block *b) {
+/* inlined in both walks: a call per 64 bytes shows on a 1 MB body */
+__attribute__((always_inline)) static inline void classify(const unsigned char *p, struct block *b) {
   b->quote = b->backslash = b->bracket = 0;
   for (int k = 0; k < 64; k++) {
     uint64_t bit = (uint64_t)1 << k;
@@ -520,4 +522,382 @@ int qcc_jsonscan_tail_stream(const char *body, size_t len) {
    * member starts after '{' or ',' */
   if (!tail_is(body, &i, ",", 1) && !tail_is(body, &i, "{", 1)) return -1;
   return v;
+}
+
+/* ---- the bounded mode: the front and the back, not the middle ---- */
+
+/* S[J] is a '"' closing a string at a structural position: the index of its
+ * opening quote (the previous quote after an even run of backslashes: inside
+ * a string every quote is escaped), not below LO; false when there is none.
+ * A long run of backslashes is counted once per quote after it. */
+static bool back_string(const char *s, size_t lo, size_t j, size_t *open) {
+  size_t k = j;
+  while (k > lo) {
+    const char *q = memrchr(s + lo, '"', k - lo);
+    if (q == NULL) return false;
+    k = (size_t)(q - s);
+    size_t n = 0;
+    /* the run is counted to the body's start, not LO: a quote's parity is
+     * exact even for a string that began below LO (then none is found) */
+    while (k - n > 0 && s[k - n - 1] == '\\') n++;
+    if ((n & 1) == 0) {
+      *open = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Whether the byte at S[AT] is escaped by the run of backslashes before it
+ * (read back to the body's start); -1 when the run is too long to count
+ * cheaply (the caller walks the body instead). */
+static int escaped_at(const char *s, size_t at) {
+  size_t n = 0;
+  while (n < at && s[at - n - 1] == '\\') {
+    if (++n > 256) return -1;
+  }
+  return (int)(n & 1);
+}
+
+/* S[E-1] closes a container at a structural position: the index of its
+ * opening bracket, not below LO, or SIZE_MAX. skip_container backwards, 64
+ * bytes a step: a block's string state is known at its end (from the block
+ * after it), so at its start it is that flipped once per quote; whether its
+ * first byte is escaped is read from the backslashes before it. */
+static size_t back_container(const char *s, size_t lo, size_t e) {
+  uint64_t closed_by_brace[QCC_JSONSCAN_MAX_DEPTH / 64] = {0};
+  size_t depth = 0;
+  uint64_t end_in_string = 0; /* all ones when the block's end is inside a string */
+  unsigned char pad[64];
+  for (size_t end = e; end > lo;) {
+    size_t at = end - lo >= 64 ? end - 64 : lo;
+    const unsigned char *p = (const unsigned char *)s + at;
+    unsigned shift = (unsigned)(64 - (end - at)); /* the block is P[0..64-SHIFT) */
+    if (shift != 0) { /* never read below LO: pad the front with spaces */
+      memset(pad, ' ', shift);
+      memcpy(pad + shift, p, end - at);
+      p = pad;
+    }
+    struct block b;
+    classify(p, &b);
+    uint64_t quotes = b.quote;
+    int carry_in = escaped_at(s, at);
+    if (carry_in < 0) return SIZE_MAX;
+    /* the first real byte, escaped from before: no part of a run here */
+    uint64_t first = (uint64_t)carry_in << shift, none = 0;
+    if ((b.backslash | first) != 0) quotes &= ~(escaped(b.backslash & ~first, &none) | first);
+    uint64_t flips = prefix_xor(quotes); /* bit 63: the block's quotes are odd */
+    uint64_t start_in_string = end_in_string ^ ((uint64_t)0 - (flips >> 63));
+    uint64_t inside = flips ^ start_in_string;
+    uint64_t events = b.bracket & ~inside;
+    while (events != 0) {
+      unsigned k = 63 - (unsigned)__builtin_clzll(events);
+      events &= ~((uint64_t)1 << k);
+      unsigned char c = p[k];
+      if (c == '}' || c == ']') {
+        if (depth >= QCC_JSONSCAN_MAX_DEPTH) return SIZE_MAX;
+        uint64_t bit = (uint64_t)1 << (depth & 63);
+        if (c == '}')
+          closed_by_brace[depth >> 6] |= bit;
+        else
+          closed_by_brace[depth >> 6] &= ~bit;
+        depth++;
+      } else if (c == '{' || c == '[') {
+        if (depth == 0) return SIZE_MAX;
+        depth--;
+        bool brace = (closed_by_brace[depth >> 6] >> (depth & 63)) & 1;
+        if (brace != (c == '{')) return SIZE_MAX;
+        if (depth == 0) return at + k - shift;
+      }
+    }
+    end_in_string = start_in_string;
+    end = at;
+  }
+  return SIZE_MAX;
+}
+
+static bool ws_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static size_t back_ws(const char *s, size_t lo, size_t j) {
+  while (j > lo && ws_byte(s[j - 1])) j--;
+  return j;
+}
+
+/* One member read backwards: KEY, its key token at KS, its value S[VS..VE). */
+struct back_member {
+  enum key key;
+  size_t ks, vs, ve;
+};
+
+/* The member whose value ends at VE (S[VE-1] is its last byte), not reading
+ * below LO. Returns 0, or -1 when it is not a member there. */
+static int read_back(const char *s, size_t lo, size_t ve, struct back_member *m) {
+  if (ve <= lo) return -1;
+  size_t vs;
+  char last = s[ve - 1];
+  if (last == '"') {
+    if (!back_string(s, lo, ve - 1, &vs)) return -1;
+  } else if (last == '}' || last == ']') {
+    vs = back_container(s, lo, ve);
+    if (vs == SIZE_MAX) return -1;
+  } else {
+    vs = ve;
+    while (vs > lo && ((s[vs - 1] >= '0' && s[vs - 1] <= '9') || (s[vs - 1] >= 'a' && s[vs - 1] <= 'z') ||
+                       s[vs - 1] == '.' || s[vs - 1] == '+' || s[vs - 1] == '-' || s[vs - 1] == 'E'))
+      vs--;
+    if (vs == ve) return -1;
+    struct scan sc = {s, ve, vs};
+    if (skip_value(&sc, 1) != 0 || sc.i != ve) return -1;
+  }
+  size_t j = back_ws(s, lo, vs);
+  if (j == lo || s[j - 1] != ':') return -1;
+  j = back_ws(s, lo, j - 1);
+  if (j == lo || s[j - 1] != '"') return -1;
+  size_t ks;
+  if (!back_string(s, lo, j - 1, &ks)) return -1;
+  struct scan sc = {s, j, ks};
+  if (read_key(&sc, true, &m->key) != 0 || sc.i != j) return -1;
+  m->ks = ks;
+  m->vs = vs;
+  m->ve = ve;
+  return 0;
+}
+
+enum { NEED_MODEL = 1, NEED_METADATA = 2, NEED_STREAM = 4 };
+
+/* Whether the '"' at S[P] (LEN bytes in all) opens a string that decodes to
+ * the name of a key in NEED. Such a token is at most 8 letters of 6 bytes
+ * each (\u escapes), so no more than that is read. */
+static bool candidate(const char *s, size_t len, size_t p, unsigned need) {
+  /* most quotes before an 'm', 's' or a backslash are no key: the next
+   * byte rules them out without decoding */
+  const char *t = s + p;
+  if (len - p < 8) return false;
+  if (t[1] == '\\' ? t[2] != 'u' || t[3] != '0' || t[4] != '0'
+                    : t[2] != '\\' && t[2] != 'o' && t[2] != 'e' && t[2] != 't')
+    return false;
+  size_t end = len - p > 50 ? p + 50 : len;
+  char buf[9];
+  struct sink k = {buf, sizeof buf, 0};
+  if (check_string(s, end, p, &k) == 0 || k.n > sizeof buf) return false;
+#define IS(lit) (k.n == sizeof lit - 1 && memcmp(buf, lit, k.n) == 0)
+  return ((need & NEED_MODEL) && IS("model")) || ((need & NEED_METADATA) && IS("metadata")) ||
+         ((need & NEED_STREAM) && IS("stream"));
+#undef IS
+}
+
+/* A key named after one in NEED starts with a quote and then its first
+ * letter or a backslash: the pairs looked for (L1 and L2 are the letters). */
+static size_t pairs_scalar(const char *s, size_t len, size_t i, size_t to, char l1, char l2,
+                           unsigned need) {
+  for (; i + 1 < to; i++) {
+    char b = s[i + 1];
+    if (s[i] == '"' && (b == l1 || b == l2 || b == '\\') && candidate(s, len, i, need)) return i;
+  }
+  return SIZE_MAX;
+}
+
+#if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
+#include <immintrin.h>
+
+/* Quotes followed by L1, L2 or a backslash in 32 bytes at X (Y: one byte on). */
+#define PAIRS32(x, y, q, a1, a2, bs, two)                                                      \
+  _mm256_and_si256(_mm256_cmpeq_epi8(x, q),                                                    \
+                   _mm256_or_si256((two) ? _mm256_or_si256(_mm256_cmpeq_epi8(y, a1),           \
+                                                           _mm256_cmpeq_epi8(y, a2))           \
+                                         : _mm256_cmpeq_epi8(y, a1),                           \
+                                   _mm256_cmpeq_epi8(y, bs)))
+
+/* The same, 64 bytes a step with AVX2 (the middle is most of a big body).
+ * TWO: L2 differs from L1 (a constant where it is inlined). */
+__attribute__((target("avx2"), always_inline)) static inline size_t
+pairs_avx2(const char *s, size_t len, size_t i, size_t to, char l1, char l2, unsigned need, bool two) {
+  const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
+  const __m256i a1 = _mm256_set1_epi8(l1), a2 = _mm256_set1_epi8(l2);
+  for (; to - i >= 65; i += 64) {
+    const __m256i *p = (const __m256i *)(const void *)(s + i);
+    const __m256i *r = (const __m256i *)(const void *)(s + i + 1);
+    __m256i x0 = _mm256_loadu_si256(p), x1 = _mm256_loadu_si256(p + 1);
+    __m256i y0 = _mm256_loadu_si256(r), y1 = _mm256_loadu_si256(r + 1);
+    __m256i h0 = PAIRS32(x0, y0, q, a1, a2, bs, two), h1 = PAIRS32(x1, y1, q, a1, a2, bs, two);
+    __m256i h = _mm256_or_si256(h0, h1);
+    if (_mm256_testz_si256(h, h)) continue;
+    uint64_t m = (uint32_t)_mm256_movemask_epi8(h0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(h1) << 32;
+    while (m != 0) {
+      size_t at = i + (size_t)__builtin_ctzll(m);
+      if (candidate(s, len, at, need)) return at;
+      m &= m - 1;
+    }
+  }
+  return pairs_scalar(s, len, i, to, l1, l2, need);
+}
+
+__attribute__((target("avx2"))) static size_t pairs_avx2_one(const char *s, size_t len, size_t i,
+                                                             size_t to, char l1, unsigned need) {
+  return pairs_avx2(s, len, i, to, l1, l1, need, false);
+}
+
+__attribute__((target("avx2"))) static size_t pairs_avx2_two(const char *s, size_t len, size_t i,
+                                                             size_t to, char l1, char l2, unsigned need) {
+  return pairs_avx2(s, len, i, to, l1, l2, need, true);
+}
+#undef PAIRS32
+#endif
+
+/* The first string in S[FROM..TO) that could be a member named after a key
+ * in NEED (LEN: the body's length), or SIZE_MAX. */
+static size_t middle_may_hold(const char *s, size_t len, size_t from, size_t to, unsigned need) {
+  char l1 = (need & (NEED_MODEL | NEED_METADATA)) ? 'm' : 's';
+  char l2 = (need & NEED_STREAM) ? 's' : l1;
+#if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
+  if (__builtin_cpu_supports("avx2"))
+    return l1 == l2 ? pairs_avx2_one(s, len, from, to, l1, need)
+                    : pairs_avx2_two(s, len, from, to, l1, l2, need);
+#endif
+  return pairs_scalar(s, len, from, to, l1, l2, need);
+}
+
+/* The front: members in order while their values are no containers (but
+ * "metadata", read as in the walk). Returns 1 with *STOP at the first key
+ * not read, 0 when the whole object was read, -1 when it is not JSON. */
+static int quick_front(struct scan *sc, struct qcc_jsonscan_facts *f, size_t *stop) {
+  skip_ws(sc);
+  if (sc->i >= sc->len || sc->s[sc->i] != '{') return -1;
+  sc->i++;
+  skip_ws(sc);
+  if (sc->i < sc->len && sc->s[sc->i] == '}') {
+    sc->i++;
+  } else {
+    for (;;) {
+      size_t at = sc->i;
+      enum key key;
+      if (read_key(sc, true, &key) != 0) return -1;
+      skip_ws(sc);
+      if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
+      sc->i++;
+      skip_ws(sc);
+      char c = sc->i < sc->len ? sc->s[sc->i] : '\0';
+      if (c == '[' || (c == '{' && key != KEY_METADATA)) {
+        *stop = at;
+        return 1;
+      }
+      if (scan_member_value(sc, key, f) != 0) return -1;
+      int more = after_member(sc);
+      if (more < 0) return -1;
+      if (more == 0) break;
+    }
+  }
+  skip_ws(sc);
+  return sc->i == sc->len ? 0 : -1;
+}
+
+/* Apply a member read from the back to F, the first time KEY is seen there
+ * (the last member of that name). Returns 0 or -1 (not JSON). */
+static int quick_back_fact(const char *s, const struct back_member *m, struct qcc_jsonscan_facts *f) {
+  struct scan sc = {s, m->ve, m->vs};
+  switch (m->key) {
+  case KEY_MODEL:
+    f->has_model = false;
+    f->model_count = 0;
+    if (s[m->vs] != '"') return 0;
+    if (string_value(&sc, &f->model) != 0 || sc.i != m->ve) return -1;
+    f->has_model = true;
+    f->model_count = 1;
+    f->models[0] = f->model;
+    return 0;
+  case KEY_STREAM:
+    f->stream = m->ve - m->vs == 4 && memcmp(s + m->vs, "true", 4) == 0    ? 1
+                : m->ve - m->vs == 5 && memcmp(s + m->vs, "false", 5) == 0 ? 0
+                                                                           : -1;
+    return 0;
+  case KEY_METADATA:
+    f->has_user_id = false;
+    if (s[m->vs] != '{') return 0;
+    return scan_metadata(&sc, f) == 0 && sc.i == m->ve ? 0 : -1;
+  default: return 0;
+  }
+}
+
+/* The back of the body, read member by member towards STOP. */
+struct back {
+  size_t stop;  /* the front's first key not read */
+  size_t ve;    /* where the next member's value ends */
+  size_t tail;  /* the key of the earliest member read */
+  unsigned seen; /* NEED_* bits of keys met (their last members) */
+  bool met;     /* the back reached STOP: every member was read */
+};
+
+/* Read members back while TAIL is above UNTIL, never below LO. Returns 0
+ * (done or stopped: MET and TAIL say where), -1 when not JSON. */
+static int read_tail(const char *body, size_t lo, size_t until, struct back *bk,
+                     struct qcc_jsonscan_facts *f) {
+  struct back_member m;
+  while (!bk->met && bk->tail > until && read_back(body, lo, bk->ve, &m) == 0) {
+    unsigned bit = m.key == KEY_MODEL      ? NEED_MODEL
+                   : m.key == KEY_METADATA ? NEED_METADATA
+                   : m.key == KEY_STREAM   ? NEED_STREAM
+                                           : 0;
+    if (bit != 0 && !(bk->seen & bit)) {
+      if (quick_back_fact(body, &m, f) != 0) return -1;
+      bk->seen |= bit;
+    }
+    bk->tail = m.ks;
+    if (m.ks == bk->stop) {
+      bk->met = true;
+      break;
+    }
+    size_t j = back_ws(body, lo, m.ks);
+    if (j == lo || body[j - 1] != ',') break;
+    bk->ve = back_ws(body, lo, j - 1);
+  }
+  return 0;
+}
+
+/* Bytes the back is read over before the middle is looked at: the
+ * settings after the history (metadata, max_tokens, thinking, stream). */
+#define BACK_FIRST 4096
+
+static int bounded(const char *body, size_t len, struct qcc_jsonscan_facts *f) {
+  struct scan sc = {body, len, 0};
+  struct back bk = {0};
+  int front = quick_front(&sc, f, &bk.stop);
+  if (front <= 0) return front; /* all read, or not JSON: the walk says the same */
+  size_t stop = bk.stop, e = back_ws(body, stop, len);
+  if (e <= stop || body[e - 1] != '}') return -1;
+  bk.tail = e - 1;
+  bk.ve = back_ws(body, stop, e - 1);
+  size_t room = e - 1 - stop;
+  size_t lo = room > BACK_FIRST ? e - 1 - BACK_FIRST : stop;
+  if (read_tail(body, lo, stop, &bk, f) != 0) return -1;
+  f->quick = true; /* MODELS holds the last model only, whatever was read */
+  if (bk.met) return 0;
+  unsigned need = (NEED_MODEL | NEED_METADATA | NEED_STREAM) & ~bk.seen;
+  size_t at = need == 0 ? SIZE_MAX : middle_may_hold(body, len, stop, bk.tail, need);
+  if (at != SIZE_MAX) {
+    /* a token that may be a later member (in Claude Code's bodies a tool's
+     * "model" parameter): read the back over it if it is near the end;
+     * everything before it was looked at already */
+    lo = room > QCC_JSONSCAN_TAIL_BUDGET ? e - 1 - QCC_JSONSCAN_TAIL_BUDGET : stop;
+    if (at < lo) return -1;
+    if (read_tail(body, lo, at, &bk, f) != 0) return -1;
+    if (!bk.met && bk.tail > at) return -1;
+  }
+  return 0;
+}
+
+int qcc_jsonscan_bounded(const char *body, size_t len, struct qcc_jsonscan_facts *facts) {
+  nothing(facts);
+  if (body == NULL) return -1;
+  int rc = bounded(body, len, facts);
+  if (rc == 0) {
+    facts->object = true;
+    return 0;
+  }
+  /* not JSON where read, or a later duplicate may hide in the middle */
+  return qcc_jsonscan_body(body, len, facts);
+}
+
+int qcc_jsonscan_quick(const char *body, size_t len, struct qcc_jsonscan_facts *facts) {
+  if (len < QCC_JSONSCAN_QUICK_MIN) return qcc_jsonscan_body(body, len, facts);
+  return qcc_jsonscan_bounded(body, len, facts);
 }

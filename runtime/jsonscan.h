@@ -40,12 +40,43 @@ struct qcc_jsonscan_facts {
   int stream;                  /* last "stream": 1 true, 0 false, -1 absent or not a bool */
   bool has_user_id;            /* last "metadata" is an object whose last "user_id" is a string */
   struct qcc_json_span user_id;
+  /* Found by qcc_jsonscan_quick without reading the body's middle: MODEL,
+   * STREAM and USER_ID are exact, but MODELS holds only MODEL and OBJECT
+   * was not checked past the members read (a model map walks the body). */
+  bool quick;
 };
 
 /* Scan BODY[0..LEN). Returns 0 with FACTS filled, or -1 when BODY is not a
  * JSON object (FACTS then says "nothing found": object false, counts 0,
  * stream -1). */
 int qcc_jsonscan_body(const char *body, size_t len, struct qcc_jsonscan_facts *facts);
+
+/* Bodies shorter than this go through qcc_jsonscan_body from
+ * qcc_jsonscan_quick: a walk over them costs little. */
+#define QCC_JSONSCAN_QUICK_MIN 8192
+/* Bytes at the body's end that qcc_jsonscan_bounded reads backwards at most
+ * (Claude Code puts tools, metadata and the small settings there). */
+#define QCC_JSONSCAN_TAIL_BUDGET (128 * 1024)
+
+/* The top-level "model", "stream" and "metadata"."user_id" of a big body
+ * without walking its middle (the message history). Members are read from
+ * the front while their values are not containers ("model" comes first)
+ * and from the back, where values are skipped backwards (strings by their
+ * quotes, containers by their brackets) up to QCC_JSONSCAN_TAIL_BUDGET
+ * bytes. For any JSON object the result is what qcc_jsonscan_body gives
+ * (the LAST member of a name wins, as in jansson): a member read from the
+ * back is the last one; one read from the front is kept only when the
+ * unread middle holds no token that could be a later member of that name
+ * (the literal key, or any \u escape of a letter); otherwise, or when the
+ * front or back is not JSON, the whole body is walked. For a body that is
+ * not JSON the facts may be a guess the upstream's refusal makes harmless
+ * (the middle is not checked). Returns 0 with FACTS (QUICK set when the
+ * middle was skipped), or -1 as qcc_jsonscan_body. */
+int qcc_jsonscan_bounded(const char *body, size_t len, struct qcc_jsonscan_facts *facts);
+
+/* qcc_jsonscan_bounded for bodies of QCC_JSONSCAN_QUICK_MIN bytes or more,
+ * qcc_jsonscan_body below. */
+int qcc_jsonscan_quick(const char *body, size_t len, struct qcc_jsonscan_facts *facts);
 
 /* The top-level "stream" without a walk, when it is the body's last member
  * (where the SDKs and Claude Code put it): 1 true, 0 false, -1 when the

@@ -273,16 +273,31 @@ static void ep_timeouts(const struct qcc_tbl_endpoint *ep, struct attempt *a) {
   a->idle_ms = ep->stream_idle_timeout_ms;
 }
 
-/* The body's facts (runtime/jsonscan.h), from one pass made at first need. */
-static const struct qcc_jsonscan_facts *x_facts(struct qcc_exchange *x) {
+/* The body's model, stream and session key (runtime/jsonscan.h), read at
+ * first need from the body's front and back: a big body's history is not
+ * walked unless it may hide a later duplicate. */
+const struct qcc_jsonscan_facts *px_facts(struct qcc_exchange *x) {
   if (!x->scanned) {
-    qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    /* with a model map in the table the rewrite may need every span: one
+     * walk now rather than a bounded read and then the walk */
+    if (x->req->gen->model_maps)
+      qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    else
+      qcc_jsonscan_quick(x->req->body, x->req->body_len, &x->facts);
     x->scanned = true;
   }
   return &x->facts;
 }
 
-const struct qcc_jsonscan_facts *px_facts(struct qcc_exchange *x) { return x_facts(x); }
+/* The same with every top-level "model" span, for a model map's rewrite:
+ * one walk over the whole body. */
+static const struct qcc_jsonscan_facts *x_facts_all(struct qcc_exchange *x) {
+  if (!x->scanned || x->facts.quick) {
+    qcc_jsonscan_body(x->req->body, x->req->body_len, &x->facts);
+    x->scanned = true;
+  }
+  return &x->facts;
+}
 
 /* Start a transfer to SEL (a pick already made), or pick one first when SEL
  * is NULL. Returns 0 when started, 1 when no endpoint is available (x->res
@@ -311,7 +326,7 @@ int px_attempt_start(struct qcc_exchange *x, const struct qcc_select_out *pre) {
   if (x->tried_count < MAX_TRIED) x->tried[x->tried_count++] = sel->pick.endpoint;
   x->res.endpoint_id = a->endpoint_id;
   /* the body's facts only for an endpoint that maps models */
-  const struct qcc_jsonscan_facts *facts = sel->ep->model_map_count > 0 ? x_facts(x) : NULL;
+  const struct qcc_jsonscan_facts *facts = sel->ep->model_map_count > 0 ? x_facts_all(x) : NULL;
   if (qcc_upreq_build(&a->req, r, t, sel->ep, sel->key, facts) != 0) goto oom;
   a->easy = easy_get(p);
   if (a->easy == NULL) goto oom;
@@ -998,7 +1013,7 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   if (wants_session(req->gen->table)) {
     x->has_session = qcc_select_session_key(req, NULL, x->session, sizeof x->session) > 0;
     if (!x->has_session)
-      x->has_session = qcc_select_session_key(req, x_facts(x), x->session, sizeof x->session) > 0;
+      x->has_session = qcc_select_session_key(req, px_facts(x), x->session, sizeof x->session) > 0;
   }
   x->priority = px_request_priority(req);
   /* which timeout applies: `timeout` to a stream's first byte, else
@@ -1006,7 +1021,7 @@ static struct qcc_exchange *x_start(struct qcc_proxy *p, const struct qcc_reques
   /* the tail first: a 1 MB body is not walked just for this (the walk is
    * for policies that need the model or the session key) */
   int tail = x->scanned ? -1 : qcc_jsonscan_tail_stream(req->body, req->body_len);
-  x->stream = tail >= 0 ? tail == 1 : x_facts(x)->stream == 1;
+  x->stream = tail >= 0 ? tail == 1 : px_facts(x)->stream == 1;
   px_usage_start(x);
   ev_init(&x->timer, x_timer_cb);
   x->timer.data = x;

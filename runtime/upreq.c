@@ -54,19 +54,22 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   u->hdrs = node;
   char *text = (char *)(node + n), *end = text + bytes;
   size_t k = 0;
-  for (size_t i = 0; i < r->header_count; i++) {
-    const struct qcc_header *h = &r->headers[i];
-    if (i < DROP_MAX ? drop[i] : qcc_hdr_drop_request(r->headers, nc, h)) continue;
-    int len = qcc_hdr_line(h, text, (size_t)(end - text));
-    if (len < 0) return -1;
-    link_line(node, k++, n, &text, (size_t)len);
-  }
+  /* the suppressions first: curl looks each of these names up in the list
+   * (Curl_checkheaders, a case-insensitive compare per line until found),
+   * and they are not sent, so their place is free */
   static const char *const fixed[] = {"Expect:", "Accept:", "Content-Type:"};
   for (size_t f = 0; f < 3; f++) {
     if ((f == 1 && !accept) || (f == 2 && !ctype)) continue;
     size_t len = strlen(fixed[f]);
     memcpy(text, fixed[f], len + 1);
     link_line(node, k++, n, &text, len);
+  }
+  for (size_t i = 0; i < r->header_count; i++) {
+    const struct qcc_header *h = &r->headers[i];
+    if (i < DROP_MAX ? drop[i] : qcc_hdr_drop_request(r->headers, nc, h)) continue;
+    int len = qcc_hdr_line(h, text, (size_t)(end - text));
+    if (len < 0) return -1;
+    link_line(node, k++, n, &text, (size_t)len);
   }
   if (key[0] != '\0') {
     int len = qcc_hdr_auth_line(auth, key, text, (size_t)(end - text));

@@ -237,3 +237,120 @@ Test(upstream_jsonscan, tail_stream_agrees_with_the_scan) {
   }
   cr_expect_eq(qcc_jsonscan_tail_stream(NULL, 0), -1);
 }
+
+/* A Claude-Code-shaped body: "model" first, a history of HISTORY bytes
+ * (strings full of quoted decoys), then MIDDLE (raw members or ""), system
+ * and tools (TOOL_MODEL: a tool with a "model" parameter, as Claude Code's
+ * Task tool has), metadata, max_tokens, stream. Returns a malloc'd string. */
+static char *cc_body(size_t history, const char *middle, bool tool_model, const char *in_history) {
+  size_t cap = history + 8192;
+  char *b = malloc(cap);
+  cr_assert_not_null(b);
+  size_t n = (size_t)snprintf(b, cap, "{\"model\":\"claude-sonnet-4-5\",\"messages\":[");
+  const char *turn = "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"say \\\"model\\\": "
+                     "\\\"x\\\", \\\"stream\\\" and \\\"metadata\\\" \\\\\\\" [{\"}]},";
+  size_t tl = strlen(turn);
+  while (n + tl < history) {
+    memcpy(b + n, turn, tl);
+    n += tl;
+  }
+  if (in_history != NULL) n += (size_t)snprintf(b + n, cap - n, "%s,", in_history);
+  n += (size_t)snprintf(b + n, cap - n,
+                        "{\"role\":\"user\",\"content\":\"go\"}]%s,\"system\":[{\"type\":\"text\","
+                        "\"text\":\"You are Claude Code.\"}],\"tools\":[{\"name\":\"Read\","
+                        "\"input_schema\":{\"type\":\"object\",\"properties\":{\"path\":"
+                        "{\"type\":\"string\"}}}}%s],\"metadata\":{\"user_id\":\"user_abc\"},"
+                        "\"max_tokens\":32000,\"stream\":true}",
+                        middle,
+                        tool_model ? ",{\"name\":\"Task\",\"input_schema\":{\"type\":\"object\","
+                                     "\"properties\":{\"model\":{\"type\":\"string\",\"enum\":"
+                                     "[\"opus\"]}}}}"
+                                   : "");
+  cr_assert_lt(n, cap);
+  return b;
+}
+
+/* The bounded mode's facts are the walk's (for a JSON object: the last
+ * member of each name), whether or not it read the middle. */
+static struct qcc_jsonscan_facts same_as_walk(const char *b) {
+  struct qcc_jsonscan_facts q, w;
+  size_t len = strlen(b);
+  cr_assert_eq(qcc_jsonscan_bounded(b, len, &q), 0);
+  cr_assert_eq(qcc_jsonscan_body(b, len, &w), 0);
+  cr_expect(q.object);
+  cr_expect_eq(q.has_model, w.has_model);
+  if (w.has_model) cr_expect(q.model.off == w.model.off && q.model.len == w.model.len);
+  cr_expect_eq(q.stream, w.stream);
+  cr_expect_eq(q.has_user_id, w.has_user_id);
+  if (w.has_user_id) cr_expect(q.user_id.off == w.user_id.off && q.user_id.len == w.user_id.len);
+  return q;
+}
+
+Test(upstream_jsonscan, bounded_reads_front_and_back_only) {
+  char *b = cc_body(200000, "", false, NULL);
+  struct qcc_jsonscan_facts f = same_as_walk(b);
+  cr_expect(f.quick, "the history was not walked");
+  cr_expect_str_eq(str(b, &f.model), "claude-sonnet-4-5");
+  cr_expect_str_eq(str(b, &f.user_id), "user_abc");
+  cr_expect_eq(f.stream, 1);
+  free(b);
+  /* a tool's "model" parameter near the end: the back is read over it */
+  b = cc_body(200000, "", true, NULL);
+  f = same_as_walk(b);
+  cr_expect(f.quick);
+  cr_expect_str_eq(str(b, &f.model), "claude-sonnet-4-5");
+  free(b);
+}
+
+Test(upstream_jsonscan, bounded_sees_a_later_duplicate) {
+  /* a top-level "model" after the history, literal or escaped: it wins */
+  static const char *const later[] = {",\"model\":\"claude-opus-4\"", ",\"mod\\u0065l\":\"claude-opus-4\"",
+                                      ",\"\\u006dodel\":\"claude-opus-4\""};
+  for (size_t k = 0; k < 3; k++) {
+    char *b = cc_body(100000, later[k], true, NULL);
+    struct qcc_jsonscan_facts f = same_as_walk(b);
+    cr_expect_str_eq(str(b, &f.model), "claude-opus-4", "%zu", k);
+    free(b);
+  }
+  /* far from the end (past the back's budget): the walk decides */
+  char *b = cc_body(300000, "", false, NULL);
+  char *mid = strstr(b + 100000, "{\"role\"");
+  cr_assert_not_null(mid);
+  const char *ins = "{\"model\":\"nested\"},";
+  size_t n = strlen(b), il = strlen(ins), at = (size_t)(mid - b);
+  char *c = malloc(n + il + 1);
+  memcpy(c, b, at);
+  memcpy(c + at, ins, il);
+  memcpy(c + at + il, b + at, n - at + 1);
+  struct qcc_jsonscan_facts f = same_as_walk(c);
+  cr_expect(!f.quick, "a nested \"model\" key in the history: walked");
+  cr_expect_str_eq(str(c, &f.model), "claude-sonnet-4-5");
+  free(c);
+  free(b);
+}
+
+Test(upstream_jsonscan, bounded_other_orders_and_non_json) {
+  /* metadata first, stream in the middle, no settings at the back */
+  const char *hist = "{\"role\":\"user\",\"content\":\"x\"}";
+  size_t cap = 300000;
+  char *b = malloc(cap);
+  size_t n = (size_t)snprintf(b, cap, "{\"metadata\":{\"user_id\":\"u1\"},\"model\":\"m1\",\"messages\":[");
+  while (n + 100 < cap / 2) n += (size_t)snprintf(b + n, cap - n, "%s,", hist);
+  n += (size_t)snprintf(b + n, cap - n, "%s],\"stream\":false,\"tools\":[{\"a\":[1,2,{\"b\":null}]}]}", hist);
+  struct qcc_jsonscan_facts f = same_as_walk(b);
+  cr_expect_str_eq(str(b, &f.user_id), "u1");
+  cr_expect_str_eq(str(b, &f.model), "m1");
+  cr_expect_eq(f.stream, 0);
+  /* not JSON at the front or the back: the walk's answer (nothing) */
+  b[n - 1] = ']';
+  cr_expect_eq(qcc_jsonscan_bounded(b, n, &f), -1);
+  cr_expect(!f.object && !f.has_model && !f.quick);
+  b[n - 1] = '}';
+  b[0] = '[';
+  cr_expect_eq(qcc_jsonscan_bounded(b, n, &f), -1);
+  free(b);
+  /* below QCC_JSONSCAN_QUICK_MIN the quick entry walks */
+  const char *small = "{\"model\":\"a\",\"messages\":[],\"stream\":true}";
+  cr_expect_eq(qcc_jsonscan_quick(small, strlen(small), &f), 0);
+  cr_expect(!f.quick && f.has_model && f.model_count == 1 && f.stream == 1);
+}

@@ -3,7 +3,7 @@
 # bodies shaped like Claude Code's (tools/bench/ccbody.py).
 #
 #   tools/bench/body-bench.sh [--build DIR] [--sizes "1k 50k 500k 1m"]
-#                             [--requests N] [--policy map|plain] [--out FILE]
+#                             [--requests N] [--policy map|sticky|plain] [--out FILE]
 #                             [--keep DIR]
 #
 # For each size, qcc-run runs under callgrind twice: "base" gets a probe and
@@ -14,7 +14,9 @@
 # quiet as the machine).
 # --policy map (default): sticky_session on and a model map on the endpoint,
 # so every request is scanned and its model rewritten (the worst case);
-# plain: neither, so the body is only copied.
+# sticky: sticky_session on, no map (the model, for usage, and the session
+# key are read from the body's front and back); plain: neither, so the body
+# is only copied and read for usage's model.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,17 +37,17 @@ while [ $# -gt 0 ]; do
     --build) [ $# -ge 2 ] || die "--build needs a directory"; build=$2; shift ;;
     --sizes) [ $# -ge 2 ] || die "--sizes needs a list"; sizes=$2; shift ;;
     --requests) [ $# -ge 2 ] || die "--requests needs a number"; requests=$2; shift ;;
-    --policy) [ $# -ge 2 ] || die "--policy needs map or plain"; policy=$2; shift ;;
+    --policy) [ $# -ge 2 ] || die "--policy needs map, sticky or plain"; policy=$2; shift ;;
     --out) [ $# -ge 2 ] || die "--out needs a file"; out=$2; shift ;;
     --keep) [ $# -ge 2 ] || die "--keep needs a directory"; keep=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
   shift
 done
 case "$requests" in ''|*[!0-9]*) die "--requests must be a whole number" ;; esac
 [ "$requests" -ge 1 ] && [ "$requests" -le 1000 ] || die "--requests must be 1..1000"
-case "$policy" in map|plain) ;; *) die "--policy must be map or plain" ;; esac
+case "$policy" in map|sticky|plain) ;; *) die "--policy must be map, sticky or plain" ;; esac
 build=$(cd "$build" 2>/dev/null && pwd) || die "build directory not found"
 mock="$build/tools/mock-upstream/mock-upstream"
 qccc="$build/compiler/qccc"
@@ -80,6 +82,11 @@ if [ "$policy" = map ]; then
   cat >> "$tmp/qcc.yaml" <<YAML
         models:
           claude-sonnet-4-5: mock-model
+loadbalancer:
+  sticky_session: true
+YAML
+elif [ "$policy" = sticky ]; then
+  cat >> "$tmp/qcc.yaml" <<YAML
 loadbalancer:
   sticky_session: true
 YAML

@@ -23,12 +23,14 @@
 # are not in it. User space only, so read it beside the CPU figures.
 #
 #   tools/bench/upstream-bench.sh [--build DIR] [--duration S] [--conns N]
-#       [--rounds R] [--instr N] [--out FILE]
+#       [--rounds R] [--instr N] [--keep DIR] [--out FILE]
+# --keep DIR (with --instr): copy each callgrind file there, for
+# callgrind_annotate.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
-build=$root/build duration=5 conns=100 rounds=1 out="" instr=0
+build=$root/build duration=5 conns=100 rounds=1 out="" instr=0 keep=""
 die() { echo "upstream-bench: $*" >&2; exit 2; }
 say() { echo "upstream-bench: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -39,7 +41,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --instr) instr=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep) keep=$2; shift 2 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -214,6 +217,7 @@ if [ "$instr" -gt 0 ]; then
       kill "$qpid"; kill -USR1 "$hpid"; wait "$qpid" "$hpid" 2>/dev/null || true
       for t in qcc haproxy; do
         tot=$(awk '/^totals:/ {print $2; exit}' "$tmp/cg-$t-$i.out")
+        [ -z "$keep" ] || { mkdir -p "$keep" && cp "$tmp/cg-$t-$i.out" "$keep/cg-r$r-${cases[$i]}-$t.out"; }
         jq -nc --argjson r "$r" --arg c "${cases[$i]}" --arg t "$t" --argjson v "$((tot / instr))" \
           '{round: $r, case: $c, target: $t, instr_per_req: $v}' >>"$runs"
         say "round $r ${cases[$i]} $t: $((tot / instr)) instructions/request"

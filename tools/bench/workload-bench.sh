@@ -8,7 +8,9 @@
 #              is in it) and the proxy's CPU per request. qcc-run twice:
 #              "qcc" forwards the body as it is, "qcc-map" has sticky_session
 #              on and a model map on the endpoint (every body scanned, its
-#              model spliced). Targets: p50 <= direct + 0.3 ms; CPU/request
+#              model spliced), "qcc-sticky" sticky_session on without a map
+#              (model and session key read from the body's front and back,
+#              runtime/jsonscan.h). Targets: p50 <= direct + 0.3 ms; CPU/request
 #              <= 1.3x HAProxy's.
 #   streams1k  1000 connections each holding one paced ~1 s stream (56
 #              events, 18 ms apart) at once; time to the first complete
@@ -23,7 +25,8 @@
 #
 # --instr adds instructions per request for body500k (valgrind callgrind,
 # instrumentation switched on after the warm-up with callgrind_control, so
-# start-up and connection set-up are not in it): qcc, qcc-map, haproxy.
+# start-up and connection set-up are not in it): qcc, qcc-map, qcc-sticky,
+# haproxy.
 #
 #   tools/bench/workload-bench.sh [--build DIR] [--rounds R] [--requests N]
 #       [--size 500k] [--cases "body500k streams1k"] [--instr] [--out FILE]
@@ -74,7 +77,7 @@ python3 "$here/ccbody.py" "$size" "$tmp/body.json"
 bytes=$(stat -c %s "$tmp/body.json")
 
 declare -A tpid=()
-start_qcc() { # NAME UPSTREAM_PORT MAP(0|1) [valgrind args...]
+start_qcc() { # NAME UPSTREAM_PORT MAP(0|1|2: sticky only) [valgrind args...]
   local name=$1 up=$2 map=$3 port
   shift 3
   port=$(free_port)
@@ -83,6 +86,11 @@ start_qcc() { # NAME UPSTREAM_PORT MAP(0|1) [valgrind args...]
     cat >>"$tmp/$name.yaml" <<YAML
         models:
           claude-sonnet-4-5: mock-model
+loadbalancer:
+  sticky_session: true
+YAML
+  elif [ "$map" = 2 ]; then
+    cat >>"$tmp/$name.yaml" <<YAML
 loadbalancer:
   sticky_session: true
 YAML
@@ -182,17 +190,18 @@ for c in $cases; do
       direct_port=$mock_port
       start_qcc qcc "$mock_port" 0
       start_qcc qcc-map "$mock_port" 1
+      start_qcc qcc-sticky "$mock_port" 2
       start_haproxy "$mock_port"
       start_nginx "$mock_port"
-      for t in qcc qcc-map haproxy nginx; do wait_ready "$t"; done
+      for t in qcc qcc-map qcc-sticky haproxy nginx; do wait_ready "$t"; done
       args=(-c 1 -n "$requests" --body-file "$tmp/body.json" --timeout 30)
-      for t in direct qcc qcc-map haproxy nginx; do # warm-up: connections, pools, page cache
+      for t in direct qcc qcc-map qcc-sticky haproxy nginx; do # warm-up: connections, pools, page cache
         measure 0 warmup "$t" -c 1 -n 20 --body-file "$tmp/body.json" >/dev/null 2>&1
       done
       for r in $(seq 1 "$rounds"); do
-        for t in $(rotate "$r" direct qcc qcc-map haproxy nginx); do measure "$r" body500k "$t" "${args[@]}"; done
+        for t in $(rotate "$r" direct qcc qcc-map qcc-sticky haproxy nginx); do measure "$r" body500k "$t" "${args[@]}"; done
       done
-      for t in qcc qcc-map haproxy nginx; do stop_target "$t"; done
+      for t in qcc qcc-map qcc-sticky haproxy nginx; do stop_target "$t"; done
       ;;
     streams1k)
       events=56
@@ -217,12 +226,13 @@ instr_json='{}'
 if [ "$instr" = 1 ]; then
   events=7
   start_mock wl-instr
-  for t in qcc qcc-map haproxy; do
+  for t in qcc qcc-map qcc-sticky haproxy; do
     cg=$tmp/cg-$t.out
     vg=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$cg")
     case $t in
       qcc) start_qcc qcc "$mock_port" 0 "${vg[@]}" ;;
       qcc-map) start_qcc qcc-map "$mock_port" 1 "${vg[@]}" ;;
+      qcc-sticky) start_qcc qcc-sticky "$mock_port" 2 "${vg[@]}" ;;
       haproxy) start_haproxy "$mock_port" "${vg[@]}" ;;
     esac
     wait_ready "$t"

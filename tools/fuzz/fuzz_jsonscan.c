@@ -2,7 +2,8 @@
  * rewrite built on it, runtime/modelmap.c). Every byte is the client's. Any
  * input must scan without a fault and with spans inside the body; wherever
  * jansson parses the input, the scanner must find exactly what jansson finds
- * (model, stream, metadata.user_id), and a rewritten model must parse back
+ * (model, stream, metadata.user_id), the bounded mode too (front and back
+ * only, the middle looked at for later duplicates), and a rewritten model must parse back
  * to the new name with every other member unchanged. */
 #include <jansson.h>
 #include <stdbool.h>
@@ -64,6 +65,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (tail < -1 || tail > 1) __builtin_trap();
   if (rc == 0 && tail >= 0 && tail != f.stream) __builtin_trap();
 
+  /* the bounded mode (no size threshold here): spans inside the body; its
+   * facts are compared with jansson's below */
+  struct qcc_jsonscan_facts q;
+  int qrc = qcc_jsonscan_bounded(body, size, &q);
+  if ((qrc == 0) != q.object || (q.quick && qrc != 0)) __builtin_trap();
+  if (q.has_model) check_span(&q.model, size, body);
+  if (q.has_user_id) check_span(&q.user_id, size, body);
+  if (q.stream < -1 || q.stream > 1) __builtin_trap();
+  /* walked (not quick): exactly the walk's facts */
+  if (!q.quick && (qrc != rc || q.has_model != f.has_model || q.stream != f.stream ||
+                   q.has_user_id != f.has_user_id || q.model_count != f.model_count))
+    __builtin_trap();
+
   /* jansson reads a NUL byte outside strings as the end of its input; a
    * JSON text has none there, so such inputs are not compared */
   if (memchr(body, '\0', size) != NULL) return 0;
@@ -77,6 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (f.stream != want) __builtin_trap();
     json_t *md = json_object_get(root, "metadata");
     same_string(body, f.has_user_id, &f.user_id, json_object_get(md, "user_id"));
+    /* the bounded mode finds the same (the last member of each name) */
+    if (!q.object || q.stream != want) __builtin_trap();
+    same_string(body, q.has_model, &q.model, json_object_get(root, "model"));
+    same_string(body, q.has_user_id, &q.user_id, json_object_get(md, "user_id"));
 
     char *out = NULL;
     size_t out_len = 0;
