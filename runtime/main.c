@@ -27,6 +27,7 @@
 #include "generation.h"
 #include "journal_writer.h"
 #include "budgetgate.h"
+#include "daemon.h"
 #include "usagelog.h"
 #include "usagesum.h"
 #include "keystore.h"
@@ -432,163 +433,6 @@ static int no_core_dumps(void) {
   return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/* ---- --daemon / --pidfile ---- */
-
-/* The daemon tells the first parent how the start went: 'R' once serving,
- * or 'F' and the exit status; its stderr goes to the parent meanwhile, which
- * shows it only when the start failed (a daemon has no terminal to say why). */
-static int daemon_status_fd = -1;
-#define DAEMON_MSG_CAP 8192
-
-/* The first parent: collect the daemon's stderr until it closes, then its
- * status. Returns the exit status for `qcc-run --daemon`. */
-static int daemon_wait(int status_fd, int msg_fd) {
-  char msg[DAEMON_MSG_CAP];
-  size_t len = 0;
-  for (;;) {
-    char buf[1024];
-    ssize_t n = read(msg_fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if ((size_t)n > sizeof msg - len) { /* keep the newest: the reason is last */
-      size_t drop = (size_t)n - (sizeof msg - len);
-      if (drop > len) drop = len;
-      memmove(msg, msg + drop, len - drop);
-      len -= drop;
-    }
-    size_t take = (size_t)n < sizeof msg - len ? (size_t)n : sizeof msg - len;
-    memcpy(msg + len, buf + (size_t)n - take, take);
-    len += take;
-  }
-  unsigned char st[2] = {0, 0};
-  size_t got = 0;
-  while (got < sizeof st) {
-    ssize_t n = read(status_fd, st + got, sizeof st - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
-  }
-  if (got >= 1 && st[0] == 'R') return 0;
-  int rc = got == 2 && st[0] == 'F' && st[1] != 0 ? st[1] : 1;
-  if (len > 0) fwrite(msg, 1, len, stderr);
-  fprintf(stderr, "qcc-run: --daemon: the daemon did not start (exit status %d)%s\n", rc,
-          len == 0 ? "; it died without a reason, see --log" : "");
-  return rc;
-}
-
-/* Double fork: the first parent exits with 0 once the grandchild says the
- * listener is up, else with the daemon's status and its reason on stderr,
- * so `qcc-run --daemon` in a script fails like a foreground start would. */
-static int daemonize(void) {
-  int st[2], msg[2];
-  if (pipe2(st, O_CLOEXEC) != 0) return -1;
-  if (pipe2(msg, O_CLOEXEC) != 0) {
-    close(st[0]);
-    close(st[1]);
-    return -1;
-  }
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid > 0) {
-    close(st[1]);
-    close(msg[1]);
-    _exit(daemon_wait(st[0], msg[0]));
-  }
-  close(st[0]);
-  close(msg[0]);
-  if (setsid() < 0) {
-    fprintf(stderr, "qcc-run: --daemon: setsid: %s\n", strerror(errno));
-    _exit(1);
-  }
-  pid = fork();
-  if (pid < 0) {
-    fprintf(stderr, "qcc-run: --daemon: fork: %s\n", strerror(errno));
-    _exit(1);
-  }
-  if (pid > 0) _exit(0);
-  if (chdir("/") != 0) _exit(1);
-  int null = open("/dev/null", O_RDWR);
-  if (null >= 0) {
-    dup2(null, STDIN_FILENO);
-    dup2(null, STDOUT_FILENO);
-    if (null > STDERR_FILENO) close(null);
-  }
-  dup2(msg[1], STDERR_FILENO); /* start-up errors reach the waiting parent */
-  close(msg[1]);
-  daemon_status_fd = st[1];
-  return 0;
-}
-
-/* Serving: tell the parent, and stderr goes to /dev/null from now on. */
-static void daemon_ready(void) {
-  if (daemon_status_fd < 0) return;
-  ssize_t n = write(daemon_status_fd, "R", 1);
-  (void)n;
-  fflush(stderr);
-  int null = open("/dev/null", O_WRONLY);
-  if (null >= 0) {
-    dup2(null, STDERR_FILENO);
-    if (null != STDERR_FILENO) close(null);
-  }
-  close(daemon_status_fd);
-  daemon_status_fd = -1;
-}
-
-/* The start failed with RC: the parent exits with it. */
-static void daemon_failed(int rc) {
-  if (daemon_status_fd < 0) return;
-  fflush(stderr);
-  unsigned char m[2] = {'F', (unsigned char)(rc > 0 && rc < 256 ? rc : 1)};
-  ssize_t n = write(daemon_status_fd, m, sizeof m);
-  (void)n;
-  close(daemon_status_fd);
-  daemon_status_fd = -1;
-}
-
-/* PATH made absolute against the working directory (a daemon leaves it). */
-static int absolute(const char *path, char *out, size_t cap) {
-  if (path[0] == '/') return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -1;
-  char cwd[2048];
-  if (getcwd(cwd, sizeof cwd) == NULL) return -1;
-  return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap ? 0 : -1;
-}
-
-/* The pid in FILE when it names a live qcc-run, else 0. */
-static pid_t pidfile_live(const char *file) {
-  FILE *f = fopen(file, "r");
-  if (f == NULL) return 0;
-  long pid = 0;
-  int ok = fscanf(f, "%ld", &pid);
-  fclose(f);
-  if (ok != 1 || pid <= 0 || pid == (long)getpid()) return 0;
-  if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return 0;
-  char path[64], comm[64] = "";
-  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-  f = fopen(path, "r");
-  if (f == NULL) return 0;
-  if (fgets(comm, sizeof comm, f) == NULL) comm[0] = '\0';
-  fclose(f);
-  return strncmp(comm, "qcc-run", 7) == 0 ? (pid_t)pid : 0;
-}
-
-static int pidfile_write(const char *file, struct qcc_err *err) {
-  char buf[32];
-  int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-  if (qcc_file_replace(file, buf, (size_t)n, 0600, err) != 0) return qcc_err_wrap(err, "pidfile");
-  return 0;
-}
-
-/* Remove FILE only while it still names us (a successor may own it). */
-static void pidfile_remove(const char *file) {
-  FILE *f = fopen(file, "r");
-  if (f == NULL) return;
-  long pid = 0;
-  int ok = fscanf(f, "%ld", &pid);
-  fclose(f);
-  if (ok == 1 && pid == (long)getpid()) unlink(file);
-}
-
 /* An endpoint whose key does not resolve here takes no requests: say which,
  * and why (the variable or file it names, never a value), at start and at
  * every load, rather than let requests wait in the queue for it. */
@@ -762,12 +606,12 @@ int main(int argc, char **argv) {
   /* absolute: a daemon leaves the working directory, and reloads and log
    * reopens use these paths later */
   char table_abs[4096], pid_abs[4096], log_abs[4096], alog_abs[4096], state_abs[4096];
-  if (absolute(argv[optind], table_abs, sizeof table_abs) != 0 ||
-      (pid_opt != NULL && absolute(pid_opt, pid_abs, sizeof pid_abs) != 0) ||
-      (log_opt != NULL && absolute(log_opt, log_abs, sizeof log_abs) != 0) ||
+  if (qcc_daemon_absolute(argv[optind], table_abs, sizeof table_abs) != 0 ||
+      (pid_opt != NULL && qcc_daemon_absolute(pid_opt, pid_abs, sizeof pid_abs) != 0) ||
+      (log_opt != NULL && qcc_daemon_absolute(log_opt, log_abs, sizeof log_abs) != 0) ||
       (alog_opt != NULL && strcmp(alog_opt, "-") != 0 &&
-       absolute(alog_opt, alog_abs, sizeof alog_abs) != 0) ||
-      (state_opt != NULL && absolute(state_opt, state_abs, sizeof state_abs) != 0)) {
+       qcc_daemon_absolute(alog_opt, alog_abs, sizeof alog_abs) != 0) ||
+      (state_opt != NULL && qcc_daemon_absolute(state_opt, state_abs, sizeof state_abs) != 0)) {
     fprintf(stderr, "qcc-run: a path is too long or the working directory is unknown\n");
     return 2;
   }
@@ -777,7 +621,7 @@ int main(int argc, char **argv) {
   if (alog_opt != NULL && strcmp(alog_opt, "-") != 0) alog_opt = alog_abs;
   if (state_opt != NULL) state_opt = state_abs;
   if (pid_opt != NULL) {
-    pid_t other = pidfile_live(pid_opt);
+    pid_t other = qcc_pidfile_live(pid_opt);
     if (other != 0) {
       fprintf(stderr, "qcc-run: %s names a running qcc-run (pid %ld); stop it first\n", pid_opt,
               (long)other);
@@ -809,7 +653,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   /* before any thread or loop exists: fork is only safe then */
-  if (daemon_opt && daemonize() != 0) {
+  if (daemon_opt && qcc_daemon_start() != 0) {
     fprintf(stderr, "qcc-run: --daemon: %s\n", strerror(errno));
     return 1;
   }
@@ -1069,7 +913,7 @@ int main(int argc, char **argv) {
     }
     qcc_log_info("metrics on http://%s/metrics", qcc_admin_path(a.metrics_port));
   }
-  if (pid_opt != NULL && pidfile_write(pid_opt, &err) != 0) {
+  if (pid_opt != NULL && qcc_pidfile_write(pid_opt, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
   }
@@ -1080,7 +924,7 @@ int main(int argc, char **argv) {
   qcc_log_info("qcc-run listening on %s://%s, table %s generation %llu, state %s",
                a.tls != NULL ? "https" : "http", qcc_server_address(rt->server), table_path, (unsigned long long)g->number,
                state_dir);
-  daemon_ready();
+  qcc_daemon_ready();
   ev_run(rt->loop, 0);
   qcc_events_shutdown(rt->events, a.drained, a.stop_reason != NULL ? a.stop_reason : "loop ended");
   rc = 0;
@@ -1093,7 +937,7 @@ out:
   }
   qcc_admin_close(&a.metrics_port);
   qcc_admin_close(&rt->admin);
-  if (pid_opt != NULL) pidfile_remove(pid_opt);
+  if (pid_opt != NULL) qcc_pidfile_remove(pid_opt);
   qcc_server_free(&rt->server);
   qcc_statuspage_free(&a.page); /* after the server: its streams belong to clients */
   free(a.admin_routes);
@@ -1119,6 +963,6 @@ out:
   qcc_tableset_free(&rt->tables);
   qcc_accesslog_close(&rt->alog);
   ev_loop_destroy(rt->loop);
-  if (rc != 0) daemon_failed(rc);
+  if (rc != 0) qcc_daemon_failed(rc);
   return rc;
 }
