@@ -5,17 +5,27 @@
 enum { L_START = 0, L_FIELD, L_EVENT, L_DATA, L_SKIP };
 enum { T_VALUE = 0, T_STRING, T_KEY, T_NUMBER, T_LITERAL };
 enum { TAG_ROOT = 1, TAG_MESSAGE, TAG_USAGE, TAG_CACHE, TAG_OTHER };
+/* The keys that can lead to usage, named when the key ends (K_NONE: any other,
+ * a cut-off or escaped one, or none since the last value). */
+enum { K_NONE = 0, K_MESSAGE, K_USAGE, K_CACHE_CREATION, K_IN, K_OUT, K_CW, K_CR, K_5M, K_1H };
 
-static const char *const usage_keys[] = {
-    [QCC_UC_IN] = "input_tokens",
-    [QCC_UC_OUT] = "output_tokens",
-    [QCC_UC_CW] = "cache_creation_input_tokens",
-    [QCC_UC_CR] = "cache_read_input_tokens",
-};
-static const char *const cache_keys[] = {
-    [QCC_UC_5M] = "ephemeral_5m_input_tokens",
-    [QCC_UC_1H] = "ephemeral_1h_input_tokens",
-};
+/* Every such key has its own length but the two ephemeral ones. */
+static uint8_t key_id(const char *k, size_t n) {
+#define KEY_IS(s) (n == sizeof s - 1 && memcmp(k, s, sizeof s - 1) == 0)
+  switch (n) {
+  case 5: return KEY_IS("usage") ? K_USAGE : K_NONE;
+  case 7: return KEY_IS("message") ? K_MESSAGE : K_NONE;
+  case 12: return KEY_IS("input_tokens") ? K_IN : K_NONE;
+  case 13: return KEY_IS("output_tokens") ? K_OUT : K_NONE;
+  case 14: return KEY_IS("cache_creation") ? K_CACHE_CREATION : K_NONE;
+  case 23: return KEY_IS("cache_read_input_tokens") ? K_CR : K_NONE;
+  case 25: return KEY_IS("ephemeral_5m_input_tokens") ? K_5M
+                : KEY_IS("ephemeral_1h_input_tokens") ? K_1H : K_NONE;
+  case 27: return KEY_IS("cache_creation_input_tokens") ? K_CW : K_NONE;
+  default: return K_NONE;
+  }
+#undef KEY_IS
+}
 
 static void json_reset(struct qcc_usagecap *c) {
   c->tok = T_VALUE;
@@ -24,6 +34,7 @@ static void json_reset(struct qcc_usagecap *c) {
   c->dead = false;
   c->depth = 0;
   c->klen = 0;
+  c->kid = K_NONE;
   c->field_id = QCC_UC_N;
 }
 
@@ -34,11 +45,6 @@ void qcc_usagecap_begin(struct qcc_usagecap *c, enum qcc_usagecap_kind kind) {
   json_reset(c);
 }
 
-static bool key_is(const struct qcc_usagecap *c, const char *k) {
-  size_t n = strlen(k);
-  return c->klen == n && memcmp(c->key, k, n) == 0;
-}
-
 static uint8_t cur_tag(const struct qcc_usagecap *c) {
   if (c->depth < 1 || c->depth > QCC_USAGECAP_DEPTH) return TAG_OTHER;
   return c->tag[c->depth - 1];
@@ -47,13 +53,8 @@ static uint8_t cur_tag(const struct qcc_usagecap *c) {
 /* The key just read names which count, in the current object? */
 static uint8_t field_of(const struct qcc_usagecap *c) {
   uint8_t t = cur_tag(c);
-  if (t == TAG_USAGE) {
-    for (int i = QCC_UC_IN; i <= QCC_UC_CR; i++)
-      if (key_is(c, usage_keys[i])) return (uint8_t)i;
-  } else if (t == TAG_CACHE) {
-    for (int i = QCC_UC_5M; i <= QCC_UC_1H; i++)
-      if (key_is(c, cache_keys[i])) return (uint8_t)i;
-  }
+  if (t == TAG_USAGE && c->kid >= K_IN && c->kid <= K_CR) return (uint8_t)(QCC_UC_IN + c->kid - K_IN);
+  if (t == TAG_CACHE && c->kid >= K_5M) return (uint8_t)(QCC_UC_5M + c->kid - K_5M);
   return QCC_UC_N;
 }
 
@@ -61,10 +62,10 @@ static void push(struct qcc_usagecap *c, bool object) {
   uint8_t parent = c->depth == 0 ? 0 : cur_tag(c);
   uint8_t tag = TAG_OTHER;
   if (c->depth == 0) tag = TAG_ROOT;
-  else if (object && parent == TAG_ROOT && key_is(c, "message")) tag = TAG_MESSAGE;
-  else if (object && (parent == TAG_ROOT || parent == TAG_MESSAGE) && key_is(c, "usage"))
+  else if (object && parent == TAG_ROOT && c->kid == K_MESSAGE) tag = TAG_MESSAGE;
+  else if (object && (parent == TAG_ROOT || parent == TAG_MESSAGE) && c->kid == K_USAGE)
     tag = TAG_USAGE;
-  else if (object && parent == TAG_USAGE && key_is(c, "cache_creation")) tag = TAG_CACHE;
+  else if (object && parent == TAG_USAGE && c->kid == K_CACHE_CREATION) tag = TAG_CACHE;
   if (tag == TAG_USAGE) c->seen = true;
   if (c->depth < QCC_USAGECAP_DEPTH) {
     c->tag[c->depth] = tag;
@@ -73,6 +74,7 @@ static void push(struct qcc_usagecap *c, bool object) {
   c->depth++;
   c->expect_key = object;
   c->klen = 0;
+  c->kid = K_NONE;
 }
 
 static bool in_object(const struct qcc_usagecap *c) {
@@ -84,6 +86,7 @@ static void value_end(struct qcc_usagecap *c, int64_t v) {
   if (c->field_id < QCC_UC_N) c->v[c->field_id] = v;
   c->field_id = QCC_UC_N;
   c->klen = 0;
+  c->kid = K_NONE;
 }
 
 static void number_end(struct qcc_usagecap *c) {
@@ -102,7 +105,14 @@ static size_t plain_run(const char *p, size_t len) {
     uint64_t w;
     memcpy(&w, p + i, 8);
     uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-    if ((((q - ones) & ~q) | ((b - ones) & ~b)) & highs) break;
+    uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* the lowest flagged byte is always a true match (a false one only
+     * follows a true one) */
+    if (hit) return i + (size_t)__builtin_ctzll(hit) / 8;
+#else
+    if (hit) break;
+#endif
     i += 8;
   }
   if (len - i >= 8 && i >= 64) {
@@ -130,6 +140,14 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
       continue;
     }
     size_t end = i + plain_run(p + i, len - i);
+    if (key && c->klen == 0 && end < len && p[end] == '"') {
+      /* the whole key in this read: named in place, not copied */
+      c->kid = key_id(p + i, end - i);
+      c->tok = T_VALUE;
+      c->field_id = field_of(c);
+      c->expect_key = false;
+      return end + 1;
+    }
     if (key && c->klen < sizeof c->key) {
       size_t n = end - i;
       if (c->klen + n <= sizeof c->key) memcpy(c->key + c->klen, p + i, n), c->klen += (uint8_t)n;
@@ -144,6 +162,7 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
     }
     c->tok = T_VALUE;
     if (key) {
+      c->kid = c->klen < sizeof c->key ? key_id(c->key, c->klen) : K_NONE;
       c->field_id = field_of(c);
       c->expect_key = false;
     } else {
@@ -217,9 +236,11 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
         c->tok = T_KEY;
         /* only keys where usage can be matter; others are never kept */
         c->klen = cur_tag(c) == TAG_OTHER ? sizeof c->key : 0;
+        c->kid = K_NONE;
       } else {
         c->tok = T_STRING;
       }
+      p += string_bytes(c, p, (size_t)(e - p));
       break;
     default:
       if (c->depth == 0) {

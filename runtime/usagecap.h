@@ -49,6 +49,7 @@ struct qcc_usagecap {
   bool dead;           /* the document is unreadable: skip to its end */
   uint8_t klen;
   char key[32];
+  uint8_t kid;         /* the last key read, if one that can lead to usage */
   uint8_t field_id;    /* the value being read is this count (QCC_UC_N: none) */
   int depth;           /* containers open */
   uint8_t tag[QCC_USAGECAP_DEPTH];  /* what each open container is */
