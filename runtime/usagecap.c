@@ -27,12 +27,15 @@ static uint8_t key_id(const char *k, size_t n) {
 #undef KEY_IS
 }
 
+static void settle(struct qcc_usagecap *c);
+
 static void json_reset(struct qcc_usagecap *c) {
   c->tok = T_VALUE;
   c->esc = false;
   c->expect_key = false;
   c->dead = false;
   c->depth = 0;
+  settle(c);
   c->klen = 0;
   c->kid = K_NONE;
   c->field_id = QCC_UC_N;
@@ -50,9 +53,16 @@ static uint8_t cur_tag(const struct qcc_usagecap *c) {
   return c->tag[c->depth - 1];
 }
 
+/* The open container's tag and kind, kept at hand: asked at every token,
+ * changed only when depth does. Deeper than followed counts as an object. */
+static void settle(struct qcc_usagecap *c) {
+  c->ctag = cur_tag(c);
+  c->cobj = c->depth >= 1 && (c->depth > QCC_USAGECAP_DEPTH || c->obj[c->depth - 1]);
+}
+
 /* The key just read names which count, in the current object? */
 static uint8_t field_of(const struct qcc_usagecap *c) {
-  uint8_t t = cur_tag(c);
+  uint8_t t = c->ctag;
   if (t == TAG_USAGE && c->kid >= K_IN && c->kid <= K_CR) return (uint8_t)(QCC_UC_IN + c->kid - K_IN);
   if (t == TAG_CACHE && c->kid >= K_5M) return (uint8_t)(QCC_UC_5M + c->kid - K_5M);
   return QCC_UC_N;
@@ -67,18 +77,15 @@ static void push(struct qcc_usagecap *c, bool object) {
     tag = TAG_USAGE;
   else if (object && parent == TAG_USAGE && c->kid == K_CACHE_CREATION) tag = TAG_CACHE;
   if (tag == TAG_USAGE) c->seen = true;
-  if (c->depth < QCC_USAGECAP_DEPTH) {
+  if ((unsigned)c->depth < QCC_USAGECAP_DEPTH) { /* never negative */
     c->tag[c->depth] = tag;
     c->obj[c->depth] = object;
   }
   c->depth++;
+  settle(c);
   c->expect_key = object;
   c->klen = 0;
   c->kid = K_NONE;
-}
-
-static bool in_object(const struct qcc_usagecap *c) {
-  return c->depth >= 1 && (c->depth > QCC_USAGECAP_DEPTH || c->obj[c->depth - 1]);
 }
 
 /* A value ended: the count it was (if any) is settled. */
@@ -175,45 +182,50 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
 
 static bool is_alpha(char ch) { return (unsigned)((ch | 0x20) - 'a') < 26; }
 
+/* Number bytes: returns where the number ended (the next token's byte), or
+ * E with tok still T_NUMBER when the read ended inside it. */
+static const char *number_bytes(struct qcc_usagecap *c, const char *p, const char *e) {
+  for (;;) {
+    while (p < e && (unsigned)(*p - '0') < 10) {
+      if (c->ndig < 15) c->num = c->num * 10 + (*p - '0');
+      else c->nbad = true;
+      if (c->ndig < 255) c->ndig++;
+      p++;
+    }
+    if (p == e) return e;
+    if (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-') {
+      c->nbad = true;
+      p++;
+      continue;
+    }
+    number_end(c);
+    return p;
+  }
+}
+
+static const char *literal_bytes(struct qcc_usagecap *c, const char *p, const char *e) {
+  while (p < e && is_alpha(*p)) p++;
+  if (p == e) return e;
+  c->tok = T_VALUE;
+  value_end(c, QCC_USAGE_UNKNOWN);
+  return p;
+}
+
 static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
   const char *e = p + len;
+  if (c->dead) return;
+  /* a token the last read cut */
+  if (c->tok == T_STRING || c->tok == T_KEY) p += string_bytes(c, p, len);
+  else if (c->tok == T_NUMBER) p = number_bytes(c, p, e);
+  else if (c->tok == T_LITERAL) p = literal_bytes(c, p, e);
+  /* each token below either ends in this read or leaves p at e */
   while (p < e) {
-    if (c->dead) return;
-    switch (c->tok) {
-    case T_STRING:
-    case T_KEY:
-      p += string_bytes(c, p, (size_t)(e - p));
-      continue;
-    case T_NUMBER:
-      while (p < e && (unsigned)(*p - '0') < 10) {
-        if (c->ndig < 15) c->num = c->num * 10 + (*p - '0');
-        else c->nbad = true;
-        if (c->ndig < 255) c->ndig++;
-        p++;
-      }
-      if (p == e) return;
-      if (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-') {
-        c->nbad = true;
-        p++;
-        continue;
-      }
-      number_end(c);
-      break; /* *p is the next token's */
-    case T_LITERAL:
-      while (p < e && is_alpha(*p)) p++;
-      if (p == e) return;
-      c->tok = T_VALUE;
-      value_end(c, QCC_USAGE_UNKNOWN);
-      break;
-    default:
-      break;
-    }
     char ch = *p++;
     switch (ch) {
     case ' ': case '\t': case '\n': case '\r': case ':':
       break;
     case ',':
-      if (in_object(c)) c->expect_key = true;
+      if (c->cobj) c->expect_key = true;
       c->field_id = QCC_UC_N;
       break;
     case '{':
@@ -225,17 +237,18 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
     case ']':
       if (c->depth == 0) {
         c->dead = true;
-        break;
+        return;
       }
       c->depth--;
+      settle(c);
       c->expect_key = false;
       c->field_id = QCC_UC_N;
       break;
     case '"':
-      if (in_object(c) && c->expect_key) {
+      if (c->cobj && c->expect_key) {
         c->tok = T_KEY;
         /* only keys where usage can be matter; others are never kept */
-        c->klen = cur_tag(c) == TAG_OTHER ? sizeof c->key : 0;
+        c->klen = c->ctag == TAG_OTHER ? sizeof c->key : 0;
         c->kid = K_NONE;
       } else {
         c->tok = T_STRING;
@@ -245,13 +258,16 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
     default:
       if (c->depth == 0) {
         c->dead = true; /* not a JSON object or array */
+        return;
       } else if ((unsigned)(ch - '0') < 10 || ch == '-') {
         c->tok = T_NUMBER;
         c->num = ch == '-' ? 0 : ch - '0';
         c->nbad = ch == '-';
         c->ndig = ch == '-' ? 0 : 1;
+        p = number_bytes(c, p, e);
       } else {
         c->tok = T_LITERAL;
+        p = literal_bytes(c, p, e);
       }
       break;
     }
