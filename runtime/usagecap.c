@@ -1,6 +1,9 @@
 #include "usagecap.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { L_START = 0, L_FIELD, L_EVENT, L_DATA, L_SKIP };
 enum { T_VALUE = 0, T_STRING, T_KEY, T_NUMBER, T_LITERAL };
@@ -108,6 +111,16 @@ static void number_end(struct qcc_usagecap *c) {
 static size_t plain_run(const char *p, size_t len) {
   const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
   size_t i = 0;
+#if defined(__SSE2__)
+  /* sixteen at a time while the read allows (most values and keys fit one) */
+  while (len - i >= 16 && i < 64) {
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    unsigned m = (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('"')), _mm_cmpeq_epi8(w, _mm_set1_epi8('\\'))));
+    if (m) return i + (size_t)__builtin_ctz(m);
+    i += 16;
+  }
+#endif
   while (len - i >= 8 && i < 64) {
     uint64_t w;
     memcpy(&w, p + i, 8);
@@ -252,6 +265,22 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
         c->kid = K_NONE;
       } else {
         c->tok = T_STRING;
+      }
+      {
+        /* the usual string, whole in this read and without escapes */
+        size_t r = plain_run(p, (size_t)(e - p));
+        if (p + r < e && p[r] == '"') {
+          c->tok = T_VALUE;
+          if (!c->expect_key || !c->cobj) {
+            value_end(c, QCC_USAGE_UNKNOWN); /* a count given as a string */
+          } else {
+            c->kid = c->ctag == TAG_OTHER ? K_NONE : key_id(p, r);
+            c->field_id = field_of(c);
+            c->expect_key = false;
+          }
+          p += r + 1;
+          break;
+        }
       }
       p += string_bytes(c, p, (size_t)(e - p));
       break;
