@@ -328,6 +328,20 @@ static void event_name_end(struct qcc_usagecap *c) {
 /* An event line that is most of a stream, and never usage. */
 static const char SKIP_EVENT[] = "event: content_block_delta\n";
 
+/* After the name of an event whose data is never read: its usual rest,
+ * "data: ...\n\n", whole in this read, with one memchr; else its lines go
+ * the usual way. */
+static void skip_data(struct qcc_usagecap *c, const char *p, size_t len, size_t *at) {
+  size_t i = *at;
+  if (len - i > 5 && memcmp(p + i, "data:", 5) == 0) {
+    const char *nl = memchr(p + i + 5, '\n', len - i - 5);
+    if (nl != NULL && nl + 1 < p + len && nl[1] == '\n') {
+      *at = (size_t)(nl - p) + 2;
+      event_end(c);
+    }
+  }
+}
+
 static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
   size_t i = 0;
   while (i < len) {
@@ -347,15 +361,25 @@ static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
         c->ev_named = true;
         c->ev_usage = false;
         i += sizeof SKIP_EVENT - 1;
-        /* the usual shape, "data: ...\n\n", whole in this read: one memchr */
-        if (len - i > 5 && memcmp(p + i, "data:", 5) == 0) {
-          const char *nl = memchr(p + i + 5, '\n', len - i - 5);
-          if (nl != NULL && nl + 1 < p + len && nl[1] == '\n') {
-            i = (size_t)(nl - p) + 2;
-            event_end(c);
-          }
+        skip_data(c, p, len, &i);
+        break;
+      }
+      /* every other "event: NAME" line whole in this read (a name after
+       * more spaces goes the byte way) */
+      if (left > 7 && memcmp(p + i, "event: ", 7) == 0 && p[i + 7] != ' ') {
+        const char *name = p + i + 7;
+        const char *nl = memchr(name, '\n', left - 7);
+        if (nl != NULL) {
+          /* a CR ends the name too (the rest of the line is skipped) */
+          size_t n = (size_t)(nl - name);
+          c->ev_named = true;
+          c->ev_usage = n >= 13 && (n == 13 || name[13] == '\r') &&
+                        (memcmp(name, "message_start", 13) == 0 ||
+                         memcmp(name, "message_delta", 13) == 0);
+          i = (size_t)(nl - p) + 1;
+          if (!c->ev_usage) skip_data(c, p, len, &i);
+          break;
         }
-        break; /* else its lines go the usual way */
       }
       if (left >= 5 && memcmp(p + i, "data:", 5) == 0) {
         i += 5;
