@@ -108,7 +108,7 @@ static void number_end(struct qcc_usagecap *c) {
 /* Where the string's run of plain bytes ends: the next '"' or '\\' in
  * P[0..LEN), or LEN. Short runs (keys, most values) eight bytes at a time;
  * long ones (text) with memchr. */
-static size_t plain_run(const char *p, size_t len) {
+static inline size_t plain_run(const char *p, size_t len) {
   const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
   size_t i = 0;
 #if defined(__SSE2__)
@@ -198,22 +198,28 @@ static bool is_alpha(char ch) { return (unsigned)((ch | 0x20) - 'a') < 26; }
 /* Number bytes: returns where the number ended (the next token's byte), or
  * E with tok still T_NUMBER when the read ended inside it. */
 static const char *number_bytes(struct qcc_usagecap *c, const char *p, const char *e) {
+  int64_t num = c->num;
+  unsigned ndig = c->ndig;
+  bool nbad = c->nbad;
   for (;;) {
     while (p < e && (unsigned)(*p - '0') < 10) {
-      if (c->ndig < 15) c->num = c->num * 10 + (*p - '0');
-      else c->nbad = true;
-      if (c->ndig < 255) c->ndig++;
+      if (ndig < 15) num = num * 10 + (*p - '0');
+      else nbad = true;
+      if (ndig < 255) ndig++;
       p++;
     }
-    if (p == e) return e;
-    if (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-') {
-      c->nbad = true;
+    if (p < e && (*p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')) {
+      nbad = true;
       p++;
       continue;
     }
-    number_end(c);
-    return p;
+    break;
   }
+  c->num = num;
+  c->ndig = (uint8_t)ndig;
+  c->nbad = nbad;
+  if (p < e) number_end(c);
+  return p;
 }
 
 static const char *literal_bytes(struct qcc_usagecap *c, const char *p, const char *e) {
@@ -277,6 +283,7 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
             c->kid = c->ctag == TAG_OTHER ? K_NONE : key_id(p, r);
             c->field_id = field_of(c);
             c->expect_key = false;
+            if (p + r + 1 < e && p[r + 1] == ':') r++; /* its colon: nothing to do */
           }
           p += r + 1;
           break;
