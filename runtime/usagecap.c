@@ -195,12 +195,11 @@ static size_t string_bytes(struct qcc_usagecap *c, const char *p, size_t len) {
 
 static bool is_alpha(char ch) { return (unsigned)((ch | 0x20) - 'a') < 26; }
 
-/* Number bytes: returns where the number ended (the next token's byte), or
- * E with tok still T_NUMBER when the read ended inside it. */
-static const char *number_bytes(struct qcc_usagecap *c, const char *p, const char *e) {
-  int64_t num = c->num;
-  unsigned ndig = c->ndig;
-  bool nbad = c->nbad;
+/* Number bytes after the ones NUM, NDIG, NBAD describe: returns where the
+ * number ended (the next token's byte), or E with the number kept in C
+ * (tok T_NUMBER) when the read ended inside it. */
+static const char *number_bytes(struct qcc_usagecap *c, const char *p, const char *e, int64_t num,
+                                unsigned ndig, bool nbad) {
   for (;;) {
     while (p < e && (unsigned)(*p - '0') < 10) {
       if (ndig < 15) num = num * 10 + (*p - '0');
@@ -215,10 +214,15 @@ static const char *number_bytes(struct qcc_usagecap *c, const char *p, const cha
     }
     break;
   }
-  c->num = num;
-  c->ndig = (uint8_t)ndig;
-  c->nbad = nbad;
-  if (p < e) number_end(c);
+  if (p == e) {
+    c->tok = T_NUMBER;
+    c->num = num;
+    c->ndig = (uint8_t)ndig;
+    c->nbad = nbad;
+  } else {
+    c->tok = T_VALUE;
+    value_end(c, !nbad && ndig > 0 && num <= QCC_USAGE_MAX_TOKENS ? num : QCC_USAGE_UNKNOWN);
+  }
   return p;
 }
 
@@ -235,7 +239,7 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
   if (c->dead) return;
   /* a token the last read cut */
   if (c->tok == T_STRING || c->tok == T_KEY) p += string_bytes(c, p, len);
-  else if (c->tok == T_NUMBER) p = number_bytes(c, p, e);
+  else if (c->tok == T_NUMBER) p = number_bytes(c, p, e, c->num, c->ndig, c->nbad);
   else if (c->tok == T_LITERAL) p = literal_bytes(c, p, e);
   /* each token below either ends in this read or leaves p at e */
   while (p < e) {
@@ -296,11 +300,7 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
         c->dead = true; /* not a JSON object or array */
         return;
       } else if ((unsigned)(ch - '0') < 10 || ch == '-') {
-        c->tok = T_NUMBER;
-        c->num = ch == '-' ? 0 : ch - '0';
-        c->nbad = ch == '-';
-        c->ndig = ch == '-' ? 0 : 1;
-        p = number_bytes(c, p, e);
+        p = ch == '-' ? number_bytes(c, p, e, 0, 0, true) : number_bytes(c, p, e, ch - '0', 1, false);
       } else {
         c->tok = T_LITERAL;
         p = literal_bytes(c, p, e);
