@@ -66,7 +66,8 @@ static void settle(struct qcc_usagecap *c) {
 /* The key just read names which count, in the current object? */
 static uint8_t field_of(const struct qcc_usagecap *c) {
   uint8_t t = c->ctag;
-  if (t == TAG_USAGE && c->kid >= K_IN && c->kid <= K_CR) return (uint8_t)(QCC_UC_IN + c->kid - K_IN);
+  if (t == TAG_USAGE && c->kid >= K_IN && c->kid <= K_CR)
+    return (uint8_t)(QCC_UC_IN + c->kid - K_IN);
   if (t == TAG_CACHE && c->kid >= K_5M) return (uint8_t)(QCC_UC_5M + c->kid - K_5M);
   return QCC_UC_N;
 }
@@ -106,8 +107,8 @@ static void number_end(struct qcc_usagecap *c) {
 }
 
 /* Where the string's run of plain bytes ends: the next '"' or '\\' in
- * P[0..LEN), or LEN. Short runs (keys, most values) eight bytes at a time;
- * long ones (text) with memchr. */
+ * P[0..LEN), or LEN. Short runs (keys, most values) sixteen (SSE2) or eight
+ * bytes at a time; long ones (text) with memchr. */
 static inline size_t plain_run(const char *p, size_t len) {
   const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
   size_t i = 0;
@@ -115,8 +116,9 @@ static inline size_t plain_run(const char *p, size_t len) {
   /* sixteen at a time while the read allows (most values and keys fit one) */
   while (len - i >= 16 && i < 64) {
     __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-    unsigned m = (unsigned)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('"')), _mm_cmpeq_epi8(w, _mm_set1_epi8('\\'))));
+    __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(w, _mm_set1_epi8('\\')));
+    unsigned m = (unsigned)_mm_movemask_epi8(hits);
     if (m) return i + (size_t)__builtin_ctz(m);
     i += 16;
   }
@@ -300,7 +302,8 @@ static void json_feed(struct qcc_usagecap *c, const char *p, size_t len) {
         c->dead = true; /* not a JSON object or array */
         return;
       } else if ((unsigned)(ch - '0') < 10 || ch == '-') {
-        p = ch == '-' ? number_bytes(c, p, e, 0, 0, true) : number_bytes(c, p, e, ch - '0', 1, false);
+        p = ch == '-' ? number_bytes(c, p, e, 0, 0, true)
+                      : number_bytes(c, p, e, ch - '0', 1, false);
       } else {
         c->tok = T_LITERAL;
         p = literal_bytes(c, p, e);
