@@ -341,7 +341,7 @@ static const char SKIP_EVENT[] = "event: content_block_delta\n";
 /* After the name of an event whose data is never read: its usual rest,
  * "data: ...\n\n", whole in this read, with one memchr; else its lines go
  * the usual way. */
-static void skip_data(struct qcc_usagecap *c, const char *p, size_t len, size_t *at) {
+static inline void skip_data(struct qcc_usagecap *c, const char *p, size_t len, size_t *at) {
   size_t i = *at;
   if (len - i > 5 && memcmp(p + i, "data:", 5) == 0) {
     const char *nl = memchr(p + i + 5, '\n', len - i - 5);

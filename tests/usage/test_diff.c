@@ -97,7 +97,8 @@ Test(usage_diff, random_inputs_random_splits_match_the_reference) {
 
 Test(usage_diff, corpus_split_at_every_byte_matches_the_reference) {
   static const char *const files[] = {"stream", "stream-crlf", "nameless", "json",
-                                      "json-bad-numbers", "json-escapes", "fuzz-event-line-split"};
+                                      "json-bad-numbers", "json-escapes", "fuzz-event-line-split",
+                                      "event-names"};
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
     char path[512], buf[8192];
     snprintf(path, sizeof path, "%s/%s", CORPUS_DIR, files[f]);

@@ -3,8 +3,10 @@
  * first 2 control bytes are dropped unless --raw), then captures it N times
  * in reads of R bytes. Per-stream cost = callgrind total of
  * qcc_usagecap_feed / N (see tools/bench/README.md, "Usage capture").
+ * --events feeds each SSE event (up to its blank line) as its own read, as
+ * a chunked upstream that writes one event per chunk gives them.
  *
- *   usagecap-bench [--raw] [--json] FILE [N [R]]   (N 1000, R 300) */
+ *   usagecap-bench [--raw] [--json] [--events] FILE [N [R]]   (N 1000, R 300) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +15,15 @@
 
 int main(int argc, char **argv) {
   int a = 1;
-  bool raw = false, json = false;
+  bool raw = false, json = false, events = false;
   for (; a < argc && argv[a][0] == '-' && argv[a][1] == '-'; a++) {
     if (strcmp(argv[a], "--raw") == 0) raw = true;
     else if (strcmp(argv[a], "--json") == 0) json = true;
+    else if (strcmp(argv[a], "--events") == 0) events = true;
     else break;
   }
   if (a >= argc) {
-    fprintf(stderr, "usage: usagecap-bench [--raw] [--json] FILE [N [R]]\n");
+    fprintf(stderr, "usage: usagecap-bench [--raw] [--json] [--events] FILE [N [R]]\n");
     return 2;
   }
   FILE *f = fopen(argv[a], "rb");
@@ -44,8 +47,12 @@ int main(int argc, char **argv) {
   for (long k = 0; k < n; k++) {
     struct qcc_usagecap c;
     qcc_usagecap_begin(&c, json ? QCC_USAGECAP_JSON : QCC_USAGECAP_SSE);
-    for (size_t off = 0; off < len; off += (size_t)r) {
-      size_t m = len - off < (size_t)r ? len - off : (size_t)r;
+    for (size_t off = 0, m; off < len; off += m) {
+      m = len - off < (size_t)r ? len - off : (size_t)r;
+      if (events) {
+        const char *end = memmem(in + off, len - off, "\n\n", 2);
+        m = end != NULL ? (size_t)(end - (in + off)) + 2 : len - off;
+      }
       qcc_usagecap_feed(&c, in + off, m);
     }
     seen = qcc_usagecap_result(&c, &t);
