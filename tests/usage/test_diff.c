@@ -26,6 +26,8 @@ static const char *const PIECES[] = {
     "\"cache_creation_input_tokens\":9,", "\"ephemeral_5m_input_tokens\":3,",
     "\"ephemeral_1h_input_tokens\":4", "\"cache_creation\":{", "\"usage\":{", "\"message\":{",
     "\"message\":", "\"content\":[{\"x\":\"}\\\"]\"}],", "}}\n\n",
+    "event: content_block_delta\ndata: {\"text\":\"usage\"}\n\n",
+    "event: content_block_delta\ndata: {}\n", "event: content_block_delta\ndata:\n\n",
 };
 #define NPIECES (sizeof PIECES / sizeof PIECES[0])
 
