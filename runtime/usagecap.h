@@ -49,8 +49,11 @@ struct qcc_usagecap {
   bool dead;           /* the document is unreadable: skip to its end */
   uint8_t klen;
   char key[32];
+  uint8_t kid;         /* the last key read, if one that can lead to usage */
   uint8_t field_id;    /* the value being read is this count (QCC_UC_N: none) */
   int depth;           /* containers open */
+  uint8_t ctag;        /* the innermost one's tag, and */
+  bool cobj;           /* ... whether it is an object */
   uint8_t tag[QCC_USAGECAP_DEPTH];  /* what each open container is */
   uint8_t obj[QCC_USAGECAP_DEPTH];  /* 1 object, 0 array */
   uint8_t ndig;

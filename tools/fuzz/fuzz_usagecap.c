@@ -1,12 +1,14 @@
 /* Fuzz target: the usage capture (runtime/usagecap.c), which reads every
  * byte of every /v1/messages answer the upstream sends. Any input must read
  * without a fault, give counts that are unknown or within [0, 2^40], and give
- * the same counts when split into two reads at any point. The first input
+ * the same counts when split into two reads at any point, and the same counts
+ * as the capture before its fast paths (tests/usage/ref). The first input
  * byte picks the split, the second the kind (stream or JSON answer). */
 #include <stdint.h>
 #include <string.h>
 
 #include "runtime/usagecap.h"
+#include "usagecap_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   read_all(kind, in, len, 0, &a, &sa);
   read_all(kind, in, len, cut, &b, &sb);
   if (sa != sb || memcmp(&a, &b, sizeof a) != 0) __builtin_trap();
+  struct ref_usagecap r;
+  struct qcc_usage_tokens w;
+  ref_usagecap_begin(&r, kind == QCC_USAGECAP_JSON ? REF_USAGECAP_JSON : REF_USAGECAP_SSE);
+  ref_usagecap_feed(&r, in, len);
+  if (ref_usagecap_result(&r, &w) != sa || memcmp(&a, &w, sizeof a) != 0) __builtin_trap();
   check_range(a.input);
   check_range(a.output);
   check_range(a.cache_write_5m);
