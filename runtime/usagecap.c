@@ -463,28 +463,9 @@ static void sse_feed(struct qcc_usagecap *c, const char *p, size_t len) {
   }
 }
 
-/* Whole content_block_delta events at the start of a read (an upstream
- * writes one event per chunk): skipped before the line machine is entered.
- * Returns the bytes used. */
-static size_t bulk_deltas(struct qcc_usagecap *c, const char *p, size_t len) {
-  static const char head[] = "event: content_block_delta\ndata:";
-  size_t i = 0;
-  while (len - i > sizeof head && memcmp(p + i, head, sizeof head - 1) == 0) {
-    const char *nl = memchr(p + i + sizeof head - 1, '\n', len - i - (sizeof head - 1));
-    if (nl == NULL || nl + 1 == p + len || nl[1] != '\n') break;
-    i = (size_t)(nl - p) + 2;
-    event_end(c);
-  }
-  return i;
-}
-
 void qcc_usagecap_feed(struct qcc_usagecap *c, const char *p, size_t len) {
-  if (c->kind == QCC_USAGECAP_SSE) {
-    size_t i = c->line == L_START ? bulk_deltas(c, p, len) : 0;
-    if (i < len) sse_feed(c, p + i, len - i);
-  } else if (c->kind == QCC_USAGECAP_JSON) {
-    json_feed(c, p, len);
-  }
+  if (c->kind == QCC_USAGECAP_SSE) sse_feed(c, p, len);
+  else if (c->kind == QCC_USAGECAP_JSON) json_feed(c, p, len);
 }
 
 static int64_t count_of(int64_t v) { return v == -2 ? 0 : v; }
