@@ -26,11 +26,14 @@
 #       [--rounds R] [--instr N] [--keep DIR] [--out FILE]
 # --keep DIR (with --instr): copy each callgrind file there, for
 # callgrind_annotate.
+# --syscalls N: instead, system calls per request: after N requests of
+# warm-up, strace -c -f is attached to each proxy for N more; prints the
+# calls per request by name (kernel work the instruction counts miss).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
-build=$root/build duration=5 conns=100 rounds=1 out="" instr=0 keep=""
+build=$root/build duration=5 conns=100 rounds=1 out="" instr=0 keep="" syscalls=0
 die() { echo "upstream-bench: $*" >&2; exit 2; }
 say() { echo "upstream-bench: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --instr) instr=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --syscalls) syscalls=$2; shift 2 ;;
     -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
@@ -198,6 +202,34 @@ measure() { # ROUND CASE TARGET PORT PID
     <<<"$res" >>"$runs"
   say "round $1 $2 $3: $(tail -1 "$runs" | jq -r '"\(.ok) ok, \(.errors) errors, \(.cpu_us_per_req // 0 | round) us CPU/request"')"
 }
+if [ "$syscalls" -gt 0 ]; then
+  command -v strace >/dev/null || die "--syscalls needs strace"
+  srun() { # CASE_INDEX TARGET PORT PID
+    local n spid
+    taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$syscalls" --timeout 60 >/dev/null
+    strace -c -f -p "$4" -o "$tmp/st-$2-$1.out" 2>/dev/null &
+    spid=$!
+    sleep 1
+    n=$(taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$syscalls" --timeout 60 | jq '.ok_total')
+    kill -INT "$spid"; wait "$spid" 2>/dev/null || true
+    [ "$n" = "$syscalls" ] || die "$2 answered $n of $syscalls under strace"
+    awk -v n="$syscalls" -v c="${cases[$1]}" -v t="$2" '
+      $1 ~ /^[0-9.]+$/ && NF >= 5 { name = $NF; calls = $4;
+        printf "{\"case\":\"%s\",\"target\":\"%s\",\"syscall\":\"%s\",\"per_req\":%.3f}\n", c, t, name, calls / n }' \
+      "$tmp/st-$2-$1.out" >>"$runs"
+  }
+  for i in 0 1 2; do
+    start_pair "$i"
+    srun "$i" qcc "$qport" "$qpid"
+    srun "$i" haproxy "$hport" "$hpid"
+    kill "$qpid" "$hpid"; wait "$qpid" "$hpid" 2>/dev/null || true
+  done
+  jq -s 'group_by(.case) | map({key: .[0].case, value: (group_by(.target) | map({key: .[0].target,
+      value: ((map({key: .syscall, value: .per_req}) | from_entries)
+              + {total: (map(.per_req) | add * 1000 | round / 1000)})}) | from_entries)}) | from_entries' \
+    "$runs" | tee ${out:+"$out"}
+  exit 0
+fi
 if [ "$instr" -gt 0 ]; then
   command -v valgrind >/dev/null || die "--instr needs valgrind"
   vg=(valgrind --tool=callgrind --instr-atstart=no)
