@@ -63,6 +63,10 @@
  * called through the PLT; meson exports ours): that init costs ~1 MiB of RSS
  * (GnuTLS, p11-kit, nettle pages) and some start-up time. A user of GnuTLS
  * that calls gnutls_global_init() itself, as libldap does, still works. */
+#ifdef QCC_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 int _gnutls_global_init_skip(void);
 int _gnutls_global_init_skip(void) { return 1; }
 
@@ -571,6 +575,12 @@ int main(int argc, char **argv) {
     case 'h': usage(stdout); return 0;
     case 'V':
       printf("qcc-run %s (table format %d.%d)\n", QCC_VERSION, QCC_TABLE_MAJOR, QCC_TABLE_MINOR);
+#ifdef QCC_MIMALLOC
+      printf("allocator: mimalloc %d.%d.%d\n", mi_version() / 100, mi_version() / 10 % 10,
+             mi_version() % 10);
+#else
+      printf("allocator: system malloc\n");
+#endif
       return 0;
     default: usage(stderr); return 2;
     }

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   gcc clang llvm libclang-rt-14-dev meson ninja-build pkg-config     # toolchain, fuzzing runtime
   libcyaml-dev libyaml-dev libxxhash-dev libssl-dev libjansson-dev    # compiler + shared
-  libev-dev libcurl4-openssl-dev libhttp-parser-dev                   # runtime
+  libev-dev libcurl4-openssl-dev libhttp-parser-dev libmimalloc-dev   # runtime
   libcriterion-dev curl jq python3 python3-yaml python3-jsonschema     # tests
   openssl                                                             # TLS test bed: CA made at test time
   python3-prometheus-client
