@@ -326,7 +326,7 @@ static const struct qccc_cmd cmds[] = {
      "  --reason TEXT     recorded in the journal\n"
      "  --wide            do not fit the table to 100 columns\n" OP_HELP,
      "--reason=TEXT --wide " OP_OPTS, 0, run_op},
-    {"health history", "an endpoint's health changes, from the journal (qcc-run may be down)",
+    {"health history", "an endpoint's health changes and alerts, from the journal (qcc-run may be down)",
      "usage: qccc health history ENDPOINT [--since T] [--json] [--state-dir DIR]\n"
      "  --since T         an ISO time (UTC) or a duration back from now (1h, 2d)\n"
      "  --json            JSON lines\n" JOURNAL_HELP,
