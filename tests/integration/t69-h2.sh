@@ -72,23 +72,11 @@ assert_eq "the terminator speaks h2 (ALPN)" "2" \
 		--data "$(body_json claude-sonnet-4-5)" "https://127.0.0.1:$NPORT/v1/messages")"
 
 export QCC_IT_KEY_UP=$(make_secret sk-it-up)
-cat >"$T/h2.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: main
-    endpoints:
-      - id: up
-        base_url: https://127.0.0.1:$NPORT
-        api_key_env: QCC_IT_KEY_UP
-        ca_file: $P/ca.pem
-        timeout: 30s
-YAML
+{
+	yaml_head
+	yaml_profile main
+	tls_ep_yaml up "https://127.0.0.1:$NPORT" QCC_IT_KEY_UP "$P/ca.pem" "timeout: 30s"
+} >"$T/h2.yaml"
 build_table "$T/h2.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 # the warmer's first warm-up (1 s after start) learns that the origin speaks
 # h2; the next tick warms the h2 pool the requests then go on
@@ -150,24 +138,11 @@ stop_qcc
 CLIENTS=$QCC_SOURCE_ROOT/tests/clients
 if [ -x "$CLIENTS/node_modules/.bin/claude" ] && command -v node >/dev/null; then
 	export QCC_IT_CLIENT_TOKEN=$(make_secret qcc-tok)
-	cat >"$T/cc.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  auth_tokens:
-    - env: QCC_IT_CLIENT_TOKEN
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: main
-    endpoints:
-      - id: relay
-        base_url: https://127.0.0.1:$NPORT/api/anthropic
-        api_key_env: QCC_IT_KEY_CC
-        ca_file: $P/ca.pem
-YAML
+	{
+		QCC_PORT='' yaml_head $'auth_tokens:\n  - env: QCC_IT_CLIENT_TOKEN'
+		yaml_profile main
+		tls_ep_yaml relay "https://127.0.0.1:$NPORT/api/anthropic" QCC_IT_KEY_CC "$P/ca.pem"
+	} >"$T/cc.yaml"
 	build_table "$T/cc.yaml" "$T/cc.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 	: >"$T/ngx/access.log"
 	QCC_KEEP_WARM=5 start_qcc "$T/cc.bin"

@@ -87,9 +87,9 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 export QCC_IT_KEY_UP=$(make_secret sk-it-up)
 table_for() { # URL MAP(0|1)
 	{
-		printf 'version: 1\nproxy:\n  host: 127.0.0.1\nhealth:\n  enabled: false\nqueue:\n  enabled: false\n'
-		printf 'profiles:\n  - name: main\n    endpoints:\n      - id: up\n        base_url: %s\n' "$1"
-		printf '        api_key_env: QCC_IT_KEY_UP\n        ca_file: %s\n        timeout: 60s\n' "$P/ca.pem"
+		QCC_PORT='' yaml_head
+		yaml_profile main
+		tls_ep_yaml up "$1" QCC_IT_KEY_UP "$P/ca.pem" "timeout: 60s"
 		[ "$2" = 0 ] || printf '        models:\n          claude-sonnet-4-5: glm-4.6\n'
 	} >"$T/q.yaml"
 	build_table "$T/q.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
