@@ -26,40 +26,26 @@ if [ ! -x "$CLIENTS/node_modules/.bin/claude" ]; then
 fi
 
 it_keys up1 up2 up3
-export QCC_IT_TOK_DEV=$(make_secret tok-dev)
+it_tokens dev
 # what each mock sends: EVENTS (output = EVENTS - 6) and W5M,W1H,READ
 declare -A EVENTS=([up1]=10 [up2]=17 [up3]=23) CACHE=([up1]=100,20,300 [up2]=0,0,0 [up3]=0,50,700)
 for m in up1 up2 up3; do
 	start_mock "$m" --key-env "QCC_IT_KEY_${m^^}" --events "${EVENTS[$m]}" --cache-usage "${CACHE[$m]}"
 done
 QCC_PORT=$(free_port)
-cat >"$T/qcc.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: $QCC_PORT
-  auth_tokens:
-    - name: dev
-      env: QCC_IT_TOK_DEV
-health:
-  enabled: false
-queue:
-  enabled: false
+{
+	yaml_head "$(yaml_tokens dev)"
+	cat <<'YAML'
 pricing:
   "mock-*": {input: 3, output: 15, cache_write_5m: 3.75, cache_write_1h: 6, cache_read: 0.30}
   mock-three: {input: 1, output: 5, cache_write_5m: 1.25, cache_write_1h: 2, cache_read: 0.10}
-profiles:
-  - name: it-main
-    load_balancing:
-      strategy: failover
-      sticky_session: false
-    endpoints:
-$(ep_yaml up1 "priority: 1" "models:" '  "claude-*": mock-one')
-$(ep_yaml up2 "priority: 2" "price_multiplier: 0.5" "models:" '  "claude-*": mock-two')
-$(ep_yaml up3 "priority: 3" "models:" '  "claude-*": mock-three')
 YAML
-build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+	yaml_profile it-main "load_balancing:" "  strategy: failover" "  sticky_session: false"
+	ep_yaml up1 "priority: 1" "models:" '  "claude-*": mock-one'
+	ep_yaml up2 "priority: 2" "price_multiplier: 0.5" "models:" '  "claude-*": mock-two'
+	ep_yaml up3 "priority: 3" "models:" '  "claude-*": mock-three'
+} >"$T/qcc.yaml"
+build_and_start "$T/qcc.yaml"
 
 SID=$(python3 -c 'import uuid; print(uuid.uuid4())')
 CH=$T/cc-home
