@@ -21,6 +21,8 @@
 #   resp_header NAME HEADER, answered_by NAME     a header of that answer, the mock behind it
 #   answers_usage NAME...          one JSON line per kept answer: endpoint, model, tokens
 #   wait_usage_requests N          until `qccc usage` counts N requests (5 s)
+#   make_pki DIR CA_NAME SERIAL    a CA and a server cert for 127.0.0.1 (DIR/ca.pem, srv.pem)
+#   nginx_h2, start_nginx_h2 PKI CONNS HTTP_LINES SERVER_LINES   an h2 TLS terminator on $NPORT
 
 set -u
 set -o pipefail
@@ -626,4 +628,55 @@ PY
 # written when an exchange ends); 5 s.
 wait_usage_requests() {
 	wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == $1' >/dev/null"
+}
+
+# make_pki DIR CA_NAME SERIAL : a CA (DIR/ca.pem, ca.key) and a server cert
+# for 127.0.0.1 it signed (DIR/srv.pem, srv.key); bails out when openssl fails.
+make_pki() {
+	local p=$1
+	mkdir -p "$p"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$p/ca.key" -out "$p/ca.pem" -subj "/CN=$2" >/dev/null 2>&1 &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$p/srv.key" \
+			-out "$p/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
+		printf 'subjectAltName=IP:127.0.0.1\n' >"$p/ext" &&
+		openssl x509 -req -in "$p/srv.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -set_serial "$3" -days 2 \
+			-extfile "$p/ext" -out "$p/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+}
+
+# nginx_h2 : true when Debian's nginx with http_v2 is installed; sets NGINX.
+nginx_h2() {
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$NGINX" ] && "$NGINX" -V 2>&1 | grep -q -- --with-http_v2_module
+}
+
+# start_nginx_h2 PKI CONNS HTTP_LINES SERVER_LINES : nginx (see nginx_h2) in
+# $T/ngx as a TLS terminator speaking h2 on NPORT (a free port, set here) with
+# PKI/srv.pem; HTTP_LINES go in its http block, SERVER_LINES in its server.
+start_nginx_h2() {
+	NPORT=$(free_port)
+	mkdir -p "$T/ngx"
+	cat >"$T/ngx/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+master_process off;
+pid $T/ngx/nginx.pid;
+error_log $T/ngx/error.log warn;
+events { worker_connections $2; }
+http {
+  client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
+  uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
+$3
+  server {
+    listen 127.0.0.1:$NPORT ssl http2;
+    ssl_certificate $1/srv.pem;
+    ssl_certificate_key $1/srv.key;
+$4
+  }
+}
+NGX
+	"$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" >"$T/ngx/out" 2>&1 &
+	track_pid $!
+	wait_until 100 0.05 curl -sk -o /dev/null "https://127.0.0.1:$NPORT/" ||
+		bail_out "nginx did not start: $(tail -c 400 "$T/ngx/error.log")"
 }
