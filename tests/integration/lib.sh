@@ -21,7 +21,7 @@
 #   resp_header NAME HEADER, answered_by NAME     a header of that answer, the mock behind it
 #   answers_usage NAME...          one JSON line per kept answer: endpoint, model, tokens
 #   wait_usage_requests N          until `qccc usage` counts N requests (5 s)
-#   make_pki DIR CA_NAME SERIAL    a CA and a server cert for 127.0.0.1 (DIR/ca.pem, srv.pem)
+#   make_pki DIR CA_NAME SERIAL [SAN]   a CA and a server cert (DIR/ca.pem, srv.pem)
 #   nginx_h2, start_nginx_h2 PKI CONNS HTTP_LINES SERVER_LINES   an h2 TLS terminator on $NPORT
 
 set -u
@@ -630,8 +630,9 @@ wait_usage_requests() {
 	wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == $1' >/dev/null"
 }
 
-# make_pki DIR CA_NAME SERIAL : a CA (DIR/ca.pem, ca.key) and a server cert
-# for 127.0.0.1 it signed (DIR/srv.pem, srv.key); bails out when openssl fails.
+# make_pki DIR CA_NAME SERIAL [SAN] : a CA (DIR/ca.pem, ca.key) and a server
+# cert it signed (DIR/srv.pem, srv.key) for SAN (default IP:127.0.0.1, else
+# e.g. IP:127.0.0.1,DNS:localhost); bails out when openssl fails.
 make_pki() {
 	local p=$1
 	mkdir -p "$p"
@@ -639,7 +640,7 @@ make_pki() {
 		-keyout "$p/ca.key" -out "$p/ca.pem" -subj "/CN=$2" >/dev/null 2>&1 &&
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$p/srv.key" \
 			-out "$p/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
-		printf 'subjectAltName=IP:127.0.0.1\n' >"$p/ext" &&
+		printf 'subjectAltName=%s\n' "${4:-IP:127.0.0.1}" >"$p/ext" &&
 		openssl x509 -req -in "$p/srv.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -set_serial "$3" -days 2 \
 			-extfile "$p/ext" -out "$p/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
 }

@@ -28,7 +28,7 @@ fi
 it_keys up1 up2 up3
 it_tokens dev
 # what each mock sends: EVENTS (output = EVENTS - 6) and W5M,W1H,READ
-declare -A EVENTS=([up1]=10 [up2]=17 [up3]=23) CACHE=([up1]=100,20,300 [up2]=0,0,0 [up3]=0,50,700)
+declare -A EVENTS=([up1]=10 [up2]=17 [up3]=23) CACHE=([up1]="100,20,300" [up2]="0,0,0" [up3]="0,50,700")
 for m in up1 up2 up3; do
 	start_mock "$m" --key-env "QCC_IT_KEY_${m^^}" --events "${EVENTS[$m]}" --cache-usage "${CACHE[$m]}"
 done
