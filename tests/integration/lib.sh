@@ -522,10 +522,11 @@ yaml_profile() {
 # each token named NAME with its value in $QCC_IT_TOK_<NAME> (see it_tokens);
 # "=LINE" adds one line to the entry ("carol=budget: {daily_tokens: 1}").
 yaml_tokens() {
-	local t
+	local t n
 	printf 'auth_tokens:'
 	for t in "$@"; do
-		printf '\n  - name: %s\n    env: QCC_IT_TOK_%s' "${t%%=*}" "$(tr a-z A-Z <<<"${t%%=*}")"
+		n=${t%%=*}
+		printf '\n  - name: %s\n    env: QCC_IT_TOK_%s' "$n" "${n^^}"
 		if [ "$t" != "${t#*=}" ]; then printf '\n    %s' "${t#*=}"; fi
 	done
 }
