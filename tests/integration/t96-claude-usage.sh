@@ -12,7 +12,11 @@
 # requested_model and the mapped one as model, one record per /v1/messages
 # exchange (count_tokens, Claude Code's or ours, is never one), and a cost
 # equal to a hand computation from the pricing table (with a 0.5
-# price_multiplier on one endpoint). Needs node (skips without it).
+# price_multiplier on one endpoint). A fourth turn whose stream up3 resets
+# after content (Claude Code retries it itself): the cut stream is a partial
+# record of what arrived, counted like Claude Code's own usage of the turn,
+# while Claude Code's cost view (modelUsage) leaves it out. Needs node (skips
+# without it).
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 || skip_all "node is not installed (apt-get install nodejs npm)"
 command -v python3 >/dev/null || skip_all "python3 not installed"
@@ -80,7 +84,8 @@ assert_eq "count_tokens answered" "200" \
 		-d "$(body_json claude-opus-4-1)")"
 
 # What the mocks sent, one line per /v1/messages exchange (count_tokens not):
-# endpoint, the model they got, the session header, tokens by kind.
+# endpoint, the model they got, the session header, tokens by kind (a stream
+# reset after content: message_start's, whose output_tokens is 1).
 sent() {
 	local m
 	for m in up1 up2 up3; do
@@ -88,15 +93,16 @@ sent() {
 			jq -c --arg ep "$m" --argjson ev "${EVENTS[$m]}" --arg cache "${CACHE[$m]}" '
 				($cache | split(",") | map(tonumber)) as $c |
 				{endpoint: $ep, model, session: .x_session, status, stream,
-				 tokens: {input: ((.body_len / 4 | floor) + 1), output: ($ev - 6),
+				 tokens: {input: ((.body_len / 4 | floor) + 1),
+				          output: (if .fault | startswith("reset_mid_stream") then 1 else $ev - 6 end),
 				          cache_write_5m: $c[0], cache_write_1h: $c[1], cache_read: $c[2]}}'
-	done | jq -cs 'sort_by(.tokens.input)'
+	done | jq -cs 'sort_by(.tokens.input, .tokens.output)'
 }
 # qcc's records, the same shape
 recorded() {
 	"$QCCC_BIN" usage --json --by request,endpoint,model,session,requested_model --state-dir "$QCC_STATE" |
 		jq -c '[.groups[] | {endpoint, model, session, tokens, requested_model, request, requests,
-			cost_pico_usd, error_requests, partial_requests, unknown_requests}] | sort_by(.tokens.input)'
+			cost_pico_usd, error_requests, partial_requests, unknown_requests}] | sort_by(.tokens.input, .tokens.output)'
 }
 n_sent=$(sent | jq length)
 wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests >= $n_sent' >/dev/null"
@@ -169,5 +175,37 @@ assert_eq "total cost is their sum" "$(jq 'add' <<<"$want")" \
 	"$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE" | jq .total.cost_pico_usd)"
 ex=$("$QCCC_BIN" usage export "$T/u.json" --by request --state-dir "$QCC_STATE")
 assert_contains "usage export by request: one row per exchange" "$ex" "wrote $n_sent rows"
+
+# ---- turn 4: up3 resets the stream after content (qcc passes that on, as
+# specified); Claude Code retries the request itself ----
+before=$(jq -c 'map(.request)' <<<"$R")
+mock_fault up3 'reset_mid_stream&after=8&count=1' || bail_out "cannot set a fault on up3"
+claude_turn 4 --resume "$SID" "fourth"
+assert_eq "turn 4: claude -p still answered from up3" "false Hello from up3." \
+	"$(jq -r '"\(.is_error) \(.result[0:15])"' "$T/cc-4.json" 2>/dev/null || head -c 300 "$T/cc-4.err")"
+n_sent=$(sent | jq length)
+wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests >= $n_sent' >/dev/null"
+S=$(sent)
+R=$(recorded)
+new=$(jq -c --argjson b "$before" 'map(select(.request as $r | $b | index($r) | not))' <<<"$R")
+assert_eq "turn 4: the cut stream and Claude Code's retry are two records, the cut one partial" "2 1" \
+	"$(jq -r '"\(length) \(map(.partial_requests) | add)"' <<<"$new")"
+assert_eq "turn 4: request by request, the cut stream too, as the mocks sent them" \
+	"$(jq -c 'map({endpoint, model, session, tokens})' <<<"$S")" \
+	"$(jq -c 'map({endpoint, model, session, tokens})' <<<"$R")"
+kinds='{input: (map(.input) | add), output: (map(.output) | add), cache_write_5m: (map(.cache_write_5m) | add),
+	cache_write_1h: (map(.cache_write_1h) | add), cache_read: (map(.cache_read) | add)}'
+assert_eq "turn 4: Claude Code's usage of the turn counts both requests, as qcc does" \
+	"$(jq -c '.usage | {input: .input_tokens, output: .output_tokens,
+		cache_write_5m: .cache_creation.ephemeral_5m_input_tokens,
+		cache_write_1h: .cache_creation.ephemeral_1h_input_tokens, cache_read: .cache_read_input_tokens}' "$T/cc-4.json")" \
+	"$(jq -c "map(.tokens) | $kinds" <<<"$new")"
+# Claude Code's cost view (modelUsage, total_cost_usd) leaves the cut stream
+# out; qcc keeps it, flagged partial (docs/usage.md "Capture")
+assert_eq "turn 4: Claude Code's modelUsage equals qcc's records without the partial one" \
+	"$(jq -c '.modelUsage[] | {input: .inputTokens, output: .outputTokens,
+		cache_write_5m: .cacheCreationEphemeral5mInputTokens, cache_write_1h: .cacheCreationEphemeral1hInputTokens,
+		cache_read: .cacheReadInputTokens}' "$T/cc-4.json")" \
+	"$(jq -c "map(select(.partial_requests == 0) | .tokens) | $kinds" <<<"$R")"
 stop_qcc
 done_testing
