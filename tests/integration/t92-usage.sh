@@ -128,4 +128,11 @@ check_sums "after restart, one more request"
 stop_qcc
 total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
 assert_eq "qccc usage works while qcc-run is down" "8" "$(jq .total.requests <<<"$total")"
+# --by request: one row per exchange, keyed by the request id the access log has
+assert_eq "by request: the access log's /v1/messages request ids, each once" \
+	"$(jq -r 'select(.path == "/v1/messages") | .request_id' "$QCC_ACCESS_LOG" | sort | tr '\n' ' ')" \
+	"$("$QCCC_BIN" usage --json --by request --state-dir "$QCC_STATE" |
+		jq -r '.groups[] | select(.requests == 1) | .request' | sort | tr '\n' ' ')"
+assert_eq "by requested_model: the models asked for, before the map" "claude-it,claude-map" \
+	"$("$QCCC_BIN" usage --json --by requested_model --state-dir "$QCC_STATE" | jq -r '[.groups[].requested_model] | sort | join(",")')"
 done_testing
