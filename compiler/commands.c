@@ -326,7 +326,7 @@ static const struct qccc_cmd cmds[] = {
      "  --reason TEXT     recorded in the journal\n"
      "  --wide            do not fit the table to 100 columns\n" OP_HELP,
      "--reason=TEXT --wide " OP_OPTS, 0, run_op},
-    {"health history", "an endpoint's health changes, from the journal (qcc-run may be down)",
+    {"health history", "an endpoint's health changes and alerts, from the journal (qcc-run may be down)",
      "usage: qccc health history ENDPOINT [--since T] [--json] [--state-dir DIR]\n"
      "  --since T         an ISO time (UTC) or a duration back from now (1h, 2d)\n"
      "  --json            JSON lines\n" JOURNAL_HELP,
@@ -452,8 +452,9 @@ static const struct qccc_cmd cmds[] = {
      "Reads STATE_DIR/usage.qu directly: works while qcc-run is down (docs/usage.md).\n"
      "  --since T         24h, 7d, a date (2026-12-01, midnight in ZONE) or an ISO time (UTC)\n"
      "  --until T         the same; the end (excluded)\n"
-     "  --by KEY          endpoint (default), profile, model, client, session, hour, day;\n"
-     "                    repeat it or separate keys with commas (at most 5)\n"
+     "  --by KEY          endpoint (default), profile, model, client, session, hour, day,\n"
+     "                    request, requested_model; repeat it or separate keys with commas\n"
+     "                    (at most 5)\n"
      "  --json            JSON (times in UTC)\n"
      "  --csv             CSV (times in UTC)\n"
      "  --tz ZONE         hours, days and dates in ZONE (IANA name or local); default the\n"

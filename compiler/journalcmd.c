@@ -349,7 +349,9 @@ static bool ep_matches(const struct qcc_jep *e, const char *want) {
   return (e->id != NULL && strcmp(e->id, want) == 0) || strcasecmp(hex, want) == 0;
 }
 
-/* health history: records naming the endpoint, except queue traffic. */
+/* health history: records naming the endpoint, except queue traffic; and
+ * alerts naming it or every endpoint (all_down, all_down_over), shown whole
+ * ("" skips no field) so the row says which endpoint the alert named. */
 static const char *health_ep_field(const struct qcc_jrec *r, const char *want) {
   switch (r->type) {
   case QCC_JT_HEALTH_CHECK:
@@ -368,6 +370,11 @@ static const char *health_ep_field(const struct qcc_jrec *r, const char *want) {
     return ep_matches(&r->u.endpoint_rest.endpoint, want) ? "endpoint" : NULL;
   case QCC_JT_ENDPOINT_RESET:
     return ep_matches(&r->u.endpoint_reset.endpoint, want) ? "endpoint" : NULL;
+  case QCC_JT_ALERT: {
+    const struct qcc_jrec_alert *a = &r->u.alert;
+    bool everyone = a->endpoint.sid == 0 && a->kind != NULL && strncmp(a->kind, "all_down", 8) == 0;
+    return everyone || ep_matches(&a->endpoint, want) ? "" : NULL;
+  }
   default:
     return NULL;
   }

@@ -28,9 +28,15 @@
 #define MAX_BY 5
 #define HOUR_MS INT64_C(3600000)
 
-enum key { K_ENDPOINT, K_PROFILE, K_MODEL, K_CLIENT, K_SESSION, K_HOUR, K_DAY, K_COUNT };
-static const char *const key_names[K_COUNT] = {"endpoint", "profile", "model", "client",
-                                               "session",  "hour",    "day"};
+/* request and requested_model: one exchange's record (a rollup has no
+ * request id), the model the client asked for beside the one sent upstream */
+enum key {
+  K_ENDPOINT, K_PROFILE, K_MODEL, K_CLIENT, K_SESSION, K_HOUR, K_DAY, K_REQUEST, K_REQUESTED_MODEL,
+  K_COUNT
+};
+static const char *const key_names[K_COUNT] = {"endpoint", "profile", "model",   "client",
+                                               "session",  "hour",    "day",     "request",
+                                               "requested_model"};
 
 enum fmt { F_TABLE, F_JSON, F_CSV };
 
@@ -116,7 +122,8 @@ static int add_by(struct opts *o, const char *list, FILE *err) {
     size_t k = 0;
     while (k < K_COUNT && strcmp(key_names[k], w) != 0) k++;
     if (k == K_COUNT) {
-      fprintf(err, "qccc usage: --by %s: not one of endpoint, profile, model, client, session, hour, day\n", w);
+      fprintf(err, "qccc usage: --by %s: not one of endpoint, profile, model, client, session, hour, day, "
+                   "request, requested_model\n", w);
       return -1;
     }
     if (o->nby == MAX_BY) {
@@ -287,6 +294,8 @@ static const char *key_text(const struct qcc_usage_rec *r, enum key k) {
   case K_MODEL: return r->upstream_model;
   case K_CLIENT: return r->client;
   case K_SESSION: return r->session;
+  case K_REQUEST: return r->request_id;
+  case K_REQUESTED_MODEL: return r->model;
   default: return "";
   }
 }
@@ -390,7 +399,10 @@ static void key_value(const struct opts *o, const struct group *g, size_t i, boo
     if (human) fmt_local(g->tkey[i], k == K_HOUR, buf, cap);
     else fmt_utc(g->tkey[i], buf, cap);
   } else if (human && g->text[i][0] == '\0') {
-    snprintf(buf, cap, "%s", k == K_CLIENT ? "(none)" : k == K_SESSION ? "(none/rolled up)" : "-");
+    snprintf(buf, cap, "%s",
+             k == K_CLIENT                      ? "(none)"
+             : k == K_SESSION || k == K_REQUEST ? "(none/rolled up)"
+                                                : "-");
   } else {
     snprintf(buf, cap, "%s", g->text[i]);
   }

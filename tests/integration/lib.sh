@@ -6,6 +6,23 @@
 #
 # Environment: QCC_BUILD_ROOT / QCC_SOURCE_ROOT (set by meson's test_env),
 # QCC_IT_KEEP=1 keeps the temp dir for post-mortems.
+#
+# Fixtures (at the end) for hand-written configs and usage tests:
+#   yaml_head [PROXY_LINE...]      version, proxy on 127.0.0.1 (:$QCC_PORT when set),
+#                                  health checks and the queue off ("health.KEY: V" lines)
+#   yaml_profile NAME [LINE...]    `profiles:` with one profile, up to its `endpoints:`
+#   yaml_tokens NAME[=LINE]...     proxy.auth_tokens lines, values from $QCC_IT_TOK_<NAME>
+#   it_tokens NAME...              export a random $QCC_IT_TOK_<NAME> for each
+#   tls_ep_yaml ID URL KEY_ENV CA [LINE...]   an endpoint that trusts its own CA
+#   build_and_start CONFIG [TABLE] qccc build (bail out on failure), qcc-run on $QCC_PORT
+#   kill9_restart_qcc              kill -9 qcc-run, start it again on its table and port
+#   usage_mocks EVENTS1 EVENTS2    keyed mocks up1 (cache usage 100,20,300) and up2
+#   post_messages NAME TOKEN BODY [CURL_ARG...]   one /v1/messages kept as $T/r-NAME.{h,body}
+#   resp_header NAME HEADER, answered_by NAME     a header of that answer, the mock behind it
+#   answers_usage NAME...          one JSON line per kept answer: endpoint, model, tokens
+#   wait_usage_requests N          until `qccc usage` counts N requests (5 s)
+#   make_pki DIR CA_NAME SERIAL [SAN]   a CA and a server cert (DIR/ca.pem, srv.pem)
+#   nginx_h2, start_nginx_h2 PKI CONNS HTTP_LINES SERVER_LINES   an h2 TLS terminator on $NPORT
 
 set -u
 set -o pipefail
@@ -473,4 +490,195 @@ ask() {
 # journal_json [STATE_DIR] : the journal as one JSON array (qccc journal show --json)
 journal_json() {
 	"$QCCC_BIN" journal show --json --state-dir "${1:-$QCC_STATE}" 2>/dev/null
+}
+
+# ---- fixtures for hand-written configs and usage tests ----------------------
+
+# yaml_head [PROXY_LINE...] : the top of a config: version, proxy on 127.0.0.1
+# (port $QCC_PORT when set) with extra LINEs under it (each may span lines),
+# health checks and the queue off so mock logs hold only test traffic; a LINE
+# "health.KEY: V" goes under health instead. Other sections go after it.
+yaml_head() {
+	local l
+	printf 'version: 1\nproxy:\n  host: 127.0.0.1\n'
+	if [ -n "${QCC_PORT:-}" ]; then printf '  port: %s\n' "$QCC_PORT"; fi
+	for l in "$@"; do [[ $l == health.* ]] || sed 's/^/  /' <<<"$l"; done
+	printf 'health:\n  enabled: false\n'
+	for l in "$@"; do [[ $l != health.* ]] || printf '  %s\n' "${l#health.}"; done
+	printf 'queue:\n  enabled: false\n'
+}
+
+# yaml_profile NAME [LINE...] : `profiles:` with profile NAME, its extra LINEs
+# ("priority: primary"), then `endpoints:` for ep_yaml / tls_ep_yaml entries.
+yaml_profile() {
+	local l
+	printf 'profiles:\n  - name: %s\n' "$1"
+	shift
+	for l in "$@"; do printf '    %s\n' "$l"; done
+	printf '    endpoints:\n'
+}
+
+# yaml_tokens NAME[=LINE]... : proxy.auth_tokens as PROXY_LINEs for yaml_head,
+# each token named NAME with its value in $QCC_IT_TOK_<NAME> (see it_tokens);
+# "=LINE" adds one line to the entry ("carol=budget: {daily_tokens: 1}").
+yaml_tokens() {
+	local t n
+	printf 'auth_tokens:'
+	for t in "$@"; do
+		n=${t%%=*}
+		printf '\n  - name: %s\n    env: QCC_IT_TOK_%s' "$n" "${n^^}"
+		if [ "$t" != "${t#*=}" ]; then printf '\n    %s' "${t#*=}"; fi
+	done
+}
+
+# it_tokens NAME... : export a random client token QCC_IT_TOK_<NAME> for each.
+it_tokens() {
+	local n
+	for n in "$@"; do
+		export "QCC_IT_TOK_${n^^}=$(make_secret "tok-$n")"
+	done
+}
+
+# tls_ep_yaml ID URL KEY_ENV CA [LINE...] : an endpoint at URL that trusts CA.
+tls_ep_yaml() {
+	local l
+	printf '      - id: %s\n        base_url: %s\n        api_key_env: %s\n        ca_file: %s\n' \
+		"$1" "$2" "$3" "$4"
+	shift 4
+	for l in "$@"; do printf '        %s\n' "$l"; done
+}
+
+# build_and_start CONFIG [TABLE] : qccc build (bail out on failure), then
+# qcc-run on that table at $QCC_PORT (a free one when unset).
+build_and_start() {
+	local table=${2:-$T/table.bin}
+	build_table "$1" "$table" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
+	QCC_LISTEN_PORT=${QCC_PORT:-} start_qcc "$table"
+}
+
+# kill9_restart_qcc : qcc-run killed with SIGKILL (a crash), then started again
+# on the same table and port.
+kill9_restart_qcc() {
+	kill -KILL "$QCC_PID"
+	wait "$QCC_PID" 2>/dev/null
+	QCC_PID=""
+	QCC_LISTEN_PORT=$QCC_PORT start_qcc "$QCC_TABLE"
+}
+
+# usage_mocks EVENTS1 EVENTS2 : mocks up1 and up2 that check their keys
+# (it_keys), answers of EVENTS events; up1's usage has cache writes (5m 100,
+# 1h 20) and reads (300). QCC_PORT set to a free port for the config.
+usage_mocks() {
+	it_keys up1 up2
+	start_mock up1 --key-env QCC_IT_KEY_UP1 --cache-usage 100,20,300 --events "$1"
+	start_mock up2 --key-env QCC_IT_KEY_UP2 --events "$2"
+	QCC_PORT=$(free_port)
+}
+
+# post_messages NAME TOKEN BODY [CURL_ARG...] : one /v1/messages to qcc-run
+# with TOKEN as x-api-key; head and body kept as $T/r-NAME.h and $T/r-NAME.body.
+post_messages() {
+	curl -sS -N -m 20 -D "$T/r-$1.h" -o "$T/r-$1.body" "$(qcc_url)/v1/messages" -H "x-api-key: $2" \
+		-H 'anthropic-version: 2023-06-01' "${@:4}" -d "$3" 2>/dev/null
+}
+
+# resp_header NAME HEADER : the value of HEADER in the answer kept as NAME.
+resp_header() {
+	grep -i "^$2:" "$T/r-$1.h" | awk '{print $2}' | tr -d '\r'
+}
+
+# answered_by NAME : the mock that answered (its x-mock-upstream header).
+answered_by() { resp_header "$1" x-mock-upstream; }
+
+# answers_usage NAME... : the usage each kept answer carried, read from the
+# body as the client got it, one JSON line per NAME: {name, endpoint, model,
+# tokens: {input, output, cache_write_5m, cache_write_1h, cache_read}}. A
+# stream: message_start's usage, updated by every message_delta; the 5m/1h
+# split when present, else every cache write is 5m (docs/usage.md). A kind
+# not reported is 0; model is null when the answer names none (an error).
+answers_usage() {
+	python3 - "$T" "$@" <<'PY'
+import json, os, sys
+t = sys.argv[1]
+for name in sys.argv[2:]:
+    body = open(os.path.join(t, "r-%s.body" % name), "rb").read().decode()
+    heads = open(os.path.join(t, "r-%s.h" % name)).read().lower().splitlines()
+    ep = [l.split(":", 1)[1].strip() for l in heads if l.startswith("x-mock-upstream:")][0]
+    u, model = {}, None
+    if body.lstrip().startswith("{"):
+        m = json.loads(body); u = m.get("usage", {}); model = m.get("model")
+    else:
+        for l in body.splitlines():
+            if not l.startswith("data:"): continue
+            try: d = json.loads(l[5:])
+            except ValueError: continue  # a stream cut in the middle of an event
+            if d.get("type") == "message_start":
+                u.update(d["message"]["usage"]); model = d["message"]["model"]
+            elif d.get("type") == "message_delta":
+                u.update(d.get("usage", {}))
+    cc = u.get("cache_creation")
+    tok = {"input": u.get("input_tokens", 0), "output": u.get("output_tokens", 0),
+           "cache_write_5m": cc["ephemeral_5m_input_tokens"] if cc else u.get("cache_creation_input_tokens", 0),
+           "cache_write_1h": cc["ephemeral_1h_input_tokens"] if cc else 0,
+           "cache_read": u.get("cache_read_input_tokens", 0)}
+    print(json.dumps({"name": name, "endpoint": ep, "model": model, "tokens": tok}))
+PY
+}
+
+# wait_usage_requests N : until `qccc usage` counts N requests (records are
+# written when an exchange ends); 5 s.
+wait_usage_requests() {
+	wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == $1' >/dev/null"
+}
+
+# make_pki DIR CA_NAME SERIAL [SAN] : a CA (DIR/ca.pem, ca.key) and a server
+# cert it signed (DIR/srv.pem, srv.key) for SAN (default IP:127.0.0.1, else
+# e.g. IP:127.0.0.1,DNS:localhost); bails out when openssl fails.
+make_pki() {
+	local p=$1
+	mkdir -p "$p"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$p/ca.key" -out "$p/ca.pem" -subj "/CN=$2" >/dev/null 2>&1 &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$p/srv.key" \
+			-out "$p/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
+		printf 'subjectAltName=%s\n' "${4:-IP:127.0.0.1}" >"$p/ext" &&
+		openssl x509 -req -in "$p/srv.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -set_serial "$3" -days 2 \
+			-extfile "$p/ext" -out "$p/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+}
+
+# nginx_h2 : true when Debian's nginx with http_v2 is installed; sets NGINX.
+nginx_h2() {
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$NGINX" ] && "$NGINX" -V 2>&1 | grep -q -- --with-http_v2_module
+}
+
+# start_nginx_h2 PKI CONNS HTTP_LINES SERVER_LINES : nginx (see nginx_h2) in
+# $T/ngx as a TLS terminator speaking h2 on NPORT (a free port, set here) with
+# PKI/srv.pem; HTTP_LINES go in its http block, SERVER_LINES in its server.
+start_nginx_h2() {
+	NPORT=$(free_port)
+	mkdir -p "$T/ngx"
+	cat >"$T/ngx/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+master_process off;
+pid $T/ngx/nginx.pid;
+error_log $T/ngx/error.log warn;
+events { worker_connections $2; }
+http {
+  client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
+  uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
+$3
+  server {
+    listen 127.0.0.1:$NPORT ssl http2;
+    ssl_certificate $1/srv.pem;
+    ssl_certificate_key $1/srv.key;
+$4
+  }
+}
+NGX
+	"$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" >"$T/ngx/out" 2>&1 &
+	track_pid $!
+	wait_until 100 0.05 curl -sk -o /dev/null "https://127.0.0.1:$NPORT/" ||
+		bail_out "nginx did not start: $(tail -c 400 "$T/ngx/error.log")"
 }

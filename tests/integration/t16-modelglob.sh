@@ -12,27 +12,17 @@ start_mock dflt --key-env QCC_IT_KEY_DFLT
 QCC_PORT=$(free_port)
 
 # ---- 1. the preset's globs -------------------------------------------------------
-cat >"$T/qcc.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: $QCC_PORT
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: main
-    endpoints:
-$(ep_yaml dflt 'enabled: false')
-YAML
+{
+	yaml_head
+	yaml_profile main
+	ep_yaml dflt 'enabled: false'
+} >"$T/qcc.yaml"
 "$QCCC_BIN" endpoint add main --preset zai --id zai --key-env QCC_IT_KEY_ZAI -c "$T/qcc.yaml" -y \
 	>"$T/add.out" 2>&1 || bail_out "endpoint add --preset zai: $(cat "$T/add.out")"
 assert_contains "the preset writes a glob for every opus model" "$(cat "$T/qcc.yaml")" 'claude-*opus*: glm-4.7'
 # point the preset's endpoint at the mock
 sed -i "s|https://api.z.ai/api/anthropic|$(mock_url zai)|; s|auth: bearer|auth: x-api-key|" "$T/qcc.yaml"
-build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+build_and_start "$T/qcc.yaml"
 P=$(qcc_url)
 
 post() { # PATH MODEL -> http code
@@ -56,22 +46,12 @@ assert_eq "count_tokens body mapped too" "glm-4.7" "$(last_model zai /v1/message
 stop_qcc
 
 # ---- 2. "*" default and an exact name, written default-first ---------------------
-cat >"$T/b.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: $QCC_PORT
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: main
-    endpoints:
-$(ep_yaml dflt 'models:' '  "*": deepseek-chat' '  "claude-*opus*": glm-4.6' '  claude-opus-4-1: exact-opus')
-YAML
-build_table "$T/b.yaml" "$T/b.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/b.bin"
+{
+	yaml_head
+	yaml_profile main
+	ep_yaml dflt 'models:' '  "*": deepseek-chat' '  "claude-*opus*": glm-4.6' '  claude-opus-4-1: exact-opus'
+} >"$T/b.yaml"
+build_and_start "$T/b.yaml" "$T/b.bin"
 post /v1/messages gpt-4o >/dev/null
 assert_eq '"*" maps any other name' "deepseek-chat" "$(last_model dflt /v1/messages)"
 post /v1/messages claude-opus-5-5 >/dev/null

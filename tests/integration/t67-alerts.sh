@@ -118,6 +118,26 @@ recovered() { jq -r 'select(.kind == "endpoint_recovered") | .endpoint' "$T/aler
 wait_until 150 0.1 test "$(recovered)" = "a b "
 assert_eq "exec hook got endpoint_recovered for a and b" "a b " "$(recovered)"
 
+# qccc health history lists the alerts (journal type 18) that name the
+# endpoint or every endpoint, with time, kind, endpoint and message
+hh=$("$QCCC_BIN" health history a --json --state-dir "$QCC_STATE")
+assert_eq "health history a --json: its alerts (none about b, no profile_switch)" \
+	"all_down all_down_over endpoint_recovered endpoint_unhealthy " \
+	"$(jq -r '[.[] | select(.type == "alert") | .kind] | unique | join(" ")' <<<"$hh") "
+unh=$(grep '"endpoint_unhealthy"' "$T/alerts.jsonl" | jq -c 'select(.endpoint == "a")' | head -1)
+assert_eq "health history a --json: endpoint_unhealthy with the endpoint and the hook's message" \
+	"a|$(jq -r .message <<<"$unh")" \
+	"$(jq -r '[.[] | select(.type == "alert" and .kind == "endpoint_unhealthy")][0] | "\(.endpoint.id)|\(.message)"' <<<"$hh")"
+assert_eq "health history a --json: each alert has its time" "true" \
+	"$(jq '[.[] | select(.type == "alert") | .time | test("^20[0-9-]+T")] | all' <<<"$hh")"
+assert_eq "health history b --json: a's endpoint_unhealthy is not b's" "[]" \
+	"$("$QCCC_BIN" health history b --json --state-dir "$QCC_STATE" |
+		jq -c '[.[] | select(.type == "alert" and .kind == "endpoint_unhealthy" and .endpoint.id != "b")]')"
+hh=$("$QCCC_BIN" health history a --state-dir "$QCC_STATE")
+assert_contains "health history a: an alert row with kind, endpoint and message" \
+	"$(grep -E '  alert  ' <<<"$hh" | grep endpoint_unhealthy)" \
+	"kind=endpoint_unhealthy endpoint=a profile=prim message=$(jq -r .message <<<"$unh")"
+
 # webhook: the first POST got 503 and was tried again; every alert arrived
 wait_until 100 0.1 test "$(grep -c '^200 ' "$T/webhook.log" 2>/dev/null)" -ge 3
 assert_eq "webhook: first POST answered 503" "503" "$(head -1 "$T/webhook.log" | cut -d' ' -f1)"

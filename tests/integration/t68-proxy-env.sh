@@ -23,17 +23,10 @@ events() { jq -c "select(.event == \"$2\")" "${PROXY_LOG[$1]}" | wc -l | tr -d '
 
 # a CA, and a cert for 127.0.0.1, localhost and upstream.test (reached via the tunnel)
 P=$T/pki
-mkdir -p "$P"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-keyout "$P/ca.key" -out "$P/ca.pem" -subj "/CN=qcc it CA" >/dev/null 2>&1 &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/s.key" \
-		-out "$P/s.csr" -subj "/CN=s" >/dev/null 2>&1 &&
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:upstream.test\n' >"$P/s.ext" &&
-	openssl x509 -req -in "$P/s.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -set_serial 7 -days 2 \
-		-extfile "$P/s.ext" -out "$P/s.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+make_pki "$P" "qcc it CA" 7 IP:127.0.0.1,DNS:localhost,DNS:upstream.test
 
 start_mock a
-start_mock s --tls-cert "$P/s.pem" --tls-key "$P/s.key"
+start_mock s --tls-cert "$P/srv.pem" --tls-key "$P/srv.key"
 it_keys a s l t
 # what the tunnel proxy checks (read by it at start; never printed)
 export QCC_IT_PROXY_CRED="it-user:$(make_secret pw)"

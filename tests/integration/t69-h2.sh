@@ -8,20 +8,11 @@
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
 command -v openssl >/dev/null || skip_all "openssl CLI not installed"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || skip_all "nginx not installed (bash tools/setup.sh)"
-"$NGINX" -V 2>&1 | grep -q -- --with-http_v2_module || skip_all "nginx without http_v2"
+nginx_h2 || skip_all "nginx with http_v2 not installed (bash tools/setup.sh)"
 STREAMS=150 MAX_STREAMS=10
 
 P=$T/pki
-mkdir -p "$P" "$T/ngx"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-keyout "$P/ca.key" -out "$P/ca.pem" -subj "/CN=qcc it h2 ca" >/dev/null 2>&1 &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/srv.key" \
-		-out "$P/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$P/ext" &&
-	openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -set_serial 11 -days 2 \
-		-extfile "$P/ext" -out "$P/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+make_pki "$P" "qcc it h2 ca" 11
 
 # paced streams (56 events, 80 ms apart: ~4.4 s) so they all overlap, and a
 # stream that waited for another to end would show a first byte after 4 s
@@ -29,66 +20,33 @@ start_mock up --event-delay-ms 80
 # for the Claude Code CLI: a relay at /api/anthropic that checks its key
 export QCC_IT_KEY_CC=$(make_secret sk-it-cc)
 start_mock cc --key-env QCC_IT_KEY_CC
-NPORT=$(free_port)
-cat >"$T/ngx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-master_process off;
-pid $T/ngx/nginx.pid;
-error_log $T/ngx/error.log warn;
-events { worker_connections 2048; }
-http {
+start_nginx_h2 "$P" 2048 "\
   log_format conns '\$connection \$status \$uri c=\$request_completion \$server_protocol';
   access_log $T/ngx/access.log conns;
-  client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
-  uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
-  upstream mock { server 127.0.0.1:${MOCK_PORT[up]}; keepalive 256; }
-  server {
-    listen 127.0.0.1:$NPORT ssl http2;
-    ssl_certificate $P/srv.pem;
-    ssl_certificate_key $P/srv.key;
+  upstream mock { server 127.0.0.1:${MOCK_PORT[up]}; keepalive 256; }" "\
     http2_max_concurrent_streams $MAX_STREAMS;
     location /api/anthropic/ {
       proxy_pass http://127.0.0.1:${MOCK_PORT[cc]}/;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_buffering off;
     }
     location / {
       proxy_pass http://mock;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_buffering off;
-    }
-  }
-}
-NGX
-"$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" >"$T/ngx/out" 2>&1 &
-track_pid $!
-wait_until 100 0.05 curl -sk -o /dev/null "https://127.0.0.1:$NPORT/" ||
-	bail_out "nginx did not start: $(tail -c 400 "$T/ngx/error.log")"
+    }"
 assert_eq "the terminator speaks h2 (ALPN)" "2" \
 	"$(curl -s --cacert "$P/ca.pem" -o /dev/null -w '%{http_version}' -H 'content-type: application/json' \
 		--data "$(body_json claude-sonnet-4-5)" "https://127.0.0.1:$NPORT/v1/messages")"
 
 export QCC_IT_KEY_UP=$(make_secret sk-it-up)
-cat >"$T/h2.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: main
-    endpoints:
-      - id: up
-        base_url: https://127.0.0.1:$NPORT
-        api_key_env: QCC_IT_KEY_UP
-        ca_file: $P/ca.pem
-        timeout: 30s
-YAML
+{
+	yaml_head
+	yaml_profile main
+	tls_ep_yaml up "https://127.0.0.1:$NPORT" QCC_IT_KEY_UP "$P/ca.pem" "timeout: 30s"
+} >"$T/h2.yaml"
 build_table "$T/h2.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 # the warmer's first warm-up (1 s after start) learns that the origin speaks
 # h2; the next tick warms the h2 pool the requests then go on
@@ -150,24 +108,11 @@ stop_qcc
 CLIENTS=$QCC_SOURCE_ROOT/tests/clients
 if [ -x "$CLIENTS/node_modules/.bin/claude" ] && command -v node >/dev/null; then
 	export QCC_IT_CLIENT_TOKEN=$(make_secret qcc-tok)
-	cat >"$T/cc.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  auth_tokens:
-    - env: QCC_IT_CLIENT_TOKEN
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: main
-    endpoints:
-      - id: relay
-        base_url: https://127.0.0.1:$NPORT/api/anthropic
-        api_key_env: QCC_IT_KEY_CC
-        ca_file: $P/ca.pem
-YAML
+	{
+		QCC_PORT='' yaml_head $'auth_tokens:\n  - env: QCC_IT_CLIENT_TOKEN'
+		yaml_profile main
+		tls_ep_yaml relay "https://127.0.0.1:$NPORT/api/anthropic" QCC_IT_KEY_CC "$P/ca.pem"
+	} >"$T/cc.yaml"
 	build_table "$T/cc.yaml" "$T/cc.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 	: >"$T/ngx/access.log"
 	QCC_KEEP_WARM=5 start_qcc "$T/cc.bin"

@@ -16,51 +16,22 @@ CCBODY=$(cd "$(dirname "$0")/../.." && pwd)/tools/bench/ccbody.py
 [ -f "$CCBODY" ] || bail_out "missing $CCBODY"
 
 P=$T/pki
-mkdir -p "$P" "$T/ngx" "$T/b"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-keyout "$P/ca.key" -out "$P/ca.pem" -subj "/CN=qcc it bodies ca" >/dev/null 2>&1 &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/srv.key" \
-		-out "$P/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
-	printf 'subjectAltName=IP:127.0.0.1\n' >"$P/ext" &&
-	openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -set_serial 12 -days 2 \
-		-extfile "$P/ext" -out "$P/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+mkdir -p "$T/b"
+make_pki "$P" "qcc it bodies ca" 12
 
 start_mock tls --tls-cert "$P/srv.pem" --tls-key "$P/srv.key"
 start_mock plain
 routes="tls"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-if [ -x "$NGINX" ] && "$NGINX" -V 2>&1 | grep -q -- --with-http_v2_module; then
-	NPORT=$(free_port)
-	cat >"$T/ngx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-master_process off;
-pid $T/ngx/nginx.pid;
-error_log $T/ngx/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $T/ngx; proxy_temp_path $T/ngx; fastcgi_temp_path $T/ngx;
-  uwsgi_temp_path $T/ngx; scgi_temp_path $T/ngx;
-  server {
-    listen 127.0.0.1:$NPORT ssl http2;
-    ssl_certificate $P/srv.pem;
-    ssl_certificate_key $P/srv.key;
+if nginx_h2; then
+	start_nginx_h2 "$P" 256 "  access_log off;" "\
     client_max_body_size 16m;
     location / {
       proxy_pass http://127.0.0.1:${MOCK_PORT[plain]};
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_buffering off;
       proxy_request_buffering off;
-    }
-  }
-}
-NGX
-	"$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" >"$T/ngx/out" 2>&1 &
-	track_pid $!
-	wait_until 100 0.05 curl -sk -o /dev/null "https://127.0.0.1:$NPORT/" ||
-		bail_out "nginx did not start: $(tail -c 400 "$T/ngx/error.log")"
+    }"
 	routes="tls h2"
 else
 	diag "nginx with http2 not installed: the h2 leg is not run"
@@ -87,9 +58,9 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 export QCC_IT_KEY_UP=$(make_secret sk-it-up)
 table_for() { # URL MAP(0|1)
 	{
-		printf 'version: 1\nproxy:\n  host: 127.0.0.1\nhealth:\n  enabled: false\nqueue:\n  enabled: false\n'
-		printf 'profiles:\n  - name: main\n    endpoints:\n      - id: up\n        base_url: %s\n' "$1"
-		printf '        api_key_env: QCC_IT_KEY_UP\n        ca_file: %s\n        timeout: 60s\n' "$P/ca.pem"
+		QCC_PORT='' yaml_head
+		yaml_profile main
+		tls_ep_yaml up "$1" QCC_IT_KEY_UP "$P/ca.pem" "timeout: 60s"
 		[ "$2" = 0 ] || printf '        models:\n          claude-sonnet-4-5: glm-4.6\n'
 	} >"$T/q.yaml"
 	build_table "$T/q.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"

@@ -9,48 +9,22 @@
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
 command -v python3 >/dev/null || skip_all "python3 not installed"
 
-it_keys up1 up2
-export QCC_IT_TOK_ALICE=$(make_secret tok-alice)
-export QCC_IT_TOK_BOB=$(make_secret tok-bob)
-start_mock up1 --key-env QCC_IT_KEY_UP1 --cache-usage 100,20,300 --events 30
-start_mock up2 --key-env QCC_IT_KEY_UP2 --events 12
-QCC_PORT=$(free_port)
-cat >"$T/qcc.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: $QCC_PORT
-  access_log: true
-  auth_tokens:
-    - name: alice
-      env: QCC_IT_TOK_ALICE
-    - name: bob
-      env: QCC_IT_TOK_BOB
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: it-main
-    priority: primary
-    load_balancing:
-      strategy: failover
-      sticky_session: false # the retry below needs up1 first, whatever the session
-    endpoints:
-$(ep_yaml up1 "priority: 1")
-$(ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped")
-YAML
-build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+usage_mocks 30 12
+it_tokens alice bob
+{
+	yaml_head "access_log: true" "$(yaml_tokens alice bob)"
+	yaml_profile it-main "priority: primary" "load_balancing:" "  strategy: failover" \
+		"  sticky_session: false # the retry below needs up1 first, whatever the session"
+	ep_yaml up1 "priority: 1"
+	ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped"
+} >"$T/qcc.yaml"
+build_and_start "$T/qcc.yaml"
 P=$(qcc_url)
-n=0
 # ask NAME TOKEN SESSION BODY : one /v1/messages; body and headers kept as $T/r-NAME.*
 ask() {
 	local hdr=()
 	[ -n "$3" ] && hdr=(-H "x-claude-code-session-id: $3")
-	n=$((n + 1))
-	curl -sS -N -m 20 -D "$T/r-$1.h" -o "$T/r-$1.body" "$P/v1/messages" -H "x-api-key: $2" \
-		-H 'anthropic-version: 2023-06-01' "${hdr[@]}" -d "$4" 2>/dev/null
+	post_messages "$1" "$2" "$4" "${hdr[@]}"
 	printf '%s\t%s\t%s\t%s\n' "$1" "$([ "$2" = "$QCC_IT_TOK_ALICE" ] && echo alice || echo bob)" "$3" \
 		"$(jq -r .model <<<"$4")" >>"$T/asked"
 }
@@ -80,46 +54,21 @@ assert_eq "the 400 reached the client" "error" "$(jq -r .type "$T/r-e1.body" 2>/
 curl -sS -m 10 -o "$T/ct.json" "$P/v1/messages/count_tokens" -H "x-api-key: $QCC_IT_TOK_ALICE" \
 	-d "$(body_json claude-it)"
 assert_eq "count_tokens answered" "true" "$(jq -r 'has("input_tokens")' "$T/ct.json" 2>/dev/null)"
-assert_eq "the retried request was answered by up2" "up2" \
-	"$(grep -i '^x-mock-upstream:' "$T/r-b1.h" | awk '{print $2}' | tr -d '\r')"
+assert_eq "the retried request was answered by up2" "up2" "$(answered_by b1)"
 assert_contains "the cut stream has its start" "$(cat "$T/r-b3.body")" "message_start"
 assert_not_contains "the cut stream was cut" "$(cat "$T/r-b3.body")" "message_stop"
 
-# What the clients received, summed by KEY from the bodies themselves.
-received() { # KEY -> JSON {group: {kind: sum}}
-	python3 - "$T" "$1" <<'PY'
-import json, sys, os
-t, key = sys.argv[1], sys.argv[2]
-kinds = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"]
-out = {}
-for line in open(os.path.join(t, "asked")):
-    name, client, session, asked_model = line.rstrip("\n").split("\t")
-    body = open(os.path.join(t, "r-%s.body" % name), "rb").read().decode()
-    heads = open(os.path.join(t, "r-%s.h" % name)).read().lower()
-    ep = [l.split(":", 1)[1].strip() for l in heads.splitlines() if l.startswith("x-mock-upstream:")][0]
-    u, model = {}, None
-    if body.lstrip().startswith("{"):
-        m = json.loads(body); u = m.get("usage", {}); model = m.get("model", asked_model)
-    else:
-        for l in body.splitlines():
-            if not l.startswith("data:"): continue
-            try: d = json.loads(l[5:])
-            except ValueError: continue
-            if d.get("type") == "message_start":
-                u.update(d["message"]["usage"]); model = d["message"]["model"]
-            elif d.get("type") == "message_delta":
-                u.update(d.get("usage", {}))
-    cc = u.get("cache_creation")
-    tok = {"input": u.get("input_tokens", 0), "output": u.get("output_tokens", 0),
-           "cache_read": u.get("cache_read_input_tokens", 0),
-           "cache_write_5m": cc["ephemeral_5m_input_tokens"] if cc else u.get("cache_creation_input_tokens", 0),
-           "cache_write_1h": cc["ephemeral_1h_input_tokens"] if cc else 0}
-    g = {"endpoint": ep, "model": model, "client": client, "session": session}[key]
-    s = out.setdefault(g, {k: 0 for k in kinds})
-    s["requests"] = s.get("requests", 0) + 1
-    for k in kinds: s[k] += tok[k]
-print(json.dumps(out, sort_keys=True))
-PY
+# What the clients received, summed by KEY from the bodies themselves
+# (client, session and, for an answer naming none, the model: as asked).
+received() { # KEY -> JSON {group: {kind: sum, requests}}
+	# shellcheck disable=SC2046
+	answers_usage $(cut -f1 "$T/asked") | jq -cs --rawfile asked "$T/asked" --arg key "$1" '
+		($asked | split("\n") | map(select(. != "") | split("\t") |
+			{key: .[0], value: {client: .[1], session: .[2], model: .[3]}}) | from_entries) as $a |
+		map($a[.name] as $x | {g: {endpoint, model: (.model // $x.model), client: $x.client,
+			session: $x.session}[$key], tokens})
+		| group_by(.g) | map({key: .[0].g, value: (reduce .[].tokens as $t ({};
+			reduce ($t | keys[]) as $k (.; .[$k] += $t[$k])) + {requests: length})}) | from_entries'
 }
 reported() { # KEY -> the same shape from qccc usage --json
 	"$QCCC_BIN" usage --json --by "$1" --state-dir "$QCC_STATE" |
@@ -133,7 +82,7 @@ check_sums() { # LABEL
 	done
 }
 # records are written when the exchange ends: wait for all six
-wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 7' >/dev/null"
+wait_usage_requests 7
 total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
 assert_eq "seven /v1/messages requests recorded (count_tokens not, the retry once)" "7" "$(jq .total.requests <<<"$total")"
 assert_eq "one error answer" "1" "$(jq .total.error_requests <<<"$total")"
@@ -152,7 +101,7 @@ assert_contains "stats alias: a table with totals" "$human" "TOTAL"
 assert_contains "stats alias: the unpriced share is called out" "$human" "no price: 7 of 7"
 
 # the access log: model, tokens and the endpoints tried with why
-rid=$(grep -i '^x-request-id:' "$T/r-b1.h" | awk '{print $2}' | tr -d '\r')
+rid=$(resp_header b1 x-request-id)
 line=$(jq -c --arg r "$rid" 'select(.request_id == $r)' "$QCC_ACCESS_LOG")
 assert_eq "access log: the upstream model" "glm-mapped" "$(jq -r .model <<<"$line")"
 assert_eq "access log: output tokens as the client got them" \
@@ -171,15 +120,19 @@ assert_contains "metrics: output of the mapped model counted" "$mt" \
 	"qcc_tokens_total{endpoint=\"up2\",model=\"glm-mapped\",kind=\"output\"} $want"
 
 # kill -9 and restart: every record is still there, nothing twice
-kill -KILL "$QCC_PID"
-wait "$QCC_PID" 2>/dev/null
-QCC_PID=""
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+kill9_restart_qcc
 check_sums "after kill -9 and restart"
 ask a4 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
-wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == 8' >/dev/null"
+wait_usage_requests 8
 check_sums "after restart, one more request"
 stop_qcc
 total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
 assert_eq "qccc usage works while qcc-run is down" "8" "$(jq .total.requests <<<"$total")"
+# --by request: one row per exchange, keyed by the request id the access log has
+assert_eq "by request: the access log's /v1/messages request ids, each once" \
+	"$(jq -r 'select(.path == "/v1/messages") | .request_id' "$QCC_ACCESS_LOG" | sort | tr '\n' ' ')" \
+	"$("$QCCC_BIN" usage --json --by request --state-dir "$QCC_STATE" |
+		jq -r '.groups[] | select(.requests == 1) | .request' | sort | tr '\n' ' ')"
+assert_eq "by requested_model: the models asked for, before the map" "claude-it,claude-map" \
+	"$("$QCCC_BIN" usage --json --by requested_model --state-dir "$QCC_STATE" | jq -r '[.groups[].requested_model] | sort | join(",")')"
 done_testing

@@ -11,42 +11,22 @@
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
 command -v python3 >/dev/null || skip_all "python3 not installed"
 
-it_keys up1 up2
-export QCC_IT_TOK_ALICE=$(make_secret tok-alice)
-start_mock up1 --key-env QCC_IT_KEY_UP1 --cache-usage 100,20,300 --events 20
-start_mock up2 --key-env QCC_IT_KEY_UP2 --events 10
-QCC_PORT=$(free_port)
-cat >"$T/qcc.yaml" <<YAML
-version: 1
-proxy:
-  host: 127.0.0.1
-  port: $QCC_PORT
-  auth_tokens:
-    - name: alice
-      env: QCC_IT_TOK_ALICE
-health:
-  enabled: false
-queue:
-  enabled: false
-profiles:
-  - name: it-main
-    priority: primary
-    load_balancing:
-      strategy: failover
-    endpoints:
-$(ep_yaml up1 "priority: 1")
-$(ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped")
-YAML
-build_table "$T/qcc.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+usage_mocks 20 10
+it_tokens alice
+{
+	yaml_head "$(yaml_tokens alice)"
+	yaml_profile it-main "priority: primary" "load_balancing:" "  strategy: failover"
+	ep_yaml up1 "priority: 1"
+	ep_yaml up2 "priority: 2" "models:" "  claude-map: glm-mapped"
+} >"$T/qcc.yaml"
+build_and_start "$T/qcc.yaml"
 P=$(qcc_url)
 ALL=$T/all-usage # every usage reply, grepped for secrets at the end
 
 # send NAME BODY : one /v1/messages as alice; the answer kept as $T/r-NAME.*
 : >"$T/asked"
 send() {
-	curl -sS -N -m 20 -D "$T/r-$1.h" -o "$T/r-$1.body" "$P/v1/messages" \
-		-H "x-api-key: $QCC_IT_TOK_ALICE" -H 'anthropic-version: 2023-06-01' -d "$2" 2>/dev/null
+	post_messages "$1" "$QCC_IT_TOK_ALICE" "$2"
 	echo "$1" >>"$T/asked"
 }
 # usage [via]: GET /qcc/api/usage with alice's token (read-only access), or
@@ -62,42 +42,17 @@ usage() {
 	cat "$T/usage.json" >>"$ALL"
 }
 # received KEY -> {group: {tokens, input, output, cache_read, cache_write, requests}} from
-# the bodies the clients got (KEY: endpoint = x-mock-upstream, model = the answer's)
+# the bodies the clients got (KEY: endpoint = x-mock-upstream, model = the answer's;
+# cache_write = 5m + 1h writes)
 received() {
-	python3 - "$T" "$1" <<'PY'
-import json, sys, os
-t, key = sys.argv[1], sys.argv[2]
-out = {}
-for name in open(os.path.join(t, "asked")).read().split():
-    body = open(os.path.join(t, "r-%s.body" % name), "rb").read().decode()
-    heads = open(os.path.join(t, "r-%s.h" % name)).read().lower().splitlines()
-    ep = [l.split(":", 1)[1].strip() for l in heads if l.startswith("x-mock-upstream:")][0]
-    u, model = {}, None
-    if body.lstrip().startswith("{"):
-        m = json.loads(body); u = m.get("usage", {}); model = m["model"]
-    else:
-        for l in body.splitlines():
-            if not l.startswith("data:"): continue
-            d = json.loads(l[5:])
-            if d.get("type") == "message_start":
-                u.update(d["message"]["usage"]); model = d["message"]["model"]
-            elif d.get("type") == "message_delta":
-                u.update(d.get("usage", {}))
-    k = {"input": u.get("input_tokens", 0), "output": u.get("output_tokens", 0),
-         "cache_read": u.get("cache_read_input_tokens", 0),
-         "cache_write": u.get("cache_creation_input_tokens", 0)}
-    cc = u.get("cache_creation")  # the 5m/1h split wins when present (docs/usage.md)
-    if cc:
-        k["cache_write"] = cc.get("ephemeral_5m_input_tokens", 0) + cc.get("ephemeral_1h_input_tokens", 0)
-    s = out.setdefault(ep if key == "endpoint" else model,
-                       {"tokens": 0, "input": 0, "output": 0, "cache_read": 0, "cache_write": 0,
-                        "requests": 0})
-    s["requests"] += 1
-    for n, v in k.items():
-        s[n] += v
-        s["tokens"] += v
-print(json.dumps(out, sort_keys=True))
-PY
+	# shellcheck disable=SC2046
+	answers_usage $(cat "$T/asked") | jq -cS -s --arg key "$1" '
+		map(.tokens as $t | {g: (if $key == "endpoint" then .endpoint else .model end),
+			k: {input: $t.input, output: $t.output, cache_read: $t.cache_read,
+				cache_write: ($t.cache_write_5m + $t.cache_write_1h)}})
+		| group_by(.g) | map({key: .[0].g, value: (reduce .[].k as $k ({tokens: 0, input: 0, output: 0,
+			cache_read: 0, cache_write: 0, requests: 0}; .requests += 1 | .tokens += ($k | add)
+			| reduce ($k | keys[]) as $n (.; .[$n] += $k[$n])))}) | from_entries'
 }
 # series_sums SPAN KEY -> {group: tokens} summed over SPAN's (hourly/daily) series
 series_sums() {
@@ -147,8 +102,7 @@ done
 mock_fault up1 'status=529&count=1' || bail_out "cannot set a fault on up1"
 send m1 "$(body_stream claude-map)"
 N=$((N + 1))
-assert_eq "the retried request was answered by up2" "up2" \
-	"$(grep -i '^x-mock-upstream:' "$T/r-m1.h" | awk '{print $2}' | tr -d '\r')"
+assert_eq "the retried request was answered by up2" "up2" "$(answered_by m1)"
 assert_eq "the mocks' answers carry cache usage (the sums test something)" "true" \
 	"$(received endpoint | jq '.up1.cache_read > 0 and .up1.cache_write > 0 and .up1.output > 0')"
 
@@ -174,10 +128,7 @@ usage
 assert_eq "... the sums did not move" "$N" "$(jq '[.today.endpoints[].requests] | add' "$T/usage.json")"
 
 # ---- kill -9 and restart: the sums come back from usage.qu ----
-kill -KILL "$QCC_PID"
-wait "$QCC_PID" 2>/dev/null
-QCC_PID=""
-QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+kill9_restart_qcc
 check_usage "after kill -9 and restart (seeded)"
 send a1 "$(body_json claude-it)"
 N=$((N + 1))
