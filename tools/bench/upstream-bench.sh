@@ -26,6 +26,9 @@
 #       [--rounds R] [--instr N] [--keep DIR] [--out FILE]
 # --keep DIR (with --instr): copy each callgrind file there, for
 # callgrind_annotate.
+# --cc-headers: each request also carries the headers the Claude Code CLI
+# sends (tools/bench/cc-headers.txt, captured from claude 2.1.332: 21 in
+# all with the load generator's own), not just the load generator's 6.
 # --syscalls N: instead, system calls per request: after N requests of
 # warm-up, strace -c -f is attached to each proxy for N more; prints the
 # calls per request by name (kernel work the instruction counts miss).
@@ -33,7 +36,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/peers.sh"
 root=$(cd "$here/../.." && pwd)
-build=$root/build duration=5 conns=100 rounds=1 out="" instr=0 keep="" syscalls=0
+build=$root/build duration=5 conns=100 rounds=1 out="" instr=0 keep="" syscalls=0 hdrs=()
 die() { echo "upstream-bench: $*" >&2; exit 2; }
 say() { echo "upstream-bench: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -46,7 +49,8 @@ while [ $# -gt 0 ]; do
     --instr) instr=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --syscalls) syscalls=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cc-headers) while IFS= read -r l; do hdrs+=(-H "$l"); done <"$here/cc-headers.txt"; shift ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -192,7 +196,7 @@ runs=$tmp/runs.jsonl
 measure() { # ROUND CASE TARGET PORT PID
   local c0 c1 res
   c0=$(ticks "$5")
-  res=$(taskset -c "$gen_cpu" "$loadgen" --port "$4" -c "$conns" --stream -d "$duration" --warmup 0.5 \
+  res=$(taskset -c "$gen_cpu" "$loadgen" "${hdrs[@]}" --port "$4" -c "$conns" --stream -d "$duration" --warmup 0.5 \
     --label "$3" 2>"$tmp/loadgen.err") || res='{"ok_total":0,"error_total":-1}'
   c1=$(ticks "$5")
   jq -c --argjson r "$1" --arg c "$2" --arg t "$3" --argjson ticks "$((c1 - c0))" --argjson hz "$hz" \
@@ -206,11 +210,11 @@ if [ "$syscalls" -gt 0 ]; then
   command -v strace >/dev/null || die "--syscalls needs strace"
   srun() { # CASE_INDEX TARGET PORT PID
     local n spid
-    taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$syscalls" --timeout 60 >/dev/null
+    taskset -c "$gen_cpu" "$loadgen" "${hdrs[@]}" --port "$3" -c "$conns" --stream -n "$syscalls" --timeout 60 >/dev/null
     strace -c -f -p "$4" -o "$tmp/st-$2-$1.out" 2>/dev/null &
     spid=$!
     sleep 1
-    n=$(taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$syscalls" --timeout 60 | jq '.ok_total')
+    n=$(taskset -c "$gen_cpu" "$loadgen" "${hdrs[@]}" --port "$3" -c "$conns" --stream -n "$syscalls" --timeout 60 | jq '.ok_total')
     kill -INT "$spid"; wait "$spid" 2>/dev/null || true
     [ "$n" = "$syscalls" ] || die "$2 answered $n of $syscalls under strace"
     awk -v n="$syscalls" -v c="${cases[$1]}" -v t="$2" '
@@ -235,9 +239,9 @@ if [ "$instr" -gt 0 ]; then
   vg=(valgrind --tool=callgrind --instr-atstart=no)
   irun() { # CASE_INDEX TARGET PORT PID -> instructions per request
     local n
-    taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$instr" --timeout 60 >/dev/null
+    taskset -c "$gen_cpu" "$loadgen" "${hdrs[@]}" --port "$3" -c "$conns" --stream -n "$instr" --timeout 60 >/dev/null
     callgrind_control -i on "$4" >/dev/null
-    n=$(taskset -c "$gen_cpu" "$loadgen" --port "$3" -c "$conns" --stream -n "$instr" --timeout 60 | jq '.ok_total')
+    n=$(taskset -c "$gen_cpu" "$loadgen" "${hdrs[@]}" --port "$3" -c "$conns" --stream -n "$instr" --timeout 60 | jq '.ok_total')
     callgrind_control -i off "$4" >/dev/null
     [ "$n" = "$instr" ] || die "$2 answered $n of $instr under callgrind"
   }
