@@ -567,7 +567,8 @@ int qcc_usagelog_append(struct qcc_usagelog *l, const struct qcc_usage_rec *r,
   if (qcc_usage_encode(r, l->wbuf + l->wlen, REC_MAX, &n, err) != 0) return -1;
   l->wlen += n;
   l->wcount++;
-  if (l->loop == NULL && write_out(l, err) != 0) return -1; /* no loop: at once */
+  /* no loop, or `always` (synced before the client gets its answer): at once */
+  if ((l->loop == NULL || l->policy == QCC_FSYNC_ALWAYS) && write_out(l, err) != 0) return -1;
   l->st.records++;
   if (h != 0) seen_add(l, h);
   for (size_t i = 0; i < l->ncons; i++)

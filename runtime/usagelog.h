@@ -5,9 +5,10 @@
  * ev_prepare watcher that runs before the loop blocks (and when the buffer
  * fills), so N exchanges ending in one iteration cost one write() and every
  * record is in the kernel before the loop sleeps: a kill -9 after a client
- * got its answer loses nothing. Without a loop each append writes at once.
- * The fsync policy is the journal's setting: always = fdatasync after each
- * write; everysec = at most once a second on a thread of its own (like the
+ * got its answer loses nothing. Without a loop, and under fsync `always`,
+ * each append writes at once. The fsync policy is the journal's setting:
+ * always = fdatasync after each record, before the exchange's answer ends
+ * (a machine crash loses no answered record); everysec = at most once a second on a thread of its own (like the
  * journal's: the loop never waits on the disk); no = the kernel decides.
  * At open a torn tail is cut (a damaged file is moved aside, never refused:
  * usage must not stop the proxy); then, and once a day, old request records

@@ -520,3 +520,29 @@ Test(usage_file, one_write_per_loop_iteration) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
 }
+
+/* fsync `always` with a loop: each record is written and synced at once
+ * (before the exchange's answer ends), not at the iteration's end. */
+Test(usage_file, always_writes_and_syncs_each_record_at_once) {
+  char dir[] = "/tmp/qcc-usage-always-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  struct qcc_usagelog *l;
+  struct qcc_err err = {0};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_ALWAYS};
+  cr_assert_eq(qcc_usagelog_open(loop, &p, &l, &err), 0, "%s", err.msg);
+  struct qcc_usage_rec r = sample(INT64_C(1767225600000), "one", "ep-a", "m", "alice", "s");
+  cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_eq(st.writes, 1);
+  cr_expect_eq(st.fsyncs, 1);
+  struct tally t;
+  tally_file(qcc_usagelog_path(l), &t);
+  cr_expect_eq(t.requests, 1);
+  qcc_usagelog_close(&l);
+  ev_loop_destroy(loop);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
