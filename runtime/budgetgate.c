@@ -11,17 +11,15 @@
 #include "budget.h"
 #include "router.h"
 #include "runtime.h"
-#include "schema/journal.h"
 #include "schema/table.h"
 
 struct qcc_budgetgate {
   struct qcc_router *router;
   struct qcc_budget *b;
-  char *usage_path;
+  const struct qcc_table *t; /* of the last load: the seed's endpoint and client indexes */
   char zone[256]; /* of the last seed: another zone's days are other days */
-  bool seeded;
+  bool seeded, want_seed;
   uint64_t seed_records;
-  char note[600]; /* a seed that could not read the file, else "" */
 };
 
 /* QCC_BUDGET_CLOCK_OFFSET_S moves the budgets' calendar (tests: a period's
@@ -45,15 +43,11 @@ static int64_t wall_ms(void) {
 
 int64_t qcc_budgetgate_now(void) { return wall_ms() / 1000; }
 
-int qcc_budgetgate_new(struct qcc_router *router, const char *usage_path,
-                       struct qcc_budgetgate **out, struct qcc_err *err) {
+int qcc_budgetgate_new(struct qcc_router *router, struct qcc_budgetgate **out,
+                       struct qcc_err *err) {
   struct qcc_budgetgate *g = calloc(1, sizeof *g);
-  if (g == NULL || (g->usage_path = strdup(usage_path)) == NULL) {
-    free(g);
-    return qcc_err_set(err, ENOMEM, "out of memory for budgets");
-  }
+  if (g == NULL) return qcc_err_set(err, ENOMEM, "out of memory for budgets");
   if (qcc_budget_new(&g->b, err) != 0) {
-    free(g->usage_path);
     free(g);
     return -1;
   }
@@ -65,7 +59,6 @@ int qcc_budgetgate_new(struct qcc_router *router, const char *usage_path,
 void qcc_budgetgate_free(struct qcc_budgetgate **g) {
   if (g == NULL || *g == NULL) return;
   qcc_budget_free(&(*g)->b);
-  free((*g)->usage_path);
   free(*g);
   *g = NULL;
 }
@@ -84,13 +77,6 @@ static uint64_t known_tokens(const struct qcc_usage_tokens *t) {
 
 /* ---- the seed: this month's records --------------------------------------- */
 
-struct seed {
-  struct qcc_budget *b;
-  const struct qcc_table *t;
-  int64_t month_start_ms;
-  uint64_t records;
-};
-
 static uint32_t endpoint_of(const struct qcc_table *t, uint64_t sid) {
   uint32_t n = qcc_table_endpoint_count(t);
   for (uint32_t i = 0; i < n && sid != 0; i++)
@@ -105,36 +91,21 @@ static uint32_t client_of(const struct qcc_table *t, const char *name) {
   return QCC_BUDGET_NONE;
 }
 
-static int seed_one(const struct qcc_jraw *raw, void *ud) {
-  struct seed *s = ud;
-  if (raw->time_ms < s->month_start_ms) return 0; /* the cheap test before decoding */
-  struct qcc_usage_rec r;
-  struct qcc_err err = {0};
-  if (qcc_usage_decode(raw, &r, &err) != 0) return 0;
-  struct qcc_usage_tokens t = qcc_usage_rec_tokens(&r);
-  uint64_t cost = r.cost != QCC_USAGE_NO_PRICE && r.cost > 0 ? (uint64_t)r.cost : 0;
-  qcc_budget_seed(s->b, endpoint_of(s->t, r.endpoint_sid), client_of(s->t, r.client),
-                  known_tokens(&t), cost, r.time_ms / 1000);
-  s->records++;
-  return 0;
+int64_t qcc_budgetgate_seed_begin(struct qcc_budgetgate *g) {
+  if (!g->want_seed) return INT64_MAX;
+  int64_t ms, me;
+  qcc_budget_period(g->b, QCC_BUDGET_MONTH, qcc_budgetgate_now(), &ms, &me);
+  g->seed_records = 0;
+  return ms * 1000;
 }
 
-static void seed(struct qcc_budgetgate *g, const struct qcc_table *t, int64_t now) {
-  const uint8_t *buf = NULL;
-  size_t len = 0;
-  struct qcc_err err = {0};
-  if (qcc_usage_map(g->usage_path, &buf, &len, &err) != 0) {
-    snprintf(g->note, sizeof g->note, "%s", err.msg);
-    return;
-  }
-  int64_t ms, me;
-  qcc_budget_period(g->b, QCC_BUDGET_MONTH, now, &ms, &me);
-  struct seed s = {.b = g->b, .t = t, .month_start_ms = ms * 1000};
-  struct qcc_jscan_result res;
-  if (len > 0) qcc_usage_scan(buf, len, seed_one, &s, &res); /* damage: what came before counts */
-  qcc_usage_unmap(buf, len);
-  g->seed_records = s.records;
-  g->note[0] = '\0';
+void qcc_budgetgate_seed_record(struct qcc_budgetgate *g, const struct qcc_usage_rec *r) {
+  if (!g->want_seed) return;
+  struct qcc_usage_tokens t = qcc_usage_rec_tokens(r);
+  uint64_t cost = r->cost != QCC_USAGE_NO_PRICE && r->cost > 0 ? (uint64_t)r->cost : 0;
+  qcc_budget_seed(g->b, endpoint_of(g->t, r->endpoint_sid), client_of(g->t, r->client),
+                  known_tokens(&t), cost, r->time_ms / 1000);
+  g->seed_records++;
 }
 
 /* ---- resting spent endpoints ----------------------------------------------- */
@@ -177,18 +148,34 @@ static void rest_if_spent(struct qcc_budgetgate *g, uint32_t i, int64_t now, boo
   (void)qcc_router_budget_rest(g->router, i, until_mono, mono, why, &err); /* I is in range */
 }
 
+static void rest_all(struct qcc_budgetgate *g) {
+  int64_t now = qcc_budgetgate_now();
+  uint32_t n = qcc_table_endpoint_count(g->t);
+  for (uint32_t i = 0; i < n; i++) rest_if_spent(g, i, now, true);
+}
+
 int qcc_budgetgate_load(struct qcc_budgetgate *g, const struct qcc_table *t, struct qcc_err *err) {
   int64_t now = qcc_budgetgate_now();
   if (qcc_budget_reset(g->b, t, now, err) != 0) return -1;
+  g->t = t;
   const char *zone = qcc_table_str(t, qcc_table_settings(t)->usage_timezone);
   if (zone[0] == '\0') zone = "local";
   /* the reset starts from zero when the zone changed: its days are other days */
-  if (!g->seeded || strcmp(zone, g->zone) != 0) seed(g, t, now);
+  bool want = !g->seeded || strcmp(zone, g->zone) != 0;
   snprintf(g->zone, sizeof g->zone, "%s", zone);
-  g->seeded = true;
-  uint32_t n = qcc_table_endpoint_count(t);
-  for (uint32_t i = 0; i < n; i++) rest_if_spent(g, i, now, true);
+  if (want) {
+    g->want_seed = true;
+    return 1;
+  }
+  rest_all(g);
   return 0;
+}
+
+void qcc_budgetgate_seed_end(struct qcc_budgetgate *g) {
+  if (!g->want_seed) return;
+  g->want_seed = false;
+  g->seeded = true;
+  rest_all(g);
 }
 
 void qcc_budgetgate_add(struct qcc_budgetgate *g, uint64_t endpoint_sid, uint32_t client,
@@ -210,7 +197,4 @@ int64_t qcc_budgetgate_client_wait(struct qcc_budgetgate *g, uint32_t client) {
   return until > now ? until - now : 1;
 }
 
-uint64_t qcc_budgetgate_seeded(const struct qcc_budgetgate *g, const char **note) {
-  *note = g->note[0] != '\0' ? g->note : NULL;
-  return g->seed_records;
-}
+uint64_t qcc_budgetgate_seeded(const struct qcc_budgetgate *g) { return g->seed_records; }

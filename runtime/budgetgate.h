@@ -3,7 +3,9 @@
  *
  *   - every table load (start included) resets it from the table, keeping
  *     spending; at start, and when usage.timezone changed, it is seeded from
- *     the usage file's records of this month (schema/usage.h);
+ *     the usage file's records of this month (schema/usage.h), handed over
+ *     by the owner's one pass over the file (in qcc-run the usage log's
+ *     scan, runtime/usagelog.h, that seeds the status page's sums too);
  *   - every usage record adds to it (runtime/proxy_usage.c);
  *   - an endpoint whose budget is spent rests until the period's end through
  *     the router (qcc_router_budget_rest: journaled, shown, no rest probe),
@@ -26,15 +28,24 @@ struct qcc_router;
 struct qcc_budget;
 struct qcc_budgetgate;
 
-/* USAGE_PATH: the usage file the seed reads (may not exist yet). */
-int qcc_budgetgate_new(struct qcc_router *router, const char *usage_path,
-                       struct qcc_budgetgate **out, struct qcc_err *err);
+int qcc_budgetgate_new(struct qcc_router *router, struct qcc_budgetgate **out,
+                       struct qcc_err *err);
 void qcc_budgetgate_free(struct qcc_budgetgate **g);
 
-/* After the router attached T: reset, seed when needed, rest the spent
- * endpoints. -1 with err (unknown zone, out of memory): the budget keeps the
- * previous table's view. */
+/* After the router attached T: reset and rest the spent endpoints: 0. 1 =
+ * it must be seeded first (the first load; usage.timezone changed: another
+ * zone's days are other days): hand it the usage file's records (the seed_
+ * calls below); the endpoints rest at the seed's end. -1 with err (unknown
+ * zone, out of memory): the budget keeps the previous table's view. */
 int qcc_budgetgate_load(struct qcc_budgetgate *g, const struct qcc_table *t, struct qcc_err *err);
+
+/* The seed, as a usage file reader (usagelog.h's consumer): BEGIN returns
+ * the time (unix ms) from which records count (this month's start), or
+ * INT64_MAX when no seed is due; RECORD counts one record (a request or an
+ * hourly rollup); END rests the spent endpoints. */
+int64_t qcc_budgetgate_seed_begin(struct qcc_budgetgate *g);
+void qcc_budgetgate_seed_record(struct qcc_budgetgate *g, const struct qcc_usage_rec *r);
+void qcc_budgetgate_seed_end(struct qcc_budgetgate *g);
 
 /* One finished request of the endpoint with stable id ENDPOINT_SID (0 =
  * none; found in the router's current view, so a request that straddled a
@@ -51,9 +62,8 @@ int64_t qcc_budgetgate_client_wait(struct qcc_budgetgate *g, uint32_t client);
 /* The budget (status, metrics); NULL before the first load. */
 struct qcc_budget *qcc_budgetgate_budget(const struct qcc_budgetgate *g);
 
-/* Records the last seed counted; *NOTE = why it could not read the file
- * (budgets then start from zero), or NULL. */
-uint64_t qcc_budgetgate_seeded(const struct qcc_budgetgate *g, const char **note);
+/* Records the last seed counted. */
+uint64_t qcc_budgetgate_seeded(const struct qcc_budgetgate *g);
 
 /* Wall-clock unix seconds (budget.h's `now`), moved by
  * $QCC_BUDGET_CLOCK_OFFSET_S when set (tests reach a period's end without

@@ -77,7 +77,7 @@ struct app {
   struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
   struct qcc_usagesum *usagesum;  /* the page's usage sums, fed by usage */
   char usage_zone[256];           /* TZ the sums' days were made in ("=VALUE", "" unset) */
-  bool usage_zone_set;
+  int64_t usage_seed_ms;          /* the wall clock of the scan seeding the sums */
   struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
   struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
   struct qcc_budgetgate *budget;  /* budgets, fed by the usage records */
@@ -279,31 +279,60 @@ static void on_alert(void *ctx, const struct qcc_alert *al) {
 
 /* ---- the status page's usage panel (usagesum.h) ---- */
 
-/* The sums' days are those of TZ, which follows the table's usage.timezone
- * once budgets are wired (runtime/budget.c points TZ at it on a load): when
- * TZ changed since the sums were made, the days are other days: seed again
- * from the file. Checked lazily, so the order of the loads does not matter. */
-static void usage_zone_check(struct app *a) {
+/* TZ as the sums' zone note: "=VALUE", "" when unset (unset != ""). */
+static void usage_zone_now(char *buf, size_t cap) {
   const char *tz = getenv("TZ");
-  char now[sizeof a->usage_zone];
-  snprintf(now, sizeof now, "%s%s", tz != NULL ? "=" : "", tz != NULL ? tz : ""); /* unset != "" */
-  if (a->usage_zone_set && strcmp(now, a->usage_zone) == 0) return;
-  bool first = !a->usage_zone_set;
-  a->usage_zone_set = true;
-  snprintf(a->usage_zone, sizeof a->usage_zone, "%s", now);
-  if (first) return; /* the seed at start was made in this zone */
-  struct qcc_err err = {0};
-  qcc_log_info("the zone changed (TZ %s): status page usage sums made again from %s",
-               tz != NULL ? tz : "unset", qcc_usagelog_path(a->usage));
+  snprintf(buf, cap, "%s%s", tz != NULL ? "=" : "", tz != NULL ? tz : "");
+}
+
+/* The sums as a reader of the usage file (usagelog.h): every scan (the one
+ * at open, a rescan) makes them again, in the zone of the moment. */
+static int64_t usagesum_begin(void *arg) {
+  struct app *a = arg;
   qcc_usagesum_clear(a->usagesum);
-  if (qcc_usagesum_seed_file(a->usagesum, qcc_usagelog_path(a->usage), qcc_journal_now_ms(),
-                             &err) != 0)
-    qcc_log_warn("status page usage: %s", err.msg);
+  usage_zone_now(a->usage_zone, sizeof a->usage_zone);
+  a->usage_seed_ms = qcc_journal_now_ms();
+  int64_t h = qcc_usagesum_start_ms(QCC_USAGESUM_HOURLY, a->usage_seed_ms);
+  int64_t d = qcc_usagesum_start_ms(QCC_USAGESUM_DAILY, a->usage_seed_ms);
+  return h < d ? h : d;
+}
+
+static void usagesum_seen(void *arg, const struct qcc_usage_rec *r) {
+  struct app *a = arg;
+  qcc_usagesum_add(a->usagesum, r, a->usage_seed_ms);
+}
+
+/* The budgets as a reader: they want the records only when a load asked
+ * for a seed (qcc_budgetgate_load returned 1). */
+static int64_t budget_begin(void *arg) { return qcc_budgetgate_seed_begin(((struct app *)arg)->budget); }
+static void budget_seen(void *arg, const struct qcc_usage_rec *r) {
+  qcc_budgetgate_seed_record(((struct app *)arg)->budget, r);
+}
+static void budget_end(void *arg) { qcc_budgetgate_seed_end(((struct app *)arg)->budget); }
+
+/* One pass over the usage file for every reader that wants one. */
+static void usage_rescan(struct app *a, const char *why) {
+  struct qcc_err err = {0};
+  qcc_log_info("%s: usage sums made again from %s", why,
+               qcc_usagelog_path(a->usage));
+  if (qcc_usagelog_rescan(a->usage, &err) != 0) qcc_log_warn("usage sums: %s", err.msg);
+}
+
+/* The sums' days are those of TZ, which follows the table's usage.timezone
+ * (runtime/budget.c points TZ at it on a load; the load that changes it
+ * rescans, on_swap): when TZ changed since the sums were made, the days are
+ * other days: make them again. 1 when it rescanned. */
+static int usage_zone_check(struct app *a) {
+  char now[sizeof a->usage_zone];
+  usage_zone_now(now, sizeof now);
+  if (strcmp(now, a->usage_zone) == 0) return 0;
+  usage_rescan(a, "the zone changed");
+  return 1;
 }
 
 static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
   struct app *a = arg;
-  usage_zone_check(a);
+  if (usage_zone_check(a)) return; /* the rescan counted R: it is in the file */
   qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
 }
 
@@ -333,7 +362,7 @@ static json_t *usage_budget_left(struct app *a, uint32_t i) {
  * and each row's budget. */
 static void usage_fill(void *arg, json_t *doc) {
   struct app *a = arg;
-  usage_zone_check(a);
+  (void)usage_zone_check(a);
   if (qcc_usagesum_fill(a->usagesum, doc, qcc_journal_now_ms()) != 0) return;
   json_t *list = json_object_get(json_object_get(doc, "today"), "endpoints");
   if (!json_is_array(list)) return;
@@ -483,8 +512,9 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
   if (to != NULL) {
     struct qcc_err err = {0};
     /* after the attach: the rests of spent endpoints land on the new view */
-    if (qcc_budgetgate_load(a->budget, to->table, &err) != 0)
-      qcc_log_error("budgets keep the previous table's view: %s", err.msg);
+    int rc = qcc_budgetgate_load(a->budget, to->table, &err);
+    if (rc < 0) qcc_log_error("budgets keep the previous table's view: %s", err.msg);
+    else if (rc == 1) usage_rescan(a, "usage.timezone changed (budgets and page)");
     struct qcc_usage_retention ret = usage_retention(qcc_table_settings(to->table));
     qcc_usagelog_set_retention(a->usage, &ret);
     tls_apply(a);
@@ -789,9 +819,27 @@ int main(int argc, char **argv) {
   }
   if (qcc_deadletters_count(rt->deadletters) > 0)
     qcc_log_info("%zu dead letters kept from before", qcc_deadletters_count(rt->deadletters));
-  /* usage records (docs/usage.md): the journal's fsync policy */
+  /* budgets: reset to the table, then seeded from this month's records by
+   * the usage file's one pass below (spent endpoints rest at its end; the
+   * rests are journaled: the events are tapped by now) */
+  if (qcc_budgetgate_new(rt->router, &a.budget, &err) != 0 ||
+      qcc_budgetgate_load(a.budget, g->table, &err) < 0) {
+    fprintf(stderr, "qcc-run: budgets: %s\n", err.msg);
+    goto out;
+  }
+  /* the page's usage sums: seeded by the same pass, then every new record */
+  if (qcc_usagesum_new(&a.usagesum, &err) != 0) {
+    fprintf(stderr, "qcc-run: %s\n", err.msg);
+    goto out;
+  }
+  /* usage records (docs/usage.md): the journal's fsync policy; the one
+   * pass at open feeds both readers */
+  const struct qcc_usagelog_consumer readers[] = {
+      {.begin = budget_begin, .seen = budget_seen, .end = budget_end, .arg = &a},
+      {.begin = usagesum_begin, .seen = usagesum_seen, .added = usage_observed, .arg = &a}};
   struct qcc_usagelog_params up = {.dir = state_dir, .policy = fsync_policy,
-                                   .ret = usage_retention(st)};
+                                   .ret = usage_retention(st), .consumers = readers,
+                                   .nconsumers = 2};
   if (qcc_usagelog_open(rt->loop, &up, &a.usage, &err) != 0) {
     fprintf(stderr, "qcc-run: %s\n", err.msg);
     goto out;
@@ -805,19 +853,8 @@ int main(int argc, char **argv) {
       qcc_log_warn("usage file %s: torn tail of %llu bytes cut", qcc_usagelog_path(a.usage),
                    (unsigned long long)us.truncated);
   }
-  /* budgets: seeded from this month's records, spent endpoints rest (and
-   * the rests are journaled: the events are tapped by now) */
-  if (qcc_budgetgate_new(rt->router, qcc_usagelog_path(a.usage), &a.budget, &err) != 0 ||
-      qcc_budgetgate_load(a.budget, g->table, &err) != 0) {
-    fprintf(stderr, "qcc-run: budgets: %s\n", err.msg);
-    goto out;
-  } else {
-    const char *note = NULL;
-    uint64_t seeded = qcc_budgetgate_seeded(a.budget, &note);
-    if (note != NULL) qcc_log_warn("budgets start from zero: %s", note);
-    else qcc_log_info("budgets seeded from %llu usage records of this month",
-                      (unsigned long long)seeded);
-  }
+  qcc_log_info("budgets seeded from %llu usage records of this month",
+               (unsigned long long)qcc_budgetgate_seeded(a.budget));
   struct qcc_proxy_hooks hooks = {.queue = rt->queue, .deadletters = rt->deadletters,
                                   .limits = rt->limits, .metrics = rt->metrics,
                                   .usage = a.usage, .budget = a.budget,
@@ -884,17 +921,6 @@ int main(int argc, char **argv) {
   }
   memcpy(a.admin_routes, routes, nroutes * sizeof *routes);
   memcpy(a.admin_routes + nroutes, proutes, npage * sizeof *proutes);
-  /* the page's usage sums: one pass over the file, then every new record
-   * (none is made before the loop runs) */
-  if (qcc_usagesum_new(&a.usagesum, &err) != 0) {
-    fprintf(stderr, "qcc-run: %s\n", err.msg);
-    goto out;
-  }
-  if (qcc_usagesum_seed_file(a.usagesum, qcc_usagelog_path(a.usage), qcc_journal_now_ms(),
-                             &err) != 0)
-    qcc_log_warn("status page usage: %s", err.msg);
-  qcc_usagelog_set_observer(a.usage, usage_observed, &a);
-  usage_zone_check(&a); /* notes the zone the seed was made in */
   struct qcc_statuspage_params pp = {
       .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
       .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,

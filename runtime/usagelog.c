@@ -13,11 +13,14 @@
 
 #include <xxhash.h>
 
+#include "log.h"
 #include "schema/journal.h"
 #include "schema/statedir.h"
 
 #define SEEN_SLOTS 8192u /* per generation; a generation holds at most half */
 #define DAY_MS INT64_C(86400000)
+#define REC_MAX 2048u        /* an encoded record's room (qcc_usage_encode) */
+#define WBUF_CAP 65536u      /* records buffered until the loop is about to block */
 
 struct seen {
   uint64_t slot[SEEN_SLOTS]; /* 0 = empty */
@@ -40,9 +43,29 @@ struct fold_job {
   struct qcc_err err;
 };
 
+/* The everysec fsync thread, as the journal's (runtime/journal_writer.c):
+ * the loop thread only sets `dirty` under the mutex; the thread never holds
+ * it while in fdatasync. A rollup waits for !busy before it swaps the
+ * descriptor, so the thread never syncs a closed fd. */
+struct syncer {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int fd;
+  bool dirty, busy, stop, running;
+  _Atomic uint64_t fsyncs;
+};
+
 struct qcc_usagelog {
   struct ev_loop *loop;
   ev_timer tick;
+  ev_prepare prep;
+  struct syncer sync;
+  uint8_t *wbuf;   /* encoded records not yet written */
+  size_t wlen;
+  unsigned wcount; /* records in wbuf */
+  struct qcc_usagelog_consumer cons[QCC_USAGELOG_MAX_CONSUMERS];
+  size_t ncons;
   ev_async fold_done;
   struct fold_job job;
   int fd;
@@ -52,8 +75,6 @@ struct qcc_usagelog {
   int64_t next_rollup_ms;
   struct seen *cur, *prev; /* two generations of recent request ids */
   struct qcc_usagelog_stats st;
-  void (*observer)(void *arg, const struct qcc_usage_rec *r);
-  void *observer_arg;
   char path[4096];
   char tmp[4200];
 };
@@ -96,20 +117,43 @@ static bool is_dup(const struct qcc_usagelog *l, uint64_t h) {
   return seen_has(l->cur, h) || seen_has(l->prev, h);
 }
 
+/* One pass over the file: the ids (at open) and every consumer's seed. */
 struct seed {
   struct qcc_usagelog *l;
+  bool ids;
   int64_t oldest_request, oldest;
+  int64_t since[QCC_USAGELOG_MAX_CONSUMERS], min_since;
 };
+
+static void seed_begin(struct qcc_usagelog *l, struct seed *s, bool ids) {
+  *s = (struct seed){.l = l, .ids = ids, .oldest_request = INT64_MAX, .oldest = INT64_MAX,
+                     .min_since = INT64_MAX};
+  for (size_t i = 0; i < l->ncons; i++) {
+    s->since[i] = l->cons[i].begin != NULL ? l->cons[i].begin(l->cons[i].arg) : INT64_MAX;
+    if (l->cons[i].seen == NULL) s->since[i] = INT64_MAX;
+    if (s->since[i] < s->min_since) s->min_since = s->since[i];
+  }
+}
+
+static void seed_end(struct qcc_usagelog *l) {
+  l->st.scans++;
+  for (size_t i = 0; i < l->ncons; i++)
+    if (l->cons[i].end != NULL) l->cons[i].end(l->cons[i].arg);
+}
 
 static int seed_cb(const struct qcc_jraw *raw, void *ud) {
   struct seed *s = ud;
   if (raw->time_ms < s->oldest) s->oldest = raw->time_ms;
-  if (raw->type != QCC_USAGE_REC_REQUEST) return 0;
-  if (raw->time_ms < s->oldest_request) s->oldest_request = raw->time_ms;
+  bool request = raw->type == QCC_USAGE_REC_REQUEST;
+  if (request && raw->time_ms < s->oldest_request) s->oldest_request = raw->time_ms;
+  if (!(request && s->ids) && raw->time_ms < s->min_since) return 0; /* not even decoded */
   struct qcc_usage_rec r;
   struct qcc_err e = {0};
-  if (qcc_usage_decode(raw, &r, &e) == 0 && r.request_id[0] != '\0')
-    seen_add(s->l, id_hash(r.request_id));
+  if (qcc_usage_decode(raw, &r, &e) != 0) return 0; /* unknown type, odd payload */
+  if (request && s->ids && r.request_id[0] != '\0') seen_add(s->l, id_hash(r.request_id));
+  const struct qcc_usagelog *l = s->l;
+  for (size_t i = 0; i < l->ncons; i++)
+    if (raw->time_ms >= s->since[i]) l->cons[i].seen(l->cons[i].arg, &r);
   return 0;
 }
 
@@ -130,14 +174,18 @@ static int write_header(int fd, struct qcc_err *err, const char *path) {
   return 0;
 }
 
-/* Scan the file: cut a torn tail, move a damaged one aside, seed the ids. */
+/* Scan the file: cut a torn tail, move a damaged one aside, seed the ids
+ * and the consumers (a damaged file's records before the damage count: they
+ * were spent). */
 static int recover(struct qcc_usagelog *l, const char *dir, struct seed *sd, struct qcc_err *err) {
   const uint8_t *buf;
   size_t len;
   if (qcc_usage_map(l->path, &buf, &len, err) != 0) return -1;
   struct qcc_jscan_result res;
+  seed_begin(l, sd, true);
   qcc_usage_scan(buf, len, seed_cb, sd, &res);
   qcc_usage_unmap(buf, len);
+  seed_end(l);
   switch (res.status) {
   case QCC_JSCAN_OK:
     l->st.size = len;
@@ -174,6 +222,126 @@ static int recover(struct qcc_usagelog *l, const char *dir, struct seed *sd, str
   return 0;
 }
 
+/* ---- the everysec fsync thread ---- */
+
+static void *syncer_main(void *arg) {
+  struct syncer *s = arg;
+  pthread_mutex_lock(&s->mu);
+  while (!s->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 1;
+    while (!s->stop)
+      if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;
+    if (s->stop || !s->dirty) continue;
+    int fd = s->fd;
+    s->dirty = false;
+    s->busy = true;
+    pthread_mutex_unlock(&s->mu);
+    int rc = fdatasync(fd);
+    pthread_mutex_lock(&s->mu);
+    s->busy = false;
+    s->fsyncs++;
+    if (rc != 0) s->dirty = true; /* tried again next second */
+    pthread_cond_broadcast(&s->cv);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+static int syncer_start(struct syncer *s, int fd, struct qcc_err *err) {
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  s->fd = fd;
+  int rc = pthread_create(&s->th, NULL, syncer_main, s);
+  if (rc != 0) {
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    return qcc_err_set(err, rc, "usage: cannot start the fsync thread: %s", strerror(rc));
+  }
+  s->running = true;
+  return 0;
+}
+
+static void syncer_stop(struct syncer *s) {
+  if (!s->running) return;
+  pthread_mutex_lock(&s->mu);
+  s->stop = true;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->th, NULL);
+  pthread_cond_destroy(&s->cv);
+  pthread_mutex_destroy(&s->mu);
+  s->running = false;
+}
+
+/* Before the descriptor is closed: FD is the file from now on. */
+static void syncer_swap(struct syncer *s, int fd) {
+  if (!s->running) return;
+  pthread_mutex_lock(&s->mu);
+  while (s->busy) pthread_cond_wait(&s->cv, &s->mu);
+  s->fd = fd;
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* After records were written: make them durable as the policy says. */
+static void written(struct qcc_usagelog *l) {
+  if (l->policy == QCC_FSYNC_ALWAYS) {
+    if (fdatasync(l->fd) == 0) l->st.fsyncs++;
+  } else if (l->policy == QCC_FSYNC_EVERYSEC) {
+    if (l->sync.running) {
+      pthread_mutex_lock(&l->sync.mu);
+      l->sync.dirty = true;
+      pthread_mutex_unlock(&l->sync.mu);
+    } else {
+      l->dirty = true; /* no loop: synced at close */
+    }
+  }
+}
+
+/* Write the buffered records with one write(). On failure the file is cut
+ * back to its last whole record and the batch is lost. */
+static int write_out(struct qcc_usagelog *l, struct qcc_err *err) {
+  if (l->wlen == 0) return 0;
+  ssize_t w;
+  do w = write(l->fd, l->wbuf, l->wlen);
+  while (w < 0 && errno == EINTR);
+  size_t n = l->wlen;
+  unsigned count = l->wcount;
+  l->wlen = 0;
+  l->wcount = 0;
+  if (w != (ssize_t)n) {
+    int e = w < 0 ? errno : ENOSPC;
+    l->st.write_errors++;
+    l->st.lost += count;
+    if (w > 0) (void)ftruncate(l->fd, (off_t)l->st.size);
+    return qcc_err_set(err, e, "usage: cannot write %s: %s", l->path, strerror(e));
+  }
+  l->st.size += n;
+  l->st.writes++;
+  written(l);
+  return 0;
+}
+
+void qcc_usagelog_flush(struct qcc_usagelog *l) {
+  if (l == NULL || l->wlen == 0) return;
+  unsigned count = l->wcount;
+  struct qcc_err err = {0};
+  if (write_out(l, &err) != 0) qcc_log_warn("%u usage records lost: %s", count, err.msg);
+}
+
+/* Runs before the loop blocks: what this iteration appended reaches the
+ * kernel before the loop sleeps. */
+static void prep_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+  (void)loop;
+  (void)revents;
+  qcc_usagelog_flush(w->data);
+}
+
 static void *fold_thread(void *arg) {
   struct qcc_usagelog *l = arg;
   struct fold_job *j = &l->job;
@@ -194,6 +362,7 @@ static void *fold_thread(void *arg) {
 static void rollup_start(struct qcc_usagelog *l, int64_t now_ms) {
   struct fold_job *j = &l->job;
   if (j->running) return;
+  qcc_usagelog_flush(l); /* upto: every record so far */
   j->tfd = open(l->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (j->tfd < 0) return; /* tried again tomorrow */
   j->path = l->path;
@@ -217,6 +386,7 @@ static void rollup_finish(struct qcc_usagelog *l) {
   struct fold_job *j = &l->job;
   pthread_join(j->th, NULL);
   j->running = false;
+  qcc_usagelog_flush(l); /* copied below */
   int rc = j->rc;
   uint64_t out = j->st.size_after;
   uint8_t buf[65536];
@@ -240,10 +410,12 @@ static void rollup_finish(struct qcc_usagelog *l) {
     *slash = '\0';
     (void)fsync_dir(dir[0] != '\0' ? dir : "/");
   }
+  syncer_swap(&l->sync, j->tfd);
   close(l->fd);
   l->fd = j->tfd; /* opened O_RDWR without O_APPEND: reopen for appends */
   int fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd >= 0) {
+    syncer_swap(&l->sync, fd);
     close(l->fd);
     l->fd = fd;
   }
@@ -266,10 +438,6 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   (void)loop;
   (void)revents;
   struct qcc_usagelog *l = w->data;
-  if (l->dirty && l->policy == QCC_FSYNC_EVERYSEC) {
-    l->dirty = false;
-    (void)fdatasync(l->fd);
-  }
   int64_t now = wall_ms();
   if (now >= l->next_rollup_ms) {
     rollup_start(l, now);
@@ -285,8 +453,14 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
   if (l == NULL) return qcc_err_set(err, ENOMEM, "out of memory");
   l->cur = calloc(1, sizeof *l->cur);
   l->prev = calloc(1, sizeof *l->prev);
+  l->wbuf = malloc(WBUF_CAP);
   l->fd = -1;
-  if (l->cur == NULL || l->prev == NULL) {
+  if (p->nconsumers > QCC_USAGELOG_MAX_CONSUMERS) {
+    qcc_usagelog_close(&l);
+    return qcc_err_set(err, EINVAL, "usage: at most %d consumers", QCC_USAGELOG_MAX_CONSUMERS);
+  }
+  for (size_t i = 0; i < p->nconsumers; i++) l->cons[l->ncons++] = p->consumers[i];
+  if (l->cur == NULL || l->prev == NULL || l->wbuf == NULL) {
     qcc_usagelog_close(&l);
     return qcc_err_set(err, ENOMEM, "out of memory");
   }
@@ -306,7 +480,7 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
     qcc_usagelog_close(&l);
     return -1;
   }
-  struct seed sd = {l, INT64_MAX, INT64_MAX};
+  struct seed sd;
   if (recover(l, p->dir, &sd, err) != 0) {
     qcc_usagelog_close(&l);
     return -1;
@@ -322,7 +496,16 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
     }
   }
   l->next_rollup_ms = now + DAY_MS;
+  if (loop != NULL && l->policy == QCC_FSYNC_EVERYSEC &&
+      syncer_start(&l->sync, l->fd, err) != 0) {
+    qcc_usagelog_close(&l);
+    return -1;
+  }
   if (loop != NULL) {
+    ev_prepare_init(&l->prep, prep_cb);
+    l->prep.data = l;
+    ev_prepare_start(loop, &l->prep);
+    ev_unref(loop);
     ev_timer_init(&l->tick, tick_cb, 1., 1.);
     l->tick.data = l;
     ev_timer_start(loop, &l->tick);
@@ -351,11 +534,21 @@ void qcc_usagelog_close(struct qcc_usagelog **pl) {
     ev_timer_stop(l->loop, &l->tick);
     ev_ref(l->loop);
     ev_async_stop(l->loop, &l->fold_done);
+    ev_ref(l->loop);
+    ev_prepare_stop(l->loop, &l->prep);
+  }
+  if (l->fd >= 0) qcc_usagelog_flush(l);
+  if (l->sync.running) {
+    pthread_mutex_lock(&l->sync.mu);
+    if (l->sync.dirty) l->dirty = true;
+    pthread_mutex_unlock(&l->sync.mu);
+    syncer_stop(&l->sync);
   }
   if (l->fd >= 0) {
     if (l->dirty && l->policy != QCC_FSYNC_NO) (void)fdatasync(l->fd);
     close(l->fd);
   }
+  free(l->wbuf);
   free(l->cur);
   free(l->prev);
   free(l);
@@ -369,33 +562,39 @@ int qcc_usagelog_append(struct qcc_usagelog *l, const struct qcc_usage_rec *r,
     l->st.duplicates++;
     return 1;
   }
-  uint8_t buf[2048];
+  if (WBUF_CAP - l->wlen < REC_MAX) qcc_usagelog_flush(l); /* full: written now */
   size_t n;
-  if (qcc_usage_encode(r, buf, sizeof buf, &n, err) != 0) return -1;
-  ssize_t w = write(l->fd, buf, n);
-  if (w != (ssize_t)n) {
-    int e = w < 0 ? errno : ENOSPC;
-    l->st.write_errors++;
-    if (w > 0) (void)ftruncate(l->fd, (off_t)l->st.size);
-    return qcc_err_set(err, e, "usage: cannot write %s: %s", l->path, strerror(e));
-  }
-  l->st.size += n;
+  if (qcc_usage_encode(r, l->wbuf + l->wlen, REC_MAX, &n, err) != 0) return -1;
+  l->wlen += n;
+  l->wcount++;
+  /* no loop, or `always` (synced before the client gets its answer): at once */
+  if ((l->loop == NULL || l->policy == QCC_FSYNC_ALWAYS) && write_out(l, err) != 0) return -1;
   l->st.records++;
   if (h != 0) seen_add(l, h);
-  if (l->policy == QCC_FSYNC_ALWAYS) (void)fdatasync(l->fd);
-  else l->dirty = true;
-  if (l->observer != NULL) l->observer(l->observer_arg, r);
+  for (size_t i = 0; i < l->ncons; i++)
+    if (l->cons[i].added != NULL) l->cons[i].added(l->cons[i].arg, r);
   return 0;
 }
 
-void qcc_usagelog_set_observer(struct qcc_usagelog *l,
-                               void (*fn)(void *arg, const struct qcc_usage_rec *r), void *arg) {
-  l->observer = fn;
-  l->observer_arg = arg;
+int qcc_usagelog_rescan(struct qcc_usagelog *l, struct qcc_err *err) {
+  qcc_usagelog_flush(l); /* the pass sees every record so far */
+  struct seed sd;
+  seed_begin(l, &sd, false);
+  const uint8_t *buf;
+  size_t len;
+  int rc = qcc_usage_map(l->path, &buf, &len, err);
+  if (rc == 0) {
+    struct qcc_jscan_result res;
+    if (sd.min_since != INT64_MAX) qcc_usage_scan(buf, len, seed_cb, &sd, &res);
+    qcc_usage_unmap(buf, len);
+  }
+  seed_end(l);
+  return rc;
 }
 
 int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage_fold_stats *st,
                         struct qcc_err *err) {
+  qcc_usagelog_flush(l);
   const uint8_t *buf;
   size_t len;
   if (qcc_usage_map(l->path, &buf, &len, err) != 0) return -1;
@@ -422,10 +621,16 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
     *slash = '\0';
     (void)fsync_dir(dir[0] != '\0' ? dir : "/");
   }
+  int fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
+    fd = tfd; /* still the file: appends go to its end */
+    (void)lseek(fd, 0, SEEK_END);
+  } else {
+    close(tfd);
+  }
+  syncer_swap(&l->sync, fd);
   close(l->fd);
-  close(tfd);
-  l->fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
-  if (l->fd < 0) return qcc_err_set(err, errno, "usage: cannot reopen %s: %s", l->path, strerror(errno));
+  l->fd = fd;
   l->st.size = st->size_after;
   l->st.rollups++;
   l->dirty = false;
@@ -440,6 +645,7 @@ void qcc_usagelog_set_retention(struct qcc_usagelog *l, const struct qcc_usage_r
 
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out) {
   *out = l->st;
+  out->fsyncs += l->sync.fsyncs;
 }
 
 const char *qcc_usagelog_path(const struct qcc_usagelog *l) { return l->path; }

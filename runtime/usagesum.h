@@ -2,9 +2,10 @@
  * tokens, cost and requests per endpoint x model, hourly for the last 48
  * hours and daily for the last 30 days, kept in memory.
  *
- * Seeded at start by one pass over the usage file (request records and
- * hourly rollups, schema/usage.h), then fed every record qcc-run appends
- * (qcc_usagelog_set_observer), so the page never reads the file per request.
+ * Seeded at start by the usage log's one pass over its file (request
+ * records and hourly rollups, schema/usage.h; the same pass seeds the
+ * budgets), then fed every record qcc-run appends (a usagelog.h consumer
+ * wired in runtime/main.c), so the page never reads the file per request.
  *
  * Buckets are rings keyed by their absolute hour / day: a bucket whose key
  * is not the one asked for is empty, so nothing has to run at a boundary.

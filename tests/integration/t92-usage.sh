@@ -125,9 +125,29 @@ check_sums "after kill -9 and restart"
 ask a4 "$QCC_IT_TOK_ALICE" s1 "$(body_json claude-it)"
 wait_usage_requests 8
 check_sums "after restart, one more request"
+
+# records are written once per loop iteration, before the loop sleeps: a
+# burst of answers then kill -9 at once (no waiting for the records) loses
+# none of them
+pids=()
+for i in $(seq 1 16); do
+	if [ $((i % 2)) = 0 ]; then ask "k$i" "$QCC_IT_TOK_BOB" s4 "$(body_stream claude-it)" &
+	else ask "k$i" "$QCC_IT_TOK_ALICE" s5 "$(body_json claude-it)" &
+	fi
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+kill -KILL "$QCC_PID"
+wait "$QCC_PID" 2>/dev/null
+QCC_PID=""
+assert_eq "the burst of 16 was answered" "16" "$(ls "$T"/r-k*.body | wc -l)"
+total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
+assert_eq "kill -9 right after a burst of answers: all 24 recorded" "24" "$(jq .total.requests <<<"$total")"
+QCC_LISTEN_PORT=$QCC_PORT start_qcc "$T/table.bin"
+check_sums "after a burst and an immediate kill -9"
 stop_qcc
 total=$("$QCCC_BIN" usage --json --state-dir "$QCC_STATE")
-assert_eq "qccc usage works while qcc-run is down" "8" "$(jq .total.requests <<<"$total")"
+assert_eq "qccc usage works while qcc-run is down" "24" "$(jq .total.requests <<<"$total")"
 # --by request: one row per exchange, keyed by the request id the access log has
 assert_eq "by request: the access log's /v1/messages request ids, each once" \
 	"$(jq -r 'select(.path == "/v1/messages") | .request_id' "$QCC_ACCESS_LOG" | sort | tr '\n' ' ')" \

@@ -321,6 +321,7 @@ Test(usage_file, the_daily_rollup_runs_on_a_thread_and_keeps_what_came_meanwhile
   cr_assert_eq(st.rollups, 1, "the rollup finished");
   struct qcc_usage_rec r = sample(now + 99, "after", "ep-a", "m", "alice", "s");
   cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  ev_run(loop, EVRUN_NOWAIT); /* the iteration's end writes it */
   struct tally t;
   tally_file(qcc_usagelog_path(l), &t);
   cr_expect_eq(t.requests, 2006);
@@ -427,4 +428,121 @@ Test(usage_file, pricing_fields_sum_in_a_rollup) {
   cr_expect_eq(r.no_price, 1);
   cr_expect_eq(r.partly_priced, 1);
   cr_expect_eq(r.unpriced_tokens, 568);
+}
+
+static void poll_fsync(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)revents;
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(w->data, &st);
+  if (st.fsyncs > 0) ev_break(loop, EVBREAK_ALL);
+}
+
+static uint64_t file_size(const char *path) {
+  struct stat sb;
+  cr_assert_eq(stat(path, &sb), 0);
+  return (uint64_t)sb.st_size;
+}
+
+/* With a loop, the records appended in one iteration reach the file in one
+ * write() when the loop is about to block (or when the buffer fills), close
+ * writes what is left, and everysec syncs from its own thread. */
+Test(usage_file, one_write_per_loop_iteration) {
+  char dir[] = "/tmp/qcc-usage-batch-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  struct qcc_usagelog *l;
+  struct qcc_err err = {0};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_EVERYSEC};
+  cr_assert_eq(qcc_usagelog_open(loop, &p, &l, &err), 0, "%s", err.msg);
+  char path[4200];
+  snprintf(path, sizeof path, "%s", qcc_usagelog_path(l));
+  uint64_t empty = file_size(path);
+  const int64_t now = INT64_C(1767225600000);
+  char id[32];
+  for (int i = 0; i < 50; i++) {
+    snprintf(id, sizeof id, "a-%d", i);
+    struct qcc_usage_rec r = sample(now + i, id, "ep-a", "m", "alice", "s");
+    cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  }
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_eq(st.records, 50);
+  cr_expect_eq(st.writes, 0, "nothing written while the iteration runs");
+  cr_expect_eq(file_size(path), empty);
+  struct qcc_usage_rec dup = sample(now, "a-7", "ep-a", "m", "alice", "s");
+  cr_expect_eq(qcc_usagelog_append(l, &dup, &err), 1, "a buffered id is already recorded");
+  ev_run(loop, EVRUN_NOWAIT);
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_eq(st.writes, 1, "50 records, one write: %llu", (unsigned long long)st.writes);
+  struct tally t;
+  tally_file(path, &t);
+  cr_expect_eq(t.requests, 50);
+  cr_expect_eq(st.size, file_size(path));
+  uint64_t rec_bytes = (file_size(path) - empty) / 50 * 1000;
+  /* more than the buffer holds in one iteration: written as it fills */
+  for (int i = 0; i < 1000; i++) {
+    snprintf(id, sizeof id, "b-%d", i);
+    struct qcc_usage_rec r = sample(now + i, id, "ep-a", "m", "alice", "s");
+    cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  }
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_geq(st.writes, 1 + rec_bytes / 65536, "the full buffer was written (%llu writes, %llu bytes)",
+                (unsigned long long)st.writes, (unsigned long long)rec_bytes);
+  ev_run(loop, EVRUN_NOWAIT);
+  tally_file(path, &t);
+  cr_expect_eq(t.requests, 1050);
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_leq(st.writes, 2 + rec_bytes / 65536, "%llu writes for %llu bytes",
+                (unsigned long long)st.writes, (unsigned long long)rec_bytes);
+  /* everysec: the thread syncs within about a second (20 s for a loaded machine) */
+  ev_timer poll, limit;
+  ev_timer_init(&poll, poll_fsync, 0.05, 0.05);
+  poll.data = l;
+  ev_timer_init(&limit, give_up, 20., 0.);
+  ev_timer_start(loop, &poll);
+  ev_timer_start(loop, &limit);
+  ev_run(loop, 0);
+  ev_timer_stop(loop, &poll);
+  ev_timer_stop(loop, &limit);
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_gt(st.fsyncs, 0, "the fsync thread synced the records");
+  /* close writes what the loop did not */
+  for (int i = 0; i < 3; i++) {
+    snprintf(id, sizeof id, "c-%d", i);
+    struct qcc_usage_rec r = sample(now + i, id, "ep-a", "m", "alice", "s");
+    cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  }
+  qcc_usagelog_close(&l);
+  tally_file(path, &t);
+  cr_expect_eq(t.requests, 1053);
+  ev_loop_destroy(loop);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+/* fsync `always` with a loop: each record is written and synced at once
+ * (before the exchange's answer ends), not at the iteration's end. */
+Test(usage_file, always_writes_and_syncs_each_record_at_once) {
+  char dir[] = "/tmp/qcc-usage-always-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  struct qcc_usagelog *l;
+  struct qcc_err err = {0};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_ALWAYS};
+  cr_assert_eq(qcc_usagelog_open(loop, &p, &l, &err), 0, "%s", err.msg);
+  struct qcc_usage_rec r = sample(INT64_C(1767225600000), "one", "ep-a", "m", "alice", "s");
+  cr_assert_eq(qcc_usagelog_append(l, &r, &err), 0, "%s", err.msg);
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(l, &st);
+  cr_expect_eq(st.writes, 1);
+  cr_expect_eq(st.fsyncs, 1);
+  struct tally t;
+  tally_file(qcc_usagelog_path(l), &t);
+  cr_expect_eq(t.requests, 1);
+  qcc_usagelog_close(&l);
+  ev_loop_destroy(loop);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
 }

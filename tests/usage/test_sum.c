@@ -285,15 +285,16 @@ Test(usage_sum, seeding_equals_incremental_adds) {
   zone("UTC");
   char dir[] = "/tmp/qcc-usagesum-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
-  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_NO,
-                                  .ret = {.detail_days = 2, .retention_days = 400}};
-  struct qcc_usagelog *log = NULL;
-  struct qcc_err err = {0};
-  cr_assert_eq(qcc_usagelog_open(NULL, &p, &log, &err), 0, "%s", err.msg);
   int64_t now = T0 + 13 * HOUR_MS + 17 * 60000;
   struct qcc_usagesum *inc = fresh();
   void *pair[2] = {inc, (void *)(intptr_t)now};
-  qcc_usagelog_set_observer(log, observe, pair);
+  const struct qcc_usagelog_consumer obs = {.added = observe, .arg = pair};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_NO,
+                                  .ret = {.detail_days = 2, .retention_days = 400},
+                                  .consumers = &obs, .nconsumers = 1};
+  struct qcc_usagelog *log = NULL;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_usagelog_open(NULL, &p, &log, &err), 0, "%s", err.msg);
   const char *eps[] = {"a", "b", "c"}, *models[] = {"m1", "m2"};
   unsigned x = 12345;
   char id[32];
@@ -326,6 +327,120 @@ Test(usage_sum, seeding_equals_incremental_adds) {
   qcc_usagesum_free(&inc);
   qcc_usagesum_free(&seeded);
   qcc_usagesum_free(&rolled);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
+
+/* Two readers of the usage file as qcc-run has them (the page's sums and
+ * a budget-like reader that wants only the last 10 days). */
+struct reader {
+  struct qcc_usagesum *sum;
+  int64_t now, since;
+  unsigned begins, ends, seen, added;
+};
+
+static int64_t sum_begin(void *arg) {
+  struct reader *rd = arg;
+  rd->begins++;
+  qcc_usagesum_clear(rd->sum);
+  int64_t h = qcc_usagesum_start_ms(QCC_USAGESUM_HOURLY, rd->now);
+  int64_t d = qcc_usagesum_start_ms(QCC_USAGESUM_DAILY, rd->now);
+  return h < d ? h : d;
+}
+static void sum_seen(void *arg, const struct qcc_usage_rec *r) {
+  struct reader *rd = arg;
+  rd->seen++;
+  qcc_usagesum_add(rd->sum, r, rd->now);
+}
+static void sum_added(void *arg, const struct qcc_usage_rec *r) {
+  struct reader *rd = arg;
+  rd->added++;
+  qcc_usagesum_add(rd->sum, r, rd->now);
+}
+static int64_t count_begin(void *arg) {
+  struct reader *rd = arg;
+  rd->begins++;
+  rd->seen = 0;
+  return rd->since;
+}
+static void count_seen(void *arg, const struct qcc_usage_rec *r) {
+  struct reader *rd = arg;
+  cr_expect_geq(r->time_ms, rd->since, "a record from before the time it asked for");
+  rd->seen++;
+}
+static void count_end(void *arg) { ((struct reader *)arg)->ends++; }
+
+/* The usage log reads its file once at open and that one pass seeds every
+ * reader: the page's sums equal the ones added record by record, the other
+ * reader got exactly the records of its period; a rescan is again one pass
+ * for both; new records go to the readers that follow them. */
+Test(usage_sum, one_scan_seeds_every_reader) {
+  zone("UTC");
+  char dir[] = "/tmp/qcc-usagescan-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  int64_t now = T0 + 9 * HOUR_MS;
+  struct qcc_usagesum *inc = fresh();
+  void *pair[2] = {inc, (void *)(intptr_t)now};
+  const struct qcc_usagelog_consumer obs = {.added = observe, .arg = pair};
+  struct qcc_usagelog_params p = {.dir = dir, .policy = QCC_FSYNC_NO, .consumers = &obs,
+                                  .nconsumers = 1};
+  struct qcc_usagelog *log = NULL;
+  struct qcc_err err = {0};
+  cr_assert_eq(qcc_usagelog_open(NULL, &p, &log, &err), 0, "%s", err.msg);
+  struct qcc_usagelog_stats st;
+  qcc_usagelog_get_stats(log, &st);
+  cr_expect_eq(st.scans, 1, "open reads the file once");
+  struct reader cnt = {.now = now, .since = now - 10 * DAY_MS};
+  unsigned want = 0;
+  unsigned x = 777;
+  char id[32];
+  for (int i = 0; i < 500; i++) {
+    x = x * 1103515245u + 12345u;
+    int64_t t = now - (int64_t)(x % (unsigned)(25 * 24)) * HOUR_MS - (x >> 8) % HOUR_MS;
+    struct qcc_usage_rec r = rec(t, (x >> 3) % 2 ? "a" : "b", "m1", (x >> 7) % 1000, 5, 100);
+    snprintf(id, sizeof id, "req-%d", i);
+    r.request_id = id;
+    cr_assert_eq(qcc_usagelog_append(log, &r, &err), 0, "%s", err.msg);
+    want += t >= cnt.since;
+  }
+  qcc_usagelog_close(&log);
+  cr_assert_gt(want, 50);
+  cr_assert_lt(want, 500);
+
+  struct reader sum = {.sum = fresh(), .now = now};
+  const struct qcc_usagelog_consumer both[] = {
+      {.begin = sum_begin, .seen = sum_seen, .added = sum_added, .arg = &sum},
+      {.begin = count_begin, .seen = count_seen, .end = count_end, .arg = &cnt}};
+  p.consumers = both;
+  p.nconsumers = 2;
+  cr_assert_eq(qcc_usagelog_open(NULL, &p, &log, &err), 0, "%s", err.msg);
+  qcc_usagelog_get_stats(log, &st);
+  cr_expect_eq(st.scans, 1, "one pass at open for both readers");
+  cr_expect_eq(sum.begins, 1);
+  cr_expect_eq(cnt.begins, 1);
+  cr_expect_eq(cnt.ends, 1);
+  cr_expect_eq(cnt.seen, want, "the period's records: %u, want %u", cnt.seen, want);
+  cr_expect_eq(sum.seen, 500, "all 25 days are in the sums' window");
+  expect_same(inc, sum.sum, now, "seeded by the shared pass");
+
+  cr_assert_eq(qcc_usagelog_rescan(log, &err), 0, "%s", err.msg);
+  qcc_usagelog_get_stats(log, &st);
+  cr_expect_eq(st.scans, 2, "a rescan is one more pass, for both");
+  cr_expect_eq(cnt.begins, 2);
+  cr_expect_eq(cnt.seen, want);
+  expect_same(inc, sum.sum, now, "made again by the rescan");
+
+  struct qcc_usage_rec r = rec(now - 60000, "a", "m1", 7, 7, 7);
+  r.request_id = "req-new";
+  cr_assert_eq(qcc_usagelog_append(log, &r, &err), 0, "%s", err.msg);
+  qcc_usagesum_add(inc, &r, now);
+  cr_expect_eq(sum.added, 1);
+  cr_expect_eq(cnt.seen, want, "a reader without `added` does not follow new records");
+  expect_same(inc, sum.sum, now, "after a new record");
+  qcc_usagelog_close(&log);
+  qcc_usagesum_free(&inc);
+  qcc_usagesum_free(&sum.sum);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_expect_eq(system(cmd), 0);
