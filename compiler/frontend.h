@@ -1,6 +1,6 @@
 /* The compiler's front half: YAML file -> validated struct qcc_config.
  * Phases (each its own file and test target):
- *   load    (load.c)    libyaml pass keeping positions + libcyaml schema, includes,
+ *   load    (load*.c)   libyaml pass keeping positions + libcyaml schema, includes,
  *                       defaults, unknown keys / types / ranges / enums / durations
  *   resolve (resolve.c) `from:` references and cycles, profile_groups
  *   check   (check.c)   semantic rules (unique ids, primary group, URLs, keys ...)

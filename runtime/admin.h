@@ -5,7 +5,7 @@
  *
  * One request per connection: the server answers with Content-Length and
  * "Connection: close" and then closes. Routes come from the caller (the
- * handlers are runtime/adminapi.c); this module only does sockets, parsing
+ * handlers are runtime/adminapi*.c); this module only does sockets, parsing
  * (http_parser), routing by method + path pattern, and writing replies.
  *
  * Handlers may answer later (an endpoint test waits for its probe): a

@@ -1,6 +1,6 @@
 /* Fuzz target: the admin socket (runtime/admin.c: http_parser callbacks,
  * percent-decoding, route matching, query parsing) and the handlers behind
- * it (runtime/adminapi.c: path parameters, query values, JSON bodies).
+ * it (runtime/adminapi*.c: path parameters, query values, JSON bodies).
  *
  * The input is what a client sends on one admin connection. A real admin
  * server listens in a private state directory on a private loop; each input
