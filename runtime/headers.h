@@ -29,6 +29,11 @@ bool qcc_hdr_is_hop_by_hop(const char *name, size_t len);
  * ("gzip, chunked" lists "chunked"). */
 bool qcc_hdr_value_has_token(const struct qcc_header *h, const char *token);
 
+/* True when a Connection header among H[0..N) lists a token that is not
+ * itself hop-by-hop ("Connection: keep-alive" names none that matter, so
+ * the per-header qcc_hdr_named_by_connection scan can be skipped). */
+bool qcc_hdr_connection_names_more(const struct qcc_header *h, size_t n);
+
 /* True when a Connection header among H[0..N) lists NAME as a token
  * ("Connection: close, X-Foo" makes X-Foo hop-by-hop). */
 bool qcc_hdr_named_by_connection(const struct qcc_header *h, size_t n, const char *name,

@@ -154,8 +154,9 @@ int qcc_uphead_forward(const struct qcc_uphead *h, bool no_body, struct qcc_head
     struct qcc_header hd;
     while (na < lines && qcc_hdr_next(h->buf, h->len, &at, &hd)) all[na++] = hd;
   }
-  /* without a Connection line no header is named by one: skip that scan */
-  size_t nc = h->connection ? na : 0;
+  /* unless a Connection line names more than hop-by-hop headers
+   * ("keep-alive"), no header is dropped for it: skip that scan */
+  size_t nc = h->connection && qcc_hdr_connection_names_more(all, na) ? na : 0;
   size_t k = 0;
   for (size_t i = 0; i < na; i++)
     if (!qcc_hdr_drop_response(all, nc, &all[i])) keep[k++] = all[i];

@@ -36,11 +36,11 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   size_t n = 1 + accept + ctype + (key[0] != '\0');
   size_t bytes = sizeof "Expect:" + sizeof "Accept:" + sizeof "Content-Type:" + strlen(key) + 32;
   /* The drop rule once per header (the second pass reads DROP; past
-   * DROP_MAX headers it asks again); without a Connection header none is
-   * named by one, so that scan is skipped. */
+   * DROP_MAX headers it asks again); unless a Connection header names more
+   * than hop-by-hop headers (keep-alive), that scan is skipped. */
   enum { DROP_MAX = 128 };
   bool drop[DROP_MAX];
-  const size_t nc = has_header(r, "connection") ? r->header_count : 0;
+  const size_t nc = qcc_hdr_connection_names_more(r->headers, r->header_count) ? r->header_count : 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
     bool d = qcc_hdr_drop_request(r->headers, nc, h);

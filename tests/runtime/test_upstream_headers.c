@@ -165,3 +165,43 @@ Test(upstream_headers, content_length_values) {
     cr_assert_eq(qcc_hdr_content_length(&h), cases[i].want, "%s", cases[i].v);
   }
 }
+
+/* The skip of the per-header Connection scan: only when every token a
+ * Connection header lists is itself hop-by-hop may the scan be skipped. */
+Test(upstream_headers, connection_names_more_than_hops) {
+  const struct qcc_header ka[] = {H("Host", "x"), H("Connection", "keep-alive"), H("X-A", "1")};
+  cr_expect(!qcc_hdr_connection_names_more(ka, 3));
+  const struct qcc_header hops[] = {H("connection", " Keep-Alive , upgrade,TE ,,")};
+  cr_expect(!qcc_hdr_connection_names_more(hops, 1));
+  const struct qcc_header none[] = {H("X-A", "1")};
+  cr_expect(!qcc_hdr_connection_names_more(none, 1));
+  const struct qcc_header more[] = {H("Connection", "keep-alive, X-Private"), H("X-Private", "s")};
+  cr_expect(qcc_hdr_connection_names_more(more, 2));
+  cr_expect(drop_req(more, 2, 1), "the named header is still dropped");
+  const struct qcc_header close_[] = {H("X-A", "1"), H("Connection", "close")};
+  cr_expect(qcc_hdr_connection_names_more(close_, 2), "close is not a hop-by-hop header name");
+}
+
+/* CR, LF or NUL anywhere in a value (the 16-byte blocks, their edges and the
+ * tail) makes it unsafe; bytes just above CR and just below do not mislead. */
+Test(upstream_headers, unsafe_value_byte_at_every_offset) {
+  char v[53];
+  const char bad[] = {'\r', '\n', '\0'};
+  for (size_t len = 1; len <= sizeof v; len++) {
+    memset(v, 'a', sizeof v);
+    struct qcc_header h = {"X-V", 3, v, len};
+    cr_expect(!qcc_hdr_is_unsafe(&h), "clean value of %zu bytes", len);
+    for (size_t at = 0; at < len; at++) {
+      for (size_t b = 0; b < sizeof bad; b++) {
+        memset(v, 'a', sizeof v);
+        v[at] = bad[b];
+        cr_expect(qcc_hdr_is_unsafe(&h), "byte %d at %zu of %zu", bad[b], at, len);
+      }
+      memset(v, 'a', sizeof v);
+      v[at] = '\t'; /* below CR, allowed in a value */
+      if (at + 1 < len) v[at + 1] = 0x0e; /* just above CR */
+      if (at + 2 < len) v[at + 2] = (char)0xff;
+      cr_expect(!qcc_hdr_is_unsafe(&h), "tab/0x0e/0xff at %zu of %zu", at, len);
+    }
+  }
+}
