@@ -757,6 +757,144 @@ static size_t middle_may_hold(const char *s, size_t len, size_t from, size_t to,
   return pairs_scalar(s, len, from, to, l1, l2, need);
 }
 
+/* ---- the depth of a token in the middle, found without checking it ---- */
+
+/* The nesting level along the middle, counted forward 64 bytes a step from
+ * a point known to be at depth 1 outside any string (the front's first key
+ * not read). Strings are masked out as in skip_container; brackets outside
+ * them are only counted (popcount per block), not matched: for a JSON
+ * object the count is exact, and for anything else the bounded mode's
+ * answer is a guess anyway. */
+struct depth_walk {
+  size_t at;          /* the next block starts here */
+  long depth;         /* nesting at AT (the top-level object is 1) */
+  uint64_t in_string; /* all ones when AT is inside a string */
+  uint64_t esc;       /* 1 when S[AT] is escaped by the bytes before it */
+};
+
+struct depth_block {
+  uint64_t quote, backslash, open, close;
+};
+
+/* The bits of block B inside a string (opening quotes included, closing
+ * ones not); the carries IN_STRING and ESC move on to the next block. PX is
+ * the prefix XOR (a carry-less multiply where the CPU has one). Most quotes
+ * follow no backslash: escaped() runs only for a block where one may be
+ * escaped or whose last bytes are backslashes. */
+__attribute__((always_inline)) static inline uint64_t
+inside_of(const struct depth_block *b, uint64_t *in_string, uint64_t *esc, uint64_t *quotes,
+          uint64_t (*px)(uint64_t)) {
+  uint64_t q = b->quote, bs = b->backslash;
+  if (((q & (bs << 1 | *esc)) | (bs >> 63)) != 0)
+    q &= ~escaped(bs, esc);
+  else
+    *esc = 0;
+  uint64_t inside = px(q) ^ *in_string;
+  *in_string = (uint64_t)0 - (inside >> 63);
+  *quotes = q;
+  return inside;
+}
+
+/* The quotes and backslashes of a block; its brackets (BRACKETS true, for
+ * a block not all inside a string). */
+static void depth_classify_scalar(const unsigned char *p, struct depth_block *b, bool brackets) {
+  if (brackets) {
+    b->open = b->close = 0;
+    for (int k = 0; k < 64; k++) {
+      uint64_t bit = (uint64_t)1 << k;
+      if ((p[k] | 0x20) == '{') b->open |= bit; /* '{' or '[' */
+      if ((p[k] | 0x20) == '}') b->close |= bit; /* '}' or ']' */
+    }
+    return;
+  }
+  b->quote = b->backslash = 0;
+  for (int k = 0; k < 64; k++) {
+    uint64_t bit = (uint64_t)1 << k;
+    if (p[k] == '"') b->quote |= bit;
+    if (p[k] == '\\') b->backslash |= bit;
+  }
+}
+
+/* Count W forward to the block holding P, then say whether S[P] opens a
+ * string (an unescaped quote outside one) and at what depth. */
+__attribute__((always_inline)) static inline bool
+depth_at_with(const char *s, size_t len, struct depth_walk *w, size_t p, long *depth,
+              void (*classify_block)(const unsigned char *, struct depth_block *, bool),
+              uint64_t (*px)(uint64_t)) {
+  unsigned char pad[64];
+  struct depth_block b;
+  uint64_t q;
+  size_t at = w->at;
+  long d = w->depth;
+  uint64_t in_string = w->in_string, esc = w->esc;
+  for (; p - at >= 64 && len - at >= 64; at += 64) {
+    classify_block((const unsigned char *)s + at, &b, false);
+    uint64_t out = ~inside_of(&b, &in_string, &esc, &q, px);
+    if (out == 0) continue; /* most blocks of a Claude Code body are inside one string */
+    classify_block((const unsigned char *)s + at, &b, true);
+    d += __builtin_popcountll(b.open & out) - __builtin_popcountll(b.close & out);
+  }
+  w->at = at;
+  w->depth = d;
+  w->in_string = in_string;
+  w->esc = esc;
+  const unsigned char *blk = (const unsigned char *)s + at;
+  if (len - at < 64) { /* never read past the body: pad the rest with spaces */
+    memset(pad, ' ', sizeof pad);
+    memcpy(pad, blk, len - at);
+    blk = pad;
+  }
+  /* the block holding P is counted again up to the next P */
+  classify_block(blk, &b, false);
+  classify_block(blk, &b, true);
+  uint64_t inside = inside_of(&b, &in_string, &esc, &q, px);
+  unsigned k = (unsigned)(p - at);
+  uint64_t before = ~inside & (((uint64_t)1 << k) - 1);
+  *depth = d + __builtin_popcountll(b.open & before) - __builtin_popcountll(b.close & before);
+  return (q & inside) >> k & 1;
+}
+
+#if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
+__attribute__((target("avx2"), always_inline)) static inline void
+depth_classify_avx2(const unsigned char *p, struct depth_block *b, bool brackets) {
+  __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+#define MASK64(c)                                                                                  \
+  ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x0, c)) |                            \
+   (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x1, c)) << 32)
+  if (brackets) {
+    const __m256i low = _mm256_set1_epi8(0x20);
+    x0 = _mm256_or_si256(x0, low);
+    x1 = _mm256_or_si256(x1, low);
+    b->open = MASK64(_mm256_set1_epi8('{'));
+    b->close = MASK64(_mm256_set1_epi8('}'));
+  } else {
+    b->quote = MASK64(_mm256_set1_epi8('"'));
+    b->backslash = MASK64(_mm256_set1_epi8('\\'));
+  }
+#undef MASK64
+}
+
+/* prefix_xor in one carry-less multiply by all ones */
+__attribute__((target("pclmul"), always_inline)) static inline uint64_t prefix_xor_clmul(uint64_t x) {
+  return (uint64_t)_mm_cvtsi128_si64(
+      _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xff), 0));
+}
+
+__attribute__((target("avx2,pclmul,popcnt"))) static bool
+depth_at_avx2(const char *s, size_t len, struct depth_walk *w, size_t p, long *depth) {
+  return depth_at_with(s, len, w, p, depth, depth_classify_avx2, prefix_xor_clmul);
+}
+#endif
+
+static bool depth_at(const char *s, size_t len, struct depth_walk *w, size_t p, long *depth) {
+#if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul"))
+    return depth_at_avx2(s, len, w, p, depth);
+#endif
+  return depth_at_with(s, len, w, p, depth, depth_classify_scalar, prefix_xor);
+}
+
 /* The front: members in order while their values are no containers (but
  * "metadata", read as in the walk). Returns 1 with *STOP at the first key
  * not read, 0 when the whole object was read, -1 when it is not JSON. */
@@ -872,15 +1010,25 @@ static int bounded(const char *body, size_t len, struct qcc_jsonscan_facts *f) {
   f->quick = true; /* MODELS holds the last model only, whatever was read */
   if (bk.met) return 0;
   unsigned need = (NEED_MODEL | NEED_METADATA | NEED_STREAM) & ~bk.seen;
-  size_t at = need == 0 ? SIZE_MAX : middle_may_hold(body, len, stop, bk.tail, need);
-  if (at != SIZE_MAX) {
-    /* a token that may be a later member (in Claude Code's bodies a tool's
-     * "model" parameter): read the back over it if it is near the end;
-     * everything before it was looked at already */
-    lo = room > QCC_JSONSCAN_TAIL_BUDGET ? e - 1 - QCC_JSONSCAN_TAIL_BUDGET : stop;
-    if (at < lo) return -1;
-    if (read_tail(body, lo, at, &bk, f) != 0) return -1;
-    if (!bk.met && bk.tail > at) return -1;
+  if (need == 0) return 0;
+  /* Tokens that may be a later member (in Claude Code's bodies a Task
+   * call's or a tool schema's "model"), first to last. One near the end is
+   * read over from the back (every later one with it); one in the history
+   * is nested when the depth there says so; a top-level one is left to the
+   * walk. */
+  lo = room > QCC_JSONSCAN_TAIL_BUDGET ? e - 1 - QCC_JSONSCAN_TAIL_BUDGET : stop;
+  struct depth_walk dw = {stop, 1, 0, 0};
+  for (size_t at = middle_may_hold(body, len, stop, bk.tail, need); at != SIZE_MAX;
+       at = middle_may_hold(body, len, at + 1, bk.tail, need)) {
+    /* reading back costs about twice the depth count per byte, and fails
+     * on a container that reaches below LO: only for a first token near
+     * the end (a tool's parameter) */
+    if (dw.at == stop && at >= lo && (e - at) * 2 < at - stop) {
+      if (read_tail(body, lo, at, &bk, f) != 0) return -1;
+      if (bk.met || bk.tail <= at) return 0;
+    }
+    long depth;
+    if (depth_at(body, len, &dw, at, &depth) && depth <= 1) return -1;
   }
   return 0;
 }
