@@ -429,7 +429,11 @@ static void nothing(struct qcc_jsonscan_facts *f) {
   f->stream = -1;
 }
 
-static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f) {
+/* The top-level object, member by member. With STOP (the bounded mode's
+ * front) it stops at the first value that is a container (but "metadata",
+ * read as in the walk) and returns 1 with *STOP at that member's key.
+ * Returns 0 when the whole object was read, -1 when it is not JSON. */
+static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f, size_t *stop) {
   skip_ws(sc);
   if (sc->i >= sc->len || sc->s[sc->i] != '{') return -1;
   sc->i++;
@@ -438,12 +442,18 @@ static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f) {
     sc->i++;
   } else {
     for (;;) {
+      size_t at = sc->i;
       enum key key;
       if (read_key(sc, true, &key) != 0) return -1;
       skip_ws(sc);
       if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
       sc->i++;
       skip_ws(sc);
+      if (stop != NULL && sc->i < sc->len &&
+          (sc->s[sc->i] == '[' || (sc->s[sc->i] == '{' && key != KEY_METADATA))) {
+        *stop = at;
+        return 1;
+      }
       if (scan_member_value(sc, key, f) != 0) return -1;
       int more = after_member(sc);
       if (more < 0) return -1;
@@ -458,7 +468,7 @@ int qcc_jsonscan_body(const char *body, size_t len, struct qcc_jsonscan_facts *f
   nothing(facts);
   if (body == NULL) return -1;
   struct scan sc = {body, len, 0};
-  if (scan_top(&sc, facts) != 0) {
+  if (scan_top(&sc, facts, NULL) != 0) {
     nothing(facts);
     return -1;
   }
@@ -895,40 +905,6 @@ static bool depth_at(const char *s, size_t len, struct depth_walk *w, size_t p, 
   return depth_at_with(s, len, w, p, depth, depth_classify_scalar, prefix_xor);
 }
 
-/* The front: members in order while their values are no containers (but
- * "metadata", read as in the walk). Returns 1 with *STOP at the first key
- * not read, 0 when the whole object was read, -1 when it is not JSON. */
-static int quick_front(struct scan *sc, struct qcc_jsonscan_facts *f, size_t *stop) {
-  skip_ws(sc);
-  if (sc->i >= sc->len || sc->s[sc->i] != '{') return -1;
-  sc->i++;
-  skip_ws(sc);
-  if (sc->i < sc->len && sc->s[sc->i] == '}') {
-    sc->i++;
-  } else {
-    for (;;) {
-      size_t at = sc->i;
-      enum key key;
-      if (read_key(sc, true, &key) != 0) return -1;
-      skip_ws(sc);
-      if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
-      sc->i++;
-      skip_ws(sc);
-      char c = sc->i < sc->len ? sc->s[sc->i] : '\0';
-      if (c == '[' || (c == '{' && key != KEY_METADATA)) {
-        *stop = at;
-        return 1;
-      }
-      if (scan_member_value(sc, key, f) != 0) return -1;
-      int more = after_member(sc);
-      if (more < 0) return -1;
-      if (more == 0) break;
-    }
-  }
-  skip_ws(sc);
-  return sc->i == sc->len ? 0 : -1;
-}
-
 /* Apply a member read from the back to F, the first time KEY is seen there
  * (the last member of that name). Returns 0 or -1 (not JSON). */
 static int quick_back_fact(const char *s, const struct back_member *m, struct qcc_jsonscan_facts *f) {
@@ -998,7 +974,7 @@ static int read_tail(const char *body, size_t lo, size_t until, struct back *bk,
 static int bounded(const char *body, size_t len, struct qcc_jsonscan_facts *f) {
   struct scan sc = {body, len, 0};
   struct back bk = {0};
-  int front = quick_front(&sc, f, &bk.stop);
+  int front = scan_top(&sc, f, &bk.stop);
   if (front <= 0) return front; /* all read, or not JSON: the walk says the same */
   size_t stop = bk.stop, e = back_ws(body, stop, len);
   if (e <= stop || body[e - 1] != '}') return -1;
