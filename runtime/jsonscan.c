@@ -769,19 +769,6 @@ static size_t middle_may_hold(const char *s, size_t len, size_t from, size_t to,
 
 /* ---- the depth of a token in the middle, found without checking it ---- */
 
-/* The nesting level along the middle, counted forward 64 bytes a step from
- * a point known to be at depth 1 outside any string (the front's first key
- * not read). Strings are masked out as in skip_container; brackets outside
- * them are only counted (popcount per block), not matched: for a JSON
- * object the count is exact, and for anything else the bounded mode's
- * answer is a guess anyway. */
-struct depth_walk {
-  size_t at;          /* the next block starts here */
-  long depth;         /* nesting at AT (the top-level object is 1) */
-  uint64_t in_string; /* all ones when AT is inside a string */
-  uint64_t esc;       /* 1 when S[AT] is escaped by the bytes before it */
-};
-
 struct depth_block {
   uint64_t quote, backslash, open, close;
 };
@@ -825,43 +812,49 @@ static void depth_classify_scalar(const unsigned char *p, struct depth_block *b,
   }
 }
 
-/* Count W forward to the block holding P, then say whether S[P] opens a
- * string (an unescaped quote outside one) and at what depth. */
-__attribute__((always_inline)) static inline bool
-depth_at_with(const char *s, size_t len, struct depth_walk *w, size_t p, long *depth,
-              void (*classify_block)(const unsigned char *, struct depth_block *, bool),
-              uint64_t (*px)(uint64_t)) {
+/* The first string in S[FROM..TO) that opens at depth 1 or less and could
+ * be a member named after a key in NEED, or SIZE_MAX. S[FROM] is at depth
+ * 1 outside any string (the front's first key not read); the nesting is
+ * counted forward 64 bytes a step: strings masked out as in skip_container,
+ * brackets outside them counted (popcount), not matched. For a JSON object
+ * the count is exact; for anything else the bounded mode's answer is a
+ * guess anyway. Only a block whose depth may come down to 1 has its
+ * strings looked at: in a message history none does. */
+__attribute__((always_inline)) static inline size_t
+top_level_with(const char *s, size_t len, size_t from, size_t to, unsigned need,
+               void (*classify_block)(const unsigned char *, struct depth_block *, bool),
+               uint64_t (*px)(uint64_t)) {
   unsigned char pad[64];
-  struct depth_block b;
-  uint64_t q;
-  size_t at = w->at;
-  long d = w->depth;
-  uint64_t in_string = w->in_string, esc = w->esc;
-  for (; p - at >= 64 && len - at >= 64; at += 64) {
-    classify_block((const unsigned char *)s + at, &b, false);
-    uint64_t out = ~inside_of(&b, &in_string, &esc, &q, px);
-    if (out == 0) continue; /* most blocks of a Claude Code body are inside one string */
-    classify_block((const unsigned char *)s + at, &b, true);
-    d += __builtin_popcountll(b.open & out) - __builtin_popcountll(b.close & out);
+  long d = 1;
+  uint64_t in_string = 0, esc = 0;
+  for (size_t at = from; at < to; at += 64) {
+    const unsigned char *blk = (const unsigned char *)s + at;
+    if (len - at < 64) { /* never read past the body: pad the rest with spaces */
+      memset(pad, ' ', sizeof pad);
+      memcpy(pad, blk, len - at);
+      blk = pad;
+    }
+    struct depth_block b;
+    uint64_t q;
+    classify_block(blk, &b, false);
+    uint64_t inside = inside_of(&b, &in_string, &esc, &q, px);
+    if (~inside == 0) continue; /* most blocks of a Claude Code body are inside one string */
+    classify_block(blk, &b, true);
+    uint64_t opens = b.open & ~inside, closes = b.close & ~inside;
+    long next = d + __builtin_popcountll(opens) - __builtin_popcountll(closes);
+    if (d - __builtin_popcountll(closes) <= 1) {
+      uint64_t starts = q & inside; /* opening quotes */
+      if (to - at < 64) starts &= ((uint64_t)1 << (to - at)) - 1;
+      for (; starts != 0; starts &= starts - 1) {
+        unsigned k = (unsigned)__builtin_ctzll(starts);
+        uint64_t before = ((uint64_t)1 << k) - 1;
+        long dk = d + __builtin_popcountll(opens & before) - __builtin_popcountll(closes & before);
+        if (dk <= 1 && candidate(s, len, at + k, need)) return at + k;
+      }
+    }
+    d = next;
   }
-  w->at = at;
-  w->depth = d;
-  w->in_string = in_string;
-  w->esc = esc;
-  const unsigned char *blk = (const unsigned char *)s + at;
-  if (len - at < 64) { /* never read past the body: pad the rest with spaces */
-    memset(pad, ' ', sizeof pad);
-    memcpy(pad, blk, len - at);
-    blk = pad;
-  }
-  /* the block holding P is counted again up to the next P */
-  classify_block(blk, &b, false);
-  classify_block(blk, &b, true);
-  uint64_t inside = inside_of(&b, &in_string, &esc, &q, px);
-  unsigned k = (unsigned)(p - at);
-  uint64_t before = ~inside & (((uint64_t)1 << k) - 1);
-  *depth = d + __builtin_popcountll(b.open & before) - __builtin_popcountll(b.close & before);
-  return (q & inside) >> k & 1;
+  return SIZE_MAX;
 }
 
 #if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
@@ -891,18 +884,18 @@ __attribute__((target("pclmul"), always_inline)) static inline uint64_t prefix_x
       _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xff), 0));
 }
 
-__attribute__((target("avx2,pclmul,popcnt"))) static bool
-depth_at_avx2(const char *s, size_t len, struct depth_walk *w, size_t p, long *depth) {
-  return depth_at_with(s, len, w, p, depth, depth_classify_avx2, prefix_xor_clmul);
+__attribute__((target("avx2,pclmul,popcnt"))) static size_t
+top_level_avx2(const char *s, size_t len, size_t from, size_t to, unsigned need) {
+  return top_level_with(s, len, from, to, need, depth_classify_avx2, prefix_xor_clmul);
 }
 #endif
 
-static bool depth_at(const char *s, size_t len, struct depth_walk *w, size_t p, long *depth) {
+static size_t top_level_candidate(const char *s, size_t len, size_t from, size_t to, unsigned need) {
 #if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul"))
-    return depth_at_avx2(s, len, w, p, depth);
+    return top_level_avx2(s, len, from, to, need);
 #endif
-  return depth_at_with(s, len, w, p, depth, depth_classify_scalar, prefix_xor);
+  return top_level_with(s, len, from, to, need, depth_classify_scalar, prefix_xor);
 }
 
 /* Apply a member read from the back to F, the first time KEY is seen there
@@ -987,26 +980,20 @@ static int bounded(const char *body, size_t len, struct qcc_jsonscan_facts *f) {
   if (bk.met) return 0;
   unsigned need = (NEED_MODEL | NEED_METADATA | NEED_STREAM) & ~bk.seen;
   if (need == 0) return 0;
-  /* Tokens that may be a later member (in Claude Code's bodies a Task
-   * call's or a tool schema's "model"), first to last. One near the end is
-   * read over from the back (every later one with it); one in the history
-   * is nested when the depth there says so; a top-level one is left to the
-   * walk. */
+  /* A token that may be a later member (in Claude Code's bodies a Task
+   * call's or a tool schema's "model"): when the first one is near the end
+   * (a tool's parameter) the back is read over it, with every later one;
+   * else the middle's depth is counted and only a token at the top level
+   * makes it walk. Reading back costs about twice the count per byte and
+   * fails on a container that reaches below LO. */
+  size_t at = middle_may_hold(body, len, stop, bk.tail, need);
+  if (at == SIZE_MAX) return 0;
   lo = room > QCC_JSONSCAN_TAIL_BUDGET ? e - 1 - QCC_JSONSCAN_TAIL_BUDGET : stop;
-  struct depth_walk dw = {stop, 1, 0, 0};
-  for (size_t at = middle_may_hold(body, len, stop, bk.tail, need); at != SIZE_MAX;
-       at = middle_may_hold(body, len, at + 1, bk.tail, need)) {
-    /* reading back costs about twice the depth count per byte, and fails
-     * on a container that reaches below LO: only for a first token near
-     * the end (a tool's parameter) */
-    if (dw.at == stop && at >= lo && (e - at) * 2 < at - stop) {
-      if (read_tail(body, lo, at, &bk, f) != 0) return -1;
-      if (bk.met || bk.tail <= at) return 0;
-    }
-    long depth;
-    if (depth_at(body, len, &dw, at, &depth) && depth <= 1) return -1;
+  if (at >= lo && (e - at) * 2 < at - stop) {
+    if (read_tail(body, lo, at, &bk, f) != 0) return -1;
+    if (bk.met || bk.tail <= at) return 0;
   }
-  return 0;
+  return top_level_candidate(body, len, stop, bk.tail, need) == SIZE_MAX ? 0 : -1;
 }
 
 int qcc_jsonscan_bounded(const char *body, size_t len, struct qcc_jsonscan_facts *facts) {

@@ -341,6 +341,9 @@ Test(upstream_jsonscan, bounded_nested_models_are_counted_not_walked) {
       "{\"mod\\u0065l\":\"escaped\",\"\\u006dodel\":\"x\"}",
       "{\"t\":\"\\\\\",\"model\":\"after a string ending in a backslash\"}",
       "{\"t\":\"}]}]}]\\\"\",\"model\":\"after brackets and a quote in a string\"}",
+      /* read without its escapes, this string would close the history
+       * before the "model" after it */
+      "{\"t\":\"\\\"}]}]}]}]\\\"\",\"model\":\"x\"}",
       "{\"t\":\"[[[{{{\",\"model\":\"x\"}",
       "\"model\",{\"model\":\"a string at depth 2 first\"}",
   };
@@ -372,7 +375,13 @@ Test(upstream_jsonscan, bounded_nested_models_are_counted_not_walked) {
  * from the front's first key), with a nested "model" at every offset of a
  * 64-byte block, after escape runs and brackets that cross the blocks. */
 Test(upstream_jsonscan, bounded_depth_count_at_every_block_offset) {
-  static const char *const before[] = {"", "\"\\\\\\\\\",", "\"\\\"}\\\\\",", "[],{},[{}],"};
+  /* the last: two escaped quotes 128 bytes apart, so both cross a block
+   * boundary at one offset with a block of no backslash between; read as
+   * quotes they would put the "model" after them at depth -1 */
+  static const char *const before[] = {
+      "", "\"\\\\\\\\\",", "\"\\\"}\\\\\",", "[],{},[{}],",
+      "{\"t\":\"\\\"]]]]xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"\",\"model\":\"y\"},"};
   char big[6000];
   memset(big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';
@@ -401,19 +410,25 @@ Test(upstream_jsonscan, bounded_top_level_duplicate_in_the_middle) {
   size_t cap = 400000;
   char *b = malloc(cap);
   cr_assert_not_null(b);
-  size_t n = (size_t)snprintf(b, cap, "{\"model\":\"first\",\"messages\":[{\"model\":\"n\"}],"
-                                      "\"model\":\"second\",\"system\":\"");
-  memset(b + n, 's', 300000);
-  n += 300000;
-  n += (size_t)snprintf(b + n, cap - n, "\",\"stream\":true}");
-  struct qcc_jsonscan_facts f = same_as_walk(b);
-  cr_expect(!f.quick, "walked");
-  cr_expect_str_eq(str(b, &f.model), "second");
-  /* the array closed before it opened: the nested-looking model is counted
-   * at depth 1, so walked, and not JSON */
-  *strstr(b, "[{\"model\":\"n\"}]") = ']';
-  cr_expect_eq(qcc_jsonscan_bounded(b, n, &f), -1);
-  cr_expect(!f.object && !f.has_model && !f.quick);
+  /* the history's end and the duplicate at every offset of a block that
+   * starts inside the history */
+  for (int pad = 0; pad < 70; pad++) {
+    size_t n = (size_t)snprintf(b, cap,
+                                "{\"model\":\"first\",\"messages\":[{\"model\":\"n\"},\"%0*d\"],"
+                                "\"model\":\"second\",\"system\":\"",
+                                100 + pad, 0);
+    memset(b + n, 's', 300000);
+    n += 300000;
+    n += (size_t)snprintf(b + n, cap - n, "\",\"stream\":true}");
+    struct qcc_jsonscan_facts f = same_as_walk(b);
+    cr_expect(!f.quick, "pad %d: walked", pad);
+    cr_expect_str_eq(str(b, &f.model), "second");
+    /* the array closed before it opened: the nested-looking model is
+     * counted at depth 1, so walked, and not JSON */
+    *strstr(b, "[{\"model\":\"n\"}") = ']';
+    cr_expect_eq(qcc_jsonscan_bounded(b, n, &f), -1);
+    cr_expect(!f.object && !f.has_model && !f.quick);
+  }
   free(b);
 }
 
