@@ -820,41 +820,65 @@ static void depth_classify_scalar(const unsigned char *p, struct depth_block *b,
  * the count is exact; for anything else the bounded mode's answer is a
  * guess anyway. Only a block whose depth may come down to 1 has its
  * strings looked at: in a message history none does. */
+/* The depth count's state between blocks. */
+struct depth_count {
+  long d;             /* nesting at the block's start (the top-level object is 1) */
+  uint64_t in_string; /* all ones when the block starts inside a string */
+  uint64_t esc;       /* 1 when its first byte is escaped */
+};
+
+/* One block of top_level_with at AT (BLK: its bytes); the candidate's
+ * index or SIZE_MAX. */
+__attribute__((always_inline)) static inline size_t
+top_level_block(const char *s, size_t len, size_t at, const unsigned char *blk, size_t to,
+                unsigned need, struct depth_count *c,
+                void (*classify_block)(const unsigned char *, struct depth_block *, bool),
+                uint64_t (*px)(uint64_t)) {
+  struct depth_block b;
+  uint64_t q;
+  classify_block(blk, &b, false);
+  if ((b.quote | ~c->in_string) == 0) { /* all inside one string: only the escape carries */
+    if (b.backslash >> 63)
+      escaped(b.backslash, &c->esc);
+    else
+      c->esc = 0;
+    return SIZE_MAX;
+  }
+  uint64_t inside = inside_of(&b, &c->in_string, &c->esc, &q, px);
+  if (~inside == 0) return SIZE_MAX;
+  classify_block(blk, &b, true);
+  uint64_t opens = b.open & ~inside, closes = b.close & ~inside;
+  long d = c->d;
+  c->d = d + __builtin_popcountll(opens) - __builtin_popcountll(closes);
+  if (d - __builtin_popcountll(closes) > 1) return SIZE_MAX; /* never back at the top level */
+  uint64_t starts = q & inside; /* opening quotes */
+  if (to - at < 64) starts &= ((uint64_t)1 << (to - at)) - 1;
+  for (; starts != 0; starts &= starts - 1) {
+    unsigned k = (unsigned)__builtin_ctzll(starts);
+    uint64_t before = ((uint64_t)1 << k) - 1;
+    long dk = d + __builtin_popcountll(opens & before) - __builtin_popcountll(closes & before);
+    if (dk <= 1 && candidate(s, len, at + k, need)) return at + k;
+  }
+  return SIZE_MAX;
+}
+
 __attribute__((always_inline)) static inline size_t
 top_level_with(const char *s, size_t len, size_t from, size_t to, unsigned need,
                void (*classify_block)(const unsigned char *, struct depth_block *, bool),
                uint64_t (*px)(uint64_t)) {
-  unsigned char pad[64];
-  long d = 1;
-  uint64_t in_string = 0, esc = 0;
-  for (size_t at = from; at < to; at += 64) {
-    const unsigned char *blk = (const unsigned char *)s + at;
-    if (len - at < 64) { /* never read past the body: pad the rest with spaces */
-      memset(pad, ' ', sizeof pad);
-      memcpy(pad, blk, len - at);
-      blk = pad;
-    }
-    struct depth_block b;
-    uint64_t q;
-    classify_block(blk, &b, false);
-    uint64_t inside = inside_of(&b, &in_string, &esc, &q, px);
-    if (~inside == 0) continue; /* most blocks of a Claude Code body are inside one string */
-    classify_block(blk, &b, true);
-    uint64_t opens = b.open & ~inside, closes = b.close & ~inside;
-    long next = d + __builtin_popcountll(opens) - __builtin_popcountll(closes);
-    if (d - __builtin_popcountll(closes) <= 1) {
-      uint64_t starts = q & inside; /* opening quotes */
-      if (to - at < 64) starts &= ((uint64_t)1 << (to - at)) - 1;
-      for (; starts != 0; starts &= starts - 1) {
-        unsigned k = (unsigned)__builtin_ctzll(starts);
-        uint64_t before = ((uint64_t)1 << k) - 1;
-        long dk = d + __builtin_popcountll(opens & before) - __builtin_popcountll(closes & before);
-        if (dk <= 1 && candidate(s, len, at + k, need)) return at + k;
-      }
-    }
-    d = next;
+  struct depth_count c = {1, 0, 0};
+  size_t at = from, whole = len >= 64 ? len - 63 : 0; /* blocks from below WHOLE are in the body */
+  size_t end = to < whole ? to : whole;
+  for (; at < end; at += 64) {
+    size_t k = top_level_block(s, len, at, (const unsigned char *)s + at, to, need, &c, classify_block, px);
+    if (k != SIZE_MAX) return k;
   }
-  return SIZE_MAX;
+  if (at >= to) return SIZE_MAX;
+  /* the last block: never read past the body, pad the rest with spaces */
+  unsigned char pad[64];
+  memset(pad, ' ', sizeof pad);
+  memcpy(pad, s + at, len - at);
+  return top_level_block(s, len, at, pad, to, need, &c, classify_block, px);
 }
 
 #if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)

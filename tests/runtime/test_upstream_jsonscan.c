@@ -371,6 +371,37 @@ Test(upstream_jsonscan, bounded_nested_models_are_counted_not_walked) {
   }
 }
 
+/* Runs of brackets with no quote for a block or more (counted, not taken
+ * for string interiors), then strings closing the same run: the nested
+ * "model" after them is still nested. */
+Test(upstream_jsonscan, bounded_blocks_without_quotes_are_counted) {
+  for (int depth = 60; depth <= 200; depth += 35) {
+    char *in = malloc((size_t)depth * 8 + 64);
+    cr_assert_not_null(in);
+    size_t n = 0;
+    for (int k = 0; k < depth; k++) in[n++] = '[';
+    n += (size_t)sprintf(in + n, "\"x\"");
+    for (int k = 1; k < depth; k++) n += (size_t)sprintf(in + n, "],\"x\"");
+    n += (size_t)sprintf(in + n, "],  %*s{\"model\":\"nested\"}", depth, "");
+    char *b = cc_body(100000, "", false, NULL);
+    size_t bl = strlen(b);
+    char *mid = strstr(b + 40, "{\"role\"");
+    cr_assert_not_null(mid);
+    size_t at = (size_t)(mid - b);
+    char *c = malloc(bl + n + 2);
+    memcpy(c, b, at);
+    memcpy(c + at, in, n);
+    c[at + n] = ',';
+    memcpy(c + at + n + 1, b + at, bl - at + 1);
+    struct qcc_jsonscan_facts f = same_as_walk(c);
+    cr_expect(f.quick, "depth %d: not walked", depth);
+    cr_expect_str_eq(str(c, &f.model), "claude-sonnet-4-5");
+    free(c);
+    free(b);
+    free(in);
+  }
+}
+
 /* A body whose back read stops at a long string (so the middle is counted
  * from the front's first key), with a nested "model" at every offset of a
  * 64-byte block, after escape runs and brackets that cross the blocks. */
@@ -414,7 +445,13 @@ Test(upstream_jsonscan, bounded_top_level_duplicate_in_the_middle) {
    * starts inside the history */
   for (int pad = 0; pad < 70; pad++) {
     size_t n = (size_t)snprintf(b, cap,
-                                "{\"model\":\"first\",\"messages\":[{\"model\":\"n\"},\"%0*d\"],"
+                                "{\"model\":\"first\",\"messages\":[{\"model\":\"n\"},\"%0*d\","
+                                /* an escaped quote after a block with no quote
+                                 * in a string: at one offset it opens the next
+                                 * block, and read as a quote it would hide
+                                 * the duplicate */
+                                "\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+                                "\\\"x\"],"
                                 "\"model\":\"second\",\"system\":\"",
                                 100 + pad, 0);
     memset(b + n, 's', 300000);
