@@ -767,7 +767,7 @@ static size_t middle_may_hold(const char *s, size_t len, size_t from, size_t to,
   return pairs_scalar(s, len, from, to, l1, l2, need);
 }
 
-/* ---- the depth of a token in the middle, found without checking it ---- */
+/* ---- the middle's top level, found by counting its depth, not checking it ---- */
 
 struct depth_block {
   uint64_t quote, backslash, open, close;
