@@ -165,6 +165,17 @@ static bool global_scalar(const struct qcc_knob *k) {
   return scalar_kind(k->kind) && !strchr(k->path, '[') && k->id != QCC_K_VERSION;
 }
 
+/* Knob I into R (its knob and path segments) when it is a global scalar:
+ * what list and reset walk. */
+static bool global_knob_at(size_t i, struct keyref *r) {
+  memset(r, 0, sizeof *r);
+  r->knob = &qcc_knobs[i];
+  if (!global_scalar(r->knob))
+    return false;
+  r->n = qcc_path_split(r->knob->path, r->buf, sizeof r->buf, r->segs, MAX_SEGS);
+  return true;
+}
+
 int ed_config_list(struct ctx *c) {
   if (c->o.npos != 1)
     return ed_fail(c, QCCC_EDIT_USAGE, "usage: qccc config list");
@@ -172,14 +183,12 @@ int ed_config_list(struct ctx *c) {
   if (rc != 0)
     return rc;
   for (size_t i = 0; i < QCC_KNOB_COUNT; i++) {
-    const struct qcc_knob *k = &qcc_knobs[i];
-    if (!global_scalar(k))
+    struct keyref g;
+    if (!global_knob_at(i, &g))
       continue;
-    const char *segs[MAX_SEGS];
-    char buf[256];
-    size_t n = qcc_path_split(k->path, buf, sizeof buf, segs, MAX_SEGS);
+    const struct qcc_knob *k = g.knob;
     char *v = NULL;
-    enum qcc_ynode_kind kind = qcc_yamldoc_get(c->doc, segs, n, &v);
+    enum qcc_ynode_kind kind = qcc_yamldoc_get(c->doc, g.segs, g.n, &v);
     if (kind == QCC_YNODE_SCALAR)
       fprintf(c->out, "%-36s %s\n", k->path, (k->flags & QCC_KF_SECRET) ? "(hidden)" : v ? v : "");
     else if (k->def)
@@ -242,16 +251,13 @@ int ed_config_reset(struct ctx *c) {
   }
   size_t removed = 0;
   for (size_t i = 0; i < QCC_KNOB_COUNT; i++) {
-    const struct qcc_knob *k = &qcc_knobs[i];
-    if (!global_scalar(k))
+    struct keyref g;
+    if (!global_knob_at(i, &g))
       continue;
-    const char *segs[MAX_SEGS];
-    char buf[256];
-    size_t n = qcc_path_split(k->path, buf, sizeof buf, segs, MAX_SEGS);
-    if (qcc_yamldoc_get(c->doc, segs, n, NULL) != QCC_YNODE_SCALAR)
+    if (qcc_yamldoc_get(c->doc, g.segs, g.n, NULL) != QCC_YNODE_SCALAR)
       continue;
-    if (qcc_yamldoc_remove(c->doc, segs, n, &e) != 0)
-      return ed_edit_failed(c, k->path, &e);
+    if (qcc_yamldoc_remove(c->doc, g.segs, g.n, &e) != 0)
+      return ed_edit_failed(c, g.knob->path, &e);
     removed++;
   }
   char what[64];

@@ -429,7 +429,11 @@ static void nothing(struct qcc_jsonscan_facts *f) {
   f->stream = -1;
 }
 
-static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f) {
+/* The top-level object, member by member. With STOP (the bounded mode's
+ * front) it stops at the first value that is a container (but "metadata",
+ * read as in the walk) and returns 1 with *STOP at that member's key.
+ * Returns 0 when the whole object was read, -1 when it is not JSON. */
+static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f, size_t *stop) {
   skip_ws(sc);
   if (sc->i >= sc->len || sc->s[sc->i] != '{') return -1;
   sc->i++;
@@ -438,12 +442,18 @@ static int scan_top(struct scan *sc, struct qcc_jsonscan_facts *f) {
     sc->i++;
   } else {
     for (;;) {
+      size_t at = sc->i;
       enum key key;
       if (read_key(sc, true, &key) != 0) return -1;
       skip_ws(sc);
       if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
       sc->i++;
       skip_ws(sc);
+      if (stop != NULL && sc->i < sc->len &&
+          (sc->s[sc->i] == '[' || (sc->s[sc->i] == '{' && key != KEY_METADATA))) {
+        *stop = at;
+        return 1;
+      }
       if (scan_member_value(sc, key, f) != 0) return -1;
       int more = after_member(sc);
       if (more < 0) return -1;
@@ -458,7 +468,7 @@ int qcc_jsonscan_body(const char *body, size_t len, struct qcc_jsonscan_facts *f
   nothing(facts);
   if (body == NULL) return -1;
   struct scan sc = {body, len, 0};
-  if (scan_top(&sc, facts) != 0) {
+  if (scan_top(&sc, facts, NULL) != 0) {
     nothing(facts);
     return -1;
   }
@@ -757,38 +767,159 @@ static size_t middle_may_hold(const char *s, size_t len, size_t from, size_t to,
   return pairs_scalar(s, len, from, to, l1, l2, need);
 }
 
-/* The front: members in order while their values are no containers (but
- * "metadata", read as in the walk). Returns 1 with *STOP at the first key
- * not read, 0 when the whole object was read, -1 when it is not JSON. */
-static int quick_front(struct scan *sc, struct qcc_jsonscan_facts *f, size_t *stop) {
-  skip_ws(sc);
-  if (sc->i >= sc->len || sc->s[sc->i] != '{') return -1;
-  sc->i++;
-  skip_ws(sc);
-  if (sc->i < sc->len && sc->s[sc->i] == '}') {
-    sc->i++;
-  } else {
-    for (;;) {
-      size_t at = sc->i;
-      enum key key;
-      if (read_key(sc, true, &key) != 0) return -1;
-      skip_ws(sc);
-      if (sc->i >= sc->len || sc->s[sc->i] != ':') return -1;
-      sc->i++;
-      skip_ws(sc);
-      char c = sc->i < sc->len ? sc->s[sc->i] : '\0';
-      if (c == '[' || (c == '{' && key != KEY_METADATA)) {
-        *stop = at;
-        return 1;
-      }
-      if (scan_member_value(sc, key, f) != 0) return -1;
-      int more = after_member(sc);
-      if (more < 0) return -1;
-      if (more == 0) break;
+/* ---- the middle's top level, found by counting its depth, not checking it ---- */
+
+struct depth_block {
+  uint64_t quote, backslash, open, close;
+};
+
+/* The bits of block B inside a string (opening quotes included, closing
+ * ones not); the carries IN_STRING and ESC move on to the next block. PX is
+ * the prefix XOR (a carry-less multiply where the CPU has one). Most quotes
+ * follow no backslash: escaped() runs only for a block where one may be
+ * escaped or whose last bytes are backslashes. */
+__attribute__((always_inline)) static inline uint64_t
+inside_of(const struct depth_block *b, uint64_t *in_string, uint64_t *esc, uint64_t *quotes,
+          uint64_t (*px)(uint64_t)) {
+  uint64_t q = b->quote, bs = b->backslash;
+  if (((q & (bs << 1 | *esc)) | (bs >> 63)) != 0)
+    q &= ~escaped(bs, esc);
+  else
+    *esc = 0;
+  uint64_t inside = px(q) ^ *in_string;
+  *in_string = (uint64_t)0 - (inside >> 63);
+  *quotes = q;
+  return inside;
+}
+
+/* The quotes and backslashes of a block; its brackets (BRACKETS true, for
+ * a block not all inside a string). */
+static void depth_classify_scalar(const unsigned char *p, struct depth_block *b, bool brackets) {
+  if (brackets) {
+    b->open = b->close = 0;
+    for (int k = 0; k < 64; k++) {
+      uint64_t bit = (uint64_t)1 << k;
+      if ((p[k] | 0x20) == '{') b->open |= bit; /* '{' or '[' */
+      if ((p[k] | 0x20) == '}') b->close |= bit; /* '}' or ']' */
     }
+    return;
   }
-  skip_ws(sc);
-  return sc->i == sc->len ? 0 : -1;
+  b->quote = b->backslash = 0;
+  for (int k = 0; k < 64; k++) {
+    uint64_t bit = (uint64_t)1 << k;
+    if (p[k] == '"') b->quote |= bit;
+    if (p[k] == '\\') b->backslash |= bit;
+  }
+}
+
+/* The first string in S[FROM..TO) that opens at depth 1 or less and could
+ * be a member named after a key in NEED, or SIZE_MAX. S[FROM] is at depth
+ * 1 outside any string (the front's first key not read); the nesting is
+ * counted forward 64 bytes a step: strings masked out as in skip_container,
+ * brackets outside them counted (popcount), not matched. For a JSON object
+ * the count is exact; for anything else the bounded mode's answer is a
+ * guess anyway. Only a block whose depth may come down to 1 has its
+ * strings looked at: in a message history none does. */
+/* The depth count's state between blocks. */
+struct depth_count {
+  long d;             /* nesting at the block's start (the top-level object is 1) */
+  uint64_t in_string; /* all ones when the block starts inside a string */
+  uint64_t esc;       /* 1 when its first byte is escaped */
+};
+
+/* One block of top_level_with at AT (BLK: its bytes); the candidate's
+ * index or SIZE_MAX. */
+__attribute__((always_inline)) static inline size_t
+top_level_block(const char *s, size_t len, size_t at, const unsigned char *blk, size_t to,
+                unsigned need, struct depth_count *c,
+                void (*classify_block)(const unsigned char *, struct depth_block *, bool),
+                uint64_t (*px)(uint64_t)) {
+  struct depth_block b;
+  uint64_t q;
+  classify_block(blk, &b, false);
+  if ((b.quote | ~c->in_string) == 0) { /* all inside one string: only the escape carries */
+    if (b.backslash >> 63)
+      escaped(b.backslash, &c->esc);
+    else
+      c->esc = 0;
+    return SIZE_MAX;
+  }
+  uint64_t inside = inside_of(&b, &c->in_string, &c->esc, &q, px);
+  if (~inside == 0) return SIZE_MAX;
+  classify_block(blk, &b, true);
+  uint64_t opens = b.open & ~inside, closes = b.close & ~inside;
+  long d = c->d;
+  c->d = d + __builtin_popcountll(opens) - __builtin_popcountll(closes);
+  if (d - __builtin_popcountll(closes) > 1) return SIZE_MAX; /* never back at the top level */
+  uint64_t starts = q & inside; /* opening quotes */
+  if (to - at < 64) starts &= ((uint64_t)1 << (to - at)) - 1;
+  for (; starts != 0; starts &= starts - 1) {
+    unsigned k = (unsigned)__builtin_ctzll(starts);
+    uint64_t before = ((uint64_t)1 << k) - 1;
+    long dk = d + __builtin_popcountll(opens & before) - __builtin_popcountll(closes & before);
+    if (dk <= 1 && candidate(s, len, at + k, need)) return at + k;
+  }
+  return SIZE_MAX;
+}
+
+__attribute__((always_inline)) static inline size_t
+top_level_with(const char *s, size_t len, size_t from, size_t to, unsigned need,
+               void (*classify_block)(const unsigned char *, struct depth_block *, bool),
+               uint64_t (*px)(uint64_t)) {
+  struct depth_count c = {1, 0, 0};
+  size_t at = from, whole = len >= 64 ? len - 63 : 0; /* blocks from below WHOLE are in the body */
+  size_t end = to < whole ? to : whole;
+  for (; at < end; at += 64) {
+    size_t k = top_level_block(s, len, at, (const unsigned char *)s + at, to, need, &c, classify_block, px);
+    if (k != SIZE_MAX) return k;
+  }
+  if (at >= to) return SIZE_MAX;
+  /* the last block: never read past the body, pad the rest with spaces */
+  unsigned char pad[64];
+  memset(pad, ' ', sizeof pad);
+  memcpy(pad, s + at, len - at);
+  return top_level_block(s, len, at, pad, to, need, &c, classify_block, px);
+}
+
+#if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
+__attribute__((target("avx2"), always_inline)) static inline void
+depth_classify_avx2(const unsigned char *p, struct depth_block *b, bool brackets) {
+  __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+#define MASK64(c)                                                                                  \
+  ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x0, c)) |                            \
+   (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x1, c)) << 32)
+  if (brackets) {
+    const __m256i low = _mm256_set1_epi8(0x20);
+    x0 = _mm256_or_si256(x0, low);
+    x1 = _mm256_or_si256(x1, low);
+    b->open = MASK64(_mm256_set1_epi8('{'));
+    b->close = MASK64(_mm256_set1_epi8('}'));
+  } else {
+    b->quote = MASK64(_mm256_set1_epi8('"'));
+    b->backslash = MASK64(_mm256_set1_epi8('\\'));
+  }
+#undef MASK64
+}
+
+/* prefix_xor in one carry-less multiply by all ones */
+__attribute__((target("pclmul"), always_inline)) static inline uint64_t prefix_xor_clmul(uint64_t x) {
+  return (uint64_t)_mm_cvtsi128_si64(
+      _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8((char)0xff), 0));
+}
+
+__attribute__((target("avx2,pclmul,popcnt"))) static size_t
+top_level_avx2(const char *s, size_t len, size_t from, size_t to, unsigned need) {
+  return top_level_with(s, len, from, to, need, depth_classify_avx2, prefix_xor_clmul);
+}
+#endif
+
+static size_t top_level_candidate(const char *s, size_t len, size_t from, size_t to, unsigned need) {
+#if defined(__x86_64__) && !defined(QCC_JSONSCAN_SCALAR)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul"))
+    return top_level_avx2(s, len, from, to, need);
+#endif
+  return top_level_with(s, len, from, to, need, depth_classify_scalar, prefix_xor);
 }
 
 /* Apply a member read from the back to F, the first time KEY is seen there
@@ -860,7 +991,7 @@ static int read_tail(const char *body, size_t lo, size_t until, struct back *bk,
 static int bounded(const char *body, size_t len, struct qcc_jsonscan_facts *f) {
   struct scan sc = {body, len, 0};
   struct back bk = {0};
-  int front = quick_front(&sc, f, &bk.stop);
+  int front = scan_top(&sc, f, &bk.stop);
   if (front <= 0) return front; /* all read, or not JSON: the walk says the same */
   size_t stop = bk.stop, e = back_ws(body, stop, len);
   if (e <= stop || body[e - 1] != '}') return -1;
@@ -872,17 +1003,21 @@ static int bounded(const char *body, size_t len, struct qcc_jsonscan_facts *f) {
   f->quick = true; /* MODELS holds the last model only, whatever was read */
   if (bk.met) return 0;
   unsigned need = (NEED_MODEL | NEED_METADATA | NEED_STREAM) & ~bk.seen;
-  size_t at = need == 0 ? SIZE_MAX : middle_may_hold(body, len, stop, bk.tail, need);
-  if (at != SIZE_MAX) {
-    /* a token that may be a later member (in Claude Code's bodies a tool's
-     * "model" parameter): read the back over it if it is near the end;
-     * everything before it was looked at already */
-    lo = room > QCC_JSONSCAN_TAIL_BUDGET ? e - 1 - QCC_JSONSCAN_TAIL_BUDGET : stop;
-    if (at < lo) return -1;
+  if (need == 0) return 0;
+  /* A token that may be a later member (in Claude Code's bodies a Task
+   * call's or a tool schema's "model"): when the first one is near the end
+   * (a tool's parameter) the back is read over it, with every later one;
+   * else the middle's depth is counted and only a token at the top level
+   * makes it walk. Reading back costs about twice the count per byte and
+   * fails on a container that reaches below LO. */
+  size_t at = middle_may_hold(body, len, stop, bk.tail, need);
+  if (at == SIZE_MAX) return 0;
+  lo = room > QCC_JSONSCAN_TAIL_BUDGET ? e - 1 - QCC_JSONSCAN_TAIL_BUDGET : stop;
+  if (at >= lo && (e - at) * 2 < at - stop) {
     if (read_tail(body, lo, at, &bk, f) != 0) return -1;
-    if (!bk.met && bk.tail > at) return -1;
+    if (bk.met || bk.tail <= at) return 0;
   }
-  return 0;
+  return top_level_candidate(body, len, stop, bk.tail, need) == SIZE_MAX ? 0 : -1;
 }
 
 int qcc_jsonscan_bounded(const char *body, size_t len, struct qcc_jsonscan_facts *facts) {

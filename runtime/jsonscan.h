@@ -65,10 +65,13 @@ int qcc_jsonscan_body(const char *body, size_t len, struct qcc_jsonscan_facts *f
  * quotes, containers by their brackets) up to QCC_JSONSCAN_TAIL_BUDGET
  * bytes. For any JSON object the result is what qcc_jsonscan_body gives
  * (the LAST member of a name wins, as in jansson): a member read from the
- * back is the last one; one read from the front is kept only when the
- * unread middle holds no token that could be a later member of that name
- * (the literal key, or any \u escape of a letter); otherwise, or when the
- * front or back is not JSON, the whole body is walked. For a body that is
+ * back is the last one; one read from the front is kept only when no
+ * token in the unread middle that could be a later member of that name
+ * (the literal key, or any \u escape of a letter) is at the top level: a
+ * token near the end is read over from the back, others get their depth
+ * counted forward from the front (strings masked, brackets counted, 64
+ * bytes a step). A token at depth 1, or a front or back that is not JSON,
+ * makes it walk the whole body. For a body that is
  * not JSON the facts may be a guess the upstream's refusal makes harmless
  * (the middle is not checked). Returns 0 with FACTS (QUICK set when the
  * middle was skipped), or -1 as qcc_jsonscan_body. */

@@ -323,9 +323,149 @@ Test(upstream_jsonscan, bounded_sees_a_later_duplicate) {
   memcpy(c + at, ins, il);
   memcpy(c + at + il, b + at, n - at + 1);
   struct qcc_jsonscan_facts f = same_as_walk(c);
-  cr_expect(!f.quick, "a nested \"model\" key in the history: walked");
+  cr_expect(f.quick, "a nested \"model\" key in the history: its depth says so, no walk");
   cr_expect_str_eq(str(c, &f.model), "claude-sonnet-4-5");
   free(c);
+  free(b);
+}
+
+/* Nested "model" keys in the history (Task calls, at any depth, escaped),
+ * decoys in strings, escapes and brackets in strings before them: counted,
+ * not walked; the facts are the walk's. */
+Test(upstream_jsonscan, bounded_nested_models_are_counted_not_walked) {
+  static const char *const nested[] = {
+      "{\"model\":\"nested\"}",
+      "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"name\":\"Task\","
+      "\"input\":{\"prompt\":\"x\",\"model\":\"haiku\"}}]}",
+      "[[[[[[[[{\"model\":[{\"model\":{\"model\":\"deep\"}}]}]]]]]]]]",
+      "{\"mod\\u0065l\":\"escaped\",\"\\u006dodel\":\"x\"}",
+      "{\"t\":\"\\\\\",\"model\":\"after a string ending in a backslash\"}",
+      "{\"t\":\"}]}]}]\\\"\",\"model\":\"after brackets and a quote in a string\"}",
+      /* read without its escapes, this string would close the history
+       * before the "model" after it */
+      "{\"t\":\"\\\"}]}]}]}]\\\"\",\"model\":\"x\"}",
+      "{\"t\":\"[[[{{{\",\"model\":\"x\"}",
+      "\"model\",{\"model\":\"a string at depth 2 first\"}",
+  };
+  for (size_t k = 0; k < sizeof nested / sizeof nested[0]; k++) {
+    for (int times = 1; times <= 3; times++) {
+      /* the same token 1 to 3 times, early and late in the history */
+      size_t hist = 60000 * (size_t)times;
+      char *b = cc_body(hist, "", times == 3, nested[k]);
+      size_t n = strlen(b);
+      char *mid = strstr(b + 40, "{\"role\"");
+      cr_assert_not_null(mid);
+      size_t at = (size_t)(mid - b), il = strlen(nested[k]);
+      char *c = malloc(n + 2 * il + 3);
+      memcpy(c, b, at);
+      memcpy(c + at, nested[k], il);
+      c[at + il] = ',';
+      memcpy(c + at + il + 1, b + at, n - at + 1);
+      struct qcc_jsonscan_facts f = same_as_walk(c);
+      cr_expect(f.quick, "%zu x%d: not walked", k, times);
+      cr_expect_str_eq(str(c, &f.model), "claude-sonnet-4-5", "%zu", k);
+      cr_expect_str_eq(str(c, &f.user_id), "user_abc");
+      free(c);
+      free(b);
+    }
+  }
+}
+
+/* Runs of brackets with no quote for a block or more (counted, not taken
+ * for string interiors), then strings closing the same run: the nested
+ * "model" after them is still nested. */
+Test(upstream_jsonscan, bounded_blocks_without_quotes_are_counted) {
+  for (int depth = 60; depth <= 200; depth += 35) {
+    char *in = malloc((size_t)depth * 8 + 64);
+    cr_assert_not_null(in);
+    size_t n = 0;
+    for (int k = 0; k < depth; k++) in[n++] = '[';
+    n += (size_t)sprintf(in + n, "\"x\"");
+    for (int k = 1; k < depth; k++) n += (size_t)sprintf(in + n, "],\"x\"");
+    n += (size_t)sprintf(in + n, "],  %*s{\"model\":\"nested\"}", depth, "");
+    char *b = cc_body(100000, "", false, NULL);
+    size_t bl = strlen(b);
+    char *mid = strstr(b + 40, "{\"role\"");
+    cr_assert_not_null(mid);
+    size_t at = (size_t)(mid - b);
+    char *c = malloc(bl + n + 2);
+    memcpy(c, b, at);
+    memcpy(c + at, in, n);
+    c[at + n] = ',';
+    memcpy(c + at + n + 1, b + at, bl - at + 1);
+    struct qcc_jsonscan_facts f = same_as_walk(c);
+    cr_expect(f.quick, "depth %d: not walked", depth);
+    cr_expect_str_eq(str(c, &f.model), "claude-sonnet-4-5");
+    free(c);
+    free(b);
+    free(in);
+  }
+}
+
+/* A body whose back read stops at a long string (so the middle is counted
+ * from the front's first key), with a nested "model" at every offset of a
+ * 64-byte block, after escape runs and brackets that cross the blocks. */
+Test(upstream_jsonscan, bounded_depth_count_at_every_block_offset) {
+  /* the last: two escaped quotes 128 bytes apart, so both cross a block
+   * boundary at one offset with a block of no backslash between; read as
+   * quotes they would put the "model" after them at depth -1 */
+  static const char *const before[] = {
+      "", "\"\\\\\\\\\",", "\"\\\"}\\\\\",", "[],{},[{}],",
+      "{\"t\":\"\\\"]]]]xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"\",\"model\":\"y\"},"};
+  char big[6000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  for (size_t v = 0; v < sizeof before / sizeof before[0]; v++) {
+    for (int pad = 0; pad < 140; pad++) {
+      char *b = malloc(20000);
+      cr_assert_not_null(b);
+      int n = snprintf(b, 20000,
+                       "{\"model\":\"m\",\"messages\":[\"%*s\",%s{\"a\":1,\"model\":\"x\"}],"
+                       "\"system\":\"%s\",\"metadata\":{\"user_id\":\"u\"},\"stream\":false}",
+                       pad, "", before[v], big);
+      cr_assert(n > 0 && n < 20000);
+      struct qcc_jsonscan_facts f = same_as_walk(b);
+      cr_expect(f.quick, "%zu pad %d", v, pad);
+      cr_expect_str_eq(str(b, &f.model), "m");
+      cr_expect_eq(f.stream, 0);
+      free(b);
+    }
+  }
+}
+
+/* A top-level duplicate far from the end (past the back's budget), found
+ * by the depth count: the walk decides, and the last one wins. Not JSON
+ * where the count says depth 1 or less: the walk's answer too. */
+Test(upstream_jsonscan, bounded_top_level_duplicate_in_the_middle) {
+  size_t cap = 400000;
+  char *b = malloc(cap);
+  cr_assert_not_null(b);
+  /* the history's end and the duplicate at every offset of a block that
+   * starts inside the history */
+  for (int pad = 0; pad < 70; pad++) {
+    size_t n = (size_t)snprintf(b, cap,
+                                "{\"model\":\"first\",\"messages\":[{\"model\":\"n\"},\"%0*d\","
+                                /* an escaped quote after a block with no quote
+                                 * in a string: at one offset it opens the next
+                                 * block, and read as a quote it would hide
+                                 * the duplicate */
+                                "\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+                                "\\\"x\"],"
+                                "\"model\":\"second\",\"system\":\"",
+                                100 + pad, 0);
+    memset(b + n, 's', 300000);
+    n += 300000;
+    n += (size_t)snprintf(b + n, cap - n, "\",\"stream\":true}");
+    struct qcc_jsonscan_facts f = same_as_walk(b);
+    cr_expect(!f.quick, "pad %d: walked", pad);
+    cr_expect_str_eq(str(b, &f.model), "second");
+    /* the array closed before it opened: the nested-looking model is
+     * counted at depth 1, so walked, and not JSON */
+    *strstr(b, "[{\"model\":\"n\"}") = ']';
+    cr_expect_eq(qcc_jsonscan_bounded(b, n, &f), -1);
+    cr_expect(!f.object && !f.has_model && !f.quick);
+  }
   free(b);
 }
 

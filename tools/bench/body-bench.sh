@@ -4,7 +4,7 @@
 #
 #   tools/bench/body-bench.sh [--build DIR] [--sizes "1k 50k 500k 1m"]
 #                             [--requests N] [--policy map|sticky|plain] [--out FILE]
-#                             [--keep DIR]
+#                             [--keep DIR] [--nested-model]
 #
 # For each size, qcc-run runs under callgrind twice: "base" gets a probe and
 # 2 requests of that body, "full" the same plus N more; instructions/request =
@@ -17,6 +17,8 @@
 # sticky: sticky_session on, no map (the model, for usage, and the session
 # key are read from the body's front and back); plain: neither, so the body
 # is only copied and read for usage's model.
+# --nested-model: bodies whose history and tools hold nested "model" keys
+# (ccbody.py --nested-model: Task calls naming a model).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +31,7 @@ requests=20
 policy=map
 out=""
 keep=""
+nested=()
 die() { echo "body-bench: $*" >&2; exit 2; }
 say() { echo "body-bench: $*" >&2; }
 
@@ -40,7 +43,8 @@ while [ $# -gt 0 ]; do
     --policy) [ $# -ge 2 ] || die "--policy needs map, sticky or plain"; policy=$2; shift ;;
     --out) [ $# -ge 2 ] || die "--out needs a file"; out=$2; shift ;;
     --keep) [ $# -ge 2 ] || die "--keep needs a directory"; keep=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --nested-model) nested=(--nested-model) ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
   shift
@@ -94,7 +98,7 @@ fi
 "$qccc" build -c "$tmp/qcc.yaml" -o "$tmp/table.bin" >"$tmp/qccc.out" 2>&1 \
   || die "qccc build failed: $(last_lines "$tmp/qccc.out")"
 
-for s in $sizes; do python3 "$here/ccbody.py" "$s" "$tmp/body-$s.json"; done
+for s in $sizes; do python3 "$here/ccbody.py" "$s" "$tmp/body-$s.json" "${nested[@]}"; done
 
 # N requests of FILE on one keep-alive connection; prints each one's total
 # time (curl's time_starttransfer is taken when an upload starts, so the

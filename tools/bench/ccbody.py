@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ccbody.py: a request body shaped like Claude Code's, of about SIZE bytes.
 
-    tools/bench/ccbody.py SIZE [OUT] [--seed N] [--model NAME] [--no-stream]
+    tools/bench/ccbody.py SIZE [OUT] [--seed N] [--model NAME] [--no-stream] [--nested-model]
 
 SIZE is bytes, or with a k/m suffix (50k, 1m). The body is what Claude Code
 sends on a late turn: "model", a long "messages" history (user text, assistant
@@ -11,6 +11,11 @@ backslashes, newlines and non-ASCII), "system" blocks with cache_control,
 The history is what grows: it is extended turn by turn until the body
 reaches SIZE (within one turn, about 2 KB); below about 2.5 KB the body is
 one short user message with one tool. Deterministic for a seed.
+
+--nested-model: the Task tool's schema has a "model" property and every
+eighth turn is a Task call whose input names a model (as Claude Code sends
+when a subagent runs on another model): nested "model" keys in the history
+and the tools, none of them top-level.
 """
 import json
 import random
@@ -39,8 +44,8 @@ def code(rng, lines):
     return "".join(rng.choice(CODE) for _ in range(lines))
 
 
-def tool(rng, name):
-    return {
+def tool(rng, name, nested=False):
+    t = {
         "name": name,
         "description": words(rng, 120),
         "input_schema": {
@@ -59,11 +64,16 @@ def tool(rng, name):
             "$schema": "http://json-schema.org/draft-07/schema#",
         },
     }
+    if nested and name == "Task":
+        t["input_schema"]["properties"]["model"] = {
+            "type": "string", "enum": ["sonnet", "opus", "haiku"],
+            "description": "The model for this agent"}
+    return t
 
 
-def turn(rng, k):
+def turn(rng, k, nested=False):
     tid = "toolu_%024x" % rng.getrandbits(96)
-    return [
+    t = [
         {"role": "user", "content": [{"type": "text", "text": words(rng, 30)}]},
         {"role": "assistant", "content": [
             {"type": "text", "text": words(rng, 40)},
@@ -72,9 +82,15 @@ def turn(rng, k):
         {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": tid, "content": code(rng, 12)}]},
     ]
+    if nested and k % 8 == 3:
+        t[1]["content"][1]["name"] = "Task"
+        t[1]["content"][1]["input"] = {"description": "Explore the parser",
+                                       "prompt": "Find where \"model\" is read",
+                                       "subagent_type": "general-purpose", "model": "haiku"}
+    return t
 
 
-def body(size, seed=1, model="claude-sonnet-4-5", stream=True):
+def body(size, seed=1, model="claude-sonnet-4-5", stream=True, nested=False):
     rng = random.Random(seed)
     doc = {
         "model": model,
@@ -85,7 +101,7 @@ def body(size, seed=1, model="claude-sonnet-4-5", stream=True):
              "cache_control": {"type": "ephemeral"}},
             {"type": "text", "text": words(rng, 150), "cache_control": {"type": "ephemeral"}},
         ],
-        "tools": [tool(rng, n) for n in TOOLS],
+        "tools": [tool(rng, n, nested) for n in TOOLS],
         "metadata": {"user_id": "user_%064x_account_%s_session_%s" % (
             rng.getrandbits(256), "3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
             "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")},
@@ -103,7 +119,7 @@ def body(size, seed=1, model="claude-sonnet-4-5", stream=True):
     k = 0
     have = len(out.encode())
     while True:
-        t = turn(rng, k)
+        t = turn(rng, k, nested)
         k += 1
         doc["messages"].extend(t)
         have += len(json.dumps(t, ensure_ascii=False, separators=(",", ":")).encode())
@@ -122,7 +138,8 @@ def main(argv):
     if not args:
         sys.exit(__doc__)
     data = body(parse_size(args[0]), int(opts.get("--seed", 1)),
-                opts.get("--model", "claude-sonnet-4-5"), "--no-stream" not in argv)
+                opts.get("--model", "claude-sonnet-4-5"), "--no-stream" not in argv,
+                "--nested-model" in argv)
     if len(args) > 1:
         with open(args[1], "wb") as f:
             f.write(data)
