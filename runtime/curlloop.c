@@ -3,11 +3,27 @@
 #include <errno.h>
 #include <ev.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct sock {
   ev_io io;
   struct qcc_curlloop *cl;
   struct sock *prev, *next;
+  /* curl has let go of the socket (CURL_POLL_REMOVE: its connection waits
+   * in the pool) but the watcher stays, so the next transfer on it costs
+   * no epoll_ctl; a read event while parked stops the watcher */
+  bool parked;
+};
+
+/* Sockets curl opened through open_socket, by descriptor: only these are
+ * parked, because only their close is reported (close_socket), before the
+ * descriptor can be reused. A socket curl closes itself (the resolver's
+ * socketpair) is never parked: its watcher must stop before the close. */
+struct fdmap {
+  struct sock **by_fd; /* the sock of an open socket, or NULL */
+  unsigned char *ours; /* 1 when open_socket made it */
+  size_t cap;
 };
 
 struct qcc_curlloop {
@@ -15,6 +31,8 @@ struct qcc_curlloop {
   CURLM *multi;
   ev_timer timer;
   struct sock *socks;
+  struct fdmap fds;
+  size_t unparked; /* parked watchers taken back into use */
   unsigned depth; /* > 0 inside curl_multi_socket_action */
   void (*after)(void *ctx);
   void *ctx;
@@ -48,8 +66,14 @@ static void socket_action(struct qcc_curlloop *cl, curl_socket_t fd, int mask) {
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  (void)loop;
   struct sock *s = w->data;
+  if (s->parked) {
+    /* the pooled connection's peer wrote or closed: curl sees that when it
+     * next looks at the connection; until then, no busy level-triggered
+     * wake-ups */
+    ev_io_stop(loop, w);
+    return;
+  }
   int action = 0;
   if (revents & EV_READ) action |= CURL_CSELECT_IN;
   if (revents & EV_WRITE) action |= CURL_CSELECT_OUT;
@@ -77,8 +101,33 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
+static bool fd_grow(struct fdmap *m, curl_socket_t fd) {
+  if (fd < 0) return false;
+  if ((size_t)fd < m->cap) return true;
+  size_t ncap = m->cap ? m->cap : 64;
+  while (ncap <= (size_t)fd) ncap *= 2;
+  struct sock **b = realloc(m->by_fd, ncap * sizeof *b);
+  if (b == NULL) return false;
+  m->by_fd = b;
+  unsigned char *o = realloc(m->ours, ncap);
+  if (o == NULL) return false;
+  m->ours = o;
+  for (size_t i = m->cap; i < ncap; i++) {
+    b[i] = NULL;
+    o[i] = 0;
+  }
+  m->cap = ncap;
+  return true;
+}
+
+static struct sock *fd_sock(const struct fdmap *m, curl_socket_t fd) {
+  return fd >= 0 && (size_t)fd < m->cap ? m->by_fd[fd] : NULL;
+}
+
 static void sock_free(struct qcc_curlloop *cl, struct sock *s) {
   ev_io_stop(cl->loop, &s->io);
+  if (s->io.fd >= 0 && (size_t)s->io.fd < cl->fds.cap && cl->fds.by_fd[s->io.fd] == s)
+    cl->fds.by_fd[s->io.fd] = NULL;
   if (s->prev != NULL) s->prev->next = s->next;
   else cl->socks = s->next;
   if (s->next != NULL) s->next->prev = s->prev;
@@ -94,9 +143,19 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
   if (what == CURL_POLL_REMOVE) {
     if (s != NULL) {
       curl_multi_assign(cl->multi, fd, NULL);
-      sock_free(cl, s);
+      if (fd >= 0 && (size_t)fd < cl->fds.cap && cl->fds.ours[fd] && s->io.events == EV_READ)
+        s->parked = true; /* watcher kept: see struct sock */
+      else
+        sock_free(cl, s);
     }
     return 0;
+  }
+  if (s == NULL && (s = fd_sock(&cl->fds, fd)) != NULL) {
+    /* a parked socket back in use: same descriptor, same socket (a close
+     * would have freed it), so an unchanged watcher needs no epoll_ctl */
+    s->parked = false;
+    cl->unparked++;
+    curl_multi_assign(cl->multi, fd, s);
   }
   if (s == NULL) {
     s = calloc(1, sizeof *s);
@@ -108,8 +167,10 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
     if (cl->socks != NULL) cl->socks->prev = s;
     cl->socks = s;
     ev_init(&s->io, io_cb);
+    s->io.fd = -1;
     s->io.data = s;
     curl_multi_assign(cl->multi, fd, s);
+    if (fd_grow(&cl->fds, fd)) cl->fds.by_fd[fd] = s;
   }
   int events = 0;
   if (what & CURL_POLL_IN) events |= EV_READ;
@@ -157,6 +218,8 @@ void qcc_curlloop_free(struct qcc_curlloop **pcl) {
   ev_timer_stop(cl->loop, &cl->timer);
   curl_multi_cleanup(cl->multi);
   while (cl->socks != NULL) sock_free(cl, cl->socks);
+  free(cl->fds.by_fd);
+  free(cl->fds.ours);
   free(cl);
   curl_global_cleanup();
   *pcl = NULL;
@@ -164,8 +227,38 @@ void qcc_curlloop_free(struct qcc_curlloop **pcl) {
 
 CURLM *qcc_curlloop_multi(struct qcc_curlloop *cl) { return cl->multi; }
 
+/* CURLOPT_OPENSOCKETFUNCTION: the socket curl would make, noted as ours. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+                                 struct curl_sockaddr *addr) {
+  struct qcc_curlloop *cl = clientp;
+  (void)purpose;
+  curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd == CURL_SOCKET_BAD) return fd;
+  struct sock *stale = fd_sock(&cl->fds, fd);
+  if (stale != NULL) sock_free(cl, stale); /* closed behind our back: never reuse its watcher */
+  if (fd_grow(&cl->fds, fd)) cl->fds.ours[fd] = 1;
+  return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the watcher goes before the descriptor does. */
+static int close_socket(void *clientp, curl_socket_t fd) {
+  struct qcc_curlloop *cl = clientp;
+  struct sock *s = fd_sock(&cl->fds, fd);
+  if (s != NULL) {
+    if (s->parked) sock_free(cl, s);
+    else ev_io_stop(cl->loop, &s->io); /* curl still removes it (CURL_POLL_REMOVE) */
+  }
+  if (fd >= 0 && (size_t)fd < cl->fds.cap) cl->fds.ours[fd] = 0;
+  return close(fd);
+}
+
 int qcc_curlloop_add(struct qcc_curlloop *cl, CURL *easy, struct qcc_curl_job *job) {
   if (curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)job) != CURLE_OK) return -1;
+  if (curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)cl) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, (void *)cl) != CURLE_OK)
+    return -1;
   return curl_multi_add_handle(cl->multi, easy) == CURLM_OK ? 0 : -1;
 }
 
@@ -174,5 +267,7 @@ void qcc_curlloop_remove(struct qcc_curlloop *cl, CURL *easy) {
 }
 
 bool qcc_curlloop_busy(const struct qcc_curlloop *cl) { return cl->depth > 0; }
+
+size_t qcc_curlloop_unparked(const struct qcc_curlloop *cl) { return cl->unparked; }
 
 void qcc_curlloop_kick(struct qcc_curlloop *cl) { socket_action(cl, CURL_SOCKET_TIMEOUT, 0); }

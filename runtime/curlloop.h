@@ -9,7 +9,11 @@
  * so callers must not set CURLOPT_PRIVATE themselves. Completions are
  * delivered after curl_multi_socket_action has returned (never from inside
  * curl), then the AFTER hook runs once; a completion may remove, free or
- * re-add easy handles. */
+ * re-add easy handles.
+ *
+ * A socket's watcher outlives curl's CURL_POLL_REMOVE while its connection
+ * waits in curl's pool (curl reports its close, see curlloop.c), so the next
+ * transfer on a kept-alive connection adds no epoll_ctl. */
 #ifndef QCC_RUNTIME_CURLLOOP_H
 #define QCC_RUNTIME_CURLLOOP_H
 
@@ -48,5 +52,7 @@ void qcc_curlloop_kick(struct qcc_curlloop *cl);
 /* True while curl is running (inside curl_multi_socket_action): curl
  * callbacks run then, and handles must not be removed from them. */
 bool qcc_curlloop_busy(const struct qcc_curlloop *cl);
+/* How many times a pooled connection's kept watcher was taken back into use. */
+size_t qcc_curlloop_unparked(const struct qcc_curlloop *cl);
 
 #endif
