@@ -1,6 +1,7 @@
 #include "upreq.h"
 
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,31 @@ static void link_line(struct curl_slist *node, size_t k, size_t n, char **text, 
   *text += len + 1;
 }
 
+/* Names libcurl 7.88 looks up in the header list or treats specially when
+ * it writes the request (Curl_checkheaders, Curl_add_custom_headers):
+ * such a header keeps a list node of its own. */
+static bool curl_reads(const char *name, size_t len) {
+  static const char *const names[] = {
+      "host",         "accept",         "accept-encoding", "alt-used",       "authorization",
+      "connection",   "content-length", "content-type",    "content-range",  "cookie",
+      "date",         "expect",         "mime-version",    "proxy-connection", "range",
+      "referer",      "te",             "transfer-encoding", "user-agent"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (qcc_hdr_name_is(name, len, names[i])) return true;
+  return false;
+}
+
 /* The upstream request headers: the client's minus what qcc_hdr_drop_request
  * removes, plus the endpoint's credential; curl's own Expect/Accept (and the
  * form Content-Type it would add to a POST) are suppressed so only the
- * client's headers go. */
+ * client's headers go.
+ *
+ * libcurl pays per list node: every name it looks up walks the list, and
+ * each node is checked against seven names and formatted on its own. So the
+ * headers it never reads (anthropic-*, x-stainless-*, x-app: most of what
+ * Claude Code sends) share one node, their lines joined by CRLF, which curl
+ * writes out as they are; the bytes on the wire are the same. A header with
+ * an empty value keeps its own node ("Name;" is curl's spelling of it). */
 static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
                          enum qcc_auth_style auth, const char *key, bool has_body) {
   /* One allocation: the curl_slist nodes, then their lines (curl only reads
@@ -35,19 +57,24 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
   const bool ctype = has_body && !has_header(r, "content-type");
   size_t n = 1 + accept + ctype + (key[0] != '\0');
   size_t bytes = sizeof "Expect:" + sizeof "Accept:" + sizeof "Content-Type:" + strlen(key) + 32;
-  /* The drop rule once per header (the second pass reads DROP; past
-   * DROP_MAX headers it asks again); unless a Connection header names more
-   * than hop-by-hop headers (keep-alive), that scan is skipped. */
-  enum { DROP_MAX = 128 };
-  bool drop[DROP_MAX];
+  /* The class of each header once (the second pass reads it; past KIND_MAX
+   * headers it asks again); unless a Connection header names more than
+   * hop-by-hop headers (keep-alive), the drop rule's scan of it is skipped. */
+  enum { KIND_MAX = 128 };
+  enum kind { DROP, OWN_NODE, JOINED };
+  unsigned char kind[KIND_MAX];
   const size_t nc = qcc_hdr_connection_names_more(r->headers, r->header_count) ? r->header_count : 0;
+  size_t joined = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const struct qcc_header *h = &r->headers[i];
-    bool d = qcc_hdr_drop_request(r->headers, nc, h);
-    if (i < DROP_MAX) drop[i] = d;
-    if (d) continue;
-    n++;
-    bytes += h->name_len + h->value_len + 3;
+    enum kind k = qcc_hdr_drop_request(r->headers, nc, h) ? DROP
+                  : h->value_len == 0 || curl_reads(h->name, h->name_len) ? OWN_NODE
+                                                                             : JOINED;
+    if (i < KIND_MAX) kind[i] = (unsigned char)k;
+    if (k == DROP) continue;
+    if (k == OWN_NODE || joined++ == 0) n++;
+    /* "Name: value" and its NUL; a joined line also its CRLF */
+    bytes += h->name_len + h->value_len + (k == JOINED ? 5 : 3);
   }
   struct curl_slist *node = malloc(n * sizeof *node + bytes);
   if (node == NULL) return -1;
@@ -64,12 +91,32 @@ static int build_headers(struct qcc_upreq *u, const struct qcc_request *r,
     memcpy(text, fixed[f], len + 1);
     link_line(node, k++, n, &text, len);
   }
-  for (size_t i = 0; i < r->header_count; i++) {
-    const struct qcc_header *h = &r->headers[i];
-    if (i < DROP_MAX ? drop[i] : qcc_hdr_drop_request(r->headers, nc, h)) continue;
-    int len = qcc_hdr_line(h, text, (size_t)(end - text));
-    if (len < 0) return -1;
-    link_line(node, k++, n, &text, (size_t)len);
+  /* the joined node: its lines written in place, CRLF between them */
+  char *jstart = text;
+  size_t jlen = 0;
+  for (size_t pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < r->header_count; i++) {
+      const struct qcc_header *h = &r->headers[i];
+      enum kind c = i < KIND_MAX ? (enum kind)kind[i]
+                    : qcc_hdr_drop_request(r->headers, nc, h) ? DROP
+                    : h->value_len == 0 || curl_reads(h->name, h->name_len) ? OWN_NODE
+                                                                             : JOINED;
+      if (c == DROP || (pass == 0) != (c == JOINED)) continue;
+      if (c == JOINED) {
+        if (jlen > 0) {
+          memcpy(jstart + jlen, "\r\n", 2); /* over the previous line's NUL, and one more */
+          jlen += 2;
+        }
+        int len = qcc_hdr_line(h, jstart + jlen, (size_t)(end - jstart - (ptrdiff_t)jlen));
+        if (len < 0) return -1;
+        jlen += (size_t)len;
+        continue;
+      }
+      int len = qcc_hdr_line(h, text, (size_t)(end - text));
+      if (len < 0) return -1;
+      link_line(node, k++, n, &text, (size_t)len);
+    }
+    if (pass == 0 && jlen > 0) link_line(node, k++, n, &text, jlen);
   }
   if (key[0] != '\0') {
     int len = qcc_hdr_auth_line(auth, key, text, (size_t)(end - text));

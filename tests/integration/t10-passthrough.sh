@@ -58,6 +58,31 @@ assert_eq "hop-by-hop Keep-Alive dropped" "false" "$(jq -r '.header_names | inde
 rec=$(grep -i '^x-mock-received: ' "$T/h.h" | cut -d' ' -f2- | tr -d '\r')
 assert_eq "echo: upstream saw anthropic-beta" "it-beta-1,it-beta-2" "$(jq -r '."anthropic-beta"' <<<"$rec" 2>/dev/null)"
 
+# --- the headers Claude Code sends (captured from claude 2.1.332) arrive
+# byte for byte: qcc-run hands the ones libcurl never reads to it as one
+# list node (runtime/upreq.c), which must not change what goes on the wire.
+# Plus a repeated name (order kept), an empty value and an odd-case name.
+hdr_args=()
+while IFS= read -r line; do hdr_args+=(-H "$line"); done <"$QCC_SOURCE_ROOT/tools/bench/cc-headers.txt"
+hdr_args+=(-H 'X-Dup: one' -H 'x-it-z: last' -H 'X-Dup: two' -H 'X-Empty;' -H 'x-MiXeD-CaSe: v a l')
+for scheme in json stream; do
+	body=$([ $scheme = json ] && body_json "cc-headers-$scheme" || body_stream "cc-headers-$scheme")
+	curl -sS -m 10 -o /dev/null "$P/v1/messages?beta=true" -H "x-api-key: $CLIENT_KEY" \
+		-H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' "${hdr_args[@]}" -d "$body"
+	l=$(mock_requests up1 "select(.model==\"cc-headers-$scheme\")" | head -1)
+	# what the client sent, minus hop-by-hop (Connection) and what qcc-run sets
+	# itself (Host, Content-Length, the credential)
+	sent=$( { printf '%s\n' 'anthropic-version: 2023-06-01' 'content-type: application/json'
+		grep -iv '^connection:' "$QCC_SOURCE_ROOT/tools/bench/cc-headers.txt"
+		printf '%s\n' 'X-Dup: one' 'x-it-z: last' 'X-Dup: two' 'X-Empty: ' 'x-MiXeD-CaSe: v a l'; } | sort)
+	got=$(jq -r '.headers[] | select((.[0] | ascii_downcase) as $n | ["host", "content-length", "x-api-key", "accept"] | index($n) | not) | "\(.[0]): \(.[1])"' <<<"$l" | sort)
+	assert_eq "$scheme: Claude Code's headers arrive byte for byte, nothing added" "$sent" "$got"
+	assert_eq "$scheme: a repeated name keeps its order" "one,two" \
+		"$(jq -r '[.headers[] | select(.[0] == "X-Dup") | .[1]] | join(",")' <<<"$l")"
+	assert_eq "$scheme: no header line holds a CR or LF" "0" \
+		"$(jq '[.headers[][] | select(test("[\r\n]"))] | length' <<<"$l")"
+done
+
 # --- count_tokens, models, other /v1/ paths
 a=$(curl -sS -m 10 "$P/v1/messages/count_tokens" -H "x-api-key: $CLIENT_KEY" -d "$(body_json ct)")
 b=$(curl -sS -m 10 "$D/v1/messages/count_tokens" -H "x-api-key: $QCC_IT_KEY_UP1" -d "$(body_json ct)")

@@ -80,6 +80,20 @@ void srv_log_request(struct mock_conn *c, const char *method, const struct auth_
 		json_array_append_new(names, json_string(name));
 	}
 	json_object_set_new(o, "header_names", names ? names : json_null());
+	/* every header as it arrived, [name, value] in order (tests compare the
+	 * forwarded set byte for byte); the credential's value is left out */
+	json_t *all = json_array();
+	for (int i = 0; i < c->nh && all != NULL; i++) {
+		const char *nm = srv_hdr_name(c, i);
+		size_t nl = c->hv[i].name_len;
+		bool secret = (nl == 9 && strncasecmp(nm, "x-api-key", 9) == 0) ||
+			      (nl == 13 && strncasecmp(nm, "authorization", 13) == 0);
+		json_t *pair = json_pack("[s%s%]", nm, nl, secret ? "(credential)" : c->arena + c->hv[i].val_off,
+					 secret ? (size_t)12 : (size_t)c->hv[i].val_len);
+		if (pair != NULL)
+			json_array_append_new(all, pair);
+	}
+	json_object_set_new(o, "headers", all ? all : json_null());
 	json_object_set_new(o, "body_len", json_integer((json_int_t)c->body.len));
 	/* tests compare what arrived with what was sent, byte for byte */
 	unsigned char md[EVP_MAX_MD_SIZE];
