@@ -474,3 +474,22 @@ ask() {
 journal_json() {
 	"$QCCC_BIN" journal show --json --state-dir "${1:-$QCC_STATE}" 2>/dev/null
 }
+
+# ---- certificates for TLS tests (made here, in $T, with the openssl CLI) ------
+
+# pki_ca DIR NAME : a self-signed EC CA, DIR/NAME.pem and DIR/NAME.key
+pki_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$1/$2.key" -out "$1/$2.pem" -subj "/CN=qcc it $2" >/dev/null 2>&1
+}
+
+# pki_leaf DIR NAME CA SAN : a server certificate for SAN (e.g.
+# "IP:127.0.0.1,DNS:localhost") signed by DIR/CA, DIR/NAME.pem and DIR/NAME.key
+pki_leaf() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$1/$2.key" -out "$1/$2.csr" -subj "/CN=$2" >/dev/null 2>&1 &&
+		printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$4" \
+			>"$1/$2.ext" &&
+		openssl x509 -req -in "$1/$2.csr" -CA "$1/$3.pem" -CAkey "$1/$3.key" \
+			-set_serial "0x$RANDOM$RANDOM" -days 2 -extfile "$1/$2.ext" -out "$1/$2.pem" >/dev/null 2>&1
+}

@@ -20,16 +20,8 @@ unset SSL_CERT_FILE SSL_CERT_DIR
 
 P=$T/pki
 mkdir -p "$P"
-ca() { # NAME
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-keyout "$P/$1.key" -out "$P/$1.pem" -subj "/CN=qcc it $1" >/dev/null 2>&1
-}
-ca ca && ca other || bail_out "openssl could not make the CAs"
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$P/srv.key" \
-	-out "$P/srv.csr" -subj "/CN=srv" >/dev/null 2>&1 &&
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$P/srv.ext" &&
-	openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -set_serial 7 -days 2 \
-		-extfile "$P/srv.ext" -out "$P/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the cert"
+pki_ca "$P" ca && pki_ca "$P" other || bail_out "openssl could not make the CAs"
+pki_leaf "$P" srv ca "IP:127.0.0.1,DNS:localhost" || bail_out "openssl could not make the cert"
 for d in ca other; do
 	mkdir -p "$P/dir-$d" && cp "$P/$d.pem" "$P/dir-$d/" && openssl rehash "$P/dir-$d" >/dev/null 2>&1 ||
 		bail_out "openssl rehash failed"
@@ -65,6 +57,12 @@ endpoints_json() { curl -sS -m 5 --unix-socket "$QCC_STATE/admin.sock" http://qc
 last_error() { endpoints_json | jq -r --arg id "$1" '[.. | objects | select(.id == $id and has("last_error"))][0].last_error // ""'; }
 requests_to() { mock_requests "$1" | wc -l; }
 table() { build_table "$1" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"; }
+reload() { # CONFIG: build it over the served table, wait until qcc-run serves it
+	local g
+	g=$(healthz_generation)
+	table "$1"
+	wait_generation_above "$g" >/dev/null || bail_out "the reload was not picked up"
+}
 
 # ---- 1. same host:port, different ca_file -----------------------------------
 cp "$P/ca.pem" "$P/a-ca.pem"
@@ -88,15 +86,11 @@ assert_eq "a after b's refusal: 200" "200" "$(post)"
 assert_eq "still on a's connection" "$c1" "$(last_conn)"
 # the same trust in a new generation keeps the connection; a changed file is new trust
 sed 's/^    endpoints:$/    description: reloaded\n    endpoints:/' "$T/same.yaml" >"$T/same2.yaml"
-g=$(healthz_generation)
-table "$T/same2.yaml"
-wait_generation_above "$g" >/dev/null || bail_out "the reload was not picked up"
+reload "$T/same2.yaml"
 assert_eq "after a reload with the same ca_file: 200" "200" "$(post)"
 assert_eq "on the connection verified before the reload" "$c1" "$(last_conn)"
 cat "$P/ca.pem" "$P/other.pem" >"$P/a-ca.pem"
-g=$(healthz_generation)
-table "$T/same.yaml"
-wait_generation_above "$g" >/dev/null || bail_out "the reload was not picked up"
+reload "$T/same.yaml"
 assert_eq "after a reload with a changed ca_file: 200" "200" "$(post)"
 assert_ne "on a new connection (verified with the new file)" "$c1" "$(last_conn)"
 stop_qcc
@@ -122,9 +116,7 @@ assert_eq "tls.ca_path with the CA: 200" "200" "$(post)"
 assert_eq "and again on a new connection: 200" "200" "$(post)"
 config "$T/dir2.yaml" "tls:
   ca_path: $P/dir-other" "$(surl fresh)" "" "$(surl fresh localhost)" ""
-g=$(healthz_generation)
-table "$T/dir2.yaml"
-wait_generation_above "$g" >/dev/null || bail_out "the reload was not picked up"
+reload "$T/dir2.yaml"
 n0=$(requests_to fresh)
 assert_eq "after a reload to a tls.ca_path without the CA: refused (502)" "502" "$(post)"
 assert_contains "with the reason" "$(jq -r .error.message "$T/resp.json")" "$ISSUER_REASON"
