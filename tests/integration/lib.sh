@@ -477,6 +477,15 @@ journal_json() {
 
 # ---- certificates for TLS tests (made here, in $T, with the openssl CLI) ------
 
+# pki_init : skip without the openssl CLI; P=$T/pki, made; SSL_CERT_FILE and
+# SSL_CERT_DIR unset (the CAs a test trusts come from the test alone).
+pki_init() {
+	command -v openssl >/dev/null || skip_all "openssl CLI not installed"
+	unset SSL_CERT_FILE SSL_CERT_DIR
+	P=$T/pki
+	mkdir -p "$P"
+}
+
 # pki_ca DIR NAME : a self-signed EC CA, DIR/NAME.pem and DIR/NAME.key
 pki_ca() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \

@@ -15,11 +15,7 @@
 #      closes every connection, so each request connects).
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
-command -v openssl >/dev/null || skip_all "openssl CLI not installed"
-unset SSL_CERT_FILE SSL_CERT_DIR
-
-P=$T/pki
-mkdir -p "$P"
+pki_init
 pki_ca "$P" ca && pki_ca "$P" other || bail_out "openssl could not make the CAs"
 pki_leaf "$P" srv ca "IP:127.0.0.1,DNS:localhost" || bail_out "openssl could not make the cert"
 for d in ca other; do

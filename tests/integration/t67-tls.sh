@@ -6,13 +6,9 @@
 # Every key and certificate is made here, in $T, with the openssl CLI.
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
-command -v openssl >/dev/null || skip_all "openssl CLI not installed"
-# the CA settings under test come from here alone
-unset SSL_CERT_FILE SSL_CERT_DIR
+pki_init # the CA settings under test come from here alone
 
 # ---- certificates -------------------------------------------------------------
-P=$T/pki
-mkdir -p "$P"
 ca() { pki_ca "$P" "$1"; }  # NAME: a self-signed CA
 leaf() { pki_leaf "$P" "$@"; } # NAME CA SAN
 ca ca && ca rogue || bail_out "openssl could not make the CAs"
