@@ -124,8 +124,9 @@ static int read_small_file(const char *file, char **out, size_t *len, struct qcc
  * file is new trust after a reload, and the same file the same trust) and
  * an empty CRL whose issuer is that hash. For each new connection libcurl
  * adds the blob's objects to the store it verifies with, which is this
- * store, where the CRL already is (added here): the store never changes,
- * and the CRL has no effect (it revokes nothing, its issuer issues nothing,
+ * store, where the CRL already is (added here, as read back from the blob:
+ * OpenSSL tells a CRL it has by the digest it takes when reading one): the
+ * store's contents never change, and the CRL has no effect (it revokes nothing, its issuer issues nothing,
  * and CRL checking is off). A CRL rather than one of the file's CAs,
  * which would be as neutral: parsing a certificate's public key costs 1.3 M
  * instructions in OpenSSL 3.0, a third of a new connection; this CRL 70 k.
@@ -163,15 +164,20 @@ static int trust_blob(struct store *st, struct qcc_err *err) {
                                   0) == 1 &&
        X509_CRL_set_version(crl, 1) == 1 && X509_CRL_set_issuer_name(crl, issuer) == 1 &&
        X509_CRL_set1_lastUpdate(crl, when) == 1 && X509_CRL_sign(crl, key, NULL) > 0 &&
-       X509_STORE_add_crl(st->x509, crl) == 1 &&
        BIO_printf(out, "qcc trust: %s, sha256 %s\n", st->source, hex) > 0 &&
        PEM_write_bio_X509_CRL(out, crl) == 1 && (plen = BIO_get_mem_data(out, &pem)) > 0 &&
        (st->blob_text = malloc((size_t)plen)) != NULL;
+  X509_CRL *back = NULL;
   if (ok) {
     memcpy(st->blob_text, pem, (size_t)plen);
     st->blob = (struct curl_blob){.data = st->blob_text, .len = (size_t)plen,
                                   .flags = CURL_BLOB_NOCOPY};
+    BIO *in = BIO_new_mem_buf(st->blob_text, (int)plen);
+    back = in != NULL ? PEM_read_bio_X509_CRL(in, NULL, NULL, NULL) : NULL;
+    ok = back != NULL && X509_STORE_add_crl(st->x509, back) == 1;
+    BIO_free(in);
   }
+  X509_CRL_free(back);
   BIO_free(out);
   ASN1_TIME_free(when);
   X509_NAME_free(issuer);
