@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tls-bench.sh: qcc-run's CPU per new upstream TLS connection.
 #
-#   tools/bench/tls-bench.sh [--build DIR] [--requests N] [--trust system|ca_file]
+#   tools/bench/tls-bench.sh [--build DIR] [--requests N] [--trust system|ca_file|other_ca]
 #                            [--close-every N]
 #
 # A TLS mock upstream (certificate from a CA made here, mock from this
@@ -13,7 +13,9 @@
 # connection is then reused: a check that the setup works). --close-every 1
 # with --trust ca_file: the mock closes each connection after its response,
 # so every request makes a new connection that verifies and succeeds (the
-# cost of a new connection to a ca_file endpoint).
+# cost of a new connection to a ca_file endpoint, TLS session resumed).
+# --trust other_ca: a ca_file with another CA, refused after the full
+# handshake as with system, through a ca_file store (and its trust tag).
 # Reported: qcc-run's CPU (utime + stime from /proc) per request, and
 # instructions per request under callgrind ((full - base) / N).
 set -euo pipefail
@@ -31,12 +33,12 @@ while [ $# -gt 0 ]; do
     --requests) requests=$2; shift ;;
     --trust) trust=$2; shift ;;
     --close-every) close_every=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1" ;;
   esac
   shift
 done
-case "$trust" in system|ca_file) ;; *) die "--trust must be system or ca_file" ;; esac
+case "$trust" in system|ca_file|other_ca) ;; *) die "--trust must be system, ca_file or other_ca" ;; esac
 build=$(cd "$build" && pwd)
 # the TLS mock is this tree's; --build may name an older qcc-run + qccc
 mock="$root/build/tools/mock-upstream/mock-upstream"
@@ -70,6 +72,11 @@ for _ in $(seq 100); do [ -s "$tmp/m.port" ] && break; sleep 0.05; done
 mport=$(cat "$tmp/m.port") || die "mock did not start (built with --tls-cert?)"
 extra=""
 [ "$trust" = ca_file ] && extra="        ca_file: $tmp/ca.pem"
+if [ "$trust" = other_ca ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$tmp/other.key" -out "$tmp/other.pem" -subj "/CN=bench other CA" >/dev/null 2>&1
+  extra="        ca_file: $tmp/other.pem"
+fi
 cat >"$tmp/q.yaml" <<YAML
 version: 1
 proxy:
