@@ -25,7 +25,7 @@
 
 struct origin {
   struct qcc_warmer *w;
-  char *key;               /* scheme://host:port, the connection cache's unit */
+  char *key;               /* scheme://host:port and its trust: what a connection serves */
   uint64_t used_ms;        /* last request seen in flight or started, or warmed */
   uint64_t seen;           /* sum of its endpoints' total requests at the last tick */
   bool live;               /* still in the table at the last tick */
@@ -81,9 +81,21 @@ static size_t origin_len(const char *url) {
   return slash == NULL ? strlen(url) : (size_t)(slash - url);
 }
 
-static struct origin *origin_find(struct qcc_warmer *w, const char *url, size_t len) {
+/* "https://h:1 (ca_file /x.pem)": endpoints on one host:port with
+ * different trust never share a connection (egress.c), so each trust gets a
+ * warm connection of its own. */
+static void origin_key(const struct qcc_generation *g, const struct qcc_tbl_endpoint *ep,
+                       char *buf, size_t cap) {
+  const char *base = qcc_table_str(g->table, ep->base_url);
+  const char *trust = g->egress != NULL ? qcc_egress_trust_source(g->egress, ep) : "";
+  int len = (int)origin_len(base);
+  if (trust[0] != '\0') snprintf(buf, cap, "%.*s (%s)", len, base, trust);
+  else snprintf(buf, cap, "%.*s", len, base);
+}
+
+static struct origin *origin_find(struct qcc_warmer *w, const char *key) {
   for (size_t i = 0; i < w->n; i++)
-    if (strlen(w->o[i]->key) == len && memcmp(w->o[i]->key, url, len) == 0) return w->o[i];
+    if (strcmp(w->o[i]->key, key) == 0) return w->o[i];
   return NULL;
 }
 
@@ -192,7 +204,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
   (void)revents;
   struct qcc_warmer *w = t->data;
   uint64_t now = qcc_runtime_now_ms();
-  const struct qcc_table *tb = qcc_tableset_current(w->tables)->table;
+  const struct qcc_generation *g = qcc_tableset_current(w->tables);
+  const struct qcc_table *tb = g->table;
+  char key[4608]; /* a base_url (<= 4096) and a trust source (< 400) */
   uint64_t keep_for = w->prm.override ? w->prm.keep_for_ms
                                       : qcc_table_settings(tb)->upstream_keep_warm_for_ms;
   uint32_t n = qcc_table_endpoint_count(tb);
@@ -210,13 +224,12 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
     if (qcc_router_snapshot(w->router, i, now, &s) != 0) continue;
     if (!s.enabled || s.operator_disabled || s.key_rejected) continue;
     const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(tb, i);
-    const char *base = qcc_table_str(tb, ep->base_url);
-    size_t len = origin_len(base);
-    struct origin *o = origin_find(w, base, len);
+    origin_key(g, ep, key, sizeof key);
+    struct origin *o = origin_find(w, key);
     if (o == NULL) {
       if (w->n == ORIGIN_MAX) continue;
       o = calloc(1, sizeof *o);
-      if (o == NULL || (o->key = strndup(base, len)) == NULL) {
+      if (o == NULL || (o->key = strdup(key)) == NULL) {
         free(o);
         continue;
       }

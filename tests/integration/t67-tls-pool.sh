@@ -13,6 +13,8 @@
 #   3. a reload that changes tls.ca_path to a directory without the CA: a new
 #      connection after the reload verifies with the new directory (the mock
 #      closes every connection, so each request connects).
+#   4. the warmer keeps one connection per trust: a is warmed even though
+#      b, on the same host:port, is refused.
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
 pki_init
@@ -117,5 +119,18 @@ n0=$(requests_to fresh)
 assert_eq "after a reload to a tls.ca_path without the CA: refused (502)" "502" "$(post)"
 assert_contains "with the reason" "$(jq -r .error.message "$T/resp.json")" "$ISSUER_REASON"
 assert_eq "no request reached the upstream after the reload" "$n0" "$(requests_to fresh)"
+stop_qcc
+
+# ---- 4. the warmer keeps a connection per trust, not per host:port ------------
+# b (listed last, so the one an origin-wide warm-up went through) is refused;
+# a must still get its warm connection.
+config "$T/warm.yaml" "" "$(surl srv)" "$P/ca.pem" "$(surl srv)" "$P/other.pem"
+table "$T/warm.yaml"
+warmups() { mock_requests srv 'select(.path == "/v1/models")' | wc -l; }
+w0=$(warmups)
+warmed_twice() { [ "$(warmups)" -ge "$((w0 + 2))" ]; }
+QCC_KEEP_WARM=1 start_qcc "$T/table.bin"
+wait_until 60 0.1 warmed_twice || true
+assert_le "a (its CA) is kept warm beside b (another CA) on the same host:port" "$((w0 + 2))" "$(warmups)"
 stop_qcc
 done_testing
