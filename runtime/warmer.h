@@ -1,5 +1,6 @@
 /* The warmer keeps one ready, verified upstream connection to every origin
- * (scheme://host:port of a base_url) that qcc-run may route to, so the first
+ * (scheme://host:port of a base_url, and its trust: endpoints with different
+ * CAs never share a connection) that qcc-run may route to, so the first
  * request after a pause goes out on it instead of paying TCP + TLS round
  * trips first (servers close idle connections, often after 60 s or less).
  *
