@@ -40,6 +40,7 @@ struct qcc_endpoint_cfg {
   uint32_t weight, priority, max_failures, timeout_ms, rate_limit, max_concurrency;
   /* 0 until resolve fills in the upstream.* value (every minimum is > 0) */
   uint32_t connect_timeout_ms, request_timeout_ms, stream_idle_timeout_ms;
+  uint32_t keep_warm_ms; /* 0 is a value (off): given or not is in set_mask */
   char *ca_file;               /* own, else tls.ca_file after resolve, else NULL */
   char *proxy;                 /* forward proxy URL, or NULL */
   char *proxy_credentials_env; /* env variable holding user:password, or NULL */
@@ -117,6 +118,7 @@ struct qcc_settings {
   /* upstream: defaults of the endpoints' timeouts */
   uint32_t upstream_connect_timeout_ms, upstream_timeout_ms, upstream_request_timeout_ms,
       upstream_stream_idle_timeout_ms;
+  uint32_t upstream_keep_warm_ms, upstream_keep_warm_for_ms; /* the warmer; 0 = off */
   /* tls */
   char *tls_ca_file, *tls_ca_path;
   /* alerts */

@@ -19,6 +19,7 @@ enum {
   QCC_EP_SET_AUTH = 1u << 2,
   QCC_EP_SET_FROM = 1u << 3,
   QCC_EP_SET_ID = 1u << 4,
+  QCC_EP_SET_KEEP_WARM = 1u << 5, /* its 0 (off) is a value, not "not given" */
 };
 
 /* One name under profile_groups.{primary,secondary,fallback}. */

@@ -229,6 +229,7 @@ void ld_note_present(struct ld *ld, const struct qcc_knob *kn) {
     case QCC_K_EP_AUTH: e->set_mask |= QCC_EP_SET_AUTH; break;
     case QCC_K_EP_FROM: e->set_mask |= QCC_EP_SET_FROM; break;
     case QCC_K_EP_ID: e->set_mask |= QCC_EP_SET_ID; break;
+    case QCC_K_EP_KEEP_WARM: e->set_mask |= QCC_EP_SET_KEEP_WARM; break;
     default: break;
   }
 }

@@ -261,6 +261,13 @@ static void resolve_from(struct qcc_loaded *l, struct qcc_diags *d) {
  * (profiles' load_balancing.* are made effective by the loader, which knows
  * which of them were given.) */
 
+/* 0 = not given where 0 is below the row's minimum; a row whose 0 is a
+ * value (keep_warm: off) is marked in set_mask when given. */
+static bool num_given(const struct qcc_endpoint_cfg *e, const struct qcc_knob *kn) {
+  if (kn->id == QCC_K_EP_KEEP_WARM) return (e->set_mask & QCC_EP_SET_KEEP_WARM) != 0;
+  return qcc_cfg_num(e, kn->id) != 0;
+}
+
 static void resolve_inherited(struct qcc_config *cfg) {
   for (size_t k = 0; k < QCC_KNOB_COUNT; k++) {
     const struct qcc_knob *kn = &qcc_knobs[k], *from = qcc_knob_inherits(kn);
@@ -273,7 +280,7 @@ static void resolve_inherited(struct qcc_config *cfg) {
         if (kn->kind == QCC_KNOB_STRING) {
           if (qcc_cfg_str(e, kn->id) == NULL)
             qcc_cfg_set_str(e, kn->id, qcc_cfg_str(&cfg->settings, from->id));
-        } else if (qcc_cfg_num(e, kn->id) == 0) { /* 0 = not given: every such row has min > 0 */
+        } else if (!num_given(e, kn)) {
           qcc_cfg_set_num(e, kn->id, qcc_cfg_num(&cfg->settings, from->id));
         }
       }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -18,6 +20,9 @@ struct store {
   const char *ca_file; /* table string, "" = none */
   X509_STORE *x509;
   char source[320];
+  /* ca_file stores: what libcurl sees of this trust (trust_blob) */
+  struct curl_blob blob;
+  char *blob_text;
 };
 
 struct qcc_egress {
@@ -74,6 +79,115 @@ static int load_dirs(X509_STORE *s, const char *what, const char *dirs, struct q
   return 0;
 }
 
+#define CA_FILE_MAX (64u << 20)
+
+static int read_small_file(const char *file, char **out, size_t *len, struct qcc_err *err) {
+  FILE *f = fopen(file, "rb");
+  if (f == NULL) return qcc_err_set(err, errno, "ca_file %s: %s", file, strerror(errno));
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n == cap) {
+      size_t ncap = cap == 0 ? 16384 : cap * 2;
+      char *nb = ncap <= CA_FILE_MAX ? realloc(buf, ncap) : NULL;
+      if (nb == NULL) {
+        free(buf);
+        fclose(f);
+        return qcc_err_set(err, EFBIG, "ca_file %s: larger than %u MiB or out of memory", file,
+                           CA_FILE_MAX >> 20);
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return qcc_err_set(err, EIO, "ca_file %s: read error", file);
+  }
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* libcurl picks a pooled connection (or a TLS session to resume) by host,
+ * port and its own TLS settings (Curl_ssl_config_matches), which do not
+ * include a store installed by CURLOPT_SSL_CTX_FUNCTION: two endpoints on
+ * one host:port with different ca_files would share a connection verified
+ * with either's CAs. So a ca_file store also goes to libcurl as
+ * CURLOPT_CAINFO_BLOB, which does take part in that matching: a line naming
+ * the trust (its source and the SHA-256 of the file's bytes, so a changed
+ * file is new trust after a reload, and the same file the same trust) and
+ * an empty CRL whose issuer is that hash. For each new connection libcurl
+ * adds the blob's objects to the store it verifies with, which is this
+ * store, where the CRL already is (added here, as read back from the blob:
+ * OpenSSL tells a CRL it has by the digest it takes when reading one): the
+ * store's contents never change, and the CRL has no effect (it revokes nothing, its issuer issues nothing,
+ * and CRL checking is off). A CRL rather than one of the file's CAs,
+ * which would be as neutral: parsing a certificate's public key costs 1.3 M
+ * instructions in OpenSSL 3.0, a third of a new connection; this CRL 70 k.
+ * It is signed (a CRL must be) with a key derived from the hash, so the
+ * same trust always gives the same bytes. */
+static int trust_blob(struct store *st, struct qcc_err *err) {
+  char *bytes = NULL;
+  size_t n = 0;
+  if (read_small_file(st->ca_file, &bytes, &n, err) != 0) return -1;
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  int ok = EVP_Digest(bytes, n, md, &mdlen, EVP_sha256(), NULL) == 1;
+  free(bytes);
+  char hex[65];
+  for (unsigned int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  /* the signing key: SHA-256 of a fixed prefix and the hash */
+  unsigned char seed[32];
+  EVP_MD_CTX *mdc = EVP_MD_CTX_new();
+  ok = ok && mdc != NULL && EVP_DigestInit_ex(mdc, EVP_sha256(), NULL) == 1 &&
+       EVP_DigestUpdate(mdc, "qcc trust key", 13) == 1 && EVP_DigestUpdate(mdc, md, 32) == 1 &&
+       EVP_DigestFinal_ex(mdc, seed, NULL) == 1;
+  EVP_MD_CTX_free(mdc);
+  EVP_PKEY *key = ok ? EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32) : NULL;
+  OPENSSL_cleanse(seed, sizeof seed);
+  X509_CRL *crl = X509_CRL_new();
+  X509_NAME *issuer = X509_NAME_new();
+  ASN1_TIME *when = ASN1_TIME_set(NULL, 946684800); /* fixed: 2000-01-01 */
+  BIO *out = BIO_new(BIO_s_mem());
+  char *pem = NULL;
+  long plen = 0;
+  ok = ok && key != NULL && crl != NULL && issuer != NULL && when != NULL && out != NULL &&
+       X509_NAME_add_entry_by_txt(issuer, "O", MBSTRING_ASC, (const unsigned char *)"qcc trust",
+                                  -1, -1, 0) == 1 &&
+       X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC, (const unsigned char *)hex, -1, -1,
+                                  0) == 1 &&
+       X509_CRL_set_version(crl, 1) == 1 && X509_CRL_set_issuer_name(crl, issuer) == 1 &&
+       X509_CRL_set1_lastUpdate(crl, when) == 1 && X509_CRL_sign(crl, key, NULL) > 0 &&
+       BIO_printf(out, "qcc trust: %s, sha256 %s\n", st->source, hex) > 0 &&
+       PEM_write_bio_X509_CRL(out, crl) == 1 && (plen = BIO_get_mem_data(out, &pem)) > 0 &&
+       (st->blob_text = malloc((size_t)plen)) != NULL;
+  X509_CRL *back = NULL;
+  if (ok) {
+    memcpy(st->blob_text, pem, (size_t)plen);
+    st->blob = (struct curl_blob){.data = st->blob_text, .len = (size_t)plen,
+                                  .flags = CURL_BLOB_NOCOPY};
+    BIO *in = BIO_new_mem_buf(st->blob_text, (int)plen);
+    back = in != NULL ? PEM_read_bio_X509_CRL(in, NULL, NULL, NULL) : NULL;
+    ok = back != NULL && X509_STORE_add_crl(st->x509, back) == 1;
+    BIO_free(in);
+  }
+  X509_CRL_free(back);
+  BIO_free(out);
+  ASN1_TIME_free(when);
+  X509_NAME_free(issuer);
+  X509_CRL_free(crl);
+  EVP_PKEY_free(key);
+  if (!ok) return qcc_err_set(err, ENOMEM, "ca_file %s: cannot make its trust tag (%s)",
+                              st->ca_file, ssl_reason());
+  return 0;
+}
+
 static int build_store(struct store *st, const char *ca_path, struct qcc_err *err) {
   X509_STORE *s = X509_STORE_new();
   if (s == NULL) return qcc_err_set(err, ENOMEM, "out of memory building a CA store");
@@ -89,7 +203,9 @@ static int build_store(struct store *st, const char *ca_path, struct qcc_err *er
       snprintf(st->source, sizeof st->source, "ca_file %s", st->ca_file);
     else
       snprintf(st->source, sizeof st->source, "tls.ca_path %s", ca_path);
-    return 0;
+    /* the one store of a generation without a ca_file is told apart from
+     * the others by having no blob */
+    return st->ca_file[0] != '\0' ? trust_blob(st, err) : 0;
   }
   /* OpenSSL's own defaults, with its variables read the way it reads them,
    * except that a variable naming something unusable is an error here
@@ -198,7 +314,10 @@ void qcc_egress_free(struct qcc_egress **egp) {
     free(eg->ep_userpwd[i]);
   }
   /* connections still open keep their own reference (SSL_CTX_set1_cert_store) */
-  for (size_t i = 0; i < eg->nstores; i++) X509_STORE_free(eg->stores[i].x509);
+  for (size_t i = 0; i < eg->nstores; i++) {
+    X509_STORE_free(eg->stores[i].x509);
+    free(eg->stores[i].blob_text);
+  }
   free(eg->stores);
   free(eg->ep_store);
   free(eg->ep_userpwd);
@@ -246,12 +365,26 @@ int qcc_egress_apply(const struct qcc_egress *eg, const struct qcc_tbl_endpoint 
     if (eg->ca_path[0] != '\0') SETOPT(CURLOPT_CAPATH, eg->ca_path);
     return 0;
   }
-  /* no CA file or directory for curl to load: the store is set per SSL_CTX */
+  /* no CA file for curl to load: the store is set per SSL_CTX. tls.ca_path
+   * is named to curl so that it takes part in connection and TLS session
+   * matching (a reload to another directory is new trust); curl adds it to
+   * the store, which has it already (OpenSSL skips a directory it has). */
+  const char *capath = eg->ca_path[0] != '\0' ? eg->ca_path : NULL;
   SETOPT(CURLOPT_CAINFO, NULL);
-  SETOPT(CURLOPT_CAPATH, NULL);
+  SETOPT(CURLOPT_CAPATH, capath);
   SETOPT(CURLOPT_PROXY_CAINFO, NULL);
-  SETOPT(CURLOPT_PROXY_CAPATH, NULL);
+  SETOPT(CURLOPT_PROXY_CAPATH, capath);
   SETOPT(CURLOPT_SSL_CTX_DATA, (void *)st->x509);
+  /* what tells connections of different trust apart (trust_blob); NOCOPY:
+   * the generation pins EG, hence the bytes, for the transfer, and curl
+   * copies them into each connection it makes */
+  SETOPT(CURLOPT_CAINFO_BLOB, st->blob_text != NULL ? &st->blob : NULL);
+  SETOPT(CURLOPT_PROXY_CAINFO_BLOB, st->blob_text != NULL ? &st->blob : NULL);
+  /* never verify with a store libcurl kept from an earlier connection on
+   * the same multi (7.87+ caches one, keyed by CURLOPT_CAINFO alone, NULL
+   * for every store here): it would be another endpoint's, or an older
+   * generation's */
+  SETOPT(CURLOPT_CA_CACHE_TIMEOUT, 0L);
   return 0;
 }
 

@@ -8,6 +8,9 @@
  * set, else the system's CAs. Each distinct setting is one X509_STORE, loaded
  * here and shared by every connection (curl 7.88 would re-read the CA
  * directory for each new connection). Verification is never turned off.
+ * libcurl is also handed a tag of the trust it takes part in matching with
+ * (egress.c, trust_blob), so a pooled connection or TLS session is shared
+ * only between endpoints with the same trust.
  *
  * Proxies: an endpoint's `proxy` (credentials from the variable its
  * `proxy_credentials_env` names, read here), else the environment's proxy

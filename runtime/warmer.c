@@ -18,19 +18,19 @@
 #include "tableset.h"
 
 #define WARM_ENV "QCC_KEEP_WARM"
-/* Under the 60 s idle timeout common on servers and well under curl's own
- * 118 s limit on reusing an idle connection (CURLOPT_MAXAGE_CONN). */
-#define WARM_INTERVAL_MS 25000u
-#define WARM_KEEP_FOR_MS (30u * 60u * 1000u)
 #define WARM_TIMEOUT_MS 10000L
+#define TICK_MAX_S 5.0
+#define TICK_MIN_S 0.2
 #define ORIGIN_MAX 256
 
 struct origin {
   struct qcc_warmer *w;
-  char *key;               /* scheme://host:port, the connection cache's unit */
+  char *key;               /* scheme://host:port and its trust: what a connection serves */
   uint64_t used_ms;        /* last request seen in flight or started, or warmed */
   uint64_t seen;           /* sum of its endpoints' total requests at the last tick */
   bool live;               /* still in the table at the last tick */
+  bool fresh;              /* not warmed yet: warm at once */
+  uint32_t interval_ms;    /* its endpoints' shortest keep_warm at the last tick, 0 = off */
   CURL *easy;              /* the warm-up in flight, or NULL */
   struct qcc_curlloop *cl; /* the proxy's loop it went on */
   struct qcc_curl_job job;
@@ -47,6 +47,7 @@ struct qcc_warmer {
   struct qcc_tableset *tables;
   struct qcc_warmer_params prm;
   ev_timer tick;
+  double step_s; /* the tick's period */
   struct origin *o[ORIGIN_MAX];
   size_t n;
   uint64_t last_use_ms; /* last request forwarded anywhere */
@@ -54,20 +55,20 @@ struct qcc_warmer {
 };
 
 void qcc_warmer_params_default(struct qcc_warmer_params *p) {
-  p->interval_ms = WARM_INTERVAL_MS;
-  p->keep_for_ms = WARM_KEEP_FOR_MS;
+  *p = (struct qcc_warmer_params){.override = false};
   const char *e = getenv(WARM_ENV);
   if (e == NULL || e[0] == '\0') return;
   char *end = NULL;
   double iv = strtod(e, &end);
   if (end == e || iv < 0 || iv > 3600) return;
-  double kf = (double)p->keep_for_ms / 1000.0;
+  double kf = 30 * 60; /* upstream.keep_warm_for's default */
   if (*end == ':') {
     const char *s = end + 1;
     kf = strtod(s, &end);
     if (end == s || kf < 0 || kf > 86400) return;
   }
   if (*end != '\0') return;
+  p->override = true;
   p->interval_ms = (uint32_t)(iv * 1000.0);
   p->keep_for_ms = (uint32_t)(kf * 1000.0);
 }
@@ -80,9 +81,21 @@ static size_t origin_len(const char *url) {
   return slash == NULL ? strlen(url) : (size_t)(slash - url);
 }
 
-static struct origin *origin_find(struct qcc_warmer *w, const char *url, size_t len) {
+/* "https://h:1 (ca_file /x.pem)": endpoints on one host:port with
+ * different trust never share a connection (egress.c), so each trust gets a
+ * warm connection of its own. */
+static void origin_key(const struct qcc_generation *g, const struct qcc_tbl_endpoint *ep,
+                       char *buf, size_t cap) {
+  const char *base = qcc_table_str(g->table, ep->base_url);
+  const char *trust = g->egress != NULL ? qcc_egress_trust_source(g->egress, ep) : "";
+  int len = (int)origin_len(base);
+  if (trust[0] != '\0') snprintf(buf, cap, "%.*s (%s)", len, base, trust);
+  else snprintf(buf, cap, "%.*s", len, base);
+}
+
+static struct origin *origin_find(struct qcc_warmer *w, const char *key) {
   for (size_t i = 0; i < w->n; i++)
-    if (strlen(w->o[i]->key) == len && memcmp(w->o[i]->key, url, len) == 0) return w->o[i];
+    if (strcmp(w->o[i]->key, key) == 0) return w->o[i];
   return NULL;
 }
 
@@ -119,8 +132,7 @@ static void warm_done(struct qcc_curl_job *job, CURL *easy, CURLcode rc) {
   o->used_ms = now;
   /* it spoke h2 (or stopped): requests now go on the other pool, which has
    * no connection yet; warm that one at the next tick */
-  if (qcc_proxy_curlloop_for(o->w->proxy, o->url) != o->cl)
-    o->used_ms = now > o->w->prm.interval_ms ? now - o->w->prm.interval_ms : 0;
+  if (qcc_proxy_curlloop_for(o->w->proxy, o->url) != o->cl) o->fresh = true;
   /* a completion may not remove its own handle from inside curl: the loop
    * delivers completions after curl returned, so this is safe */
   warm_end(o);
@@ -159,6 +171,7 @@ static void warm_start(struct qcc_warmer *w, struct origin *o, const struct qcc_
   o->easy = e;
   o->job = (struct qcc_curl_job){.done = warm_done, .arg = o};
   o->t0_ms = now;
+  o->fresh = false;
   o->cl = qcc_proxy_curlloop_for(w->proxy, o->url);
   if (qcc_curlloop_add(o->cl, e, &o->job) != 0) {
     o->easy = NULL;
@@ -173,18 +186,35 @@ fail:
   free(o->url);
   o->url = NULL;
   o->used_ms = now; /* try again after a full interval, not at every tick */
+  o->fresh = false;
 }
 #undef SETOPT
+
+/* The tick: a fifth of the shortest interval (an origin is warmed at most
+ * that late), within [TICK_MIN_S, TICK_MAX_S]; SHORTEST 0 = none is on. */
+static double step_for(uint32_t shortest) {
+  double step = shortest > 0 ? (double)shortest / 5000.0 : TICK_MAX_S;
+  if (step > TICK_MAX_S) step = TICK_MAX_S;
+  if (step < TICK_MIN_S) step = TICK_MIN_S;
+  return step;
+}
 
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
   (void)loop;
   (void)revents;
   struct qcc_warmer *w = t->data;
   uint64_t now = qcc_runtime_now_ms();
-  const struct qcc_table *tb = qcc_tableset_current(w->tables)->table;
+  const struct qcc_generation *g = qcc_tableset_current(w->tables);
+  const struct qcc_table *tb = g->table;
+  char key[4608]; /* a base_url (<= 4096) and a trust source (< 400) */
+  uint64_t keep_for = w->prm.override ? w->prm.keep_for_ms
+                                      : qcc_table_settings(tb)->upstream_keep_warm_for_ms;
   uint32_t n = qcc_table_endpoint_count(tb);
   if (qcc_router_endpoint_count(w->router) < n) n = qcc_router_endpoint_count(w->router);
-  for (size_t i = 0; i < w->n; i++) w->o[i]->live = false;
+  for (size_t i = 0; i < w->n; i++) {
+    w->o[i]->live = false;
+    w->o[i]->interval_ms = 0;
+  }
   /* per origin: total requests now, and whether one is in flight */
   uint64_t totals[ORIGIN_MAX] = {0};
   bool busy[ORIGIN_MAX] = {false};
@@ -194,29 +224,31 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
     if (qcc_router_snapshot(w->router, i, now, &s) != 0) continue;
     if (!s.enabled || s.operator_disabled || s.key_rejected) continue;
     const struct qcc_tbl_endpoint *ep = qcc_table_endpoint(tb, i);
-    const char *base = qcc_table_str(tb, ep->base_url);
-    size_t len = origin_len(base);
-    struct origin *o = origin_find(w, base, len);
+    origin_key(g, ep, key, sizeof key);
+    struct origin *o = origin_find(w, key);
     if (o == NULL) {
       if (w->n == ORIGIN_MAX) continue;
       o = calloc(1, sizeof *o);
-      if (o == NULL || (o->key = strndup(base, len)) == NULL) {
+      if (o == NULL || (o->key = strdup(key)) == NULL) {
         free(o);
         continue;
       }
       o->w = w;
-      /* warmed at once: the first request then finds a connection */
-      o->used_ms = now > w->prm.interval_ms ? now - w->prm.interval_ms : 0;
+      o->fresh = true; /* warmed at once: the first request then finds a connection */
+      o->used_ms = now;
       o->seen = UINT64_MAX;
       w->o[w->n++] = o;
     }
     size_t k = 0;
     while (w->o[k] != o) k++;
     o->live = true;
+    uint32_t iv = w->prm.override ? w->prm.interval_ms : ep->keep_warm_ms;
+    if (iv > 0 && (o->interval_ms == 0 || iv < o->interval_ms)) o->interval_ms = iv;
     totals[k] += s.total_requests;
     if (s.inflight > 0) busy[k] = true;
     if (rep[k] == NULL || s.available) rep[k] = ep;
   }
+  uint32_t shortest = 0;
   for (size_t k = 0; k < w->n;) {
     struct origin *o = w->o[k];
     if (!o->live) { /* gone from the table */
@@ -232,10 +264,18 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents) {
       w->last_use_ms = now;
     }
     o->seen = totals[k];
-    if (o->easy == NULL && now - o->used_ms >= w->prm.interval_ms &&
-        now - w->last_use_ms < w->prm.keep_for_ms)
+    if (o->easy == NULL && o->interval_ms > 0 &&
+        (o->fresh || now - o->used_ms >= o->interval_ms) && now - w->last_use_ms < keep_for)
       warm_start(w, o, rep[k], now);
+    if (o->interval_ms > 0 && (shortest == 0 || o->interval_ms < shortest))
+      shortest = o->interval_ms;
     k++;
+  }
+  double step = step_for(shortest);
+  if (step != w->step_s) {
+    w->step_s = step;
+    w->tick.repeat = step;
+    ev_timer_again(w->loop, &w->tick);
   }
 }
 
@@ -251,12 +291,19 @@ int qcc_warmer_new(struct ev_loop *loop, struct qcc_proxy *proxy, struct qcc_rou
   w->tables = tables;
   w->prm = *params;
   w->last_use_ms = qcc_runtime_now_ms();
-  if (w->prm.interval_ms > 0) {
-    /* a fifth of the interval: an origin is warmed at most that late */
-    double step = (double)w->prm.interval_ms / 5000.0;
-    if (step > 5.0) step = 5.0;
-    if (step < 0.2) step = 0.2;
-    ev_timer_init(&w->tick, tick_cb, step, step);
+  if (!w->prm.override || w->prm.interval_ms > 0) {
+    /* the first tick (which warms every origin) one step in, as every
+     * tick after it: a request that starts qcc-run's use of an origin
+     * then usually finds that origin's warm-up done, not in flight (it
+     * would open a second connection that nothing keeps warm) */
+    uint32_t shortest = w->prm.override ? w->prm.interval_ms : 0;
+    const struct qcc_table *tb = qcc_tableset_current(tables)->table;
+    for (uint32_t i = 0; !w->prm.override && i < qcc_table_endpoint_count(tb); i++) {
+      uint32_t iv = qcc_table_endpoint(tb, i)->keep_warm_ms;
+      if (iv > 0 && (shortest == 0 || iv < shortest)) shortest = iv;
+    }
+    w->step_s = step_for(shortest);
+    ev_timer_init(&w->tick, tick_cb, w->step_s, w->step_s);
     w->tick.data = w;
     ev_timer_start(loop, &w->tick);
     ev_unref(loop); /* the warmer alone does not keep qcc-run running */

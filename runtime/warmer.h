@@ -1,7 +1,12 @@
 /* The warmer keeps one ready, verified upstream connection to every origin
- * (scheme://host:port of a base_url) that qcc-run may route to, so the first
+ * (scheme://host:port of a base_url, and its trust: endpoints with different
+ * CAs never share a connection) that qcc-run may route to, so the first
  * request after a pause goes out on it instead of paying TCP + TLS round
  * trips first (servers close idle connections, often after 60 s or less).
+ *
+ * How often, and for how long after the last request: upstream.keep_warm,
+ * upstream.keep_warm_for and each endpoint's keep_warm, read from the
+ * current table at every tick (a reload applies at once).
  *
  * It uses the proxy's own multi handles (curl's connection cache is per
  * multi), so a request that follows reuses the connection it kept. An
@@ -16,6 +21,7 @@
 #ifndef QCC_RUNTIME_WARMER_H
 #define QCC_RUNTIME_WARMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "schema/error.h"
@@ -26,17 +32,23 @@ struct qcc_router;
 struct qcc_tableset;
 struct qcc_warmer;
 
+/* INTERVAL and KEEP_FOR come from the current table: upstream.keep_warm_for
+ * and, per origin, the shortest keep_warm of its endpoints (0 = off for
+ * all of them: not warmed). An override replaces both for every origin. */
 struct qcc_warmer_params {
+  bool override;        /* use the two below instead of the table's */
   uint32_t interval_ms; /* idle time before an origin is warmed; 0 = off */
   uint32_t keep_for_ms; /* stop warming this long after the last request */
 };
 
-/* Defaults, then $QCC_KEEP_WARM ("SECONDS" or "SECONDS:KEEP_FOR_SECONDS",
- * 0 = off) when set and valid. */
+/* No override, unless $QCC_KEEP_WARM is set and valid ("SECONDS" or
+ * "SECONDS:KEEP_FOR_SECONDS", 0 = off; for tests and benchmarks, whatever
+ * the config says). */
 void qcc_warmer_params_default(struct qcc_warmer_params *p);
 
 /* Warm-ups go on PROXY's curl loops (qcc_proxy_curlloop_for); all borrowed,
- * they must outlive the warmer. Nothing is sent with interval 0. */
+ * they must outlive the warmer. Nothing is sent with an override of
+ * interval 0. */
 int qcc_warmer_new(struct ev_loop *loop, struct qcc_proxy *proxy, struct qcc_router *router,
                    struct qcc_tableset *tables, const struct qcc_warmer_params *params,
                    struct qcc_warmer **out, struct qcc_err *err);

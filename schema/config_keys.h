@@ -53,6 +53,7 @@ enum {
   QCC_KF_SECRET = 1 << 1,   /* value is never echoed in a message */
   QCC_KF_URL_TOKEN = 1 << 2, /* a URL whose path may hold a token (chat webhooks):
                                 qccc show prints scheme://host/<redacted> */
+  QCC_KF_OFF = 1 << 3,       /* a duration whose 0 means off: "off" (and false) read as 0 */
 };
 
 /* Which record a row's FIELD is in. */
@@ -196,7 +197,8 @@ enum qcc_rec {
   X(JOURNAL_FSYNC, "journal.fsync", QCC_KNOB_ENUM, &qcc_fsync_desc, 0, 0, "everysec", "", 0, \
     QCC_FS(journal_fsync), "When the journal is fsynced: everysec, always or no.") \
   X(UPSTREAM, "upstream", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
-    "Timeouts of requests to upstreams; each endpoint may override them.") \
+    "Timeouts of requests to upstreams, and warm connections; each endpoint may override " \
+    "them.") \
   X(UPSTREAM_CONNECT_TIMEOUT, "upstream.connect_timeout", QCC_KNOB_DURATION, NULL, 100, \
     10 * QCC_MS_MIN, "5s", "ms", 0, QCC_FS(upstream_connect_timeout_ms), \
     "Time to open the TCP connection and finish the TLS handshake.") \
@@ -209,6 +211,14 @@ enum qcc_rec {
   X(UPSTREAM_STREAM_IDLE_TIMEOUT, "upstream.stream_idle_timeout", QCC_KNOB_DURATION, NULL, \
     QCC_MS_SEC, 24 * QCC_MS_HOUR, "90s", "ms", 0, QCC_FS(upstream_stream_idle_timeout_ms), \
     "Longest silence inside a streamed response.") \
+  X(UPSTREAM_KEEP_WARM, "upstream.keep_warm", QCC_KNOB_DURATION, NULL, 0, QCC_MS_HOUR, "25s", \
+    "ms", QCC_KF_OFF, QCC_FS(upstream_keep_warm_ms), \
+    "Keep a connection to each upstream ready: after this long without a request, a keyless " \
+    "GET /v1/models keeps it open; 0 or off = never. Keep it under the upstream's idle " \
+    "timeout and under 118s.") \
+  X(UPSTREAM_KEEP_WARM_FOR, "upstream.keep_warm_for", QCC_KNOB_DURATION, NULL, 0, \
+    24 * QCC_MS_HOUR, "30m", "ms", 0, QCC_FS(upstream_keep_warm_for_ms), \
+    "Stop keeping connections warm this long after the last forwarded request.") \
   X(TLS, "tls", QCC_KNOB_SECTION, NULL, 0, 0, NULL, "", 0, QCC_FNONE, \
     "Certificate authorities trusted for upstream TLS (default: the system's).") \
   X(TLS_CA_FILE, "tls.ca_file", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, QCC_FS(tls_ca_file), \
@@ -315,6 +325,10 @@ enum qcc_rec {
   X(EP_STREAM_IDLE_TIMEOUT, "profiles[].endpoints[].stream_idle_timeout", QCC_KNOB_DURATION, \
     NULL, QCC_MS_SEC, 24 * QCC_MS_HOUR, "=upstream.stream_idle_timeout", "ms", 0, \
     QCC_FE(stream_idle_timeout_ms), "Longest silence inside a streamed response.") \
+  X(EP_KEEP_WARM, "profiles[].endpoints[].keep_warm", QCC_KNOB_DURATION, NULL, 0, QCC_MS_HOUR, \
+    "=upstream.keep_warm", "ms", QCC_KF_OFF, QCC_FE(keep_warm_ms), \
+    "As upstream.keep_warm, for this endpoint's origin (the shortest of its endpoints wins; " \
+    "0 or off = not for this endpoint).") \
   X(EP_CA_FILE, "profiles[].endpoints[].ca_file", QCC_KNOB_STRING, NULL, 1, 4096, "=tls.ca_file", \
     "", 0, QCC_FE(ca_file), "PEM bundle of CAs trusted for this endpoint.") \
   X(EP_PROXY, "profiles[].endpoints[].proxy", QCC_KNOB_STRING, NULL, 1, 4096, NULL, "", 0, \

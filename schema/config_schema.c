@@ -136,6 +136,11 @@ static enum qcc_knob_status parse_unit_number(const struct qcc_knob *k, const ch
                {"GB", 1000000000}, {"GiB", QCC_GIB}, {"", 1}};
   bool overflow;
   uint64_t n;
+  /* "off" as written; false is how YAML 1.1 tools read a plain off */
+  if ((k->flags & QCC_KF_OFF) != 0 && (strcmp(text, "off") == 0 || strcmp(text, "false") == 0)) {
+    *out = 0;
+    return QCC_KNOB_OK;
+  }
   size_t len = parse_digits(text, &n, &overflow);
   if (len == 0) return text[0] == '-' && isdigit((unsigned char)text[1]) ? QCC_KNOB_BAD_RANGE
                                                                          : QCC_KNOB_BAD_SYNTAX;
@@ -319,8 +324,10 @@ static void json_scalar(FILE *out, const struct qcc_knob *k, int depth) {
        * (their range is enforced by qccc, not expressible here). */
       fprintf(out,
               "\"oneOf\": [{\"type\": \"integer\", \"minimum\": %" PRIu64 ", \"maximum\": %" PRIu64
-              "}, {\"type\": \"string\", \"pattern\": \"^[0-9]+(ms|s|m|h|d)?$\"}]",
-              (k->min + QCC_MS_SEC - 1) / QCC_MS_SEC, k->max / QCC_MS_SEC);
+              "}, {\"type\": \"string\", \"pattern\": \"%s\"}%s]",
+              (k->min + QCC_MS_SEC - 1) / QCC_MS_SEC, k->max / QCC_MS_SEC,
+              (k->flags & QCC_KF_OFF) != 0 ? "^([0-9]+(ms|s|m|h|d)?|off)$" : "^[0-9]+(ms|s|m|h|d)?$",
+              (k->flags & QCC_KF_OFF) != 0 ? ", {\"const\": false}" : "");
       break;
     case QCC_KNOB_SIZE:
       fprintf(out,

@@ -28,7 +28,8 @@
 #define QCC_TABLE_MAGIC_LEN 8
 #define QCC_TABLE_BYTE_ORDER 0x01020304u /* reads 0x04030201 on a big-endian host */
 #define QCC_TABLE_MAJOR 1
-#define QCC_TABLE_MINOR 2 /* 1: upstream timeouts, tls, alerts, proxy; 2: pricing, budgets */
+#define QCC_TABLE_MINOR 3 /* 1: upstream timeouts, tls, alerts, proxy; 2: pricing, budgets;
+                             3: keep_warm */
 #define QCC_TABLE_HEADER_SIZE 128
 #define QCC_TABLE_ALIGN 8
 #define QCC_TABLE_MAX_SIZE (1ull << 31) /* 2 GiB: anything larger is not ours */
@@ -149,7 +150,10 @@ struct qcc_tbl_settings {
   struct qcc_tbl_str usage_timezone;  /* 184 IANA zone name, or "local" */
   uint64_t usage_detail_retention_ms; /* 192 per-request records kept this long */
   uint64_t usage_retention_ms;        /* 200 hourly rollups kept this long */
-};                                    /* 208 */
+  /* 1.3: the connection warmer (endpoints carry the resolved interval) */
+  uint32_t upstream_keep_warm_ms;     /* 208 0 = off */
+  uint32_t upstream_keep_warm_for_ms; /* 212 warming stops this long after the last request */
+};                                    /* 216 */
 
 struct qcc_tbl_profile {
   struct qcc_tbl_str name;        /*  0 */
@@ -201,7 +205,10 @@ struct qcc_tbl_endpoint {
   uint64_t budget_daily_tokens;    /* 152 tokens (all kinds) per day */
   uint32_t price_multiplier;       /* 160 parts per million; 1000000 (and 0) = list price */
   uint32_t pad3;                   /* 164 */
-};                                 /* 168 */
+  /* 1.3 */
+  uint32_t keep_warm_ms;           /* 168 idle time before its origin is warmed, 0 = off */
+  uint32_t pad4;                   /* 172 */
+};                                 /* 176 */
 
 struct qcc_tbl_pair {
   struct qcc_tbl_str key;   /* 0 */
@@ -246,9 +253,9 @@ struct qcc_tbl_price {
 _Static_assert(sizeof(struct qcc_tbl_header) == QCC_TABLE_HEADER_SIZE, "header");
 _Static_assert(sizeof(struct qcc_tbl_section) == 24, "section");
 _Static_assert(sizeof(struct qcc_tbl_keyref) == 16, "keyref");
-_Static_assert(sizeof(struct qcc_tbl_settings) == 208, "settings");
+_Static_assert(sizeof(struct qcc_tbl_settings) == 216, "settings");
 _Static_assert(sizeof(struct qcc_tbl_profile) == 32, "profile");
-_Static_assert(sizeof(struct qcc_tbl_endpoint) == 168, "endpoint");
+_Static_assert(sizeof(struct qcc_tbl_endpoint) == 176, "endpoint");
 _Static_assert(sizeof(struct qcc_tbl_pair) == 16, "pair");
 _Static_assert(sizeof(struct qcc_tbl_token) == 56, "token");
 _Static_assert(sizeof(struct qcc_tbl_price) == 56, "price");

@@ -58,7 +58,7 @@ cp table.bin first-build.bin
 expect 0 "rebuild unchanged" -- "$QCCC" build
 contains "unchanged, generation 1" "unchanged config makes no generation"
 expect 0 "check" -- "$QCCC" check table.bin
-contains "ok (format 1.2, generation 1" "check says ok"
+contains "ok (format 1.3, generation 1" "check says ok"
 
 # Determinism: same config + generation + SOURCE_DATE_EPOCH -> same bytes.
 expect 0 "build elsewhere" -- "$QCCC" build -o other.bin

@@ -59,7 +59,7 @@ static struct member members[] = {
     M(qcc_tbl_endpoint, identity_hash), M(qcc_tbl_endpoint, ca_file), M(qcc_tbl_endpoint, proxy),
     M(qcc_tbl_endpoint, proxy_credentials_env), M(qcc_tbl_endpoint, connect_timeout_ms),
     M(qcc_tbl_endpoint, request_timeout_ms), M(qcc_tbl_endpoint, stream_idle_timeout_ms),
-    M(qcc_tbl_endpoint, pad2), M(qcc_tbl_endpoint, pad3),
+    M(qcc_tbl_endpoint, pad2), M(qcc_tbl_endpoint, pad3), M(qcc_tbl_endpoint, pad4),
     M(qcc_tbl_pair, key), M(qcc_tbl_pair, value),
     M(qcc_tbl_token, name), M(qcc_tbl_token, key), M(qcc_tbl_token, priority), M(qcc_tbl_token, pad),
     M(qcc_tbl_price, model), M(qcc_tbl_price, priced), M(qcc_tbl_price, pad),

@@ -333,6 +333,25 @@ Test(frontend, a3b_endpoints_inherit_upstream_and_tls_unless_their_own) {
   run_free(&r);
 }
 
+Test(frontend, a3d_keep_warm_inherits_and_off_is_a_value) {
+  to_source_root();
+  struct run r = run("tests/configs/good/keepwarm.yaml");
+  cr_assert_eq(r.rc, 0, "diagnostics:\n%s", r.text);
+  cr_assert_eq(r.cfg->settings.upstream_keep_warm_ms, 40000);
+  cr_assert_eq(r.cfg->settings.upstream_keep_warm_for_ms, 2 * 3600000u);
+  cr_assert_eq(endpoint(r.cfg, "inherits")->keep_warm_ms, 40000);
+  cr_assert_eq(endpoint(r.cfg, "nowarm")->keep_warm_ms, 0, "off is not replaced by upstream's");
+  cr_assert_eq(endpoint(r.cfg, "zero")->keep_warm_ms, 0);
+  cr_assert_eq(endpoint(r.cfg, "own")->keep_warm_ms, 10000);
+  run_free(&r);
+  r = run("tests/configs/good/upstream.yaml");
+  cr_assert_eq(r.rc, 0, "diagnostics:\n%s", r.text);
+  cr_assert_eq(r.cfg->settings.upstream_keep_warm_ms, 25000, "default 25s");
+  cr_assert_eq(r.cfg->settings.upstream_keep_warm_for_ms, 30 * 60000u, "default 30m");
+  cr_assert_eq(endpoint(r.cfg, "own")->keep_warm_ms, 25000);
+  run_free(&r);
+}
+
 /* JSON-style YAML, CJK names, pricing from an included file (issue 14). */
 Test(frontend, a3c_pricing_budgets_and_usage_load_in_exact_units) {
   to_source_root();
@@ -635,13 +654,14 @@ Test(frontend, c1_every_default_parses_within_range) {
     if (k->def == NULL) continue;
     if (k->def[0] == '=') {
       /* "=PATH": the value of another setting of the same kind and range;
-       * a number inherits only where 0 cannot be given (0 = not given). */
+       * a number inherits only where 0 cannot be given (0 = not given),
+       * except keep_warm, whose 0 (off) resolve tells apart by set_mask. */
       const struct qcc_knob *from = qcc_knob_inherits(k);
       cr_assert_not_null(from, "%s inherits from unknown %s", k->path, k->def + 1);
       cr_assert_eq(from->kind, k->kind, "%s", k->path);
       cr_assert_null(qcc_knob_inherits(from), "%s: no chains", k->path);
       if (k->kind != QCC_KNOB_STRING && k->kind != QCC_KNOB_BOOL && k->kind != QCC_KNOB_ENUM) {
-        cr_assert_gt(k->min, 0, "%s", k->path);
+        if (k->id != QCC_K_EP_KEEP_WARM) cr_assert_gt(k->min, 0, "%s", k->path);
         cr_assert(from->min >= k->min && from->max <= k->max, "%s: %s's range does not fit",
                   k->path, from->path);
       }

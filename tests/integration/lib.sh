@@ -631,19 +631,14 @@ wait_usage_requests() {
 	wait_until 50 0.1 sh -c "\"$QCCC_BIN\" usage --json --state-dir \"$QCC_STATE\" | jq -e '.total.requests == $1' >/dev/null"
 }
 
-# make_pki DIR CA_NAME SERIAL [SAN] : a CA (DIR/ca.pem, ca.key) and a server
-# cert it signed (DIR/srv.pem, srv.key) for SAN (default IP:127.0.0.1, else
-# e.g. IP:127.0.0.1,DNS:localhost); bails out when openssl fails.
+# make_pki DIR [SAN] : a CA (DIR/ca.pem, ca.key) and a server cert it signed
+# (DIR/srv.pem, srv.key) for SAN (default IP:127.0.0.1, else e.g.
+# IP:127.0.0.1,DNS:localhost), with pki_ca and pki_leaf (below); bails out
+# when openssl fails.
 make_pki() {
-	local p=$1
-	mkdir -p "$p"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-keyout "$p/ca.key" -out "$p/ca.pem" -subj "/CN=$2" >/dev/null 2>&1 &&
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$p/srv.key" \
-			-out "$p/srv.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1 &&
-		printf 'subjectAltName=%s\n' "${4:-IP:127.0.0.1}" >"$p/ext" &&
-		openssl x509 -req -in "$p/srv.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -set_serial "$3" -days 2 \
-			-extfile "$p/ext" -out "$p/srv.pem" >/dev/null 2>&1 || bail_out "openssl could not make the certs"
+	mkdir -p "$1"
+	{ pki_ca "$1" ca && pki_leaf "$1" srv ca "${2:-IP:127.0.0.1}"; } ||
+		bail_out "openssl could not make the certs"
 }
 
 # nginx_h2 : true when Debian's nginx with http_v2 is installed; sets NGINX.
@@ -681,4 +676,32 @@ NGX
 	track_pid $!
 	wait_until 100 0.05 curl -sk -o /dev/null "https://127.0.0.1:$NPORT/" ||
 		bail_out "nginx did not start: $(tail -c 400 "$T/ngx/error.log")"
+}
+
+# ---- certificates for TLS tests (made here, in $T, with the openssl CLI) ------
+
+# pki_init : skip without the openssl CLI; P=$T/pki, made; SSL_CERT_FILE and
+# SSL_CERT_DIR unset (the CAs a test trusts come from the test alone).
+pki_init() {
+	command -v openssl >/dev/null || skip_all "openssl CLI not installed"
+	unset SSL_CERT_FILE SSL_CERT_DIR
+	P=$T/pki
+	mkdir -p "$P"
+}
+
+# pki_ca DIR NAME : a self-signed EC CA, DIR/NAME.pem and DIR/NAME.key
+pki_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$1/$2.key" -out "$1/$2.pem" -subj "/CN=qcc it $2" >/dev/null 2>&1
+}
+
+# pki_leaf DIR NAME CA SAN : a server certificate for SAN (e.g.
+# "IP:127.0.0.1,DNS:localhost") signed by DIR/CA, DIR/NAME.pem and DIR/NAME.key
+pki_leaf() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$1/$2.key" -out "$1/$2.csr" -subj "/CN=$2" >/dev/null 2>&1 &&
+		printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$4" \
+			>"$1/$2.ext" &&
+		openssl x509 -req -in "$1/$2.csr" -CA "$1/$3.pem" -CAkey "$1/$3.key" \
+			-set_serial "0x$RANDOM$RANDOM" -days 2 -extfile "$1/$2.ext" -out "$1/$2.pem" >/dev/null 2>&1
 }

@@ -6,25 +6,11 @@
 # Every key and certificate is made here, in $T, with the openssl CLI.
 . "$(dirname "$0")/lib.sh"
 require_bins "$MOCK_BIN" "$QCCC_BIN" "$QCC_RUN_BIN"
-command -v openssl >/dev/null || skip_all "openssl CLI not installed"
-# the CA settings under test come from here alone
-unset SSL_CERT_FILE SSL_CERT_DIR
+pki_init # the CA settings under test come from here alone
 
 # ---- certificates -------------------------------------------------------------
-P=$T/pki
-mkdir -p "$P"
-ca() { # NAME: a self-signed CA
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-keyout "$P/$1.key" -out "$P/$1.pem" -subj "/CN=qcc it $1" >/dev/null 2>&1
-}
-leaf() { # NAME CA SAN
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$P/$1.key" -out "$P/$1.csr" -subj "/CN=$1" >/dev/null 2>&1 &&
-		printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" \
-			>"$P/$1.ext" &&
-		openssl x509 -req -in "$P/$1.csr" -CA "$P/$2.pem" -CAkey "$P/$2.key" -set_serial "0x$RANDOM$RANDOM" \
-			-days 2 -extfile "$P/$1.ext" -out "$P/$1.pem" >/dev/null 2>&1
-}
+ca() { pki_ca "$P" "$1"; }  # NAME: a self-signed CA
+leaf() { pki_leaf "$P" "$@"; } # NAME CA SAN
 ca ca && ca rogue || bail_out "openssl could not make the CAs"
 leaf good ca "IP:127.0.0.1,DNS:localhost" || bail_out "openssl could not make the good cert"
 leaf wrong ca "DNS:wrong.example" || bail_out "openssl could not make the wrong-name cert"

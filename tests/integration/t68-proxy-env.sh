@@ -23,7 +23,7 @@ events() { jq -c "select(.event == \"$2\")" "${PROXY_LOG[$1]}" | wc -l | tr -d '
 
 # a CA, and a cert for 127.0.0.1, localhost and upstream.test (reached via the tunnel)
 P=$T/pki
-make_pki "$P" "qcc it CA" 7 IP:127.0.0.1,DNS:localhost,DNS:upstream.test
+make_pki "$P" IP:127.0.0.1,DNS:localhost,DNS:upstream.test
 
 start_mock a
 start_mock s --tls-cert "$P/srv.pem" --tls-key "$P/srv.key"

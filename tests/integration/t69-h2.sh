@@ -12,7 +12,7 @@ nginx_h2 || skip_all "nginx with http_v2 not installed (bash tools/setup.sh)"
 STREAMS=150 MAX_STREAMS=10
 
 P=$T/pki
-make_pki "$P" "qcc it h2 ca" 11
+make_pki "$P"
 
 # paced streams (56 events, 80 ms apart: ~4.4 s) so they all overlap, and a
 # stream that waited for another to end would show a first byte after 4 s

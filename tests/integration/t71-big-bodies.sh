@@ -17,7 +17,7 @@ CCBODY=$(cd "$(dirname "$0")/../.." && pwd)/tools/bench/ccbody.py
 
 P=$T/pki
 mkdir -p "$T/b"
-make_pki "$P" "qcc it bodies ca" 12
+make_pki "$P"
 
 start_mock tls --tls-cert "$P/srv.pem" --tls-key "$P/srv.key"
 start_mock plain
