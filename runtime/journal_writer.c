@@ -14,22 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsyncer.h"
 #include "schema/fileio.h"
 #include "schema/statedir.h"
-
-/* The everysec fsync thread. The loop thread only flips `dirty` under the
- * mutex; the thread never holds the mutex while it is in fdatasync, so the
- * loop never waits on the disk. Compaction waits for !busy before it swaps
- * the descriptor, so the thread never syncs a closed fd. */
-struct syncer {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int fd;
-  bool dirty, busy, stop, running;
-  _Atomic uint64_t fsyncs; /* read by stats without the lock */
-  int error; /* errno of the last failed background fsync, 0 = none */
-};
 
 struct qcc_journal {
   char dir[4096];
@@ -56,7 +43,7 @@ struct qcc_journal {
   uint32_t snap_items;
   bool compacting;
 
-  struct syncer sync;
+  struct qcc_fsyncer *sync; /* everysec only (fsyncer.h) */
   struct qcc_journal_recovery rec;
   struct qcc_journal_stats st;
   bool warning;
@@ -78,85 +65,6 @@ static int write_all(int fd, const uint8_t *p, size_t len, size_t *done) {
   return 0;
 }
 
-/* ---- the fsync thread ---- */
-static void *syncer_main(void *arg) {
-  struct syncer *s = arg;
-  pthread_mutex_lock(&s->mu);
-  while (!s->stop) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += 1;
-    while (!s->stop) {
-      if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;
-    }
-    if (s->stop || !s->dirty) continue;
-    int fd = s->fd;
-    s->dirty = false;
-    s->busy = true;
-    pthread_mutex_unlock(&s->mu);
-    int rc = fdatasync(fd);
-    int e = errno;
-    pthread_mutex_lock(&s->mu);
-    s->busy = false;
-    s->fsyncs++;
-    if (rc != 0) {
-      s->error = e;
-      s->dirty = true; /* try again next second */
-    }
-    pthread_cond_broadcast(&s->cv);
-  }
-  pthread_mutex_unlock(&s->mu);
-  return NULL;
-}
-
-static int syncer_start(struct syncer *s, int fd, struct qcc_err *err) {
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->cv, &ca);
-  pthread_condattr_destroy(&ca);
-  s->fd = fd;
-  int rc = pthread_create(&s->thread, NULL, syncer_main, s);
-  if (rc != 0) {
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    return qcc_err_set(err, rc, "cannot start the journal fsync thread: %s", strerror(rc));
-  }
-  s->running = true;
-  return 0;
-}
-
-static void syncer_stop(struct syncer *s) {
-  if (!s->running) return;
-  pthread_mutex_lock(&s->mu);
-  s->stop = true;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
-  pthread_join(s->thread, NULL);
-  pthread_cond_destroy(&s->cv);
-  pthread_mutex_destroy(&s->mu);
-  s->running = false;
-}
-
-static void syncer_mark_dirty(struct syncer *s) {
-  if (!s->running) return;
-  pthread_mutex_lock(&s->mu);
-  s->dirty = true;
-  pthread_mutex_unlock(&s->mu);
-}
-
-/* Swap the descriptor the thread syncs; waits for an fsync in progress. */
-static void syncer_set_fd(struct syncer *s, int fd) {
-  if (!s->running) {
-    s->fd = fd;
-    return;
-  }
-  pthread_mutex_lock(&s->mu);
-  while (s->busy) pthread_cond_wait(&s->cv, &s->mu);
-  s->fd = fd;
-  pthread_mutex_unlock(&s->mu);
-}
 
 /* ---- the recent-history ring ---- */
 static void ring_push(struct qcc_journal *j, uint64_t off) {
@@ -281,7 +189,6 @@ int qcc_journal_open(const char *dir, enum qcc_fsync_policy policy, struct qcc_j
   if (j == NULL) return qcc_err_set(err, ENOMEM, "out of memory");
   j->fd = -1;
   j->policy = policy;
-  j->sync.fd = -1;
   j->compact_limit = QCC_JOURNAL_COMPACT_SIZE_DEFAULT;
   j->next_compact_at = j->compact_limit;
   if (snprintf(j->dir, sizeof j->dir, "%s", dir) >= (int)sizeof j->dir ||
@@ -321,7 +228,8 @@ int qcc_journal_open(const char *dir, enum qcc_fsync_policy policy, struct qcc_j
   }
   if (recover(j, err) != 0) goto fail;
   j->st.size = j->size;
-  if (policy == QCC_FSYNC_EVERYSEC && syncer_start(&j->sync, j->fd, err) != 0) goto fail;
+  if (policy == QCC_FSYNC_EVERYSEC && qcc_fsyncer_start(j->fd, "journal", &j->sync, err) != 0)
+    goto fail;
   *out = j;
   return 0;
 fail:
@@ -337,7 +245,7 @@ void qcc_journal_get_stats(const struct qcc_journal *j, struct qcc_journal_stats
   *out = j->st;
   out->buffered = j->buf_len;
   out->size = j->size;
-  out->fsyncs += atomic_load(&j->sync.fsyncs);
+  out->fsyncs += qcc_fsyncer_count(j->sync);
 }
 
 void qcc_journal_set_buffer_cap(struct qcc_journal *j, size_t cap) {
@@ -446,18 +354,15 @@ int qcc_journal_flush(struct qcc_journal *j, struct qcc_err *err) {
     if (fdatasync(j->fd) != 0)
       return qcc_err_set(err, errno, "%s: fdatasync failed: %s", j->path, strerror(errno));
   } else if (j->policy == QCC_FSYNC_EVERYSEC) {
-    syncer_mark_dirty(&j->sync);
+    qcc_fsyncer_mark_dirty(j->sync);
   }
   maybe_compact(j);
   return 0;
 }
 
 int qcc_journal_take_warning(struct qcc_journal *j, struct qcc_err *err) {
-  if (j->sync.running) {
-    pthread_mutex_lock(&j->sync.mu);
-    int e = j->sync.error;
-    j->sync.error = 0;
-    pthread_mutex_unlock(&j->sync.mu);
+  {
+    int e = qcc_fsyncer_take_error(j->sync);
     if (e != 0 && !j->warning) {
       j->warning = true;
       qcc_err_set(&j->warn, e, "%s: background fdatasync failed: %s", j->path, strerror(e));
@@ -473,7 +378,7 @@ void qcc_journal_close(struct qcc_journal **jp) {
   struct qcc_journal *j = *jp;
   if (j == NULL) return;
   *jp = NULL;
-  syncer_stop(&j->sync);
+  (void)qcc_fsyncer_stop(&j->sync);
   if (j->fd >= 0) {
     if (j->buf_len > 0) write_out(j, NULL);
     if (j->policy != QCC_FSYNC_NO) fdatasync(j->fd);
@@ -648,7 +553,7 @@ int qcc_journal_compact(struct qcc_journal *j, struct qcc_err *err) {
     j->warning = true;
     j->warn = derr;
   }
-  syncer_set_fd(&j->sync, fd);
+  qcc_fsyncer_set_fd(j->sync, fd);
   close(j->fd);
   j->fd = fd;
   j->size = size;

@@ -13,7 +13,9 @@
 
 #include <xxhash.h>
 
+#include "fsyncer.h"
 #include "log.h"
+#include "schema/fileio.h"
 #include "schema/journal.h"
 #include "schema/statedir.h"
 
@@ -43,24 +45,11 @@ struct fold_job {
   struct qcc_err err;
 };
 
-/* The everysec fsync thread, as the journal's (runtime/journal_writer.c):
- * the loop thread only sets `dirty` under the mutex; the thread never holds
- * it while in fdatasync. A rollup waits for !busy before it swaps the
- * descriptor, so the thread never syncs a closed fd. */
-struct syncer {
-  pthread_t th;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int fd;
-  bool dirty, busy, stop, running;
-  _Atomic uint64_t fsyncs;
-};
-
 struct qcc_usagelog {
   struct ev_loop *loop;
   ev_timer tick;
   ev_prepare prep;
-  struct syncer sync;
+  struct qcc_fsyncer *sync; /* everysec with a loop only (fsyncer.h) */
   uint8_t *wbuf;   /* encoded records not yet written */
   size_t wlen;
   unsigned wcount; /* records in wbuf */
@@ -157,14 +146,6 @@ static int seed_cb(const struct qcc_jraw *raw, void *ud) {
   return 0;
 }
 
-static int fsync_dir(const char *dir) {
-  int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d < 0) return -1;
-  int rc = fsync(d);
-  close(d);
-  return rc;
-}
-
 static int write_header(int fd, struct qcc_err *err, const char *path) {
   uint8_t hdr[QCC_JOURNAL_HEADER_SIZE];
   qcc_usage_header_encode(hdr, wall_ms());
@@ -177,7 +158,7 @@ static int write_header(int fd, struct qcc_err *err, const char *path) {
 /* Scan the file: cut a torn tail, move a damaged one aside, seed the ids
  * and the consumers (a damaged file's records before the damage count: they
  * were spent). */
-static int recover(struct qcc_usagelog *l, const char *dir, struct seed *sd, struct qcc_err *err) {
+static int recover(struct qcc_usagelog *l, struct seed *sd, struct qcc_err *err) {
   const uint8_t *buf;
   size_t len;
   if (qcc_usage_map(l->path, &buf, &len, err) != 0) return -1;
@@ -213,7 +194,7 @@ static int recover(struct qcc_usagelog *l, const char *dir, struct seed *sd, str
     l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (l->fd < 0) return qcc_err_set(err, errno, "usage: cannot create %s: %s", l->path, strerror(errno));
     l->st.moved_aside = true;
-    (void)fsync_dir(dir);
+    (void)qcc_dir_fsync_of(l->path, NULL);
     break;
   }
   }
@@ -222,81 +203,13 @@ static int recover(struct qcc_usagelog *l, const char *dir, struct seed *sd, str
   return 0;
 }
 
-/* ---- the everysec fsync thread ---- */
-
-static void *syncer_main(void *arg) {
-  struct syncer *s = arg;
-  pthread_mutex_lock(&s->mu);
-  while (!s->stop) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += 1;
-    while (!s->stop)
-      if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;
-    if (s->stop || !s->dirty) continue;
-    int fd = s->fd;
-    s->dirty = false;
-    s->busy = true;
-    pthread_mutex_unlock(&s->mu);
-    int rc = fdatasync(fd);
-    pthread_mutex_lock(&s->mu);
-    s->busy = false;
-    s->fsyncs++;
-    if (rc != 0) s->dirty = true; /* tried again next second */
-    pthread_cond_broadcast(&s->cv);
-  }
-  pthread_mutex_unlock(&s->mu);
-  return NULL;
-}
-
-static int syncer_start(struct syncer *s, int fd, struct qcc_err *err) {
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->cv, &ca);
-  pthread_condattr_destroy(&ca);
-  s->fd = fd;
-  int rc = pthread_create(&s->th, NULL, syncer_main, s);
-  if (rc != 0) {
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    return qcc_err_set(err, rc, "usage: cannot start the fsync thread: %s", strerror(rc));
-  }
-  s->running = true;
-  return 0;
-}
-
-static void syncer_stop(struct syncer *s) {
-  if (!s->running) return;
-  pthread_mutex_lock(&s->mu);
-  s->stop = true;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
-  pthread_join(s->th, NULL);
-  pthread_cond_destroy(&s->cv);
-  pthread_mutex_destroy(&s->mu);
-  s->running = false;
-}
-
-/* Before the descriptor is closed: FD is the file from now on. */
-static void syncer_swap(struct syncer *s, int fd) {
-  if (!s->running) return;
-  pthread_mutex_lock(&s->mu);
-  while (s->busy) pthread_cond_wait(&s->cv, &s->mu);
-  s->fd = fd;
-  pthread_mutex_unlock(&s->mu);
-}
-
 /* After records were written: make them durable as the policy says. */
 static void written(struct qcc_usagelog *l) {
   if (l->policy == QCC_FSYNC_ALWAYS) {
     if (fdatasync(l->fd) == 0) l->st.fsyncs++;
   } else if (l->policy == QCC_FSYNC_EVERYSEC) {
-    if (l->sync.running) {
-      pthread_mutex_lock(&l->sync.mu);
-      l->sync.dirty = true;
-      pthread_mutex_unlock(&l->sync.mu);
+    if (l->sync != NULL) {
+      qcc_fsyncer_mark_dirty(l->sync);
     } else {
       l->dirty = true; /* no loop: synced at close */
     }
@@ -403,19 +316,13 @@ static void rollup_finish(struct qcc_usagelog *l) {
     unlink(l->tmp);
     return; /* the old file goes on; tried again tomorrow */
   }
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", l->path);
-  char *slash = strrchr(dir, '/');
-  if (slash != NULL) {
-    *slash = '\0';
-    (void)fsync_dir(dir[0] != '\0' ? dir : "/");
-  }
-  syncer_swap(&l->sync, j->tfd);
+  (void)qcc_dir_fsync_of(l->path, NULL);
+  qcc_fsyncer_set_fd(l->sync, j->tfd);
   close(l->fd);
   l->fd = j->tfd; /* opened O_RDWR without O_APPEND: reopen for appends */
   int fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd >= 0) {
-    syncer_swap(&l->sync, fd);
+    qcc_fsyncer_set_fd(l->sync, fd);
     close(l->fd);
     l->fd = fd;
   }
@@ -481,7 +388,7 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
     return -1;
   }
   struct seed sd;
-  if (recover(l, p->dir, &sd, err) != 0) {
+  if (recover(l, &sd, err) != 0) {
     qcc_usagelog_close(&l);
     return -1;
   }
@@ -497,7 +404,7 @@ int qcc_usagelog_open(struct ev_loop *loop, const struct qcc_usagelog_params *p,
   }
   l->next_rollup_ms = now + DAY_MS;
   if (loop != NULL && l->policy == QCC_FSYNC_EVERYSEC &&
-      syncer_start(&l->sync, l->fd, err) != 0) {
+      qcc_fsyncer_start(l->fd, "usage", &l->sync, err) != 0) {
     qcc_usagelog_close(&l);
     return -1;
   }
@@ -538,12 +445,7 @@ void qcc_usagelog_close(struct qcc_usagelog **pl) {
     ev_prepare_stop(l->loop, &l->prep);
   }
   if (l->fd >= 0) qcc_usagelog_flush(l);
-  if (l->sync.running) {
-    pthread_mutex_lock(&l->sync.mu);
-    if (l->sync.dirty) l->dirty = true;
-    pthread_mutex_unlock(&l->sync.mu);
-    syncer_stop(&l->sync);
-  }
+  if (qcc_fsyncer_stop(&l->sync)) l->dirty = true;
   if (l->fd >= 0) {
     if (l->dirty && l->policy != QCC_FSYNC_NO) (void)fdatasync(l->fd);
     close(l->fd);
@@ -614,13 +516,7 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
     unlink(l->tmp);
     return -1;
   }
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", l->path);
-  char *slash = strrchr(dir, '/');
-  if (slash != NULL) {
-    *slash = '\0';
-    (void)fsync_dir(dir[0] != '\0' ? dir : "/");
-  }
+  (void)qcc_dir_fsync_of(l->path, NULL);
   int fd = open(l->path, O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0) {
     fd = tfd; /* still the file: appends go to its end */
@@ -628,7 +524,7 @@ int qcc_usagelog_rollup(struct qcc_usagelog *l, int64_t now_ms, struct qcc_usage
   } else {
     close(tfd);
   }
-  syncer_swap(&l->sync, fd);
+  qcc_fsyncer_set_fd(l->sync, fd);
   close(l->fd);
   l->fd = fd;
   l->st.size = st->size_after;
@@ -645,7 +541,7 @@ void qcc_usagelog_set_retention(struct qcc_usagelog *l, const struct qcc_usage_r
 
 void qcc_usagelog_get_stats(const struct qcc_usagelog *l, struct qcc_usagelog_stats *out) {
   *out = l->st;
-  out->fsyncs += l->sync.fsyncs;
+  out->fsyncs += qcc_fsyncer_count(l->sync);
 }
 
 const char *qcc_usagelog_path(const struct qcc_usagelog *l) { return l->path; }
