@@ -34,7 +34,9 @@ static void build_fields(void) {
     enum qcc_field_kind kind = QCC_FIELD_UINT;
     switch ((enum qcc_knob_kind)tf->kind) {
       case QCC_KNOB_BOOL: kind = QCC_FIELD_BOOL; break;
-      case QCC_KNOB_DURATION: kind = QCC_FIELD_MS; break;
+      case QCC_KNOB_DURATION:
+        kind = (tf->flags & QCC_KF_OFF) != 0 ? QCC_FIELD_MS_OFF : QCC_FIELD_MS;
+        break;
       case QCC_KNOB_STRING:
         kind = (tf->flags & QCC_KF_URL_TOKEN) != 0 ? QCC_FIELD_URL : QCC_FIELD_STR;
         break;
@@ -129,6 +131,10 @@ void qcc_field_text(const struct qcc_table *t, const void *rec, const struct qcc
   case QCC_FIELD_BOOL: snprintf(buf, cap, "%s", field_uint(rec, f) ? "true" : "false"); break;
   case QCC_FIELD_UINT: snprintf(buf, cap, "%" PRIu64, field_uint(rec, f)); break;
   case QCC_FIELD_MS: qcc_ms_text(field_uint(rec, f), buf, cap); break;
+  case QCC_FIELD_MS_OFF:
+    if (field_uint(rec, f) == 0) snprintf(buf, cap, "off");
+    else qcc_ms_text(field_uint(rec, f), buf, cap);
+    break;
   case QCC_FIELD_DEC: qcc_decimal_text(field_uint(rec, f), buf, cap); break;
   case QCC_FIELD_HEX: snprintf(buf, cap, "%016" PRIx64, field_uint(rec, f)); break;
   case QCC_FIELD_STR: snprintf(buf, cap, "%s", qcc_table_str(t, field_str(rec, f))); break;
@@ -143,7 +149,8 @@ json_t *qcc_field_json(const struct qcc_table *t, const void *rec, const struct 
   switch (f->kind) {
   case QCC_FIELD_BOOL: return json_boolean(field_uint(rec, f) != 0);
   case QCC_FIELD_UINT:
-  case QCC_FIELD_MS: return json_integer((json_int_t)field_uint(rec, f));
+  case QCC_FIELD_MS:
+  case QCC_FIELD_MS_OFF: return json_integer((json_int_t)field_uint(rec, f));
   case QCC_FIELD_DEC: return json_real((double)field_uint(rec, f) / 1e6);
   case QCC_FIELD_HEX:
   case QCC_FIELD_ENUM:
@@ -181,7 +188,7 @@ void qcc_pairs_text(const struct qcc_table *t, bool models, uint32_t first, uint
 
 /* JSON field name: durations carry their unit. */
 static void json_name(const struct qcc_field *f, const char *name, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s%s", name, f->kind == QCC_FIELD_MS ? "_ms" : "");
+  snprintf(buf, cap, "%s%s", name, f->kind == QCC_FIELD_MS || f->kind == QCC_FIELD_MS_OFF ? "_ms" : "");
 }
 
 /* Local time with the zone (--json keeps the number). */

@@ -20,6 +20,7 @@ enum qcc_field_kind {
   QCC_FIELD_BOOL,
   QCC_FIELD_UINT, /* 1, 2, 4 or 8 bytes */
   QCC_FIELD_MS,   /* uint32/uint64 milliseconds: text "30s", JSON NAME_ms */
+  QCC_FIELD_MS_OFF, /* the same, 0 meaning off (upstream.keep_warm): text "off" */
   QCC_FIELD_HEX,  /* uint64 shown in hex (hashes) */
   QCC_FIELD_STR,  /* struct qcc_tbl_str */
   QCC_FIELD_ENUM, /* uint8 with desc */

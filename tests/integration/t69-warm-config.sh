@@ -39,6 +39,8 @@ config "$T/on.yaml" "  keep_warm: 1s"
 build_table "$T/on.yaml" "$T/table.bin" || bail_out "qccc build failed: $(cat "$T/qccc.out")"
 assert_contains "qccc show: upstream.keep_warm from the config" \
 	"$("$QCCC_BIN" show "$T/table.bin")" "upstream.keep_warm: 1s"
+assert_eq "qccc show says off for b's keep_warm: off" "off" \
+	"$("$QCCC_BIN" show "$T/table.bin" | awk '/^  endpoint b$/ {b = 1} b && /keep_warm:/ {print $2; exit}')"
 start_qcc "$T/table.bin"
 wait_until 80 0.1 at_least a 4 || true
 sleep 0.3
