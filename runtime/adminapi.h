@@ -43,6 +43,8 @@ struct qcc_admin_counters {
   uint64_t active_requests;    /* requests being forwarded now */
   uint64_t waiting_requests;   /* on the in-flight wait list now */
   uint64_t rejected_requests;  /* answered 429/529 by the limits, total */
+  uint64_t warm_requests;      /* keep-warm requests sent upstream (warmer.h), total */
+  uint64_t warm_connections;   /* of which had to open a new connection, total */
 };
 
 /* The answer of one endpoint probe (`qccc endpoint test`, /health/check). */

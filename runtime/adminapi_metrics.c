@@ -123,6 +123,11 @@ void api_h_metrics(struct qcc_admin_req *req, void *arg) {
         (double)ac.waiting_requests);
   counter(w, "qcc_rejected_requests_total", "Requests refused by the concurrency limits.",
           (double)ac.rejected_requests);
+  counter(w, "qcc_upstream_warm_requests_total",
+          "Keep-warm requests sent to upstreams (upstream.keep_warm).", (double)ac.warm_requests);
+  counter(w, "qcc_upstream_warm_connections_total",
+          "Keep-warm requests that had to open a new upstream connection.",
+          (double)ac.warm_connections);
 
   struct qcc_route_status rs;
   qcc_router_status(c->router, &rs);

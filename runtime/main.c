@@ -416,6 +416,7 @@ static void admin_counters(void *arg, struct qcc_admin_counters *out) {
       .waiting_requests = lc.waiting,
       .rejected_requests = lc.rejected + lc.timed_out + qc.rejected,
   };
+  qcc_warmer_counts(a->warmer, &out->warm_requests, &out->warm_connections);
 }
 
 struct probe_wait {

@@ -50,6 +50,16 @@ assert_le "keep_warm: 1s: a warmed again and again (4 times within 8 s)" 4 "$na"
 assert_eq "keep_warm: off on b: never warmed" "0" "$nb"
 assert_le "keep_warm: 3s on c: warmed (at start)" 1 "$nc"
 assert_le "and less often than a (c <= 2 by a's 4th)" "$nc" 2
+# the warm-ups are counted in /metrics: every one the mocks saw (one may be
+# on its way at the scrape)
+metric() { curl -sS -m 5 --unix-socket "$QCC_STATE/admin.sock" http://qcc/metrics | awk -v n="$1" '$1 == n {print $2}'; }
+seen=$(($(models a) + $(models b) + $(models c)))
+sent=$(metric qcc_upstream_warm_requests_total)
+diag "warm-ups seen by the mocks: $seen, qcc_upstream_warm_requests_total: $sent"
+assert_le "qcc_upstream_warm_requests_total counts what the mocks saw" "$seen" "$sent"
+assert_le "... and no more than one or two beyond" "$sent" "$((seen + 2))"
+assert_le "qcc_upstream_warm_connections_total: at least the first connection to a and to c" 2 \
+	"$(metric qcc_upstream_warm_connections_total)"
 assert_eq "warm-ups carry no key" "none" \
 	"$(mock_requests a 'select(.path == "/v1/models") | .auth' | sort -u | tr -d '"')"
 
