@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#ifdef QCC_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "accesslog.h"
 #include "admin.h"
@@ -49,6 +52,7 @@
 #include "tableset.h"
 #include "warmer.h"
 #include "tlsserver.h"
+#include "app.h"
 
 #ifndef QCC_VERSION
 #define QCC_VERSION "0.1.0"
@@ -63,35 +67,9 @@
  * called through the PLT; meson exports ours): that init costs ~1 MiB of RSS
  * (GnuTLS, p11-kit, nettle pages) and some start-up time. A user of GnuTLS
  * that calls gnutls_global_init() itself, as libldap does, still works. */
-#ifdef QCC_MIMALLOC
-#include <mimalloc.h>
-#endif
-
 int _gnutls_global_init_skip(void);
 int _gnutls_global_init_skip(void) { return 1; }
 
-struct app {
-  struct qcc_runtime rt;
-  struct qcc_admin_ctx admin_ctx;
-  struct qcc_admin *metrics_port; /* --metrics-listen, or NULL */
-  struct qcc_statuspage *page;    /* /qcc/ on the listener and the admin socket */
-  struct qcc_usagesum *usagesum;  /* the page's usage sums, fed by usage */
-  char usage_zone[256];           /* TZ the sums' days were made in ("=VALUE", "" unset) */
-  int64_t usage_seed_ms;          /* the wall clock of the scan seeding the sums */
-  struct qcc_admin_route *admin_routes; /* the admin API's and the page's */
-  struct qcc_usagelog *usage;     /* STATE_DIR/usage.qu */
-  struct qcc_budgetgate *budget;  /* budgets, fed by the usage records */
-  double time_scale;
-  uint64_t first_id;
-  bool loopback;
-  bool drained;
-  const char *stop_reason;
-  ev_signal sighup, sigterm, sigint, sigusr1;
-  struct qcc_alerts *alerts;      /* health.alert_enabled, alerts.* */
-  struct qcc_warmer *warmer;      /* warm upstream connections (warmer.h) */
-  struct qcc_tlsserver *tls;      /* the listener's TLS (proxy.ssl_enabled), or NULL */
-  struct qcc_tlsserver *tls_next; /* built by the check of a table about to go live */
-};
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -277,123 +255,6 @@ static void on_alert(void *ctx, const struct qcc_alert *al) {
   journal_record(ctx, &r);
 }
 
-/* ---- the status page's usage panel (usagesum.h) ---- */
-
-/* TZ as the sums' zone note: "=VALUE", "" when unset (unset != ""). */
-static void usage_zone_now(char *buf, size_t cap) {
-  const char *tz = getenv("TZ");
-  snprintf(buf, cap, "%s%s", tz != NULL ? "=" : "", tz != NULL ? tz : "");
-}
-
-/* The sums as a reader of the usage file (usagelog.h): every scan (the one
- * at open, a rescan) makes them again, in the zone of the moment. */
-static int64_t usagesum_begin(void *arg) {
-  struct app *a = arg;
-  qcc_usagesum_clear(a->usagesum);
-  usage_zone_now(a->usage_zone, sizeof a->usage_zone);
-  a->usage_seed_ms = qcc_journal_now_ms();
-  int64_t h = qcc_usagesum_start_ms(QCC_USAGESUM_HOURLY, a->usage_seed_ms);
-  int64_t d = qcc_usagesum_start_ms(QCC_USAGESUM_DAILY, a->usage_seed_ms);
-  return h < d ? h : d;
-}
-
-static void usagesum_seen(void *arg, const struct qcc_usage_rec *r) {
-  struct app *a = arg;
-  qcc_usagesum_add(a->usagesum, r, a->usage_seed_ms);
-}
-
-/* The budgets as a reader: they want the records only when a load asked
- * for a seed (qcc_budgetgate_load returned 1). */
-static int64_t budget_begin(void *arg) { return qcc_budgetgate_seed_begin(((struct app *)arg)->budget); }
-static void budget_seen(void *arg, const struct qcc_usage_rec *r) {
-  qcc_budgetgate_seed_record(((struct app *)arg)->budget, r);
-}
-static void budget_end(void *arg) { qcc_budgetgate_seed_end(((struct app *)arg)->budget); }
-
-/* One pass over the usage file for every reader that wants one. */
-static void usage_rescan(struct app *a, const char *why) {
-  struct qcc_err err = {0};
-  qcc_log_info("%s: usage sums made again from %s", why,
-               qcc_usagelog_path(a->usage));
-  if (qcc_usagelog_rescan(a->usage, &err) != 0) qcc_log_warn("usage sums: %s", err.msg);
-}
-
-/* The sums' days are those of TZ, which follows the table's usage.timezone
- * (runtime/budget.c points TZ at it on a load; the load that changes it
- * rescans, on_swap): when TZ changed since the sums were made, the days are
- * other days: make them again. 1 when it rescanned. */
-static int usage_zone_check(struct app *a) {
-  char now[sizeof a->usage_zone];
-  usage_zone_now(now, sizeof now);
-  if (strcmp(now, a->usage_zone) == 0) return 0;
-  usage_rescan(a, "the zone changed");
-  return 1;
-}
-
-static void usage_observed(void *arg, const struct qcc_usage_rec *r) {
-  struct app *a = arg;
-  if (usage_zone_check(a)) return; /* the rescan counted R: it is in the file */
-  qcc_usagesum_add(a->usagesum, r, qcc_journal_now_ms());
-}
-
-/* The budget whose endpoint indexes are the current table's: the one the
- * usage records feed (runtime/budgetgate.h). */
-static const struct qcc_budget *usage_budget(struct app *a) {
-  return a->budget != NULL ? qcc_budgetgate_budget(a->budget) : NULL;
-}
-
-/* today.endpoints[].budget_left of endpoint I of the current table: USD left
- * of its daily budget (of its monthly one when it has no daily one); null
- * without a budget. */
-static json_t *usage_budget_left(struct app *a, uint32_t i) {
-  const struct qcc_budget *b = usage_budget(a);
-  if (b == NULL || i == UINT32_MAX) return json_null();
-  int64_t now = qcc_journal_now_ms() / 1000;
-  struct qcc_budget_left left;
-  if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_DAY, now, &left) == 0 && left.usd_capped)
-    return json_real((double)left.usd_pico / 1e12);
-  if (qcc_budget_endpoint_remaining(b, i, QCC_BUDGET_MONTH, now, &left) == 0 && left.usd_capped)
-    return json_real((double)left.usd_pico / 1e12);
-  return json_null();
-}
-
-/* GET /qcc/api/usage (docs/status-page.md): the sums, a row for every
- * endpoint of the table (zero when idle) so the page shows each one's today,
- * and each row's budget. */
-static void usage_fill(void *arg, json_t *doc) {
-  struct app *a = arg;
-  (void)usage_zone_check(a);
-  if (qcc_usagesum_fill(a->usagesum, doc, qcc_journal_now_ms()) != 0) return;
-  json_t *list = json_object_get(json_object_get(doc, "today"), "endpoints");
-  if (!json_is_array(list)) return;
-  struct qcc_generation *g = qcc_tableset_current(a->rt.tables);
-  const struct qcc_table *t = g != NULL ? g->table : NULL;
-  uint32_t n = t != NULL ? qcc_table_endpoint_count(t) : 0;
-  size_t k;
-  json_t *e;
-  for (uint32_t i = 0; i < n; i++) {
-    const char *id = qcc_table_str(t, qcc_table_endpoint(t, i)->id);
-    bool listed = false;
-    json_array_foreach(list, k, e) {
-      const char *had = json_string_value(json_object_get(e, "endpoint"));
-      listed |= had != NULL && strcmp(had, id) == 0;
-    }
-    if (!listed)
-      json_array_append_new(list, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:f,s:i,s:i,s:n}",
-                                            "endpoint", id, "tokens", 0, "input_tokens", 0,
-                                            "output_tokens", 0, "cache_read_tokens", 0,
-                                            "cache_write_tokens", 0, "cost", 0.0, "requests", 0,
-                                            "unpriced_requests", 0, "budget_left"));
-  }
-  json_array_foreach(list, k, e) {
-    const char *id = json_string_value(json_object_get(e, "endpoint"));
-    uint32_t idx = UINT32_MAX; /* an endpoint no longer in the table: no budget */
-    for (uint32_t i = 0; i < n && idx == UINT32_MAX && id != NULL; i++)
-      if (strcmp(qcc_table_str(t, qcc_table_endpoint(t, i)->id), id) == 0) idx = i;
-    json_object_set_new(e, "budget_left", usage_budget_left(a, idx));
-  }
-}
-
 /* ---- the admin socket's callbacks (adminapi.h) ---- */
 
 static struct qcc_generation *admin_current(void *arg) {
@@ -515,7 +376,7 @@ static void on_swap(void *ctx, uint64_t from, const struct qcc_generation *to, u
     /* after the attach: the rests of spent endpoints land on the new view */
     int rc = qcc_budgetgate_load(a->budget, to->table, &err);
     if (rc < 0) qcc_log_error("budgets keep the previous table's view: %s", err.msg);
-    else if (rc == 1) usage_rescan(a, "usage.timezone changed (budgets and page)");
+    else if (rc == 1) app_usage_rescan(a, "usage.timezone changed (budgets and page)");
     struct qcc_usage_retention ret = usage_retention(qcc_table_settings(to->table));
     qcc_usagelog_set_retention(a->usage, &ret);
     tls_apply(a);
@@ -836,8 +697,8 @@ int main(int argc, char **argv) {
   /* usage records (docs/usage.md): the journal's fsync policy; the one
    * pass at open feeds both readers */
   const struct qcc_usagelog_consumer readers[] = {
-      {.begin = budget_begin, .seen = budget_seen, .end = budget_end, .arg = &a},
-      {.begin = usagesum_begin, .seen = usagesum_seen, .added = usage_observed, .arg = &a}};
+      {.begin = app_budget_begin, .seen = app_budget_seen, .end = app_budget_end, .arg = &a},
+      {.begin = app_usagesum_begin, .seen = app_usagesum_seen, .added = app_usage_observed, .arg = &a}};
   struct qcc_usagelog_params up = {.dir = state_dir, .policy = fsync_policy,
                                    .ret = usage_retention(st), .consumers = readers,
                                    .nconsumers = 2};
@@ -925,7 +786,7 @@ int main(int argc, char **argv) {
   struct qcc_statuspage_params pp = {
       .loop = rt->loop, .admin = &a.admin_ctx, .routes = routes, .route_count = nroutes,
       .journal = rt->journal, .address = qcc_server_address(rt->server), .host = host,
-      .tls = a.tls != NULL, .usage = usage_fill, .usage_arg = &a};
+      .tls = a.tls != NULL, .usage = app_usage_fill, .usage_arg = &a};
   const char *ttl_env = getenv(PAGE_LINK_TTL_ENV);
   if (ttl_env != NULL && ttl_env[0] != '\0') pp.link_ttl_ms = strtoull(ttl_env, NULL, 10);
   if (qcc_statuspage_new(&pp, &a.page, &err) != 0) {
