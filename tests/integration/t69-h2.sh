@@ -63,7 +63,9 @@ assert_eq "on two connections (one per pool)" "2" \
 
 # STREAMS streaming requests at once, and one more that hangs up after 2.5 s: mid-stream
 # (streams last 4.4 s), and late enough that qcc-run has forwarded it even when a loaded
-# machine delays first bytes by ~0.8 s (with 1 s it sometimes never reached nginx)
+# machine delays first bytes by ~0.8 s (with 1 s it sometimes never reached nginx). It
+# starts first, 0.3 s ahead: started last, under CI's parallel load it once reached nginx
+# only after the others had taken every stream slot, and nginx saw it end complete.
 mkdir -p "$T/s"
 stream_req() { # N [curl args]
 	local n=$1
@@ -72,14 +74,16 @@ stream_req() { # N [curl args]
 		-H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' \
 		--data "$(body_stream claude-sonnet-4-5)" "$(qcc_url)/v1/messages" >"$T/s/$n.res" 2>/dev/null
 }
+stream_req cancel -m 2.5 &
+cancel_pid=$!
+sleep 0.3
 pids=()
 for i in $(seq 1 "$STREAMS"); do
 	stream_req "$i" &
 	pids+=($!)
 done
-stream_req cancel -m 2.5 &
-cancel_pid=$!
 for p in "${pids[@]}" "$cancel_pid"; do wait "$p"; done
+diag "the hang-up stream: $(cat "$T/s/cancel.res" 2>/dev/null) ($(grep -c '^event: ' "$T/s/cancel.body" 2>/dev/null) events before it hung up)"
 
 ok200=$(cat "$T"/s/[0-9]*.res | awk '$1 == 200' | wc -l)
 assert_eq "all $STREAMS streams answered 200" "$STREAMS" "$ok200"
@@ -98,6 +102,7 @@ diag "nginx logged $(grep -c ' /v1/messages c=' "$T/ngx/access.log") of $((STREA
 assert_le "at least $((STREAMS / MAX_STREAMS)) connections (the limit held)" "$((STREAMS / MAX_STREAMS))" "$conns"
 assert_le "at most $((2 * STREAMS / MAX_STREAMS)) upstream connections (bounded)" "$conns" "$((2 * STREAMS / MAX_STREAMS))"
 cconn=$(awk '$3 == "/v1/messages" && $4 != "c=OK" {print $1}' "$T/ngx/access.log" | head -1)
+[ -n "$cconn" ] || diag "nginx's log: $(awk '{print $3, $4}' "$T/ngx/access.log" | sort | uniq -c | tr '\n' ';')"
 assert_ne "nginx saw one stream end unfinished (the hang-up)" "" "$cconn"
 assert_eq "only that one" "1" "$(awk '$3 == "/v1/messages" && $4 != "c=OK"' "$T/ngx/access.log" | wc -l)"
 assert_le "its connection carried other streams to the end" 1 \
