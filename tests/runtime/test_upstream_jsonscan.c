@@ -411,8 +411,8 @@ Test(upstream_jsonscan, bounded_depth_count_at_every_block_offset) {
    * quotes they would put the "model" after them at depth -1 */
   static const char *const before[] = {
       "", "\"\\\\\\\\\",", "\"\\\"}\\\\\",", "[],{},[{}],",
-      "{\"t\":\"\\\"]]]]xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"\",\"model\":\"y\"},"};
+      "{\"t\":\"\\\"]]]]the quick brown fox jumps over the lazy dog the quick brown f"
+      "the quick brown fox jumps over the lazy dog the quick brown f\\\"\",\"model\":\"y\"},"};
   char big[6000];
   memset(big, 'x', sizeof big - 1);
   big[sizeof big - 1] = '\0';
